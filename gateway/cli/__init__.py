@@ -1,0 +1,55 @@
+"""The ``ussd-gateway`` command line (= ``python -m gateway``).
+
+Each module in ``COMMAND_MODULES`` adds its commands with
+``register(subparsers)``; a command is a function ``run(args) -> int``.
+Refusals (bad input, bad configuration, unusable database) print one line to
+stderr and exit 2, having changed nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from gateway.config import ConfigError
+from gateway.domain.errors import GatewayError
+from gateway.store import StoreError
+
+COMMAND_MODULES = (
+    "gateway.cli.admin",
+)
+
+EXIT_REFUSED = 2
+
+
+class CliError(Exception):
+    """A refusal found by the command line itself (unreadable file, ...)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ussd-gateway",
+        description="USSD/SMS self-care gateway: balance, voucher top-up, lost SIM, marketing consent.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (GatewayError, ConfigError, StoreError, CliError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH", help="configuration file (default: config/gateway.toml)")

@@ -1,0 +1,338 @@
+"""Settings: one frozen object, loaded once, validated once.
+
+The file is ``config/gateway.toml`` unless ``--config`` names another; every
+scalar key can be overridden from the environment as
+``GATEWAY_<SECTION>_<KEY>`` (upper case), e.g. ``GATEWAY_HTTP_PORT=9000``.
+
+Each section is a frozen dataclass below; its fields *are* the schema: the
+loader refuses unknown keys and values of the wrong type, naming the key
+(``http.port: expected an integer, got 'abc'``). To add a setting, add a
+documented field with a default to the section and the key to
+``config/gateway.toml``.
+
+The operator profile (codes, currency, time zone, periods and limits) lives
+in ``config/operators/<name>.toml`` and is loaded by ``gateway.profile``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "gateway.toml"
+
+#: The PIN secret shipped in the embedded default. Only ``demo`` accepts it.
+DEMO_PIN_SECRET = "demo-only-not-a-secret"
+MIN_PIN_SECRET_LENGTH = 16
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    #: Name of ``config/operators/<profile>.toml``, or a path to a profile file.
+    profile: str = "smart-kh"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    #: SQLite file; relative paths are relative to the working directory.
+    path: str = "var/gateway.db"
+    #: How long a statement waits for another writer's lock before giving up.
+    busy_timeout_ms: int = 5000
+    #: SQLite ``synchronous`` pragma: ``full`` (fsync every commit) or ``normal``
+    #: (WAL: durable against a process crash, not against power loss).
+    synchronous: str = "full"
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    #: Address the USSD endpoint listens on.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: Source networks allowed to call ``/ussd`` (CIDR). Empty: no network check.
+    allowed_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    #: Bearer token the aggregator must send; empty: no token check.
+    token: str = ""
+    #: Largest request body accepted on ``/ussd``, in bytes.
+    max_body_bytes: int = 4096
+    #: USSD dialect of the aggregator.
+    dialect: str = "africastalking"
+
+
+@dataclass(frozen=True)
+class SmppSettings:
+    #: Bind to the SMSC at all (``serve`` answers USSD either way).
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 2775
+    #: At most 15 characters (SMPP 3.4).
+    system_id: str = "selfcare"
+    #: At most 8 characters (SMPP 3.4).
+    password: str = "secret"
+    system_type: str = ""
+    #: Seconds between enquire_link keep-alives.
+    enquire_link_interval: float = 30.0
+    #: Reconnect backoff bounds, in seconds.
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+    #: Outbound submit_sm per second, and how many may await a response at once.
+    send_rate: float = 200.0
+    window: int = 64
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    #: SMPP listener of ``smsc-sim``.
+    host: str = "127.0.0.1"
+    port: int = 2775
+    #: Control API and web page (loopback by default).
+    control_host: str = "127.0.0.1"
+    control_port: int = 8025
+    #: Extra ESME accounts: ``system_id = "password"``. The ``[smpp]`` account is
+    #: always accepted too.
+    accounts: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds before a delivery receipt is sent.
+    receipt_delay: float = 0.2
+    #: Share of receipts per final state; the rest are DELIVRD.
+    undeliverable_ratio: float = 0.0
+    expired_ratio: float = 0.0
+    #: Fault injection: submit_sm per second before ESME_RTHROTTLED (0: no cap),
+    #: share answered ESME_RSYSERR, in-flight limit (0: none), response delay in
+    #: seconds, and drop the connection after this many PDUs (0: never).
+    throttle_rate: float = 0.0
+    syserr_ratio: float = 0.0
+    window_limit: int = 0
+    response_delay: float = 0.0
+    drop_after: int = 0
+    #: USSD gateway the web page's phone talks to.
+    gateway_url: str = "http://127.0.0.1:8080/ussd"
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    #: Key of the HMAC-SHA256 that voucher PINs and ID numbers are stored under.
+    #: Required (at least 16 characters) outside ``demo``.
+    pin_secret: str = ""
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    #: ``debug``, ``info``, ``warning`` or ``error``.
+    level: str = "info"
+    #: ``auto`` (console on a terminal, JSON otherwise), ``json`` or ``console``.
+    format: str = "auto"
+
+
+@dataclass(frozen=True)
+class Settings:
+    operator: OperatorSettings = field(default_factory=OperatorSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    smpp: SmppSettings = field(default_factory=SmppSettings)
+    simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    #: The file the settings came from (not a key).
+    source: str = field(default="", compare=False)
+
+    def require_pin_secret(self) -> None:
+        """Refuse a missing, short or demo PIN secret (everything but ``demo``)."""
+        secret = self.security.pin_secret
+        if not secret:
+            raise ConfigError(
+                "security.pin_secret: required (set it in the config file or "
+                "GATEWAY_SECURITY_PIN_SECRET)"
+            )
+        if secret == DEMO_PIN_SECRET:
+            raise ConfigError(
+                "security.pin_secret: the demo secret is only accepted by 'demo'"
+            )
+        if len(secret) < MIN_PIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"security.pin_secret: at least {MIN_PIN_SECRET_LENGTH} characters"
+            )
+
+
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the TOML file, apply ``GATEWAY_*`` overrides, validate everything.
+
+    Raises:
+        ConfigError: unreadable file, bad TOML, unknown key, wrong type.
+    """
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    environ = os.environ if environ is None else environ
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+    sections: dict[str, Any] = {}
+    hints = typing.get_type_hints(Settings)
+    known = {f.name for f in dataclasses.fields(Settings) if f.name != "source"}
+    for name in raw:
+        if name not in known:
+            raise ConfigError(f"{name}: unknown section")
+    for name in sorted(known):
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{name}: expected a table")
+        sections[name] = _build_section(name, hints[name], table, environ)
+    _check_env_keys(environ, known)
+    settings = Settings(**sections, source=str(path))
+    _validate(settings)
+    return settings
+
+
+def _build_section(
+    section: str, cls: type, table: dict[str, Any], environ: Mapping[str, str]
+) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in table:
+        if key not in names:
+            raise ConfigError(f"{section}.{key}: unknown key")
+    values: dict[str, Any] = {}
+    for name in names:
+        dotted = f"{section}.{name}"
+        env_name = f"GATEWAY_{section}_{name}".upper()
+        if env_name in environ:
+            values[name] = _from_env(dotted, hints[name], environ[env_name])
+        elif name in table:
+            values[name] = _coerce(dotted, hints[name], table[name])
+    return cls(**values)
+
+
+def _check_env_keys(environ: Mapping[str, str], sections: set[str]) -> None:
+    """A misspelt GATEWAY_ variable is refused rather than silently ignored."""
+    valid = {
+        f"GATEWAY_{s}_{f.name}".upper()
+        for s in sections
+        for f in dataclasses.fields(typing.get_type_hints(Settings)[s])
+    }
+    for name in environ:
+        if name.startswith("GATEWAY_") and name not in valid:
+            raise ConfigError(f"{name}: unknown setting")
+
+
+def _coerce(key: str, hint: Any, value: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    if origin is tuple:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+    if origin in (Mapping, dict, typing.Mapping):
+        if isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            return types.MappingProxyType(dict(value))
+        raise ConfigError(f"{key}: expected a table of strings, got {value!r}")
+    raise ConfigError(f"{key}: unsupported setting type {hint!r}")  # pragma: no cover
+
+
+def _from_env(key: str, hint: Any, text: str) -> Any:
+    env = f"GATEWAY_{key.replace('.', '_').upper()}"
+    try:
+        if hint is bool:
+            lowered = text.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if hint is int:
+            return int(text)
+        if hint is float:
+            return float(text)
+        if hint is str:
+            return text
+        if typing.get_origin(hint) is tuple:
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{env}: {text!r} is not a valid {_type_name(hint)}") from None
+    raise ConfigError(f"{env}: {key} cannot be set from the environment")
+
+
+def _type_name(hint: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number"}.get(hint, "value")
+
+
+def _validate(settings: Settings) -> None:
+    def positive(key: str, value: float) -> None:
+        if value <= 0:
+            raise ConfigError(f"{key}: must be greater than 0, got {value}")
+
+    def port(key: str, value: int) -> None:
+        if not 0 <= value <= 65535:
+            raise ConfigError(f"{key}: not a TCP port: {value}")
+
+    def ratio(key: str, value: float) -> None:
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{key}: must be between 0 and 1, got {value}")
+
+    port("http.port", settings.http.port)
+    port("smpp.port", settings.smpp.port)
+    port("simulator.port", settings.simulator.port)
+    port("simulator.control_port", settings.simulator.control_port)
+    positive("http.max_body_bytes", settings.http.max_body_bytes)
+    positive("database.busy_timeout_ms", settings.database.busy_timeout_ms)
+    positive("smpp.enquire_link_interval", settings.smpp.enquire_link_interval)
+    positive("smpp.reconnect_min", settings.smpp.reconnect_min)
+    positive("smpp.reconnect_max", settings.smpp.reconnect_max)
+    positive("smpp.send_rate", settings.smpp.send_rate)
+    positive("smpp.window", settings.smpp.window)
+    for key in ("undeliverable_ratio", "expired_ratio", "syserr_ratio"):
+        ratio(f"simulator.{key}", getattr(settings.simulator, key))
+    if settings.database.synchronous not in ("full", "normal"):
+        raise ConfigError("database.synchronous: must be 'full' or 'normal'")
+    if settings.logging.level not in ("debug", "info", "warning", "error"):
+        raise ConfigError("logging.level: must be debug, info, warning or error")
+    if settings.logging.format not in ("auto", "json", "console"):
+        raise ConfigError("logging.format: must be auto, json or console")
+    if len(settings.smpp.system_id) > 15:
+        raise ConfigError("smpp.system_id: at most 15 characters")
+    if len(settings.smpp.password) > 8:
+        raise ConfigError("smpp.password: at most 8 characters")
+    for system_id, password in settings.simulator.accounts.items():
+        if len(system_id) > 15 or len(password) > 8:
+            raise ConfigError(
+                f"simulator.accounts.{system_id}: system id ≤ 15 and password ≤ 8 characters"
+            )
+    for network in settings.http.allowed_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"http.allowed_networks: {network!r} is not a network"
+            ) from None

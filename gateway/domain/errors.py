@@ -1,0 +1,137 @@
+"""Every way a business operation can be refused.
+
+Entry points turn these into a polite USSD ``END`` screen, an SMS reply, a
+``400`` or a one-line CLI error (exit code 2); none of them is a crash.
+
+    GatewayError
+    ├── InvalidInput                 the request itself is malformed
+    │   ├── InvalidAmount
+    │   ├── InvalidMsisdn
+    │   ├── InvalidPin
+    │   └── InvalidIdNumber
+    ├── SubscriberError
+    │   ├── UnknownSubscriber        no such (live) number
+    │   ├── SubscriberExists         add/import over a live number
+    │   ├── NumberRecycled           the number was recycled; nothing to act on
+    │   ├── LineLost                 the SIM is reported lost: its own menus are closed
+    │   └── NotPrepaid               a prepaid-only service asked for a postpaid line
+    ├── TopUpError
+    │   ├── WrongPin                 no voucher has that PIN (attempts_left)
+    │   ├── VoucherAlreadyUsed
+    │   ├── VoucherExpired
+    │   └── TopUpLocked              too many wrong PINs (until)
+    ├── LostReportError
+    │   ├── LostDetailsMismatch      number/ID pair not recognised (never says which)
+    │   └── LostReportLocked         too many mismatches from this phone (until)
+    ├── RateLimited                  too many requests from one number (until)
+    └── ImportError_                 a bulk file is unreadable or malformed (line)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class GatewayError(Exception):
+    """Base of every refusal; ``str()`` is a one-line reason for operators."""
+
+
+class InvalidInput(GatewayError):
+    pass
+
+
+class InvalidAmount(InvalidInput):
+    pass
+
+
+class InvalidMsisdn(InvalidInput):
+    pass
+
+
+class InvalidPin(InvalidInput):
+    pass
+
+
+class InvalidIdNumber(InvalidInput):
+    pass
+
+
+class SubscriberError(GatewayError):
+    pass
+
+
+class UnknownSubscriber(SubscriberError):
+    pass
+
+
+class SubscriberExists(SubscriberError):
+    pass
+
+
+class NumberRecycled(SubscriberError):
+    pass
+
+
+class LineLost(SubscriberError):
+    pass
+
+
+class NotPrepaid(SubscriberError):
+    pass
+
+
+class TopUpError(GatewayError):
+    pass
+
+
+class WrongPin(TopUpError):
+    def __init__(self, attempts_left: int, locked_until: datetime | None = None) -> None:
+        super().__init__(
+            "wrong voucher PIN"
+            + (f"; top-up locked until {locked_until.isoformat()}" if locked_until else
+               f"; {attempts_left} attempt(s) left")
+        )
+        self.attempts_left = attempts_left
+        self.locked_until = locked_until
+
+
+class VoucherAlreadyUsed(TopUpError):
+    def __init__(self) -> None:
+        super().__init__("this voucher has already been used")
+
+
+class VoucherExpired(TopUpError):
+    def __init__(self) -> None:
+        super().__init__("this voucher has expired")
+
+
+class TopUpLocked(TopUpError):
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"top-up locked after too many wrong PINs, until {until.isoformat()}")
+        self.until = until
+
+
+class LostReportError(GatewayError):
+    pass
+
+
+class LostDetailsMismatch(LostReportError):
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__("the number and ID number do not match our records")
+        self.attempts_left = attempts_left
+
+
+class LostReportLocked(LostReportError):
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"too many attempts; try again after {until.isoformat()}")
+        self.until = until
+
+
+class RateLimited(GatewayError):
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"too many requests; try again after {until.isoformat()}")
+        self.until = until
+
+
+class ImportError_(GatewayError):  # noqa: N801 - ImportError is a builtin
+    """A bulk file is unreadable or malformed; the message names the line."""

@@ -1,0 +1,33 @@
+"""Lost or stolen SIM cards.
+
+``seeds/000_bae17f1119540322.txt``: the subscriber must notify Smart without
+delay when a SIM is lost or stolen, and is responsible for its use *until the
+moment they notify* — so the line is blocked, incoming and outgoing, at the
+instant of the report, and the report records that instant. ``004_…`` clause
+"If Smart SIM card gets lost ... the subscriber must automatically notify".
+
+A report names the number and the subscriber's ID number and may come from
+any phone. A wrong pair blocks nothing and answers exactly like an unknown
+number, so the answer never tells whether a number exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+#: Letters and digits that cannot be confused when read over the phone.
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+REFERENCE_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class LostReport:
+    reference: str
+    reported_at: datetime
+
+
+def format_reference(random_indices: list[int]) -> str:
+    """``LS-XXXX-XXXX`` from random indices into the alphabet (the caller draws them)."""
+    chars = "".join(REFERENCE_ALPHABET[i % len(REFERENCE_ALPHABET)] for i in random_indices)
+    return f"LS-{chars[:4]}-{chars[4:REFERENCE_LENGTH]}"

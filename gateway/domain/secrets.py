@@ -1,0 +1,27 @@
+"""Keyed hashes for voucher PINs and ID numbers.
+
+Both are stored only as HMAC-SHA256 under the operator's secret, so a copy of
+the database alone reveals neither, and a lookup by PIN is an index lookup on
+the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+
+def keyed_hash(secret: str, purpose: str, value: str) -> str:
+    """HMAC-SHA256 of ``value``; ``purpose`` separates PINs from ID numbers."""
+    message = f"{purpose}\x00{value}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def same_hash(a: str | None, b: str) -> bool:
+    """Constant-time comparison; a missing stored hash never matches."""
+    return a is not None and hmac.compare_digest(a, b)
+
+
+def normalise_id_number(text: str) -> str:
+    """ID numbers compare without spaces, dashes or case."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())

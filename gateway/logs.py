@@ -1,0 +1,101 @@
+"""structlog set-up: JSON lines when not on a terminal, console otherwise.
+
+Privacy is enforced here, once, for every log line from any library routed
+through the stdlib ``logging`` module as well as our own:
+
+- values under keys that hold phone numbers (``msisdn``, ``to``, ``from_``,
+  ``phone_number``, ...) are masked to ``855*****678``;
+- values under keys that could hold secrets (``pin``, ``id_number``,
+  ``password``, ``secret``, ``token``, ``text`` of a top-up ...) are dropped;
+- any run of 10 or more digits inside free text (a PIN typed into a USSD
+  ``text`` or an SMS) is replaced by ``[digits]``; shorter numbers stay.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+from gateway.domain.msisdn import mask
+
+_MSISDN_KEYS = frozenset(
+    {"msisdn", "to", "from_", "sender", "recipient", "phone_number", "phoneNumber",
+     "target", "requester", "reporter", "destination_addr", "source_addr"}
+)
+_SECRET_KEYS = frozenset(
+    {"pin", "pin_hash", "id_number", "id_hash", "password", "secret", "pin_secret",
+     "token", "authorization"}
+)
+_LONG_DIGITS = re.compile(r"\d{10,}")
+
+
+def redact_text(text: str) -> str:
+    """Hide anything that could be a PIN or an ID number inside free text."""
+    return _LONG_DIGITS.sub("[digits]", text)
+
+
+def _privacy(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event):
+        value = event[key]
+        if key in _SECRET_KEYS:
+            event[key] = "[redacted]"
+        elif key in _MSISDN_KEYS and isinstance(value, str):
+            event[key] = mask(value)
+        elif isinstance(value, str):
+            event[key] = redact_text(value)
+    return event
+
+
+def configure_logging(level: str = "info", fmt: str = "auto") -> None:
+    """Route structlog and stdlib logging through one privacy filter and renderer."""
+    console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _privacy,
+    ]
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info if not console else _noop,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # aiosmpplib logs every PDU at debug/info; keep it at warning unless asked.
+    if level != "debug":
+        logging.getLogger("aiosmpplib").setLevel(logging.WARNING)
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def _noop(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    return event
+
+
+def get_logger(name: str) -> Any:
+    return structlog.stdlib.get_logger(name)
