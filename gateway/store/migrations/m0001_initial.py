@@ -103,6 +103,8 @@ def apply(db: sqlite_utils.Database) -> None:
             "voucher_id": int,
             "amount_minor": int,
             "restored_minor": int,
+            "balance_after_minor": int,
+            "expires_at": str,  # main expiry after the top-up
             "at": str,
             "channel": str,
         },

@@ -1,0 +1,11 @@
+"""The use cases: the only door from the channels (USSD, SMS, CLI) to the rules.
+
+Every function takes a ``Context`` and one request; every write is one
+transaction; refusals are ``gateway.domain.errors`` exceptions. ``Services``
+binds a context so that menus and SMS keywords can name a use case.
+"""
+
+from gateway.services.facade import Services
+from gateway.services.ports import Context
+
+__all__ = ["Context", "Services"]

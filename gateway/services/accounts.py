@@ -1,0 +1,219 @@
+"""Reading and administering subscribers: balance, add, show, promo, unblock, language."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+from typing import Any
+
+from gateway.domain import account as rules
+from gateway.domain.errors import (
+    InvalidInput,
+    LineLost,
+    NumberRecycled,
+    SubscriberExists,
+    UnknownSubscriber,
+)
+from gateway.domain.lifecycle import LineState, line_state, next_deadline
+from gateway.domain.money import Money
+from gateway.domain.secrets import keyed_hash, normalise_id_number
+from gateway.services.model import BalanceView
+from gateway.services.ports import Context
+from gateway.store.accounts import SubscriberRecord, insert_subscriber, load_live, save_account, was_recycled
+from gateway.store.db import iso
+
+SUBSCRIBER_TYPES = ("prepaid", "postpaid")
+ID_PURPOSE = "id-number"
+
+
+def find(ctx: Context, conn: sqlite3.Connection, msisdn: str) -> SubscriberRecord:
+    """The live subscriber, or the refusal a subscriber should see.
+
+    Raises:
+        NumberRecycled: the number was recycled and not reissued.
+        UnknownSubscriber: never ours.
+    """
+    record = load_live(conn, msisdn, ctx.profile.currency)
+    if record is not None:
+        return record
+    if was_recycled(conn, msisdn):
+        raise NumberRecycled(f"number {msisdn} has been recycled")
+    raise UnknownSubscriber(f"unknown number {msisdn}")
+
+
+def view_of(ctx: Context, record: SubscriberRecord, now: datetime) -> BalanceView:
+    """The subscriber as of ``now``: expiries applied in memory, nothing written."""
+    policy = ctx.profile.policy
+    account, _ = rules.settle(record.account, now, policy)
+    prepaid = record.type == "prepaid"
+    expires = account.main_expires_at if prepaid else None
+    return BalanceView(
+        msisdn=record.msisdn,
+        language=record.language,
+        type=record.type,
+        state=line_state(expires, now, policy),
+        main=account.main,
+        main_expires_at=account.main_expires_at,
+        promo=account.promo_total,
+        promo_expires_at=account.promo_expires_at,
+        restorable=account.restorable,
+        restorable_until=account.restorable_until if account.restorable else None,
+        next_deadline=next_deadline(expires, now, policy),
+        lost=record.lost_reference is not None,
+    )
+
+
+def check_balance(ctx: Context, msisdn: str) -> BalanceView:
+    """The caller's own balance (a lost SIM cannot use its own menus). Writes nothing."""
+    now = ctx.clock.now()
+    record = find(ctx, ctx.store.read(), msisdn)
+    if record.lost_reference is not None:
+        raise LineLost("this SIM is reported lost")
+    view = view_of(ctx, record, now)
+    if view.state is LineState.RECYCLED:
+        raise NumberRecycled(f"number {msisdn} is due for recycling")
+    return view
+
+
+def subscriber_language(ctx: Context, msisdn: str) -> str:
+    """The saved language of a live subscriber, else the profile default."""
+    row = ctx.store.read().execute(
+        "SELECT language FROM subscribers WHERE msisdn = ? AND status = 'live'", (msisdn,)
+    ).fetchone()
+    return row["language"] if row else ctx.profile.default_language
+
+
+def set_language(ctx: Context, msisdn: str, language: str) -> str:
+    language = language.lower()
+    if language not in ctx.profile.languages:
+        raise InvalidInput(f"language must be one of {', '.join(ctx.profile.languages)}")
+    with ctx.store.write() as conn:
+        record = find(ctx, conn, msisdn)
+        conn.execute("UPDATE subscribers SET language = ? WHERE id = ?", (language, record.subscriber_id))
+    return language
+
+
+def hash_id_number(ctx: Context, id_number: str) -> str | None:
+    cleaned = normalise_id_number(id_number)
+    if not cleaned:
+        return None
+    if len(cleaned) > 32:
+        raise InvalidInput("ID number too long")
+    return keyed_hash(ctx.pin_secret, ID_PURPOSE, cleaned)
+
+
+def add_subscriber(
+    ctx: Context,
+    msisdn: str,
+    *,
+    balance: Money,
+    expires_at: datetime | None = None,
+    valid_days: int | None = None,
+    id_number: str | None = None,
+    language: str | None = None,
+    type_: str = "prepaid",
+    conn: sqlite3.Connection | None = None,
+) -> int:
+    """Create a live subscriber with an opening balance (one ledger row).
+
+    ``expires_at`` may lie in the past: a subscriber migrated from another
+    system keeps their dates, and is then as expired or barred as they were.
+
+    Raises:
+        SubscriberExists, InvalidInput
+    """
+    now = ctx.clock.now()
+    language = (language or ctx.profile.default_language).lower()
+    if language not in ctx.profile.languages:
+        raise InvalidInput(f"language must be one of {', '.join(ctx.profile.languages)}")
+    if type_ not in SUBSCRIBER_TYPES:
+        raise InvalidInput("type must be prepaid or postpaid")
+    if balance.minor < 0:
+        raise InvalidInput("balance must not be negative")
+    if expires_at is not None and valid_days is not None:
+        raise InvalidInput("give --valid-days or --expires-at, not both")
+    if valid_days is not None and valid_days <= 0:
+        raise InvalidInput("valid days must be more than zero")
+    if type_ == "prepaid" and expires_at is None:
+        expires_at = now + timedelta(days=valid_days or ctx.profile.policy.default_valid_days)
+    if type_ == "postpaid":
+        expires_at = None
+    id_hash = hash_id_number(ctx, id_number) if id_number else None
+
+    def insert(c: sqlite3.Connection) -> int:
+        if load_live(c, msisdn, ctx.profile.currency) is not None:
+            raise SubscriberExists(f"subscriber {msisdn} already exists")
+        sid = insert_subscriber(c, msisdn=msisdn, type_=type_, language=language, id_hash=id_hash, now=now)
+        account, entries = rules.Account.opening(balance, expires_at, now)
+        save_account(c, sid, account, entries, now=now, reference="opening", channel="cli")
+        return sid
+
+    if conn is not None:
+        return insert(conn)
+    with ctx.store.write() as c:
+        return insert(c)
+
+
+def grant_promo(ctx: Context, msisdn: str, amount: Money, valid_days: int | None = None) -> BalanceView:
+    """Promotional funds in their own lot (000 "Prepaid" 4)."""
+    if amount.minor <= 0:
+        raise InvalidInput("the amount must be more than zero")
+    if valid_days is not None and valid_days <= 0:
+        raise InvalidInput("valid days must be more than zero")
+    now = ctx.clock.now()
+    days = valid_days or ctx.profile.policy.promo_valid_days
+    with ctx.store.write() as conn:
+        record = find(ctx, conn, msisdn)
+        account, entries, _ = rules.grant_promo(record.account, amount, days, now, ctx.profile.policy)
+        save_account(conn, record.subscriber_id, account, entries, now=now, reference="promo", channel="cli")
+        record = find(ctx, conn, msisdn)
+    return view_of(ctx, record, now)
+
+
+def unblock(ctx: Context, msisdn: str) -> str:
+    """Lift a lost-SIM block once a replacement SIM is issued; returns the report reference."""
+    now = ctx.clock.now()
+    with ctx.store.write() as conn:
+        record = find(ctx, conn, msisdn)
+        if record.lost_reference is None:
+            raise InvalidInput(f"{msisdn} is not blocked")
+        conn.execute(
+            "UPDATE lost_reports SET resolved_at = ? WHERE subscriber_id = ? AND resolved_at IS NULL",
+            (iso(now), record.subscriber_id),
+        )
+        return record.lost_reference
+
+
+def show(ctx: Context, msisdn: str) -> dict[str, Any]:
+    """``subscribers show``: the JSON shape of DESIGN.md."""
+    now = ctx.clock.now()
+    tz = ctx.profile.time_zone
+    with ctx.store.snapshot() as conn:
+        record = find(ctx, conn, msisdn)
+        view = view_of(ctx, record, now)
+
+    def when(moment: datetime | None) -> str | None:
+        return moment.astimezone(tz).isoformat() if moment is not None else None
+
+    def money(amount: Money, until: datetime | None) -> dict[str, Any]:
+        return {"minor": amount.minor, "display": amount.display(), "expires_at": when(until)}
+
+    return {
+        "msisdn": record.msisdn,
+        "type": record.type,
+        "language": record.language,
+        "state": view.state.value,
+        "balances": {
+            "main": money(view.main, view.main_expires_at),
+            "promo": money(view.promo, view.promo_expires_at),
+        },
+        "restorable": {"minor": view.restorable.minor, "display": view.restorable.display(),
+                       "until": when(view.restorable_until)},
+        "lost": (
+            {"reported_at": when(record.lost_reported_at), "reference": record.lost_reference}
+            if record.lost_reference else None
+        ),
+        "marketing_opt_in": record.marketing_opt_in,
+        "next_deadline": when(view.next_deadline),
+        "created_at": when(record.created_at),
+    }

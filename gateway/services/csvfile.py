@@ -1,0 +1,48 @@
+"""Reading operators' CSV files with errors that name the line."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+from gateway.domain.errors import ImportError_
+
+
+def read_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield ``(line_number, row)``; the header must hold every required column.
+
+    Raises:
+        ImportError_: unreadable file, bad encoding, wrong header, ragged row.
+    """
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise ImportError_(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except StopIteration:
+            raise ImportError_(f"{path}: empty file (expected header {','.join(required)})") from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ImportError_(f"{path}: line 1: {exc}") from None
+        missing = [c for c in required if c not in header]
+        unknown = [c for c in header if c not in required and c not in optional]
+        if missing or unknown or len(set(header)) != len(header):
+            raise ImportError_(
+                f"{path}: line 1: header must be {','.join(required)}"
+                + (f" (optional: {','.join(optional)})" if optional else "")
+                + (f"; missing {','.join(missing)}" if missing else "")
+                + (f"; unknown {','.join(unknown)}" if unknown else "")
+            )
+        try:
+            for values in reader:
+                line = reader.line_num
+                if not values or values == [""]:
+                    continue
+                if len(values) != len(header):
+                    raise ImportError_(f"{path}: line {line}: expected {len(header)} fields, got {len(values)}")
+                yield line, dict(zip(header, (v.strip() for v in values), strict=True))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ImportError_(f"{path}: line {reader.line_num + 1}: {exc}") from None

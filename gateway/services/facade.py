@@ -1,0 +1,93 @@
+"""``Services``: the use cases bound to one ``Context``.
+
+Channels hold a ``Services`` and call its methods; menu files and SMS
+keywords name these methods (``ACTIONS``), and the menu loader refuses an
+unknown name at start-up. All methods are synchronous (SQLite); async
+channels run them through ``gateway.services.runner.DbRunner``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gateway.domain.channels import Channel
+from gateway.domain.money import Money
+from gateway.services import accounts, consent, lifecycle, lost, topup, vouchers
+from gateway.services.model import (
+    BalanceView,
+    ConsentView,
+    LostReportResult,
+    ReportLost,
+    TopUp,
+    TopUpResult,
+)
+from gateway.services.ports import Context
+
+#: The use cases a menu or keyword may name.
+ACTIONS = frozenset(
+    {"check_balance", "top_up", "report_lost_sim", "set_marketing_consent", "marketing_consent",
+     "set_language", "subscriber_language"}
+)
+
+
+class Services:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    @property
+    def profile(self) -> Any:
+        return self.ctx.profile
+
+    # --- subscriber-facing -------------------------------------------------
+
+    def check_balance(self, msisdn: str) -> BalanceView:
+        return accounts.check_balance(self.ctx, msisdn)
+
+    def top_up(self, cmd: TopUp) -> TopUpResult:
+        return topup.top_up(self.ctx, cmd)
+
+    def report_lost_sim(self, cmd: ReportLost) -> LostReportResult:
+        return lost.report_lost_sim(self.ctx, cmd)
+
+    def set_marketing_consent(self, msisdn: str, opt_in: bool, channel: Channel) -> ConsentView:
+        return consent.set_marketing_consent(self.ctx, msisdn, opt_in, channel)
+
+    def marketing_consent(self, msisdn: str) -> ConsentView:
+        return consent.marketing_consent(self.ctx, msisdn)
+
+    def set_language(self, msisdn: str, language: str) -> str:
+        return accounts.set_language(self.ctx, msisdn, language)
+
+    def subscriber_language(self, msisdn: str) -> str:
+        return accounts.subscriber_language(self.ctx, msisdn)
+
+    # --- operator-facing ---------------------------------------------------
+
+    def add_subscriber(self, msisdn: str, **kwargs: Any) -> int:
+        return accounts.add_subscriber(self.ctx, msisdn, **kwargs)
+
+    def import_subscribers(self, path: Path) -> int:
+        return accounts_import.import_subscribers(self.ctx, path)
+
+    def show_subscriber(self, msisdn: str) -> dict[str, Any]:
+        return accounts.show(self.ctx, msisdn)
+
+    def unblock(self, msisdn: str) -> str:
+        return accounts.unblock(self.ctx, msisdn)
+
+    def grant_promo(self, msisdn: str, amount: Money, valid_days: int | None = None) -> BalanceView:
+        return accounts.grant_promo(self.ctx, msisdn, amount, valid_days)
+
+    def generate_vouchers(self, **kwargs: Any) -> list[tuple[str, str]]:
+        return vouchers.generate(self.ctx, **kwargs)
+
+    def import_vouchers(self, path: Path) -> int:
+        return vouchers.import_file(self.ctx, path)
+
+    def run_lifecycle(self, now: datetime | None = None) -> lifecycle.LifecycleReport:
+        return lifecycle.run(self.ctx, now)
+
+
+from gateway.services import accounts_import  # noqa: E402  (kept last: it imports accounts)

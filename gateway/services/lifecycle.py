@@ -1,0 +1,137 @@
+"""The life-cycle job: bring every account and line to ``now``.
+
+- Expired main funds move to the restorable bucket, forfeited after the
+  restore window; expired promotional lots are closed (ledger rows for each).
+- Numbers past the end of the fully-barred period are recycled (000 "SIM Card
+  LifeCycle"): the account is closed out through the ledger, the row keeps
+  its history with status ``recycled``, and the number is free for a new
+  subscriber whose balances and consent start afresh.
+- Reminders are queued once per expiry cycle: funds expiring soon, line
+  barred, number about to be recycled.
+
+Running it twice at the same ``now`` changes nothing the second time.
+Balance checks never depend on this job having run (they settle in memory);
+the job makes the ledger and the reminders catch up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from gateway.domain import account as rules
+from gateway.domain.account import EntryKind
+from gateway.domain.lifecycle import LineState, line_state
+from gateway.services.accounts import view_of
+from gateway.services.model import OutgoingSms
+from gateway.services.ports import Context
+from gateway.store.accounts import load_live, save_account
+from gateway.store.db import iso
+from gateway.store.outbox import enqueue
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class LifecycleReport:
+    now: datetime
+    settled: int
+    expired: int
+    forfeited: int
+    promo_expired: int
+    recycled: int
+    reminders: int
+
+
+def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
+    now = now or ctx.clock.now()
+    policy = ctx.profile.policy
+    recycle_cutoff = now - policy.outgoing_barred - policy.fully_barred
+    stamp = iso(now)
+    due = [
+        row[0]
+        for row in ctx.store.read().execute(
+            "SELECT msisdn FROM subscribers WHERE status = 'live' AND ("
+            " (main_minor != 0 AND main_expires_at <= :now)"
+            " OR (restorable_minor != 0 AND restorable_until <= :now)"
+            " OR (type = 'prepaid' AND main_expires_at <= :cutoff)"
+            ") UNION SELECT s.msisdn FROM promo_lots p JOIN subscribers s ON s.id = p.subscriber_id"
+            " WHERE s.status = 'live' AND p.amount_minor != 0 AND p.expires_at <= :now",
+            {"now": stamp, "cutoff": iso(recycle_cutoff)},
+        )
+    ]
+    counts = {"settled": 0, "expire": 0, "forfeit": 0, "promo_expire": 0, "recycled": 0}
+    for start in range(0, len(due), BATCH):
+        with ctx.store.write() as conn:
+            for msisdn in due[start:start + BATCH]:
+                record = load_live(conn, msisdn, ctx.profile.currency)
+                if record is None:
+                    continue
+                account, entries = rules.settle(record.account, now, policy)
+                expires = account.main_expires_at if record.type == "prepaid" else None
+                if line_state(expires, now, policy) is LineState.RECYCLED:
+                    moment = expires + policy.outgoing_barred + policy.fully_barred  # type: ignore[operator]
+                    account, closing = rules.close_out(account, moment)
+                    entries += closing
+                    conn.execute(
+                        "UPDATE subscribers SET status = 'recycled', recycled_at = ? WHERE id = ?",
+                        (iso(moment), record.subscriber_id),
+                    )
+                    counts["recycled"] += 1
+                if entries:
+                    save_account(conn, record.subscriber_id, account, entries, now=now,
+                                 reference="lifecycle", channel="system")
+                    counts["settled"] += 1
+                for entry in entries:
+                    if entry.kind is EntryKind.EXPIRE and entry.delta.minor < 0:
+                        counts["expire"] += 1
+                    elif entry.kind is EntryKind.FORFEIT:
+                        counts["forfeit"] += 1
+                    elif entry.kind is EntryKind.PROMO_EXPIRE:
+                        counts["promo_expire"] += 1
+    reminders = _queue_reminders(ctx, now)
+    return LifecycleReport(now, counts["settled"], counts["expire"], counts["forfeit"],
+                           counts["promo_expire"], counts["recycled"], reminders)
+
+
+def _queue_reminders(ctx: Context, now: datetime) -> int:
+    """One reminder per kind and expiry date, for lines that are not reported lost."""
+    if ctx.notices is None:
+        return 0
+    policy = ctx.profile.policy
+    windows = {
+        "barred": (now - policy.outgoing_barred, now),
+        "recycle_warning": (now - policy.outgoing_barred - policy.fully_barred, now - policy.outgoing_barred),
+    }
+    if policy.expiry_reminder_days:
+        windows["expiry"] = (now, now + timedelta(days=policy.expiry_reminder_days))
+    sent = 0
+    for kind, (after, until) in windows.items():
+        rows = ctx.store.read().execute(
+            "SELECT s.msisdn FROM subscribers s WHERE s.status = 'live' AND s.type = 'prepaid'"
+            " AND s.main_expires_at > ? AND s.main_expires_at <= ?"
+            + (" AND s.main_minor != 0" if kind == "expiry" else "")
+            + " AND NOT EXISTS (SELECT 1 FROM lost_reports l WHERE l.subscriber_id = s.id AND l.resolved_at IS NULL)"
+            " AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.subscriber_id = s.id AND r.kind = ?"
+            " AND r.cycle = s.main_expires_at)",
+            (iso(after), iso(until), kind),
+        ).fetchall()
+        for start in range(0, len(rows), BATCH):
+            with ctx.store.write() as conn:
+                for row in rows[start:start + BATCH]:
+                    record = load_live(conn, row["msisdn"], ctx.profile.currency)
+                    if record is None:
+                        continue
+                    cycle = iso(record.account.main_expires_at)
+                    inserted = conn.execute(
+                        "INSERT OR IGNORE INTO reminders (subscriber_id, kind, cycle, sent_at) VALUES (?, ?, ?, ?)",
+                        (record.subscriber_id, kind, cycle, iso(now)),
+                    ).rowcount
+                    if not inserted:
+                        continue
+                    view = view_of(ctx, record, now)
+                    text = ctx.notices.reminder(kind, view, record.language)
+                    enqueue(conn, OutgoingSms(record.msisdn, text, ctx.profile.codes.sms_keywords, "reminder",
+                                              f"reminder:{record.subscriber_id}:{kind}:{cycle}"), now)
+                    sent += 1
+    return sent

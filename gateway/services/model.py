@@ -1,0 +1,101 @@
+"""What the channels send to the services, and what they get back.
+
+Commands and results are frozen dataclasses; money is ``Money``, times are
+aware UTC datetimes (render them in the operator's time zone). Refusals are
+the exceptions of ``gateway.domain.errors``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.domain.channels import Channel
+from gateway.domain.lifecycle import LineState
+from gateway.domain.money import Money
+
+
+@dataclass(frozen=True)
+class TopUp:
+    """Redeem a voucher PIN dialled or texted by ``requester``.
+
+    ``target`` is another number to credit (a gift), or None for the
+    requester's own line. ``request_key`` makes a resent request idempotent:
+    the same key returns the first result and credits nothing twice.
+    """
+
+    requester: str
+    pin: str
+    channel: Channel
+    target: str | None = None
+    request_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportLost:
+    """Report ``msisdn``'s SIM lost or stolen, proven by the subscriber's ID number."""
+
+    reporter: str
+    msisdn: str
+    id_number: str
+    channel: Channel
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    msisdn: str
+    language: str
+    type: str
+    state: LineState
+    main: Money
+    main_expires_at: datetime | None
+    promo: Money
+    promo_expires_at: datetime | None
+    restorable: Money
+    restorable_until: datetime | None
+    #: When the state next gets worse without a top-up (barring, recycling).
+    next_deadline: datetime | None
+    lost: bool
+
+
+@dataclass(frozen=True)
+class TopUpResult:
+    msisdn: str  # the credited number
+    requester: str
+    credited: Money
+    restored: Money
+    balance: Money
+    expires_at: datetime
+    serial: str
+    topup_id: int
+    #: True when ``request_key`` had been seen: nothing new was credited.
+    replayed: bool = False
+
+    @property
+    def gift(self) -> bool:
+        return self.msisdn != self.requester
+
+
+@dataclass(frozen=True)
+class LostReportResult:
+    reference: str
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    msisdn: str
+    opt_in: bool
+    changed_at: datetime | None
+    channel: str | None
+
+
+@dataclass(frozen=True)
+class OutgoingSms:
+    """A message for the outbox (the SMPP sender takes it from there)."""
+
+    destination: str
+    text: str
+    source: str
+    kind: str  # reply | notification | reminder | marketing
+    dedupe_key: str | None = None

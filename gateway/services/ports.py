@@ -1,0 +1,34 @@
+"""What the services need from outside, as Protocols the composition root fills."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.clock import Clock
+from gateway.profile import OperatorProfile
+from gateway.services.model import BalanceView, LostReportResult, TopUpResult
+from gateway.store import Store
+
+
+class Notices(Protocol):
+    """Texts of the SMS the services queue (``menus.replies.Replies`` in production)."""
+
+    def topup_confirmation(self, result: TopUpResult, language: str) -> str: ...
+
+    def gift_sent(self, result: TopUpResult, language: str) -> str: ...
+
+    def lost_confirmation(self, result: LostReportResult, msisdn: str, language: str) -> str: ...
+
+    def reminder(self, kind: str, view: BalanceView, language: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a use case needs; built once by ``gateway.app``."""
+
+    store: Store
+    clock: Clock
+    profile: OperatorProfile
+    pin_secret: str
+    notices: Notices | None = None

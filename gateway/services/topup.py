@@ -1,0 +1,180 @@
+"""Voucher top-up (000 "Prepaid" 2-3), for one's own line or another number.
+
+One ``BEGIN IMMEDIATE`` transaction does everything: the lock check, the
+voucher lookup by keyed hash, marking it used (``WHERE status = 'active'``),
+the credit with its ledger rows, the top-up record and the confirmation SMS.
+Two redemptions of one PIN, even from two processes, are serialised by
+SQLite's write lock: exactly one succeeds, the other sees the voucher used.
+
+A refused attempt consumes nothing. It is recorded (and a wrong PIN counted
+towards the lockout) in the same transaction, which is committed before the
+refusal is raised, so the count survives the refusal and a restart.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from gateway.domain import account as rules
+from gateway.domain.attempts import after_failure, count_failures_since, is_locked
+from gateway.domain.errors import (
+    GatewayError,
+    NotPrepaid,
+    NumberRecycled,
+    TopUpLocked,
+    WrongPin,
+)
+from gateway.domain.lifecycle import LineState, line_state
+from gateway.domain.money import Money
+from gateway.domain.secrets import keyed_hash
+from gateway.domain.vouchers import Voucher, VoucherStatus, check_pin_format, check_redeemable
+from gateway.services.accounts import find
+from gateway.services.model import OutgoingSms, TopUp, TopUpResult
+from gateway.services.ports import Context
+from gateway.store import locks
+from gateway.store.accounts import save_account
+from gateway.store.db import date_from_iso, from_iso, iso
+from gateway.store.outbox import enqueue
+
+PIN_PURPOSE = "voucher-pin"
+LOCK_KIND = "topup"
+
+
+def pin_hash(ctx: Context, pin: str) -> str:
+    return keyed_hash(ctx.pin_secret, PIN_PURPOSE, pin)
+
+
+def top_up(ctx: Context, cmd: TopUp) -> TopUpResult:
+    """Redeem ``cmd.pin`` onto ``cmd.target`` (default: the requester's own line).
+
+    Raises:
+        InvalidPin: not a PIN at all (not counted as a wrong PIN).
+        TopUpLocked, WrongPin, VoucherAlreadyUsed, VoucherExpired,
+        UnknownSubscriber, NumberRecycled, NotPrepaid
+    """
+    pin = check_pin_format(cmd.pin)
+    hashed = pin_hash(ctx, pin)
+    target = cmd.target or cmd.requester
+    now = ctx.clock.now()
+    refusal: GatewayError | None = None
+    with ctx.store.write() as conn:
+        if cmd.request_key is not None:
+            earlier = _replay(ctx, conn, cmd.request_key)
+            if earlier is not None:
+                return earlier
+        try:
+            return _redeem(ctx, conn, cmd, hashed, target, now)
+        except GatewayError as exc:
+            refusal = exc
+            _record_attempt(conn, cmd, now, type(exc).__name__)
+    raise refusal
+
+
+def _redeem(
+    ctx: Context, conn: sqlite3.Connection, cmd: TopUp, hashed: str, target: str, now: datetime
+) -> TopUpResult:
+    limit = ctx.profile.policy.pin_attempts
+    locked_until = locks.get(conn, LOCK_KIND, cmd.requester)
+    if is_locked(locked_until, now):
+        raise TopUpLocked(locked_until)  # type: ignore[arg-type]
+
+    record = find(ctx, conn, target)
+    if record.type != "prepaid":
+        raise NotPrepaid(f"{target} is a postpaid line")
+    if line_state(record.account.main_expires_at, now, ctx.profile.policy) is LineState.RECYCLED:
+        raise NumberRecycled(f"number {target} is due for recycling")
+
+    voucher = _voucher_by_pin(ctx, conn, hashed)
+    if voucher is None:
+        since = count_failures_since(now, locked_until, limit)
+        failures = 1 + conn.execute(
+            "SELECT COUNT(*) FROM topup_attempts WHERE msisdn = ? AND outcome = 'WrongPin' AND at > ?",
+            (cmd.requester, iso(since)),
+        ).fetchone()[0]
+        state = after_failure(failures, now, limit)
+        if state.locked_until is not None:
+            locks.put(conn, LOCK_KIND, cmd.requester, state.locked_until)
+        raise WrongPin(state.attempts_left, state.locked_until)
+    check_redeemable(voucher, now.astimezone(ctx.profile.time_zone).date())
+
+    taken = conn.execute(
+        "UPDATE vouchers SET status = 'used', used_at = ?, used_by = ? WHERE id = ? AND status = 'active'",
+        (iso(now), record.subscriber_id, voucher.voucher_id),
+    ).rowcount
+    if taken != 1:  # pragma: no cover - the write lock makes this unreachable
+        raise RuntimeError("voucher changed under the write lock")
+
+    account, entries, outcome = rules.apply_top_up(
+        record.account, voucher.amount, voucher.active_days, now, ctx.profile.policy
+    )
+    save_account(conn, record.subscriber_id, account, entries, now=now,
+                 reference=voucher.serial, channel=cmd.channel.value)
+    cur = conn.execute(
+        "INSERT INTO topups (request_key, requester_msisdn, subscriber_id, voucher_id, amount_minor, "
+        "restored_minor, balance_after_minor, expires_at, at, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (cmd.request_key, cmd.requester, record.subscriber_id, voucher.voucher_id,
+         outcome.credited.minor, outcome.restored.minor, outcome.new_main.minor,
+         iso(outcome.new_expires_at), iso(now), cmd.channel.value),
+    )
+    assert cur.lastrowid is not None
+    result = TopUpResult(
+        msisdn=target, requester=cmd.requester, credited=outcome.credited, restored=outcome.restored,
+        balance=outcome.new_main, expires_at=outcome.new_expires_at, serial=voucher.serial,
+        topup_id=cur.lastrowid,
+    )
+    _queue_confirmations(ctx, conn, result, record.language, now)
+    return result
+
+
+def _voucher_by_pin(ctx: Context, conn: sqlite3.Connection, hashed: str) -> Voucher | None:
+    row = conn.execute(
+        "SELECT id, serial, amount_minor, active_days, expires_on, status FROM vouchers WHERE pin_hash = ?",
+        (hashed,),
+    ).fetchone()
+    if row is None:
+        return None
+    return Voucher(row["id"], row["serial"], Money(row["amount_minor"], ctx.profile.currency),
+                   row["active_days"], date_from_iso(row["expires_on"]), VoucherStatus(row["status"]))
+
+
+def _record_attempt(conn: sqlite3.Connection, cmd: TopUp, now: datetime, outcome: str) -> None:
+    conn.execute(
+        "INSERT INTO topup_attempts (msisdn, at, outcome, channel) VALUES (?, ?, ?, ?)",
+        (cmd.requester, iso(now), outcome, cmd.channel.value),
+    )
+
+
+def _replay(ctx: Context, conn: sqlite3.Connection, request_key: str) -> TopUpResult | None:
+    row = conn.execute(
+        "SELECT t.id, t.requester_msisdn, t.amount_minor, t.restored_minor, t.balance_after_minor, "
+        "t.expires_at, v.serial, s.msisdn FROM topups t JOIN vouchers v ON v.id = t.voucher_id "
+        "JOIN subscribers s ON s.id = t.subscriber_id WHERE t.request_key = ?",
+        (request_key,),
+    ).fetchone()
+    if row is None:
+        return None
+    cur = ctx.profile.currency
+    return TopUpResult(
+        msisdn=row["msisdn"], requester=row["requester_msisdn"], credited=Money(row["amount_minor"], cur),
+        restored=Money(row["restored_minor"], cur), balance=Money(row["balance_after_minor"], cur),
+        expires_at=from_iso(row["expires_at"]), serial=row["serial"], topup_id=row["id"],  # type: ignore[arg-type]
+        replayed=True,
+    )
+
+
+def _queue_confirmations(
+    ctx: Context, conn: sqlite3.Connection, result: TopUpResult, language: str, now: datetime
+) -> None:
+    if ctx.notices is None:
+        return
+    source = ctx.profile.codes.sms_keywords
+    enqueue(conn, OutgoingSms(result.msisdn, ctx.notices.topup_confirmation(result, language), source,
+                              "notification", f"topup:{result.topup_id}"), now)
+    if result.gift:
+        row = conn.execute(
+            "SELECT language FROM subscribers WHERE msisdn = ? AND status = 'live'", (result.requester,)
+        ).fetchone()
+        sender_language = row["language"] if row else ctx.profile.default_language
+        enqueue(conn, OutgoingSms(result.requester, ctx.notices.gift_sent(result, sender_language), source,
+                                  "notification", f"topup-gift:{result.topup_id}"), now)

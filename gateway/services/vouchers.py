@@ -1,0 +1,138 @@
+"""Voucher stock: generating new vouchers and importing a printer's file.
+
+PINs exist in clear only in the operator's file; the database keeps their
+keyed hash. Both paths are all or nothing: one transaction, and for
+``generate`` the PIN file is written (to a temporary name) before the
+vouchers are committed and renamed into place after, so no voucher exists
+whose PIN was never written down.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import secrets
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+from gateway.domain.errors import ImportError_, InvalidInput, InvalidPin
+from gateway.domain.money import Money, parse_amount
+from gateway.domain.vouchers import PIN_DIGITS_GENERATED, check_pin_format
+from gateway.services.csvfile import read_rows
+from gateway.services.ports import Context
+from gateway.services.topup import pin_hash
+from gateway.store.db import iso
+
+FIELDS = ("serial", "pin", "amount", "active_days")
+OPTIONAL = ("expires_on",)
+MAX_ACTIVE_DAYS = 3650
+
+
+def generate(
+    ctx: Context, *, count: int, amount: Money, active_days: int, out: Path,
+    batch: str | None = None, expires_on: date | None = None,
+) -> list[tuple[str, str]]:
+    """Create ``count`` vouchers; returns (serial, pin) pairs, also written to ``out``."""
+    if count <= 0 or count > 1_000_000:
+        raise InvalidInput("count must be between 1 and 1000000")
+    if amount.minor <= 0:
+        raise InvalidInput("the amount must be more than zero")
+    if not 0 < active_days <= MAX_ACTIVE_DAYS:
+        raise InvalidInput(f"active days must be between 1 and {MAX_ACTIVE_DAYS}")
+    if out.exists():
+        raise InvalidInput(f"{out}: already exists (PIN files are never overwritten)")
+    now = ctx.clock.now()
+    batch = batch or f"gen-{now:%Y%m%d%H%M%S}"
+    temp = out.with_name(f".{out.name}.partial")
+    with ctx.store.write() as conn:
+        start = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM vouchers").fetchone()[0]) + 1
+        pairs: list[tuple[str, str]] = []
+        hashes: set[str] = set()
+        while len(pairs) < count:
+            pin = "".join(secrets.choice("0123456789") for _ in range(PIN_DIGITS_GENERATED))
+            hashed = pin_hash(ctx, pin)
+            if hashed in hashes or conn.execute("SELECT 1 FROM vouchers WHERE pin_hash = ?", (hashed,)).fetchone():
+                continue
+            hashes.add(hashed)
+            pairs.append((f"{now:%y%m}{start + len(pairs):010d}", pin))
+        try:
+            with temp.open("x", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(FIELDS + OPTIONAL)
+                for serial, pin in pairs:
+                    writer.writerow((serial, pin, _plain(amount), active_days,
+                                     expires_on.isoformat() if expires_on else ""))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise InvalidInput(f"{out}: cannot write: {exc.strerror or exc}") from None
+        try:
+            _insert(conn, [
+                (serial, pin_hash(ctx, pin), amount.minor, active_days,
+                 expires_on.isoformat() if expires_on else None, batch, iso(now))
+                for serial, pin in pairs
+            ])
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    temp.replace(out)
+    return pairs
+
+
+def import_file(ctx: Context, path: Path, batch: str | None = None) -> int:
+    """Load ``serial,pin,amount,active_days[,expires_on]``; returns how many."""
+    now = ctx.clock.now()
+    batch = batch or f"import-{path.name}"
+    rows = []
+    serials: dict[str, int] = {}
+    hashes: dict[str, int] = {}
+    for line, row in read_rows(path, FIELDS, OPTIONAL):
+        where = f"{path}: line {line}"
+        try:
+            pin = check_pin_format(row["pin"])
+            amount = parse_amount(row["amount"], ctx.profile.currency, allow_zero=False)
+        except (InvalidPin, InvalidInput) as exc:
+            raise ImportError_(f"{where}: {exc}") from None
+        serial = row["serial"]
+        if not serial or len(serial) > 40:
+            raise ImportError_(f"{where}: serial must be 1 to 40 characters")
+        if not row["active_days"].isdigit() or not 0 < int(row["active_days"]) <= MAX_ACTIVE_DAYS:
+            raise ImportError_(f"{where}: active_days must be a whole number from 1 to {MAX_ACTIVE_DAYS}")
+        expires_on = row.get("expires_on") or None
+        if expires_on is not None:
+            try:
+                date.fromisoformat(expires_on)
+            except ValueError:
+                raise ImportError_(f"{where}: expires_on must be a date like 2027-12-31") from None
+        hashed = pin_hash(ctx, pin)
+        if serial in serials:
+            raise ImportError_(f"{where}: serial {serial} repeats line {serials[serial]}")
+        if hashed in hashes:
+            raise ImportError_(f"{where}: PIN repeats line {hashes[hashed]}")
+        serials[serial], hashes[hashed] = line, line
+        rows.append((serial, hashed, amount.minor, int(row["active_days"]), expires_on, batch, iso(now), line))
+    if not rows:
+        raise ImportError_(f"{path}: no vouchers in the file")
+    with ctx.store.write() as conn:
+        for serial, hashed, *_, line in rows:
+            if conn.execute("SELECT 1 FROM vouchers WHERE serial = ?", (serial,)).fetchone():
+                raise ImportError_(f"{path}: line {line}: serial {serial} already exists")
+            if conn.execute("SELECT 1 FROM vouchers WHERE pin_hash = ?", (hashed,)).fetchone():
+                raise ImportError_(f"{path}: line {line}: this PIN already exists")
+        _insert(conn, [r[:-1] for r in rows])
+    return len(rows)
+
+
+def _insert(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+    conn.executemany(
+        "INSERT INTO vouchers (serial, pin_hash, amount_minor, active_days, expires_on, batch, status, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
+        rows,
+    )
+
+
+def _plain(amount: Money) -> str:
+    digits = amount.currency.minor_digits
+    whole, frac = divmod(amount.minor, 10**digits)
+    return f"{whole}.{frac:0{digits}d}" if digits else str(whole)

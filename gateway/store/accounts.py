@@ -1,0 +1,181 @@
+"""Subscribers and their accounts: the SQL behind every balance change.
+
+``save_account`` is the only function that writes bucket columns, and it
+writes the ledger rows of the same change in the same statement batch, so
+the invariant ``sum(ledger.delta_minor) == bucket`` for every subscriber and
+bucket cannot be broken by a caller (the caller owns the transaction).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.domain.account import Account, Bucket, LedgerEntry, PromoLot
+from gateway.domain.money import Currency, Money
+from gateway.store.db import from_iso, iso
+
+_SUBSCRIBER_COLUMNS = (
+    "id, msisdn, type, language, id_hash, status, created_at, recycled_at, marketing_opt_in, "
+    "main_minor, main_expires_at, restorable_minor, restorable_until"
+)
+
+
+@dataclass(frozen=True)
+class SubscriberRecord:
+    subscriber_id: int
+    msisdn: str
+    type: str
+    language: str
+    id_hash: str | None
+    created_at: datetime
+    marketing_opt_in: bool
+    account: Account
+    lost_reference: str | None
+    lost_reported_at: datetime | None
+
+
+def load_live(conn: sqlite3.Connection, msisdn: str, currency: Currency) -> SubscriberRecord | None:
+    """The live subscriber on ``msisdn`` with its account, or None."""
+    row = conn.execute(
+        f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE msisdn = ? AND status = 'live'",
+        (msisdn,),
+    ).fetchone()
+    if row is None:
+        return None
+    return _record(conn, row, currency)
+
+
+def was_recycled(conn: sqlite3.Connection, msisdn: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM subscribers WHERE msisdn = ? AND status = 'recycled' LIMIT 1", (msisdn,)
+    ).fetchone()
+    return row is not None
+
+
+def _record(conn: sqlite3.Connection, row: sqlite3.Row, currency: Currency) -> SubscriberRecord:
+    promos = tuple(
+        PromoLot(Money(lot["amount_minor"], currency), from_iso(lot["expires_at"]), lot["id"])  # type: ignore[arg-type]
+        for lot in conn.execute(
+            "SELECT id, amount_minor, expires_at FROM promo_lots "
+            "WHERE subscriber_id = ? AND amount_minor != 0 ORDER BY expires_at, id",
+            (row["id"],),
+        )
+    )
+    lost = conn.execute(
+        "SELECT reference, reported_at FROM lost_reports "
+        "WHERE subscriber_id = ? AND resolved_at IS NULL",
+        (row["id"],),
+    ).fetchone()
+    account = Account(
+        main=Money(row["main_minor"], currency),
+        main_expires_at=from_iso(row["main_expires_at"]),
+        restorable=Money(row["restorable_minor"], currency),
+        restorable_until=from_iso(row["restorable_until"]),
+        promos=promos,
+    )
+    return SubscriberRecord(
+        subscriber_id=row["id"],
+        msisdn=row["msisdn"],
+        type=row["type"],
+        language=row["language"],
+        id_hash=row["id_hash"],
+        created_at=from_iso(row["created_at"]),  # type: ignore[arg-type]
+        marketing_opt_in=bool(row["marketing_opt_in"]),
+        account=account,
+        lost_reference=lost["reference"] if lost else None,
+        lost_reported_at=from_iso(lost["reported_at"]) if lost else None,
+    )
+
+
+def insert_subscriber(
+    conn: sqlite3.Connection,
+    *,
+    msisdn: str,
+    type_: str,
+    language: str,
+    id_hash: str | None,
+    now: datetime,
+) -> int:
+    cur = conn.execute(
+        "INSERT INTO subscribers (msisdn, type, language, id_hash, status, created_at, "
+        "marketing_opt_in, main_minor, restorable_minor) VALUES (?, ?, ?, ?, 'live', ?, 1, 0, 0)",
+        (msisdn, type_, language, id_hash, iso(now)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def save_account(
+    conn: sqlite3.Connection,
+    subscriber_id: int,
+    account: Account,
+    entries: list[LedgerEntry],
+    *,
+    now: datetime,
+    reference: str | None = None,
+    channel: str | None = None,
+) -> Account:
+    """Write the new buckets and their ledger rows; returns the account with lot ids.
+
+    Promo lots created by ``entries`` (``lot_id`` None) are inserted first so
+    their ledger rows can point at them.
+    """
+    lot_ids: dict[int, int] = {}  # id(PromoLot) of new lots -> row id
+    for entry in entries:
+        lot = entry.lot
+        if lot is not None and lot.lot_id is None and id(lot) not in lot_ids:
+            cur = conn.execute(
+                "INSERT INTO promo_lots (subscriber_id, amount_minor, granted_at, expires_at) "
+                "VALUES (?, 0, ?, ?)",
+                (subscriber_id, iso(entry.at), iso(lot.expires_at)),
+            )
+            assert cur.lastrowid is not None
+            lot_ids[id(lot)] = cur.lastrowid
+    recorded = iso(now)
+    rows = []
+    for entry in entries:
+        lot_id = None
+        if entry.lot is not None:
+            lot_id = entry.lot.lot_id if entry.lot.lot_id is not None else lot_ids[id(entry.lot)]
+        rows.append(
+            (subscriber_id, entry.bucket.value, lot_id, entry.delta.minor, entry.kind.value,
+             iso(entry.at), recorded, reference, channel)
+        )
+        if lot_id is not None:
+            conn.execute(
+                "UPDATE promo_lots SET amount_minor = amount_minor + ? WHERE id = ?",
+                (entry.delta.minor, lot_id),
+            )
+    conn.executemany(
+        "INSERT INTO ledger (subscriber_id, bucket, promo_lot_id, delta_minor, kind, at, "
+        "recorded_at, reference, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    conn.execute(
+        "UPDATE subscribers SET main_minor = ?, main_expires_at = ?, restorable_minor = ?, "
+        "restorable_until = ? WHERE id = ?",
+        (account.main.minor, iso(account.main_expires_at), account.restorable.minor,
+         iso(account.restorable_until), subscriber_id),
+    )
+    if lot_ids:
+        promos = tuple(
+            PromoLot(lot.amount, lot.expires_at, lot_ids.get(id(lot), lot.lot_id))
+            for lot in account.promos
+        )
+        account = Account(account.main, account.main_expires_at, account.restorable,
+                          account.restorable_until, promos)
+    return account
+
+
+def ledger_totals(conn: sqlite3.Connection, subscriber_id: int) -> dict[Bucket, int]:
+    """Sum of ledger deltas per bucket (the audit side of the invariant)."""
+    totals = {bucket: 0 for bucket in Bucket}
+    for row in conn.execute(
+        "SELECT bucket, COALESCE(SUM(delta_minor), 0) AS total FROM ledger "
+        "WHERE subscriber_id = ? GROUP BY bucket",
+        (subscriber_id,),
+    ):
+        totals[Bucket(row["bucket"])] = row["total"]
+    return totals

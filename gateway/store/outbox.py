@@ -1,0 +1,25 @@
+"""Queueing SMS in the outbox, inside the caller's transaction.
+
+A confirmation is queued in the same transaction as the top-up it confirms:
+either both are saved or neither. The SMPP sender takes rows from there.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from gateway.services.model import OutgoingSms
+from gateway.store.db import iso
+
+
+def enqueue(conn: sqlite3.Connection, sms: OutgoingSms, now: datetime) -> int | None:
+    """Queue ``sms``; returns its id, or None when ``dedupe_key`` was queued before."""
+    stamp = iso(now)
+    cur = conn.execute(
+        "INSERT INTO sms_outbox (source, destination, text, kind, status, attempts, "
+        "next_attempt_at, created_at, updated_at, dedupe_key) "
+        "VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+        (sms.source, sms.destination, sms.text, sms.kind, stamp, stamp, stamp, sms.dedupe_key),
+    )
+    return cur.lastrowid if cur.rowcount else None
