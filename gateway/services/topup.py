@@ -81,9 +81,9 @@ def _redeem(
 
     record = find(ctx, conn, target)
     if record.type != "prepaid":
-        raise NotPrepaid(f"{target} is a postpaid line")
+        raise NotPrepaid(f"{target} is a postpaid line", target)
     if line_state(record.account.main_expires_at, now, ctx.profile.policy) is LineState.RECYCLED:
-        raise NumberRecycled(f"number {target} is due for recycling")
+        raise NumberRecycled(f"number {target} is due for recycling", target)
 
     voucher = _voucher_by_pin(ctx, conn, hashed)
     if voucher is None:
