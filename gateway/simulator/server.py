@@ -138,6 +138,7 @@ class Simulator:
                 self._flush_waiting(conn)
         elif isinstance(event, BindRefused):
             log.info("smpp_bind_refused", system_id=event.system_id, status=event.status.name)
+            return event.status is not SmppCommandStatus.ESME_RALYBND
         elif isinstance(event, Closed):
             log.info("smpp_closing", system_id=conn.session.system_id, reason=event.reason)
             return True

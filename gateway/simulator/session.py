@@ -37,6 +37,7 @@ from aiosmpplib import (
     EnquireLinkResp,
     SmppCommand,
     SmppCommandStatus,
+    SmppMessage,
     SubmitSm,
     SubmitSmResp,
     UnbindResp,
@@ -258,9 +259,11 @@ class SmppSession:
             sequence_num=bind.sequence_num, command_status=status, system_id=self._smsc_id,
             sc_interface_version=0x34 if status is S.ESME_ROK else None,
         )
-        self._out.append(resp.pdu())
         if status is not S.ESME_ROK:
+            # SMPP 3.4 4.1.2: no body on an error response (smpp34 ignores one with a body).
+            self._out.append(SmppMessage.pdu(resp))
             return BindRefused(bind.system_id, status)
+        self._out.append(resp.pdu())
         self.state = _BIND_STATE[SmppCommand(command)]
         self.system_id = bind.system_id
         self.address_range = bind.address_range
