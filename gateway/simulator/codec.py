@@ -113,7 +113,8 @@ def decode_request(pdu: bytes, header: RawHeader) -> SmppMessage:
 
 
 def generic_nack(sequence: int, status: SmppCommandStatus) -> bytes:
-    return GenericNack(sequence_num=sequence, command_status=status).pdu()
+    data: bytes = GenericNack(sequence_num=sequence, command_status=status).pdu()
+    return data
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,8 @@ def encode_text(text: str, data_coding: int) -> bytes:
     if data_coding not in _ENCODINGS:
         raise ValueError(f"data_coding {data_coding} not supported (use 0, 3 or 8)")
     if data_coding == DC_GSM:
-        return GSM7BitCodec.get_codec_info().encode(text, "strict")[0]
+        encoded: bytes = GSM7BitCodec.get_codec_info().encode(text, "strict")[0]
+        return encoded
     if data_coding == DC_UCS2:
         return text.encode("utf-16-be")
     return text.encode("latin-1")

@@ -200,7 +200,7 @@ class SmppSession:
         A shell that delays responses passes ``queue=False`` and writes the
         returned bytes itself when the delay is over.
         """
-        data = SubmitSmResp(
+        data: bytes = SubmitSmResp(
             sequence_num=sequence, command_status=status, message_id=message_id
         ).pdu()
         if queue:
