@@ -138,8 +138,8 @@ class Simulator:
                 self._flush_waiting(conn)
         elif isinstance(event, BindRefused):
             log.info("smpp_bind_refused", system_id=event.system_id, status=event.status.name)
-            # Like most SMSCs, hang up after a failed bind (smpp34's client only
-            # notices the refusal that way); a second bind keeps the first one.
+            # Like most SMSCs, hang up after a failed bind so a looping ESME cannot
+            # hold a socket; a second bind on a bound session keeps the first one.
             return event.status is not SmppCommandStatus.ESME_RALYBND
         elif isinstance(event, Closed):
             log.info("smpp_closing", system_id=conn.session.system_id, reason=event.reason)
