@@ -38,7 +38,7 @@ def seed(services: Services) -> DemoData:
 
     def add(national: str, balance: str, **kwargs: object) -> str:
         msisdn = cc + national
-        services.add_subscriber(msisdn, balance=parse_amount(balance, money), **kwargs)  # type: ignore[arg-type]
+        services.add_subscriber(msisdn, balance=parse_amount(balance, money), **kwargs)
         return msisdn
 
     people = [

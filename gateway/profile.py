@@ -99,7 +99,7 @@ def load_profile(name_or_path: str) -> OperatorProfile:
                 raise ConfigError(
                     f"{path.name}: {_dotted(section, key)}: expected {kind.__name__}, got {value!r}"
                 )
-            if kind is int and value < 0:
+            if isinstance(value, int) and value < 0:
                 raise ConfigError(f"{path.name}: {_dotted(section, key)}: must not be negative")
             values[section][key] = value
 

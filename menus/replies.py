@@ -124,7 +124,7 @@ class Replies:
     def error(self, exc: Exception, language: str) -> str:
         """A short, polite answer for any refusal; unknown errors get the generic one."""
         for cls in type(exc).__mro__:
-            render = self._errors.get(cls)  # type: ignore[arg-type]
+            render = self._errors.get(cls)
             if render is not None:
                 return render(exc, language)
         return self._t("unavailable", language)

@@ -23,6 +23,7 @@ from gateway.services.model import (
     TopUp,
     TopUpResult,
 )
+from gateway.profile import OperatorProfile
 from gateway.services.ports import Context
 
 #: The use cases a menu or keyword may name.
@@ -37,7 +38,7 @@ class Services:
         self.ctx = ctx
 
     @property
-    def profile(self) -> Any:
+    def profile(self) -> OperatorProfile:
         return self.ctx.profile
 
     # --- subscriber-facing -------------------------------------------------

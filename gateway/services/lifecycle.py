@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from gateway.domain import account as rules
 from gateway.domain.account import EntryKind
-from gateway.domain.lifecycle import LineState, line_state
+from gateway.domain.lifecycle import LineState, line_state, recycle_at
 from gateway.services.accounts import view_of
 from gateway.services.model import OutgoingSms
 from gateway.services.ports import Context
@@ -69,8 +69,8 @@ def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
                     continue
                 account, entries = rules.settle(record.account, now, policy)
                 expires = account.main_expires_at if record.type == "prepaid" else None
-                if line_state(expires, now, policy) is LineState.RECYCLED:
-                    moment = expires + policy.outgoing_barred + policy.fully_barred  # type: ignore[operator]
+                if expires is not None and line_state(expires, now, policy) is LineState.RECYCLED:
+                    moment = recycle_at(expires, policy)
                     account, closing = rules.close_out(account, moment)
                     entries += closing
                     conn.execute(

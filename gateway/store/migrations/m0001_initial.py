@@ -15,7 +15,7 @@ VERSION = 1
 
 
 def apply(db: sqlite_utils.Database) -> None:
-    db["subscribers"].create(
+    db.table("subscribers").create(
         {
             "id": int,
             "msisdn": str,
@@ -45,15 +45,15 @@ def apply(db: sqlite_utils.Database) -> None:
         "CREATE INDEX idx_subscribers_expiry ON subscribers(main_expires_at) WHERE status = 'live'"
     )
 
-    db["promo_lots"].create(
+    db.table("promo_lots").create(
         {"id": int, "subscriber_id": int, "amount_minor": int, "granted_at": str, "expires_at": str},
         pk="id",
         foreign_keys=[("subscriber_id", "subscribers", "id")],
         not_null={"subscriber_id", "amount_minor", "granted_at", "expires_at"},
     )
-    db["promo_lots"].create_index(["subscriber_id"])
+    db.table("promo_lots").create_index(["subscriber_id"])
 
-    db["ledger"].create(
+    db.table("ledger").create(
         {
             "id": int,
             "subscriber_id": int,
@@ -70,9 +70,9 @@ def apply(db: sqlite_utils.Database) -> None:
         foreign_keys=[("subscriber_id", "subscribers", "id"), ("promo_lot_id", "promo_lots", "id")],
         not_null={"subscriber_id", "bucket", "delta_minor", "kind", "at", "recorded_at"},
     )
-    db["ledger"].create_index(["subscriber_id", "bucket"])
+    db.table("ledger").create_index(["subscriber_id", "bucket"])
 
-    db["vouchers"].create(
+    db.table("vouchers").create(
         {
             "id": int,
             "serial": str,
@@ -91,10 +91,10 @@ def apply(db: sqlite_utils.Database) -> None:
         not_null={"serial", "pin_hash", "amount_minor", "active_days", "status", "created_at"},
         defaults={"status": "active"},
     )
-    db["vouchers"].create_index(["serial"], unique=True)
-    db["vouchers"].create_index(["pin_hash"], unique=True)
+    db.table("vouchers").create_index(["serial"], unique=True)
+    db.table("vouchers").create_index(["pin_hash"], unique=True)
 
-    db["topups"].create(
+    db.table("topups").create(
         {
             "id": int,
             "request_key": str,  # idempotency key of the channel (e.g. a USSD session step)
@@ -112,25 +112,25 @@ def apply(db: sqlite_utils.Database) -> None:
         foreign_keys=[("subscriber_id", "subscribers", "id"), ("voucher_id", "vouchers", "id")],
         not_null={"requester_msisdn", "subscriber_id", "voucher_id", "amount_minor", "at", "channel"},
     )
-    db["topups"].create_index(["request_key"], unique=True)
-    db["topups"].create_index(["voucher_id"], unique=True)
+    db.table("topups").create_index(["request_key"], unique=True)
+    db.table("topups").create_index(["voucher_id"], unique=True)
 
     # Every refused or failed top-up (wrong PIN, used voucher, locked, ...).
-    db["topup_attempts"].create(
+    db.table("topup_attempts").create(
         {"id": int, "msisdn": str, "at": str, "outcome": str, "channel": str},
         pk="id",
         not_null={"msisdn", "at", "outcome", "channel"},
     )
-    db["topup_attempts"].create_index(["msisdn", "at"])
+    db.table("topup_attempts").create_index(["msisdn", "at"])
 
     # Earned lockouts: kind (topup | lost | ...) and key (a number).
-    db["locks"].create(
+    db.table("locks").create(
         {"kind": str, "key": str, "locked_until": str},
         pk=("kind", "key"),
         not_null={"locked_until"},
     )
 
-    db["lost_reports"].create(
+    db.table("lost_reports").create(
         {
             "id": int,
             "subscriber_id": int,
@@ -144,33 +144,33 @@ def apply(db: sqlite_utils.Database) -> None:
         foreign_keys=[("subscriber_id", "subscribers", "id")],
         not_null={"subscriber_id", "reference", "reported_at", "reporter_msisdn", "channel"},
     )
-    db["lost_reports"].create_index(["reference"], unique=True)
+    db.table("lost_reports").create_index(["reference"], unique=True)
     db.execute(
         "CREATE UNIQUE INDEX idx_lost_reports_open ON lost_reports(subscriber_id) WHERE resolved_at IS NULL"
     )
-    db["lost_attempts"].create(
+    db.table("lost_attempts").create(
         {"id": int, "reporter_msisdn": str, "at": str, "outcome": str, "channel": str},
         pk="id",
         not_null={"reporter_msisdn", "at", "outcome", "channel"},
     )
-    db["lost_attempts"].create_index(["reporter_msisdn", "at"])
+    db.table("lost_attempts").create_index(["reporter_msisdn", "at"])
 
-    db["consent_events"].create(
+    db.table("consent_events").create(
         {"id": int, "subscriber_id": int, "opt_in": int, "at": str, "channel": str},
         pk="id",
         foreign_keys=[("subscriber_id", "subscribers", "id")],
         not_null={"subscriber_id", "opt_in", "at", "channel"},
     )
-    db["consent_events"].create_index(["subscriber_id"])
+    db.table("consent_events").create_index(["subscriber_id"])
 
     # Reminders already sent, so each is sent once per expiry cycle.
-    db["reminders"].create(
+    db.table("reminders").create(
         {"subscriber_id": int, "kind": str, "cycle": str, "sent_at": str},
         pk=("subscriber_id", "kind", "cycle"),
         foreign_keys=[("subscriber_id", "subscribers", "id")],
     )
 
-    db["ussd_sessions"].create(
+    db.table("ussd_sessions").create(
         {
             "session_id": str,
             "msisdn": str,
@@ -183,9 +183,9 @@ def apply(db: sqlite_utils.Database) -> None:
         pk="session_id",
         not_null={"msisdn", "service_code", "created_at", "updated_at", "expires_at"},
     )
-    db["ussd_sessions"].create_index(["expires_at"])
+    db.table("ussd_sessions").create_index(["expires_at"])
 
-    db["sms_inbox"].create(
+    db.table("sms_inbox").create(
         {
             "id": int,
             "dedupe_key": str,  # identifies a resent PDU / a reassembled message
@@ -202,10 +202,10 @@ def apply(db: sqlite_utils.Database) -> None:
         not_null={"source", "destination", "text", "received_at", "status"},
         defaults={"status": "received"},
     )
-    db["sms_inbox"].create_index(["dedupe_key"], unique=True)
-    db["sms_inbox"].create_index(["status"])
+    db.table("sms_inbox").create_index(["dedupe_key"], unique=True)
+    db.table("sms_inbox").create_index(["status"])
 
-    db["sms_outbox"].create(
+    db.table("sms_outbox").create(
         {
             "id": int,
             "source": str,
@@ -226,6 +226,6 @@ def apply(db: sqlite_utils.Database) -> None:
                   "updated_at"},
         defaults={"status": "queued", "attempts": 0},
     )
-    db["sms_outbox"].create_index(["status", "next_attempt_at"])
-    db["sms_outbox"].create_index(["smsc_message_id"])
-    db["sms_outbox"].create_index(["dedupe_key"], unique=True)
+    db.table("sms_outbox").create_index(["status", "next_attempt_at"])
+    db.table("sms_outbox").create_index(["smsc_message_id"])
+    db.table("sms_outbox").create_index(["dedupe_key"], unique=True)
