@@ -1,9 +1,10 @@
-"""Menus: the USSD menu trees as data, and the sans-I/O engine that walks them.
+"""Menu trees and texts as data, the engine that walks them, and the replies.
 
-- ``trees/*.toml``: one menu tree per file (screens, options, inputs, actions);
-- ``locales/<lang>/*.toml``: every text, per language (``menus.catalog``);
+- ``catalog``: every text in every language (checked at start-up);
+- ``replies``: the services' results and refusals — the one set of answers
+  shared by USSD screens and SMS replies;
+- ``trees/*.toml``: one USSD menu tree per file (screens, options, inputs, actions);
 - ``loader``: reads and checks the trees once at start-up;
-- ``engine``: request in (the answers so far), screen or action request out;
-- ``actions``: what each action name calls on ``Services`` and how its result
-  is rendered (``menus.replies``, shared with SMS).
+- ``engine``: sans-I/O — the answers so far in, a screen or an action request out;
+- ``actions``: what each action name calls on ``Services`` and how its result reads.
 """
