@@ -21,7 +21,9 @@ from gateway.services.model import BalanceView, ConsentView, LostReportResult, R
 class Texts(Protocol):
     """``menus.catalog.Catalog``: every text by key and language."""
 
-    def text(self, key: str, language: str, /, **params: Any) -> str: ...
+    def text(self, key: str, language: str, **params: Any) -> str: ...
+
+    def has(self, key: str) -> bool: ...
 
 
 class ReplyTexts(Protocol):

@@ -57,19 +57,15 @@ class Menus:
     validators: Mapping[tuple[str, str], Validator]
 
 
-def load_menus(
-    texts: Texts, profile: OperatorProfile, root: Path = TREES_DIR, *, has_text: Any = None
-) -> Menus:
+def load_menus(texts: Texts, profile: OperatorProfile, root: Path = TREES_DIR) -> Menus:
     """Read every ``*.toml`` under ``root`` and check it against the texts.
 
-    Args:
-        has_text: ``(key, language) -> bool``; default: ``texts.text`` does
-            not raise ``KeyError``.
+    The catalog has already checked that every language has every key; here
+    each key a tree names must exist.
 
     Raises:
         MenuError: naming the file and the path of the first problem.
     """
-    check = has_text or (lambda key, lang: _has_text(texts, key, lang))
     trees: dict[str, MenuTree] = {}
     by_code: dict[str, str] = {}
     validators: dict[tuple[str, str], Validator] = {}
@@ -83,27 +79,15 @@ def load_menus(
         trees[tree.name] = tree
         validators.update({(tree.name, sid): v for sid, v in compiled.items()})
         for where, key in _text_keys(tree, compiled):
-            for lang in profile.languages:
-                if not check(key, lang):
-                    raise MenuError(f"{path.name}: {where}: text {key!r} missing in {lang!r}")
+            if not texts.has(key):
+                raise MenuError(f"{path.name}: {where}: no text {key!r} in menus/locales/*/"
+                                f"{key.split('.')[0]}.toml")
     for key in ENGINE_TEXTS:
-        for lang in profile.languages:
-            if not check(key, lang):
-                raise MenuError(f"menus/locales/{lang}: text {key!r} missing")
+        if not texts.has(key):
+            raise MenuError(f"menus/locales/*/ussd.toml: no text {key!r}")
     if not trees:
         raise MenuError(f"{root}: no menu trees")
     return Menus(trees, by_code, validators)
-
-
-def _has_text(texts: Texts, key: str, lang: str) -> bool:
-    has = getattr(texts, "has", None)
-    if callable(has):
-        return bool(has(key, lang))
-    try:
-        texts.text(key, lang)
-    except KeyError as exc:
-        return exc.args[:1] != (key,) and str(exc.args[0] if exc.args else "") not in (key, lang)
-    return True
 
 
 def _load_tree(path: Path, profile: OperatorProfile) -> tuple[MenuTree, dict[str, Validator]]:
