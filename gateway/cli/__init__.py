@@ -19,6 +19,8 @@ from gateway.store import StoreError
 
 COMMAND_MODULES = (
     "gateway.cli.admin",
+    "gateway.cli.serve",
+    "gateway.cli.ussd",
 )
 
 EXIT_REFUSED = 2
