@@ -69,6 +69,16 @@ class HttpSettings:
     max_body_bytes: int = 4096
     #: USSD dialect of the aggregator.
     dialect: str = "africastalking"
+    #: Source networks allowed to read ``/metrics`` (CIDR). Empty: anyone.
+    metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    #: Characters on one USSD screen of the dialect: GSM 7-bit text, and text
+    #: that needs UCS-2 (Khmer). Longer screens are split into pages.
+    screen_chars_gsm: int = 182
+    screen_chars_ucs2: int = 80
+    #: ``serve``: seconds between two life-cycle runs (expiry, barring, recycling).
+    lifecycle_interval_seconds: float = 300.0
+    #: ``serve``: seconds between two sweeps of expired USSD sessions.
+    session_sweep_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -311,6 +321,10 @@ def _validate(settings: Settings) -> None:
     port("simulator.port", settings.simulator.port)
     port("simulator.control_port", settings.simulator.control_port)
     positive("http.max_body_bytes", settings.http.max_body_bytes)
+    positive("http.screen_chars_gsm", settings.http.screen_chars_gsm)
+    positive("http.screen_chars_ucs2", settings.http.screen_chars_ucs2)
+    positive("http.lifecycle_interval_seconds", settings.http.lifecycle_interval_seconds)
+    positive("http.session_sweep_seconds", settings.http.session_sweep_seconds)
     positive("database.busy_timeout_ms", settings.database.busy_timeout_ms)
     positive("smpp.enquire_link_interval", settings.smpp.enquire_link_interval)
     positive("smpp.reconnect_min", settings.smpp.reconnect_min)
@@ -338,10 +352,9 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(
                 f"simulator.accounts.{system_id}: system id ≤ 15 and password ≤ 8 characters"
             )
-    for network in settings.http.allowed_networks:
-        try:
-            ipaddress.ip_network(network, strict=False)
-        except ValueError:
-            raise ConfigError(
-                f"http.allowed_networks: {network!r} is not a network"
-            ) from None
+    for key in ("allowed_networks", "metrics_networks"):
+        for network in getattr(settings.http, key):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(f"http.{key}: {network!r} is not a network") from None

@@ -1,6 +1,10 @@
 """Menu trees and texts as data, the engine that walks them, and the replies.
 
-``catalog`` loads every text in every language (checked at start-up);
-``replies`` renders the services' results and refusals — the one set of
-answers shared by USSD screens and SMS replies.
+- ``catalog``: every text in every language (checked at start-up);
+- ``replies``: the services' results and refusals — the one set of answers
+  shared by USSD screens and SMS replies;
+- ``trees/*.toml``: one USSD menu tree per file (screens, options, inputs, actions);
+- ``loader``: reads and checks the trees once at start-up;
+- ``engine``: sans-I/O — the answers so far in, a screen or an action request out;
+- ``actions``: what each action name calls on ``Services`` and how its result reads.
 """

@@ -19,6 +19,8 @@ from gateway.store import StoreError
 
 COMMAND_MODULES = (
     "gateway.cli.admin",
+    "gateway.cli.serve",
+    "gateway.cli.ussd",
     "gateway.cli.simulator",
 )
 

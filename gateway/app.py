@@ -1,0 +1,162 @@
+"""The composition root: every concrete object of a running gateway is built here.
+
+settings → clock → store (migrated) → texts and replies → services → DbRunner
+→ menus and engine → USSD dialogues → aiohttp app; then ``serve`` adds the
+background jobs and (through a hook) the SMPP runtime. Dependencies are
+passed as keyword arguments; nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from gateway.clock import Clock, SystemClock
+from gateway.config import Settings
+from gateway.logs import get_logger
+from gateway.profile import OperatorProfile, load_profile
+from gateway.services import Context, Services
+from gateway.services.runner import DbRunner
+from gateway.store import Store, open_store
+from gateway.ussd.dialogue import Dialogues
+from gateway.ussd.metrics import UssdMetrics
+from gateway.ussd.sessions import SessionCache
+from gateway.ussd.web import init_app
+from menus.catalog import Catalog
+from menus.engine import Engine
+from menus.loader import load_menus
+from menus.paging import ScreenLimits
+from menus.replies import Replies
+
+log = get_logger("gateway.app")
+
+#: The SMPP hook: ``await start_sms(gateway)`` binds and starts the SMS side and
+#: returns the coroutine function that stops it (``await stop()``).
+StartSms = Callable[["Gateway"], Awaitable[Callable[[], Awaitable[None]]]]
+
+
+@dataclass
+class Gateway:
+    """The built objects, for ``serve``, the SMS side and tests."""
+
+    settings: Settings
+    profile: OperatorProfile
+    clock: Clock
+    store: Store
+    catalog: Catalog
+    replies: Replies
+    services: Services
+    runner: DbRunner
+    engine: Engine
+    dialogues: Dialogues
+    registry: CollectorRegistry
+
+    def close(self) -> None:
+        self.runner.close()
+        self.store.close()
+
+
+def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
+    """Build everything but the network listeners; migrates the database.
+
+    Raises:
+        ConfigError, StoreError, CatalogError, MenuError: the gateway cannot start.
+    """
+    clock = clock or SystemClock()
+    profile = load_profile(settings.operator.profile)
+    store = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
+                       synchronous=settings.database.synchronous, migrate=True)
+    try:
+        catalog = Catalog.load(profile.languages)
+        replies = Replies(catalog, profile)
+        services = Services(Context(store=store, clock=clock, profile=profile,
+                                    pin_secret=settings.security.pin_secret, notices=replies))
+        engine = Engine(
+            menus=load_menus(catalog, profile), texts=catalog, replies=replies,
+            limits=ScreenLimits(settings.http.screen_chars_gsm, settings.http.screen_chars_ucs2),
+        )
+    except BaseException:
+        store.close()
+        raise
+    runner = DbRunner()
+    registry = CollectorRegistry()
+    cache = SessionCache()
+    dialogues = Dialogues(
+        engine=engine, services=services, runner=runner, store=store, clock=clock, profile=profile,
+        metrics=UssdMetrics.create(registry, lambda: float(len(cache))), cache=cache,
+    )
+    return Gateway(settings, profile, clock, store, catalog, replies, services, runner, engine,
+                   dialogues, registry)
+
+
+def build_web_app(gateway: Gateway) -> web.Application:
+    return init_app(settings=gateway.settings.http, dialogues=gateway.dialogues,
+                    number_plan=gateway.profile.number_plan)
+
+
+async def every(seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
+    """Run ``job`` every ``seconds`` until cancelled; a failure is logged, not fatal."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            result = await job()
+            log.debug(name, result=str(result))
+        except Exception:
+            log.exception(f"{name}_failed")
+
+
+async def serve(
+    settings: Settings, *, clock: Clock | None = None, start_sms: StartSms | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """HTTP USSD endpoint + background jobs (+ SMS) until SIGTERM/SIGINT or ``stop``.
+
+    On the way out the listener closes first and requests in flight finish;
+    then the jobs and the SMS side stop, then the database closes.
+    """
+    gateway = build_gateway(settings, clock=clock)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    http = web.AppRunner(build_web_app(gateway), access_log=None, shutdown_timeout=10.0)
+    jobs: list[asyncio.Task[None]] = []
+    stop_sms: Callable[[], Awaitable[None]] | None = None
+    try:
+        await http.setup()
+        site = web.TCPSite(http, settings.http.host, settings.http.port)
+        await site.start()
+        log.info("http_listening", addresses=[f"{a[0]}:{a[1]}" for a in http.addresses])
+
+        # --- SMPP hook ------------------------------------------------------------
+        # The SMS side (ESME, outbox sender, MO keyword routing) starts here and
+        # stops after the HTTP listener (see the finally block below).
+        if start_sms is not None and settings.smpp.enabled:
+            stop_sms = await start_sms(gateway)
+        # ---------------------------------------------------------------------------
+
+        services, runner = gateway.services, gateway.runner
+        jobs = [
+            asyncio.create_task(every(settings.http.lifecycle_interval_seconds, "lifecycle_run",
+                                      lambda: runner.call(services.run_lifecycle))),
+            asyncio.create_task(every(settings.http.session_sweep_seconds, "ussd_sessions_swept",
+                                      gateway.dialogues.sweep)),
+        ]
+        await stop.wait()
+        log.info("shutting_down")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await http.cleanup()  # stop accepting; in-flight requests finish
+        for task in jobs:
+            task.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        if stop_sms is not None:
+            await stop_sms()
+        gateway.close()
+        log.info("stopped")

@@ -1,0 +1,69 @@
+"""The Africa's Talking convention: form fields in, ``CON …`` / ``END …`` out.
+
+``sessionId``, ``serviceCode``, ``phoneNumber`` and ``text`` (every answer so
+far joined by ``*``; empty on the first request), optional ``networkCode``.
+A code dialled with extra segments (``*123*PIN#``) arrives as
+``serviceCode=*123#`` with the segments as the first ``text``; a
+``serviceCode`` that still carries them is split the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from menus.model import Reply
+
+MAX_FIELD = 256  # no real field comes near this; a longer one is a bad request
+
+
+class BadRequest(Exception):
+    """A field is missing or malformed; the message is the reason sent back."""
+
+
+@dataclass(frozen=True)
+class UssdRequest:
+    session_id: str
+    service_code: str
+    phone_number: str
+    answers: tuple[str, ...]
+    network_code: str = ""
+
+    @property
+    def text(self) -> str:
+        return "*".join(self.answers)
+
+
+def parse(form: Mapping[str, str]) -> UssdRequest:
+    """Raises BadRequest naming the field."""
+    values = {}
+    for name in ("sessionId", "serviceCode", "phoneNumber", "text", "networkCode"):
+        value = form.get(name)
+        if value is None:
+            if name in ("text", "networkCode"):
+                if name == "text":
+                    raise BadRequest("text: missing (send an empty text on the first request)")
+                value = ""
+            else:
+                raise BadRequest(f"{name}: missing")
+        if not isinstance(value, str) or len(value) > MAX_FIELD:
+            raise BadRequest(f"{name}: malformed")
+        values[name] = value.strip()
+    if not values["sessionId"]:
+        raise BadRequest("sessionId: empty")
+    code = values["serviceCode"]
+    if not (code.startswith("*") and code.endswith("#") and len(code) > 2):
+        raise BadRequest("serviceCode: expected a code like *100#")
+    segments = code[1:-1].split("*")
+    if not all(segments):
+        raise BadRequest("serviceCode: expected a code like *100#")
+    text = values["text"]
+    answers = tuple(text.split("*")) if text else ()
+    if len(segments) > 1:  # *123*PIN# sent whole: the extra segments come first
+        code = f"*{segments[0]}#"
+        answers = tuple(segments[1:]) + answers
+    return UssdRequest(values["sessionId"], code, values["phoneNumber"], answers, values["networkCode"])
+
+
+def render(reply: Reply) -> str:
+    return ("END " if reply.end else "CON ") + reply.text

@@ -1,0 +1,176 @@
+"""One USSD request: find the session, walk the menus, run the action, remember.
+
+This is the I/O shell around ``menus.engine``: every database call goes
+through ``DbRunner`` (one hop per request in the common case: the session
+row and the caller's line are read together), the engine decides the screen.
+Requests of one session are handled one at a time, so a resent request waits
+for the first and then gets its saved answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from gateway.clock import Clock
+from gateway.domain.errors import GatewayError, LineLost
+from gateway.logs import get_logger
+from gateway.profile import OperatorProfile
+from gateway.services import Services
+from gateway.services.model import BalanceView
+from gateway.services.runner import DbRunner
+from gateway.store import Store
+from gateway.ussd import sessions
+from gateway.ussd.africastalking import UssdRequest
+from gateway.ussd.metrics import UssdMetrics
+from menus.actions import ACTION_TABLE
+from menus.engine import Engine
+from menus.model import ActionCall, Caller, Pending, Reply, Turn
+
+log = get_logger("gateway.ussd")
+
+
+class Dialogues:
+    def __init__(
+        self, *, engine: Engine, services: Services, runner: DbRunner, store: Store, clock: Clock,
+        profile: OperatorProfile, metrics: UssdMetrics, cache: sessions.SessionCache,
+    ) -> None:
+        self.engine = engine
+        self.services = services
+        self.runner = runner
+        self.store = store
+        self.clock = clock
+        self.profile = profile
+        self.metrics = metrics
+        self.cache = cache
+        self.idle = timedelta(seconds=profile.ussd_session_idle_seconds)
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        self._known_codes = frozenset(engine.menus.by_code)
+
+    async def handle(self, request: UssdRequest, msisdn: str) -> Reply:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            async with self._serialised(request.session_id):
+                reply, outcome = await self._handle(request, msisdn)
+            return reply
+        finally:
+            elapsed = time.perf_counter() - started
+            code = request.service_code if request.service_code in self._known_codes else "other"
+            self.metrics.requests.labels(code, outcome).inc()
+            self.metrics.step_seconds.observe(elapsed)
+            log.info("ussd_turn", session_id=request.session_id, msisdn=msisdn, service_code=code,
+                     step=len(request.answers), outcome=outcome, ms=round(elapsed * 1000, 2))
+
+    async def _handle(self, request: UssdRequest, msisdn: str) -> tuple[Reply, str]:
+        sid = request.session_id
+        session = self.cache.get(sid)
+        fresh_view: BalanceView | None = None
+        if session is None:
+            row, caller, fresh_view = await self.runner.call(self._prepare, sid, msisdn)
+            if row is not None:
+                session = sessions.from_row(row, caller)
+                self.cache.put(session)
+        else:
+            caller = session.caller
+        now = self.clock.now()
+        if session is not None and session.msisdn != msisdn:
+            return self.engine.expired(caller.language, request.service_code), "expired"
+        if session is not None and session.expires_at <= now:
+            return self.engine.expired(session.caller.language, request.service_code), "expired"
+        tree = self.engine.tree_for(request.service_code)
+        if tree is None:
+            return self.engine.unknown_code(caller.language, request.service_code), "unknown_code"
+
+        turn = Turn(tree, request.answers, session.caller if session else caller, sid,
+                    session.results if session else {})
+        step = self.engine.step(turn)
+        if isinstance(step, Pending):
+            result = await self._run(step.call, fresh_view)
+            if step.call.name == "top_up":
+                self._count_topup(result)
+            reply = self.engine.complete(step, result)
+        else:
+            reply = step
+        await self._remember(session, reply, request, turn.caller)
+        return reply, "end" if reply.end else "continue"
+
+    def _prepare(self, sid: str, msisdn: str) -> tuple[Any, Caller, BalanceView | None]:
+        """On the DB thread: the session row and the caller's own line, in one hop."""
+        row = sessions.load_row(self.store, sid)
+        try:
+            view = self.services.check_balance(msisdn)
+        except LineLost as exc:
+            return row, Caller(msisdn, self.services.subscriber_language(msisdn), exc), None
+        except GatewayError as exc:  # unknown or recycled: the menus still answer
+            return row, Caller(msisdn, self.profile.default_language, exc), None
+        return row, Caller(msisdn, view.language), view
+
+    async def _run(self, call: ActionCall, fresh_view: BalanceView | None) -> object:
+        if call.name == "check_balance" and fresh_view is not None:
+            return fresh_view  # read a moment ago, in this same request
+        spec = ACTION_TABLE[call.name]
+        try:
+            return await self.runner.call(spec.invoke, self.services, call.msisdn, call.args,
+                                          call.request_key)
+        except GatewayError as exc:
+            return exc
+        except Exception as exc:
+            log.exception("ussd_action_failed", action=call.name)
+            return exc
+
+    def _count_topup(self, result: object) -> None:
+        if isinstance(result, BaseException):
+            label = type(result).__name__ if isinstance(result, GatewayError) else "failed"
+        else:
+            label = "replayed" if getattr(result, "replayed", False) else "credited"
+        self.metrics.topups.labels(label).inc()
+
+    async def _remember(
+        self, session: sessions.Session | None, reply: Reply, request: UssdRequest, caller: Caller
+    ) -> None:
+        now = self.clock.now()
+        if session is None:
+            if not (reply.keep or reply.save):
+                return  # a one-step read, or result pages the text alone can replay
+            session = sessions.Session(request.session_id, caller.msisdn, request.service_code, caller,
+                                       created_at=now, expires_at=now + self.idle)
+            if reply.save:
+                session.results[reply.save[0]] = reply.save[1]
+            await self.runner.call(sessions.save, self.store, session, now)
+            session.stored_until = session.expires_at
+            self.cache.put(session)
+            return
+        session.expires_at = now + self.idle
+        if reply.save:
+            session.results[reply.save[0]] = reply.save[1]
+            await self.runner.call(sessions.save, self.store, session, now)
+            session.stored_until = session.expires_at
+        elif session.stored_until is None or session.stored_until - now < self.idle / 2:
+            await self.runner.call(sessions.touch, self.store, session.session_id, session.expires_at, now)
+            session.stored_until = session.expires_at
+
+    async def sweep(self) -> tuple[int, int]:
+        """Forget expired sessions: from memory now, from the database after ``RETENTION``."""
+        now = self.clock.now()
+        dropped = self.cache.drop_expired(now)
+        deleted = await self.runner.call(sessions.sweep, self.store, now)
+        return dropped, deleted
+
+    @asynccontextmanager
+    async def _serialised(self, sid: str) -> AsyncIterator[None]:
+        entry = self._locks.get(sid)
+        if entry is None:
+            entry = self._locks[sid] = (asyncio.Lock(), [0])
+        entry[1][0] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1][0] -= 1
+            if entry[1][0] == 0:
+                del self._locks[sid]

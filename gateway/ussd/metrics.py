@@ -1,0 +1,38 @@
+"""Prometheus metrics of the USSD channel, on a registry of the app's own.
+
+The registry is reachable as ``app[gateway.ussd.web.METRICS_REGISTRY]``, so
+other parts (the SMPP bind state) can add their collectors to the same
+``/metrics`` page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass(frozen=True)
+class UssdMetrics:
+    registry: CollectorRegistry
+    requests: Counter
+    step_seconds: Histogram
+    active_sessions: Gauge
+    topups: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry, active: Callable[[], float]) -> UssdMetrics:
+        gauge = Gauge("ussd_active_sessions", "USSD dialogues awaiting an answer", registry=registry)
+        gauge.set_function(active)
+        return cls(
+            registry=registry,
+            requests=Counter("ussd_requests", "USSD requests by service code and outcome",
+                             ["service_code", "outcome"], registry=registry),
+            step_seconds=Histogram(
+                "ussd_step_seconds", "Time to answer one USSD request", registry=registry,
+                buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            ),
+            active_sessions=gauge,
+            topups=Counter("ussd_topups", "USSD top-ups by outcome", ["outcome"], registry=registry),
+        )

@@ -1,0 +1,98 @@
+"""The aiohttp application: ``POST /ussd``, ``GET /healthz``, ``GET /metrics``.
+
+Views stay thin: check access → parse → ``Dialogues.handle`` → render. The
+objects they use are built by ``gateway.app`` and passed to ``init_app``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from gateway.config import ConfigError, HttpSettings
+from gateway.domain.errors import InvalidMsisdn
+from gateway.domain.msisdn import NumberPlan
+from gateway.ussd import africastalking
+from gateway.ussd.access import Access
+from gateway.ussd.dialogue import Dialogues
+from gateway.ussd.metrics import UssdMetrics
+
+DIALECTS = {"africastalking": africastalking}
+
+
+@dataclass(frozen=True)
+class UssdEndpoint:
+    dialogues: Dialogues
+    access: Access
+    metrics_access: Access
+    number_plan: NumberPlan
+    metrics: UssdMetrics
+    max_body_bytes: int
+
+
+ENDPOINT = web.AppKey("ussd_endpoint", UssdEndpoint)
+#: Other parts of the gateway (the SMPP bind state) add their collectors here.
+METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
+
+
+def init_app(*, settings: HttpSettings, dialogues: Dialogues, number_plan: NumberPlan) -> web.Application:
+    """The HTTP application of the USSD channel.
+
+    Raises:
+        ConfigError: an unknown ``http.dialect``.
+    """
+    if settings.dialect not in DIALECTS:
+        raise ConfigError(f"http.dialect: unknown dialect {settings.dialect!r} "
+                          f"(one of {', '.join(DIALECTS)})")
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    metrics = dialogues.metrics
+    app[METRICS_REGISTRY] = metrics.registry
+    app[ENDPOINT] = UssdEndpoint(
+        dialogues=dialogues,
+        access=Access.from_settings(settings.allowed_networks, settings.token),
+        metrics_access=Access.from_settings(settings.metrics_networks),
+        number_plan=number_plan,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    app.router.add_post("/ussd", ussd)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+    return app
+
+
+async def ussd(request: web.Request) -> web.Response:
+    endpoint = request.app[ENDPOINT]
+    if not endpoint.access.allows(request.remote, request.headers.get("Authorization")):
+        endpoint.metrics.requests.labels("-", "forbidden").inc()
+        raise web.HTTPForbidden(text="forbidden\n")
+    length = request.content_length
+    if length is not None and length > endpoint.max_body_bytes:
+        endpoint.metrics.requests.labels("-", "too_large").inc()
+        raise web.HTTPRequestEntityTooLarge(max_size=endpoint.max_body_bytes, actual_size=length)
+    form = await request.post()
+    try:
+        parsed = africastalking.parse({k: v for k, v in form.items() if isinstance(v, str)})
+        msisdn = endpoint.number_plan.normalise(parsed.phone_number)
+    except africastalking.BadRequest as exc:
+        endpoint.metrics.requests.labels("-", "bad_request").inc()
+        raise web.HTTPBadRequest(text=f"{exc}\n") from None
+    except InvalidMsisdn:
+        endpoint.metrics.requests.labels("-", "bad_request").inc()
+        raise web.HTTPBadRequest(text="phoneNumber: not a phone number of this operator\n") from None
+    reply = await endpoint.dialogues.handle(parsed, msisdn)
+    return web.Response(text=africastalking.render(reply), content_type="text/plain")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n", content_type="text/plain")
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    endpoint = request.app[ENDPOINT]
+    if not endpoint.metrics_access.allows(request.remote, None):
+        raise web.HTTPForbidden(text="forbidden\n")
+    return web.Response(body=generate_latest(request.app[METRICS_REGISTRY]),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,105 @@
+"""The action table: what a menu's action name calls, and how its result reads.
+
+Each name is a use case of ``gateway.services.facade.ACTIONS``; the loader
+refuses a menu naming anything else. ``invoke`` is synchronous (it runs on
+the ``DbRunner`` thread, never on the event loop); ``render`` turns the
+result into the subscriber's text through the shared replies (the same
+texts the SMS channel sends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway.domain.channels import Channel
+from gateway.services.facade import ACTIONS, Services
+from gateway.services.model import BalanceView, ConsentView, LostReportResult, ReportLost, TopUp, TopUpResult
+
+
+class Texts(Protocol):
+    """``menus.catalog.Catalog``: every text by key and language."""
+
+    def text(self, key: str, language: str, **params: Any) -> str: ...
+
+    def has(self, key: str) -> bool: ...
+
+
+class ReplyTexts(Protocol):
+    """``menus.replies.Replies``: results and refusals, shared with SMS."""
+
+    def balance(self, view: BalanceView, lang: str) -> str: ...
+
+    def topup(self, result: TopUpResult, lang: str) -> str: ...
+
+    def lost(self, result: LostReportResult, msisdn: str, lang: str) -> str: ...
+
+    def consent(self, view: ConsentView, lang: str) -> str: ...
+
+    def consent_changed(self, view: ConsentView, lang: str) -> str: ...
+
+    def language_set(self, lang: str) -> str: ...
+
+    def error(self, exc: Exception, lang: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    #: Changes something: its result is kept so that a resent request gets it
+    #: again instead of acting twice.
+    writes: bool
+    #: Argument names the menu may pass (all required unless in ``optional``).
+    params: frozenset[str]
+    optional: frozenset[str]
+    invoke: Callable[[Services, str, Mapping[str, str], str], Any]
+    render: Callable[[ReplyTexts, Any, Mapping[str, str], str], str]
+
+
+def _bool(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+ACTION_TABLE: Mapping[str, ActionSpec] = {
+    spec.name: spec
+    for spec in (
+        ActionSpec(
+            "check_balance", False, frozenset(), frozenset(),
+            lambda s, msisdn, a, key: s.check_balance(msisdn),
+            lambda r, result, a, lang: r.balance(result, lang),
+        ),
+        ActionSpec(
+            "top_up", True, frozenset({"pin", "target"}), frozenset({"target"}),
+            lambda s, msisdn, a, key: s.top_up(
+                TopUp(msisdn, a["pin"], Channel.USSD, target=a.get("target") or None, request_key=key)
+            ),
+            lambda r, result, a, lang: r.topup(result, lang),
+        ),
+        ActionSpec(
+            "report_lost_sim", True, frozenset({"number", "id_number"}), frozenset(),
+            lambda s, msisdn, a, key: s.report_lost_sim(
+                ReportLost(msisdn, a["number"], a["id_number"], Channel.USSD)
+            ),
+            lambda r, result, a, lang: r.lost(result, a["number"], lang),
+        ),
+        ActionSpec(
+            "marketing_consent", False, frozenset(), frozenset(),
+            lambda s, msisdn, a, key: s.marketing_consent(msisdn),
+            lambda r, result, a, lang: r.consent(result, lang),
+        ),
+        ActionSpec(
+            "set_marketing_consent", True, frozenset({"opt_in"}), frozenset(),
+            lambda s, msisdn, a, key: s.set_marketing_consent(msisdn, _bool(a["opt_in"]), Channel.USSD),
+            lambda r, result, a, lang: r.consent_changed(result, lang),
+        ),
+        ActionSpec(
+            "set_language", True, frozenset({"language"}), frozenset(),
+            lambda s, msisdn, a, key: s.set_language(msisdn, a["language"]),
+            # The confirmation is in the language just chosen.
+            lambda r, result, a, lang: r.language_set(str(result)),
+        ),
+    )
+}
+
+assert set(ACTION_TABLE) <= ACTIONS, "every menu action must be a use case"

@@ -1,0 +1,255 @@
+"""The menu engine: sans-I/O. The answers so far in; a screen, or an action to run, out.
+
+The aggregator sends every answer of the session in each request, so the
+engine keeps no state between requests: it replays the answers from the
+start screen of the tree, applying this transition table, and shows where
+they lead::
+
+    screen   answer            leads to
+    any      00                the start screen (answers forgotten)
+    any      0                 the previous page, else the previous screen
+    any      98                the next page, if there is one
+    menu     1..n              option n's target
+    input    valid for it      ``next`` (the cleaned answer kept under ``store``)
+    confirm  1 / 2             ``next`` / ``cancel`` (default: the start screen)
+    else     -                 the same screen with a short hint
+
+Reaching an ``action`` screen asks the caller (the HTTP adapter) to run the
+action: ``step`` returns a ``Pending`` and ``complete`` renders the outcome.
+A written action's result comes back with ``Reply.save``; given back in
+``Turn.results``, it is shown again on a resent request instead of acting
+twice. A screen that does not fit is split into pages (``menus.paging``).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from gateway.domain.errors import GatewayError, NumberRecycled, UnknownSubscriber
+from menus.actions import ACTION_TABLE, ReplyTexts, Texts
+from menus.loader import Menus
+from menus.model import ActionCall, MenuTree, Pending, Reply, Screen, ScreenKind, Turn
+from menus.paging import BACK, HOME, MORE, ScreenLimits, paginate
+
+
+@dataclass
+class _Walk:
+    """Where the replay stands (mutable, private to one ``step``)."""
+
+    screen: Screen
+    stack: list[Screen] = field(default_factory=list)
+    values: dict[str, str] = field(default_factory=dict)
+    shown: dict[str, str] = field(default_factory=dict)
+    page: int = 0
+    hint: str | None = None
+
+
+class Engine:
+    def __init__(self, *, menus: Menus, texts: Texts, replies: ReplyTexts, limits: ScreenLimits) -> None:
+        self.menus = menus
+        self.texts = texts
+        self.replies = replies
+        self.limits = limits
+        # Rendered pages of screens whose text takes no parameters: built once.
+        self._pages: dict[tuple[str, str, str, str | None, bool], tuple[str, ...]] = {}
+        self._dynamic: dict[tuple[str, str], bool] = {}
+
+    def tree_for(self, service_code: str) -> str | None:
+        return self.menus.by_code.get(service_code)
+
+    # --- the walk --------------------------------------------------------------
+
+    def step(self, turn: Turn) -> Reply | Pending:
+        """Replay ``turn.answers`` and return the screen they lead to."""
+        tree = self.menus.trees[turn.tree]
+        lang = turn.caller.language
+        answers = turn.answers
+        walk = _Walk(self._enter(tree, tree.start, answers, 0))
+        i = 0
+        while True:
+            screen = walk.screen
+            if screen.own_line and turn.caller.refusal is not None:
+                return Reply(self.replies.error(turn.caller.refusal, lang), end=True)
+            if screen.kind in (ScreenKind.ACTION, ScreenKind.END) or i >= len(answers):
+                break
+            answer = answers[i].strip()
+            i += 1
+            if answer == HOME:
+                walk = _Walk(self._enter(tree, tree.start, answers, i))
+                continue
+            pages = self._page_count(tree, walk, lang)
+            if answer == MORE and walk.page + 1 < pages:
+                walk.page += 1
+            elif answer == BACK:
+                if walk.page > 0:
+                    walk.page -= 1
+                elif walk.stack:
+                    walk.screen, walk.page, walk.hint = walk.stack.pop(), 0, None
+                else:
+                    walk.hint = None
+            else:
+                self._answer(tree, walk, answer, answers, i)
+
+        screen = walk.screen
+        if screen.kind is ScreenKind.ACTION:
+            path = "*".join(answers[:i])
+            rest = tuple(answers[i:])
+            if path in turn.results:
+                return self._result(turn.results[path], rest, None, lang)
+            assert screen.action is not None
+            args = {name: (walk.values.get(v[1:], "") if v.startswith("$") else v) for name, v in screen.args}
+            call = ActionCall(screen.action, turn.caller.msisdn, args,
+                              f"ussd:{turn.session_id}:{path}", lang)
+            return Pending(call, tree.name, screen.id, path, rest, params=dict(walk.shown))
+        if screen.kind is ScreenKind.END:
+            return self._result(self._text(screen.text, lang, walk.shown), tuple(answers[i:]), None, lang)
+        if screen.show is not None:
+            call = ActionCall(screen.show, turn.caller.msisdn, {}, "", lang)
+            return Pending(call, tree.name, screen.id, "", (), walk.page, walk.hint,
+                           {"__back__": "1" if walk.stack else "", **walk.shown})
+        pages = self._screen_pages(tree, screen, lang, walk.hint, bool(walk.stack), walk.shown)
+        return Reply(pages[min(walk.page, len(pages) - 1)], end=False, keep=True)
+
+    def complete(self, pending: Pending, outcome: object) -> Reply:
+        """The screen for an action's result (or refusal) asked for by ``step``."""
+        call = pending.call
+        spec = ACTION_TABLE[call.name]
+        failed = isinstance(outcome, BaseException) and not isinstance(outcome, GatewayError)
+        if isinstance(outcome, GatewayError):
+            text = self.replies.error(_with_subject(outcome, call), call.language)
+        elif failed:
+            text = self.texts.text("ussd.unavailable", call.language)
+        else:
+            text = spec.render(self.replies, outcome, call.args, call.language)
+        tree = self.menus.trees[pending.tree]
+        screen = tree.screen(pending.screen)
+        if screen.kind is ScreenKind.MENU:  # a menu showing a read above its options
+            params = dict(pending.params)
+            back = bool(params.pop("__back__", ""))
+            lines = [text, *self._lines(screen, call.language, pending.hint, params)]
+            pages = self._paginate(lines, call.language, back)
+            return Reply(pages[min(pending.page, len(pages) - 1)], end=False, keep=True)
+        if screen.text:
+            text += "\n" + self._text(screen.text, call.language, pending.params)
+        save = (pending.path, text) if spec.writes and not failed else None
+        return self._result(text, pending.rest, save, call.language)
+
+    # --- fixed screens ------------------------------------------------------------
+
+    def expired(self, language: str, code: str) -> Reply:
+        return Reply(self.texts.text("ussd.expired", language, code=code), end=True)
+
+    def unknown_code(self, language: str, code: str) -> Reply:
+        return Reply(self.texts.text("ussd.unknown_code", language, code=code), end=True)
+
+    def unavailable(self, language: str) -> Reply:
+        return Reply(self.texts.text("ussd.unavailable", language), end=True)
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _enter(self, tree: MenuTree, sid: str, answers: tuple[str, ...], i: int) -> Screen:
+        screen = tree.screen(sid)
+        # An answer that can only be dialled with the code is skipped when none waits.
+        while screen.dialled_only and i >= len(answers) and screen.next is not None:
+            screen = tree.screen(screen.next)
+        return screen
+
+    def _answer(self, tree: MenuTree, walk: _Walk, answer: str, answers: tuple[str, ...], i: int) -> None:
+        screen = walk.screen
+        target: str | None = None
+        if screen.kind is ScreenKind.MENU:
+            if answer.isdigit() and 1 <= int(answer) <= len(screen.options):
+                target = screen.options[int(answer) - 1].target
+            else:
+                walk.hint = "ussd.hint_choice"
+        elif screen.kind is ScreenKind.CONFIRM:
+            if answer == "1":
+                target = screen.next
+            elif answer == "2":
+                walk.screen, walk.stack, walk.page, walk.hint = (
+                    self._enter(tree, screen.cancel or tree.start, answers, i), [], 0, None)
+                return
+            else:
+                walk.hint = "ussd.hint_choice"
+        elif screen.kind is ScreenKind.INPUT:
+            validator = self.menus.validators[(tree.name, screen.id)]
+            checked = validator.check(answer)
+            if checked is None:
+                walk.hint = validator.hint
+            else:
+                assert screen.store is not None
+                walk.values[screen.store], walk.shown[screen.store] = checked
+                target = screen.next
+        if target is not None:
+            walk.stack.append(screen)
+            walk.screen, walk.page, walk.hint = self._enter(tree, target, answers, i), 0, None
+
+    def _text(self, key: str | None, language: str, params: Mapping[str, str]) -> str:
+        if key is None:
+            return ""
+        return self.texts.text(key, language, **params) if params else self.texts.text(key, language)
+
+    def _lines(self, screen: Screen, lang: str, hint: str | None, params: Mapping[str, str]) -> list[str]:
+        lines = [self.texts.text(hint, lang)] if hint else []
+        if screen.text:
+            lines.append(self._text(screen.text, lang, params) if self._is_dynamic(screen, lang)
+                         else self.texts.text(screen.text, lang))
+        lines += [f"{n} {self.texts.text(o.label, lang)}" for n, o in enumerate(screen.options, 1)]
+        if screen.kind is ScreenKind.CONFIRM:
+            lines += [f"1 {self.texts.text('ussd.confirm_yes', lang)}",
+                      f"2 {self.texts.text('ussd.confirm_no', lang)}"]
+        return lines
+
+    def _is_dynamic(self, screen: Screen, lang: str) -> bool:
+        key = (screen.text or "", lang)
+        if key not in self._dynamic:
+            raw = self.texts.text(screen.text, lang) if screen.text else ""
+            self._dynamic[key] = any(name for _, name, _, _ in string.Formatter().parse(raw))
+        return self._dynamic[key]
+
+    def _screen_pages(
+        self, tree: MenuTree, screen: Screen, lang: str, hint: str | None, back: bool,
+        params: Mapping[str, str],
+    ) -> tuple[str, ...]:
+        if self._is_dynamic(screen, lang):
+            return self._paginate(self._lines(screen, lang, hint, params), lang, back)
+        key = (tree.name, screen.id, lang, hint, back)
+        pages = self._pages.get(key)
+        if pages is None:
+            pages = self._pages[key] = self._paginate(self._lines(screen, lang, hint, {}), lang, back)
+        return pages
+
+    def _page_count(self, tree: MenuTree, walk: _Walk, lang: str) -> int:
+        if walk.screen.show is not None:
+            return 1 << 16  # the shown read is not known while replaying; clamped when shown
+        return len(self._screen_pages(tree, walk.screen, lang, walk.hint, bool(walk.stack), walk.shown))
+
+    def _paginate(self, lines: list[str], lang: str, back: bool, *, final: bool = False) -> tuple[str, ...]:
+        return paginate(
+            [part for line in lines for part in line.split("\n")], self.limits,
+            more=self.texts.text("ussd.more", lang), back=self.texts.text("ussd.back", lang),
+            back_on_first=back and not final, back_on_last=not final,
+        )
+
+    def _result(
+        self, text: str, rest: tuple[str, ...], save: tuple[str, str] | None, lang: str
+    ) -> Reply:
+        """A result ends the session; a long one is paged first (``98`` / ``0``)."""
+        pages = self._paginate([text], lang, False, final=True)
+        page = 0
+        for answer in rest:
+            if answer.strip() == MORE:
+                page = min(page + 1, len(pages) - 1)
+            elif answer.strip() == BACK:
+                page = max(page - 1, 0)
+        return Reply(pages[page], end=page == len(pages) - 1, save=save)
+
+
+def _with_subject(exc: GatewayError, call: ActionCall) -> GatewayError:
+    """Name the number a refusal is about, when it is not the caller's own."""
+    subject = call.args.get("target") or call.args.get("number")
+    if subject and isinstance(exc, (UnknownSubscriber, NumberRecycled)) and not hasattr(exc, "msisdn"):
+        exc.msisdn = subject  # type: ignore[attr-defined]
+    return exc

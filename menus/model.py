@@ -1,0 +1,133 @@
+"""The menu trees as values: screens, options and the engine's inputs and outputs.
+
+Everything here is a frozen dataclass or an Enum built once by
+``menus.loader``; the engine only reads them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.domain.errors import GatewayError
+
+
+class ScreenKind(enum.Enum):
+    MENU = "menu"  # numbered options
+    INPUT = "input"  # a validated answer, stored under a name
+    CONFIRM = "confirm"  # 1 yes / 2 no
+    ACTION = "action"  # calls a named service, shows its result, ends
+    END = "end"  # a fixed text, ends
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str  # text key
+    target: str  # screen id
+
+
+@dataclass(frozen=True)
+class Screen:
+    id: str
+    kind: ScreenKind
+    #: Text key of the title, prompt or body (optional on action screens:
+    #: then a line added after the result).
+    text: str | None = None
+    options: tuple[Option, ...] = ()
+    #: Where an input or a confirmation leads.
+    next: str | None = None
+    #: Where "2" on a confirmation leads (default: the start screen).
+    cancel: str | None = None
+    #: Validator name and where the cleaned answer is kept.
+    validate: str | None = None
+    store: str | None = None
+    #: Only when the answer was dialled with the code (``*123*PIN*NUMBER#``):
+    #: skipped when no answer is waiting.
+    dialled_only: bool = False
+    #: Action name and its arguments (``"$name"``: a stored answer; else literal).
+    action: str | None = None
+    args: tuple[tuple[str, str], ...] = ()
+    #: A read action whose result is shown above a menu's options.
+    show: str | None = None
+    #: Acts on the caller's own line: a lost, unknown or recycled line is refused.
+    own_line: bool = False
+
+
+@dataclass(frozen=True)
+class MenuTree:
+    name: str
+    #: Attribute of ``OperatorProfile.codes`` this tree answers (``selfcare``).
+    code: str
+    start: str
+    screens: Mapping[str, Screen]
+    path: Path
+
+    def screen(self, screen_id: str) -> Screen:
+        return self.screens[screen_id]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is dialling, as read once at the start of a session."""
+
+    msisdn: str
+    language: str
+    #: Why the caller's own line cannot be served (lost, unknown, recycled).
+    refusal: GatewayError | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One request of a dialogue: every answer so far, replayed from the start."""
+
+    tree: str
+    answers: tuple[str, ...]
+    caller: Caller
+    session_id: str
+    #: Rendered results of earlier actions of this session, by answer path.
+    results: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A screen for the handset."""
+
+    text: str
+    end: bool
+    #: The dialogue has state worth tracking (idle expiry): a menu, input or
+    #: confirmation screen. Result pages can be replayed from the text alone.
+    keep: bool = False
+    #: (answer path, text) to keep with the session: a written action's result,
+    #: so that a resent request gets it again without a second side effect.
+    save: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    """A service the adapter must run (through ``DbRunner``) before the screen."""
+
+    name: str
+    msisdn: str
+    args: Mapping[str, str]
+    request_key: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The engine waits for an action's outcome; pass it to ``Engine.complete``."""
+
+    call: ActionCall
+    tree: str
+    screen: str
+    #: Answer path up to the action (the key its result is saved under).
+    path: str
+    #: Answers after the action: paging through its result.
+    rest: tuple[str, ...] = ()
+    #: For a menu's ``show``: the page and hint of the menu itself.
+    page: int = 0
+    hint: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
