@@ -109,8 +109,8 @@ class Engine:
             call = ActionCall(screen.show, turn.caller.msisdn, {}, "", lang)
             return Pending(call, tree.name, screen.id, "", (), walk.page, walk.hint,
                            {"__back__": "1" if walk.stack else "", **walk.shown})
-        pages = self._screen_pages(tree, screen, lang, walk.hint, bool(walk.stack), walk.shown)
-        return Reply(pages[min(walk.page, len(pages) - 1)], end=False, keep=True)
+        shown_pages = self._screen_pages(tree, screen, lang, walk.hint, bool(walk.stack), walk.shown)
+        return Reply(shown_pages[min(walk.page, len(shown_pages) - 1)], end=False, keep=True)
 
     def complete(self, pending: Pending, outcome: object) -> Reply:
         """The screen for an action's result (or refusal) asked for by ``step``."""
@@ -250,6 +250,6 @@ class Engine:
 def _with_subject(exc: GatewayError, call: ActionCall) -> GatewayError:
     """Name the number a refusal is about, when it is not the caller's own."""
     subject = call.args.get("target") or call.args.get("number")
-    if subject and isinstance(exc, (UnknownSubscriber, NumberRecycled)) and not hasattr(exc, "msisdn"):
-        exc.msisdn = subject  # type: ignore[attr-defined]
+    if subject and isinstance(exc, (UnknownSubscriber, NumberRecycled)) and exc.msisdn is None:
+        exc.msisdn = subject
     return exc

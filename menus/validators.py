@@ -19,7 +19,10 @@ ID_NUMBER_MIN, ID_NUMBER_MAX = 4, 32
 
 
 class Validator(Protocol):
-    hint: str
+    @property
+    def hint(self) -> str:
+        """The short text shown when an answer is refused."""
+        ...
 
     def check(self, text: str) -> tuple[str, str] | None:
         """The value to keep and how to show it, or None if refused."""
