@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import tomllib
 import types
@@ -257,7 +258,7 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
         raise ConfigError(f"{key}: expected an integer, got {value!r}")
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return _finite(key, float(value))
         raise ConfigError(f"{key}: expected a number, got {value!r}")
     if hint is str:
         if isinstance(value, str):
@@ -289,14 +290,22 @@ def _from_env(key: str, hint: Any, text: str) -> Any:
         if hint is int:
             return int(text)
         if hint is float:
-            return float(text)
+            return _finite(key, float(text))
         if hint is str:
             return text
         if typing.get_origin(hint) is tuple:
             return tuple(part.strip() for part in text.split(",") if part.strip())
     except ValueError:
-        raise ConfigError(f"{env}: {text!r} is not a valid {_type_name(hint)}") from None
+        raise ConfigError(f"{key} (from {env}): {text!r} is not a valid {_type_name(hint)}") from None
     raise ConfigError(f"{env}: {key} cannot be set from the environment")
+
+
+def _finite(key: str, value: float) -> float:
+    # TOML and float() both accept nan and inf, which slip past every
+    # "greater than 0" and "between 0 and 1" check below.
+    if not math.isfinite(value):
+        raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+    return value
 
 
 def _type_name(hint: Any) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
+from typing import NoReturn
 from collections.abc import Sequence
 
 from gateway.config import ConfigError
@@ -31,8 +33,18 @@ class CliError(Exception):
     """A refusal found by the command line itself (unreadable file, ...)."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors are refusals too: one line on stderr, exit 2 (no usage dump).
+
+    Sub-commands inherit the class (``add_subparsers`` uses the parent's type).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_REFUSED, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ussd-gateway",
         description="USSD/SMS self-care gateway: balance, voucher top-up, lost SIM, marketing consent.",
     )
@@ -49,6 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except (GatewayError, ConfigError, StoreError, CliError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+        raise  # our bug, not the operator's: keep the traceback
+    except sqlite3.DatabaseError as exc:
+        # A corrupt page found mid-command, a lock held too long, a full disk:
+        # the transaction has rolled back; say what the database said.
+        print(f"error: database: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return 130

@@ -16,13 +16,17 @@ def read_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] =
         ImportError_: unreadable file, bad encoding, wrong header, ragged row.
     """
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        # Bytes that are not UTF-8 are decoded as lone surrogates and refused
+        # row by row below, so the message names their line: a strict decoder
+        # fails on a whole read-ahead buffer, reported as the header's line.
+        handle = path.open(newline="", encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         raise ImportError_(f"{path}: cannot read: {exc.strerror or exc}") from None
     with handle:
         reader = csv.reader(handle)
         try:
             header = [h.strip() for h in next(reader)]
+            _check_text(path, 1, header)
         except StopIteration:
             raise ImportError_(f"{path}: empty file (expected header {','.join(required)})") from None
         except (UnicodeDecodeError, csv.Error) as exc:
@@ -41,8 +45,19 @@ def read_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] =
                 line = reader.line_num
                 if not values or values == [""]:
                     continue
+                _check_text(path, line, values)
                 if len(values) != len(header):
                     raise ImportError_(f"{path}: line {line}: expected {len(header)} fields, got {len(values)}")
                 yield line, dict(zip(header, (v.strip() for v in values), strict=True))
         except (UnicodeDecodeError, csv.Error) as exc:
             raise ImportError_(f"{path}: line {reader.line_num + 1}: {exc}") from None
+
+
+def _check_text(path: Path, line: int, values: list[str]) -> None:
+    joined = "".join(values)
+    if joined.isascii():
+        return
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ImportError_(f"{path}: line {line}: not UTF-8 text") from None

@@ -49,13 +49,20 @@ def generate(
         start = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM vouchers").fetchone()[0]) + 1
         pairs: list[tuple[str, str]] = []
         hashes: set[str] = set()
+        number = start
         while len(pairs) < count:
             pin = "".join(secrets.choice("0123456789") for _ in range(PIN_DIGITS_GENERATED))
             hashed = pin_hash(ctx, pin)
             if hashed in hashes or conn.execute("SELECT 1 FROM vouchers WHERE pin_hash = ?", (hashed,)).fetchone():
                 continue
             hashes.add(hashed)
-            pairs.append((f"{now:%y%m}{start + len(pairs):010d}", pin))
+            # An imported printer's file may already hold a serial of this form.
+            serial = f"{now:%y%m}{number:010d}"
+            while conn.execute("SELECT 1 FROM vouchers WHERE serial = ?", (serial,)).fetchone():
+                number += 1
+                serial = f"{now:%y%m}{number:010d}"
+            number += 1
+            pairs.append((serial, pin))
         try:
             with temp.open("x", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
@@ -97,7 +104,7 @@ def import_file(ctx: Context, path: Path, batch: str | None = None) -> int:
         serial = row["serial"]
         if not serial or len(serial) > 40:
             raise ImportError_(f"{where}: serial must be 1 to 40 characters")
-        if not row["active_days"].isdigit() or not 0 < int(row["active_days"]) <= MAX_ACTIVE_DAYS:
+        if not (row["active_days"].isascii() and row["active_days"].isdigit()) or not 0 < int(row["active_days"]) <= MAX_ACTIVE_DAYS:
             raise ImportError_(f"{where}: active_days must be a whole number from 1 to {MAX_ACTIVE_DAYS}")
         expires_on = row.get("expires_on") or None
         if expires_on is not None:

@@ -99,6 +99,9 @@ def open_store(
         StoreError: the file cannot be opened, is not a database, or is corrupt.
     """
     path = Path(path)
+    if path.is_dir():
+        # sqlite3 would only say "unable to open database file".
+        raise StoreError(f"{path}: is a directory, not a database file")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(

@@ -1,0 +1,133 @@
+"""``gateway.config.load_settings``: the embedded default, files, environment overrides, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gateway.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+
+
+class TestDefaults:
+    def test_embedded_default_loads(self) -> None:
+        """config/gateway.toml loads as-is and matches the documented defaults."""
+        settings = load_settings(environ={})
+
+        assert settings.source == str(DEFAULT_CONFIG)
+        assert settings.operator.profile == "smart-kh"
+        assert settings.http.port == 8080 and settings.smpp.port == 2775
+        assert settings.http.allowed_networks == ("127.0.0.0/8", "::1/128")
+        assert settings.smpp.enabled is True and settings.smpp.send_rate == 200.0
+        assert settings.simulator.accounts == {}
+
+    def test_embedded_default_refuses_its_demo_secret_outside_demo(self) -> None:
+        """The shipped PIN secret is the demo one, which require_pin_secret refuses by name."""
+        with pytest.raises(ConfigError, match="security.pin_secret"):
+            load_settings(environ={}).require_pin_secret()
+
+    def test_an_empty_file_gives_the_dataclass_defaults(self, config_file: Callable[[str], Path]) -> None:
+        """Every key is optional: an empty file is the defaults of the settings classes."""
+        assert load_settings(config_file(""), environ={}) == Settings()
+
+
+class TestEnvironmentOverrides:
+    def test_each_type_is_parsed(self) -> None:
+        """GATEWAY_<SECTION>_<KEY> overrides int, float, bool, str and list settings."""
+        settings = load_settings(environ={
+            "GATEWAY_HTTP_PORT": "9000",
+            "GATEWAY_SMPP_SEND_RATE": "12.5",
+            "GATEWAY_SMPP_ENABLED": "off",
+            "GATEWAY_SMPP_HOST": "smsc.example",
+            "GATEWAY_HTTP_ALLOWED_NETWORKS": "10.0.0.0/8, 192.168.1.0/24,",
+            "GATEWAY_SECURITY_PIN_SECRET": "an-env-secret-0123456789",
+        })
+
+        assert settings.http.port == 9000
+        assert settings.smpp.send_rate == 12.5
+        assert settings.smpp.enabled is False
+        assert settings.smpp.host == "smsc.example"
+        assert settings.http.allowed_networks == ("10.0.0.0/8", "192.168.1.0/24")
+        settings.require_pin_secret()
+
+    @pytest.mark.parametrize(("text", "value"), [("1", True), ("YES", True), ("true", True), ("0", False),
+                                                 ("False", False), ("no", False)])
+    def test_boolean_spellings(self, text: str, value: bool) -> None:
+        """Booleans accept the usual spellings in any case."""
+        assert load_settings(environ={"GATEWAY_SMPP_ENABLED": text}).smpp.enabled is value
+
+    def test_environment_beats_the_file(self, config_file: Callable[[str], Path]) -> None:
+        """A variable overrides the same key in the file; other keys of the file stay."""
+        path = config_file('[http]\nport = 7000\nhost = "0.0.0.0"\n')
+
+        settings = load_settings(path, environ={"GATEWAY_HTTP_PORT": "7001"})
+
+        assert (settings.http.host, settings.http.port) == ("0.0.0.0", 7001)
+
+    @pytest.mark.parametrize(
+        ("name", "value", "message"),
+        [
+            ("GATEWAY_HTTP_PORT", "x", "http.port (from GATEWAY_HTTP_PORT)"),
+            ("GATEWAY_SMPP_SEND_RATE", "fast", "smpp.send_rate (from GATEWAY_SMPP_SEND_RATE)"),
+            ("GATEWAY_SMPP_SEND_RATE", "nan", "smpp.send_rate: expected a finite number"),
+            ("GATEWAY_SMPP_ENABLED", "maybe", "smpp.enabled (from GATEWAY_SMPP_ENABLED)"),
+            ("GATEWAY_HTTP_PORT", "70000", "http.port: not a TCP port"),
+            ("GATEWAY_HTTP_PROT", "1", "GATEWAY_HTTP_PROT: unknown setting"),
+            ("GATEWAY_SIMULATOR_ACCOUNTS", "a=b", "GATEWAY_SIMULATOR_ACCOUNTS: simulator.accounts cannot be set"),
+            ("GATEWAY_SMPP_PASSWORD", "123456789", "smpp.password: at most 8"),
+        ],
+    )
+    def test_errors_name_the_key(self, name: str, value: str, message: str) -> None:
+        """A bad or unknown variable is refused with the key (and variable) in the message."""
+        with pytest.raises(ConfigError) as info:
+            load_settings(environ={name: value})
+        assert str(info.value).startswith(message)
+
+    def test_other_variables_are_ignored(self) -> None:
+        """Only the GATEWAY_ prefix is ours; PATH, HOME and the like do not matter."""
+        assert load_settings(environ={"PATH": "/bin", "GATEWAYX": "1"}).http.port == 8080
+
+
+class TestFileErrors:
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ('[http]\nport = "x"\n', "http.port: expected an integer, got 'x'"),
+            ("[http]\nport = true\n", "http.port: expected an integer"),
+            ("[smpp]\nenabled = 1\n", "smpp.enabled: expected true or false"),
+            ("[smpp]\nsend_rate = nan\n", "smpp.send_rate: expected a finite number"),
+            ("[smpp]\nsend_rate = inf\n", "smpp.send_rate: expected a finite number"),
+            ("[smpp]\nsend_rate = 0\n", "smpp.send_rate: must be greater than 0"),
+            ('[http]\nallowed_networks = "127.0.0.1"\n', "http.allowed_networks: expected a list"),
+            ('[http]\nallowed_networks = ["nowhere"]\n', "http.allowed_networks: 'nowhere' is not a network"),
+            ("[http]\nprot = 1\n", "http.prot: unknown key"),
+            ("[htp]\n", "htp: unknown section"),
+            ("http = 1\n", "http: expected a table"),
+            ("[simulator.accounts]\nbank = 1\n", "simulator.accounts: expected a table of strings"),
+            ('[database]\nsynchronous = "off"\n', "database.synchronous"),
+            ('[logging]\nlevel = "loud"\n', "logging.level"),
+            ("[simulator]\nsyserr_ratio = 1.5\n", "simulator.syserr_ratio: must be between 0 and 1"),
+        ],
+    )
+    def test_errors_name_the_key(self, config_file: Callable[[str], Path], text: str, message: str) -> None:
+        """Wrong types, bad values, unknown keys and sections are refused naming the key."""
+        with pytest.raises(ConfigError) as info:
+            load_settings(config_file(text), environ={})
+        assert str(info.value).startswith(message)
+
+    def test_unreadable_and_invalid_files(self, tmp_path: Path, config_file: Callable[[str], Path]) -> None:
+        """A missing file or broken TOML is refused naming the file."""
+        with pytest.raises(ConfigError, match="cannot read"):
+            load_settings(tmp_path / "missing.toml", environ={})
+        path = config_file("[http\n")
+        with pytest.raises(ConfigError, match=f"{path}: not valid TOML"):
+            load_settings(path, environ={})
+
+    @pytest.mark.parametrize(("secret", "reason"), [("", "required"), ("short", "at least 16"),
+                                                     ("demo-only-not-a-secret", "demo")])
+    def test_pin_secret_checks(self, secret: str, reason: str) -> None:
+        """require_pin_secret refuses a missing, short or demo secret, naming security.pin_secret."""
+        settings = load_settings(environ={"GATEWAY_SECURITY_PIN_SECRET": secret})
+        with pytest.raises(ConfigError, match=f"^security.pin_secret: .*{reason}"):
+            settings.require_pin_secret()
