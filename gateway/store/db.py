@@ -28,6 +28,15 @@ class StoreError(Exception):
     """The database cannot be opened or used (corrupt, read-only, busy too long)."""
 
 
+class StoreBusy(StoreError):
+    """Another writer held the lock longer than ``busy_timeout``: nothing was done; try again."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
@@ -60,7 +69,9 @@ class Store:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise StoreError(f"database busy or unwritable: {exc}") from exc
+                if _is_busy(exc):
+                    raise StoreBusy(f"database busy: {exc}") from exc
+                raise StoreError(f"database unwritable: {exc}") from exc
             try:
                 yield self.conn
             except BaseException:
@@ -71,6 +82,8 @@ class Store:
                     self.conn.execute("COMMIT")
                 except sqlite3.OperationalError as exc:
                     self.conn.execute("ROLLBACK")
+                    if _is_busy(exc):
+                        raise StoreBusy(f"commit failed, database busy: {exc}") from exc
                     raise StoreError(f"commit failed: {exc}") from exc
 
     @contextmanager
