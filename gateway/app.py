@@ -21,6 +21,7 @@ from gateway.config import Settings
 from gateway.logs import get_logger
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services import Context, Services
+from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
 from gateway.store import Store, open_store
 from gateway.ussd.dialogue import Dialogues
@@ -55,6 +56,8 @@ class Gateway:
     engine: Engine
     dialogues: Dialogues
     registry: CollectorRegistry
+    #: Requests per number, shared by USSD and SMS (``limits.requests_per_minute``).
+    limiter: RateLimiter
 
     def close(self) -> None:
         self.runner.close()
@@ -86,12 +89,14 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     runner = DbRunner()
     registry = CollectorRegistry()
     cache = SessionCache()
+    limiter = RateLimiter(profile.requests_per_minute)
     dialogues = Dialogues(
         engine=engine, services=services, runner=runner, store=store, clock=clock, profile=profile,
         metrics=UssdMetrics.create(registry, lambda: float(len(cache))), cache=cache,
+        limiter=limiter, budget_seconds=settings.database.busy_timeout_ms / 1000,
     )
     return Gateway(settings, profile, clock, store, catalog, replies, services, runner, engine,
-                   dialogues, registry)
+                   dialogues, registry, limiter)
 
 
 def build_web_app(gateway: Gateway) -> web.Application:

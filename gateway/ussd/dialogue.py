@@ -5,6 +5,22 @@ through ``DbRunner`` (one hop per request in the common case: the session
 row and the caller's line are read together), the engine decides the screen.
 Requests of one session are handled one at a time, so a resent request waits
 for the first and then gets its saved answer.
+
+Under stress every request still gets a screen, never a 500 or a hang:
+
+- the database held by another writer: each database hop may wait in the
+  queue only until the request's budget (``database.busy_timeout_ms``) is
+  spent, and a started write waits at most ``busy_timeout`` for the lock;
+  then the caller sees the busy screen (END, "try again in a moment") and
+  nothing was done. If a written action went through but the session could
+  not be saved, its result is still shown (a resent top-up is answered from
+  its record by request key);
+- too many requests from one number (``limits.requests_per_minute``, shared
+  with SMS through ``RateLimiter``): END with the rate-limit text;
+- more than ``WRONG_PINS_PER_SESSION`` wrong PINs in one session (a session
+  id replayed with new PINs): the session takes no more PINs. The lockout
+  per calling number (in the database, across channels and restarts) stays
+  the main guard against guessing.
 """
 
 from __future__ import annotations
@@ -17,13 +33,14 @@ from datetime import timedelta
 from typing import Any
 
 from gateway.clock import Clock
-from gateway.domain.errors import GatewayError, LineLost
+from gateway.domain.errors import GatewayError, LineLost, RateLimited, WrongPin
 from gateway.logs import get_logger
 from gateway.profile import OperatorProfile
 from gateway.services import Services
 from gateway.services.model import BalanceView
+from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
-from gateway.store import Store
+from gateway.store import Store, StoreBusy
 from gateway.ussd import sessions
 from gateway.ussd.africastalking import UssdRequest
 from gateway.ussd.metrics import UssdMetrics
@@ -33,11 +50,15 @@ from menus.model import ActionCall, Caller, Pending, Reply, Turn
 
 log = get_logger("gateway.ussd")
 
+#: Wrong PINs one USSD session may try; a genuine session tries one.
+WRONG_PINS_PER_SESSION = 3
+
 
 class Dialogues:
     def __init__(
         self, *, engine: Engine, services: Services, runner: DbRunner, store: Store, clock: Clock,
         profile: OperatorProfile, metrics: UssdMetrics, cache: sessions.SessionCache,
+        limiter: RateLimiter | None = None, budget_seconds: float = 5.0,
     ) -> None:
         self.engine = engine
         self.services = services
@@ -47,6 +68,9 @@ class Dialogues:
         self.profile = profile
         self.metrics = metrics
         self.cache = cache
+        self.limiter = limiter or RateLimiter(0)
+        #: How long one request may wait for the database thread, in all.
+        self.budget = budget_seconds
         self.idle = timedelta(seconds=profile.ussd_session_idle_seconds)
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         self._known_codes = frozenset(engine.menus.by_code)
@@ -55,8 +79,16 @@ class Dialogues:
         started = time.perf_counter()
         outcome = "error"
         try:
-            async with self._serialised(request.session_id):
-                reply, outcome = await self._handle(request, msisdn)
+            wait = self.limiter.take(msisdn)
+            if wait > 0:
+                outcome = "rate_limited"
+                return self._refusal(request, RateLimited(self.clock.now() + timedelta(seconds=wait)))
+            try:
+                async with self._serialised(request.session_id):
+                    reply, outcome = await self._handle(request, msisdn, started + self.budget)
+            except StoreBusy:
+                outcome = "busy"
+                return Reply(self.engine.replies.busy(self._language(request)), end=True)
             return reply
         finally:
             elapsed = time.perf_counter() - started
@@ -66,12 +98,23 @@ class Dialogues:
             log.info("ussd_turn", session_id=request.session_id, msisdn=msisdn, service_code=code,
                      step=len(request.answers), outcome=outcome, ms=round(elapsed * 1000, 2))
 
-    async def _handle(self, request: UssdRequest, msisdn: str) -> tuple[Reply, str]:
+    def _language(self, request: UssdRequest) -> str:
+        session = self.cache.get(request.session_id)
+        return session.caller.language if session is not None else self.profile.default_language
+
+    def _refusal(self, request: UssdRequest, exc: GatewayError) -> Reply:
+        return Reply(self.engine.replies.error(exc, self._language(request)), end=True)
+
+    def _db(self, deadline: float) -> float:
+        """What is left of the request's budget for the next database hop."""
+        return deadline - time.perf_counter()
+
+    async def _handle(self, request: UssdRequest, msisdn: str, deadline: float) -> tuple[Reply, str]:
         sid = request.session_id
         session = self.cache.get(sid)
         fresh_view: BalanceView | None = None
         if session is None:
-            row, caller, fresh_view = await self.runner.call(self._prepare, sid, msisdn)
+            row, caller, fresh_view = await self.runner.call_within(self._db(deadline), self._prepare, sid, msisdn)
             if row is not None:
                 session = sessions.from_row(row, caller)
                 self.cache.put(session)
@@ -89,14 +132,27 @@ class Dialogues:
         turn = Turn(tree, request.answers, session.caller if session else caller, sid,
                     session.results if session else {})
         step = self.engine.step(turn)
+        wrong_pin = False
         if isinstance(step, Pending):
-            result = await self._run(step.call, fresh_view)
+            if (step.call.name == "top_up" and session is not None
+                    and session.wrong_pins >= WRONG_PINS_PER_SESSION):
+                until = now + self.idle
+                return Reply(self.engine.replies.error(RateLimited(until), turn.caller.language), end=True), \
+                    "rate_limited"
+            result = await self._run(step.call, fresh_view, deadline)
             if step.call.name == "top_up":
                 self._count_topup(result)
+                wrong_pin = isinstance(result, WrongPin)
             reply = self.engine.complete(step, result)
         else:
             reply = step
-        await self._remember(session, reply, request, turn.caller)
+        try:
+            await self._remember(session, reply, request, turn.caller, deadline, wrong_pin)
+        except StoreBusy:
+            if reply.save is None:
+                raise  # nothing was done: say busy
+            # The action went through; its result counts more than the session row.
+            log.warning("ussd_session_not_saved", session_id=sid, reason="database busy")
         return reply, "end" if reply.end else "continue"
 
     def _prepare(self, sid: str, msisdn: str) -> tuple[Any, Caller, BalanceView | None]:
@@ -110,15 +166,17 @@ class Dialogues:
             return row, Caller(msisdn, self.profile.default_language, exc), None
         return row, Caller(msisdn, view.language), view
 
-    async def _run(self, call: ActionCall, fresh_view: BalanceView | None) -> object:
+    async def _run(self, call: ActionCall, fresh_view: BalanceView | None, deadline: float) -> object:
         if call.name == "check_balance" and fresh_view is not None:
             return fresh_view  # read a moment ago, in this same request
         spec = ACTION_TABLE[call.name]
         try:
-            return await self.runner.call(spec.invoke, self.services, call.msisdn, call.args,
-                                          call.request_key)
+            return await self.runner.call_within(self._db(deadline), spec.invoke, self.services, call.msisdn,
+                                                 call.args, call.request_key)
         except GatewayError as exc:
             return exc
+        except StoreBusy:
+            raise  # nothing was done: the busy screen, not "unavailable"
         except Exception as exc:
             log.exception("ussd_action_failed", action=call.name)
             return exc
@@ -131,7 +189,8 @@ class Dialogues:
         self.metrics.topups.labels(label).inc()
 
     async def _remember(
-        self, session: sessions.Session | None, reply: Reply, request: UssdRequest, caller: Caller
+        self, session: sessions.Session | None, reply: Reply, request: UssdRequest, caller: Caller,
+        deadline: float, wrong_pin: bool = False,
     ) -> None:
         now = self.clock.now()
         if session is None:
@@ -141,23 +200,28 @@ class Dialogues:
                                        created_at=now, expires_at=now + self.idle)
             if reply.save:
                 session.results[reply.save[0]] = reply.save[1]
-            await self.runner.call(sessions.save, self.store, session, now)
-            session.stored_until = session.expires_at
+            session.wrong_pins += wrong_pin
+            # Cached first: if the row cannot be written now, the result is still replayed.
             self.cache.put(session)
+            await self.runner.call_within(self._db(deadline), sessions.save, self.store, session, now)
+            session.stored_until = session.expires_at
             return
         session.expires_at = now + self.idle
+        session.wrong_pins += wrong_pin
         if reply.save:
             session.results[reply.save[0]] = reply.save[1]
-            await self.runner.call(sessions.save, self.store, session, now)
+            await self.runner.call_within(self._db(deadline), sessions.save, self.store, session, now)
             session.stored_until = session.expires_at
         elif session.stored_until is None or session.stored_until - now < self.idle / 2:
-            await self.runner.call(sessions.touch, self.store, session.session_id, session.expires_at, now)
+            await self.runner.call_within(self._db(deadline), sessions.touch, self.store, session.session_id,
+                                          session.expires_at, now)
             session.stored_until = session.expires_at
 
     async def sweep(self) -> tuple[int, int]:
         """Forget expired sessions: from memory now, from the database after ``RETENTION``."""
         now = self.clock.now()
         dropped = self.cache.drop_expired(now)
+        self.limiter.prune()
         deleted = await self.runner.call(sessions.sweep, self.store, now)
         return dropped, deleted
 
