@@ -68,7 +68,7 @@ class Dialogues:
         self.profile = profile
         self.metrics = metrics
         self.cache = cache
-        self.limiter = limiter or RateLimiter(0)
+        self.limiter = limiter if limiter is not None else RateLimiter(0)  # (an empty one is falsy)
         #: How long one request may wait for the database thread, in all.
         self.budget = budget_seconds
         self.idle = timedelta(seconds=profile.ussd_session_idle_seconds)
