@@ -47,6 +47,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def profile_with(tmp: Path, requests_per_minute: int) -> str:
+    """A copy of the smart-kh profile with another ``requests_per_minute``; its path."""
+    text = (ROOT / "config" / "operators" / "smart-kh.toml").read_text()
+    path = tmp / f"rpm{requests_per_minute}.toml"
+    path.write_text(text.replace("requests_per_minute = 30", f"requests_per_minute = {requests_per_minute}"))
+    return str(path)
+
+
 def services_on(db: Path) -> Services:
     """The services over ``db`` with the real clock (the server uses it too)."""
     profile = load_profile("smart-kh")
