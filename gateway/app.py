@@ -17,7 +17,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from gateway.clock import Clock, SystemClock
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings
 from gateway.logs import get_logger
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services import Context, Services
@@ -135,7 +135,11 @@ async def serve(
     try:
         await http.setup()
         site = web.TCPSite(http, settings.http.host, settings.http.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(f"http.port: cannot listen on {settings.http.host}:{settings.http.port}: "
+                              f"{exc.strerror or exc}") from None
         log.info("http_listening", addresses=[f"{a[0]}:{a[1]}" for a in http.addresses])
 
         # --- SMPP hook ------------------------------------------------------------
