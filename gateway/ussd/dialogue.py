@@ -26,6 +26,7 @@ Under stress every request still gets a screen, never a 500 or a hang:
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,7 +41,7 @@ from gateway.services import Services
 from gateway.services.model import BalanceView
 from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
-from gateway.store import Store, StoreBusy
+from gateway.store import Store, StoreBusy, StoreError
 from gateway.ussd import sessions
 from gateway.ussd.africastalking import UssdRequest
 from gateway.ussd.metrics import UssdMetrics
@@ -89,6 +90,10 @@ class Dialogues:
             except StoreBusy:
                 outcome = "busy"
                 return Reply(self.engine.replies.busy(self._language(request)), end=True)
+            except (StoreError, sqlite3.DatabaseError):
+                # A damaged or unwritable file: a screen for the caller, the details for the operator.
+                log.exception("ussd_database_failed", session_id=request.session_id)
+                return self.engine.unavailable(self._language(request))
             return reply
         finally:
             elapsed = time.perf_counter() - started
