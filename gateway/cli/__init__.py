@@ -19,6 +19,7 @@ from gateway.store import StoreError
 
 COMMAND_MODULES = (
     "gateway.cli.admin",
+    "gateway.cli.campaign",
 )
 
 EXIT_REFUSED = 2

@@ -88,7 +88,7 @@ def tokens(text: str) -> list[str]:
 def parse(text: str, short_code: str, *, keywords_code: str, marketing_code: str) -> Command:
     """The command a subscriber meant by writing ``text`` to ``short_code``."""
     words = tokens(text)
-    head, args = (words[0], words[1:]) if words else ("", [])
+    head, args = (words[0].replace("-", ""), words[1:]) if words else ("", [])
     if short_code == marketing_code:
         if head in _STOP:
             return Consent(opt_in=False)
