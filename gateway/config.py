@@ -131,6 +131,11 @@ class SimulatorSettings:
     window_limit: int = 0
     response_delay: float = 0.0
     drop_after: int = 0
+    #: Submitted messages kept in memory for ``GET /mt``; the oldest half is
+    #: dropped beyond this, so a load test cannot exhaust memory.
+    max_stored_mt: int = 100_000
+    #: Bind responses name the simulator with this system id.
+    smsc_system_id: str = "SMSCSIM"
     #: USSD gateway the web page's phone talks to.
     gateway_url: str = "http://127.0.0.1:8080/ussd"
 
@@ -330,6 +335,10 @@ def _validate(settings: Settings) -> None:
     for key in ("connect_timeout", "response_timeout", "max_attempts", "retry_max", "claim_batch",
                 "outbox_poll_interval", "mo_dedupe_window"):
         positive(f"smpp.{key}", getattr(settings.smpp, key))
+    positive("simulator.max_stored_mt", settings.simulator.max_stored_mt)
+    for key in ("receipt_delay", "throttle_rate", "window_limit", "response_delay", "drop_after"):
+        if getattr(settings.simulator, key) < 0:
+            raise ConfigError(f"simulator.{key}: must not be negative")
     for key in ("undeliverable_ratio", "expired_ratio", "syserr_ratio"):
         ratio(f"simulator.{key}", getattr(settings.simulator, key))
     if settings.database.synchronous not in ("full", "normal"):

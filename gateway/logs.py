@@ -98,4 +98,17 @@ def _noop(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[st
 
 
 def get_logger(name: str) -> Any:
-    return structlog.stdlib.get_logger(name)
+    """A logger; until ``configure_logging`` runs, lines still go through the privacy filter, to stderr."""
+    if not structlog.is_configured():
+        structlog.configure(
+            processors=[
+                structlog.contextvars.merge_contextvars,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                _privacy,
+                structlog.processors.JSONRenderer(),
+            ],
+            logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+            cache_logger_on_first_use=False,
+        )
+    return structlog.get_logger(name)

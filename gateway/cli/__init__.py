@@ -20,6 +20,7 @@ from gateway.store import StoreError
 COMMAND_MODULES = (
     "gateway.cli.admin",
     "gateway.cli.campaign",
+    "gateway.cli.simulator",
 )
 
 EXIT_REFUSED = 2

@@ -57,7 +57,10 @@ class InvalidIdNumber(InvalidInput):
 
 
 class SubscriberError(GatewayError):
-    pass
+    def __init__(self, message: str, msisdn: str | None = None) -> None:
+        super().__init__(message)
+        #: The number concerned, for the reply ("012345678 is not ...").
+        self.msisdn = msisdn
 
 
 class UnknownSubscriber(SubscriberError):

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from gateway.domain.errors import InvalidAmount
 
-_AMOUNT = re.compile(r"\d+(?:\.(\d+))?")
+_AMOUNT = re.compile(r"[0-9]+(?:\.([0-9]+))?")
 
 
 @dataclass(frozen=True, order=True)

@@ -37,8 +37,8 @@ def find(ctx: Context, conn: sqlite3.Connection, msisdn: str) -> SubscriberRecor
     if record is not None:
         return record
     if was_recycled(conn, msisdn):
-        raise NumberRecycled(f"number {msisdn} has been recycled")
-    raise UnknownSubscriber(f"unknown number {msisdn}")
+        raise NumberRecycled(f"number {msisdn} has been recycled", msisdn)
+    raise UnknownSubscriber(f"unknown number {msisdn}", msisdn)
 
 
 def view_of(ctx: Context, record: SubscriberRecord, now: datetime) -> BalanceView:
@@ -68,10 +68,10 @@ def check_balance(ctx: Context, msisdn: str) -> BalanceView:
     now = ctx.clock.now()
     record = find(ctx, ctx.store.read(), msisdn)
     if record.lost_reference is not None:
-        raise LineLost("this SIM is reported lost")
+        raise LineLost("this SIM is reported lost", msisdn)
     view = view_of(ctx, record, now)
     if view.state is LineState.RECYCLED:
-        raise NumberRecycled(f"number {msisdn} is due for recycling")
+        raise NumberRecycled(f"number {msisdn} is due for recycling", msisdn)
     return view
 
 

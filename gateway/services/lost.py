@@ -18,6 +18,7 @@ from gateway.domain.attempts import after_failure, count_failures_since, is_lock
 from gateway.domain.errors import GatewayError, LostDetailsMismatch, LostReportLocked
 from gateway.domain.lost import REFERENCE_ALPHABET, REFERENCE_LENGTH, format_reference
 from gateway.domain.secrets import same_hash
+from gateway.logs import get_logger
 from gateway.services.accounts import hash_id_number
 from gateway.services.model import LostReportResult, OutgoingSms, ReportLost
 from gateway.services.ports import Context
@@ -25,6 +26,8 @@ from gateway.store import locks
 from gateway.store.accounts import load_live
 from gateway.store.db import iso
 from gateway.store.outbox import enqueue
+
+log = get_logger(__name__)
 
 LOCK_KIND = "lost"
 
@@ -40,14 +43,20 @@ def report_lost_sim(ctx: Context, cmd: ReportLost) -> LostReportResult:
     refusal: GatewayError | None = None
     with ctx.store.write() as conn:
         try:
-            return _report(ctx, conn, cmd, given, now)
+            result = _report(ctx, conn, cmd, given, now)
         except GatewayError as exc:
             refusal = exc
             conn.execute(
                 "INSERT INTO lost_attempts (reporter_msisdn, at, outcome, channel) VALUES (?, ?, ?, ?)",
                 (cmd.reporter, iso(now), type(exc).__name__, cmd.channel.value),
             )
-    raise refusal
+    if refusal is not None:
+        log.info("lost_report_refused", reporter=cmd.reporter, channel=cmd.channel.value,
+                 reason=type(refusal).__name__)
+        raise refusal
+    log.info("lost_sim_reported", reporter=cmd.reporter, msisdn=cmd.msisdn, channel=cmd.channel.value,
+             reference=result.reference)
+    return result
 
 
 def _report(

@@ -17,6 +17,7 @@ import sqlite3
 from datetime import datetime
 
 from gateway.domain import account as rules
+from gateway.logs import get_logger
 from gateway.domain.attempts import after_failure, count_failures_since, is_locked
 from gateway.domain.errors import (
     GatewayError,
@@ -36,6 +37,8 @@ from gateway.store import locks
 from gateway.store.accounts import save_account
 from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.outbox import enqueue
+
+log = get_logger(__name__)
 
 PIN_PURPOSE = "voucher-pin"
 LOCK_KIND = "topup"
@@ -64,11 +67,17 @@ def top_up(ctx: Context, cmd: TopUp) -> TopUpResult:
             if earlier is not None:
                 return earlier
         try:
-            return _redeem(ctx, conn, cmd, hashed, target, now)
+            result = _redeem(ctx, conn, cmd, hashed, target, now)
         except GatewayError as exc:
             refusal = exc
             _record_attempt(conn, cmd, now, type(exc).__name__)
-    raise refusal
+    if refusal is not None:
+        log.info("topup_refused", requester=cmd.requester, target=target, channel=cmd.channel.value,
+                 reason=type(refusal).__name__)
+        raise refusal
+    log.info("voucher_redeemed", requester=cmd.requester, target=target, channel=cmd.channel.value,
+             serial=result.serial, amount_minor=result.credited.minor, restored_minor=result.restored.minor)
+    return result
 
 
 def _redeem(
@@ -81,9 +90,9 @@ def _redeem(
 
     record = find(ctx, conn, target)
     if record.type != "prepaid":
-        raise NotPrepaid(f"{target} is a postpaid line")
+        raise NotPrepaid(f"{target} is a postpaid line", target)
     if line_state(record.account.main_expires_at, now, ctx.profile.policy) is LineState.RECYCLED:
-        raise NumberRecycled(f"number {target} is due for recycling")
+        raise NumberRecycled(f"number {target} is due for recycling", target)
 
     voucher = _voucher_by_pin(ctx, conn, hashed)
     if voucher is None:

@@ -97,10 +97,10 @@ class SmsRuntime:
 
 def default_texts(profile: OperatorProfile) -> ReplyTexts:
     """The shared USSD/SMS texts (``menus.replies.Replies``)."""
-    from menus.catalog import load_catalog  # type: ignore[import-not-found]
-    from menus.replies import Replies  # type: ignore[import-not-found]
+    from menus.catalog import Catalog
+    from menus.replies import Replies
 
-    return Replies(load_catalog(), profile)  # type: ignore[no-any-return]
+    return Replies(Catalog.load(profile.languages), profile)
 
 
 async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfile,

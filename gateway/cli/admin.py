@@ -1,0 +1,243 @@
+"""Operator commands: database, subscribers, promotions, vouchers, life cycle."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from gateway.clock import Clock, FixedClock, SystemClock
+from gateway.cli import CliError, add_config_option
+from gateway.config import load_settings
+from gateway.domain.errors import InvalidInput
+from gateway.domain.money import parse_amount
+from gateway.logs import configure_logging
+from gateway.profile import load_profile
+from gateway.services import Context, Services
+from gateway.services.accounts_import import parse_expiry
+from gateway.store import open_store
+from gateway.store.migrations import current_version
+
+
+def open_services(args: argparse.Namespace, clock: Clock | None = None) -> Services:
+    """Settings → profile → store (migrated) → services, for one command."""
+    settings = load_settings(args.config)
+    settings.require_pin_secret()
+    configure_logging(settings.logging.level, settings.logging.format)
+    profile = load_profile(settings.operator.profile)
+    store = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
+                       synchronous=settings.database.synchronous, migrate=True)
+    from menus.catalog import Catalog
+    from menus.replies import Replies
+
+    notices = Replies(Catalog.load(profile.languages), profile)
+    return Services(Context(store=store, clock=clock or SystemClock(), profile=profile,
+                            pin_secret=settings.security.pin_secret, notices=notices))
+
+
+def _msisdn(services: Services, text: str) -> str:
+    return services.profile.number_plan.normalise(text)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")
+    return value
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
+    return moment
+
+
+# --- db ----------------------------------------------------------------------
+
+def cmd_db_migrate(args: argparse.Namespace) -> int:
+    services = open_services(args)
+    print(f"schema at version {current_version(services.ctx.store)} ({services.ctx.store.path})")
+    return 0
+
+
+# --- subscribers -------------------------------------------------------------
+
+def cmd_subscribers_add(args: argparse.Namespace) -> int:
+    services = open_services(args)
+    profile = services.profile
+    msisdn = _msisdn(services, args.msisdn)
+    expires_at = None
+    if args.expires_at is not None:
+        try:
+            expires_at = parse_expiry(args.expires_at, profile.time_zone)
+        except ValueError:
+            raise InvalidInput(f"--expires-at: not an ISO-8601 date or time: {args.expires_at!r}") from None
+    services.add_subscriber(
+        msisdn,
+        balance=parse_amount(args.balance, profile.currency),
+        expires_at=expires_at,
+        valid_days=args.valid_days,
+        id_number=args.id_number,
+        language=args.language,
+        type_=args.type,
+    )
+    print(f"added {msisdn}")
+    return 0
+
+
+def cmd_subscribers_show(args: argparse.Namespace) -> int:
+    services = open_services(args)
+    print(json.dumps(services.show_subscriber(_msisdn(services, args.msisdn)), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_subscribers_import(args: argparse.Namespace) -> int:
+    services = open_services(args)
+    count = services.import_subscribers(Path(args.file))
+    print(f"imported {count} subscribers")
+    return 0
+
+
+def cmd_subscribers_unblock(args: argparse.Namespace) -> int:
+    services = open_services(args)
+    msisdn = _msisdn(services, args.msisdn)
+    reference = services.unblock(msisdn)
+    print(f"unblocked {msisdn} (lost report {reference} closed)")
+    return 0
+
+
+# --- promo -------------------------------------------------------------------
+
+def cmd_promo_grant(args: argparse.Namespace) -> int:
+    services = open_services(args)
+    msisdn = _msisdn(services, args.msisdn)
+    amount = parse_amount(args.amount, services.profile.currency, allow_zero=False)
+    view = services.grant_promo(msisdn, amount, args.valid_days)
+    print(f"granted {amount.display()} to {msisdn}; promotional balance {view.promo.display()}")
+    return 0
+
+
+# --- vouchers ----------------------------------------------------------------
+
+def cmd_vouchers_generate(args: argparse.Namespace) -> int:
+    services = open_services(args)
+    expires_on = None
+    if args.expires_on:
+        try:
+            expires_on = date.fromisoformat(args.expires_on)
+        except ValueError:
+            raise InvalidInput(f"--expires-on: not a date like 2027-12-31: {args.expires_on!r}") from None
+    pairs = services.generate_vouchers(
+        count=args.count,
+        amount=parse_amount(args.amount, services.profile.currency, allow_zero=False),
+        active_days=args.active_days,
+        out=Path(args.out),
+        batch=args.batch,
+        expires_on=expires_on,
+    )
+    print(f"generated {len(pairs)} vouchers; PINs written to {args.out}")
+    return 0
+
+
+def cmd_vouchers_import(args: argparse.Namespace) -> int:
+    services = open_services(args)
+    count = services.import_vouchers(Path(args.file))
+    print(f"imported {count} vouchers")
+    return 0
+
+
+# --- lifecycle ---------------------------------------------------------------
+
+def cmd_lifecycle_run(args: argparse.Namespace) -> int:
+    clock: Clock | None = None
+    if args.now is not None:
+        if args.now.tzinfo is None:
+            raise CliError("--now needs a time zone offset, e.g. 2027-01-01T00:00:00+07:00")
+        clock = FixedClock(args.now)
+    services = open_services(args, clock)
+    report = services.run_lifecycle()
+    summary: dict[str, Any] = {
+        "now": report.now.isoformat(),
+        "settled": report.settled,
+        "expired": report.expired,
+        "forfeited": report.forfeited,
+        "promo_expired": report.promo_expired,
+        "recycled": report.recycled,
+        "reminders": report.reminders,
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    p = db.add_parser("migrate", help="create or upgrade the schema")
+    add_config_option(p)
+    p.set_defaults(run=cmd_db_migrate)
+
+    subs = sub.add_parser("subscribers", help="add, show, import and unblock subscribers").add_subparsers(
+        dest="subscribers_command", required=True)
+    p = subs.add_parser("add", help="add a subscriber")
+    p.add_argument("msisdn")
+    p.add_argument("--balance", default="0", metavar="AMOUNT", help="opening main balance, e.g. 6.00")
+    validity = p.add_mutually_exclusive_group()
+    validity.add_argument("--valid-days", type=_positive_int, metavar="N")
+    validity.add_argument("--expires-at", metavar="ISO-8601", help="may lie in the past (migrated subscribers)")
+    p.add_argument("--id-number", metavar="X", help="ID document number (stored as a keyed hash)")
+    p.add_argument("--language", metavar="L")
+    p.add_argument("--type", choices=("prepaid", "postpaid"), default="prepaid")
+    add_config_option(p)
+    p.set_defaults(run=cmd_subscribers_add)
+
+    p = subs.add_parser("show", help="one subscriber as JSON")
+    p.add_argument("msisdn")
+    add_config_option(p)
+    p.set_defaults(run=cmd_subscribers_show)
+
+    p = subs.add_parser("import", help="bulk add from CSV (all or nothing)")
+    p.add_argument("file")
+    add_config_option(p)
+    p.set_defaults(run=cmd_subscribers_import)
+
+    p = subs.add_parser("unblock", help="lift a lost-SIM block (replacement SIM issued)")
+    p.add_argument("msisdn")
+    add_config_option(p)
+    p.set_defaults(run=cmd_subscribers_unblock)
+
+    promo = sub.add_parser("promo", help="promotional funds").add_subparsers(dest="promo_command", required=True)
+    p = promo.add_parser("grant", help="grant promotional funds")
+    p.add_argument("msisdn")
+    p.add_argument("amount")
+    p.add_argument("--valid-days", type=_positive_int, metavar="N", help="default: the profile's promo validity")
+    add_config_option(p)
+    p.set_defaults(run=cmd_promo_grant)
+
+    vouchers = sub.add_parser("vouchers", help="voucher stock").add_subparsers(dest="vouchers_command", required=True)
+    p = vouchers.add_parser("generate", help="create vouchers; PINs go to FILE only")
+    p.add_argument("--count", type=_positive_int, required=True)
+    p.add_argument("--amount", required=True)
+    p.add_argument("--active-days", type=_positive_int, required=True)
+    p.add_argument("--batch")
+    p.add_argument("--expires-on", metavar="DATE", help="last day the vouchers can be redeemed")
+    p.add_argument("--out", required=True, metavar="FILE")
+    add_config_option(p)
+    p.set_defaults(run=cmd_vouchers_generate)
+
+    p = vouchers.add_parser("import", help="CSV: serial,pin,amount,active_days[,expires_on]")
+    p.add_argument("file")
+    add_config_option(p)
+    p.set_defaults(run=cmd_vouchers_import)
+
+    lifecycle = sub.add_parser("lifecycle", help="expiry and SIM life cycle").add_subparsers(
+        dest="lifecycle_command", required=True)
+    p = lifecycle.add_parser("run", help="advance expiry and the SIM life cycle to NOW")
+    p.add_argument("--now", type=_moment, metavar="ISO-8601")
+    add_config_option(p)
+    p.set_defaults(run=cmd_lifecycle_run)

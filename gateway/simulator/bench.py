@@ -1,0 +1,172 @@
+"""How many submit_sm per second an SMSC answers: ours against smpp34's server.
+
+``measure_submit_rate`` is a deliberately thin pipelining client (one
+pre-encoded submit_sm whose sequence number is patched in place, raw header
+parsing of the responses, one write per batch) so that it measures the
+server, not itself. ``python -m gateway.simulator.bench`` runs both servers
+in their own processes and prints the two rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+from aiosmpplib import BindTransceiver, PhoneNumber, SubmitSm
+
+_HEADER = struct.Struct("!IIII")
+
+
+async def measure_submit_rate(
+    host: str, port: int, system_id: str, password: str, count: int, window: int
+) -> float:
+    """Bind, submit ``count`` messages keeping ``window`` unanswered, return submit_sm/s.
+
+    Raises:
+        RuntimeError: the bind or a submit is refused, or the server hangs up.
+    """
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(BindTransceiver(sequence_num=1, system_id=system_id, password=password).pdu())
+        header = await asyncio.wait_for(reader.readexactly(16), 10)
+        length, _, status, _ = _HEADER.unpack(header)
+        await reader.readexactly(length - 16)
+        if status:
+            raise RuntimeError(f"bind refused: status 0x{status:02x}")
+        template = bytearray(SubmitSm(
+            sequence_num=1, short_message="Benchmark message text", registered_delivery=0,
+            source=PhoneNumber("888"), destination=PhoneNumber("85512345678"),
+        ).pdu())
+        sent = answered = 0
+        buf = b""
+        started = time.perf_counter()
+
+        def batch(n: int) -> bytes:
+            nonlocal sent
+            out = []
+            for _ in range(n):
+                sent += 1
+                struct.pack_into("!I", template, 12, sent + 1)
+                out.append(bytes(template))
+            return b"".join(out)
+
+        writer.write(batch(min(window, count)))
+        while answered < count:
+            chunk = await asyncio.wait_for(reader.read(1 << 16), 10)
+            if not chunk:
+                raise RuntimeError(f"server closed after {answered} responses")
+            buf += chunk
+            offset = 0
+            while len(buf) - offset >= 16:
+                length, command, status, _ = _HEADER.unpack_from(buf, offset)
+                if len(buf) - offset < length:
+                    break
+                offset += length
+                if command == 0x80000004:
+                    if status:
+                        raise RuntimeError(f"submit_sm refused: status 0x{status:02x}")
+                    answered += 1
+            buf = buf[offset:]
+            room = min(count - sent, window - (sent - answered))
+            if room > 0:
+                writer.write(batch(room))
+        return count / (time.perf_counter() - started)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def _serve_ours(port: int) -> None:
+    import dataclasses
+
+    from gateway.config import Settings
+    from gateway.simulator import start_simulator
+
+    base = Settings()
+    settings = dataclasses.replace(base, simulator=dataclasses.replace(base.simulator, port=port, control_port=0))
+    await start_simulator(settings)
+    await asyncio.Event().wait()
+
+
+async def _serve_smpp34(port: int) -> None:
+    import smpp34  # test dependency: the reference server
+
+    server = smpp34.Server("127.0.0.1", port)
+    await server.start()
+    count = 0
+    while True:
+        event = await server.next()
+        if isinstance(event, smpp34.SubmitSmEvent):
+            count += 1
+            event.accept(str(count))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(200):
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise RuntimeError(f"nothing listens on {port} after 10 s")
+
+
+async def compare(count: int, window: int) -> dict[str, float]:
+    """Rates of our simulator and of smpp34's server, each in its own process."""
+    rates: dict[str, float] = {}
+    for name in ("ours", "smpp34"):
+        port = _free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway.simulator.bench", f"--serve-{name}", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            await _wait_listening(port, proc)
+            await measure_submit_rate("127.0.0.1", port, "selfcare", "secret", min(count, 2000), window)
+            rates[name] = await measure_submit_rate("127.0.0.1", port, "selfcare", "secret", count, window)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    return rates
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=30000)
+    parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--serve-ours", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-smpp34", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_ours:
+        asyncio.run(_serve_ours(args.serve_ours))
+        return 0
+    if args.serve_smpp34:
+        asyncio.run(_serve_smpp34(args.serve_smpp34))
+        return 0
+    rates = asyncio.run(compare(args.count, args.window))
+    for name, rate in rates.items():
+        print(f"{name:>7}: {rate:9.0f} submit_sm/s  (count={args.count}, window={args.window})")
+    print(f"  ratio: {rates['ours'] / rates['smpp34']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Control API and web page of the SMSC simulator (aiohttp).
+
+``POST /mo`` injects a mobile-originated SMS, ``GET /mt`` lists what ESMEs
+submitted (reassembled), ``DELETE /mt`` forgets it, ``GET /binds`` shows who
+is bound. ``GET /`` serves the phone page from ``static/``; the page's USSD
+requests go through ``POST /ussd`` here, which forwards them to
+``[simulator] gateway_url`` in the Africa's Talking convention, so the
+browser never needs the gateway to allow cross-origin requests.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from gateway.simulator.codec import choose_data_coding, encode_text
+from gateway.simulator.server import Simulator
+
+STATIC = Path(__file__).parent / "static"
+SIMULATOR: web.AppKey[Simulator] = web.AppKey("simulator", Simulator)
+GATEWAY_URL: web.AppKey[str] = web.AppKey("gateway_url", str)
+HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("http", aiohttp.ClientSession)
+MAX_TEXT = 255 * 153
+
+
+def init_app(simulator: Simulator, gateway_url: str) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024)
+    app[SIMULATOR] = simulator
+    app[GATEWAY_URL] = gateway_url
+    app.cleanup_ctx.append(_http_client)
+    app.router.add_post("/mo", post_mo)
+    app.router.add_get("/mt", get_mt)
+    app.router.add_delete("/mt", delete_mt)
+    app.router.add_get("/binds", get_binds)
+    app.router.add_post("/ussd", proxy_ussd)
+    app.router.add_get("/", index)
+    app.router.add_static("/static/", STATIC)
+    return app
+
+
+async def _http_client(app: web.Application) -> Any:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        app[HTTP] = session
+        yield
+
+
+def _bad(reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=400)
+
+
+async def _json_object(request: web.Request) -> dict[str, Any] | web.Response:
+    try:
+        body = await request.json(loads=json.loads)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _bad("body is not valid JSON")
+    if not isinstance(body, dict):
+        return _bad("body must be a JSON object")
+    return body
+
+
+async def post_mo(request: web.Request) -> web.Response:
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    for key in ("from", "to", "text"):
+        if not isinstance(body.get(key), str):
+            return _bad(f"'{key}' is required and must be a string")
+    source, destination, text = body["from"].lstrip("+"), body["to"], body["text"]
+    if not source or not destination or len(source) > 20 or len(destination) > 20:
+        return _bad("'from' and 'to' must be 1 to 20 characters")
+    if len(text) > MAX_TEXT:
+        return _bad(f"'text' longer than {MAX_TEXT} characters")
+    coding = body.get("data_coding")
+    if coding is None:
+        coding = choose_data_coding(text)
+    elif not isinstance(coding, int) or isinstance(coding, bool):
+        return _bad("'data_coding' must be 0, 3 or 8")
+    try:
+        encode_text(text, coding)
+    except ValueError as exc:  # includes UnicodeEncodeError
+        if isinstance(exc, UnicodeError):
+            return _bad(f"'text' cannot be encoded with data_coding {coding}")
+        return _bad(str(exc))
+    mo = request.app[SIMULATOR].inject_mo(source, destination, text, coding)
+    return web.json_response({"id": mo.id}, status=202)
+
+
+async def get_mt(request: web.Request) -> web.Response:
+    query = request.query
+    since = 0
+    if "since" in query:
+        try:
+            since = int(query["since"])
+        except ValueError:
+            return _bad("'since' must be an integer id")
+    to = query.get("to") or None
+    records = request.app[SIMULATOR].mt.query(to=to.lstrip("+") if to else None, since=since)
+    return web.json_response([r.as_json() for r in records])
+
+
+async def delete_mt(request: web.Request) -> web.Response:
+    request.app[SIMULATOR].mt.clear()
+    return web.Response(status=204)
+
+
+async def get_binds(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SIMULATOR].binds())
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+async def proxy_ussd(request: web.Request) -> web.Response:
+    """One USSD turn for the page: ``{sessionId, serviceCode, phoneNumber, text}`` in,
+    ``{"reply": "CON …" | "END …"}`` out (502 with a reason when the gateway fails)."""
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    form = {}
+    for key in ("sessionId", "serviceCode", "phoneNumber", "text"):
+        if not isinstance(body.get(key), str):
+            return _bad(f"'{key}' is required and must be a string")
+        form[key] = body[key]
+    url = request.app[GATEWAY_URL]
+    try:
+        async with request.app[HTTP].post(url, data=form) as resp:
+            reply = await resp.text()
+            if resp.status != 200:
+                return web.json_response(
+                    {"error": f"gateway answered {resp.status}: {reply[:200]}"}, status=502
+                )
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return web.json_response({"error": f"gateway at {url} unreachable: {exc}"}, status=502)
+    return web.json_response({"reply": reply})

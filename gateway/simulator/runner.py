@@ -1,0 +1,88 @@
+"""Start and stop the whole simulator: SMPP listener plus control API and page."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gateway.config import Settings
+from gateway.logs import get_logger
+from gateway.simulator.control import init_app
+from gateway.simulator.server import SmppConnection, Simulator
+
+log = get_logger("gateway.simulator")
+
+
+@dataclass
+class RunningSimulator:
+    """A started simulator; ``port``/``control_port`` are the bound ports (useful with 0)."""
+
+    simulator: Simulator
+    host: str
+    port: int
+    control_host: str
+    control_port: int
+    _server: asyncio.Server
+    _runner: web.AppRunner
+
+    @property
+    def control_url(self) -> str:
+        return f"http://{self.control_host}:{self.control_port}"
+
+    async def close(self) -> None:
+        """Stop listening, drop every ESME connection, stop the control server."""
+        self._server.close()
+        self.simulator.close()
+        await self._server.wait_closed()
+        await self._runner.cleanup()
+        await asyncio.sleep(0)  # let aborted transports run connection_lost
+        log.info("simulator_stopped")
+
+
+async def start_simulator(
+    settings: Settings,
+    *,
+    port: int | None = None,
+    control_port: int | None = None,
+    rng: random.Random | None = None,
+) -> RunningSimulator:
+    """Listen for SMPP on ``[simulator] host:port`` and HTTP on ``control_host:control_port``.
+
+    Args:
+        port, control_port: override the configured ports (0: any free port).
+        rng: random source for injected errors and receipt outcomes (tests pin it).
+    """
+    sim_settings = settings.simulator
+    accounts = {**sim_settings.accounts, settings.smpp.system_id: settings.smpp.password}
+    simulator = Simulator(sim_settings, accounts, rng=rng)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SmppConnection(simulator),
+        sim_settings.host,
+        sim_settings.port if port is None else port,
+    )
+    runner = web.AppRunner(init_app(simulator, sim_settings.gateway_url), access_log=None)
+    try:
+        await runner.setup()
+        site = web.TCPSite(
+            runner, sim_settings.control_host,
+            sim_settings.control_port if control_port is None else control_port,
+        )
+        await site.start()
+    except BaseException:
+        server.close()
+        await runner.cleanup()
+        raise
+    smpp_port = server.sockets[0].getsockname()[1]
+    http_port = runner.addresses[0][1]
+    log.info(
+        "simulator_started", smpp=f"{sim_settings.host}:{smpp_port}",
+        control=f"{sim_settings.control_host}:{http_port}",
+    )
+    return RunningSimulator(
+        simulator, sim_settings.host, smpp_port, sim_settings.control_host, http_port,
+        server, runner,
+    )

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from gateway.clock import FixedClock
+from gateway.domain.account import Bucket
+from gateway.domain.money import Money, parse_amount
+from gateway.profile import load_profile
+from gateway.services import Context, Services
+from gateway.store import open_store
+from gateway.store.accounts import ledger_totals
+from menus.catalog import Catalog
+from menus.replies import Replies
+
+SECRET = "test-secret-0123456789"
+START = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)  # 10:00 in Phnom Penh
+
+
+@dataclass
+class World:
+    services: Services
+    clock: FixedClock
+    path: Path
+    tmp: Path
+
+    def money(self, text: str) -> Money:
+        return parse_amount(text, self.services.profile.currency)
+
+    def add(self, msisdn: str = "85512345678", balance: str = "6.00", **kwargs) -> str:
+        self.services.add_subscriber(msisdn, balance=self.money(balance), **kwargs)
+        return msisdn
+
+    def vouchers(self, count: int = 1, amount: str = "5", days: int = 30, **kwargs) -> list[str]:
+        out = self.tmp / f"v{len(list(self.tmp.glob('v*.csv')))}.csv"
+        pairs = self.services.generate_vouchers(count=count, amount=self.money(amount), active_days=days,
+                                                out=out, **kwargs)
+        return [pin for _, pin in pairs]
+
+    def sql(self, query: str, *params):
+        return self.services.ctx.store.read().execute(query, params).fetchall()
+
+    def assert_ledger_matches(self) -> None:
+        """For every subscriber and bucket: stored balance == sum of its ledger rows."""
+        conn = self.services.ctx.store.read()
+        for row in conn.execute("SELECT id, main_minor, restorable_minor FROM subscribers"):
+            totals = ledger_totals(conn, row["id"])
+            promo = conn.execute(
+                "SELECT COALESCE(SUM(amount_minor), 0) FROM promo_lots WHERE subscriber_id = ?", (row["id"],)
+            ).fetchone()[0]
+            assert totals[Bucket.MAIN] == row["main_minor"]
+            assert totals[Bucket.RESTORABLE] == row["restorable_minor"]
+            assert totals[Bucket.PROMO] == promo
+
+
+def make_world(tmp: Path, clock: FixedClock | None = None) -> World:
+    profile = load_profile("smart-kh")
+    clock = clock or FixedClock(START)
+    path = tmp / "gateway.db"
+    store = open_store(path, migrate=True, synchronous="normal")
+    notices = Replies(Catalog.load(profile.languages), profile)
+    services = Services(Context(store=store, clock=clock, profile=profile, pin_secret=SECRET, notices=notices))
+    return World(services, clock, path, tmp)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    w = make_world(tmp_path)
+    yield w
+    w.services.ctx.store.close()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
