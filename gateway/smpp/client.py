@@ -45,6 +45,7 @@ class Esme:
         self._seq = itertools.count()
         self._session: Session | None = None
         self._closing = False
+        self._session_over = asyncio.Event()
         self._gauge = Gauge("selfcare_smpp_bound", "1 while bound to the SMSC as a transceiver",
                             registry=registry) if registry is not None else None
         self.bound = False
@@ -118,6 +119,7 @@ class Esme:
                           enquire_interval=s.enquire_link_interval, retry_at=self.retry_at,
                           max_attempts=s.max_attempts, seq=self._seq)
         self._session = session
+        self._session_over = asyncio.Event()
         self._set_bound(True)
         log.info("smpp_bound", host=s.host, port=s.port, system_id=s.system_id)
         tasks = [asyncio.create_task(coro) for coro in
@@ -140,6 +142,7 @@ class Esme:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
             self._session = None
+            self._session_over.set()
 
     async def close(self, drain_timeout: float = 2.0) -> None:
         """Stop sending, let answers in flight arrive, unbind, close the link."""
@@ -152,4 +155,7 @@ class Esme:
         while len(session.correlator) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.02)
         await session.unbind(timeout=1.0)
+        session.end()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._session_over.wait(), 5.0)
         log.info("smpp_unbound")

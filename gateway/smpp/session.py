@@ -254,6 +254,10 @@ class Session:
                 self._enquire_pending = True
                 self.write(EnquireLink(sequence_num=self.next_seq()).pdu())
 
+    def end(self) -> None:
+        """Close the link (the reader then ends the session)."""
+        self._writer.close()
+
     def stop_sending(self) -> None:
         """Submit nothing new (what is claimed stays for ``release``)."""
         self.accepting = False

@@ -23,12 +23,14 @@ class TokenBucket:
         self._at: float | None = None
 
     def take(self, now: float) -> float:
-        """Take one token; returns how long to wait before using it (0: now)."""
+        """Take a token if there is one (returns 0); else how long until there is (takes none)."""
         if self._at is not None:
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
         self._at = now
-        self._tokens -= 1.0
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+        if self._tokens >= 1.0 - 1e-9:  # float rounding must not leave a sliver to wait for
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.rate
 
 
 class ThrottleBackoff:
