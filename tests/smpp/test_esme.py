@@ -160,6 +160,7 @@ class TestDelivery:
         await link.up()
         await eventually(lambda: statuses(store) == {"submitted": 301}, timeout=15)
         texts = set(smsc.texts_to(SUBSCRIBER))
+        await link.cut()
         assert texts == {f"n{i}" for i in range(300)} | {"written while down"}
 
     async def test_unsent_messages_survive_a_restart(self, smsc: Smsc, start_gateway: Start,
@@ -207,7 +208,7 @@ class TestBind:
         try:
             with capture_logs() as logs:
                 rt = await start_gateway(port, password="wrong")
-                await eventually(lambda: binds["n"] >= 3)
+                await eventually(lambda: sum(e["event"] == "smpp_bind_refused" for e in logs) >= 3)
                 assert not rt.bound
                 await rt.close()
         finally:
