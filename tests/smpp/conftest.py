@@ -27,6 +27,7 @@ from tests.sms.fakes import FakeTexts
 
 SUBSCRIBER = "85512345678"
 KHMER_SUBSCRIBER = "85512345679"
+KHMER = "សូមអរគុណ "
 
 
 def free_port() -> int:
