@@ -104,6 +104,21 @@ def build_web_app(gateway: Gateway) -> web.Application:
                     number_plan=gateway.profile.number_plan)
 
 
+async def start_sms_runtime(gateway: Gateway) -> Callable[[], Awaitable[None]]:
+    """The SMS side of ``serve``: bind to the SMSC, answer keywords, send the outbox.
+
+    Returns the coroutine function that unbinds and stops it (queued rows stay queued).
+    """
+    from gateway.smpp import start_sms
+
+    runtime = await start_sms(
+        settings=gateway.settings, profile=gateway.profile, services=gateway.services,
+        store=gateway.store, clock=gateway.clock, runner=gateway.runner,
+        registry=gateway.registry, texts=gateway.replies,
+    )
+    return runtime.close
+
+
 async def every(seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
     """Run ``job`` every ``seconds`` until cancelled; a failure is logged, not fatal."""
     while True:

@@ -98,7 +98,7 @@ def decode_text(data: bytes, data_coding: int) -> str:
         return data.decode("utf-16-be", errors="replace")
     if data_coding == DC_DEFAULT:
         try:
-            return _GSM.decode(data, "strict")[0]
+            return str(_GSM.decode(data, "strict")[0])
         except UnicodeDecodeError:
             return data.decode("latin-1")  # SMSCs whose default alphabet is Latin-1
     if data_coding == DC_ASCII:

@@ -14,7 +14,7 @@ from aiosmpplib import SmppCommandStatus
 def status_name(status: int) -> str:
     """``ESME_RINVPASWD`` for a known command_status, the hex value otherwise."""
     try:
-        return SmppCommandStatus(status).name
+        return str(SmppCommandStatus(status).name)
     except ValueError:
         return f"0x{status:08X}"
 

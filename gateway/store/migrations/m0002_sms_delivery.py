@@ -21,15 +21,15 @@ VERSION = 2
 
 
 def apply(db: sqlite_utils.Database) -> None:
-    db["sms_outbox_parts"].create(
+    db.table("sms_outbox_parts").create(
         {"smsc_message_id": str, "outbox_id": int, "part": int, "status": str},
         pk="smsc_message_id",
         foreign_keys=[("outbox_id", "sms_outbox", "id")],
         not_null={"outbox_id", "part", "status"},
         defaults={"status": "submitted"},
     )
-    db["sms_outbox_parts"].create_index(["outbox_id"])
-    db["sms_segments"].create(
+    db.table("sms_outbox_parts").create_index(["outbox_id"])
+    db.table("sms_segments").create(
         {
             "source": str,
             "destination": str,
@@ -43,7 +43,7 @@ def apply(db: sqlite_utils.Database) -> None:
         pk=("source", "destination", "reference", "total", "seq"),
         not_null={"data", "data_coding", "received_at"},
     )
-    db["sms_segments"].create_index(["received_at"])
+    db.table("sms_segments").create_index(["received_at"])
     db.execute("ALTER TABLE sms_inbox ADD COLUMN digest TEXT")
     db.execute("CREATE INDEX idx_sms_inbox_digest ON sms_inbox(digest, received_at)")
     db.execute(
