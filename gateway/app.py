@@ -166,9 +166,9 @@ async def serve(
 
         services, runner = gateway.services, gateway.runner
         jobs = [
-            asyncio.create_task(every(settings.http.lifecycle_interval_seconds, "lifecycle_run",
+            asyncio.create_task(every(settings.jobs.lifecycle_interval_seconds, "lifecycle_run",
                                       lambda: runner.call(services.run_lifecycle))),
-            asyncio.create_task(every(settings.http.session_sweep_seconds, "ussd_sessions_swept",
+            asyncio.create_task(every(settings.jobs.session_sweep_seconds, "ussd_sessions_swept",
                                       gateway.dialogues.sweep)),
         ]
         await stop.wait()
