@@ -114,7 +114,7 @@ async def start_sms_runtime(gateway: Gateway) -> Callable[[], Awaitable[None]]:
     runtime = await start_sms(
         settings=gateway.settings, profile=gateway.profile, services=gateway.services,
         store=gateway.store, clock=gateway.clock, runner=gateway.runner,
-        registry=gateway.registry, texts=gateway.replies,
+        registry=gateway.registry, texts=gateway.replies, limiter=gateway.limiter,
     )
     return runtime.close
 
