@@ -47,6 +47,8 @@ class Esme:
         self._seq = itertools.count()
         self._session: Session | None = None
         self._closing = False
+        #: In-flight submits allowed on the next link (see ``_size_window``).
+        self._window = settings.window
         self._session_over = asyncio.Event()
         self._gauge = Gauge("selfcare_smpp_bound", "1 while bound to the SMSC as a transceiver",
                             registry=registry) if registry is not None else None
@@ -120,7 +122,7 @@ class Esme:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         s = self._settings
-        session = Session(reader, writer, hook=self._hook, broker=self._broker, window=s.window,
+        session = Session(reader, writer, hook=self._hook, broker=self._broker, window=self._window,
                           rate=s.send_rate, response_timeout=s.response_timeout,
                           enquire_interval=s.enquire_link_interval, retry_at=self.retry_at,
                           max_attempts=s.max_attempts, seq=self._seq, metrics=self._metrics)
@@ -144,11 +146,30 @@ class Esme:
             released = await session.release()
             if released:
                 log.info("smpp_requeued", messages=released)
+            self._size_window(session)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
             self._session = None
             self._session_over.set()
+
+    def _size_window(self, session: Session) -> None:
+        """Halve the window after a link that died with submits out and none answered.
+
+        An SMSC that drops the link before answering a full window (a small
+        per-connection limit, or slow answers and a drop) would otherwise get
+        the same requeued messages first on every new link, for ever. One
+        answered link grows the window back towards ``smpp.window``.
+        """
+        if self._closing:
+            return
+        if session.submits_sent and not session.submits_answered:
+            if self._window > 1:
+                self._window = max(1, self._window // 2)
+                log.warning("smpp_window_reduced", window=self._window)
+        elif session.submits_answered and self._window < self._settings.window:
+            self._window = min(self._settings.window, self._window * 2)
+            log.info("smpp_window_restored", window=self._window)
 
     async def close(self, drain_timeout: float = 2.0) -> None:
         """Stop sending, let answers in flight arrive, unbind, close the link."""

@@ -78,6 +78,9 @@ class Session:
         self._broker = broker
         self._claiming: asyncio.Future[list[sms_store.OutboxRow]] | None = None
         self._window = asyncio.Semaphore(window)
+        #: submit_sm written and answered on this link (the ESME sizes the next link's window by them).
+        self.submits_sent = 0
+        self.submits_answered = 0
         self._bucket = TokenBucket(rate)
         self._backoff = ThrottleBackoff()
         self._timeout = response_timeout
@@ -142,6 +145,7 @@ class Session:
                 message.sequence_num = self.next_seq()
                 self.correlator.sent(message.sequence_num, flight, index, time.monotonic())
                 self.write(message.pdu())
+                self.submits_sent += 1
             if self._writer.transport.get_write_buffer_size() > 65536:
                 await self._writer.drain()
 
@@ -187,6 +191,7 @@ class Session:
             flight = self.correlator.answer(seq, status, message_id, status_name(status))
         except KeyError:
             return  # answered after we gave up on it (timeout): already re-queued
+        self.submits_answered += 1
         self._window.release()
         if status == 0:
             self._backoff.accepted()

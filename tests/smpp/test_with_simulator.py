@@ -60,3 +60,40 @@ class TestAgainstSimulator:
         assert "$6.00" in replies[0]["text"]
         await eventually(lambda: store.read().execute(
             "SELECT status FROM sms_outbox WHERE kind = 'reply'").fetchone()[0] == "delivered")
+
+
+async def test_an_smsc_that_drops_before_answering_still_gets_every_message(start_gateway: Start, store: Any,
+                                                                             services: Any) -> None:
+    """A slow SMSC that cuts the link after 40 PDUs (before answering a full window) still gets everything.
+
+    With a window of 64 every link carried more submits than the SMSC answered, the
+    same rows were requeued and resent forever; the window now halves after such a link.
+    """
+    import asyncio
+    from datetime import UTC, datetime
+
+    from gateway.services.model import OutgoingSms
+    from gateway.store.outbox import enqueue
+
+    base = Settings()
+    settings = dataclasses.replace(base, simulator=dataclasses.replace(
+        base.simulator, port=0, control_port=0, receipt_delay=0.05, drop_after=40, response_delay=0.1))
+    sim = await start_simulator(settings, rng=random.Random(2))
+    rt = None
+    try:
+        numbers = [f"8551200{i:04d}" for i in range(150)]
+        with store.write() as conn:
+            for number in numbers:
+                enqueue(conn, OutgoingSms(number, f"hello {number}", "888", "notification"), datetime.now(UTC))
+        rt = await start_gateway(sim.port, window=64, send_rate=1_000_000.0)
+        got: set[str] = set()
+        for _ in range(300):
+            got = {record.destination for record in sim.simulator.mt.query()}
+            if got >= set(numbers):
+                break
+            await asyncio.sleep(0.05)
+        assert got >= set(numbers), f"{len(set(numbers) - got)} of 150 never reached the SMSC"
+    finally:
+        if rt is not None:
+            await rt.close()
+        await sim.close()
