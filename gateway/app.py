@@ -83,7 +83,7 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     except BaseException:
         store.close()
         raise
-    runner = DbRunner()
+    runner = DbRunner(store)
     registry = CollectorRegistry()
     cache = SessionCache()
     dialogues = Dialogues(

@@ -71,7 +71,7 @@ class Dialogues:
         session = self.cache.get(sid)
         fresh_view: BalanceView | None = None
         if session is None:
-            row, caller, fresh_view = await self.runner.call(self._prepare, sid, msisdn)
+            row, caller, fresh_view = await self.runner.grouped(self._prepare, sid, msisdn, durable=False)
             if row is not None:
                 session = sessions.from_row(row, caller)
                 self.cache.put(session)
@@ -115,8 +115,8 @@ class Dialogues:
             return fresh_view  # read a moment ago, in this same request
         spec = ACTION_TABLE[call.name]
         try:
-            return await self.runner.call(spec.invoke, self.services, call.msisdn, call.args,
-                                          call.request_key)
+            return await self.runner.grouped(spec.invoke, self.services, call.msisdn, call.args,
+                                             call.request_key, durable=spec.writes)
         except GatewayError as exc:
             return exc
         except Exception as exc:
@@ -141,17 +141,18 @@ class Dialogues:
                                        created_at=now, expires_at=now + self.idle)
             if reply.save:
                 session.results[reply.save[0]] = reply.save[1]
-            await self.runner.call(sessions.save, self.store, session, now)
+            await self.runner.grouped(sessions.save, self.store, session, now, durable=False)
             session.stored_until = session.expires_at
             self.cache.put(session)
             return
         session.expires_at = now + self.idle
         if reply.save:
             session.results[reply.save[0]] = reply.save[1]
-            await self.runner.call(sessions.save, self.store, session, now)
+            await self.runner.grouped(sessions.save, self.store, session, now, durable=False)
             session.stored_until = session.expires_at
         elif session.stored_until is None or session.stored_until - now < self.idle / 2:
-            await self.runner.call(sessions.touch, self.store, session.session_id, session.expires_at, now)
+            await self.runner.grouped(sessions.touch, self.store, session.session_id, session.expires_at, now,
+                                     durable=False)
             session.stored_until = session.expires_at
 
     async def sweep(self) -> tuple[int, int]:
