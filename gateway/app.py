@@ -56,9 +56,14 @@ class Gateway:
     dialogues: Dialogues
     registry: CollectorRegistry
 
+    #: The read-only connection reads run on (on the event loop, see ``DbRunner``).
+    read_store: Store | None = None
+
     def close(self) -> None:
         self.runner.close()
         self.store.close()
+        if self.read_store is not None:
+            self.read_store.close()
 
 
 def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
@@ -83,15 +88,22 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     except BaseException:
         store.close()
         raise
-    runner = DbRunner(store)
+    # Reads run on the event loop on a connection of their own (see DbRunner);
+    # a WAL reader waits for no lock in normal operation, so a short timeout.
+    read_store = open_store(settings.database.path, busy_timeout_ms=min(settings.database.busy_timeout_ms, 1000),
+                            synchronous=settings.database.synchronous, read_only=True)
+    read_services = Services(Context(store=read_store, clock=clock, profile=profile,
+                                     pin_secret=settings.security.pin_secret, notices=replies))
+    runner = DbRunner(store, inline_reads=True)
     registry = CollectorRegistry()
     cache = SessionCache()
     dialogues = Dialogues(
         engine=engine, services=services, runner=runner, store=store, clock=clock, profile=profile,
         metrics=UssdMetrics.create(registry, lambda: float(len(cache))), cache=cache,
+        read_services=read_services, read_store=read_store,
     )
     return Gateway(settings, profile, clock, store, catalog, replies, services, runner, engine,
-                   dialogues, registry)
+                   dialogues, registry, read_store)
 
 
 def build_web_app(gateway: Gateway) -> web.Application:

@@ -159,9 +159,13 @@ class Store:
 
 
 def open_store(
-    path: str | Path, *, busy_timeout_ms: int = 5000, synchronous: str = "full", migrate: bool = False
+    path: str | Path, *, busy_timeout_ms: int = 5000, synchronous: str = "full", migrate: bool = False,
+    read_only: bool = False,
 ) -> Store:
     """Open (creating the folder and file if needed) and optionally migrate.
+
+    ``read_only``: a connection that refuses writes (``PRAGMA query_only``),
+    for a reader thread next to the writer.
 
     Raises:
         StoreError: the file cannot be opened, is not a database, or is corrupt.
@@ -180,6 +184,8 @@ def open_store(
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
+        if read_only:
+            conn.execute("PRAGMA query_only = ON")
         if mode.lower() != "wal" and str(path) != ":memory:":
             raise StoreError(f"{path}: cannot switch to WAL mode (read-only?)")
     except sqlite3.DatabaseError as exc:

@@ -3,6 +3,10 @@
 This is the I/O shell around ``menus.engine``: every database call goes
 through ``DbRunner`` (one hop per request in the common case: the session
 row and the caller's line are read together), the engine decides the screen.
+Reads (the session row, the caller's line, read-only actions) run on the
+read-only connection (``read_services``/``read_store``, inline: see
+``DbRunner.read``), so they never wait behind a top-up's fsync; writes are
+grouped (``DbRunner.grouped``).
 Requests of one session are handled one at a time, so a resent request waits
 for the first and then gets its saved answer.
 """
@@ -38,9 +42,12 @@ class Dialogues:
     def __init__(
         self, *, engine: Engine, services: Services, runner: DbRunner, store: Store, clock: Clock,
         profile: OperatorProfile, metrics: UssdMetrics, cache: sessions.SessionCache,
+        read_services: Services | None = None, read_store: Store | None = None,
     ) -> None:
         self.engine = engine
         self.services = services
+        self.read_services = read_services or services
+        self.read_store = read_store or store
         self.runner = runner
         self.store = store
         self.clock = clock
@@ -71,7 +78,7 @@ class Dialogues:
         session = self.cache.get(sid)
         fresh_view: BalanceView | None = None
         if session is None:
-            row, caller, fresh_view = await self.runner.grouped(self._prepare, sid, msisdn, durable=False)
+            row, caller, fresh_view = await self.runner.read(self._prepare, sid, msisdn)
             if row is not None:
                 session = sessions.from_row(row, caller)
                 self.cache.put(session)
@@ -101,11 +108,11 @@ class Dialogues:
 
     def _prepare(self, sid: str, msisdn: str) -> tuple[Any, Caller, BalanceView | None]:
         """On the DB thread: the session row and the caller's own line, in one hop."""
-        row = sessions.load_row(self.store, sid)
+        row = sessions.load_row(self.read_store, sid)
         try:
-            view = self.services.check_balance(msisdn)
+            view = self.read_services.check_balance(msisdn)
         except LineLost as exc:
-            return row, Caller(msisdn, self.services.subscriber_language(msisdn), exc), None
+            return row, Caller(msisdn, self.read_services.subscriber_language(msisdn), exc), None
         except GatewayError as exc:  # unknown or recycled: the menus still answer
             return row, Caller(msisdn, self.profile.default_language, exc), None
         return row, Caller(msisdn, view.language), view
@@ -115,8 +122,11 @@ class Dialogues:
             return fresh_view  # read a moment ago, in this same request
         spec = ACTION_TABLE[call.name]
         try:
+            if not spec.writes:
+                return await self.runner.read(spec.invoke, self.read_services, call.msisdn, call.args,
+                                              call.request_key)
             return await self.runner.grouped(spec.invoke, self.services, call.msisdn, call.args,
-                                             call.request_key, durable=spec.writes)
+                                             call.request_key)
         except GatewayError as exc:
             return exc
         except Exception as exc:
