@@ -154,6 +154,18 @@ class Store:
     def read(self) -> sqlite3.Connection:
         return self.conn
 
+    def try_lock(self) -> bool:
+        """Take the connection if no other thread is using it (``unlock`` after)."""
+        return self._lock.acquire(blocking=False)
+
+    def unlock(self) -> None:
+        self._lock.release()
+
+    def checkpoint(self) -> None:
+        """Copy committed WAL pages into the database without waiting for readers."""
+        with self._lock:
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     def close(self) -> None:
         self.conn.close()
 

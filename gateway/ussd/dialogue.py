@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -55,23 +53,50 @@ class Dialogues:
         self.metrics = metrics
         self.cache = cache
         self.idle = timedelta(seconds=profile.ussd_session_idle_seconds)
-        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        #: Sessions with a request in progress, and the requests waiting behind it.
+        self._active: dict[str, list[asyncio.Future[None]]] = {}
         self._known_codes = frozenset(engine.menus.by_code)
 
     async def handle(self, request: UssdRequest, msisdn: str) -> Reply:
         started = time.perf_counter()
         outcome = "error"
+        sid = request.session_id
+        # One request of a session at a time: a second one waits for the first.
+        waiters = self._active.get(sid)
+        if waiters is None:
+            self._active[sid] = []
+        else:
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            waiters.append(turn)
+            try:
+                await turn
+            except BaseException:
+                if not turn.cancelled() and turn.done():
+                    self._hand_over(sid)  # it was our turn: pass it on
+                else:
+                    waiters.remove(turn)
+                raise
         try:
-            async with self._serialised(request.session_id):
-                reply, outcome = await self._handle(request, msisdn)
+            reply, outcome = await self._handle(request, msisdn)
             return reply
         finally:
+            self._hand_over(sid)
             elapsed = time.perf_counter() - started
             code = request.service_code if request.service_code in self._known_codes else "other"
             self.metrics.requests.labels(code, outcome).inc()
             self.metrics.step_seconds.observe(elapsed)
-            log.info("ussd_turn", session_id=request.session_id, msisdn=msisdn, service_code=code,
+            log.info("ussd_turn", session_id=sid, msisdn=msisdn, service_code=code,
                      step=len(request.answers), outcome=outcome, ms=round(elapsed * 1000, 2))
+
+    def _hand_over(self, sid: str) -> None:
+        """The request of ``sid`` in progress is done: wake the next one, if any."""
+        waiters = self._active[sid]
+        while waiters:
+            turn = waiters.pop(0)
+            if not turn.done():
+                turn.set_result(None)
+                return
+        del self._active[sid]
 
     async def _handle(self, request: UssdRequest, msisdn: str) -> tuple[Reply, str]:
         sid = request.session_id
@@ -171,17 +196,3 @@ class Dialogues:
         dropped = self.cache.drop_expired(now)
         deleted = await self.runner.call(sessions.sweep, self.store, now)
         return dropped, deleted
-
-    @asynccontextmanager
-    async def _serialised(self, sid: str) -> AsyncIterator[None]:
-        entry = self._locks.get(sid)
-        if entry is None:
-            entry = self._locks[sid] = (asyncio.Lock(), [0])
-        entry[1][0] += 1
-        try:
-            async with entry[0]:
-                yield
-        finally:
-            entry[1][0] -= 1
-            if entry[1][0] == 0:
-                del self._locks[sid]
