@@ -17,10 +17,11 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from gateway.clock import Clock, SystemClock
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings
 from gateway.logs import get_logger
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services import Context, Services
+from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
 from gateway.store import Store, open_store
 from gateway.ussd.dialogue import Dialogues
@@ -55,6 +56,8 @@ class Gateway:
     engine: Engine
     dialogues: Dialogues
     registry: CollectorRegistry
+    #: Requests per number, shared by USSD and SMS (``limits.requests_per_minute``).
+    limiter: RateLimiter
 
     #: The read-only connection reads run on (on the event loop, see ``DbRunner``).
     read_store: Store | None = None
@@ -97,18 +100,35 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     runner = DbRunner(store, inline_reads=True)
     registry = CollectorRegistry()
     cache = SessionCache()
+    limiter = RateLimiter(profile.requests_per_minute)
     dialogues = Dialogues(
         engine=engine, services=services, runner=runner, store=store, clock=clock, profile=profile,
         metrics=UssdMetrics.create(registry, lambda: float(len(cache))), cache=cache,
+        limiter=limiter, budget_seconds=settings.database.busy_timeout_ms / 1000,
         read_services=read_services, read_store=read_store,
     )
     return Gateway(settings, profile, clock, store, catalog, replies, services, runner, engine,
-                   dialogues, registry, read_store)
+                   dialogues, registry, limiter, read_store)
 
 
 def build_web_app(gateway: Gateway) -> web.Application:
     return init_app(settings=gateway.settings.http, dialogues=gateway.dialogues,
                     number_plan=gateway.profile.number_plan)
+
+
+async def start_sms_runtime(gateway: Gateway) -> Callable[[], Awaitable[None]]:
+    """The SMS side of ``serve``: bind to the SMSC, answer keywords, send the outbox.
+
+    Returns the coroutine function that unbinds and stops it (queued rows stay queued).
+    """
+    from gateway.smpp import start_sms
+
+    runtime = await start_sms(
+        settings=gateway.settings, profile=gateway.profile, services=gateway.services,
+        store=gateway.store, clock=gateway.clock, runner=gateway.runner,
+        registry=gateway.registry, texts=gateway.replies,
+    )
+    return runtime.close
 
 
 async def every(seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
@@ -142,7 +162,11 @@ async def serve(
     try:
         await http.setup()
         site = web.TCPSite(http, settings.http.host, settings.http.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(f"http.port: cannot listen on {settings.http.host}:{settings.http.port}: "
+                              f"{exc.strerror or exc}") from None
         log.info("http_listening", addresses=[f"{a[0]}:{a[1]}" for a in http.addresses])
 
         # --- SMPP hook ------------------------------------------------------------

@@ -101,6 +101,21 @@ class SmppSettings:
     #: Outbound submit_sm per second, and how many may await a response at once.
     send_rate: float = 200.0
     window: int = 64
+    #: Seconds to open the TCP connection and get the bind answered.
+    connect_timeout: float = 5.0
+    #: Seconds a submit_sm may wait for its response before it is tried again.
+    response_timeout: float = 10.0
+    #: Tries before an outbox message is given up as ``failed`` (throttled answers
+    #: and dropped links do not count).
+    max_attempts: int = 10
+    #: Longest wait between two tries of one message, in seconds.
+    retry_max: float = 300.0
+    #: Outbox rows the sender claims per transaction.
+    claim_batch: int = 256
+    #: Seconds between outbox polls when idle (messages queued by another process).
+    outbox_poll_interval: float = 0.5
+    #: Seconds within which an identical MO PDU is taken as a resend and answered once.
+    mo_dedupe_window: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -340,6 +355,9 @@ def _validate(settings: Settings) -> None:
     positive("smpp.reconnect_max", settings.smpp.reconnect_max)
     positive("smpp.send_rate", settings.smpp.send_rate)
     positive("smpp.window", settings.smpp.window)
+    for key in ("connect_timeout", "response_timeout", "max_attempts", "retry_max", "claim_batch",
+                "outbox_poll_interval", "mo_dedupe_window"):
+        positive(f"smpp.{key}", getattr(settings.smpp, key))
     positive("simulator.max_stored_mt", settings.simulator.max_stored_mt)
     for key in ("receipt_delay", "throttle_rate", "window_limit", "response_delay", "drop_after"):
         if getattr(settings.simulator, key) < 0:

@@ -43,6 +43,8 @@ class ReplyTexts(Protocol):
 
     def error(self, exc: Exception, lang: str) -> str: ...
 
+    def busy(self, lang: str) -> str: ...
+
 
 @dataclass(frozen=True)
 class ActionSpec:

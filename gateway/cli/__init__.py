@@ -22,8 +22,10 @@ from gateway.store import StoreError
 COMMAND_MODULES = (
     "gateway.cli.admin",
     "gateway.cli.serve",
+    "gateway.cli.demo",
     "gateway.cli.ussd",
     "gateway.cli.simulator",
+    "gateway.cli.campaign",
 )
 
 EXIT_REFUSED = 2

@@ -19,10 +19,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.app import serve
+    from gateway.app import serve, start_sms_runtime
 
     settings = load_settings(args.config)
     settings.require_pin_secret()
     configure_logging(settings.logging.level, settings.logging.format)
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, start_sms=start_sms_runtime))
     return 0

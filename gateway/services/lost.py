@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 from datetime import datetime
 
-from gateway.domain.attempts import after_failure, count_failures_since, is_locked
+from gateway.domain.attempts import is_locked
 from gateway.domain.errors import GatewayError, LostDetailsMismatch, LostReportLocked
 from gateway.domain.lost import REFERENCE_ALPHABET, REFERENCE_LENGTH, format_reference
 from gateway.domain.secrets import same_hash
@@ -68,15 +68,8 @@ def _report(
         raise LostReportLocked(locked_until)  # type: ignore[arg-type]
     record = load_live(conn, cmd.msisdn, ctx.profile.currency)
     if record is None or not same_hash(record.id_hash, given):
-        since = count_failures_since(now, locked_until, limit)
-        failures = 1 + conn.execute(
-            "SELECT COUNT(*) FROM lost_attempts WHERE reporter_msisdn = ? "
-            "AND outcome = 'LostDetailsMismatch' AND at > ?",
-            (cmd.reporter, iso(since)),
-        ).fetchone()[0]
-        state = after_failure(failures, now, limit)
+        state = locks.register_failure(conn, LOCK_KIND, cmd.reporter, locked_until, now, limit)
         if state.locked_until is not None:
-            locks.put(conn, LOCK_KIND, cmd.reporter, state.locked_until)
             raise LostReportLocked(state.locked_until)
         raise LostDetailsMismatch(state.attempts_left)
     if record.lost_reference is not None:

@@ -15,13 +15,19 @@ No job's result is handed back before that commit, so nothing is reported
 done that is not durable; if the commit fails, every job of the group gets
 the error. A group whose jobs all said ``durable=False`` (USSD session rows)
 commits without the fsync. Results go back to the loop in one wake-up per
-group. When the DB thread is not using the connection at that moment, a
-``durable=False`` job runs at once on the loop's thread instead (no fsync,
-tens of µs: less than the hop); otherwise it is queued like the others.
+group.
+
+One thread means one queue: while another process holds the write lock, a
+job waits up to ``busy_timeout`` on it and every job behind it waits too.
+``call_within`` and ``grouped(..., budget=)`` bound the wait in the queue: a
+job that has not *started* when its budget runs out is withdrawn (it never
+runs) and ``StoreBusy`` is raised, so the caller can answer "busy, try
+again" truthfully. A job that has started is always awaited to its end: its
+outcome (a committed top-up) is never thrown away.
 
 The runner owns WAL checkpoints of its connection (``checkpoint_every``
-seconds, on the DB thread, after a group), so that no commit made on the
-loop's thread ever runs a checkpoint and its fsyncs.
+seconds, on the DB thread, after a group, ``PASSIVE``), so that no commit
+waits for a checkpoint's writes and fsyncs.
 
 ``read`` jobs (a balance check, the session row) run on the event loop's
 own thread, on a read-only connection of their own: a WAL reader never waits
@@ -44,7 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from gateway.store import Store
+from gateway.store import Store, StoreBusy
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -60,6 +66,28 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     grouped: bool
     durable: bool
+    #: queued -> started (by the DB thread) or withdrawn (by the caller), under ``_STATE``.
+    state: int = 0
+
+
+_QUEUED, _STARTED, _WITHDRAWN = 0, 1, 2
+_STATE = threading.Lock()
+
+
+def _start(job: _Job) -> bool:
+    with _STATE:
+        if job.state == _WITHDRAWN:
+            return False
+        job.state = _STARTED
+        return True
+
+
+def _withdraw(job: _Job) -> bool:
+    with _STATE:
+        if job.state == _STARTED:
+            return False
+        job.state = _WITHDRAWN
+        return True
 
 
 class DbRunner:
@@ -94,30 +122,49 @@ class DbRunner:
         result: T = await self._submit(lambda: fn(*args, **kwargs), grouped=False, durable=True)
         return result
 
-    async def grouped(self, fn: Callable[..., T], /, *args: Any, durable: bool = True) -> T:
+    async def call_within(self, budget: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """``call``, withdrawn with ``StoreBusy`` if it has not started after ``budget`` seconds.
+
+        Raises:
+            StoreBusy: the call never ran (or ``fn`` itself found the database busy).
+        """
+        job = self._job(lambda: fn(*args, **kwargs), grouped=False, durable=True)
+        return await self._await(job, budget)  # type: ignore[no-any-return]
+
+    async def grouped(self, fn: Callable[..., T], /, *args: Any, durable: bool = True,
+                      budget: float | None = None) -> T:
         """Run ``fn(*args)`` on the DB thread, sharing one commit with the jobs waiting with it.
 
         ``durable=False``: the job writes nothing that must survive a power cut
-        (a group of only such jobs commits without an fsync).
+        (a group of only such jobs commits without an fsync). ``budget``: as
+        ``call_within``.
+
+        Raises:
+            StoreBusy: the job never ran (or found the database busy).
         """
-        store = self._store
-        if not durable and store is not None and store.try_lock():
-            try:  # the DB thread is not in a transaction: a short relaxed write, here
-                with store.group(durable=False):
-                    value: T = fn(*args)
-                return value
-            finally:
-                store.unlock()
-        result: T = await self._submit(lambda: fn(*args), grouped=store is not None, durable=durable)
-        return result
+        job = self._job(lambda: fn(*args), grouped=self._store is not None, durable=durable)
+        return await self._await(job, budget)  # type: ignore[no-any-return]
 
     def _submit(self, fn: Callable[[], Any], *, grouped: bool, durable: bool) -> asyncio.Future[Any]:
+        return self._job(fn, grouped=grouped, durable=durable).future
+
+    def _job(self, fn: Callable[[], Any], *, grouped: bool, durable: bool) -> _Job:
         if self._closed:
             raise RuntimeError("DbRunner is closed")
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._queue.put(_Job(fn, future, loop, grouped, durable))
-        return future
+        job = _Job(fn, loop.create_future(), loop, grouped, durable)
+        self._queue.put(job)
+        return job
+
+    async def _await(self, job: _Job, budget: float | None) -> Any:
+        if budget is None:
+            return await job.future
+        try:
+            return await asyncio.wait_for(asyncio.shield(job.future), max(budget, 0.0))
+        except TimeoutError:
+            if _withdraw(job):  # still queued: it will never run
+                raise StoreBusy("the database thread is busy") from None
+            return await job.future  # running: wait for its outcome
 
     def close(self) -> None:
         if not self._closed:
@@ -134,7 +181,8 @@ class DbRunner:
             if job is None:
                 return
             if not job.grouped:
-                _deliver([(job, *_run(job.fn))])
+                if _start(job):
+                    _deliver([(job, *_run(job.fn))])
                 continue
             group = [job]
             while len(group) < self._max_group and not pending:
@@ -154,9 +202,10 @@ class DbRunner:
         try:
             with self._store.group(durable=any(j.durable for j in group)):
                 for job in group:
-                    outcomes.append((job, *_run(job.fn)))
+                    if _start(job):  # a job whose caller gave up while it waited is skipped
+                        outcomes.append((job, *_run(job.fn)))
         except BaseException as exc:  # the commit failed: nothing of the group is saved
-            outcomes = [(job, False, exc) for job in group]
+            outcomes = [(job, False, exc) for job in group if job.state != _WITHDRAWN]
         _deliver(outcomes)
         now = time.monotonic()
         if now - self._last_checkpoint >= self._checkpoint_every:

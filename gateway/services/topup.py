@@ -18,7 +18,7 @@ from datetime import datetime
 
 from gateway.domain import account as rules
 from gateway.logs import get_logger
-from gateway.domain.attempts import after_failure, count_failures_since, is_locked
+from gateway.domain.attempts import is_locked
 from gateway.domain.errors import (
     GatewayError,
     NotPrepaid,
@@ -96,14 +96,7 @@ def _redeem(
 
     voucher = _voucher_by_pin(ctx, conn, hashed)
     if voucher is None:
-        since = count_failures_since(now, locked_until, limit)
-        failures = 1 + conn.execute(
-            "SELECT COUNT(*) FROM topup_attempts WHERE msisdn = ? AND outcome = 'WrongPin' AND at > ?",
-            (cmd.requester, iso(since)),
-        ).fetchone()[0]
-        state = after_failure(failures, now, limit)
-        if state.locked_until is not None:
-            locks.put(conn, LOCK_KIND, cmd.requester, state.locked_until)
+        state = locks.register_failure(conn, LOCK_KIND, cmd.requester, locked_until, now, limit)
         raise WrongPin(state.attempts_left, state.locked_until)
     check_redeemable(voucher, now.astimezone(ctx.profile.time_zone).date())
 

@@ -5,6 +5,6 @@ plain prepared statements on the same ``sqlite3`` connection (sqlite-utils'
 table API costs schema look-ups on every call, too slow for the hot path).
 """
 
-from gateway.store.db import Store, StoreError, open_store
+from gateway.store.db import Store, StoreBusy, StoreError, open_store
 
-__all__ = ["Store", "StoreError", "open_store"]
+__all__ = ["Store", "StoreBusy", "StoreError", "open_store"]

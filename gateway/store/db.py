@@ -32,6 +32,15 @@ class StoreError(Exception):
     """The database cannot be opened or used (corrupt, read-only, busy too long)."""
 
 
+class StoreBusy(StoreError):
+    """Another writer held the lock longer than ``busy_timeout``: nothing was done; try again."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
@@ -60,6 +69,7 @@ class Store:
         #: Inside ``group()``: whether its transaction is open yet.
         self._grouping = False
         self._group_open = False
+        self._group_busy = False
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -72,7 +82,9 @@ class Store:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise StoreError(f"database busy or unwritable: {exc}") from exc
+                if _is_busy(exc):
+                    raise StoreBusy(f"database busy: {exc}") from exc
+                raise StoreError(f"database unwritable: {exc}") from exc
             try:
                 yield self.conn
             except BaseException:
@@ -83,15 +95,22 @@ class Store:
                     self.conn.execute("COMMIT")
                 except sqlite3.OperationalError as exc:
                     self.conn.execute("ROLLBACK")
+                    if _is_busy(exc):
+                        raise StoreBusy(f"commit failed, database busy: {exc}") from exc
                     raise StoreError(f"commit failed: {exc}") from exc
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
         if not self._group_open:
+            if self._group_busy:  # found busy once in this group: the rest need not wait again
+                raise StoreBusy("database busy")
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise StoreError(f"database busy or unwritable: {exc}") from exc
+                if _is_busy(exc):
+                    self._group_busy = True
+                    raise StoreBusy(f"database busy: {exc}") from exc
+                raise StoreError(f"database unwritable: {exc}") from exc
             self._group_open = True
         self.conn.execute("SAVEPOINT op")
         try:
@@ -119,7 +138,7 @@ class Store:
             relaxed = not durable and self._synchronous != "NORMAL"
             if relaxed:
                 self.conn.execute("PRAGMA synchronous = NORMAL")
-            self._grouping, self._group_open = True, False
+            self._grouping, self._group_open, self._group_busy = True, False, False
             try:
                 yield
             except BaseException:
@@ -132,6 +151,8 @@ class Store:
                         self.conn.execute("COMMIT")
                     except sqlite3.OperationalError as exc:
                         self.conn.execute("ROLLBACK")
+                        if _is_busy(exc):
+                            raise StoreBusy(f"commit failed, database busy: {exc}") from exc
                         raise StoreError(f"commit failed: {exc}") from exc
             finally:
                 self._grouping = self._group_open = False
@@ -153,13 +174,6 @@ class Store:
 
     def read(self) -> sqlite3.Connection:
         return self.conn
-
-    def try_lock(self) -> bool:
-        """Take the connection if no other thread is using it (``unlock`` after)."""
-        return self._lock.acquire(blocking=False)
-
-    def unlock(self) -> None:
-        self._lock.release()
 
     def checkpoint(self) -> None:
         """Copy committed WAL pages into the database without waiting for readers."""

@@ -1,11 +1,24 @@
-"""Earned lockouts (wrong PINs, lost-SIM mismatches), keyed by kind and number."""
+"""Earned lockouts (wrong PINs, lost-SIM mismatches), keyed by kind and number.
+
+Failures are the refused attempts already recorded in an attempts table;
+``register_failure`` counts the ones that still matter (inside the window,
+after the last lock) and stores a lock when this failure earns one.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
 
+from gateway.domain.attempts import AttemptState, after_failure, count_failures_since
+from gateway.domain.policy import AttemptLimit
 from gateway.store.db import from_iso, iso
+
+#: Where each kind of lock counts its failures: (table, key column, failure outcome).
+_FAILURES = {
+    "topup": ("topup_attempts", "msisdn", "WrongPin"),
+    "lost": ("lost_attempts", "reporter_msisdn", "LostDetailsMismatch"),
+}
 
 
 def get(conn: sqlite3.Connection, kind: str, key: str) -> datetime | None:
@@ -19,3 +32,19 @@ def put(conn: sqlite3.Connection, kind: str, key: str, until: datetime) -> None:
         "ON CONFLICT(kind, key) DO UPDATE SET locked_until = excluded.locked_until",
         (kind, key, iso(until)),
     )
+
+
+def register_failure(
+    conn: sqlite3.Connection, kind: str, key: str, last_lock: datetime | None, now: datetime, limit: AttemptLimit
+) -> AttemptState:
+    """The state after one more failure by ``key`` (not yet recorded); stores a lock it earns."""
+    table, column, outcome = _FAILURES[kind]
+    since = count_failures_since(now, last_lock, limit)
+    earlier = conn.execute(
+        f"SELECT COUNT(*) FROM {table} WHERE {column} = ? AND outcome = ? AND at > ?",
+        (key, outcome, iso(since)),
+    ).fetchone()[0]
+    state = after_failure(earlier + 1, now, limit)
+    if state.locked_until is not None:
+        put(conn, kind, key, state.locked_until)
+    return state

@@ -45,6 +45,8 @@ class Session:
     stored_until: datetime | None = None
     #: Rendered results of written actions, by answer path.
     results: dict[str, str] = field(default_factory=dict)
+    #: Wrong voucher PINs tried in this session.
+    wrong_pins: int = 0
 
 
 # --- SQL (synchronous: run through DbRunner) ------------------------------------
@@ -67,12 +69,13 @@ def from_row(row: sqlite3.Row, caller: Caller) -> Session:
         session_id=row["session_id"], msisdn=row["msisdn"], service_code=row["service_code"],
         caller=Caller(caller.msisdn, language, caller.refusal), created_at=created,
         expires_at=expires, stored_until=expires, results=dict(state.get("results", {})),
+        wrong_pins=int(state.get("wrong_pins", 0)),
     )
 
 
 def save(store: Store, session: Session, now: datetime) -> None:
-    state = json.dumps({"language": session.caller.language, "results": session.results},
-                       ensure_ascii=False)
+    state = json.dumps({"language": session.caller.language, "results": session.results,
+                        "wrong_pins": session.wrong_pins}, ensure_ascii=False)
     with store.write() as conn:
         conn.execute(
             "INSERT INTO ussd_sessions (session_id, msisdn, service_code, state, created_at, "

@@ -72,7 +72,13 @@ async def ussd(request: web.Request) -> web.Response:
     if length is not None and length > endpoint.max_body_bytes:
         endpoint.metrics.requests.labels("-", "too_large").inc()
         raise web.HTTPRequestEntityTooLarge(max_size=endpoint.max_body_bytes, actual_size=length)
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (UnicodeDecodeError, LookupError, ValueError):
+        # Bytes that are not in the declared charset (or an unknown charset, or
+        # multipart without a boundary) are the caller's mistake, not a 500.
+        endpoint.metrics.requests.labels("-", "bad_request").inc()
+        raise web.HTTPBadRequest(text="body: not a UTF-8 form\n") from None
     try:
         parsed = africastalking.parse({k: v for k, v in form.items() if isinstance(v, str)})
         msisdn = endpoint.number_plan.normalise(parsed.phone_number)

@@ -1,0 +1,106 @@
+"""``demo``: the SMSC simulator and the gateway on a freshly seeded database.
+
+Everything runs in one process on loopback with the embedded default
+configuration (the demo PIN secret is accepted here and nowhere else); the
+gateway binds over SMPP to the simulator, and the console shows what to dial.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from gateway.cli import add_config_option
+from gateway.config import Settings, load_settings
+from gateway.logs import configure_logging
+
+DEMO_DB = "var/demo.db"
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "demo", help="simulator + gateway on a seeded demo database; prints what to dial")
+    add_config_option(parser)
+    parser.add_argument("--db", default=DEMO_DB, metavar="PATH", help=f"demo database (default {DEMO_DB})")
+    parser.add_argument("--keep", action="store_true", help="keep the existing demo database instead of reseeding")
+    parser.add_argument("--http-port", type=int, metavar="N", help="USSD endpoint port (default from config)")
+    parser.add_argument("--smpp-port", type=int, metavar="N", help="simulator SMPP port (default from config)")
+    parser.add_argument("--control-port", type=int, metavar="N", help="simulator control/web port (default from config)")
+    parser.set_defaults(run=run)
+
+
+def demo_settings(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The configuration with the demo's database and the ESME pointed at the simulator."""
+    sim = dataclasses.replace(
+        settings.simulator,
+        port=args.smpp_port if args.smpp_port is not None else settings.simulator.port,
+        control_port=args.control_port if args.control_port is not None else settings.simulator.control_port,
+    )
+    http = dataclasses.replace(settings.http, port=args.http_port if args.http_port is not None else settings.http.port)
+    sim = dataclasses.replace(sim, gateway_url=f"http://{http.host}:{http.port}/ussd")
+    return dataclasses.replace(
+        settings,
+        database=dataclasses.replace(settings.database, path=args.db, synchronous="normal"),
+        http=http,
+        simulator=sim,
+        smpp=dataclasses.replace(settings.smpp, enabled=True, host=sim.host, port=sim.port),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from gateway.app import build_gateway
+    from gateway.demo_seed import DemoData, seed
+
+    settings = demo_settings(load_settings(args.config), args)
+    configure_logging(settings.logging.level, settings.logging.format)
+    path = Path(settings.database.path)
+    data: DemoData | None = None
+    if not (args.keep and path.exists()):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        gateway = build_gateway(settings)
+        try:
+            data = seed(gateway.services)
+        finally:
+            gateway.close()
+    asyncio.run(_run(settings, data))
+    return 0
+
+
+async def _run(settings: Settings, data: Any) -> None:
+    from gateway.app import serve, start_sms_runtime
+    from gateway.simulator import start_simulator
+
+    simulator = await start_simulator(settings)
+    try:
+        print(banner(settings, simulator.control_url, data), flush=True)
+        await serve(settings, start_sms=start_sms_runtime)
+    finally:
+        await simulator.close()
+
+
+def banner(settings: Settings, control_url: str, data: Any) -> str:
+    http = settings.http
+    lines = [
+        "Selfcare Gateway demo",
+        f"  USSD endpoint    http://{http.host}:{http.port}/ussd",
+        f"  SMSC simulator   {settings.simulator.host}:{settings.simulator.port} (SMPP)",
+        f"  web phone        {control_url}/",
+        "",
+        "Try, in another terminal:",
+        "  .venv/bin/ussd-gateway dial 012345678 '*100#'        self-care menu",
+        "  .venv/bin/ussd-gateway dial 012345678 '*124#'        balance",
+        "  .venv/bin/ussd-gateway dial 012000222 '*123*11112222333301#'   top-up restoring expired credit",
+        "  .venv/bin/ussd-gateway sms 012345678 888 BAL         balance by SMS",
+        "  .venv/bin/ussd-gateway sms 012345678 1204 STOP       stop marketing messages",
+    ]
+    if data is not None:
+        lines += ["", "Subscribers:"]
+        lines += [f"  0{s.msisdn[3:]}  {s.what}" for s in data.subscribers]
+        lines += ["", "Unused voucher PINs:"]
+        lines += [f"  {pin}  ${amount}" for pin, amount in data.pins]
+    lines += ["", "Ctrl-C stops the demo."]
+    return "\n".join(lines)

@@ -1,0 +1,14 @@
+"""SMPP: the ESME bound to the operator's SMSC, with its adapters on the store.
+
+    start_sms(...) ─▶ SmsRuntime
+      Esme (client.py)      bind / reconnect / unbind; one Session per link
+      Session (session.py)  reader, windowed sender, keep-alive
+      StoreHook (hook.py)   MO, receipts and submit outcomes saved in batches
+      OutboxBroker          claims due outbox rows (broker.py)
+      Correlator            requests in flight by sequence number
+      codec.py              encodings, concatenation, deliver_sm bodies
+"""
+
+from gateway.smpp.runtime import SmsRuntime, start_sms
+
+__all__ = ["SmsRuntime", "start_sms"]

@@ -1,0 +1,59 @@
+"""The outbox as the sender's queue (aiosmpplib's broker role, on the store).
+
+aiosmpplib's ``SimpleBroker`` is an in-memory queue: a message taken from it
+just before the link drops is gone. Here the outbox owns delivery: the sender
+claims due rows in batches (one transaction marks up to ``batch`` rows
+``sending``), and every claimed row ends ``submitted``, ``failed`` or back in
+``queued`` through the hook; rows left ``sending`` by a stopped gateway are
+re-queued at start. Anyone who queues a message may ``wake()`` the broker; a
+row queued by another process (``campaign send``) is found by polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from gateway.clock import Clock
+from gateway.services.runner import DbRunner
+from gateway.store import Store
+from gateway.store import sms as sms_store
+
+
+class OutboxBroker:
+    def __init__(self, *, store: Store, runner: DbRunner, clock: Clock, batch: int,
+                 poll_interval: float) -> None:
+        self._store = store
+        self._runner = runner
+        self._clock = clock
+        self._batch = batch
+        self._poll = poll_interval
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def recover(self) -> int:
+        def work() -> int:
+            with self._store.write() as conn:
+                return sms_store.recover(conn)
+
+        return await self._runner.call(work)
+
+    async def claim(self) -> list[sms_store.OutboxRow]:
+        """Due rows now (possibly none), marked ``sending``.
+
+        Callers shield this: once the transaction is under way its rows must
+        reach the caller (or be released), never be dropped by a cancellation.
+        """
+        self._wake.clear()
+        return await self._runner.call(self._claim)
+
+    async def wait(self) -> None:
+        """Until someone queues a message, or the poll interval passes."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self._poll)
+
+    def _claim(self) -> list[sms_store.OutboxRow]:
+        with self._store.write() as conn:
+            return sms_store.claim_due(conn, self._clock.now(), self._batch)

@@ -1,0 +1,245 @@
+"""SMS text on the wire: encodings, concatenation, inbound deliver_sm bodies.
+
+Sans-I/O: bytes in, values out. aiosmpplib supplies the GSM 03.38 tables
+(``GSM7BitCodec``); the rest is here because the library gets it wrong:
+
+- outbound long texts are split into parts with a concatenation UDH
+  (IEI 0x00, 8-bit reference), never crammed into one oversized
+  ``short_message``; GSM text goes out unpacked with data_coding 0, anything
+  else (Khmer) as UCS-2 (data_coding 8), never splitting a surrogate pair or
+  a GSM escape sequence;
+- inbound bodies are parsed here (``parse_sm_body``): UDH with IEI 0x00 *and*
+  0x08, the ``sar_*`` TLVs, ``message_payload`` in place of
+  ``short_message``, and every TLV kept as raw bytes (aiosmpplib decodes
+  ``ussd_service_op`` and ``its_session_info`` as text and fails on them).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from aiosmpplib.codec import GSM7BitCodec
+
+from gateway.smpp.errors import SmppRemoteError
+
+DC_DEFAULT = 0
+DC_ASCII = 1
+DC_OCTET = 2
+DC_LATIN1 = 3
+DC_OCTET2 = 4
+DC_UCS2 = 8
+
+ESM_UDHI = 0x40
+ESM_RECEIPT_MASK = 0x3C
+ESM_RECEIPT = 0x04
+
+TLV_SAR_MSG_REF_NUM = 0x020C
+TLV_SAR_TOTAL_SEGMENTS = 0x020E
+TLV_SAR_SEGMENT_SEQNUM = 0x020F
+TLV_MESSAGE_PAYLOAD = 0x0424
+TLV_RECEIPTED_MESSAGE_ID = 0x001E
+TLV_MESSAGE_STATE = 0x0427
+
+_GSM = GSM7BitCodec()
+_GSM_SINGLE, _GSM_PART = 160, 153
+_UCS2_SINGLE, _UCS2_PART = 140, 134  # octets
+
+
+@dataclass(frozen=True)
+class EncodedSms:
+    """The submit_sm payloads of one text: one entry per part (UDH included)."""
+
+    data_coding: int
+    parts: tuple[bytes, ...]
+
+    @property
+    def esm_class(self) -> int:
+        return ESM_UDHI if len(self.parts) > 1 else 0
+
+
+def encode_text(text: str, reference: int) -> EncodedSms:
+    """Encode ``text`` as GSM 7-bit (unpacked) when it can be, else UCS-2; split when long.
+
+    ``reference`` (taken modulo 256) tells the phone which parts belong together.
+    """
+    if GSM7BitCodec.is_gsm_text(text):
+        units = [_GSM.encode(ch)[0] for ch in text]  # escape sequences stay whole
+        dc, single, per_part = DC_DEFAULT, _GSM_SINGLE, _GSM_PART
+    else:
+        units = []
+        for ch in text:
+            units.append(ch.encode("utf-16-be"))  # a surrogate pair stays whole
+        dc, single, per_part = DC_UCS2, _UCS2_SINGLE, _UCS2_PART
+    total = sum(len(u) for u in units)
+    if total <= single:
+        return EncodedSms(dc, (b"".join(units),))
+    chunks: list[bytes] = []
+    current = bytearray()
+    for unit in units:
+        if len(current) + len(unit) > per_part:
+            chunks.append(bytes(current))
+            current = bytearray()
+        current += unit
+    if current:
+        chunks.append(bytes(current))
+    if len(chunks) > 255:
+        raise ValueError("text too long for one concatenated SMS")
+    ref = reference & 0xFF
+    parts = tuple(
+        bytes((5, 0x00, 3, ref, len(chunks), i + 1)) + chunk for i, chunk in enumerate(chunks)
+    )
+    return EncodedSms(dc, parts)
+
+
+def decode_text(data: bytes, data_coding: int) -> str:
+    """Text of an inbound message by its data_coding; undecodable octets become '?'."""
+    if data_coding == DC_UCS2:
+        return data.decode("utf-16-be", errors="replace")
+    if data_coding == DC_DEFAULT:
+        try:
+            return str(_GSM.decode(data, "strict")[0])
+        except UnicodeDecodeError:
+            return data.decode("latin-1")  # SMSCs whose default alphabet is Latin-1
+    if data_coding == DC_ASCII:
+        return data.decode("ascii", errors="replace")
+    return data.decode("latin-1")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Where one part sits in a concatenated message."""
+
+    reference: int
+    total: int
+    seq: int
+
+
+@dataclass(frozen=True)
+class SmBody:
+    """The fields of a deliver_sm (or submit_sm) body we use; TLVs as raw bytes."""
+
+    service_type: str
+    source: str
+    destination: str
+    esm_class: int
+    data_coding: int
+    registered_delivery: int
+    payload: bytes  # user data without UDH (message_payload when present)
+    segment: Segment | None
+    tlvs: dict[int, bytes] = field(default_factory=dict)
+
+    @property
+    def is_receipt(self) -> bool:
+        return self.esm_class & ESM_RECEIPT_MASK == ESM_RECEIPT
+
+
+def _cstring(body: bytes, at: int) -> tuple[str, int]:
+    end = body.index(b"\x00", at)
+    return body[at:end].decode("latin-1"), end + 1
+
+
+def parse_sm_body(body: bytes) -> SmBody:
+    """Parse a deliver_sm body (the PDU after its 16-octet header).
+
+    Raises:
+        SmppRemoteError: the body is truncated or malformed.
+    """
+    try:
+        service_type, at = _cstring(body, 0)
+        at += 2
+        source, at = _cstring(body, at)
+        at += 2
+        destination, at = _cstring(body, at)
+        esm_class = body[at]
+        at += 3
+        _, at = _cstring(body, at)  # schedule_delivery_time
+        _, at = _cstring(body, at)  # validity_period
+        registered_delivery = body[at]
+        data_coding = body[at + 2]
+        sm_length = body[at + 4]
+        at += 5
+        short_message = body[at:at + sm_length]
+        if len(short_message) != sm_length:
+            raise SmppRemoteError("short_message truncated")
+        at += sm_length
+        tlvs: dict[int, bytes] = {}
+        while at + 4 <= len(body):
+            tag, length = struct.unpack_from("!HH", body, at)
+            tlvs[tag] = body[at + 4:at + 4 + length]
+            at += 4 + length
+        if at != len(body):
+            raise SmppRemoteError("optional parameters truncated")
+    except (IndexError, ValueError, struct.error) as exc:
+        raise SmppRemoteError(f"malformed deliver_sm body: {exc}") from None
+    payload = tlvs.get(TLV_MESSAGE_PAYLOAD, short_message)
+    segment = None
+    if esm_class & ESM_UDHI and payload:
+        segment, payload = split_udh(payload)
+    elif TLV_SAR_MSG_REF_NUM in tlvs:
+        segment = Segment(
+            int.from_bytes(tlvs[TLV_SAR_MSG_REF_NUM], "big"),
+            int.from_bytes(tlvs.get(TLV_SAR_TOTAL_SEGMENTS, b"\x01"), "big"),
+            int.from_bytes(tlvs.get(TLV_SAR_SEGMENT_SEQNUM, b"\x01"), "big"),
+        )
+    if segment is not None and (segment.total < 1 or not 1 <= segment.seq <= segment.total):
+        raise SmppRemoteError(f"bad segment numbering {segment}")
+    if segment is not None and segment.total == 1:
+        segment = None
+    return SmBody(service_type, source, destination, esm_class, data_coding,
+                  registered_delivery, payload, segment, tlvs)
+
+
+def split_udh(data: bytes) -> tuple[Segment | None, bytes]:
+    """Split a UDH off user data; returns the concatenation info (IEI 0x00 or 0x08), if any.
+
+    Raises:
+        SmppRemoteError: the UDH length runs past the data.
+    """
+    if not data:
+        raise SmppRemoteError("UDHI set on empty user data")
+    udh_len = data[0]
+    if udh_len + 1 > len(data):
+        raise SmppRemoteError("UDH longer than the message")
+    udh, rest = data[1:udh_len + 1], data[udh_len + 1:]
+    segment = None
+    at = 0
+    while at + 2 <= len(udh):
+        iei, length = udh[at], udh[at + 1]
+        value = udh[at + 2:at + 2 + length]
+        if iei == 0x00 and length == 3 and len(value) == 3:
+            segment = Segment(value[0], value[1], value[2])
+        elif iei == 0x08 and length == 4 and len(value) == 4:
+            segment = Segment(int.from_bytes(value[:2], "big"), value[2], value[3])
+        at += 2 + length
+    return segment, rest
+
+
+@dataclass(frozen=True)
+class Receipt:
+    message_id: str
+    stat: str  # DELIVRD, UNDELIV, EXPIRED, REJECTD, DELETED, ACCEPTD, ENROUTE, UNKNOWN
+
+
+_MESSAGE_STATES = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV",
+                   6: "ACCEPTD", 7: "UNKNOWN", 8: "REJECTD"}
+
+
+def parse_receipt(body: SmBody) -> Receipt | None:
+    """The message id and final state of a delivery receipt (text or TLVs)."""
+    text = body.payload.decode("latin-1")
+    fields: dict[str, str] = {}
+    for token in text.split(" "):
+        key, sep, value = token.partition(":")
+        if sep and key.lower() in ("id", "stat"):
+            fields[key.lower()] = value
+    message_id = fields.get("id", "")
+    if TLV_RECEIPTED_MESSAGE_ID in body.tlvs:
+        message_id = body.tlvs[TLV_RECEIPTED_MESSAGE_ID].rstrip(b"\x00").decode("latin-1")
+    stat = fields.get("stat", "").upper()
+    state = body.tlvs.get(TLV_MESSAGE_STATE)
+    if state:
+        stat = _MESSAGE_STATES.get(state[0], stat)
+    if not message_id:
+        return None
+    return Receipt(message_id, stat or "UNKNOWN")

@@ -1,0 +1,289 @@
+"""One bound SMPP connection: a reader, a windowed sender and a keep-alive.
+
+Built on aiosmpplib's PDU classes (bind, enquire_link, unbind, submit_sm and
+the responses) but not on its ``ESME`` loop, which sends one PDU at a time
+with no window, awaits the hook inside the read loop and loses what it had
+dequeued when the link drops. Here:
+
+- the sender keeps up to ``window`` submit_sm awaiting a response, paced by
+  ``send_rate`` and a short pause after ESME_RTHROTTLED/ESME_RMSGQFUL;
+- the reader never awaits the store: MO and receipts go to the hook, which
+  acknowledges them after they are saved;
+- when the session ends, every message claimed but not accepted goes back to
+  the outbox queue (``release``), to be sent on the next bind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import struct
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+
+from aiosmpplib import (
+    NPI,
+    TON,
+    DeliverSmResp,
+    EnquireLink,
+    EnquireLinkResp,
+    GenericNack,
+    PhoneNumber,
+    SmppCommand,
+    SmppCommandStatus,
+    SubmitSm,
+    Unbind,
+    UnbindResp,
+)
+
+from gateway.logs import get_logger
+from gateway.smpp.broker import OutboxBroker
+from gateway.smpp.codec import DC_UCS2, encode_text, parse_receipt, parse_sm_body
+from gateway.smpp.correlator import Correlator, Flight
+from gateway.smpp.errors import SmppRemoteError, status_name
+from gateway.smpp.hook import StoreHook
+from gateway.smpp.throttle import ThrottleBackoff, TokenBucket
+from gateway.store import sms as sms_store
+
+log = get_logger("gateway.smpp")
+
+HEADER = struct.Struct("!IIII")
+MAX_PDU = 70_000
+THROTTLED = frozenset({SmppCommandStatus.ESME_RTHROTTLED, SmppCommandStatus.ESME_RMSGQFUL})
+#: Refusals that will not change by trying again.
+PERMANENT = frozenset(int(s) for s in (
+    SmppCommandStatus.ESME_RINVMSGLEN, SmppCommandStatus.ESME_RINVSRCADR,
+    SmppCommandStatus.ESME_RINVDSTADR, SmppCommandStatus.ESME_RINVESMCLASS,
+    SmppCommandStatus.ESME_RINVSERTYP, SmppCommandStatus.ESME_RINVNUMDESTS,
+    SmppCommandStatus.ESME_RINVDESTFLAG, SmppCommandStatus.ESME_RINVREGDLVFLG,
+    SmppCommandStatus.ESME_RINVSRCTON, SmppCommandStatus.ESME_RINVSRCNPI,
+    SmppCommandStatus.ESME_RINVDSTTON, SmppCommandStatus.ESME_RINVDSTNPI,
+    SmppCommandStatus.ESME_RX_P_APPN, SmppCommandStatus.ESME_RINVOPTPARSTREAM,
+))
+
+
+class Session:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                 hook: StoreHook, broker: OutboxBroker,
+                 window: int, rate: float, response_timeout: float, enquire_interval: float,
+                 retry_at: Callable[[sms_store.OutboxRow, bool], datetime],
+                 max_attempts: int, seq: itertools.count[int]) -> None:
+        self._reader, self._writer = reader, writer
+        self._hook = hook
+        self._broker = broker
+        self._claiming: asyncio.Future[list[sms_store.OutboxRow]] | None = None
+        self._window = asyncio.Semaphore(window)
+        self._bucket = TokenBucket(rate)
+        self._backoff = ThrottleBackoff()
+        self._timeout = response_timeout
+        self._interval = enquire_interval
+        self._retry_at = retry_at
+        self._max_attempts = max_attempts
+        self._seq = seq
+        self.correlator = Correlator()
+        self._out: list[bytes] = []
+        self._unsent: deque[sms_store.OutboxRow] = deque()
+        self._enquire_pending = False
+        self._unbound = asyncio.Event()
+        self.open = True
+        self.accepting = True
+
+    # --- writing -----------------------------------------------------------
+
+    def write(self, pdu: bytes) -> None:
+        """Queue ``pdu``; everything written in one loop turn leaves in one send."""
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._out.append(pdu)
+
+    def _flush(self) -> None:
+        out, self._out = self._out, []
+        if self.open and not self._writer.is_closing():
+            self._writer.write(b"".join(out))
+
+    def next_seq(self) -> int:
+        return next(self._seq) % 0x7FFFFFFF + 1
+
+    async def sender(self) -> None:
+        """Claim due rows and submit them, ``window`` at a time, at ``send_rate``."""
+        while True:
+            if not self.accepting:
+                await asyncio.Future()  # parked until the session ends
+            while not self._unsent:
+                self._claiming = asyncio.ensure_future(self._broker.claim())
+                rows = await asyncio.shield(self._claiming)
+                self._claiming = None
+                self._unsent.extend(rows)
+                if not rows:
+                    await self._broker.wait()
+            row = self._unsent.popleft()
+            try:
+                encoded = encode_text(row.text, row.id)
+            except (ValueError, UnicodeError) as exc:
+                self._hook.record(sms_store.SendFailed(row.id, f"cannot encode: {exc}", None))
+                continue
+            flight = self.correlator.start(row, len(encoded.parts))
+            for index, part in enumerate(encoded.parts):
+                await self._window.acquire()
+                await self._pace()
+                message = SubmitSm(
+                    short_message=" ", source=PhoneNumber(row.source, TON.UNKNOWN, NPI.UNKNOWN),
+                    destination=PhoneNumber(row.destination, TON.INTERNATIONAL, NPI.ISDN),
+                    esm_class=encoded.esm_class, registered_delivery=1,
+                    encoding="ucs2" if encoded.data_coding == DC_UCS2 else None,
+                    auto_message_payload=False,
+                )
+                message.set_encoded_message(part)
+                message.sequence_num = self.next_seq()
+                self.correlator.sent(message.sequence_num, flight, index, time.monotonic())
+                self.write(message.pdu())
+            if self._writer.transport.get_write_buffer_size() > 65536:
+                await self._writer.drain()
+
+    async def _pace(self) -> None:
+        while True:
+            now = time.monotonic()
+            wait = self._backoff.wait(now) or self._bucket.take(now)
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
+    # --- reading -----------------------------------------------------------
+
+    async def reader(self) -> None:
+        while True:
+            header = await self._reader.readexactly(16)
+            length, command, status, seq = HEADER.unpack(header)
+            if not 16 <= length <= MAX_PDU:
+                raise SmppRemoteError(f"PDU length {length} out of range")
+            body = await self._reader.readexactly(length - 16) if length > 16 else b""
+            if command in (SmppCommand.SUBMIT_SM_RESP, SmppCommand.GENERIC_NACK):
+                self._on_submit_resp(seq, status, body)
+            elif command == SmppCommand.DELIVER_SM:
+                self._on_deliver(seq, body)
+            elif command == SmppCommand.ENQUIRE_LINK:
+                self.write(EnquireLinkResp(sequence_num=seq).pdu())
+            elif command == SmppCommand.ENQUIRE_LINK_RESP:
+                self._enquire_pending = False
+            elif command == SmppCommand.UNBIND:
+                self.write(UnbindResp(sequence_num=seq).pdu())
+                log.info("smpp_unbind_by_smsc")
+                return
+            elif command == SmppCommand.UNBIND_RESP:
+                self._unbound.set()
+                return
+            elif not command & 0x80000000:
+                self.write(GenericNack(sequence_num=seq,
+                                       command_status=SmppCommandStatus.ESME_RINVCMDID).pdu())
+
+    def _on_submit_resp(self, seq: int, status: int, body: bytes) -> None:
+        message_id = body.rstrip(b"\x00").decode("latin-1")
+        try:
+            flight = self.correlator.answer(seq, status, message_id, status_name(status))
+        except KeyError:
+            return  # answered after we gave up on it (timeout): already re-queued
+        self._window.release()
+        if status == 0:
+            self._backoff.accepted()
+        elif status in THROTTLED:
+            self._backoff.throttled(time.monotonic())
+        if flight is not None:
+            self._finish(flight)
+
+    def _finish(self, flight: Flight) -> None:
+        row = flight.row
+        if flight.refusal is None:
+            self._hook.record(sms_store.Submitted(row.id, tuple(flight.message_ids)))
+            return
+        status, reason = flight.refusal
+        throttled = status in THROTTLED
+        if status in PERMANENT or (not throttled and row.attempts + 1 >= self._max_attempts):
+            self._hook.record(sms_store.SendFailed(row.id, reason, None))
+        else:
+            self._hook.record(sms_store.SendFailed(
+                row.id, reason, self._retry_at(row, throttled), count_attempt=not throttled))
+
+    def _on_deliver(self, seq: int, body: bytes) -> None:
+        def ack(status: int = 0) -> None:
+            resp = DeliverSmResp(sequence_num=seq)
+            resp.command_status = SmppCommandStatus(status)
+            self.write(resp.pdu())
+
+        try:
+            sm = parse_sm_body(body)
+        except SmppRemoteError as exc:
+            log.warning("smpp_bad_deliver_sm", error=str(exc))
+            ack(SmppCommandStatus.ESME_RX_P_APPN)
+            return
+        if sm.is_receipt:
+            receipt = parse_receipt(sm)
+            if receipt is None:
+                ack()
+                return
+            self._hook.record(sms_store.DeliveryReport(receipt.message_id, receipt.stat), ack)
+            return
+        seg = sm.segment
+        digest = sms_store.digest(sm.source, sm.destination, sm.data_coding, sm.esm_class,
+                                  seg.reference if seg else "", seg.seq if seg else "", sm.payload)
+        self._hook.record(sms_store.InboundSms(
+            sm.source, sm.destination, sm.payload, sm.data_coding, digest,
+            seg.reference if seg else None, seg.total if seg else 1, seg.seq if seg else 1,
+        ), ack)
+
+    # --- keep-alive, timeouts, end -------------------------------------------
+
+    async def keeper(self) -> None:
+        """enquire_link every interval; a missing answer or overdue submits end the session."""
+        tick = min(1.0, self._interval)
+        since = 0.0
+        while True:
+            await asyncio.sleep(tick)
+            since += tick
+            for seq in self.correlator.overdue(time.monotonic(), self._timeout):
+                flight = self.correlator.answer(seq, SmppCommandStatus.ESME_RSYSERR, "",
+                                                "no response")
+                self._window.release()
+                if flight is not None:
+                    self._finish(flight)
+            if since >= self._interval:
+                since = 0.0
+                if self._enquire_pending:
+                    raise SmppRemoteError("no answer to enquire_link")
+                self._enquire_pending = True
+                self.write(EnquireLink(sequence_num=self.next_seq()).pdu())
+
+    def end(self) -> None:
+        """Close the link (the reader then ends the session)."""
+        self._writer.close()
+
+    def stop_sending(self) -> None:
+        """Submit nothing new (what is claimed stays for ``release``)."""
+        self.accepting = False
+
+    async def unbind(self, timeout: float) -> None:
+        self.write(Unbind(sequence_num=self.next_seq()).pdu())
+        try:
+            await asyncio.wait_for(self._unbound.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    async def release(self) -> int:
+        """Give back everything claimed but not accepted; returns how many messages."""
+        self.open = False
+        if self._claiming is not None:
+            self._unsent.extend(await self._claiming)
+            self._claiming = None
+        released = 0
+        for flight in self.correlator.drain():
+            self._hook.record(sms_store.SendFailed(
+                flight.row.id, "link lost before the SMSC answered",
+                self._retry_at(flight.row, True), count_attempt=False))
+            released += 1
+        while self._unsent:
+            row = self._unsent.popleft()
+            self._hook.record(sms_store.SendFailed(row.id, "not sent before the link closed",
+                                                   self._retry_at(row, True), count_attempt=False))
+            released += 1
+        return released

@@ -1,0 +1,1 @@
+"""SMS keywords: parsing (keywords.py) and answering them with the services (router.py)."""

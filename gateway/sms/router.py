@@ -1,0 +1,146 @@
+"""Keyword SMS to services: one batch of saved MO messages in, replies queued out.
+
+Runs on the DB thread (``DbRunner``): the SMPP read loop only saves MO to the
+inbox; this router answers them afterwards, in batches. For every inbox row
+it parses the keyword, calls the service, renders the answer with the shared
+texts (``menus.replies.Replies``: the same words as the USSD screens) in the
+subscriber's language, and then, in ONE transaction for the whole batch,
+queues the replies (kind ``reply``, from the short code written to) and marks
+the rows handled. A crash in between leaves rows ``received``; they are
+answered again on restart, and a top-up replays by its request key
+``sms:<inbox id>`` instead of crediting twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway.domain.channels import Channel
+from gateway.domain.errors import GatewayError, InvalidMsisdn, UnknownSubscriber
+from gateway.logs import get_logger
+from gateway.services.facade import Services
+from gateway.services.model import (
+    BalanceView,
+    ConsentView,
+    LostReportResult,
+    OutgoingSms,
+    ReportLost,
+    TopUp,
+    TopUpResult,
+)
+from gateway.sms import keywords as kw
+from gateway.store import sms as sms_store
+from gateway.store.outbox import enqueue
+
+log = get_logger("gateway.sms")
+
+
+class ReplyTexts(Protocol):
+    """The shared texts (``menus.replies.Replies``) the SMS answers use."""
+
+    def balance(self, view: BalanceView, lang: str) -> str: ...
+
+    def topup(self, result: TopUpResult, lang: str) -> str: ...
+
+    def lost(self, result: LostReportResult, msisdn: str, lang: str) -> str: ...
+
+    def consent(self, view: ConsentView, lang: str) -> str: ...
+
+    def consent_changed(self, view: ConsentView, lang: str) -> str: ...
+
+    def language_set(self, lang: str) -> str: ...
+
+    def error(self, exc: GatewayError, lang: str) -> str: ...
+
+    def help(self, lang: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Answer:
+    inbox_id: int
+    reply: OutgoingSms | None
+    status: str  # handled | failed
+    error: str | None = None
+
+
+class KeywordRouter:
+    def __init__(self, *, services: Services, texts: ReplyTexts) -> None:
+        self._services = services
+        self._texts = texts
+        self._profile = services.profile
+        self._ctx = services.ctx
+
+    def handle(self, inbox_ids: Sequence[int]) -> int:
+        """Answer the given inbox rows (sync, DB thread); returns how many replies were queued."""
+        conn = self._ctx.store.read()
+        answers: list[Answer] = []
+        for inbox_id in inbox_ids:
+            row = conn.execute(
+                "SELECT id, source, destination, text, status FROM sms_inbox WHERE id = ?", (inbox_id,)
+            ).fetchone()
+            if row is None or row["status"] != "received":
+                continue
+            answers.append(self._answer(row))
+        now = self._ctx.clock.now()
+        queued = 0
+        with self._ctx.store.write() as wconn:
+            for answer in answers:
+                if answer.reply is not None and enqueue(wconn, answer.reply, now) is not None:
+                    queued += 1
+                sms_store.mark_inbox(wconn, answer.inbox_id, answer.status, now, answer.error)
+        return queued
+
+    def _answer(self, row: Any) -> Answer:
+        inbox_id, short_code = row["id"], row["destination"]
+        try:
+            msisdn = self._profile.number_plan.normalise(row["source"])
+        except InvalidMsisdn as exc:
+            log.warning("sms_unanswerable", inbox_id=inbox_id, reason=str(exc))
+            return Answer(inbox_id, None, "failed", "sender is not a subscriber number")
+        command = kw.parse(row["text"], short_code, keywords_code=self._profile.codes.sms_keywords,
+                           marketing_code=self._profile.codes.sms_marketing)
+        lang = self._language(msisdn)
+        try:
+            text, lang = self._run(command, msisdn, inbox_id, lang)
+            outcome = "ok"
+        except GatewayError as exc:
+            text, outcome = self._texts.error(exc, lang), type(exc).__name__
+        log.info("sms_handled", msisdn=msisdn, inbox_id=inbox_id, command=type(command).__name__,
+                 outcome=outcome)
+        return Answer(inbox_id, OutgoingSms(msisdn, text, short_code, "reply",
+                                            f"reply:{inbox_id}"), "handled")
+
+    def _language(self, msisdn: str) -> str:
+        try:
+            return self._services.subscriber_language(msisdn)
+        except GatewayError:
+            return str(self._profile.default_language)
+
+    def _run(self, command: kw.Command, msisdn: str, inbox_id: int, lang: str) -> tuple[str, str]:
+        s, t = self._services, self._texts
+        match command:
+            case kw.Balance():
+                return t.balance(s.check_balance(msisdn), lang), lang
+            case kw.TopUpCommand(pin=pin, target=target):
+                to = self._profile.number_plan.normalise(target) if target else None
+                result = s.top_up(TopUp(msisdn, pin, Channel.SMS, to, request_key=f"sms:{inbox_id}"))
+                return t.topup(result, lang), lang
+            case kw.LostCommand(msisdn=lost, id_number=id_number):
+                lost_msisdn = self._profile.number_plan.normalise(lost)
+                report = s.report_lost_sim(ReportLost(msisdn, lost_msisdn, id_number, Channel.SMS))
+                return t.lost(report, lost_msisdn, lang), lang
+            case kw.Language(language=new) if new in self._profile.languages:
+                s.set_language(msisdn, new)
+                return t.language_set(new), new
+            case kw.Consent(opt_in=opt_in):
+                view = s.set_marketing_consent(msisdn, opt_in, Channel.SMS)
+                return t.consent_changed(view, lang), lang
+            case _:
+                if isinstance(command, kw.Unknown):
+                    try:
+                        return t.consent(s.marketing_consent(msisdn), lang), lang
+                    except UnknownSubscriber:
+                        pass
+                return t.help(lang), lang

@@ -1,0 +1,291 @@
+"""The SQL of SMS delivery: outbox claims and outcomes, inbox, receipts.
+
+Everything here runs on the DB thread and is batched: the SMPP adapters
+collect what happened on the wire (an MO arrived, a submit was answered, a
+receipt came back) and ``apply`` writes a whole batch in one transaction, in
+arrival order, so one fsync covers hundreds of PDUs and a receipt is never
+applied before the message id it names was recorded.
+
+Outbox states::
+
+    queued ──claim──▶ sending ──submit_sm_resp OK──▶ submitted ──receipt──▶ delivered
+       ▲                 │                                     ├──────────▶ undeliverable
+       └──retry/release──┤                                     └──────────▶ expired
+                         └──permanent error / too many tries──▶ failed
+    queued (marketing, number opted out when claimed) ─────────▶ skipped
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from gateway.store.db import iso
+
+#: Kinds in the order the sender takes them.
+KIND_PRIORITY = ("reply", "notification", "reminder", "marketing")
+
+FINAL_STATES = {"DELIVRD": "delivered", "EXPIRED": "expired", "UNDELIV": "undeliverable",
+                "REJECTD": "undeliverable", "DELETED": "undeliverable"}
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    source: str
+    destination: str
+    text: str
+    kind: str
+    attempts: int
+
+
+# --- what the adapters record ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """One whole MO, or one part of a concatenated MO (``reference`` set)."""
+
+    source: str
+    destination: str
+    data: bytes
+    data_coding: int
+    digest: str
+    reference: int | None = None
+    total: int = 1
+    seq: int = 1
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    message_id: str
+    stat: str
+
+
+@dataclass(frozen=True)
+class Submitted:
+    outbox_id: int
+    message_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SendFailed:
+    """``retry_at`` None: a permanent failure; otherwise queue again at that time."""
+
+    outbox_id: int
+    error: str
+    retry_at: datetime | None
+    count_attempt: bool = True
+
+
+Event = InboundSms | DeliveryReport | Submitted | SendFailed
+
+
+def digest(*parts: bytes | str | int) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else str(part).encode())
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def apply(
+    conn: sqlite3.Connection,
+    events: Sequence[Event],
+    now: datetime,
+    *,
+    decode: Callable[[bytes, int], str],
+    dedupe_window: timedelta,
+) -> list[int]:
+    """Write a batch of events (inside the caller's transaction); returns new inbox ids."""
+    stamp = iso(now)
+    since = iso(now - dedupe_window)
+    inbox_ids: list[int] = []
+    for event in events:
+        if isinstance(event, Submitted):
+            _submitted(conn, event, stamp)
+        elif isinstance(event, SendFailed):
+            _send_failed(conn, event, stamp)
+        elif isinstance(event, DeliveryReport):
+            _receipt(conn, event, stamp)
+        elif event.reference is None:
+            new_id = _inbound(conn, event.source, event.destination, decode(event.data, event.data_coding),
+                              event.data_coding, event.digest, stamp, since)
+            if new_id is not None:
+                inbox_ids.append(new_id)
+        else:
+            new_id = _segment(conn, event, stamp, since, decode)
+            if new_id is not None:
+                inbox_ids.append(new_id)
+    return inbox_ids
+
+
+def _inbound(conn: sqlite3.Connection, source: str, destination: str, text: str, data_coding: int,
+             digest_: str, stamp: str | None, since: str | None) -> int | None:
+    seen = conn.execute(
+        "SELECT 1 FROM sms_inbox WHERE digest = ? AND received_at >= ? LIMIT 1", (digest_, since)
+    ).fetchone()
+    if seen:
+        return None
+    cur = conn.execute(
+        "INSERT INTO sms_inbox (source, destination, text, data_coding, received_at, status, digest) "
+        "VALUES (?, ?, ?, ?, ?, 'received', ?)",
+        (source, destination, text, data_coding, stamp, digest_),
+    )
+    return cur.lastrowid
+
+
+def _segment(conn: sqlite3.Connection, event: InboundSms, stamp: str | None, since: str | None,
+             decode: Callable[[bytes, int], str]) -> int | None:
+    key = (event.source, event.destination, event.reference, event.total)
+    conn.execute(
+        "INSERT OR IGNORE INTO sms_segments (source, destination, reference, total, seq, data, "
+        "data_coding, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (*key, event.seq, event.data, event.data_coding, stamp),
+    )
+    rows = conn.execute(
+        "SELECT seq, data, data_coding FROM sms_segments WHERE source = ? AND destination = ? "
+        "AND reference = ? AND total = ? ORDER BY seq", key,
+    ).fetchall()
+    if len(rows) < event.total:
+        return None
+    conn.execute(
+        "DELETE FROM sms_segments WHERE source = ? AND destination = ? AND reference = ? AND total = ?",
+        key,
+    )
+    data = b"".join(r["data"] for r in rows)
+    coding = rows[0]["data_coding"]
+    whole = digest(event.source, event.destination, event.reference or 0, event.total, data)
+    return _inbound(conn, event.source, event.destination, decode(data, coding), coding, whole,
+                    stamp, since)
+
+
+def _submitted(conn: sqlite3.Connection, event: Submitted, stamp: str | None) -> None:
+    conn.execute(
+        "UPDATE sms_outbox SET status = 'submitted', smsc_message_id = ?, attempts = attempts + 1, "
+        "error = NULL, updated_at = ? WHERE id = ?",
+        (event.message_ids[0], stamp, event.outbox_id),
+    )
+    if len(event.message_ids) > 1:
+        conn.executemany(
+            "INSERT OR REPLACE INTO sms_outbox_parts (smsc_message_id, outbox_id, part, status) "
+            "VALUES (?, ?, ?, 'submitted')",
+            [(mid, event.outbox_id, i + 1) for i, mid in enumerate(event.message_ids)],
+        )
+
+
+def _send_failed(conn: sqlite3.Connection, event: SendFailed, stamp: str | None) -> None:
+    bump = 1 if event.count_attempt else 0
+    if event.retry_at is None:
+        conn.execute(
+            "UPDATE sms_outbox SET status = 'failed', attempts = attempts + ?, error = ?, updated_at = ? "
+            "WHERE id = ?", (bump, event.error, stamp, event.outbox_id),
+        )
+    else:
+        conn.execute(
+            "UPDATE sms_outbox SET status = 'queued', attempts = attempts + ?, error = ?, "
+            "next_attempt_at = ?, updated_at = ? WHERE id = ?",
+            (bump, event.error, iso(event.retry_at), stamp, event.outbox_id),
+        )
+
+
+def _receipt(conn: sqlite3.Connection, event: DeliveryReport, stamp: str | None) -> None:
+    final = FINAL_STATES.get(event.stat)
+    if final is None:
+        return  # ENROUTE, ACCEPTD, UNKNOWN: not final
+    part = conn.execute(
+        "SELECT outbox_id FROM sms_outbox_parts WHERE smsc_message_id = ?", (event.message_id,)
+    ).fetchone()
+    if part is None:
+        conn.execute(
+            "UPDATE sms_outbox SET status = ?, updated_at = ? WHERE smsc_message_id = ? "
+            "AND status IN ('submitted', 'sending')", (final, stamp, event.message_id),
+        )
+        return
+    outbox_id = part["outbox_id"]
+    conn.execute("UPDATE sms_outbox_parts SET status = ? WHERE smsc_message_id = ?",
+                 (final, event.message_id))
+    if final != "delivered":
+        status: str | None = final
+    else:
+        left = conn.execute(
+            "SELECT count(*) FROM sms_outbox_parts WHERE outbox_id = ? AND status <> 'delivered'",
+            (outbox_id,),
+        ).fetchone()[0]
+        status = "delivered" if left == 0 else None
+    if status is not None:
+        conn.execute(
+            "UPDATE sms_outbox SET status = ?, updated_at = ? WHERE id = ? AND status = 'submitted'",
+            (status, stamp, outbox_id),
+        )
+
+
+# --- the sender's side --------------------------------------------------------
+
+
+def claim_due(conn: sqlite3.Connection, now: datetime, limit: int) -> list[OutboxRow]:
+    """Take up to ``limit`` due rows (replies first), marking them ``sending``.
+
+    Marketing to a number that has opted out (or is no live subscriber) is
+    marked ``skipped`` here, at send time, whatever it was when queued.
+    """
+    stamp = iso(now)
+    claimed: list[OutboxRow] = []
+    skipped: list[tuple[str | None, int]] = []
+    for kind in KIND_PRIORITY:
+        room = limit - len(claimed)
+        if room <= 0:
+            break
+        rows = conn.execute(
+            "SELECT id, source, destination, text, kind, attempts FROM sms_outbox "
+            "WHERE status = 'queued' AND kind = ? AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at LIMIT ?", (kind, stamp, room),
+        ).fetchall()
+        for r in rows:
+            if kind == "marketing" and not _opted_in(conn, r["destination"]):
+                skipped.append((stamp, r["id"]))
+                continue
+            claimed.append(OutboxRow(r["id"], r["source"], r["destination"], r["text"], r["kind"],
+                                     r["attempts"]))
+    conn.executemany(
+        "UPDATE sms_outbox SET status = 'sending', updated_at = ? WHERE id = ?",
+        [(stamp, row.id) for row in claimed],
+    )
+    conn.executemany(
+        "UPDATE sms_outbox SET status = 'skipped', error = 'opted out', updated_at = ? WHERE id = ?",
+        skipped,
+    )
+    return claimed
+
+
+def _opted_in(conn: sqlite3.Connection, msisdn: str) -> bool:
+    row = conn.execute(
+        "SELECT marketing_opt_in FROM subscribers WHERE msisdn = ? AND status = 'live'", (msisdn,)
+    ).fetchone()
+    return bool(row and row["marketing_opt_in"])
+
+
+def recover(conn: sqlite3.Connection) -> int:
+    """Rows a stopped gateway had claimed go back to the queue; returns how many."""
+    return conn.execute("UPDATE sms_outbox SET status = 'queued' WHERE status = 'sending'").rowcount
+
+
+# --- the router's side ----------------------------------------------------------
+
+
+def unhandled_inbox(conn: sqlite3.Connection, limit: int) -> list[int]:
+    rows = conn.execute(
+        "SELECT id FROM sms_inbox WHERE status = 'received' ORDER BY id LIMIT ?", (limit,)
+    ).fetchall()
+    return [r["id"] for r in rows]
+
+
+def mark_inbox(conn: sqlite3.Connection, inbox_id: int, status: str, now: datetime,
+               error: str | None = None) -> None:
+    conn.execute(
+        "UPDATE sms_inbox SET status = ?, handled_at = ?, error = ? WHERE id = ?",
+        (status, iso(now), error, inbox_id),
+    )

@@ -1,0 +1,133 @@
+"""Encodings, concatenation and deliver_sm bodies, without a network."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from gateway.smpp import codec
+from gateway.smpp.errors import SmppRemoteError
+
+KHMER = "សូមអរគុណ "  # "thank you"
+
+
+def body(short_message: bytes = b"", *, esm: int = 0, dc: int = 0, tlvs: bytes = b"",
+         src: str = "85512345678", dst: str = "888") -> bytes:
+    return (b"\x00" + bytes((1, 1)) + src.encode() + b"\x00" + bytes((0, 0)) + dst.encode()
+            + b"\x00" + bytes((esm, 0, 0)) + b"\x00\x00" + bytes((0, 0, dc, 0, len(short_message)))
+            + short_message + tlvs)
+
+
+def tlv(tag: int, value: bytes) -> bytes:
+    return struct.pack("!HH", tag, len(value)) + value
+
+
+def reassemble(sms: codec.EncodedSms) -> str:
+    data = b"".join(codec.split_udh(p)[1] if len(sms.parts) > 1 else p for p in sms.parts)
+    return codec.decode_text(data, sms.data_coding)
+
+
+class TestEncode:
+    def test_short_gsm_text_is_one_part(self) -> None:
+        """A text of 160 GSM characters goes as one unsplit SMS with data_coding 0."""
+        sms = codec.encode_text("a" * 160, 7)
+        assert (sms.data_coding, len(sms.parts), sms.esm_class) == (0, 1, 0)
+
+    def test_long_gsm_text_is_concatenated(self) -> None:
+        """161 to 254 octets become UDH parts of at most 153 characters, never one oversized part."""
+        sms = codec.encode_text("b" * 200, 0x1234)
+        assert sms.esm_class == 0x40
+        assert [p[:6] for p in sms.parts] == [bytes((5, 0, 3, 0x34, 2, 1)), bytes((5, 0, 3, 0x34, 2, 2))]
+        assert all(len(p) <= 159 for p in sms.parts)
+        assert reassemble(sms) == "b" * 200
+
+    def test_gsm_escape_is_not_split(self) -> None:
+        """A two-septet character (€) never straddles two parts."""
+        sms = codec.encode_text("x" * 152 + "€" + "y" * 10, 1)
+        assert reassemble(sms) == "x" * 152 + "€" + "y" * 10
+
+    def test_khmer_goes_as_ucs2(self) -> None:
+        """Khmer text is sent as UCS-2, split at 67 characters a part."""
+        sms = codec.encode_text(KHMER * 20, 3)
+        assert sms.data_coding == 8
+        assert len(sms.parts) == 3
+        assert reassemble(sms) == KHMER * 20
+
+    @given(st.text(max_size=700))
+    @example("😀" * 80)
+    def test_round_trip(self, text: str) -> None:
+        """Whatever the text, its parts put back together read the same."""
+        assert reassemble(codec.encode_text(text, 9)) == text
+
+
+class TestDecode:
+    @pytest.mark.parametrize(("data", "dc", "text"), [
+        (b"BAL", 0, "BAL"),
+        (b"\x00\x11", 0, "@_"),
+        ("café".encode("latin-1"), 3, "café"),
+        (KHMER.encode("utf-16-be"), 8, KHMER),
+        (b"caf\xe9", 0, "café"),
+    ])
+    def test_by_data_coding(self, data: bytes, dc: int, text: str) -> None:
+        """GSM 7-bit, Latin-1 and UCS-2 read as the subscriber wrote them."""
+        assert codec.decode_text(data, dc) == text
+
+
+class TestDeliverSmBody:
+    def test_plain(self) -> None:
+        """A plain MO gives its addresses and text."""
+        sm = codec.parse_sm_body(body(b"BAL"))
+        assert (sm.source, sm.destination, sm.payload, sm.segment) == ("85512345678", "888", b"BAL", None)
+
+    def test_udh_8bit_reference(self) -> None:
+        """A part with a UDH IEI 0x00 says where it belongs."""
+        sm = codec.parse_sm_body(body(bytes((5, 0, 3, 9, 2, 1)) + b"TOP", esm=0x40))
+        assert (sm.segment, sm.payload) == (codec.Segment(9, 2, 1), b"TOP")
+
+    def test_udh_16bit_reference(self) -> None:
+        """A part with a UDH IEI 0x08 (16-bit reference) is read too (aiosmpplib drops it)."""
+        sm = codec.parse_sm_body(body(bytes((6, 8, 4, 0x12, 0x34, 3, 2)) + b"xy", esm=0x40))
+        assert (sm.segment, sm.payload) == (codec.Segment(0x1234, 3, 2), b"xy")
+
+    def test_sar_tlvs(self) -> None:
+        """The sar_* optional parameters mark a part as well."""
+        tlvs = tlv(0x020C, b"\x00\x07") + tlv(0x020E, b"\x02") + tlv(0x020F, b"\x02")
+        assert codec.parse_sm_body(body(b"end", tlvs=tlvs)).segment == codec.Segment(7, 2, 2)
+
+    def test_message_payload_replaces_short_message(self) -> None:
+        """Text in message_payload is the message."""
+        sm = codec.parse_sm_body(body(tlvs=tlv(0x0424, b"LANG KM")))
+        assert sm.payload == b"LANG KM"
+
+    def test_ussd_tlvs_are_kept_as_bytes(self) -> None:
+        """ussd_service_op and its_session_info are octets, not strings."""
+        sm = codec.parse_sm_body(body(b"x", tlvs=tlv(0x0501, b"\x81") + tlv(0x1383, b"\xff\x01")))
+        assert sm.tlvs[0x0501] == b"\x81" and sm.tlvs[0x1383] == b"\xff\x01"
+
+    def test_truncated_body_is_the_peers_error(self) -> None:
+        """A truncated body raises our remote-error type, nothing else."""
+        with pytest.raises(SmppRemoteError):
+            codec.parse_sm_body(body(b"BAL")[:-2])
+
+    @given(st.binary(max_size=120))
+    def test_garbage_parses_or_raises_remote_error(self, data: bytes) -> None:
+        """Any bytes parse or raise SmppRemoteError."""
+        try:
+            codec.parse_sm_body(data)
+        except SmppRemoteError:
+            pass
+
+    def test_receipt_text(self) -> None:
+        """A receipt's id and stat come from its text."""
+        text = b"id:abc123 sub:001 dlvrd:001 submit date:2601010000 done date:2601010000 stat:DELIVRD err:000 Text:hi"
+        sm = codec.parse_sm_body(body(text, esm=0x04))
+        assert sm.is_receipt and codec.parse_receipt(sm) == codec.Receipt("abc123", "DELIVRD")
+
+    def test_receipt_tlvs(self) -> None:
+        """receipted_message_id and message_state win over the text."""
+        tlvs = tlv(0x001E, b"m-9\x00") + tlv(0x0427, b"\x05")
+        sm = codec.parse_sm_body(body(b"", esm=0x04, tlvs=tlvs))
+        assert codec.parse_receipt(sm) == codec.Receipt("m-9", "UNDELIV")

@@ -1,0 +1,87 @@
+"""Keyword SMS answered through the services, replies queued in the outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gateway.services.facade import Services
+from gateway.sms.router import KeywordRouter
+from gateway.smpp.codec import decode_text
+from gateway.store import Store
+from gateway.store import sms as sms_store
+from tests.sms.conftest import OTHER, SUBSCRIBER, outbox
+from tests.sms.fakes import FakeTexts
+
+
+def receive(services: Services, text: str, to: str = "888", source: str = SUBSCRIBER) -> int:
+    event = sms_store.InboundSms(source, to, text.encode(), 0, sms_store.digest(source, to, text))
+    with services.ctx.store.write() as conn:
+        ids = sms_store.apply(conn, [event], services.ctx.clock.now(), decode=decode_text,
+                              dedupe_window=timedelta(seconds=60))
+    return ids[0]
+
+
+def answer(services: Services, *ids: int) -> int:
+    return KeywordRouter(services=services, texts=FakeTexts()).handle(list(ids))
+
+
+class TestRouter:
+    def test_balance_reply_from_the_short_code(self, services: Services, store: Store) -> None:
+        """BAL to 888 queues a reply from 888 with the balance, and the MO is handled."""
+        inbox_id = receive(services, " bal. ")
+        assert answer(services, inbox_id) == 1
+        [reply] = outbox(store, kind="reply")
+        assert (reply["source"], reply["destination"], reply["text"]) == ("888", SUBSCRIBER, "[en] Balance $6.00")
+        status = store.read().execute("SELECT status FROM sms_inbox WHERE id = ?", (inbox_id,)).fetchone()[0]
+        assert status == "handled"
+
+    def test_reply_in_the_subscribers_language(self, services: Services, store: Store) -> None:
+        """A Khmer-speaking subscriber is answered in Khmer."""
+        answer(services, receive(services, "BAL", source=OTHER))
+        assert outbox(store, kind="reply")[0]["text"].startswith("[km]")
+
+    def test_language_change_answers_in_the_new_language(self, services: Services, store: Store) -> None:
+        """LANG KM switches the language and confirms in it."""
+        answer(services, receive(services, "lang km"))
+        assert outbox(store, kind="reply")[0]["text"] == "[km] Language set"
+        assert services.subscriber_language(SUBSCRIBER) == "km"
+
+    def test_stop_to_1204_opts_out(self, services: Services, store: Store) -> None:
+        """STOP to 1204 turns marketing off and the reply comes from 1204."""
+        answer(services, receive(services, "Stop", to="1204"))
+        assert services.marketing_consent(SUBSCRIBER).opt_in is False
+        [reply] = outbox(store, kind="reply")
+        assert (reply["source"], reply["text"]) == ("1204", "[en] Marketing now off")
+        answer(services, receive(services, "START", to="1204"))
+        assert services.marketing_consent(SUBSCRIBER).opt_in is True
+
+    def test_refusals_become_polite_replies(self, services: Services, store: Store) -> None:
+        """A wrong PIN is answered with the error text, not left unanswered."""
+        answer(services, receive(services, "TOP 99999999999999"))
+        assert outbox(store, kind="reply")[0]["text"].startswith("[en] Sorry: ")
+
+    def test_unknown_text_gets_help(self, services: Services, store: Store) -> None:
+        """Anything not understood gets the help text."""
+        answer(services, receive(services, "what is this"))
+        assert outbox(store, kind="reply")[0]["text"].startswith("[en] Help")
+
+    def test_unknown_sender_still_gets_an_answer(self, services: Services, store: Store) -> None:
+        """A number we do not know gets the refusal text in the default language."""
+        answer(services, receive(services, "BAL", source="85599999999"))
+        assert outbox(store, kind="reply")[0]["text"] == "[en] Sorry: UnknownSubscriber"
+
+    def test_a_handled_message_is_answered_once(self, services: Services, store: Store) -> None:
+        """Handling the same inbox row twice queues one reply."""
+        inbox_id = receive(services, "BAL")
+        answer(services, inbox_id)
+        answer(services, inbox_id)
+        assert len(outbox(store, kind="reply")) == 1
+
+    def test_resent_pdu_is_saved_once(self, services: Services, store: Store) -> None:
+        """The same MO PDU within the window is not saved (nor answered) again."""
+        receive(services, "BAL")
+        event = sms_store.InboundSms(SUBSCRIBER, "888", b"BAL", 0, sms_store.digest(SUBSCRIBER, "888", "BAL"))
+        with store.write() as conn:
+            again = sms_store.apply(conn, [event], services.ctx.clock.now(), decode=decode_text,
+                                    dedupe_window=timedelta(seconds=60))
+        assert again == []
