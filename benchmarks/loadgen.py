@@ -12,8 +12,9 @@ server and reports its own CPU use next to every figure.
 Each connection plays whole dialogues, one step at a time (a step is sent
 when the previous answer arrived): ``*124#`` (balance at once), ``*100#``
 then ``1`` (the menu's balance), ``*123*PIN#`` (a top-up with a fresh
-voucher). Each dialogue is by a number drawn at random from the seeded
-range, so a big database is not read in a cache-friendly order.
+voucher). Dialogues go to the seeded numbers in a fixed scattered order,
+so a big database is not read in a cache-friendly order and no number
+recurs before all others (the gateway limits requests per number).
 
 Run as ``python -m benchmarks.loadgen SPEC.json``; prints one JSON object.
 Everything is bounded: ``duration`` seconds (plus ``timeout`` to drain),
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_CONNECTIONS = 1024
+STRIDE = 1_000_003  # prime: coprime with every subscriber count that is not its multiple
 
 
 @dataclass
@@ -72,7 +74,7 @@ class Dialogues:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.turn = 0
-        self.rng = random.Random(spec.seed)
+        self.position = random.Random(spec.seed).randrange(spec.subscribers)
         self.pins: list[str] = []
         if spec.pins_file and spec.pins_count:
             with open(spec.pins_file, encoding="ascii") as handle:
@@ -86,7 +88,11 @@ class Dialogues:
         self.serial = 0
 
     def msisdn(self) -> str:
-        return f"855{10000000 + self.rng.randrange(self.spec.subscribers)}"
+        # A fixed permutation of the seeded range (a prime stride): numbers are
+        # spread over the whole table, and each one recurs only after all the
+        # others (the gateway limits requests per number per minute).
+        self.position = (self.position + STRIDE) % self.spec.subscribers
+        return f"855{10000000 + self.position}"
 
     def next(self) -> tuple[str, list[tuple[str, str, bytes]]]:
         spec = self.spec

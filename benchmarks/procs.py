@@ -43,12 +43,13 @@ class Server:
     """A long-running process (bare server, ``serve``, ``smsc-sim``) on core 0."""
 
     def __init__(self, name: str, argv: list[str], port: int, *, env: dict[str, str] | None = None,
-                 log: Path | None = None) -> None:
+                 log: Path | None = None, core: int | None = 0) -> None:
         self.name = name
         self.port = port
         self.log = log
         out = log.open("wb") if log else subprocess.DEVNULL
-        self.proc = subprocess.Popen(pinned(0, argv), cwd=ROOT, env=env, stdout=out, stderr=out)
+        self.proc = subprocess.Popen(pinned(core, argv) if core is not None else argv, cwd=ROOT, env=env,
+                                     stdout=out, stderr=out)
         try:
             self._wait_listening()
         except BaseException:

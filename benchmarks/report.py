@@ -93,8 +93,15 @@ def table(res: dict[str, Any]) -> str:
         lines.append(f"\nSMSC simulator ceiling: {s['submit_sm_per_s']:,.0f} submit_sm/s ({s['count']:,} messages, window {s['window']})")
     sms = res.get("sms")
     if sms:
-        lines.append("SMS: " + (f"pending: {sms['pending']}" if "pending" in sms else
-                                f"{sms['round_trips_per_s']:,.0f} round trips/s"))
+        if "pending" in sms:
+            lines.append(f"SMS: pending: {sms['pending']}")
+        else:
+            rt, cp = sms["round_trips"], sms["campaign"]
+            lines.append(f"SMS (send_rate {sms['send_rate']:,.0f}/s; shipped {sms['shipped_send_rate']:,.0f}/s): "
+                         f"MO BAL -> MT {rt['round_trips_per_s']:,.0f} round trips/s ({rt['replied']:,}/{rt['count']:,}, "
+                         f"window {rt['window']}), ratio {_f(sms.get('ratio_to_simulator'), '{:.2f}')}; "
+                         f"campaign {cp['submitted']:,}/{cp['count']:,} in {cp['seconds']:.1f} s = "
+                         f"{cp['messages_per_s']:,.0f}/s, ratio {_f(sms.get('campaign_ratio_to_simulator'), '{:.2f}')}")
     lines.append("\nBudgets:")
     for name, b in res.get("budgets", {}).items():
         verdict = "pending" if b["met"] is None else ("met" if b["met"] else "NOT MET")
