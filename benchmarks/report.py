@@ -99,7 +99,8 @@ def table(res: dict[str, Any]) -> str:
             rt, cp = sms["round_trips"], sms["campaign"]
             lines.append(f"SMS (send_rate {sms['send_rate']:,.0f}/s; shipped {sms['shipped_send_rate']:,.0f}/s): "
                          f"MO BAL -> MT {rt['round_trips_per_s']:,.0f} round trips/s ({rt['replied']:,}/{rt['count']:,}, "
-                         f"window {rt['window']}), ratio {_f(sms.get('ratio_to_simulator'), '{:.2f}')}; "
+                         f"window {rt['window']}), ratio {_f(sms.get('ratio_to_simulator'), '{:.2f}')} "
+                         f"(CPU: serve {rt.get('serve_cpu_share', 0):.0%}, simulator {rt.get('simulator_cpu_share', 0):.0%}); "
                          f"campaign {cp['submitted']:,}/{cp['count']:,} in {cp['seconds']:.1f} s = "
                          f"{cp['messages_per_s']:,.0f}/s, ratio {_f(sms.get('campaign_ratio_to_simulator'), '{:.2f}')}")
     lines.append("\nBudgets:")
