@@ -13,8 +13,9 @@ through the stdlib ``logging`` module as well as our own:
 Our own lines (one per USSD turn, per SMS, per top-up) take structlog's
 native path: a level-filtering bound logger, the processors, the renderer,
 one ``write`` to the root handler's stream. Going through stdlib
-``logging`` instead (``LogRecord``, handler lock, ``ProcessorFormatter``)
-cost ~60 µs a line and a quarter of the gateway's CPU under load. Records
+``logging`` instead (``LogRecord``, a handler lock contended by the loop
+and the DB thread, ``ProcessorFormatter``) took a quarter of the event
+loop's time under load (docs/benchmarks.md); now a line costs ~12 µs. Records
 of other libraries still come through stdlib logging, the same processors
 and renderer, to the same stream.
 """
