@@ -126,7 +126,7 @@ async def start_sms_runtime(gateway: Gateway) -> Callable[[], Awaitable[None]]:
     runtime = await start_sms(
         settings=gateway.settings, profile=gateway.profile, services=gateway.services,
         store=gateway.store, clock=gateway.clock, runner=gateway.runner,
-        registry=gateway.registry, texts=gateway.replies,
+        registry=gateway.registry, texts=gateway.replies, limiter=gateway.limiter,
     )
     return runtime.close
 
@@ -178,9 +178,9 @@ async def serve(
 
         services, runner = gateway.services, gateway.runner
         jobs = [
-            asyncio.create_task(every(settings.http.lifecycle_interval_seconds, "lifecycle_run",
+            asyncio.create_task(every(settings.jobs.lifecycle_interval_seconds, "lifecycle_run",
                                       lambda: runner.call(services.run_lifecycle))),
-            asyncio.create_task(every(settings.http.session_sweep_seconds, "ussd_sessions_swept",
+            asyncio.create_task(every(settings.jobs.session_sweep_seconds, "ussd_sessions_swept",
                                       gateway.dialogues.sweep)),
         ]
         await stop.wait()

@@ -76,10 +76,6 @@ class HttpSettings:
     #: that needs UCS-2 (Khmer). Longer screens are split into pages.
     screen_chars_gsm: int = 182
     screen_chars_ucs2: int = 80
-    #: ``serve``: seconds between two life-cycle runs (expiry, barring, recycling).
-    lifecycle_interval_seconds: float = 300.0
-    #: ``serve``: seconds between two sweeps of expired USSD sessions.
-    session_sweep_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +148,16 @@ class SimulatorSettings:
 
 
 @dataclass(frozen=True)
+class JobsSettings:
+    """Background work of ``serve``."""
+
+    #: Seconds between life-cycle runs (expiry, barring, recycling, reminders).
+    lifecycle_interval_seconds: float = 300.0
+    #: Seconds between sweeps that forget expired USSD sessions.
+    session_sweep_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class SecuritySettings:
     #: Key of the HMAC-SHA256 that voucher PINs and ID numbers are stored under.
     #: Required (at least 16 characters) outside ``demo``.
@@ -173,6 +179,7 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     smpp: SmppSettings = field(default_factory=SmppSettings)
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     #: The file the settings came from (not a key).
@@ -347,8 +354,8 @@ def _validate(settings: Settings) -> None:
     positive("http.max_body_bytes", settings.http.max_body_bytes)
     positive("http.screen_chars_gsm", settings.http.screen_chars_gsm)
     positive("http.screen_chars_ucs2", settings.http.screen_chars_ucs2)
-    positive("http.lifecycle_interval_seconds", settings.http.lifecycle_interval_seconds)
-    positive("http.session_sweep_seconds", settings.http.session_sweep_seconds)
+    positive("jobs.lifecycle_interval_seconds", settings.jobs.lifecycle_interval_seconds)
+    positive("jobs.session_sweep_seconds", settings.jobs.session_sweep_seconds)
     positive("database.busy_timeout_ms", settings.database.busy_timeout_ms)
     positive("smpp.enquire_link_interval", settings.smpp.enquire_link_interval)
     positive("smpp.reconnect_min", settings.smpp.reconnect_min)

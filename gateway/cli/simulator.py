@@ -19,6 +19,7 @@ import aiohttp
 from gateway.cli import CliError, add_config_option
 from gateway.config import load_settings
 from gateway.logs import configure_logging
+from gateway.profile import load_profile
 
 EXIT_NO_REPLY = 1
 POLL_INTERVAL = 0.1
@@ -77,13 +78,13 @@ async def _serve(settings: Any, port: int | None, control_port: int | None) -> N
 def run_sms(args: argparse.Namespace) -> int:
     if args.wait <= 0:
         raise CliError("--wait: must be greater than 0")
+    settings = load_settings(args.config)
     url = args.control_url
     if not url:
-        sim = load_settings(args.config).simulator
-        url = f"http://{sim.control_host}:{sim.control_port}"
-    msisdn = args.msisdn.lstrip("+")
-    if not msisdn.isdigit():
-        raise CliError(f"{args.msisdn!r} is not a phone number")
+        url = f"http://{settings.simulator.control_host}:{settings.simulator.control_port}"
+    # The phone sends from its full international number, as a real SMSC
+    # reports it; the gateway replies to that number.
+    msisdn = load_profile(settings.operator.profile).number_plan.normalise(args.msisdn)
     replies = asyncio.run(_send_and_wait(url.rstrip("/"), msisdn, args.shortcode, args.text, args.wait))
     if not replies:
         print(f"error: no reply to {msisdn} within {args.wait:g} s", file=sys.stderr)

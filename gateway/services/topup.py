@@ -17,6 +17,7 @@ import sqlite3
 from datetime import datetime
 
 from gateway.domain import account as rules
+from gateway.domain.channels import Channel
 from gateway.logs import get_logger
 from gateway.domain.attempts import is_locked
 from gateway.domain.errors import (
@@ -125,7 +126,7 @@ def _redeem(
         balance=outcome.new_main, expires_at=outcome.new_expires_at, serial=voucher.serial,
         topup_id=cur.lastrowid,
     )
-    _queue_confirmations(ctx, conn, result, record.language, now)
+    _queue_confirmations(ctx, conn, result, record.language, now, cmd.channel)
     return result
 
 
@@ -166,14 +167,22 @@ def _replay(ctx: Context, conn: sqlite3.Connection, request_key: str) -> TopUpRe
 
 
 def _queue_confirmations(
-    ctx: Context, conn: sqlite3.Connection, result: TopUpResult, language: str, now: datetime
+    ctx: Context, conn: sqlite3.Connection, result: TopUpResult, language: str, now: datetime,
+    channel: Channel,
 ) -> None:
+    """Confirm by SMS to the credited number, and to the giver of a gift.
+
+    A top-up made by SMS is already answered by the keyword reply, so the
+    person who sent it gets no second message saying the same.
+    """
     if ctx.notices is None:
         return
     source = ctx.profile.codes.sms_keywords
-    enqueue(conn, OutgoingSms(result.msisdn, ctx.notices.topup_confirmation(result, language), source,
-                              "notification", f"topup:{result.topup_id}"), now)
-    if result.gift:
+    answered_by_reply = channel is Channel.SMS
+    if not (answered_by_reply and not result.gift):
+        enqueue(conn, OutgoingSms(result.msisdn, ctx.notices.topup_confirmation(result, language), source,
+                                  "notification", f"topup:{result.topup_id}"), now)
+    if result.gift and not answered_by_reply:
         row = conn.execute(
             "SELECT language FROM subscribers WHERE msisdn = ? AND status = 'live'", (result.requester,)
         ).fetchone()

@@ -2,7 +2,8 @@
 
 ``POST /mo`` injects a mobile-originated SMS, ``GET /mt`` lists what ESMEs
 submitted (reassembled), ``DELETE /mt`` forgets it, ``GET /binds`` shows who
-is bound. ``GET /`` serves the phone page from ``static/``; the page's USSD
+is bound, ``GET /stats`` which MO were acknowledged and how connections
+ended (unbind or drop). ``GET /`` serves the phone page from ``static/``; the page's USSD
 requests go through ``POST /ussd`` here, which forwards them to
 ``[simulator] gateway_url`` in the Africa's Talking convention, so the
 browser never needs the gateway to allow cross-origin requests.
@@ -36,6 +37,7 @@ def init_app(simulator: Simulator, gateway_url: str) -> web.Application:
     app.router.add_get("/mt", get_mt)
     app.router.add_delete("/mt", delete_mt)
     app.router.add_get("/binds", get_binds)
+    app.router.add_get("/stats", get_stats)
     app.router.add_post("/ussd", proxy_ussd)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)
@@ -109,6 +111,10 @@ async def delete_mt(request: web.Request) -> web.Response:
 
 async def get_binds(request: web.Request) -> web.Response:
     return web.json_response(request.app[SIMULATOR].binds())
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SIMULATOR].stats())
 
 
 async def index(request: web.Request) -> web.FileResponse:

@@ -53,6 +53,7 @@ class SmppConnection(asyncio.Protocol):
         self.unacked: dict[int, MoMessage] = {}
         self.submitted = 0
         self.delivered = 0
+        self.unbound = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -121,6 +122,12 @@ class Simulator:
         self._receipts: deque[tuple[float, SmppConnection, Any]] = deque()
         self._waiting_receipts: dict[str, deque[Any]] = {}
         self._receipt_timer: asyncio.TimerHandle | None = None
+        #: What tests and operators check after a fault: MO ids the ESME answered
+        #: with ESME_ROK (every part), clean unbinds and connections lost without one.
+        self.mo_acked: set[int] = set()
+        self._mo_parts_left: dict[int, int] = {}
+        self.unbinds = 0
+        self.drops = 0
 
     # -- events from sessions -------------------------------------------------
 
@@ -129,8 +136,15 @@ class Simulator:
         if isinstance(event, SubmitReceived):
             self._submit(conn, event)
         elif isinstance(event, DeliverAnswered):
-            if conn.unacked.pop(event.sequence, None) is not None:
+            mo = conn.unacked.pop(event.sequence, None)
+            if mo is not None:
                 conn.delivered += 1
+                if event.status == OK:
+                    left = self._mo_parts_left.get(mo.id, 1) - 1
+                    self._mo_parts_left[mo.id] = left
+                    if left <= 0:
+                        self._mo_parts_left.pop(mo.id, None)
+                        self.mo_acked.add(mo.id)
         elif isinstance(event, Bound):
             conn.bound_at = self.loop.time()
             log.info("smpp_bound", system_id=event.system_id, mode=event.mode.value, peer=conn.peer)
@@ -143,6 +157,9 @@ class Simulator:
             return event.status is not SmppCommandStatus.ESME_RALYBND
         elif isinstance(event, Closed):
             log.info("smpp_closing", system_id=conn.session.system_id, reason=event.reason)
+            if event.reason == "unbind":
+                self.unbinds += 1
+                conn.unbound = True
             return True
         return False
 
@@ -249,6 +266,7 @@ class Simulator:
 
     def _deliver_mo(self, conn: SmppConnection, mo: MoMessage) -> None:
         parts = deliver_parts(mo.source, mo.destination, mo.text, mo.data_coding, next(self._mo_ref))
+        self._mo_parts_left[mo.id] = len(parts)
         for pdu in parts:
             conn.unacked[conn.session.send_deliver(pdu)] = mo
 
@@ -270,12 +288,19 @@ class Simulator:
             self.connections.remove(conn)
         if conn.session.system_id:
             log.info("smpp_unbound", system_id=conn.session.system_id, peer=conn.peer)
+            if not conn.unbound:
+                self.drops += 1
         seen: set[int] = set()
         for mo in conn.unacked.values():
             if mo.id not in seen:
                 seen.add(mo.id)
                 self._route(mo)
         conn.unacked.clear()
+
+    def stats(self) -> dict[str, Any]:
+        """MO acknowledged (ids), clean unbinds and dropped bound connections so far."""
+        return {"mo_acked": sorted(self.mo_acked), "unbinds": self.unbinds, "drops": self.drops,
+                "mo_waiting": len(self.mo.waiting)}
 
     def binds(self) -> list[dict[str, Any]]:
         return [c.describe() for c in self.connections if c.session.system_id]

@@ -27,6 +27,7 @@ from gateway.logs import get_logger
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.errors import BindRefused, SmppRemoteError
 from gateway.smpp.hook import StoreHook
+from gateway.smpp.metrics import SmsMetrics
 from gateway.smpp.session import HEADER, Session
 from gateway.store.sms import OutboxRow
 
@@ -37,7 +38,8 @@ _LINK_ERRORS = (OSError, asyncio.IncompleteReadError, TimeoutError, SmppRemoteEr
 
 class Esme:
     def __init__(self, *, settings: SmppSettings, hook: StoreHook, broker: OutboxBroker,
-                 clock: Clock, registry: CollectorRegistry | None = None) -> None:
+                 clock: Clock, registry: CollectorRegistry | None = None,
+                 metrics: SmsMetrics | None = None) -> None:
         self._settings = settings
         self._hook = hook
         self._broker = broker
@@ -48,6 +50,7 @@ class Esme:
         self._session_over = asyncio.Event()
         self._gauge = Gauge("selfcare_smpp_bound", "1 while bound to the SMSC as a transceiver",
                             registry=registry) if registry is not None else None
+        self._metrics = metrics or SmsMetrics.create(None)
         self.bound = False
         self.bind_attempts = 0
 
@@ -72,12 +75,15 @@ class Esme:
             try:
                 reader, writer = await self._connect()
             except BindRefused as exc:
+                self._metrics.bind_attempts.labels("refused").inc()
                 log.error("smpp_bind_refused", status=exc.status_name, attempt=self.bind_attempts,
                           retry_in=round(backoff, 2))
             except _LINK_ERRORS as exc:
+                self._metrics.bind_attempts.labels("error").inc()
                 log.warning("smpp_connect_failed", error=repr(exc), attempt=self.bind_attempts,
                             retry_in=round(backoff, 2))
             else:
+                self._metrics.bind_attempts.labels("ok").inc()
                 backoff = s.reconnect_min
                 await self._serve(reader, writer)
                 if self._closing:
@@ -117,7 +123,7 @@ class Esme:
         session = Session(reader, writer, hook=self._hook, broker=self._broker, window=s.window,
                           rate=s.send_rate, response_timeout=s.response_timeout,
                           enquire_interval=s.enquire_link_interval, retry_at=self.retry_at,
-                          max_attempts=s.max_attempts, seq=self._seq)
+                          max_attempts=s.max_attempts, seq=self._seq, metrics=self._metrics)
         self._session = session
         self._session_over = asyncio.Event()
         self._set_bound(True)

@@ -21,6 +21,7 @@ from gateway.clock import Clock
 from gateway.logs import get_logger
 from gateway.services.runner import DbRunner
 from gateway.smpp.codec import decode_text
+from gateway.smpp.metrics import SmsMetrics
 from gateway.store import Store
 from gateway.store import sms as sms_store
 
@@ -31,7 +32,9 @@ Ack = Callable[[], None]
 
 class StoreHook:
     def __init__(self, *, store: Store, runner: DbRunner, clock: Clock, dedupe_window: float,
-                 on_inbox: Callable[[list[int]], None], max_batch: int = 2000) -> None:
+                 on_inbox: Callable[[list[int]], None], max_batch: int = 2000,
+                 metrics: SmsMetrics | None = None) -> None:
+        self._metrics = metrics or SmsMetrics.create(None)
         self._store = store
         self._runner = runner
         self._clock = clock
@@ -61,6 +64,7 @@ class StoreHook:
                     if ack is not None:
                         ack()
                 if inbox_ids:
+                    self._metrics.mo_received.inc(len(inbox_ids))
                     self._on_inbox(inbox_ids)
             if not self._pending:
                 self._idle.set()

@@ -2,42 +2,76 @@
 
 ``start_sms`` is what ``serve`` and ``demo`` call; ``SmsRuntime.close()``
 unbinds and leaves whatever was not sent queued in the outbox.
+
+Routing saved MO (``_route``): each batch first asks the shared per-number
+``RateLimiter`` (on the event loop, as USSD does): a number over its limit
+is answered once with the "too many requests" text, then not at all until
+``QUIET_SECONDS`` have passed, so a flood of MO never makes us flood back.
+A batch the router fails on is retried row by row with a doubling delay;
+a row that fails ``MAX_ROUTE_FAILURES`` times is marked ``failed`` with the
+error and answered "unavailable" once (``KeywordRouter.give_up``): no
+message is dropped silently. ``_maintain`` purges stale MO parts and early
+receipts and refreshes the outbox depth gauge.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from datetime import timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
 from gateway.clock import Clock
 from gateway.config import Settings, SmppSettings
+from gateway.domain.errors import GatewayError, RateLimited
 from gateway.logs import get_logger
 from gateway.profile import OperatorProfile
 from gateway.services.facade import Services
+from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
 from gateway.sms.router import KeywordRouter, ReplyTexts
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.client import Esme
 from gateway.smpp.hook import StoreHook
+from gateway.smpp.metrics import SmsMetrics
 from gateway.store import Store
 from gateway.store import sms as sms_store
 
 log = get_logger("gateway.sms")
 
 
+#: Tries of one MO row before it is given up (marked failed, answered "unavailable").
+MAX_ROUTE_FAILURES = 5
+#: First retry delay of a failed row, doubled per failure (0.2, 0.4, 0.8, 1.6 s).
+ROUTE_RETRY_DELAY = 0.2
+#: After a number is told it sends too many requests, its further over-limit MO
+#: go unanswered for this long.
+QUIET_SECONDS = 60.0
+#: Seconds between maintenance runs (purge, outbox gauge).
+MAINTENANCE_SECONDS = 5.0
+
+
 class SmsRuntime:
     def __init__(self, *, esme: Esme | None, hook: StoreHook, broker: OutboxBroker,
-                 router: KeywordRouter, runner: DbRunner) -> None:
+                 router: KeywordRouter, runner: DbRunner, store: Store, clock: Clock,
+                 limiter: RateLimiter | None = None, metrics: SmsMetrics | None = None) -> None:
         self.esme = esme
         self.hook = hook
         self.broker = broker
         self._router = router
         self._runner = runner
+        self._store = store
+        self._clock = clock
+        self._limiter = limiter
+        self._metrics = metrics or SmsMetrics.create(None)
         self._inbox: asyncio.Queue[list[int]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._failures: dict[int, int] = {}
+        self._told: dict[str, float] = {}  # number → monotonic time its quiet period ends
+        self._retries: set[asyncio.TimerHandle] = set()
 
     @property
     def bound(self) -> bool:
@@ -60,6 +94,7 @@ class SmsRuntime:
             self._inbox.put_nowait(backlog)
         self._tasks.append(asyncio.create_task(self.hook.run(), name="sms-hook"))
         self._tasks.append(asyncio.create_task(self._route(), name="sms-router"))
+        self._tasks.append(asyncio.create_task(self._maintain(), name="sms-maintenance"))
         if self.esme is not None:
             self._tasks.append(asyncio.create_task(self.esme.run(), name="smpp-esme"))
 
@@ -67,23 +102,95 @@ class SmsRuntime:
         return sms_store.unhandled_inbox(self._router_store().read(), 100_000)
 
     def _router_store(self) -> Store:
-        return self._router._ctx.store  # noqa: SLF001
+        return self._store
 
     async def _route(self) -> None:
         while True:
             ids = await self._inbox.get()
             while not self._inbox.empty() and len(ids) < 1000:
                 ids.extend(self._inbox.get_nowait())
-            try:
-                queued = await self._runner.call(self._router.handle, ids)
-            except Exception as exc:  # noqa: BLE001 - rows stay 'received' for the next start
-                log.error("sms_router_failed", error=repr(exc), messages=len(ids))
+            await self.route(ids)
+
+    async def route(self, ids: list[int]) -> None:
+        """Answer ``ids`` (rate limits applied); on failure schedule retries, never drop."""
+        try:
+            refusals = await self._refusals(ids)
+            queued = await self._runner.call(self._router.handle, ids, refusals)
+        except Exception as exc:  # noqa: BLE001 - retried below; the rows stay 'received'
+            log.error("sms_router_failed", error=repr(exc), messages=len(ids))
+            await self._failed(ids, exc)
+            return
+        for inbox_id in ids:
+            self._failures.pop(inbox_id, None)
+        if queued:
+            self.broker.wake()
+
+    async def _refusals(self, ids: list[int]) -> dict[int, GatewayError | None]:
+        if self._limiter is None or self._limiter.capacity <= 0:
+            return {}
+        senders = await self._runner.call(self._router.senders, ids)
+        refusals: dict[int, GatewayError | None] = {}
+        now = time.monotonic()
+        for inbox_id, msisdn in senders.items():
+            wait = self._limiter.take(msisdn)
+            if wait <= 0:
                 continue
-            if queued:
-                self.broker.wake()
+            if self._told.get(msisdn, 0.0) > now:
+                refusals[inbox_id] = None  # told already: silence
+            else:
+                self._told[msisdn] = now + QUIET_SECONDS
+                refusals[inbox_id] = RateLimited(self._clock.now() + timedelta(seconds=wait))
+        return refusals
+
+    async def _failed(self, ids: list[int], exc: Exception) -> None:
+        loop = asyncio.get_running_loop()
+        for inbox_id in ids:
+            count = self._failures.get(inbox_id, 0) + 1
+            self._failures[inbox_id] = count
+            if count >= MAX_ROUTE_FAILURES:
+                self._failures.pop(inbox_id, None)
+                try:
+                    if await self._runner.call(self._router.give_up, inbox_id, repr(exc)):
+                        self.broker.wake()
+                except Exception as again:  # noqa: BLE001 - still 'received': the next start answers it
+                    log.error("sms_give_up_failed", inbox_id=inbox_id, error=repr(again))
+                continue
+            # Alone from now on: one bad row must not hold back the others.
+            handle = loop.call_later(ROUTE_RETRY_DELAY * 2 ** (count - 1), self._retry, inbox_id)
+            self._retries.add(handle)
+
+    def _retry(self, inbox_id: int) -> None:
+        now = asyncio.get_running_loop().time()
+        self._retries = {h for h in self._retries if h.when() > now}
+        self._inbox.put_nowait([inbox_id])
+
+    async def _maintain(self) -> None:
+        """Every few seconds: the outbox gauge; every minute: purge stale parts and receipts."""
+        runs = 0
+        while True:
+            try:
+                depth = await self._runner.call(lambda: sms_store.outbox_depth(self._store.read()))
+                for status, count in depth.items():
+                    self._metrics.outbox.labels(status).set(count)
+                if runs % max(1, int(60 / MAINTENANCE_SECONDS)) == 0:
+                    parts, receipts = await self._runner.call(self._purge)
+                    if parts or receipts:
+                        log.info("sms_purged", segments=parts, early_receipts=receipts)
+                    now = time.monotonic()
+                    self._told = {k: v for k, v in self._told.items() if v > now}
+            except Exception as exc:  # noqa: BLE001 - try again next time
+                log.warning("sms_maintenance_failed", error=repr(exc))
+            runs += 1
+            await asyncio.sleep(MAINTENANCE_SECONDS)
+
+    def _purge(self) -> tuple[int, int]:
+        with self._store.write() as conn:
+            return sms_store.purge(conn, self._clock.now())
 
     async def close(self) -> None:
         """Unbind cleanly; what was not sent stays queued in the outbox."""
+        for handle in self._retries:
+            handle.cancel()
         if self.esme is not None:
             await self.esme.close()
         for task in reversed(self._tasks):
@@ -106,21 +213,25 @@ def default_texts(profile: OperatorProfile) -> ReplyTexts:
 async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfile,
                     services: Services, store: Store, clock: Clock, runner: DbRunner,
                     registry: CollectorRegistry | None = None,
-                    texts: ReplyTexts | None = None) -> SmsRuntime:
+                    texts: ReplyTexts | None = None,
+                    limiter: RateLimiter | None = None) -> SmsRuntime:
     """Start answering SMS keywords and sending the outbox; returns the running runtime.
 
     With ``[smpp] enabled = false`` nothing binds (``bound`` stays False) but
-    MO left in the inbox are still answered and queued.
+    MO left in the inbox are still answered and queued. ``limiter`` is the
+    per-number limit shared with USSD (None: no limit on SMS).
     """
+    metrics = SmsMetrics.create(registry)
     smpp = settings.smpp if isinstance(settings, Settings) else settings
     router = KeywordRouter(services=services, texts=texts or default_texts(profile))
     broker = OutboxBroker(store=store, runner=runner, clock=clock, batch=smpp.claim_batch,
                           poll_interval=smpp.outbox_poll_interval)
     runtime: SmsRuntime
     hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=smpp.mo_dedupe_window,
-                     on_inbox=lambda ids: runtime.inbox_saved(ids))
+                     on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics)
     esme = Esme(settings=smpp, hook=hook, broker=broker, clock=clock,
-                registry=registry) if smpp.enabled else None
-    runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, runner=runner)
+                registry=registry, metrics=metrics) if smpp.enabled else None
+    runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, runner=runner,
+                         store=store, clock=clock, limiter=limiter, metrics=metrics)
     await runtime.start()
     return runtime

@@ -44,6 +44,7 @@ from gateway.smpp.codec import DC_UCS2, encode_text, parse_receipt, parse_sm_bod
 from gateway.smpp.correlator import Correlator, Flight
 from gateway.smpp.errors import SmppRemoteError, status_name
 from gateway.smpp.hook import StoreHook
+from gateway.smpp.metrics import SmsMetrics
 from gateway.smpp.throttle import ThrottleBackoff, TokenBucket
 from gateway.store import sms as sms_store
 
@@ -69,8 +70,10 @@ class Session:
                  hook: StoreHook, broker: OutboxBroker,
                  window: int, rate: float, response_timeout: float, enquire_interval: float,
                  retry_at: Callable[[sms_store.OutboxRow, bool], datetime],
-                 max_attempts: int, seq: itertools.count[int]) -> None:
+                 max_attempts: int, seq: itertools.count[int],
+                 metrics: SmsMetrics | None = None) -> None:
         self._reader, self._writer = reader, writer
+        self._metrics = metrics or SmsMetrics.create(None)
         self._hook = hook
         self._broker = broker
         self._claiming: asyncio.Future[list[sms_store.OutboxRow]] | None = None
@@ -187,8 +190,12 @@ class Session:
         self._window.release()
         if status == 0:
             self._backoff.accepted()
+            self._metrics.mt_submitted.labels("ok").inc()
         elif status in THROTTLED:
             self._backoff.throttled(time.monotonic())
+            self._metrics.mt_submitted.labels("throttled").inc()
+        else:
+            self._metrics.mt_submitted.labels("error").inc()
         if flight is not None:
             self._finish(flight)
 
@@ -222,6 +229,8 @@ class Session:
             if receipt is None:
                 ack()
                 return
+            self._metrics.receipts.labels(
+                sms_store.FINAL_STATES.get(receipt.stat, receipt.stat.lower() or "unknown")).inc()
             self._hook.record(sms_store.DeliveryReport(receipt.message_id, receipt.stat), ack)
             return
         seg = sm.segment
@@ -245,6 +254,7 @@ class Session:
                 flight = self.correlator.answer(seq, SmppCommandStatus.ESME_RSYSERR, "",
                                                 "no response")
                 self._window.release()
+                self._metrics.mt_submitted.labels("error").inc()
                 if flight is not None:
                     self._finish(flight)
             if since >= self._interval:

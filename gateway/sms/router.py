@@ -9,11 +9,18 @@ queues the replies (kind ``reply``, from the short code written to) and marks
 the rows handled. A crash in between leaves rows ``received``; they are
 answered again on restart, and a top-up replays by its request key
 ``sms:<inbox id>`` instead of crediting twice.
+
+Rate limits are decided by the caller on the event loop (the limiter is
+shared with USSD and is not thread-safe) and passed in as ``refusals``: a
+refused row is answered with the error text, or, when ``None``, marked
+handled with no reply (a flood must not make us flood back).
+``give_up`` ends a row the router failed on again and again: marked
+``failed`` with the error, answered once with the "unavailable" text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -56,6 +63,8 @@ class ReplyTexts(Protocol):
 
     def help(self, lang: str) -> str: ...
 
+    def unavailable(self, lang: str) -> str: ...
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -72,9 +81,29 @@ class KeywordRouter:
         self._profile = services.profile
         self._ctx = services.ctx
 
-    def handle(self, inbox_ids: Sequence[int]) -> int:
-        """Answer the given inbox rows (sync, DB thread); returns how many replies were queued."""
+    def senders(self, inbox_ids: Sequence[int]) -> dict[int, str]:
+        """Inbox id → normalised sender of the rows still to answer (DB thread)."""
         conn = self._ctx.store.read()
+        found: dict[int, str] = {}
+        for inbox_id in inbox_ids:
+            row = conn.execute("SELECT source, status FROM sms_inbox WHERE id = ?", (inbox_id,)).fetchone()
+            if row is None or row["status"] != "received":
+                continue
+            try:
+                found[inbox_id] = self._profile.number_plan.normalise(row["source"])
+            except InvalidMsisdn:
+                continue
+        return found
+
+    def handle(self, inbox_ids: Sequence[int],
+               refusals: Mapping[int, GatewayError | None] | None = None) -> int:
+        """Answer the given inbox rows (sync, DB thread); returns how many replies were queued.
+
+        ``refusals``: rows not to serve (rate-limited), with the error to
+        answer, or None to leave unanswered.
+        """
+        conn = self._ctx.store.read()
+        refusals = refusals or {}
         answers: list[Answer] = []
         for inbox_id in inbox_ids:
             row = conn.execute(
@@ -82,7 +111,10 @@ class KeywordRouter:
             ).fetchone()
             if row is None or row["status"] != "received":
                 continue
-            answers.append(self._answer(row))
+            if inbox_id in refusals:
+                answers.append(self._refuse(row, refusals[inbox_id]))
+            else:
+                answers.append(self._answer(row))
         now = self._ctx.clock.now()
         queued = 0
         with self._ctx.store.write() as wconn:
@@ -91,6 +123,45 @@ class KeywordRouter:
                     queued += 1
                 sms_store.mark_inbox(wconn, answer.inbox_id, answer.status, now, answer.error)
         return queued
+
+    def give_up(self, inbox_id: int, error: str) -> bool:
+        """Mark a row the router keeps failing on ``failed`` and answer "unavailable" once.
+
+        Returns False when the row was already answered (nothing to do).
+        """
+        row = self._ctx.store.read().execute(
+            "SELECT id, source, destination, status FROM sms_inbox WHERE id = ?", (inbox_id,)).fetchone()
+        if row is None or row["status"] != "received":
+            return False
+        reply = None
+        try:
+            msisdn = self._profile.number_plan.normalise(row["source"])
+        except InvalidMsisdn:
+            msisdn = None
+        if msisdn is not None:
+            try:
+                lang = self._language(msisdn)
+            except Exception:  # noqa: BLE001 - the database may be what is failing
+                lang = str(self._profile.default_language)
+            reply = OutgoingSms(msisdn, self._texts.unavailable(lang), row["destination"], "reply",
+                                f"reply:{inbox_id}")
+        now = self._ctx.clock.now()
+        with self._ctx.store.write() as wconn:
+            if reply is not None:
+                enqueue(wconn, reply, now)
+            sms_store.mark_inbox(wconn, inbox_id, "failed", now, error[:500])
+        log.error("sms_given_up", inbox_id=inbox_id, error=error[:200])
+        return True
+
+    def _refuse(self, row: Any, error: GatewayError | None) -> Answer:
+        inbox_id, short_code = row["id"], row["destination"]
+        if error is None:
+            return Answer(inbox_id, None, "handled", "rate limited (not answered)")
+        msisdn = self._profile.number_plan.normalise(row["source"])
+        text = self._texts.error(error, self._language(msisdn))
+        log.info("sms_handled", msisdn=msisdn, inbox_id=inbox_id, command="-", outcome=type(error).__name__)
+        return Answer(inbox_id, OutgoingSms(msisdn, text, short_code, "reply", f"reply:{inbox_id}"),
+                      "handled", type(error).__name__)
 
     def _answer(self, row: Any) -> Answer:
         inbox_id, short_code = row["id"], row["destination"]

@@ -175,6 +175,13 @@ def _submitted(conn: sqlite3.Connection, event: Submitted, stamp: str | None) ->
             "VALUES (?, ?, ?, 'submitted')",
             [(mid, event.outbox_id, i + 1) for i, mid in enumerate(event.message_ids)],
         )
+    # Receipts that overtook this response (kept by _receipt) apply now.
+    for mid in event.message_ids:
+        early = conn.execute("SELECT stat FROM sms_receipts_early WHERE smsc_message_id = ?",
+                             (mid,)).fetchone()
+        if early is not None:
+            conn.execute("DELETE FROM sms_receipts_early WHERE smsc_message_id = ?", (mid,))
+            _receipt(conn, DeliveryReport(mid, early["stat"]), stamp)
 
 
 def _send_failed(conn: sqlite3.Connection, event: SendFailed, stamp: str | None) -> None:
@@ -200,10 +207,18 @@ def _receipt(conn: sqlite3.Connection, event: DeliveryReport, stamp: str | None)
         "SELECT outbox_id FROM sms_outbox_parts WHERE smsc_message_id = ?", (event.message_id,)
     ).fetchone()
     if part is None:
-        conn.execute(
+        cur = conn.execute(
             "UPDATE sms_outbox SET status = ?, updated_at = ? WHERE smsc_message_id = ? "
             "AND status IN ('submitted', 'sending')", (final, stamp, event.message_id),
         )
+        if cur.rowcount == 0 and conn.execute(
+            "SELECT 1 FROM sms_outbox WHERE smsc_message_id = ? LIMIT 1", (event.message_id,)
+        ).fetchone() is None:
+            # Ahead of its submit_sm_resp (or for a message we never knew): keep it.
+            conn.execute(
+                "INSERT OR REPLACE INTO sms_receipts_early (smsc_message_id, stat, received_at) "
+                "VALUES (?, ?, ?)", (event.message_id, event.stat, stamp),
+            )
         return
     outbox_id = part["outbox_id"]
     conn.execute("UPDATE sms_outbox_parts SET status = ? WHERE smsc_message_id = ?",
@@ -271,6 +286,35 @@ def _opted_in(conn: sqlite3.Connection, msisdn: str) -> bool:
 def recover(conn: sqlite3.Connection) -> int:
     """Rows a stopped gateway had claimed go back to the queue; returns how many."""
     return conn.execute("UPDATE sms_outbox SET status = 'queued' WHERE status = 'sending'").rowcount
+
+
+# --- maintenance ------------------------------------------------------------------
+
+#: Parts of a concatenated MO still incomplete after this long are dropped (the
+#: rest will not come: phones send every part within seconds, SMSCs retry for hours).
+SEGMENT_TTL = timedelta(hours=24)
+#: Receipts no submit_sm_resp claimed within this long are dropped.
+EARLY_RECEIPT_TTL = timedelta(hours=1)
+#: Outbox states counted for the depth gauge (the final ones only grow; counters cover them).
+LIVE_STATES = ("queued", "sending", "submitted")
+
+
+def purge(conn: sqlite3.Connection, now: datetime) -> tuple[int, int]:
+    """Drop stale MO parts and unclaimed early receipts; returns (parts, receipts) dropped."""
+    parts = conn.execute("DELETE FROM sms_segments WHERE received_at < ?",
+                         (iso(now - SEGMENT_TTL),)).rowcount
+    receipts = conn.execute("DELETE FROM sms_receipts_early WHERE received_at < ?",
+                            (iso(now - EARLY_RECEIPT_TTL),)).rowcount
+    return parts, receipts
+
+
+def outbox_depth(conn: sqlite3.Connection) -> dict[str, int]:
+    """Rows per live outbox state (an index range count on (status, kind, next_attempt_at))."""
+    depth = dict.fromkeys(LIVE_STATES, 0)
+    for status in LIVE_STATES:
+        depth[status] = conn.execute("SELECT count(*) FROM sms_outbox WHERE status = ?",
+                                     (status,)).fetchone()[0]
+    return depth
 
 
 # --- the router's side ----------------------------------------------------------

@@ -4,6 +4,9 @@
 fresh environment (PIN secret, database path, SMPP off until the SMS side
 lands), waits for ``/healthz``, and can kill, terminate and restart it.
 Stderr (JSON log lines) goes to a file so the privacy test can read it.
+``Smsc`` runs ``python -m gateway smsc-sim`` the same way (faults set through
+``GATEWAY_SIMULATOR_*``) and talks to its control API; ``sms_env`` points a
+``Server`` at it with short reconnect and keep-alive periods.
 ``seed`` fills a database with subscribers and vouchers through the services,
 in this process, before the server opens it. ``audit`` checks the money
 invariants a crash must never break.
@@ -12,6 +15,7 @@ invariants a crash must never break.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -20,7 +24,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -249,3 +253,124 @@ def server_factory(tmp_path: Path) -> Iterator[type[Server]]:
     yield Tracked
     for s in made:
         s.close()
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
+    """Poll ``check`` (every 50 ms, at most ``timeout`` s) until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last value {result!r}")
+        time.sleep(0.05)
+
+
+class Smsc:
+    """One ``smsc-sim`` subprocess on free loopback ports; ``start`` again after ``stop``."""
+
+    def __init__(self, tmp: Path, port: int | None = None, **env: str) -> None:
+        self.port = port or free_port()
+        self.control_port = free_port()
+        self.log = tmp / "smsc.log"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+        self.env.update(GATEWAY_LOGGING_FORMAT="json", GATEWAY_SIMULATOR_RECEIPT_DELAY="0.05")
+        self.env.update(env)
+        self.cwd = tmp
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, **env: str) -> Smsc:
+        self.env.update(env)
+        with self.log.open("ab") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gateway", "smsc-sim", "--port", str(self.port),
+                 "--control-port", str(self.control_port)],
+                cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=err)
+        wait_for(self._up, START_TIMEOUT, "the simulator's control API")
+        return self
+
+    def _up(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"smsc-sim exited: {self.log.read_text()[-2000:]}")
+        try:
+            self.request("GET", "/binds")
+            return True
+        except OSError:
+            return False
+
+    def request(self, method: str, path: str, body: object = None) -> object:
+        conn = http.client.HTTPConnection("127.0.0.1", self.control_port, timeout=10)
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            raw = r.read()
+            assert r.status < 300, (r.status, raw[:200])
+            return json.loads(raw) if raw else None
+        finally:
+            conn.close()
+
+    def mo(self, source: str, to: str, text: str) -> int:
+        reply = self.request("POST", "/mo", {"from": source, "to": to, "text": text})
+        assert isinstance(reply, dict)
+        return int(reply["id"])
+
+    def mt(self) -> list[dict[str, object]]:
+        found = self.request("GET", "/mt")
+        assert isinstance(found, list)
+        return found
+
+    def stats(self) -> dict[str, object]:
+        found = self.request("GET", "/stats")
+        assert isinstance(found, dict)
+        return found
+
+    def bound(self) -> bool:
+        return bool(self.request("GET", "/binds"))
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def sms_env(smsc: Smsc, **extra: str) -> dict[str, str]:
+    """Settings that bind a ``Server`` to ``smsc`` and recover from faults quickly."""
+    env = dict(GATEWAY_SMPP_ENABLED="true", GATEWAY_SMPP_PORT=str(smsc.port),
+               GATEWAY_SMPP_RECONNECT_MIN="0.1", GATEWAY_SMPP_RECONNECT_MAX="0.5",
+               GATEWAY_SMPP_ENQUIRE_LINK_INTERVAL="2", GATEWAY_SMPP_RESPONSE_TIMEOUT="2",
+               GATEWAY_SMPP_CONNECT_TIMEOUT="1", GATEWAY_SMPP_OUTBOX_POLL_INTERVAL="0.1")
+    env.update(extra)
+    return env
+
+
+def campaign(server: Server, numbers: list[str], text: str) -> None:
+    """Queue a marketing SMS with the real CLI, as an operator would (another process)."""
+    subprocess.run([sys.executable, "-m", "gateway", "campaign", "send", "--text", text, "--to", *numbers],
+                   cwd=server.tmp, env=server.env, check=True, capture_output=True, timeout=30)
+
+
+def rows(db: Path, query: str, *args: object) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(query, args).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def smsc_factory(tmp_path: Path) -> Iterator[type[Smsc]]:
+    """``smsc_factory(tmp_path, **env)``; every simulator made is stopped at the end."""
+    made: list[Smsc] = []
+
+    class Tracked(Smsc):
+        def __init__(self, *args: object, **kwargs: str) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            made.append(self)
+
+    yield Tracked
+    for s in made:
+        s.stop()

@@ -162,3 +162,14 @@ def test_pin_is_stored_only_as_a_keyed_hash(world):
     world.services.ctx.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     raw = world.path.read_bytes()
     assert not any(pin.encode() in raw for pin in pins)
+
+
+def test_sms_topup_is_not_confirmed_twice(world):
+    """By SMS the keyword reply confirms the top-up: only a gift's recipient gets a separate SMS."""
+    world.add(ME, "1.00")
+    world.add(FRIEND, "0.00")
+    own, gift = world.vouchers(count=2)
+    world.services.top_up(TopUp(ME, own, Channel.SMS))
+    assert world.sql("SELECT COUNT(*) AS n FROM sms_outbox")[0]["n"] == 0
+    world.services.top_up(TopUp(ME, gift, Channel.SMS, target=FRIEND))
+    assert [row["destination"] for row in world.sql("SELECT destination FROM sms_outbox")] == [FRIEND]

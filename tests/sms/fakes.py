@@ -29,3 +29,6 @@ class FakeTexts:
 
     def help(self, lang: str) -> str:
         return f"[{lang}] Help: BAL, TOP PIN, LOST MSISDN ID, LANG EN|KM"
+
+    def unavailable(self, lang: str) -> str:
+        return f"[{lang}] Sorry: unavailable"

@@ -1,0 +1,77 @@
+"""Receipts ahead of their submit_sm_resp, stale MO parts, and MO the router keeps failing on."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from gateway.services.facade import Services
+from gateway.services.model import OutgoingSms
+from gateway.services.runner import DbRunner
+from gateway.sms.router import KeywordRouter
+from gateway.smpp import runtime as rt
+from gateway.smpp.broker import OutboxBroker
+from gateway.smpp.codec import decode_text
+from gateway.smpp.hook import StoreHook
+from gateway.store import Store
+from gateway.store import sms as sms_store
+from gateway.store.outbox import enqueue
+from tests.sms.conftest import SUBSCRIBER, outbox
+from tests.sms.fakes import FakeTexts
+from tests.sms.test_router import receive
+
+
+def _apply(services: Services, *events: sms_store.Event) -> None:
+    with services.ctx.store.write() as conn:
+        sms_store.apply(conn, list(events), services.ctx.clock.now(), decode=decode_text,
+                        dedupe_window=timedelta(seconds=60))
+
+
+def test_receipt_before_its_submit_resp_is_applied_when_the_resp_arrives(services: Services, store: Store) -> None:
+    """A DELIVRD receipt that overtakes its submit_sm_resp still marks the message delivered."""
+    with store.write() as conn:
+        row_id = enqueue(conn, OutgoingSms(SUBSCRIBER, "hi", "888", "reply", "k1"), services.ctx.clock.now())
+    assert row_id is not None
+    _apply(services, sms_store.DeliveryReport("abc", "DELIVRD"), sms_store.Submitted(row_id, ("abc",)))
+    assert [r["status"] for r in outbox(store)] == ["delivered"]
+    assert store.read().execute("SELECT count(*) FROM sms_receipts_early").fetchone()[0] == 0
+
+
+
+def test_stale_mo_parts_and_orphan_receipts_are_purged(services: Services, store: Store) -> None:
+    """Parts of an MO whose other parts never came, and receipts nobody claimed, are dropped after their bound."""
+    _apply(services, sms_store.InboundSms(SUBSCRIBER, "888", b"TOP", 0, "d1", reference=7, total=2, seq=1),
+           sms_store.DeliveryReport("nobody", "DELIVRD"))
+    later = services.ctx.clock.now() + sms_store.SEGMENT_TTL + timedelta(seconds=1)
+    with store.write() as conn:
+        assert sms_store.purge(conn, later) == (1, 1)
+
+
+async def test_a_row_the_router_keeps_failing_on_is_failed_and_answered_once(services: Services,
+                                                                                store: Store) -> None:
+    """After repeated router errors the MO is marked failed with the error and answered 'unavailable' once."""
+    class Broken(KeywordRouter):
+        def handle(self, inbox_ids, refusals=None):  # type: ignore[no-untyped-def]
+            raise RuntimeError("boom")
+
+    inbox_id = receive(services, "BAL")
+    runner = DbRunner()
+    router = Broken(services=services, texts=FakeTexts())
+    broker = OutboxBroker(store=store, runner=runner, clock=services.ctx.clock, batch=10, poll_interval=0.1)
+    hook = StoreHook(store=store, runner=runner, clock=services.ctx.clock, dedupe_window=60, on_inbox=lambda ids: None)
+    runtime = rt.SmsRuntime(esme=None, hook=hook, broker=broker, router=router, runner=runner, store=store,
+                            clock=services.ctx.clock)
+    rt.ROUTE_RETRY_DELAY, saved = 0.01, rt.ROUTE_RETRY_DELAY
+    try:
+        await runtime.start()
+        for _ in range(200):
+            row = store.read().execute("SELECT status, error FROM sms_inbox WHERE id = ?", (inbox_id,)).fetchone()
+            if row["status"] == "failed":
+                break
+            await asyncio.sleep(0.01)
+        assert (row["status"], row["error"]) == ("failed", "RuntimeError('boom')")
+        assert [r["text"] for r in outbox(store, kind="reply")] == ["[en] Sorry: unavailable"]
+    finally:
+        rt.ROUTE_RETRY_DELAY = saved
+        await runtime.close()
+        runner.close()
