@@ -59,9 +59,14 @@ class Gateway:
     #: Requests per number, shared by USSD and SMS (``limits.requests_per_minute``).
     limiter: RateLimiter
 
+    #: The read-only connection reads run on (on the event loop, see ``DbRunner``).
+    read_store: Store | None = None
+
     def close(self) -> None:
         self.runner.close()
         self.store.close()
+        if self.read_store is not None:
+            self.read_store.close()
 
 
 def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
@@ -86,7 +91,13 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     except BaseException:
         store.close()
         raise
-    runner = DbRunner()
+    # Reads run on the event loop on a connection of their own (see DbRunner);
+    # a WAL reader waits for no lock in normal operation, so a short timeout.
+    read_store = open_store(settings.database.path, busy_timeout_ms=min(settings.database.busy_timeout_ms, 1000),
+                            synchronous=settings.database.synchronous, read_only=True)
+    read_services = Services(Context(store=read_store, clock=clock, profile=profile,
+                                     pin_secret=settings.security.pin_secret, notices=replies))
+    runner = DbRunner(store, inline_reads=True)
     registry = CollectorRegistry()
     cache = SessionCache()
     limiter = RateLimiter(profile.requests_per_minute)
@@ -94,9 +105,10 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
         engine=engine, services=services, runner=runner, store=store, clock=clock, profile=profile,
         metrics=UssdMetrics.create(registry, lambda: float(len(cache))), cache=cache,
         limiter=limiter, budget_seconds=settings.database.busy_timeout_ms / 1000,
+        read_services=read_services, read_store=read_store,
     )
     return Gateway(settings, profile, clock, store, catalog, replies, services, runner, engine,
-                   dialogues, registry, limiter)
+                   dialogues, registry, limiter, read_store)
 
 
 def build_web_app(gateway: Gateway) -> web.Application:

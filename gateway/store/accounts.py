@@ -36,12 +36,21 @@ class SubscriberRecord:
     lost_reported_at: datetime | None
 
 
+# The hot path (every USSD dialogue starts here): the subscriber, an open
+# lost-SIM report and whether any promo lot holds money, in one statement;
+# the lots themselves are read only when there are some.
+_LOAD_LIVE = (
+    f"SELECT {', '.join('s.' + c.strip() for c in _SUBSCRIBER_COLUMNS.split(','))}, "
+    "l.reference AS lost_reference, l.reported_at AS lost_reported_at, "
+    "EXISTS (SELECT 1 FROM promo_lots p WHERE p.subscriber_id = s.id AND p.amount_minor != 0) AS has_promos "
+    "FROM subscribers s LEFT JOIN lost_reports l ON l.subscriber_id = s.id AND l.resolved_at IS NULL "
+    "WHERE s.msisdn = ? AND s.status = 'live'"
+)
+
+
 def load_live(conn: sqlite3.Connection, msisdn: str, currency: Currency) -> SubscriberRecord | None:
     """The live subscriber on ``msisdn`` with its account, or None."""
-    row = conn.execute(
-        f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE msisdn = ? AND status = 'live'",
-        (msisdn,),
-    ).fetchone()
+    row = conn.execute(_LOAD_LIVE, (msisdn,)).fetchone()
     if row is None:
         return None
     return _record(conn, row, currency)
@@ -55,19 +64,18 @@ def was_recycled(conn: sqlite3.Connection, msisdn: str) -> bool:
 
 
 def _record(conn: sqlite3.Connection, row: sqlite3.Row, currency: Currency) -> SubscriberRecord:
-    promos = tuple(
-        PromoLot(Money(lot["amount_minor"], currency), from_iso(lot["expires_at"]), lot["id"])  # type: ignore[arg-type]
-        for lot in conn.execute(
-            "SELECT id, amount_minor, expires_at FROM promo_lots "
-            "WHERE subscriber_id = ? AND amount_minor != 0 ORDER BY expires_at, id",
-            (row["id"],),
+    """``row``: a row of ``_LOAD_LIVE``."""
+    promos: tuple[PromoLot, ...] = ()
+    if row["has_promos"]:
+        promos = tuple(
+            PromoLot(Money(lot["amount_minor"], currency), from_iso(lot["expires_at"]), lot["id"])  # type: ignore[arg-type]
+            for lot in conn.execute(
+                "SELECT id, amount_minor, expires_at FROM promo_lots "
+                "WHERE subscriber_id = ? AND amount_minor != 0 ORDER BY expires_at, id",
+                (row["id"],),
+            )
         )
-    )
-    lost = conn.execute(
-        "SELECT reference, reported_at FROM lost_reports "
-        "WHERE subscriber_id = ? AND resolved_at IS NULL",
-        (row["id"],),
-    ).fetchone()
+    lost_reference = row["lost_reference"]
     account = Account(
         main=Money(row["main_minor"], currency),
         main_expires_at=from_iso(row["main_expires_at"]),
@@ -84,8 +92,8 @@ def _record(conn: sqlite3.Connection, row: sqlite3.Row, currency: Currency) -> S
         created_at=from_iso(row["created_at"]),  # type: ignore[arg-type]
         marketing_opt_in=bool(row["marketing_opt_in"]),
         account=account,
-        lost_reference=lost["reference"] if lost else None,
-        lost_reported_at=from_iso(lost["reported_at"]) if lost else None,
+        lost_reference=lost_reference,
+        lost_reported_at=from_iso(row["lost_reported_at"]) if lost_reference is not None else None,
     )
 
 

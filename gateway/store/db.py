@@ -6,6 +6,10 @@
   taken up front, so two top-ups of the same voucher from two processes are
   serialised and the second sees the voucher used. Anything raised inside
   rolls everything back.
+- ``Store.group()`` (used by ``DbRunner.grouped``) is one transaction around
+  several operations: inside it ``write()`` is a savepoint (each operation
+  still all or nothing) and the group commits once, so several operations
+  share one fsync. With ``durable=False`` it commits without the fsync.
 - ``Store.read()`` runs plain reads in autocommit mode (one consistent
   snapshot per statement; use ``snapshot()`` for several).
 - Times are stored as ISO-8601 text in UTC with microseconds and ``+00:00``,
@@ -61,11 +65,20 @@ class Store:
         # One connection may be shared by a worker thread and the loop thread
         # (``check_same_thread=False``); transactions must not interleave.
         self._lock = threading.RLock()
+        self._synchronous = "FULL"
+        #: Inside ``group()``: whether its transaction is open yet.
+        self._grouping = False
+        self._group_open = False
+        self._group_busy = False
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One all-or-nothing business operation under the write lock."""
         with self._lock:
+            if self._grouping:
+                with self._savepoint():
+                    yield self.conn
+                return
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
@@ -87,9 +100,72 @@ class Store:
                     raise StoreError(f"commit failed: {exc}") from exc
 
     @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        if not self._group_open:
+            if self._group_busy:  # found busy once in this group: the rest need not wait again
+                raise StoreBusy("database busy")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    self._group_busy = True
+                    raise StoreBusy(f"database busy: {exc}") from exc
+                raise StoreError(f"database unwritable: {exc}") from exc
+            self._group_open = True
+        self.conn.execute("SAVEPOINT op")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO op")
+            self.conn.execute("RELEASE op")
+            raise
+        else:
+            self.conn.execute("RELEASE op")
+
+    @contextmanager
+    def group(self, *, durable: bool = True) -> Iterator[None]:
+        """Several operations, one commit: see the module docstring.
+
+        The transaction opens at the first ``write()``; reads before it run in
+        autocommit. If the body raises, everything of the group is rolled back.
+
+        Raises:
+            StoreError: the commit failed (nothing of the group is saved).
+        """
+        with self._lock:
+            if self._grouping:
+                raise RuntimeError("Store.group() does not nest")
+            relaxed = not durable and self._synchronous != "NORMAL"
+            if relaxed:
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+            self._grouping, self._group_open, self._group_busy = True, False, False
+            try:
+                yield
+            except BaseException:
+                if self._group_open:
+                    self.conn.execute("ROLLBACK")
+                raise
+            else:
+                if self._group_open:
+                    try:
+                        self.conn.execute("COMMIT")
+                    except sqlite3.OperationalError as exc:
+                        self.conn.execute("ROLLBACK")
+                        if _is_busy(exc):
+                            raise StoreBusy(f"commit failed, database busy: {exc}") from exc
+                        raise StoreError(f"commit failed: {exc}") from exc
+            finally:
+                self._grouping = self._group_open = False
+                if relaxed:
+                    self.conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+
+    @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """Several reads that must see one consistent state."""
         with self._lock:
+            if self._group_open:  # the group's transaction is one consistent state
+                yield self.conn
+                return
             self.conn.execute("BEGIN")
             try:
                 yield self.conn
@@ -99,14 +175,23 @@ class Store:
     def read(self) -> sqlite3.Connection:
         return self.conn
 
+    def checkpoint(self) -> None:
+        """Copy committed WAL pages into the database without waiting for readers."""
+        with self._lock:
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     def close(self) -> None:
         self.conn.close()
 
 
 def open_store(
-    path: str | Path, *, busy_timeout_ms: int = 5000, synchronous: str = "full", migrate: bool = False
+    path: str | Path, *, busy_timeout_ms: int = 5000, synchronous: str = "full", migrate: bool = False,
+    read_only: bool = False,
 ) -> Store:
     """Open (creating the folder and file if needed) and optionally migrate.
+
+    ``read_only``: a connection that refuses writes (``PRAGMA query_only``),
+    for a reader thread next to the writer.
 
     Raises:
         StoreError: the file cannot be opened, is not a database, or is corrupt.
@@ -125,6 +210,8 @@ def open_store(
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
+        if read_only:
+            conn.execute("PRAGMA query_only = ON")
         if mode.lower() != "wal" and str(path) != ":memory:":
             raise StoreError(f"{path}: cannot switch to WAL mode (read-only?)")
     except sqlite3.DatabaseError as exc:
@@ -132,6 +219,7 @@ def open_store(
     except OSError as exc:
         raise StoreError(f"{path}: {exc.strerror or exc}") from None
     store = Store(conn, str(path))
+    store._synchronous = "FULL" if synchronous == "full" else "NORMAL"
     if migrate:
         from gateway.store.migrations import migrate as run_migrations
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -19,12 +19,32 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 class Access:
     networks: tuple[Network, ...]
     token: str = ""
+    _verdicts: dict[str | None, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_settings(cls, networks: Iterable[str], token: str = "") -> Access:
         return cls(tuple(ipaddress.ip_network(n, strict=False) for n in networks), token)
 
     def allows(self, remote: str | None, authorization: str | None) -> bool:
+        if self.networks and not self._network_allows(remote):
+            return False
+        if self.token:
+            expected = f"Bearer {self.token}".encode()
+            if not hmac.compare_digest((authorization or "").encode(), expected):
+                return False
+        return True
+
+    def _network_allows(self, remote: str | None) -> bool:
+        # An aggregator calls from a handful of addresses: remember each verdict
+        # (parsing it and testing each network costs µs on every request).
+        verdict = self._verdicts.get(remote)
+        if verdict is None:
+            verdict = self._check_network(remote)
+            if len(self._verdicts) < 1024:
+                self._verdicts[remote] = verdict
+        return verdict
+
+    def _check_network(self, remote: str | None) -> bool:
         if self.networks:
             try:
                 address = ipaddress.ip_address((remote or "").split("%")[0])
@@ -33,9 +53,5 @@ class Access:
             if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
                 address = address.ipv4_mapped
             if not any(address in net for net in self.networks):
-                return False
-        if self.token:
-            expected = f"Bearer {self.token}".encode()
-            if not hmac.compare_digest((authorization or "").encode(), expected):
                 return False
         return True

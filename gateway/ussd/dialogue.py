@@ -3,6 +3,10 @@
 This is the I/O shell around ``menus.engine``: every database call goes
 through ``DbRunner`` (one hop per request in the common case: the session
 row and the caller's line are read together), the engine decides the screen.
+Reads (the session row, the caller's line, read-only actions) run on the
+read-only connection (``read_services``/``read_store``, inline: see
+``DbRunner.read``), so they never wait behind a top-up's fsync; writes are
+grouped (``DbRunner.grouped``: one commit for the writes waiting together).
 Requests of one session are handled one at a time, so a resent request waits
 for the first and then gets its saved answer.
 
@@ -28,8 +32,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -60,9 +62,12 @@ class Dialogues:
         self, *, engine: Engine, services: Services, runner: DbRunner, store: Store, clock: Clock,
         profile: OperatorProfile, metrics: UssdMetrics, cache: sessions.SessionCache,
         limiter: RateLimiter | None = None, budget_seconds: float = 5.0,
+        read_services: Services | None = None, read_store: Store | None = None,
     ) -> None:
         self.engine = engine
         self.services = services
+        self.read_services = read_services or services
+        self.read_store = read_store or store
         self.runner = runner
         self.store = store
         self.clock = clock
@@ -73,7 +78,8 @@ class Dialogues:
         #: How long one request may wait for the database thread, in all.
         self.budget = budget_seconds
         self.idle = timedelta(seconds=profile.ussd_session_idle_seconds)
-        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        #: Sessions with a request in progress, and the requests waiting behind it.
+        self._active: dict[str, list[asyncio.Future[None]]] = {}
         self._known_codes = frozenset(engine.menus.by_code)
 
     async def handle(self, request: UssdRequest, msisdn: str) -> Reply:
@@ -85,8 +91,11 @@ class Dialogues:
                 outcome = "rate_limited"
                 return self._refusal(request, RateLimited(self.clock.now() + timedelta(seconds=wait)))
             try:
-                async with self._serialised(request.session_id):
+                await self._turn(request.session_id)
+                try:
                     reply, outcome = await self._handle(request, msisdn, started + self.budget)
+                finally:
+                    self._hand_over(request.session_id)
             except StoreBusy:
                 outcome = "busy"
                 return Reply(self.engine.replies.busy(self._language(request)), end=True)
@@ -102,6 +111,33 @@ class Dialogues:
             self.metrics.step_seconds.observe(elapsed)
             log.info("ussd_turn", session_id=request.session_id, msisdn=msisdn, service_code=code,
                      step=len(request.answers), outcome=outcome, ms=round(elapsed * 1000, 2))
+
+    async def _turn(self, sid: str) -> None:
+        """One request of a session at a time: wait for the one in progress, if any."""
+        waiters = self._active.get(sid)
+        if waiters is None:
+            self._active[sid] = []  # the common case: no lock, no wait
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiters.append(turn)
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self._hand_over(sid)  # it was our turn: pass it on
+            else:
+                waiters.remove(turn)
+            raise
+
+    def _hand_over(self, sid: str) -> None:
+        """The request of ``sid`` in progress is done: wake the next one, if any."""
+        waiters = self._active[sid]
+        while waiters:
+            turn = waiters.pop(0)
+            if not turn.done():
+                turn.set_result(None)
+                return
+        del self._active[sid]
 
     def _language(self, request: UssdRequest) -> str:
         session = self.cache.get(request.session_id)
@@ -119,7 +155,7 @@ class Dialogues:
         session = self.cache.get(sid)
         fresh_view: BalanceView | None = None
         if session is None:
-            row, caller, fresh_view = await self.runner.call_within(self._db(deadline), self._prepare, sid, msisdn)
+            row, caller, fresh_view = await self.runner.read(self._prepare, sid, msisdn)
             if row is not None:
                 session = sessions.from_row(row, caller)
                 self.cache.put(session)
@@ -161,12 +197,12 @@ class Dialogues:
         return reply, "end" if reply.end else "continue"
 
     def _prepare(self, sid: str, msisdn: str) -> tuple[Any, Caller, BalanceView | None]:
-        """On the DB thread: the session row and the caller's own line, in one hop."""
-        row = sessions.load_row(self.store, sid)
+        """The session row and the caller's own line, on the read connection."""
+        row = sessions.load_row(self.read_store, sid)
         try:
-            view = self.services.check_balance(msisdn)
+            view = self.read_services.check_balance(msisdn)
         except LineLost as exc:
-            return row, Caller(msisdn, self.services.subscriber_language(msisdn), exc), None
+            return row, Caller(msisdn, self.read_services.subscriber_language(msisdn), exc), None
         except GatewayError as exc:  # unknown or recycled: the menus still answer
             return row, Caller(msisdn, self.profile.default_language, exc), None
         return row, Caller(msisdn, view.language), view
@@ -176,8 +212,11 @@ class Dialogues:
             return fresh_view  # read a moment ago, in this same request
         spec = ACTION_TABLE[call.name]
         try:
-            return await self.runner.call_within(self._db(deadline), spec.invoke, self.services, call.msisdn,
-                                                 call.args, call.request_key)
+            if not spec.writes:
+                return await self.runner.read(spec.invoke, self.read_services, call.msisdn, call.args,
+                                              call.request_key)
+            return await self.runner.grouped(spec.invoke, self.services, call.msisdn, call.args,
+                                             call.request_key, budget=self._db(deadline))
         except GatewayError as exc:
             return exc
         except StoreBusy:
@@ -208,18 +247,20 @@ class Dialogues:
             session.wrong_pins += wrong_pin
             # Cached first: if the row cannot be written now, the result is still replayed.
             self.cache.put(session)
-            await self.runner.call_within(self._db(deadline), sessions.save, self.store, session, now)
+            await self.runner.grouped(sessions.save, self.store, session, now, durable=False,
+                                      budget=self._db(deadline))
             session.stored_until = session.expires_at
             return
         session.expires_at = now + self.idle
         session.wrong_pins += wrong_pin
         if reply.save:
             session.results[reply.save[0]] = reply.save[1]
-            await self.runner.call_within(self._db(deadline), sessions.save, self.store, session, now)
+            await self.runner.grouped(sessions.save, self.store, session, now, durable=False,
+                                      budget=self._db(deadline))
             session.stored_until = session.expires_at
         elif session.stored_until is None or session.stored_until - now < self.idle / 2:
-            await self.runner.call_within(self._db(deadline), sessions.touch, self.store, session.session_id,
-                                          session.expires_at, now)
+            await self.runner.grouped(sessions.touch, self.store, session.session_id, session.expires_at, now,
+                                      durable=False, budget=self._db(deadline))
             session.stored_until = session.expires_at
 
     async def sweep(self) -> tuple[int, int]:
@@ -229,17 +270,3 @@ class Dialogues:
         self.limiter.prune()
         deleted = await self.runner.call(sessions.sweep, self.store, now)
         return dropped, deleted
-
-    @asynccontextmanager
-    async def _serialised(self, sid: str) -> AsyncIterator[None]:
-        entry = self._locks.get(sid)
-        if entry is None:
-            entry = self._locks[sid] = (asyncio.Lock(), [0])
-        entry[1][0] += 1
-        try:
-            async with entry[0]:
-                yield
-        finally:
-            entry[1][0] -= 1
-            if entry[1][0] == 0:
-                del self._locks[sid]

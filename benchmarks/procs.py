@@ -1,0 +1,138 @@
+"""Processes of the benchmark: pinned to cores, watched, stopped by their own id.
+
+On a machine with two or more cores the server under test runs on core 0 and
+the load generator on core 1 (``taskset``), so the generator never takes CPU
+from the server; with one core nothing is pinned (and the report says so).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def pinned(core: int, argv: list[str]) -> list[str]:
+    if cores() >= 2 and shutil.which("taskset"):
+        return ["taskset", "-c", str(core), *argv]
+    return argv
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A long-running process (bare server, ``serve``, ``smsc-sim``) on core 0."""
+
+    def __init__(self, name: str, argv: list[str], port: int, *, env: dict[str, str] | None = None,
+                 log: Path | None = None, core: int | None = 0) -> None:
+        self.name = name
+        self.port = port
+        self.log = log
+        out = log.open("wb") if log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(pinned(core, argv) if core is not None else argv, cwd=ROOT, env=env,
+                                     stdout=out, stderr=out)
+        try:
+            self._wait_listening()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_listening(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                tail = self.log.read_text(errors="replace")[-800:] if self.log else ""
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: {tail}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{self.name}: nothing listens on {self.port} after {timeout:.0f} s")
+
+    def _status(self, key: str) -> int:
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    def peak_rss(self) -> int:
+        """Peak resident set size since start, bytes (``VmHWM``)."""
+        return self._status("VmHWM")
+
+    def rss(self) -> int:
+        return self._status("VmRSS")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the process and all its threads so far."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_json(argv: list[str], *, core: int | None = 1, timeout: float, env: dict[str, str] | None = None,
+             stdin: str | None = None) -> Any:
+    """Run a helper to completion (pinned to ``core``) and parse its one JSON line."""
+    cmd = pinned(core, argv) if core is not None else argv
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                          input=stdin)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:4])} failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def loadgen(spec: dict[str, Any], server: Server) -> dict[str, Any]:
+    """One load-generator run against ``server``, with the server's CPU over the same run."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump({**spec, "port": server.port}, handle)
+        path = handle.name
+    try:
+        cpu0 = server.cpu_seconds()
+        result: dict[str, Any] = run_json(
+            [sys.executable, "-m", "benchmarks.loadgen", path],
+            timeout=spec.get("warmup", 1) + spec["duration"] + spec.get("timeout", 15) + 30,
+        )
+        result["server_cpu_s"] = round(server.cpu_seconds() - cpu0, 2)
+        result["server_peak_rss_mb"] = round(server.peak_rss() / 2**20, 1)
+        return result
+    finally:
+        os.unlink(path)

@@ -1,0 +1,33 @@
+"""``scripts/bench --smoke`` keeps working (the real run is not for CI)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_smoke_run_measures_every_part_and_writes_json(tmp_path):
+    """A tiny run finishes, prints the table and writes every part's figures as JSON."""
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", "--results", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Budgets:" in proc.stdout
+    result = json.loads((tmp_path / "smoke.json").read_text())
+    levels = result["ussd"]["levels"]
+    assert [lv["concurrency"] for lv in levels] == [1, 8]
+    for lv in levels:
+        assert lv["baseline"]["steps"] > 0 and lv["gateway"]["steps"] > 0
+        assert lv["gateway"]["errors"] == 0, lv["gateway"]["error_samples"]
+        assert set(lv["gateway"]["dialogues"]) == {"balance", "menu", "topup"}
+    assert result["ussd"]["topups_in_db"] > 0
+    assert result["growth"]["levels"][0]["p50_ratio"] > 0
+    for procs in ("processes_1", "processes_2"):
+        assert result["topups"][procs]["errors"] == 0
+        assert result["topups"][procs]["per_s"] > 0
+    assert result["simulator"]["submit_sm_per_s"] > 0
+    assert "sms" in result
