@@ -101,7 +101,7 @@ def cmd_subscribers_show(args: argparse.Namespace) -> int:
 def cmd_subscribers_import(args: argparse.Namespace) -> int:
     services = open_services(args)
     count = services.import_subscribers(Path(args.file))
-    print(f"imported {count} subscribers")
+    print(f"imported {count} subscriber{'' if count == 1 else 's'}")
     return 0
 
 
@@ -142,14 +142,14 @@ def cmd_vouchers_generate(args: argparse.Namespace) -> int:
         batch=args.batch,
         expires_on=expires_on,
     )
-    print(f"generated {len(pairs)} vouchers; PINs written to {args.out}")
+    print(f"generated {len(pairs)} voucher{'' if len(pairs) == 1 else 's'}; PINs written to {args.out}")
     return 0
 
 
 def cmd_vouchers_import(args: argparse.Namespace) -> int:
     services = open_services(args)
     count = services.import_vouchers(Path(args.file))
-    print(f"imported {count} vouchers")
+    print(f"imported {count} voucher{'' if count == 1 else 's'}")
     return 0
 
 
@@ -177,13 +177,13 @@ def cmd_lifecycle_run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     p = db.add_parser("migrate", help="create or upgrade the schema")
     add_config_option(p)
     p.set_defaults(run=cmd_db_migrate)
 
     subs = sub.add_parser("subscribers", help="add, show, import and unblock subscribers").add_subparsers(
-        dest="subscribers_command", required=True)
+        dest="subscribers_command", required=True, metavar="COMMAND")
     p = subs.add_parser("add", help="add a subscriber")
     p.add_argument("msisdn")
     p.add_argument("--balance", default="0", metavar="AMOUNT", help="opening main balance, e.g. 6.00")
@@ -211,7 +211,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_config_option(p)
     p.set_defaults(run=cmd_subscribers_unblock)
 
-    promo = sub.add_parser("promo", help="promotional funds").add_subparsers(dest="promo_command", required=True)
+    promo = sub.add_parser("promo", help="promotional funds").add_subparsers(dest="promo_command", required=True, metavar="COMMAND")
     p = promo.add_parser("grant", help="grant promotional funds")
     p.add_argument("msisdn")
     p.add_argument("amount")
@@ -219,7 +219,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_config_option(p)
     p.set_defaults(run=cmd_promo_grant)
 
-    vouchers = sub.add_parser("vouchers", help="voucher stock").add_subparsers(dest="vouchers_command", required=True)
+    vouchers = sub.add_parser("vouchers", help="voucher stock").add_subparsers(dest="vouchers_command", required=True, metavar="COMMAND")
     p = vouchers.add_parser("generate", help="create vouchers; PINs go to FILE only")
     p.add_argument("--count", type=_positive_int, required=True)
     p.add_argument("--amount", required=True)
@@ -236,7 +236,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=cmd_vouchers_import)
 
     lifecycle = sub.add_parser("lifecycle", help="expiry and SIM life cycle").add_subparsers(
-        dest="lifecycle_command", required=True)
+        dest="lifecycle_command", required=True, metavar="COMMAND")
     p = lifecycle.add_parser("run", help="advance expiry and the SIM life cycle to NOW")
     p.add_argument("--now", type=_moment, metavar="ISO-8601")
     add_config_option(p)

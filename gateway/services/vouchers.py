@@ -64,7 +64,9 @@ def generate(
             number += 1
             pairs.append((serial, pin))
         try:
-            with temp.open("x", newline="", encoding="utf-8") as handle:
+            # Owner-only from the first byte: the file holds every PIN in clear.
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(fd, "w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(FIELDS + OPTIONAL)
                 for serial, pin in pairs:

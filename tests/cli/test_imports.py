@@ -116,6 +116,7 @@ class TestVouchers:
             assert pin not in proc.stdout + proc.stderr
             assert pin.encode() not in raw
         assert "generated 20 vouchers" in proc.stdout
+        assert out_file.stat().st_mode & 0o777 == 0o600  # only the operator can read the PINs
 
         # The file is never overwritten, and re-importing it finds the serials taken.
         unchanged = gateway.snapshot()
