@@ -327,6 +327,30 @@ def unhandled_inbox(conn: sqlite3.Connection, limit: int) -> list[int]:
     return [r["id"] for r in rows]
 
 
+def inbox_rows(conn: sqlite3.Connection, inbox_ids: Sequence[int]) -> dict[int, sqlite3.Row]:
+    """Inbox rows by id (``id, source, destination, text, status``), a few statements for any batch."""
+    found: dict[int, sqlite3.Row] = {}
+    ids = list(inbox_ids)
+    for start in range(0, len(ids), 500):  # under SQLite's host-parameter limit
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT id, source, destination, text, status FROM sms_inbox WHERE id IN ({marks})", chunk
+        ):
+            found[row["id"]] = row
+    return found
+
+
+def mark_inbox_many(conn: sqlite3.Connection, outcomes: Sequence[tuple[int, str, str | None]],
+                    now: datetime) -> None:
+    """``mark_inbox`` for many rows at once: (inbox id, status, error) each."""
+    stamp = iso(now)
+    conn.executemany(
+        "UPDATE sms_inbox SET status = ?, handled_at = ?, error = ? WHERE id = ?",
+        [(status, stamp, error, inbox_id) for inbox_id, status, error in outcomes],
+    )
+
+
 def mark_inbox(conn: sqlite3.Connection, inbox_id: int, status: str, now: datetime,
                error: str | None = None) -> None:
     conn.execute(
