@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from gateway.domain.channels import Channel
 from gateway.domain.errors import GatewayError, InvalidMsisdn, UnknownSubscriber
+from gateway.domain.msisdn import NumberPlan
 from gateway.logs import get_logger
 from gateway.services.facade import Services
 from gateway.services.model import (
@@ -80,6 +81,10 @@ class KeywordRouter:
         self._texts = texts
         self._profile = services.profile
         self._ctx = services.ctx
+
+    @property
+    def number_plan(self) -> NumberPlan:
+        return self._profile.number_plan
 
     def senders(self, inbox_ids: Sequence[int]) -> dict[int, str]:
         """Inbox id → normalised sender of the rows still to answer (DB thread)."""

@@ -99,8 +99,12 @@ def apply(
     *,
     decode: Callable[[bytes, int], str],
     dedupe_window: timedelta,
+    senders: dict[int, str] | None = None,
 ) -> list[int]:
-    """Write a batch of events (inside the caller's transaction); returns new inbox ids."""
+    """Write a batch of events (inside the caller's transaction); returns new inbox ids.
+
+    ``senders``, when given, receives each new inbox id's source address.
+    """
     stamp = iso(now)
     since = iso(now - dedupe_window)
     inbox_ids: list[int] = []
@@ -116,10 +120,14 @@ def apply(
                               event.data_coding, event.digest, stamp, since)
             if new_id is not None:
                 inbox_ids.append(new_id)
+                if senders is not None:
+                    senders[new_id] = event.source
         else:
             new_id = _segment(conn, event, stamp, since, decode)
             if new_id is not None:
                 inbox_ids.append(new_id)
+                if senders is not None:
+                    senders[new_id] = event.source
     return inbox_ids
 
 
