@@ -10,6 +10,7 @@ P99_C64_MS = 50.0
 GROWTH_RATIO = 1.2
 SMS_ROUND_TRIPS = 500.0
 SMS_RATIO = 0.5
+SMS_CAMPAIGN = 2000.0
 RSS_MB = 150.0
 
 
@@ -40,6 +41,8 @@ def budgets(res: dict[str, Any]) -> dict[str, Any]:
         rate, ratio = sms["round_trips_per_s"], sms.get("ratio_to_simulator", 0.0)
         out["sms_round_trips_per_s"] = {"value": rate, "limit": f">= {SMS_ROUND_TRIPS}", "met": rate >= SMS_ROUND_TRIPS}
         out["sms_ratio"] = {"value": ratio, "limit": f">= {SMS_RATIO}", "met": ratio >= SMS_RATIO}
+        cp = sms["campaign"]["messages_per_s"]
+        out["sms_campaign_per_s"] = {"value": cp, "limit": f">= {SMS_CAMPAIGN}", "met": cp >= SMS_CAMPAIGN}
     elif sms:
         out["sms"] = {"value": None, "limit": "pending", "met": None}
     return out
@@ -96,13 +99,21 @@ def table(res: dict[str, Any]) -> str:
         if "pending" in sms:
             lines.append(f"SMS: pending: {sms['pending']}")
         else:
-            rt, cp = sms["round_trips"], sms["campaign"]
-            lines.append(f"SMS (send_rate {sms['send_rate']:,.0f}/s; shipped {sms['shipped_send_rate']:,.0f}/s): "
-                         f"MO BAL -> MT {rt['round_trips_per_s']:,.0f} round trips/s ({rt['replied']:,}/{rt['count']:,}, "
-                         f"window {rt['window']}), ratio {_f(sms.get('ratio_to_simulator'), '{:.2f}')} "
-                         f"(CPU: serve {rt.get('serve_cpu_share', 0):.0%}, simulator {rt.get('simulator_cpu_share', 0):.0%}); "
-                         f"campaign {cp['submitted']:,}/{cp['count']:,} in {cp['seconds']:.1f} s = "
-                         f"{cp['messages_per_s']:,.0f}/s, ratio {_f(sms.get('campaign_ratio_to_simulator'), '{:.2f}')}")
+            rt, cp, ceiling = sms["round_trips"], sms["campaign"], sms["ceiling"]
+            lines.append(f"SMS (send_rate {sms['send_rate']:,.0f}/s; shipped {sms['shipped_send_rate']:,.0f}/s), "
+                         f"simulator ceiling in this run {ceiling['submit_sm_per_s']:,.0f} submit_sm/s:")
+            lines.append(f"  MO BAL -> MT {rt['round_trips_per_s']:,.0f} round trips/s "
+                         f"(rounds {', '.join(format(r, ',.0f') for r in rt['rounds_per_s'])}; "
+                         f"{rt['answered']:,}/{rt['count']:,}, window {rt['window']}, "
+                         f"p50 {_f(rt['p50_ms'], '{:.1f}')} ms, p99 {_f(rt['p99_ms'], '{:.1f}')} ms), "
+                         f"ratio {_f(sms.get('ratio_to_simulator'), '{:.2f}')}; CPU: serve "
+                         f"{rt.get('serve_cpu_share', 0):.0%}, simulator {rt.get('simulator_cpu_share', 0):.0%}, "
+                         f"driver {rt.get('driver_cpu_share', 0):.1%}")
+            lines.append(f"  campaign {cp['submitted']:,}/{cp['count']:,}: {cp['messages_per_s']:,.0f}/s first to "
+                         f"last submit_sm ({cp['seconds']:.2f} s), ratio "
+                         f"{_f(sms.get('campaign_ratio_to_simulator'), '{:.2f}')}; {cp['end_to_end_per_s']:,.0f}/s "
+                         f"with the CLI queueing ({cp['queue_s']:.2f} s); CPU: serve "
+                         f"{cp.get('serve_cpu_share', 0):.0%}, simulator {cp.get('simulator_cpu_share', 0):.0%}")
     lines.append("\nBudgets:")
     for name, b in res.get("budgets", {}).items():
         verdict = "pending" if b["met"] is None else ("met" if b["met"] else "NOT MET")

@@ -1,14 +1,18 @@
-"""SMS round trips through the simulator: MO ``BAL`` in, MT reply out, counted.
+"""SMS through the simulator, driven by the simulator itself: MO ``BAL`` in, MT reply out.
 
-Drives the SMSC simulator's control API (``POST /mo``, ``GET /mt``), never
-the gateway: each MO goes simulator → deliver_sm → gateway inbox → keyword
-service → outbox → submit_sm → simulator. ``count`` MOs from distinct
-numbers are injected with at most ``window`` unanswered (an MO counts as
-answered when its reply reaches the simulator); the rate is MOs / seconds
-from the first injection to the last reply. ``campaign`` instead runs
-``campaign send`` for ``count`` numbers and counts MTs until all arrived.
+The driver only starts a load inside the SMSC simulator and reads its
+report (``gateway.simulator.load``): ``POST /load/round-trips`` has the
+simulator deliver MO from distinct numbers, at most ``window`` awaiting
+their reply, and match each reply submit_sm by its destination, timing
+from the deliver_sm written to the reply read, all in the simulator's
+process; ``POST /load/mt-count`` times the next ``count`` submit_sm (first
+to last) while ``campaign send`` queues a campaign. Each MO goes simulator →
+deliver_sm → gateway inbox → keyword service → outbox → submit_sm →
+simulator. The driver polls ``GET /load`` five times a second, so its own
+CPU (reported) stays negligible.
 
-Run as ``python -m benchmarks.sms CONTROL_URL round-trips|campaign COUNT WINDOW SUBSCRIBERS [DB]``;
+Run as ``python -m benchmarks.sms CONTROL_URL round-trips COUNT WINDOW SUBSCRIBERS [OFFSET]`` or
+``... campaign COUNT 0 SUBSCRIBERS DB``;
 prints one JSON object. Bounded: 120 s at most.
 """
 
@@ -17,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -28,42 +34,36 @@ import aiohttp
 from benchmarks.seed import gateway_env, msisdn
 
 LIMIT_S = 120.0
+POLL_S = 0.2
 
 
-async def _last_id(http: aiohttp.ClientSession, url: str) -> int:
-    async with http.get(f"{url}/mt", params={"since": "0"}) as resp:
-        return max((m["id"] for m in await resp.json()), default=0)
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
-async def round_trips(url: str, count: int, window: int, subscribers: int) -> dict[str, Any]:
+async def _wait_load(http: aiohttp.ClientSession, url: str, deadline: float) -> dict[str, Any]:
+    while True:
+        async with http.get(f"{url}/load") as resp:
+            report: dict[str, Any] = await resp.json()
+        if report["done"] or time.perf_counter() > deadline:
+            report["timed_out"] = not report["done"]
+            return report
+        await asyncio.sleep(POLL_S)
+
+
+async def round_trips(url: str, count: int, window: int, subscribers: int, offset: int = 0) -> dict[str, Any]:
+    cpu0, wall0 = _cpu(), time.perf_counter()
     async with aiohttp.ClientSession() as http:
-        since = await _last_id(http, url)
-        pending: set[str] = set()
-        replied = injected = 0
-        started = time.perf_counter()
-        deadline = started + LIMIT_S
-        first_reply: float | None = None
-        while replied < count and time.perf_counter() < deadline:
-            while injected < count and len(pending) < window:
-                number = msisdn(injected % subscribers)
-                async with http.post(f"{url}/mo", json={"from": number, "to": "888", "text": "BAL"}) as resp:
-                    if resp.status != 202:
-                        raise RuntimeError(f"POST /mo answered {resp.status}")
-                pending.add(number)
-                injected += 1
-            await asyncio.sleep(0.01)
-            async with http.get(f"{url}/mt", params={"since": str(since)}) as resp:
-                new = await resp.json()
-            for m in new:
-                since = max(since, m["id"])
-                if m["to"] in pending:
-                    pending.discard(m["to"])
-                    replied += 1
-                    first_reply = first_reply or time.perf_counter()
-        elapsed = time.perf_counter() - started
-    return {"count": count, "window": window, "replied": replied, "seconds": round(elapsed, 3),
-            "round_trips_per_s": round(replied / elapsed, 1), "timed_out": replied < count,
-            "first_reply_ms": round((first_reply - started) * 1000, 1) if first_reply else None}
+        spec = {"first": int(msisdn(offset)), "numbers": subscribers - offset, "to": "888", "text": "BAL",
+                "count": count, "window": window}
+        async with http.post(f"{url}/load/round-trips", json=spec) as resp:
+            if resp.status != 202:
+                raise RuntimeError(f"POST /load/round-trips answered {resp.status}: {await resp.text()}")
+        report = await _wait_load(http, url, wall0 + LIMIT_S)
+    report["round_trips_per_s"] = report["per_s"]
+    report["driver_cpu_share"] = round((_cpu() - cpu0) / (time.perf_counter() - wall0), 3)
+    return report
 
 
 async def campaign(url: str, count: int, subscribers: int, db: str) -> dict[str, Any]:
@@ -73,37 +73,35 @@ async def campaign(url: str, count: int, subscribers: int, db: str) -> dict[str,
         path = handle.name
     try:
         async with aiohttp.ClientSession() as http:
-            since = await _last_id(http, url)
+            async with http.post(f"{url}/load/mt-count", json={"count": count}) as resp:
+                if resp.status != 202:
+                    raise RuntimeError(f"POST /load/mt-count answered {resp.status}")
             started = time.perf_counter()
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "gateway", "campaign", "send", "--text", "Benchmark offer: 1GB for $1",
-                "--file", path, env=gateway_env(__import__("pathlib").Path(db)),
+                "--file", path, env=gateway_env(Path(db)),
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             out, err = await proc.communicate()
             if proc.returncode != 0:
                 raise RuntimeError(f"campaign send failed: {err.decode()[-400:]}")
             queued_s = time.perf_counter() - started
-            seen = 0
-            deadline = started + LIMIT_S
-            while seen < count and time.perf_counter() < deadline:
-                await asyncio.sleep(0.05)
-                async with http.get(f"{url}/mt", params={"since": str(since)}) as resp:
-                    new = await resp.json()
-                if new:
-                    since = max(m["id"] for m in new)
-                    seen += len(new)
+            report = await _wait_load(http, url, started + LIMIT_S)
             elapsed = time.perf_counter() - started
     finally:
         os.unlink(path)
-    return {"count": count, "submitted": seen, "queue_s": round(queued_s, 2), "seconds": round(elapsed, 2),
-            "messages_per_s": round(seen / elapsed, 1), "timed_out": seen < count,
+    # per_s: first to last submit_sm in the simulator (the sender's sustained rate);
+    # end_to_end_per_s also counts the CLI queueing the campaign.
+    return {**report, "submitted": report["seen"], "queue_s": round(queued_s, 2),
+            "messages_per_s": report["per_s"], "end_to_end_s": round(elapsed, 2),
+            "end_to_end_per_s": round(report["seen"] / elapsed, 1),
             "cli_output": out.decode().strip()[-200:]}
 
 
 def main(argv: list[str]) -> int:
     url, mode, count, window, subscribers = argv[0], argv[1], int(argv[2]), int(argv[3]), int(argv[4])
     if mode == "round-trips":
-        result = asyncio.run(round_trips(url, count, window, subscribers))
+        offset = int(argv[5]) if len(argv) > 5 else 0
+        result = asyncio.run(round_trips(url, count, window, subscribers, offset))
     else:
         result = asyncio.run(campaign(url, count, subscribers, argv[5]))
     print(json.dumps(result))

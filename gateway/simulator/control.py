@@ -3,7 +3,9 @@
 ``POST /mo`` injects a mobile-originated SMS, ``GET /mt`` lists what ESMEs
 submitted (reassembled), ``DELETE /mt`` forgets it, ``GET /binds`` shows who
 is bound, ``GET /stats`` which MO were acknowledged and how connections
-ended (unbind or drop). ``GET /`` serves the phone page from ``static/``; the page's USSD
+ended (unbind or drop). For benchmarks, ``POST /load/round-trips`` and
+``POST /load/mt-count`` start a load the simulator drives itself and
+``GET /load`` reports it (``gateway.simulator.load``). ``GET /`` serves the phone page from ``static/``; the page's USSD
 requests go through ``POST /ussd`` here, which forwards them to
 ``[simulator] gateway_url`` in the Africa's Talking convention, so the
 browser never needs the gateway to allow cross-origin requests.
@@ -19,6 +21,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.simulator.codec import choose_data_coding, encode_text
+from gateway.simulator.load import MtCount, RoundTrips
 from gateway.simulator.server import Simulator
 
 STATIC = Path(__file__).parent / "static"
@@ -38,6 +41,9 @@ def init_app(simulator: Simulator, gateway_url: str) -> web.Application:
     app.router.add_delete("/mt", delete_mt)
     app.router.add_get("/binds", get_binds)
     app.router.add_get("/stats", get_stats)
+    app.router.add_post("/load/round-trips", post_round_trips)
+    app.router.add_post("/load/mt-count", post_mt_count)
+    app.router.add_get("/load", get_load)
     app.router.add_post("/ussd", proxy_ussd)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)
@@ -115,6 +121,56 @@ async def get_binds(request: web.Request) -> web.Response:
 
 async def get_stats(request: web.Request) -> web.Response:
     return web.json_response(request.app[SIMULATOR].stats())
+
+
+def _ints(body: dict[str, Any], *keys: str) -> dict[str, int] | web.Response:
+    out = {}
+    for key in keys:
+        value = body.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            return _bad(f"'{key}' is required and must be a positive integer")
+        out[key] = value
+    return out
+
+
+async def post_round_trips(request: web.Request) -> web.Response:
+    """``{"first": 85510000000, "numbers": N, "to", "text", "count", "window"}``: MO from
+    ``numbers`` consecutive senders, ``window`` awaiting a reply, until ``count`` are answered."""
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    ints = _ints(body, "first", "numbers", "count", "window")
+    if isinstance(ints, web.Response):
+        return ints
+    to, text = body.get("to", "888"), body.get("text", "BAL")
+    if not isinstance(to, str) or not isinstance(text, str) or not text or len(text) > 160:
+        return _bad("'to' and 'text' must be strings ('text' 1 to 160 characters)")
+    sim = request.app[SIMULATOR]
+    load = RoundTrips(sim, first=ints["first"], numbers=ints["numbers"], destination=to, text=text,
+                      count=ints["count"], window=ints["window"])
+    sim.load = load
+    load.start()
+    return web.json_response(load.report(), status=202)
+
+
+async def post_mt_count(request: web.Request) -> web.Response:
+    """``{"count": N}``: time the next N accepted submit_sm."""
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    ints = _ints(body, "count")
+    if isinstance(ints, web.Response):
+        return ints
+    load = MtCount(ints["count"])
+    request.app[SIMULATOR].load = load
+    return web.json_response(load.report(), status=202)
+
+
+async def get_load(request: web.Request) -> web.Response:
+    load = request.app[SIMULATOR].load
+    if load is None:
+        return web.json_response({"error": "no load started"}, status=404)
+    return web.json_response(load.report())
 
 
 async def index(request: web.Request) -> web.FileResponse:

@@ -24,6 +24,7 @@ from gateway.config import SimulatorSettings
 from gateway.logs import get_logger
 from gateway.simulator.codec import concat_info, data_coding_of, deliver_parts
 from gateway.simulator.faults import SubmitFaults, receipt_pdu, wants_receipt
+from gateway.simulator.load import Load
 from gateway.simulator.session import (
     BindRefused,
     Bound,
@@ -128,6 +129,10 @@ class Simulator:
         self._mo_parts_left: dict[int, int] = {}
         self.unbinds = 0
         self.drops = 0
+        #: A benchmark load running inside the simulator (``gateway.simulator.load``), if any.
+        self.load: Load | None = None
+        self._to_flush: set[SmppConnection] = set()
+        self._flush_scheduled = False
 
     # -- events from sessions -------------------------------------------------
 
@@ -186,6 +191,8 @@ class Simulator:
         self.mt.add(part)
         conn.submitted += 1
         self._answer(conn, event.sequence, OK, message_id)
+        if self.load is not None:
+            self.load.on_mt(part.destination)
         if msg.registered_delivery & 0x03:
             self._schedule_receipt(conn, part, time.time())
 
@@ -238,19 +245,39 @@ class Simulator:
 
     # -- mobile originated ----------------------------------------------------
 
-    def inject_mo(self, source: str, destination: str, text: str, data_coding: int) -> MoMessage:
-        """Queue an MO and hand it to a receiver now if one is bound."""
+    def inject_mo(self, source: str, destination: str, text: str, data_coding: int,
+                  *, flush: bool = True) -> MoMessage:
+        """Queue an MO and hand it to a receiver now if one is bound.
+
+        ``flush=False`` leaves the deliver_sm queued on its connection (the
+        caller then calls ``flush_soon``): many MO leave in one write.
+        """
         mo = self.mo.new(source, destination, text, data_coding)
-        self._route(mo)
+        self._route(mo, flush)
         return mo
 
-    def _route(self, mo: MoMessage) -> None:
+    def flush_soon(self) -> None:
+        """Write what ``inject_mo(flush=False)`` queued, once, later in this loop turn."""
+        if self._to_flush and not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush_queued)
+
+    def _flush_queued(self) -> None:
+        self._flush_scheduled = False
+        touched, self._to_flush = self._to_flush, set()
+        for conn in touched:
+            conn.flush()
+
+    def _route(self, mo: MoMessage, flush: bool = True) -> None:
         target = self._mo_target(mo.destination)
         if target is None:
             self.mo.waiting.append(mo)
         else:
             self._deliver_mo(target, mo)
-            target.flush()
+            if flush:
+                target.flush()
+            else:
+                self._to_flush.add(target)
 
     def _mo_target(self, destination: str) -> SmppConnection | None:
         first = None

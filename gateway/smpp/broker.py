@@ -5,7 +5,11 @@ just before the link drops is gone. Here the outbox owns delivery: the sender
 claims due rows in batches (one transaction marks up to ``batch`` rows
 ``sending``), and every claimed row ends ``submitted``, ``failed`` or back in
 ``queued`` through the hook; rows left ``sending`` by a stopped gateway are
-re-queued at start. Anyone who queues a message may ``wake()`` the broker; a
+re-queued at start. A claim commits without an fsync (``durable=False``):
+losing it to a power cut leaves the rows ``queued``, which is what
+``recover`` makes of ``sending`` anyway, and the next durable commit (the
+hook's record of the submit_sm_resp) makes it durable, since WAL frames are
+synced in order. Anyone who queues a message may ``wake()`` the broker; a
 row queued by another process (``campaign send``) is found by polling.
 """
 
@@ -55,5 +59,5 @@ class OutboxBroker:
             await asyncio.wait_for(self._wake.wait(), self._poll)
 
     def _claim(self) -> list[sms_store.OutboxRow]:
-        with self._store.write() as conn:
+        with self._store.group(durable=False), self._store.write() as conn:
             return sms_store.claim_due(conn, self._clock.now(), self._batch)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from aiosmpplib.codec import GSM7BitCodec
+from aiosmpplib.codec import ESCAPE, GSM_BASIC_ENCODE_MAP, GSM_EXTENDED_ENCODE_MAP, GSM7BitCodec
 
 from gateway.smpp.errors import SmppRemoteError
 
@@ -44,6 +44,13 @@ TLV_MESSAGE_STATE = 0x0427
 _GSM = GSM7BitCodec()
 _GSM_SINGLE, _GSM_PART = 160, 153
 _UCS2_SINGLE, _UCS2_PART = 140, 134  # octets
+#: GSM 03.38 (aiosmpplib's tables) as a ``str.translate`` table: each character to its
+#: septet (or escape + septet) as latin-1 characters, so one C-level pass encodes a text.
+_GSM_TABLE = {
+    **{ord(ch): chr(ESCAPE) + chr(code) for ch, code in GSM_EXTENDED_ENCODE_MAP.items()},
+    **{ord(ch): chr(code) for ch, code in GSM_BASIC_ENCODE_MAP.items()},
+}
+_GSM_CHARS = frozenset(GSM_BASIC_ENCODE_MAP) | frozenset(GSM_EXTENDED_ENCODE_MAP)
 
 
 @dataclass(frozen=True)
@@ -63,13 +70,17 @@ def encode_text(text: str, reference: int) -> EncodedSms:
 
     ``reference`` (taken modulo 256) tells the phone which parts belong together.
     """
-    if GSM7BitCodec.is_gsm_text(text):
-        units = [_GSM.encode(ch)[0] for ch in text]  # escape sequences stay whole
+    if _GSM_CHARS.issuperset(text):
+        encoded = text.translate(_GSM_TABLE).encode("latin-1")
+        if len(encoded) <= _GSM_SINGLE:
+            return EncodedSms(DC_DEFAULT, (encoded,))
+        units = [ch.translate(_GSM_TABLE).encode("latin-1") for ch in text]  # escapes stay whole
         dc, single, per_part = DC_DEFAULT, _GSM_SINGLE, _GSM_PART
     else:
-        units = []
-        for ch in text:
-            units.append(ch.encode("utf-16-be"))  # a surrogate pair stays whole
+        encoded = text.encode("utf-16-be")
+        if len(encoded) <= _UCS2_SINGLE:
+            return EncodedSms(DC_UCS2, (encoded,))
+        units = [ch.encode("utf-16-be") for ch in text]  # a surrogate pair stays whole
         dc, single, per_part = DC_UCS2, _UCS2_SINGLE, _UCS2_PART
     total = sum(len(u) for u in units)
     if total <= single:

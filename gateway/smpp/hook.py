@@ -7,8 +7,8 @@ Here the read loop hands each event to ``StoreHook.record`` (no waiting) with
 the acknowledgement to send once it is safe; a writer task saves everything
 that has piled up in ONE transaction on the DB thread, in arrival order, and
 only then sends the deliver_sm_resp of the MO and receipts in that batch.
-New inbox rows are passed to ``on_inbox`` (the keyword router), off the read
-loop. A failed write is retried; nothing is acknowledged before it is saved.
+New inbox rows are passed to ``on_inbox`` (the keyword router) as inbox id →
+sender address, off the read loop. A failed write is retried; nothing is acknowledged before it is saved.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ Ack = Callable[[], None]
 
 class StoreHook:
     def __init__(self, *, store: Store, runner: DbRunner, clock: Clock, dedupe_window: float,
-                 on_inbox: Callable[[list[int]], None], max_batch: int = 2000,
+                 on_inbox: Callable[[dict[int, str]], None], max_batch: int = 2000,
                  metrics: SmsMetrics | None = None) -> None:
         self._metrics = metrics or SmsMetrics.create(None)
         self._store = store
@@ -59,13 +59,13 @@ class StoreHook:
             while self._pending:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
-                inbox_ids = await self._save([event for event, _ in batch])
+                saved = await self._save([event for event, _ in batch])
                 for _, ack in batch:
                     if ack is not None:
                         ack()
-                if inbox_ids:
-                    self._metrics.mo_received.inc(len(inbox_ids))
-                    self._on_inbox(inbox_ids)
+                if saved:
+                    self._metrics.mo_received.inc(len(saved))
+                    self._on_inbox(saved)
             if not self._pending:
                 self._idle.set()
 
@@ -73,7 +73,7 @@ class StoreHook:
         """Wait until everything recorded so far is saved."""
         await self._idle.wait()
 
-    async def _save(self, events: list[sms_store.Event]) -> list[int]:
+    async def _save(self, events: list[sms_store.Event]) -> dict[int, str]:
         delay = 0.05
         while True:
             try:
@@ -83,7 +83,9 @@ class StoreHook:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    def _write(self, events: list[sms_store.Event]) -> list[int]:
+    def _write(self, events: list[sms_store.Event]) -> dict[int, str]:
+        senders: dict[int, str] = {}
         with self._store.write() as conn:
-            return sms_store.apply(conn, events, self._clock.now(), decode=decode_text,
-                                   dedupe_window=self._window)
+            sms_store.apply(conn, events, self._clock.now(), decode=decode_text,
+                            dedupe_window=self._window, senders=senders)
+        return senders

@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry
 
 from gateway.clock import Clock
 from gateway.config import Settings, SmppSettings
-from gateway.domain.errors import GatewayError, RateLimited
+from gateway.domain.errors import GatewayError, InvalidMsisdn, RateLimited
 from gateway.logs import get_logger
 from gateway.profile import OperatorProfile
 from gateway.services.facade import Services
@@ -72,14 +72,18 @@ class SmsRuntime:
         self._failures: dict[int, int] = {}
         self._told: dict[str, float] = {}  # number → monotonic time its quiet period ends
         self._retries: set[asyncio.TimerHandle] = set()
+        #: Sender addresses of rows the hook just saved, so rate limits need no DB hop.
+        self._senders: dict[int, str] = {}
 
     @property
     def bound(self) -> bool:
         """True while bound to the SMSC (SMS can flow)."""
         return self.esme is not None and self.esme.bound
 
-    def inbox_saved(self, inbox_ids: list[int]) -> None:
-        self._inbox.put_nowait(inbox_ids)
+    def inbox_saved(self, saved: dict[int, str]) -> None:
+        """New inbox rows (id → sender address), to be answered."""
+        self._senders.update(saved)
+        self._inbox.put_nowait(list(saved))
 
     def wake(self) -> None:
         """Tell the sender a message was queued (else it finds it at the next poll)."""
@@ -113,8 +117,9 @@ class SmsRuntime:
 
     async def route(self, ids: list[int]) -> None:
         """Answer ``ids`` (rate limits applied); on failure schedule retries, never drop."""
+        known = self._known_senders(ids)
         try:
-            refusals = await self._refusals(ids)
+            refusals = await self._refusals(ids, known)
             queued = await self._runner.call(self._router.handle, ids, refusals)
         except Exception as exc:  # noqa: BLE001 - retried below; the rows stay 'received'
             log.error("sms_router_failed", error=repr(exc), messages=len(ids))
@@ -125,13 +130,17 @@ class SmsRuntime:
         if queued:
             self.broker.wake()
 
-    async def _refusals(self, ids: list[int]) -> dict[int, GatewayError | None]:
+    async def _refusals(self, ids: list[int], senders: dict[int, str]) -> dict[int, GatewayError | None]:
         if self._limiter is None or self._limiter.capacity <= 0:
             return {}
-        senders = await self._runner.call(self._router.senders, ids)
+        unknown = [i for i in ids if i not in senders]
+        if unknown:  # a retry or the start-up backlog: ask the inbox
+            senders.update(await self._runner.call(self._router.senders, unknown))
         refusals: dict[int, GatewayError | None] = {}
         now = time.monotonic()
         for inbox_id, msisdn in senders.items():
+            if not msisdn:
+                continue  # not a subscriber number: the router refuses it
             wait = self._limiter.take(msisdn)
             if wait <= 0:
                 continue
@@ -141,6 +150,20 @@ class SmsRuntime:
                 self._told[msisdn] = now + QUIET_SECONDS
                 refusals[inbox_id] = RateLimited(self._clock.now() + timedelta(seconds=wait))
         return refusals
+
+    def _known_senders(self, ids: list[int]) -> dict[int, str]:
+        """Normalised senders ("" when not a number) of the rows the hook passed on (taken once)."""
+        plan = self._router.number_plan
+        found: dict[int, str] = {}
+        for inbox_id in ids:
+            source = self._senders.pop(inbox_id, None)
+            if source is None:
+                continue
+            try:
+                found[inbox_id] = plan.normalise(source)
+            except InvalidMsisdn:
+                found[inbox_id] = ""
+        return found
 
     async def _failed(self, ids: list[int], exc: Exception) -> None:
         loop = asyncio.get_running_loop()

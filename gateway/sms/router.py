@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from gateway.domain.channels import Channel
 from gateway.domain.errors import GatewayError, InvalidMsisdn, UnknownSubscriber
+from gateway.domain.msisdn import NumberPlan
 from gateway.logs import get_logger
 from gateway.services.facade import Services
 from gateway.services.model import (
@@ -39,7 +40,7 @@ from gateway.services.model import (
 )
 from gateway.sms import keywords as kw
 from gateway.store import sms as sms_store
-from gateway.store.outbox import enqueue
+from gateway.store.outbox import enqueue, enqueue_many
 
 log = get_logger("gateway.sms")
 
@@ -81,12 +82,16 @@ class KeywordRouter:
         self._profile = services.profile
         self._ctx = services.ctx
 
+    @property
+    def number_plan(self) -> NumberPlan:
+        return self._profile.number_plan
+
     def senders(self, inbox_ids: Sequence[int]) -> dict[int, str]:
         """Inbox id → normalised sender of the rows still to answer (DB thread)."""
-        conn = self._ctx.store.read()
+        rows = sms_store.inbox_rows(self._ctx.store.read(), inbox_ids)
         found: dict[int, str] = {}
         for inbox_id in inbox_ids:
-            row = conn.execute("SELECT source, status FROM sms_inbox WHERE id = ?", (inbox_id,)).fetchone()
+            row = rows.get(inbox_id)
             if row is None or row["status"] != "received":
                 continue
             try:
@@ -102,26 +107,23 @@ class KeywordRouter:
         ``refusals``: rows not to serve (rate-limited), with the error to
         answer, or None to leave unanswered.
         """
-        conn = self._ctx.store.read()
+        rows = sms_store.inbox_rows(self._ctx.store.read(), inbox_ids)
         refusals = refusals or {}
         answers: list[Answer] = []
         for inbox_id in inbox_ids:
-            row = conn.execute(
-                "SELECT id, source, destination, text, status FROM sms_inbox WHERE id = ?", (inbox_id,)
-            ).fetchone()
+            row = rows.get(inbox_id)
             if row is None or row["status"] != "received":
                 continue
             if inbox_id in refusals:
                 answers.append(self._refuse(row, refusals[inbox_id]))
             else:
                 answers.append(self._answer(row))
+        if not answers:
+            return 0
         now = self._ctx.clock.now()
-        queued = 0
         with self._ctx.store.write() as wconn:
-            for answer in answers:
-                if answer.reply is not None and enqueue(wconn, answer.reply, now) is not None:
-                    queued += 1
-                sms_store.mark_inbox(wconn, answer.inbox_id, answer.status, now, answer.error)
+            queued = enqueue_many(wconn, [a.reply for a in answers if a.reply is not None], now)
+            sms_store.mark_inbox_many(wconn, [(a.inbox_id, a.status, a.error) for a in answers], now)
         return queued
 
     def give_up(self, inbox_id: int, error: str) -> bool:

@@ -23,3 +23,17 @@ def enqueue(conn: sqlite3.Connection, sms: OutgoingSms, now: datetime) -> int | 
         (sms.source, sms.destination, sms.text, sms.kind, stamp, stamp, stamp, sms.dedupe_key),
     )
     return cur.lastrowid if cur.rowcount else None
+
+
+def enqueue_many(conn: sqlite3.Connection, messages: list[OutgoingSms], now: datetime) -> int:
+    """Queue ``messages`` in one statement; returns how many were new (the rest had a
+    ``dedupe_key`` queued before)."""
+    stamp = iso(now)
+    before = conn.total_changes
+    conn.executemany(
+        "INSERT INTO sms_outbox (source, destination, text, kind, status, attempts, "
+        "next_attempt_at, created_at, updated_at, dedupe_key) "
+        "VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+        [(m.source, m.destination, m.text, m.kind, stamp, stamp, stamp, m.dedupe_key) for m in messages],
+    )
+    return conn.total_changes - before

@@ -99,8 +99,12 @@ def apply(
     *,
     decode: Callable[[bytes, int], str],
     dedupe_window: timedelta,
+    senders: dict[int, str] | None = None,
 ) -> list[int]:
-    """Write a batch of events (inside the caller's transaction); returns new inbox ids."""
+    """Write a batch of events (inside the caller's transaction); returns new inbox ids.
+
+    ``senders``, when given, receives each new inbox id's source address.
+    """
     stamp = iso(now)
     since = iso(now - dedupe_window)
     inbox_ids: list[int] = []
@@ -116,10 +120,14 @@ def apply(
                               event.data_coding, event.digest, stamp, since)
             if new_id is not None:
                 inbox_ids.append(new_id)
+                if senders is not None:
+                    senders[new_id] = event.source
         else:
             new_id = _segment(conn, event, stamp, since, decode)
             if new_id is not None:
                 inbox_ids.append(new_id)
+                if senders is not None:
+                    senders[new_id] = event.source
     return inbox_ids
 
 
@@ -325,6 +333,30 @@ def unhandled_inbox(conn: sqlite3.Connection, limit: int) -> list[int]:
         "SELECT id FROM sms_inbox WHERE status = 'received' ORDER BY id LIMIT ?", (limit,)
     ).fetchall()
     return [r["id"] for r in rows]
+
+
+def inbox_rows(conn: sqlite3.Connection, inbox_ids: Sequence[int]) -> dict[int, sqlite3.Row]:
+    """Inbox rows by id (``id, source, destination, text, status``), a few statements for any batch."""
+    found: dict[int, sqlite3.Row] = {}
+    ids = list(inbox_ids)
+    for start in range(0, len(ids), 500):  # under SQLite's host-parameter limit
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT id, source, destination, text, status FROM sms_inbox WHERE id IN ({marks})", chunk
+        ):
+            found[row["id"]] = row
+    return found
+
+
+def mark_inbox_many(conn: sqlite3.Connection, outcomes: Sequence[tuple[int, str, str | None]],
+                    now: datetime) -> None:
+    """``mark_inbox`` for many rows at once: (inbox id, status, error) each."""
+    stamp = iso(now)
+    conn.executemany(
+        "UPDATE sms_inbox SET status = ?, handled_at = ?, error = ? WHERE id = ?",
+        [(status, stamp, error, inbox_id) for inbox_id, status, error in outcomes],
+    )
 
 
 def mark_inbox(conn: sqlite3.Connection, inbox_id: int, status: str, now: datetime,
