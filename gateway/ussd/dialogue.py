@@ -86,6 +86,7 @@ class Dialogues:
         #: New dialogues whose row is not written yet (``_save_later``), and whether a flush is due.
         self._unsaved: dict[str, sessions.Session] = {}
         self._flush_scheduled = False
+        self._request_counters: dict[tuple[str, str], Any] = {}
 
     async def handle(self, request: UssdRequest, msisdn: str) -> Reply:
         started = time.perf_counter()
@@ -112,7 +113,10 @@ class Dialogues:
         finally:
             elapsed = time.perf_counter() - started
             code = request.service_code if request.service_code in self._known_codes else "other"
-            self.metrics.requests.labels(code, outcome).inc()
+            counter = self._request_counters.get((code, outcome))
+            if counter is None:  # ``labels()`` takes a lock and checks its arguments each time
+                counter = self._request_counters[code, outcome] = self.metrics.requests.labels(code, outcome)
+            counter.inc()
             self.metrics.step_seconds.observe(elapsed)
             log.info("ussd_turn", session_id=request.session_id, msisdn=msisdn, service_code=code,
                      step=len(request.answers), outcome=outcome, ms=round(elapsed * 1000, 2))
