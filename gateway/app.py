@@ -64,6 +64,10 @@ class Gateway:
 
     def close(self) -> None:
         self.runner.close()
+        try:
+            self.dialogues.save_pending()  # rows of new dialogues not flushed yet
+        except Exception:  # noqa: BLE001 - conveniences: a restart replays the dialogue without them
+            pass
         self.store.close()
         if self.read_store is not None:
             self.read_store.close()

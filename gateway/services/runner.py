@@ -145,6 +145,14 @@ class DbRunner:
         job = self._job(lambda: fn(*args), grouped=self._store is not None, durable=durable)
         return await self._await(job, budget)  # type: ignore[no-any-return]
 
+    def grouped_nowait(self, fn: Callable[..., T], /, *args: Any, durable: bool = True) -> asyncio.Future[T]:
+        """``grouped`` without waiting: the future of ``fn(*args)``, settled after its group's commit.
+
+        Raises:
+            RuntimeError: the runner is closed.
+        """
+        return self._job(lambda: fn(*args), grouped=self._store is not None, durable=durable).future
+
     def _submit(self, fn: Callable[[], Any], *, grouped: bool, durable: bool) -> asyncio.Future[Any]:
         return self._job(fn, grouped=grouped, durable=durable).future
 

@@ -30,9 +30,10 @@ Under stress every request still gets a screen, never a 500 or a hang:
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.clock import Clock
@@ -44,6 +45,7 @@ from gateway.services.model import BalanceView
 from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
 from gateway.store import Store, StoreBusy, StoreError
+from gateway.store.db import iso
 from gateway.ussd import sessions
 from gateway.ussd.africastalking import UssdRequest
 from gateway.ussd.metrics import UssdMetrics
@@ -81,6 +83,10 @@ class Dialogues:
         #: Sessions with a request in progress, and the requests waiting behind it.
         self._active: dict[str, list[asyncio.Future[None]]] = {}
         self._known_codes = frozenset(engine.menus.by_code)
+        #: New dialogues whose row is not written yet (``_save_later``), and whether a flush is due.
+        self._unsaved: dict[str, sessions.Session] = {}
+        self._flush_scheduled = False
+        self._request_counters: dict[tuple[str, str], Any] = {}
 
     async def handle(self, request: UssdRequest, msisdn: str) -> Reply:
         started = time.perf_counter()
@@ -107,7 +113,10 @@ class Dialogues:
         finally:
             elapsed = time.perf_counter() - started
             code = request.service_code if request.service_code in self._known_codes else "other"
-            self.metrics.requests.labels(code, outcome).inc()
+            counter = self._request_counters.get((code, outcome))
+            if counter is None:  # ``labels()`` takes a lock and checks its arguments each time
+                counter = self._request_counters[code, outcome] = self.metrics.requests.labels(code, outcome)
+            counter.inc()
             self.metrics.step_seconds.observe(elapsed)
             log.info("ussd_turn", session_id=request.session_id, msisdn=msisdn, service_code=code,
                      step=len(request.answers), outcome=outcome, ms=round(elapsed * 1000, 2))
@@ -173,22 +182,20 @@ class Dialogues:
         turn = Turn(tree, request.answers, session.caller if session else caller, sid,
                     session.results if session else {})
         step = self.engine.step(turn)
-        wrong_pin = False
         if isinstance(step, Pending):
             if (step.call.name == "top_up" and session is not None
                     and session.wrong_pins >= WRONG_PINS_PER_SESSION):
                 until = now + self.idle
                 return Reply(self.engine.replies.error(RateLimited(until), turn.caller.language), end=True), \
                     "rate_limited"
+            if ACTION_TABLE[step.call.name].writes:
+                return await self._act(step, session, request, turn.caller, deadline)
             result = await self._run(step.call, fresh_view, deadline)
-            if step.call.name == "top_up":
-                self._count_topup(result)
-                wrong_pin = isinstance(result, WrongPin)
             reply = self.engine.complete(step, result)
         else:
             reply = step
         try:
-            await self._remember(session, reply, request, turn.caller, deadline, wrong_pin)
+            await self._remember(session, reply, request, turn.caller, deadline)
         except StoreBusy:
             if reply.save is None:
                 raise  # nothing was done: say busy
@@ -208,15 +215,13 @@ class Dialogues:
         return row, Caller(msisdn, view.language), view
 
     async def _run(self, call: ActionCall, fresh_view: BalanceView | None, deadline: float) -> object:
+        """A read-only action, inline on the read connection."""
         if call.name == "check_balance" and fresh_view is not None:
             return fresh_view  # read a moment ago, in this same request
         spec = ACTION_TABLE[call.name]
         try:
-            if not spec.writes:
-                return await self.runner.read(spec.invoke, self.read_services, call.msisdn, call.args,
-                                              call.request_key)
-            return await self.runner.grouped(spec.invoke, self.services, call.msisdn, call.args,
-                                             call.request_key, budget=self._db(deadline))
+            return await self.runner.read(spec.invoke, self.read_services, call.msisdn, call.args,
+                                          call.request_key)
         except GatewayError as exc:
             return exc
         except StoreBusy:
@@ -224,6 +229,77 @@ class Dialogues:
         except Exception as exc:
             log.exception("ussd_action_failed", action=call.name)
             return exc
+
+    async def _act(
+        self, step: Pending, session: sessions.Session | None, request: UssdRequest, caller: Caller,
+        deadline: float,
+    ) -> tuple[Reply, str]:
+        """A written action and its session row: one job, one transaction, one commit.
+
+        The result is rendered on the DB thread so that the row holding it
+        (what a resent request is answered from) commits with the action
+        itself, instead of in a second transaction after it.
+        """
+        sid = request.session_id
+        now = self.clock.now()
+        expires = now + self.idle
+        # The job writes the whole row: a pending lazy save of it would be stale.
+        was_unsaved = self._unsaved.pop(sid, None) is not None
+        if session is not None:
+            base = (session.msisdn, session.service_code, session.caller.language, dict(session.results),
+                    session.wrong_pins, session.created_at)
+        else:
+            base = (caller.msisdn, request.service_code, caller.language, {}, 0, now)
+        try:
+            result, reply, saved = await self.runner.grouped(
+                self._act_job, step, sid, base, now, expires, budget=self._db(deadline))
+        except StoreBusy:
+            raise  # nothing was done: the busy screen, not "unavailable"
+        except Exception as exc:  # the action failed, or its group's commit did
+            log.exception("ussd_action_failed", action=step.call.name)
+            result, reply, saved = exc, self.engine.complete(step, exc), False
+        if step.call.name == "top_up":
+            self._count_topup(result)
+        if reply.save is not None:
+            if session is None:
+                session = sessions.Session(sid, caller.msisdn, request.service_code, caller,
+                                           created_at=now, expires_at=expires)
+                self.cache.put(session)  # even if the row was not written: the result is replayed
+            session.expires_at = expires
+            session.results[reply.save[0]] = reply.save[1]
+            session.wrong_pins += isinstance(result, WrongPin)
+            if saved:
+                session.stored_until = expires
+        elif session is not None:
+            await self._remember(session, reply, request, caller, deadline)
+        if was_unsaved and not saved and session is not None:
+            self._save_later(session)
+        return reply, "end" if reply.end else "continue"
+
+    def _act_job(
+        self, step: Pending, sid: str,
+        base: tuple[str, str, str, dict[str, str], int, datetime], now: datetime, expires: datetime,
+    ) -> tuple[object, Reply, bool]:
+        """On the DB thread, inside a group: the action, its screen and the session row."""
+        call = step.call
+        try:
+            result: object = ACTION_TABLE[call.name].invoke(self.services, call.msisdn, call.args,
+                                                            call.request_key)
+        except GatewayError as exc:  # a refusal (recorded, if it counts, in its own savepoint)
+            result = exc
+        reply = self.engine.complete(step, result)
+        if reply.save is None:
+            return result, reply, False
+        msisdn, code, language, results, wrong_pins, created = base
+        results[reply.save[0]] = reply.save[1]
+        state = json.dumps({"language": language, "results": results,
+                            "wrong_pins": wrong_pins + isinstance(result, WrongPin)}, ensure_ascii=False)
+        try:
+            sessions.save_rows(self.store, [(sid, msisdn, code, state, iso(created), iso(now), iso(expires))])
+        except Exception as exc:  # noqa: BLE001 - the action went through: its result counts more
+            log.warning("ussd_session_not_saved", session_id=sid, reason=str(exc))
+            return result, reply, False
+        return result, reply, True
 
     def _count_topup(self, result: object) -> None:
         if isinstance(result, BaseException):
@@ -234,7 +310,7 @@ class Dialogues:
 
     async def _remember(
         self, session: sessions.Session | None, reply: Reply, request: UssdRequest, caller: Caller,
-        deadline: float, wrong_pin: bool = False,
+        deadline: float,
     ) -> None:
         now = self.clock.now()
         if session is None:
@@ -244,24 +320,80 @@ class Dialogues:
                                        created_at=now, expires_at=now + self.idle)
             if reply.save:
                 session.results[reply.save[0]] = reply.save[1]
-            session.wrong_pins += wrong_pin
-            # Cached first: if the row cannot be written now, the result is still replayed.
             self.cache.put(session)
+            if not reply.save:
+                self._save_later(session)  # a screen shown, nothing done: see ``_save_later``
+                return
             await self.runner.grouped(sessions.save, self.store, session, now, durable=False,
                                       budget=self._db(deadline))
             session.stored_until = session.expires_at
             return
         session.expires_at = now + self.idle
-        session.wrong_pins += wrong_pin
         if reply.save:
             session.results[reply.save[0]] = reply.save[1]
+            self._unsaved.pop(session.session_id, None)
             await self.runner.grouped(sessions.save, self.store, session, now, durable=False,
                                       budget=self._db(deadline))
             session.stored_until = session.expires_at
+        elif session.session_id in self._unsaved:
+            pass  # its row is written by the next flush, as it stands then
         elif session.stored_until is None or session.stored_until - now < self.idle / 2:
             await self.runner.grouped(sessions.touch, self.store, session.session_id, session.expires_at, now,
                                       durable=False, budget=self._db(deadline))
             session.stored_until = session.expires_at
+
+    # --- lazy session rows --------------------------------------------------------------
+
+    def _save_later(self, session: sessions.Session) -> None:
+        """Write the row of a new dialogue with the next group, not before the reply.
+
+        Nothing was done yet in such a session, and the aggregator resends the
+        whole path in ``text``: a request that finds no row (after a crash
+        within the few milliseconds before the flush) replays the dialogue from
+        the start screen, exactly as the cached session would. What the row
+        adds is the idle expiry across a restart; it is written at the end of
+        this loop iteration, with every other new session of the iteration,
+        in one statement and without an fsync (as before, ``durable=False``).
+        A graceful shutdown writes what is still pending (``save_pending``).
+        """
+        self._unsaved[session.session_id] = session
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._unsaved:
+            return
+        batch = list(self._unsaved.values())
+        now = self.clock.now()
+        rows = [sessions.state_row(s, now) for s in batch]
+        try:
+            future = self.runner.grouped_nowait(sessions.save_rows, self.store, rows, durable=False)
+        except RuntimeError:  # closing: ``save_pending`` writes them
+            return
+        self._unsaved.clear()
+        for s in batch:
+            s.stored_until = s.expires_at  # so that no touch is queued while the write is on its way
+        future.add_done_callback(lambda f: self._flushed(batch, f))
+
+    def _flushed(self, batch: list[sessions.Session], future: asyncio.Future[None]) -> None:
+        exc = None if future.cancelled() else future.exception()
+        if future.cancelled() or exc is not None:
+            log.warning("ussd_sessions_not_saved", count=len(batch), reason=str(exc))
+            for s in batch:  # retried with the next flush, in a second at the latest
+                s.stored_until = None
+                self._unsaved.setdefault(s.session_id, s)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_later(1.0, self._flush)
+
+    def save_pending(self) -> None:
+        """Write the rows still waiting for a flush, on the caller's thread (the DB thread has stopped)."""
+        if self._unsaved:
+            now = self.clock.now()
+            sessions.save_rows(self.store, [sessions.state_row(s, now) for s in self._unsaved.values()])
+            self._unsaved.clear()
 
     async def sweep(self) -> tuple[int, int]:
         """Forget expired sessions: from memory now, from the database after ``RETENTION``."""

@@ -73,18 +73,30 @@ def from_row(row: sqlite3.Row, caller: Caller) -> Session:
     )
 
 
-def save(store: Store, session: Session, now: datetime) -> None:
+def state_row(session: Session, now: datetime) -> tuple[str, str, str, str, str | None, str | None, str | None]:
+    """The row of ``session`` as it stands, for ``save_rows``."""
     state = json.dumps({"language": session.caller.language, "results": session.results,
                         "wrong_pins": session.wrong_pins}, ensure_ascii=False)
+    return (session.session_id, session.msisdn, session.service_code, state,
+            iso(session.created_at), iso(now), iso(session.expires_at))
+
+
+_UPSERT = (
+    "INSERT INTO ussd_sessions (session_id, msisdn, service_code, state, created_at, "
+    "updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, "
+    "updated_at = excluded.updated_at, expires_at = excluded.expires_at"
+)
+
+
+def save(store: Store, session: Session, now: datetime) -> None:
+    save_rows(store, [state_row(session, now)])
+
+
+def save_rows(store: Store, rows: list[tuple[str, str, str, str, str | None, str | None, str | None]]) -> None:
+    """Insert or update several sessions (rows of ``state_row``) in one operation."""
     with store.write() as conn:
-        conn.execute(
-            "INSERT INTO ussd_sessions (session_id, msisdn, service_code, state, created_at, "
-            "updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, "
-            "updated_at = excluded.updated_at, expires_at = excluded.expires_at",
-            (session.session_id, session.msisdn, session.service_code, state,
-             iso(session.created_at), iso(now), iso(session.expires_at)),
-        )
+        conn.executemany(_UPSERT, rows)
 
 
 def touch(store: Store, session_id: str, expires_at: datetime, now: datetime) -> None:

@@ -7,6 +7,7 @@ objects they use are built by ``gateway.app`` and passed to ``init_app``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -73,14 +74,14 @@ async def ussd(request: web.Request) -> web.Response:
         endpoint.metrics.requests.labels("-", "too_large").inc()
         raise web.HTTPRequestEntityTooLarge(max_size=endpoint.max_body_bytes, actual_size=length)
     try:
-        form = await request.post()
+        form = await _form(request)
     except (UnicodeDecodeError, LookupError, ValueError):
         # Bytes that are not in the declared charset (or an unknown charset, or
         # multipart without a boundary) are the caller's mistake, not a 500.
         endpoint.metrics.requests.labels("-", "bad_request").inc()
         raise web.HTTPBadRequest(text="body: not a UTF-8 form\n") from None
     try:
-        parsed = africastalking.parse({k: v for k, v in form.items() if isinstance(v, str)})
+        parsed = africastalking.parse(form)
         msisdn = endpoint.number_plan.normalise(parsed.phone_number)
     except africastalking.BadRequest as exc:
         endpoint.metrics.requests.labels("-", "bad_request").inc()
@@ -90,6 +91,32 @@ async def ussd(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="phoneNumber: not a phone number of this operator\n") from None
     reply = await endpoint.dialogues.handle(parsed, msisdn)
     return web.Response(text=africastalking.render(reply), content_type="text/plain")
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    """The form's text fields (the last of repeated ones), decoded exactly as ``request.post()`` does.
+
+    An urlencoded body (what aggregators send) is parsed here from the raw
+    bytes: ``request.post()`` builds a ``MultiDict`` through several layers,
+    a few µs per request. The size limit still applies (``request.read()``
+    enforces ``client_max_size``); anything else (multipart) goes through
+    ``request.post()``.
+
+    Raises:
+        UnicodeDecodeError, LookupError, ValueError: not a form in its declared charset.
+    """
+    if request.content_type in ("application/x-www-form-urlencoded", "") and request.method == "POST":
+        data = await request.read()
+        if not data:
+            return {}
+        charset = request.charset or "utf-8"
+        query = data.rstrip().decode(charset)
+        if "%" not in query:  # nothing to decode but '+', which is the same in every charset
+            pairs = [pair.partition("=") for pair in query.replace("+", " ").split("&") if pair]
+            return {name: value for name, _, value in pairs}
+        return dict(parse_qsl(query, keep_blank_values=True, encoding=charset, errors="replace"))
+    form = await request.post()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 async def healthz(request: web.Request) -> web.Response:
