@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from gateway.domain.channels import Channel
 from gateway.services.facade import ACTIONS, Services
 from gateway.services.model import BalanceView, ConsentView, LostReportResult, ReportLost, TopUp, TopUpResult
+from menus.replies import ReplyTexts
 
 
 class Texts(Protocol):
@@ -24,26 +25,6 @@ class Texts(Protocol):
     def text(self, key: str, language: str, **params: Any) -> str: ...
 
     def has(self, key: str) -> bool: ...
-
-
-class ReplyTexts(Protocol):
-    """``menus.replies.Replies``: results and refusals, shared with SMS."""
-
-    def balance(self, view: BalanceView, lang: str) -> str: ...
-
-    def topup(self, result: TopUpResult, lang: str) -> str: ...
-
-    def lost(self, result: LostReportResult, msisdn: str, lang: str) -> str: ...
-
-    def consent(self, view: ConsentView, lang: str) -> str: ...
-
-    def consent_changed(self, view: ConsentView, lang: str) -> str: ...
-
-    def language_set(self, lang: str) -> str: ...
-
-    def error(self, exc: Exception, lang: str) -> str: ...
-
-    def busy(self, lang: str) -> str: ...
 
 
 @dataclass(frozen=True)

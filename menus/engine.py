@@ -28,7 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gateway.domain.errors import GatewayError, NumberRecycled, UnknownSubscriber
-from menus.actions import ACTION_TABLE, ReplyTexts, Texts
+from menus.actions import ACTION_TABLE, Texts
+from menus.replies import ReplyTexts
 from menus.loader import Menus
 from menus.model import ActionCall, MenuTree, Pending, Reply, Screen, ScreenKind, Turn
 from menus.paging import BACK, HOME, MORE, ScreenLimits, paginate

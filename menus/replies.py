@@ -10,12 +10,41 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from gateway.domain import errors as e
 from gateway.domain.lifecycle import LineState
 from gateway.profile import OperatorProfile
 from gateway.services.model import BalanceView, ConsentView, LostReportResult, TopUpResult
 from menus.catalog import Catalog
+
+
+class ReplyTexts(Protocol):
+    """What a channel needs to answer a subscriber; ``Replies`` is the one implementation.
+
+    The USSD engine and the SMS router both take this port, so they say the
+    same thing, and tests may pass a small fake.
+    """
+
+    def balance(self, view: BalanceView, language: str) -> str: ...
+
+    def topup(self, result: TopUpResult, language: str) -> str: ...
+
+    def lost(self, result: LostReportResult, msisdn: str, language: str) -> str: ...
+
+    def consent(self, view: ConsentView, language: str) -> str: ...
+
+    def consent_changed(self, view: ConsentView, language: str) -> str: ...
+
+    def language_set(self, language: str) -> str: ...
+
+    def error(self, exc: Exception, language: str) -> str: ...
+
+    def help(self, language: str) -> str: ...
+
+    def busy(self, language: str) -> str: ...
+
+    def unavailable(self, language: str) -> str: ...
 
 
 class Replies:

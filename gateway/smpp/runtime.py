@@ -32,7 +32,8 @@ from gateway.profile import OperatorProfile
 from gateway.services.facade import Services
 from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
-from gateway.sms.router import KeywordRouter, ReplyTexts
+from gateway.sms.router import KeywordRouter
+from menus.replies import ReplyTexts
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.client import Esme
 from gateway.smpp.hook import StoreHook

@@ -41,30 +41,9 @@ from gateway.services.model import (
 from gateway.sms import keywords as kw
 from gateway.store import sms as sms_store
 from gateway.store.outbox import enqueue, enqueue_many
+from menus.replies import ReplyTexts
 
 log = get_logger("gateway.sms")
-
-
-class ReplyTexts(Protocol):
-    """The shared texts (``menus.replies.Replies``) the SMS answers use."""
-
-    def balance(self, view: BalanceView, lang: str) -> str: ...
-
-    def topup(self, result: TopUpResult, lang: str) -> str: ...
-
-    def lost(self, result: LostReportResult, msisdn: str, lang: str) -> str: ...
-
-    def consent(self, view: ConsentView, lang: str) -> str: ...
-
-    def consent_changed(self, view: ConsentView, lang: str) -> str: ...
-
-    def language_set(self, lang: str) -> str: ...
-
-    def error(self, exc: GatewayError, lang: str) -> str: ...
-
-    def help(self, lang: str) -> str: ...
-
-    def unavailable(self, lang: str) -> str: ...
 
 
 @dataclass(frozen=True)

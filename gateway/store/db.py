@@ -79,25 +79,38 @@ class Store:
                 with self._savepoint():
                     yield self.conn
                 return
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if _is_busy(exc):
-                    raise StoreBusy(f"database busy: {exc}") from exc
-                raise StoreError(f"database unwritable: {exc}") from exc
+            self._begin()
             try:
                 yield self.conn
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
             else:
-                try:
-                    self.conn.execute("COMMIT")
-                except sqlite3.OperationalError as exc:
-                    self.conn.execute("ROLLBACK")
-                    if _is_busy(exc):
-                        raise StoreBusy(f"commit failed, database busy: {exc}") from exc
-                    raise StoreError(f"commit failed: {exc}") from exc
+                self._commit()
+
+    def _begin(self) -> None:
+        """``BEGIN IMMEDIATE``: take the write lock now, or say why not.
+
+        Raises:
+            StoreBusy: another writer held the lock past the busy timeout.
+            StoreError: the database cannot be written at all.
+        """
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusy(f"database busy: {exc}") from exc
+            raise StoreError(f"database unwritable: {exc}") from exc
+
+    def _commit(self) -> None:
+        """``COMMIT``, or roll back and say why (nothing of the transaction is saved)."""
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self.conn.execute("ROLLBACK")
+            if _is_busy(exc):
+                raise StoreBusy(f"commit failed, database busy: {exc}") from exc
+            raise StoreError(f"commit failed: {exc}") from exc
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
@@ -105,12 +118,10 @@ class Store:
             if self._group_busy:  # found busy once in this group: the rest need not wait again
                 raise StoreBusy("database busy")
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if _is_busy(exc):
-                    self._group_busy = True
-                    raise StoreBusy(f"database busy: {exc}") from exc
-                raise StoreError(f"database unwritable: {exc}") from exc
+                self._begin()
+            except StoreBusy:
+                self._group_busy = True
+                raise
             self._group_open = True
         self.conn.execute("SAVEPOINT op")
         try:
@@ -147,13 +158,7 @@ class Store:
                 raise
             else:
                 if self._group_open:
-                    try:
-                        self.conn.execute("COMMIT")
-                    except sqlite3.OperationalError as exc:
-                        self.conn.execute("ROLLBACK")
-                        if _is_busy(exc):
-                            raise StoreBusy(f"commit failed, database busy: {exc}") from exc
-                        raise StoreError(f"commit failed: {exc}") from exc
+                    self._commit()
             finally:
                 self._grouping = self._group_open = False
                 if relaxed:
