@@ -75,12 +75,15 @@ def check_balance(ctx: Context, msisdn: str) -> BalanceView:
     return view
 
 
-def subscriber_language(ctx: Context, msisdn: str) -> str:
-    """The saved language of a live subscriber, else the profile default."""
-    row = ctx.store.read().execute(
+def subscriber_language(ctx: Context, msisdn: str, conn: sqlite3.Connection | None = None) -> str:
+    """The saved language of a live subscriber, else the profile default.
+
+    ``conn`` lets a use case ask inside its own transaction.
+    """
+    row = (conn or ctx.store.read()).execute(
         "SELECT language FROM subscribers WHERE msisdn = ? AND status = 'live'", (msisdn,)
     ).fetchone()
-    return row["language"] if row else ctx.profile.default_language
+    return str(row["language"]) if row else ctx.profile.default_language
 
 
 def set_language(ctx: Context, msisdn: str, language: str) -> str:

@@ -19,7 +19,7 @@ from gateway.domain.errors import GatewayError, LostDetailsMismatch, LostReportL
 from gateway.domain.lost import REFERENCE_ALPHABET, REFERENCE_LENGTH, format_reference
 from gateway.domain.secrets import same_hash
 from gateway.logs import get_logger
-from gateway.services.accounts import hash_id_number
+from gateway.services.accounts import hash_id_number, subscriber_language
 from gateway.services.model import LostReportResult, OutgoingSms, ReportLost
 from gateway.services.ports import Context
 from gateway.store import locks
@@ -83,12 +83,7 @@ def _report(
     )
     result = LostReportResult(reference, now)
     if ctx.notices is not None:
-        reporter_language = ctx.profile.default_language
-        row = conn.execute(
-            "SELECT language FROM subscribers WHERE msisdn = ? AND status = 'live'", (cmd.reporter,)
-        ).fetchone()
-        if row:
-            reporter_language = row["language"]
+        reporter_language = subscriber_language(ctx, cmd.reporter, conn)
         text = ctx.notices.lost_confirmation(result, cmd.msisdn, reporter_language)
         enqueue(conn, OutgoingSms(cmd.reporter, text, ctx.profile.codes.sms_keywords, "notification",
                                   f"lost:{reference}"), now)

@@ -31,7 +31,7 @@ from gateway.domain.lifecycle import LineState, line_state
 from gateway.domain.money import Money
 from gateway.domain.secrets import keyed_hash
 from gateway.domain.vouchers import Voucher, VoucherStatus, check_pin_format, check_redeemable
-from gateway.services.accounts import find
+from gateway.services.accounts import find, subscriber_language
 from gateway.services.model import OutgoingSms, TopUp, TopUpResult
 from gateway.services.ports import Context
 from gateway.store import locks
@@ -183,9 +183,6 @@ def _queue_confirmations(
         enqueue(conn, OutgoingSms(result.msisdn, ctx.notices.topup_confirmation(result, language), source,
                                   "notification", f"topup:{result.topup_id}"), now)
     if result.gift and not answered_by_reply:
-        row = conn.execute(
-            "SELECT language FROM subscribers WHERE msisdn = ? AND status = 'live'", (result.requester,)
-        ).fetchone()
-        sender_language = row["language"] if row else ctx.profile.default_language
+        sender_language = subscriber_language(ctx, result.requester, conn)
         enqueue(conn, OutgoingSms(result.requester, ctx.notices.gift_sent(result, sender_language), source,
                                   "notification", f"topup-gift:{result.topup_id}"), now)
