@@ -9,6 +9,7 @@ passed as keyword arguments; nothing is built at import time.
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -101,7 +102,7 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
                             synchronous=settings.database.synchronous, read_only=True)
     read_services = Services(Context(store=read_store, clock=clock, profile=profile,
                                      pin_secret=settings.security.pin_secret, notices=replies))
-    runner = DbRunner(store, inline_reads=True)
+    runner = DbRunner(store, inline_reads=True, inline_writes=True)
     registry = CollectorRegistry()
     cache = SessionCache()
     limiter = RateLimiter(profile.requests_per_minute)
@@ -179,6 +180,15 @@ async def serve(
         if start_sms is not None and settings.smpp.enabled:
             stop_sms = await start_sms(gateway)
         # ---------------------------------------------------------------------------
+
+        # Everything built so far (code, menus, settings, connections) lives as long
+        # as the process: out of the collector's way for good. Requests make
+        # hundreds of short-lived objects, almost none in cycles: a young
+        # generation of 20,000 instead of 700 collects ~30× less often, for a
+        # few hundred kB more at most.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
 
         services, runner = gateway.services, gateway.runner
         jobs = [

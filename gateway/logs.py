@@ -22,6 +22,8 @@ and renderer, to the same stream.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import sys
@@ -108,22 +110,61 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
 class _StreamLogger:
     """structlog's last step: the rendered line, written to the stream of the
     handler of the latest ``configure_logging`` (looked up on each line, so a
-    logger cached earlier follows a new configuration or ``setStream``)."""
+    logger cached earlier follows a new configuration or ``setStream``).
+
+    On an event loop's thread, lines written during one iteration of the loop
+    go out in one ``write`` at its end (a callback queued behind the
+    iteration's work): a line per USSD step was a system call per step, and
+    the call waits when the disk's journal is busy with the database's
+    fsyncs. At most one iteration's lines (milliseconds) are in memory;
+    ``sys.stderr`` is flushed at exit. Elsewhere (a worker thread, the CLI)
+    each line is written at once.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
 
     def msg(self, line: str) -> None:
-        if _handler is None:
+        handler = _handler
+        if handler is None:
             return
         try:
-            stream = _handler.stream
-            stream.write(line + "\n")
-            stream.flush()
+            stream = handler.stream
+            raw = getattr(stream, "buffer", None)
+            try:
+                loop = asyncio.get_running_loop() if raw is not None else None
+            except RuntimeError:
+                loop = None
+            with handler.lock or _NO_LOCK:
+                if loop is None or raw is None:
+                    stream.write(line + "\n")
+                    stream.flush()
+                    return
+                raw.write((line + "\n").encode(stream.encoding or "utf-8", stream.errors or "strict"))
+            _flush_later(loop, handler)
         except (OSError, ValueError):  # closed or broken stream: like logging, never raise
             pass
 
     debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
+_NO_LOCK = contextlib.nullcontext()
+_flush_due: set[asyncio.AbstractEventLoop] = set()
+
+
+def _flush_later(loop: asyncio.AbstractEventLoop, handler: logging.StreamHandler[Any]) -> None:
+    if loop not in _flush_due:
+        _flush_due.add(loop)
+        loop.call_soon(_flush, loop, handler)
+
+
+def _flush(loop: asyncio.AbstractEventLoop, handler: logging.StreamHandler[Any]) -> None:
+    _flush_due.discard(loop)
+    try:
+        with handler.lock or _NO_LOCK:
+            handler.stream.flush()  # (the text layer's, then its buffer's)
+    except (OSError, ValueError):
+        pass
 
 
 def _noop(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

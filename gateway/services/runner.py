@@ -29,6 +29,20 @@ The runner owns WAL checkpoints of its connection (``checkpoint_every``
 seconds, on the DB thread, after a group, ``PASSIVE``), so that no commit
 waits for a checkpoint's writes and fsyncs.
 
+With ``inline_writes`` (what ``serve`` uses), ``grouped`` jobs run on the
+event loop's own thread instead, and only the commit goes to a thread:
+the jobs that arrived during one loop iteration run back to back in one
+``BEGIN IMMEDIATE`` transaction (a savepoint each, as above), then the
+``COMMIT`` (its fsync, with the GIL released) runs on the commit thread
+while the loop goes on serving; jobs that arrive meanwhile wait for it and
+then form the next group. One thread hop per group instead of one per job,
+and no job's Python waits for the GIL behind the loop's (on a gateway pinned
+to one core, those switches cost more than the work). The loop never waits
+for the disk or another process: if the write lock is taken (another process
+writing, or the DB thread running a ``call`` that holds the connection), the
+group goes to the DB thread as before, where it may wait ``busy_timeout``.
+A group of only ``durable=False`` jobs commits inline (no fsync to wait for).
+
 ``read`` jobs (a balance check, the session row) run on the event loop's
 own thread, on a read-only connection of their own: a WAL reader never waits
 for the writer, so a balance check is not queued behind a group's fsync, and
@@ -43,6 +57,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -70,6 +85,12 @@ class _Job:
     state: int = 0
 
 
+@dataclass(slots=True)
+class _Chore:
+    """Housekeeping for the DB thread (a checkpoint): nobody waits for it."""
+    fn: Callable[[], None]
+
+
 _QUEUED, _STARTED, _WITHDRAWN = 0, 1, 2
 _STATE = threading.Lock()
 
@@ -91,20 +112,35 @@ def _withdraw(job: _Job) -> bool:
 
 
 class DbRunner:
-    def __init__(self, store: Store | None = None, *, inline_reads: bool = False,
+    def __init__(self, store: Store | None = None, *, inline_reads: bool = False, inline_writes: bool = False,
                  max_group: int = MAX_GROUP, checkpoint_every: float = 1.0) -> None:
-        """``store``: enables ``grouped``; ``inline_reads``: ``read`` runs on the caller's thread."""
+        """``store``: enables ``grouped``; ``inline_reads``: ``read`` runs on the caller's thread;
+        ``inline_writes``: ``grouped`` jobs run on the loop's thread, their commit on a thread."""
         self._store = store
         self._checkpoint_every = checkpoint_every
         self._last_checkpoint = time.monotonic()
         if store is not None:
             store.conn.execute("PRAGMA wal_autocheckpoint = 0")
         self._max_group = max_group
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Job | _Chore | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="db", daemon=True)
         self._thread.start()
         self._inline_reads = inline_reads
         self._closed = False
+        # --- inline writes (loop thread) ---
+        self._inline_writes = inline_writes and store is not None
+        #: Grouped jobs waiting for the next inline group, in order.
+        self._waiting: deque[_Job] = deque()
+        self._drain_scheduled = False
+        #: A group's COMMIT is on the commit thread (the loop holds ``store.lock`` until it is done).
+        self._committing = False
+        self._commits: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._committer: threading.Thread | None = None
+        self._commit_token = 0
+        self._checkpointer: sqlite3.Connection | None = None
+        if self._inline_writes:
+            self._committer = threading.Thread(target=self._commit_work, name="db-commit", daemon=True)
+            self._committer.start()
 
     async def read(self, fn: Callable[..., T], /, *args: Any) -> T:
         """Run ``fn(*args)``, which only reads, inline (else on the DB thread, as ``call``).
@@ -161,33 +197,167 @@ class DbRunner:
             raise RuntimeError("DbRunner is closed")
         loop = asyncio.get_running_loop()
         job = _Job(fn, loop.create_future(), loop, grouped, durable)
-        self._queue.put(job)
+        if grouped and self._inline_writes:
+            self._waiting.append(job)
+            if not self._drain_scheduled and not self._committing:
+                self._drain_scheduled = True
+                loop.call_soon(self._drain)
+        else:
+            self._queue.put(job)
         return job
 
     async def _await(self, job: _Job, budget: float | None) -> Any:
         if budget is None:
             return await job.future
+        # One timer, not ``wait_for(shield(...))`` (a task, a waiter and two
+        # callbacks per job): when it fires, a job still queued is withdrawn.
+        timer = job.loop.call_later(max(budget, 0.0), _expire, job)
         try:
-            return await asyncio.wait_for(asyncio.shield(job.future), max(budget, 0.0))
-        except TimeoutError:
-            if _withdraw(job):  # still queued: it will never run
-                raise StoreBusy("the database thread is busy") from None
-            return await job.future  # running: wait for its outcome
+            return await job.future
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self._committer is not None:
+                self._commits.put(None)
+                self._committer.join()  # a commit in flight ends first
+                if self._committing:  # its callback has not run: take the connection back now
+                    try:
+                        self._hand_back()
+                    except RuntimeError:  # closed from another thread than the loop's
+                        pass
+            # Jobs still waiting for an inline group run on the DB thread before it stops.
+            while self._waiting:
+                self._queue.put(self._waiting.popleft())
             self._queue.put(None)
             self._thread.join()
+
+    # --- inline writes (the loop thread) -------------------------------------------
+
+    def _drain(self) -> None:
+        """Run the waiting grouped jobs as one group on this (the loop's) thread."""
+        self._drain_scheduled = False
+        if self._committing or not self._waiting or self._closed:
+            return
+        store = self._store
+        assert store is not None
+        group: list[_Job] = []
+        while self._waiting and len(group) < self._max_group:
+            group.append(self._waiting.popleft())
+        if self._waiting:
+            self._schedule_drain()
+        durable = any(j.durable for j in group)
+        if not store.lock.acquire(blocking=False):  # the DB thread is using the connection
+            self._to_thread(group)
+            return
+        try:
+            store.open_group(durable=durable, begin=True, wait=False)
+        except StoreBusy:  # another process is writing: wait for it on the DB thread, not here
+            store.lock.release()
+            self._to_thread(group)
+            return
+        except BaseException as exc:  # unwritable: every job gets the error
+            store.lock.release()
+            _settle([(job, False, exc) for job in group if _start(job)])
+            return
+        outcomes = [(job, *_run(job.fn)) for job in group if _start(job)]
+        if not durable:  # no fsync to wait for: commit here
+            try:
+                store.commit_group()
+            except BaseException as exc:
+                outcomes = [(job, False, exc) for job, _, _ in outcomes]
+            finally:
+                store.lock.release()
+            _settle(outcomes)
+            self._checkpoint_if_due()
+            return
+        self._committing = True
+        store.handed_off = True  # until ``_hand_back``: nothing on this thread may use the connection
+        loop, token = group[0].loop, self._commit_token
+        self._commits.put(lambda: self._commit_group(loop, token, outcomes))
+
+    def _hand_back(self) -> None:
+        """The commit is done: the connection is the loop thread's again, then free."""
+        assert self._store is not None
+        self._committing = False
+        self._commit_token += 1
+        self._store.handed_off = False
+        self._store.lock.release()
+
+    def _commit_group(self, loop: asyncio.AbstractEventLoop, token: int,
+                      outcomes: list[tuple[_Job, bool, Any]]) -> None:
+        """On the commit thread: COMMIT (the fsync), then hand the outcomes back to the loop."""
+        assert self._store is not None
+        try:
+            self._store.commit_group()  # the loop thread holds the lock and waits for this
+        except BaseException as exc:  # nothing of the group is saved
+            outcomes = [(job, False, exc) for job, _, _ in outcomes]
+        try:
+            loop.call_soon_threadsafe(self._committed, token, outcomes)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+    def _committed(self, token: int, outcomes: list[tuple[_Job, bool, Any]]) -> None:
+        assert self._store is not None
+        if token == self._commit_token:  # (else ``close`` has already taken the connection back)
+            self._hand_back()
+        _settle(outcomes)
+        if self._waiting:
+            self._schedule_drain()
+        self._checkpoint_if_due()
+
+    def _schedule_drain(self) -> None:
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            asyncio.get_running_loop().call_soon(self._drain)
+
+    def _to_thread(self, group: list[_Job]) -> None:
+        for job in group:
+            self._queue.put(job)
+
+    def _checkpoint_if_due(self) -> None:
+        now = time.monotonic()
+        if now - self._last_checkpoint >= self._checkpoint_every:
+            self._last_checkpoint = now
+            self._queue.put(_Chore(self._checkpoint))
+
+    def _checkpoint(self) -> None:
+        """On the DB thread, on a connection of its own: a PASSIVE checkpoint needs
+        no write lock, so inline groups go on while it copies pages."""
+        assert self._store is not None
+        try:
+            if self._checkpointer is None:
+                if self._store.path in ("", ":memory:"):
+                    return
+                self._checkpointer = sqlite3.connect(self._store.path, isolation_level=None,
+                                                     check_same_thread=False)
+                self._checkpointer.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except Exception:  # noqa: BLE001 - retried later; SQLite stays consistent
+            pass
+
+    def _commit_work(self) -> None:
+        while True:
+            task = self._commits.get()
+            if task is None:
+                return
+            task()
 
     # --- the DB thread -------------------------------------------------------------
 
     def _work(self) -> None:
-        pending: deque[_Job | None] = deque()  # taken from the queue, not yet run
+        pending: deque[_Job | _Chore | None] = deque()  # taken from the queue, not yet run
         while True:
             job = pending.popleft() if pending else self._queue.get()
             if job is None:
+                if self._checkpointer is not None:
+                    self._checkpointer.close()
                 return
+            if isinstance(job, _Chore):
+                job.fn()
+                continue
             if not job.grouped:
                 if _start(job):
                     _deliver([(job, *_run(job.fn))])
@@ -198,7 +368,7 @@ class DbRunner:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if nxt is not None and nxt.grouped:
+                if isinstance(nxt, _Job) and nxt.grouped:
                     group.append(nxt)
                 else:
                     pending.append(nxt)  # runs after this group, in order
@@ -222,6 +392,12 @@ class DbRunner:
                 self._store.checkpoint()
             except Exception:  # noqa: BLE001 - retried after the next group; SQLite stays consistent
                 pass
+
+
+def _expire(job: _Job) -> None:
+    """A job's budget ran out: if it has not started, it never will (``StoreBusy``)."""
+    if _withdraw(job) and not job.future.done():
+        job.future.set_exception(StoreBusy("the database thread is busy"))
 
 
 def _run(fn: Callable[[], Any]) -> tuple[bool, Any]:

@@ -70,11 +70,17 @@ class Store:
         self._grouping = False
         self._group_open = False
         self._group_busy = False
+        self._group_relaxed = False
+        self.busy_timeout_ms = 5000
+        #: The connection is committing on another thread for the lock's owner (``DbRunner``).
+        self.handed_off = False
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One all-or-nothing business operation under the write lock."""
         with self._lock:
+            if self.handed_off:
+                raise RuntimeError("the connection is committing on another thread")
             if self._grouping:
                 with self._savepoint():
                     yield self.conn
@@ -144,25 +150,84 @@ class Store:
             StoreError: the commit failed (nothing of the group is saved).
         """
         with self._lock:
-            if self._grouping:
-                raise RuntimeError("Store.group() does not nest")
-            relaxed = not durable and self._synchronous != "NORMAL"
-            if relaxed:
-                self.conn.execute("PRAGMA synchronous = NORMAL")
-            self._grouping, self._group_open, self._group_busy = True, False, False
+            self.open_group(durable=durable)
             try:
                 yield
             except BaseException:
-                if self._group_open:
-                    self.conn.execute("ROLLBACK")
+                self.abort_group()
                 raise
-            else:
-                if self._group_open:
-                    self._commit()
-            finally:
-                self._grouping = self._group_open = False
-                if relaxed:
-                    self.conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            self.commit_group()
+
+    # The three steps of ``group()``, for a caller that runs the operations on
+    # one thread and the commit (its fsync) on another: ``DbRunner`` with
+    # inline writes. The caller holds ``lock`` from ``open_group`` until the
+    # commit is done; the thread that commits must not take it.
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by whoever uses the connection (re-entrant for its own thread)."""
+        return self._lock
+
+    def open_group(self, *, durable: bool = True, begin: bool = False, wait: bool = True) -> None:
+        """Start a group (``begin``: take the write lock now instead of at the first ``write()``).
+
+        ``wait=False``: if another process holds the write lock, say so at
+        once (``StoreBusy``) instead of waiting ``busy_timeout`` for it.
+
+        Raises:
+            StoreBusy, StoreError: ``begin`` and the write lock could not be taken.
+        """
+        if self._grouping:
+            raise RuntimeError("Store.group() does not nest")
+        relaxed = not durable and self._synchronous != "NORMAL"
+        if relaxed:
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+        self._grouping, self._group_open, self._group_busy = True, False, False
+        self._group_relaxed = relaxed
+        if begin:
+            try:
+                if wait:
+                    self._begin()
+                else:
+                    self.conn.execute("PRAGMA busy_timeout = 0")
+                    try:
+                        self._begin()
+                    finally:
+                        self.conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            except BaseException:
+                self._end_group()
+                raise
+            self._group_open = True
+
+    @property
+    def group_open(self) -> bool:
+        """Whether the group's transaction has begun (there is something to commit)."""
+        return self._group_open
+
+    def commit_group(self) -> None:
+        """Commit the group (nothing to do if nothing was written).
+
+        Raises:
+            StoreError: the commit failed (nothing of the group is saved).
+        """
+        try:
+            if self._group_open:
+                self._commit()
+        finally:
+            self._end_group()
+
+    def abort_group(self) -> None:
+        try:
+            if self._group_open:
+                self.conn.execute("ROLLBACK")
+        finally:
+            self._end_group()
+
+    def _end_group(self) -> None:
+        self._grouping = self._group_open = False
+        if self._group_relaxed:
+            self._group_relaxed = False
+            self.conn.execute(f"PRAGMA synchronous = {self._synchronous}")
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -225,6 +290,7 @@ def open_store(
         raise StoreError(f"{path}: {exc.strerror or exc}") from None
     store = Store(conn, str(path))
     store._synchronous = "FULL" if synchronous == "full" else "NORMAL"
+    store.busy_timeout_ms = int(busy_timeout_ms)
     if migrate:
         from gateway.store.migrations import migrate as run_migrations
 
