@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import ConfigError, Settings
-from gateway.logs import get_logger
+from gateway.logs import get_logger, write_at_once, write_per_iteration
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services import Context, Services
 from gateway.services.ratelimit import RateLimiter
@@ -161,6 +161,7 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    write_per_iteration(loop)
     http = web.AppRunner(build_web_app(gateway), access_log=None, shutdown_timeout=10.0)
     jobs: list[asyncio.Task[None]] = []
     stop_sms: Callable[[], Awaitable[None]] | None = None
@@ -209,4 +210,5 @@ async def serve(
         if stop_sms is not None:
             await stop_sms()
         gateway.close()
+        write_at_once()
         log.info("stopped")

@@ -27,6 +27,7 @@ import contextlib
 import logging
 import re
 import sys
+import threading
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -53,13 +54,14 @@ def redact_text(text: str) -> str:
 
 
 def _privacy(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    for key in list(event):
-        value = event[key]
+    for key, value in event.items():  # (values are replaced in place; no key is added or removed)
         if key in _SECRET_KEYS:
             event[key] = "[redacted]"
-        elif key in _MSISDN_KEYS and isinstance(value, str):
+        elif type(value) is not str and not isinstance(value, str):
+            continue
+        elif key in _MSISDN_KEYS:
             event[key] = mask(value)
-        elif isinstance(value, str) and len(value) >= 10:  # shorter: no run of 10 digits
+        elif len(value) >= 10 and _LONG_DIGITS.search(value):  # shorter: no run of 10 digits
             event[key] = redact_text(value)
     return event
 
@@ -112,7 +114,8 @@ class _StreamLogger:
     handler of the latest ``configure_logging`` (looked up on each line, so a
     logger cached earlier follows a new configuration or ``setStream``).
 
-    On an event loop's thread, lines written during one iteration of the loop
+    On the thread of an event loop that asked for it (``write_per_iteration``),
+    lines written during one iteration of the loop
     go out in one ``write`` at its end (a callback queued behind the
     iteration's work): a line per USSD step was a system call per step, and
     the call waits when the disk's journal is busy with the database's
@@ -131,12 +134,9 @@ class _StreamLogger:
         try:
             stream = handler.stream
             raw = getattr(stream, "buffer", None)
-            try:
-                loop = asyncio.get_running_loop() if raw is not None else None
-            except RuntimeError:
-                loop = None
+            loop = _deferring.get(threading.get_ident()) if _deferring else None
             with handler.lock or _NO_LOCK:
-                if loop is None or raw is None:
+                if loop is None or raw is None or loop.is_closed():
                     stream.write(line + "\n")
                     stream.flush()
                     return
@@ -150,6 +150,25 @@ class _StreamLogger:
 
 _NO_LOCK = contextlib.nullcontext()
 _flush_due: set[asyncio.AbstractEventLoop] = set()
+#: Threads whose event loop writes its lines once per iteration (``write_per_iteration``).
+_deferring: dict[int, asyncio.AbstractEventLoop] = {}
+
+
+def write_per_iteration(loop: asyncio.AbstractEventLoop) -> None:
+    """Lines logged on ``loop``'s thread (the caller's) from now on go out once per
+    iteration of it (see ``_StreamLogger``); ``serve`` calls this at start-up.
+
+    (Looking the loop up on each line instead, ``asyncio.get_running_loop()``,
+    is a ``getpid`` system call each time.)
+    """
+    _deferring[threading.get_ident()] = loop
+
+
+def write_at_once() -> None:
+    """Undo ``write_per_iteration`` for the caller's thread, writing what is pending."""
+    loop = _deferring.pop(threading.get_ident(), None)
+    if loop is not None and _handler is not None:
+        _flush(loop, _handler)
 
 
 def _flush_later(loop: asyncio.AbstractEventLoop, handler: logging.StreamHandler[Any]) -> None:

@@ -204,14 +204,19 @@ class Dialogues:
         return reply, "end" if reply.end else "continue"
 
     def _prepare(self, sid: str, msisdn: str) -> tuple[Any, Caller, BalanceView | None]:
-        """The session row and the caller's own line, on the read connection."""
-        row = sessions.load_row(self.read_store, sid)
-        try:
-            view = self.read_services.check_balance(msisdn)
-        except LineLost as exc:
-            return row, Caller(msisdn, self.read_services.subscriber_language(msisdn), exc), None
-        except GatewayError as exc:  # unknown or recycled: the menus still answer
-            return row, Caller(msisdn, self.profile.default_language, exc), None
+        """The session row and the caller's own line, on the read connection.
+
+        One read transaction for both: each statement in autocommit takes and
+        drops the WAL read lock (two ``fcntl`` system calls) on its own.
+        """
+        with self.read_store.snapshot():
+            row = sessions.load_row(self.read_store, sid)
+            try:
+                view = self.read_services.check_balance(msisdn)
+            except LineLost as exc:
+                return row, Caller(msisdn, self.read_services.subscriber_language(msisdn), exc), None
+            except GatewayError as exc:  # unknown or recycled: the menus still answer
+                return row, Caller(msisdn, self.profile.default_language, exc), None
         return row, Caller(msisdn, view.language), view
 
     async def _run(self, call: ActionCall, fresh_view: BalanceView | None, deadline: float) -> object:

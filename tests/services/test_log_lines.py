@@ -16,7 +16,7 @@ from pathlib import Path
 
 import structlog
 
-from gateway.logs import configure_logging
+from gateway.logs import configure_logging, write_at_once, write_per_iteration
 
 
 def _file_stream(path: Path) -> io.TextIOWrapper:
@@ -34,6 +34,7 @@ async def test_loop_lines_are_in_the_file_by_the_end_of_the_iteration_in_order(t
     stream = _file_stream(path)
     configure_logging("info", "json")
     logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    write_per_iteration(asyncio.get_running_loop())
     try:
         log = structlog.get_logger("test")
         log.info("first", msisdn="85512345678")
@@ -46,7 +47,11 @@ async def test_loop_lines_are_in_the_file_by_the_end_of_the_iteration_in_order(t
         await asyncio.sleep(0)  # the end of this iteration
         assert _events(path) == ["first", "second", "from_a_thread", "stdlib_line", "third"]
         assert "85512345678" not in path.read_text()
+        log.info("last")
+        write_at_once()  # (serve, stopping)
+        assert _events(path)[-1] == "last"
     finally:
+        write_at_once()
         structlog.reset_defaults()
         logging.getLogger().handlers.clear()
         stream.close()
