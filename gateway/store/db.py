@@ -233,6 +233,8 @@ class Store:
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """Several reads that must see one consistent state."""
         with self._lock:
+            if self.handed_off:
+                raise RuntimeError("the connection is committing on another thread")
             if self._group_open:  # the group's transaction is one consistent state
                 yield self.conn
                 return
