@@ -25,9 +25,9 @@ runs) and ``StoreBusy`` is raised, so the caller can answer "busy, try
 again" truthfully. A job that has started is always awaited to its end: its
 outcome (a committed top-up) is never thrown away.
 
-The runner owns WAL checkpoints of its connection (``checkpoint_every``
-seconds, on the DB thread, after a group, ``PASSIVE``), so that no commit
-waits for a checkpoint's writes and fsyncs.
+The runner owns WAL checkpoints (``checkpoint_every`` seconds after a group,
+``PASSIVE``, on the DB thread with a connection of its own), so that no
+commit waits for a checkpoint's writes and fsyncs.
 
 With ``inline_writes`` (what ``serve`` uses), ``grouped`` jobs run on the
 event loop's own thread instead, and only the commit goes to a thread:
@@ -267,7 +267,7 @@ class DbRunner:
             try:
                 store.commit_group()
             except BaseException as exc:
-                outcomes = [(job, False, exc) for job, _, _ in outcomes]
+                outcomes = _all_failed(outcomes, exc)
             finally:
                 store.lock.release()
             _settle(outcomes)
@@ -293,7 +293,7 @@ class DbRunner:
         try:
             self._store.commit_group()  # the loop thread holds the lock and waits for this
         except BaseException as exc:  # nothing of the group is saved
-            outcomes = [(job, False, exc) for job, _, _ in outcomes]
+            outcomes = _all_failed(outcomes, exc)
         try:
             loop.call_soon_threadsafe(self._committed, token, outcomes)
         except RuntimeError:  # the loop is closed: nobody waits any more
@@ -385,13 +385,12 @@ class DbRunner:
         except BaseException as exc:  # the commit failed: nothing of the group is saved
             outcomes = [(job, False, exc) for job in group if job.state != _WITHDRAWN]
         _deliver(outcomes)
-        now = time.monotonic()
-        if now - self._last_checkpoint >= self._checkpoint_every:
-            self._last_checkpoint = now
-            try:
-                self._store.checkpoint()
-            except Exception:  # noqa: BLE001 - retried after the next group; SQLite stays consistent
-                pass
+        self._checkpoint_if_due()
+
+
+def _all_failed(outcomes: list[tuple[_Job, bool, Any]], exc: BaseException) -> list[tuple[_Job, bool, Any]]:
+    """The group's commit failed: whatever each job returned, it gets ``exc``."""
+    return [(job, False, exc) for job, _, _ in outcomes]
 
 
 def _expire(job: _Job) -> None:

@@ -247,11 +247,6 @@ class Store:
     def read(self) -> sqlite3.Connection:
         return self.conn
 
-    def checkpoint(self) -> None:
-        """Copy committed WAL pages into the database without waiting for readers."""
-        with self._lock:
-            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
     def close(self) -> None:
         self.conn.close()
 
