@@ -153,11 +153,11 @@ class KeywordRouter:
             return Answer(inbox_id, None, "failed", "sender is not a subscriber number")
         command = kw.parse(row["text"], short_code, keywords_code=self._profile.codes.sms_keywords,
                            marketing_code=self._profile.codes.sms_marketing)
-        lang = self._language(msisdn)
         try:
-            text, lang = self._run(command, msisdn, inbox_id, lang)
+            text, lang = self._run(command, msisdn, inbox_id)
             outcome = "ok"
         except GatewayError as exc:
+            lang = self._language(msisdn)
             text, outcome = self._texts.error(exc, lang), type(exc).__name__
         log.info("sms_handled", msisdn=msisdn, inbox_id=inbox_id, command=type(command).__name__,
                  outcome=outcome)
@@ -170,11 +170,14 @@ class KeywordRouter:
         except GatewayError:
             return str(self._profile.default_language)
 
-    def _run(self, command: kw.Command, msisdn: str, inbox_id: int, lang: str) -> tuple[str, str]:
+    def _run(self, command: kw.Command, msisdn: str, inbox_id: int) -> tuple[str, str]:
+        """The reply to ``command`` and the language it is in."""
         s, t = self._services, self._texts
+        if isinstance(command, kw.Balance):  # the view carries the language: one read of the line, not two
+            view = s.check_balance(msisdn)
+            return t.balance(view, view.language), view.language
+        lang = self._language(msisdn)
         match command:
-            case kw.Balance():
-                return t.balance(s.check_balance(msisdn), lang), lang
             case kw.TopUpCommand(pin=pin, target=target):
                 to = self._profile.number_plan.normalise(target) if target else None
                 result = s.top_up(TopUp(msisdn, pin, Channel.SMS, to, request_key=f"sms:{inbox_id}"))

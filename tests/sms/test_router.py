@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gateway.domain.money import Money
 from gateway.services.facade import Services
+from gateway.services.model import Channel, ReportLost
 from gateway.sms.router import KeywordRouter
 from gateway.smpp.codec import decode_text
 from gateway.store import Store
@@ -39,6 +41,16 @@ class TestRouter:
         """A Khmer-speaking subscriber is answered in Khmer."""
         answer(services, receive(services, "BAL", source=OTHER))
         assert outbox(store, kind="reply")[0]["text"].startswith("[km]")
+
+    def test_a_refused_balance_is_answered_in_the_subscribers_language(self, services: Services,
+                                                                       store: Store) -> None:
+        """BAL from a Khmer speaker whose SIM is reported lost: the refusal, in Khmer."""
+        owner = "85512345670"
+        services.add_subscriber(owner, balance=Money(0, services.profile.currency), language="km",
+                                id_number="K-1")
+        services.report_lost_sim(ReportLost(SUBSCRIBER, owner, "K-1", Channel.SMS))
+        answer(services, receive(services, "BAL", source=owner))
+        assert outbox(store, kind="reply")[-1]["text"] == "[km] Sorry: LineLost"
 
     def test_language_change_answers_in_the_new_language(self, services: Services, store: Store) -> None:
         """LANG KM switches the language and confirms in it."""
