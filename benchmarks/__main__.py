@@ -10,7 +10,10 @@ so each result is also a ratio that survives a noisy machine:
 2. ``growth``: the same dialogues on 10,000 and on 1,000,000 subscribers.
 3. ``topups``: redemptions per second at the service layer, durable, one
    process and then two processes at once.
-4. ``simulator``: the SMSC simulator's own submit_sm ceiling, and ``sms``:
+4. ``workers``: the USSD mix at c=64 on one ``serve``, then on two ``serve``
+   processes sharing one database (one per core, each driven by its own
+   generator on the other core): what a second process adds.
+5. ``simulator``: the SMSC simulator's own submit_sm ceiling, and ``sms``:
    MO ``BAL`` → MT reply round trips and a 10,000-message campaign through
    the gateway and the simulator.
 
@@ -29,13 +32,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from benchmarks import report, seed
 from benchmarks.procs import ROOT, Server, cores, free_port, loadgen, pinned, run_json
 
-PARTS = ("simulator", "ussd", "growth", "topups", "sms")
+PARTS = ("simulator", "ussd", "growth", "workers", "topups", "sms")
 
 
 class Plan:
@@ -68,10 +72,11 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "pinned": cores() >= 2 and bool(shutil.which("taskset"))}
 
 
-def gateway_server(db: Path, logdir: Path, name: str) -> Server:
+def gateway_server(db: Path, logdir: Path, name: str, core: int | None = 0) -> Server:
     port = free_port()
     env = seed.gateway_env(db, GATEWAY_HTTP_PORT=str(port), GATEWAY_SMPP_ENABLED="false")
-    return Server(name, [sys.executable, "-m", "gateway", "serve"], port, env=env, log=logdir / f"{name}.log")
+    return Server(name, [sys.executable, "-m", "gateway", "serve"], port, env=env, log=logdir / f"{name}.log",
+                  core=core)
 
 
 def baseline_server(logdir: Path) -> Server:
@@ -181,6 +186,48 @@ def part_growth(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
                 "rate_ratio": round(b["steps_per_s"] / a["steps_per_s"], 3),
             })
         out["peak_rss_mb"] = [round(s_gw.peak_rss() / 2**20, 1), round(b_gw.peak_rss() / 2**20, 1)]
+    return out
+
+
+def part_workers(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
+    """The USSD mix on one ``serve`` (core 0, the generator on core 1), then on two
+    ``serve`` processes on one database file, one per core, each driven at half
+    the concurrency by a generator of its own on the other core (a generator
+    costs ~17 µs of CPU per step, a step ~350 µs: it takes ~5% of the core it
+    shares). Two processes are two SQLite writers: their top-ups take turns
+    on the one write lock."""
+    level = 8 if plan.smoke else 64
+    seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
+    pins = PinBudget(seeded, 3 * plan.rounds)
+    out: dict[str, Any] = {"concurrency": level, "rounds": []}
+    for r in range(plan.rounds):
+        for procs in (1, 2):
+            db = seed.working_copy(seeded, work / f"workers-{procs}.db")
+            servers = [gateway_server(db, logdir, f"serve-w{procs}-{i}", core=i if cores() >= 2 else None)
+                       for i in range(procs)]
+            try:
+                specs = [spec(plan, level // procs, plan.subscribers, seed=100 + 10 * r + i,
+                              session_prefix=f"w{r}{procs}{i}-", **pins.take()) for i in range(procs)]
+                with ThreadPoolExecutor(procs) as pool:
+                    runs = list(pool.map(lambda a: loadgen(a[0], a[1], core=1 - a[2] if cores() >= 2 else None),
+                                         [(sp, sv, i) for i, (sp, sv) in enumerate(zip(specs, servers))]))
+            finally:
+                for server in servers:
+                    server.stop()
+            out["rounds"].append({
+                "round": r, "processes": procs,
+                "steps_per_s": round(sum(run["steps_per_s"] for run in runs), 1),
+                "per_process_steps_per_s": [run["steps_per_s"] for run in runs],
+                "p99_ms": max(run["p99_ms"] for run in runs),
+                "errors": sum(run["errors"] for run in runs),
+                "server_cpu_share": [round(run["server_cpu_s"] / (plan.duration + plan.warmup), 2) for run in runs],
+                "topups_in_db": _count(db, "SELECT COUNT(*) FROM topups"),
+                "topups_sent": sum(run["topups_sent"] for run in runs),
+            })
+    for procs in (1, 2):
+        mine = sorted((x for x in out["rounds"] if x["processes"] == procs), key=lambda x: x["steps_per_s"])
+        out[f"processes_{procs}"] = mine[(len(mine) - 1) // 2]
+    out["gain"] = round(out["processes_2"]["steps_per_s"] / out["processes_1"]["steps_per_s"], 3)
     return out
 
 
@@ -325,7 +372,7 @@ def _count(db: Path, sql: str) -> int:
         conn.close()
 
 
-RUNNERS = {"ussd": part_ussd, "growth": part_growth, "topups": part_topups,
+RUNNERS = {"ussd": part_ussd, "growth": part_growth, "workers": part_workers, "topups": part_topups,
            "simulator": part_simulator, "sms": part_sms}
 
 

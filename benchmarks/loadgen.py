@@ -94,7 +94,7 @@ class Dialogues:
         self.position = (self.position + STRIDE) % self.spec.subscribers
         return f"855{10000000 + self.position}"
 
-    def next(self) -> tuple[str, list[tuple[str, str, bytes]]]:
+    def next(self) -> tuple[str, list[tuple[str, str, bytes, bytes]]]:
         spec = self.spec
         if spec.mode == "bare":
             kind = "balance"

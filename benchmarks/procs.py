@@ -120,8 +120,8 @@ def run_json(argv: list[str], *, core: int | None = 1, timeout: float, env: dict
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def loadgen(spec: dict[str, Any], server: Server) -> dict[str, Any]:
-    """One load-generator run against ``server``, with the server's CPU over the same run."""
+def loadgen(spec: dict[str, Any], server: Server, *, core: int | None = 1) -> dict[str, Any]:
+    """One load-generator run (on ``core``) against ``server``, with the server's CPU over the same run."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump({**spec, "port": server.port}, handle)
         path = handle.name
@@ -129,7 +129,7 @@ def loadgen(spec: dict[str, Any], server: Server) -> dict[str, Any]:
         cpu0 = server.cpu_seconds()
         result: dict[str, Any] = run_json(
             [sys.executable, "-m", "benchmarks.loadgen", path],
-            timeout=spec.get("warmup", 1) + spec["duration"] + spec.get("timeout", 15) + 30,
+            timeout=spec.get("warmup", 1) + spec["duration"] + spec.get("timeout", 15) + 30, core=core,
         )
         result["server_cpu_s"] = round(server.cpu_seconds() - cpu0, 2)
         result["server_peak_rss_mb"] = round(server.peak_rss() / 2**20, 1)

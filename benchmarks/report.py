@@ -85,6 +85,16 @@ def table(res: dict[str, Any]) -> str:
             lines.append(f"{lv['concurrency']:>4} {s['p50_ms']:>9.2f} {bg['p50_ms']:>8.2f} {lv['p50_ratio']:>6.2f} "
                          f"{s['p99_ms']:>9.2f} {bg['p99_ms']:>8.2f} {lv['p99_ratio']:>6.2f} "
                          f"{s['steps_per_s']:>13,.0f} {bg['steps_per_s']:>7,.0f}")
+    w = res.get("workers")
+    if w:
+        one, two = w["processes_1"], w["processes_2"]
+        lines.append(f"\nA second serve process (USSD mix at c={w['concurrency']}, one database; median of "
+                     f"{len(w['rounds']) // 2} rounds): 1 process {one['steps_per_s']:,.0f} steps/s (p99 "
+                     f"{one['p99_ms']:.1f} ms); 2 processes {two['steps_per_s']:,.0f}/s together "
+                     f"({' + '.join(format(x, ',.0f') for x in two['per_process_steps_per_s'])}; p99 "
+                     f"{two['p99_ms']:.1f} ms), x{w['gain']:.2f}; errors {one['errors'] + two['errors']}; "
+                     f"top-ups sent/in the database {one['topups_sent']}/{one['topups_in_db']} and "
+                     f"{two['topups_sent']}/{two['topups_in_db']}")
     t = res.get("topups")
     if t:
         p1, p2 = t["processes_1"], t["processes_2"]

@@ -27,6 +27,11 @@ def test_smoke_run_measures_every_part_and_writes_json(tmp_path):
     assert result["ussd"]["topups_in_db"] > 0
     assert result["growth"]["levels"][0]["p50_ratio"] > 0
     for procs in ("processes_1", "processes_2"):
+        workers = result["workers"][procs]
+        assert workers["errors"] == 0 and workers["steps_per_s"] > 0
+        assert workers["topups_in_db"] == workers["topups_sent"] > 0  # every top-up answered is in the file
+    assert len(result["workers"]["processes_2"]["per_process_steps_per_s"]) == 2
+    for procs in ("processes_1", "processes_2"):
         assert result["topups"][procs]["errors"] == 0
         assert result["topups"][procs]["per_s"] > 0
     assert result["simulator"]["submit_sm_per_s"] > 0
