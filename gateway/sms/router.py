@@ -174,8 +174,8 @@ class KeywordRouter:
         """The reply to ``command`` and the language it is in."""
         s, t = self._services, self._texts
         if isinstance(command, kw.Balance):  # the view carries the language: one read of the line, not two
-            view = s.check_balance(msisdn)
-            return t.balance(view, view.language), view.language
+            balance = s.check_balance(msisdn)
+            return t.balance(balance, balance.language), balance.language
         lang = self._language(msisdn)
         match command:
             case kw.TopUpCommand(pin=pin, target=target):
