@@ -103,10 +103,15 @@ def spec(plan: Plan, concurrency: int, subscribers: int, mode: str = "mix", **ex
             "mode": mode, "subscribers": subscribers, "timeout": 15.0, **extra}
 
 
+def median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median throughput (the lower middle of an even count)."""
+    ordered = sorted(runs, key=lambda r: r["steps_per_s"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median throughput, with every round's figure kept."""
-    ordered = sorted(runs, key=lambda r: r["steps_per_s"])
-    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen = dict(median(runs))
     chosen["rounds_steps_per_s"] = [r["steps_per_s"] for r in runs]
     chosen["errors"] = sum(r["errors"] for r in runs)
     return chosen
@@ -225,8 +230,7 @@ def part_workers(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
                 "topups_sent": sum(run["topups_sent"] for run in runs),
             })
     for procs in (1, 2):
-        mine = sorted((x for x in out["rounds"] if x["processes"] == procs), key=lambda x: x["steps_per_s"])
-        out[f"processes_{procs}"] = mine[(len(mine) - 1) // 2]
+        out[f"processes_{procs}"] = median([x for x in out["rounds"] if x["processes"] == procs])
     out["gain"] = round(out["processes_2"]["steps_per_s"] / out["processes_1"]["steps_per_s"], 3)
     return out
 
