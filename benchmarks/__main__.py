@@ -7,13 +7,17 @@ so each result is also a ratio that survives a noisy machine:
    gateway (``serve``, SMPP off) on 100,000 subscribers and 100,000
    vouchers, driven by the same load generator, alternately, round by round,
    at each concurrency; the generator is first checked against ``wrk``.
-2. ``growth``: the same dialogues on 10,000 and on 1,000,000 subscribers.
-3. ``topups``: redemptions per second at the service layer, durable, one
+2. ``minimal``: the same mix at c=64 on bare aiohttp, on ``benchmarks.minimal``
+   (only the work no gateway can skip: one read or a durable top-up and a
+   log line per step) and on ``serve``: how much of the budget the stack
+   itself leaves, and what the gateway's own work costs on top.
+3. ``growth``: the same dialogues on 10,000 and on 1,000,000 subscribers.
+4. ``topups``: redemptions per second at the service layer, durable, one
    process and then two processes at once.
-4. ``workers``: the USSD mix at c=64 on one ``serve``, then on two ``serve``
+5. ``workers``: the USSD mix at c=64 on one ``serve``, then on two ``serve``
    processes sharing one database (one per core, each driven by its own
    generator on the other core): what a second process adds.
-5. ``simulator``: the SMSC simulator's own submit_sm ceiling, and ``sms``:
+6. ``simulator``: the SMSC simulator's own submit_sm ceiling, and ``sms``:
    MO ``BAL`` → MT reply round trips and a 10,000-message campaign through
    the gateway and the simulator.
 
@@ -39,7 +43,7 @@ from typing import Any
 from benchmarks import report, seed
 from benchmarks.procs import ROOT, Server, cores, free_port, loadgen, pinned, run_json
 
-PARTS = ("simulator", "ussd", "growth", "workers", "topups", "sms")
+PARTS = ("simulator", "ussd", "minimal", "growth", "workers", "topups", "sms")
 
 
 class Plan:
@@ -235,6 +239,38 @@ def part_workers(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
     return out
 
 
+def part_minimal(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
+    """The USSD mix at c=64 on three servers, alternately, round by round: bare
+    aiohttp (answers ``CON hello``), ``benchmarks.minimal`` (the least work a
+    step needs, on the same stack and database) and ``serve``."""
+    level = 8 if plan.smoke else 64
+    seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
+    dbs = {name: seed.working_copy(seeded, work / f"{name}.db") for name in ("minimal", "serve")}
+    pins = {name: PinBudget(seeded, plan.rounds) for name in dbs}
+    port = free_port()
+    minimal = Server("minimal", [sys.executable, "-m", "benchmarks.minimal", str(port)], port,
+                     env=seed.gateway_env(dbs["minimal"]), log=logdir / "minimal.log")
+    runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "minimal": [], "serve": []}
+    with baseline_server(logdir) as bare, minimal, gateway_server(dbs["serve"], logdir, "serve-minimal") as gw:
+        for r in range(plan.rounds):
+            runs["baseline"].append(loadgen(spec(plan, level, plan.subscribers, "bare"), bare))
+            for name, server in (("minimal", minimal), ("serve", gw)):
+                runs[name].append(loadgen(spec(plan, level, plan.subscribers, seed=300 + r,
+                                               session_prefix=f"m{name[0]}{r}-", **pins[name].take()), server))
+    out: dict[str, Any] = {"concurrency": level}
+    for name, name_runs in runs.items():
+        out[name] = median_run(name_runs)
+    bare_rate = out["baseline"]["steps_per_s"]
+    for name in ("minimal", "serve"):
+        out[name]["ratio"] = round(out[name]["steps_per_s"] / bare_rate, 3)
+        out[name]["topups_sent"] = sum(run["topups_sent"] for run in runs[name])
+    # Both did their top-ups for real: every one answered is in its file.
+    out["minimal"]["topups_in_db"] = _count(dbs["minimal"], "SELECT COUNT(*) FROM vouchers WHERE status = 'used'")
+    out["serve"]["topups_in_db"] = _count(dbs["serve"], "SELECT COUNT(*) FROM topups")
+    out["serve_over_minimal"] = round(out["serve"]["steps_per_s"] / out["minimal"]["steps_per_s"], 3)
+    return out
+
+
 def part_topups(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
     seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
     out: dict[str, Any] = {}
@@ -376,7 +412,7 @@ def _count(db: Path, sql: str) -> int:
         conn.close()
 
 
-RUNNERS = {"ussd": part_ussd, "growth": part_growth, "workers": part_workers, "topups": part_topups,
+RUNNERS = {"ussd": part_ussd, "minimal": part_minimal, "growth": part_growth, "workers": part_workers, "topups": part_topups,
            "simulator": part_simulator, "sms": part_sms}
 
 

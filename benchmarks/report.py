@@ -74,6 +74,17 @@ def table(res: dict[str, Any]) -> str:
         lines.append(f"bare p50/p99 at c=64: " + ", ".join(
             f"{lv['baseline']['p50_ms']:.2f}/{lv['baseline']['p99_ms']:.2f} ms" for lv in u["levels"]
             if lv["concurrency"] == 64))
+    mn = res.get("minimal")
+    if mn:
+        lines.append(f"\nThe least work a step needs (USSD mix at c={mn['concurrency']}, same stack and database; "
+                     f"median of {len(mn['baseline']['rounds_steps_per_s'])} rounds):")
+        lines.append(f"{'server':>24} {'steps/s':>8} {'ratio':>6} {'p99 ms':>7} {'errors':>6} {'top-ups sent/in db':>18}")
+        for name, label in (("baseline", "bare aiohttp"), ("minimal", "benchmarks.minimal"), ("serve", "serve")):
+            run = mn[name]
+            topups = f"{run['topups_sent']}/{run['topups_in_db']}" if "topups_in_db" in run else "-"
+            lines.append(f"{label:>24} {run['steps_per_s']:>8,.0f} {_f(run.get('ratio', 1.0), '{:.2f}'):>6} "
+                         f"{run['p99_ms']:>7.2f} {run['errors']:>6} {topups:>18}")
+        lines.append(f"serve / minimal: {mn['serve_over_minimal']:.2f}")
     g = res.get("growth")
     if g:
         a, b = g["sizes"]

@@ -25,6 +25,13 @@ def test_smoke_run_measures_every_part_and_writes_json(tmp_path):
         assert lv["gateway"]["errors"] == 0, lv["gateway"]["error_samples"]
         assert set(lv["gateway"]["dialogues"]) == {"balance", "menu", "topup"}
     assert result["ussd"]["topups_in_db"] > 0
+    minimal = result["minimal"]
+    for name in ("baseline", "minimal", "serve"):
+        assert minimal[name]["steps"] > 0 and minimal[name]["errors"] == 0, minimal[name]["error_samples"]
+    for name in ("minimal", "serve"):  # both redeem for real: every top-up answered is in its file
+        assert set(minimal[name]["dialogues"]) == {"balance", "menu", "topup"}
+        assert minimal[name]["topups_in_db"] == minimal[name]["topups_sent"] > 0
+    assert minimal["serve_over_minimal"] > 0
     assert result["growth"]["levels"][0]["p50_ratio"] > 0
     for procs in ("processes_1", "processes_2"):
         workers = result["workers"][procs]
