@@ -47,6 +47,10 @@ async def test_loop_lines_are_in_the_file_by_the_end_of_the_iteration_in_order(t
         await asyncio.sleep(0)  # the end of this iteration
         assert _events(path) == ["first", "second", "from_a_thread", "stdlib_line", "third"]
         assert "85512345678" not in path.read_text()
+        log.info("fourth")
+        logging.getLogger("other.library").warning("stdlib_after_a_loop_line")
+        await asyncio.sleep(0)
+        assert _events(path)[-2:] == ["fourth", "stdlib_after_a_loop_line"]
         log.info("last")
         write_at_once()  # (serve, stopping)
         assert _events(path)[-1] == "last"
@@ -69,3 +73,94 @@ def test_outside_a_loop_each_line_is_written_at_once(tmp_path):
         structlog.reset_defaults()
         logging.getLogger().handlers.clear()
         stream.close()
+
+
+async def test_a_value_changed_after_its_line_was_logged_is_written_as_it_was(tmp_path):
+    """Lines on the loop are rendered at the end of the iteration, but never show a later state."""
+    path = tmp_path / "gateway.log"
+    stream = _file_stream(path)
+    configure_logging("info", "json")
+    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    write_per_iteration(asyncio.get_running_loop())
+    try:
+        failed = ["85510000001"]
+        structlog.get_logger("test").info("batch_failed", numbers=failed, count=len(failed))
+        failed.append("85510000002")
+        await asyncio.sleep(0)
+        [line] = [json.loads(text) for text in path.read_text().splitlines()]
+        assert line["numbers"] == ["85510000001"] and line["count"] == 1
+    finally:
+        write_at_once()
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
+        stream.close()
+
+
+async def test_loop_lines_read_exactly_as_structlogs_json_renderer_writes_them(tmp_path):
+    """Log shippers parse these lines: the same keys, order, levels, masking and escapes as the
+    shared chain (``add_log_level``, ``add_logger_name``, ``TimeStamper``, privacy, ``JSONRenderer``)."""
+    from gateway.logs import _privacy
+
+    path = tmp_path / "gateway.log"
+    stream = _file_stream(path)
+    configure_logging("info", "json")
+    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    write_per_iteration(asyncio.get_running_loop())
+    calls = [
+        ("info", "ussd_turn", {"session_id": "s1", "msisdn": "85510001234", "step": 2, "ms": 1.5, "ok": True,
+                               "gone": None}),
+        ("warn", "odd_text", {"text": "TOP 12345678901234", "note": "ភាសាខ្មែរ"}),
+        ("exception", "failed", {"to": "85512345678"}),
+    ]
+    try:
+        log = structlog.get_logger("gateway.test")
+        for method, event, fields in calls:
+            try:
+                raise ValueError("boom")
+            except ValueError:
+                getattr(log, method)(event, **fields)
+        await asyncio.sleep(0)
+    finally:
+        write_at_once()
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
+        stream.close()
+    reference = structlog.processors.JSONRenderer()
+    written = path.read_text().splitlines()
+    assert len(written) == len(calls)
+    for line, (method, event, fields) in zip(written, calls):
+        parsed = json.loads(line)
+        expected: dict[str, object] = {**fields, "event": event}
+        expected = structlog.stdlib.add_log_level(None, method, expected)
+        expected["logger"] = "gateway.test"
+        expected["timestamp"] = parsed["timestamp"]
+        if method == "exception":
+            expected["exception"] = parsed["exception"]
+            assert "ValueError: boom" in parsed["exception"]
+        assert line == reference(None, method, _privacy(None, method, expected))
+    assert json.loads(written[1])["level"] == "warning" and json.loads(written[2])["level"] == "error"
+    assert all(json.loads(line)["timestamp"].endswith("Z") for line in written)
+
+
+def test_loop_lines_still_waiting_at_exit_reach_the_file(tmp_path):
+    """A loop that stops without ``write_at_once`` (a crash on the way out) loses no line."""
+    import subprocess
+    import sys
+
+    code = (  # SystemExit from a callback leaves run_forever at once: the flush queued behind it never runs
+        "import asyncio, structlog\n"
+        "from gateway.logs import configure_logging, write_per_iteration\n"
+        "configure_logging('info', 'json')\n"
+        "loop = asyncio.new_event_loop()\n"
+        "write_per_iteration(loop)\n"
+        "def crash():\n"
+        "    structlog.get_logger('test').info('last_words', msisdn='85512345678')\n"
+        "    raise SystemExit(3)\n"
+        "loop.call_soon(crash)\n"
+        "loop.run_forever()\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3
+    [line] = [json.loads(text) for text in proc.stderr.splitlines()]
+    assert line["event"] == "last_words" and line["msisdn"] == "855*****678"
