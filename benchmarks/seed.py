@@ -94,9 +94,17 @@ def build(root: Path, cache: Path, subscribers: int, vouchers: int) -> Seeded:
 
 
 def working_copy(seeded: Seeded, dest: Path) -> Path:
-    """A fresh copy of the template's database to spend vouchers on."""
+    """A fresh copy of the template's database to spend vouchers on, on the disk before it is used.
+
+    Without the fsync, the kernel writes the copy back while the run measures
+    (430 MB for 1,000,000 subscribers), and on ext4 the server's first WAL
+    fsyncs wait behind it: the big database's p99 in the growth part jumped
+    to 51 ms against 42 ms for the small one in one round, and not in others.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{dest}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(seeded.db, dest)
+    with dest.open("rb") as handle:
+        os.fsync(handle.fileno())
     return dest
