@@ -389,6 +389,15 @@ def part_sms(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
             out["campaign"]["simulator_cpu_share"] = round((sim.cpu_seconds() - cpu[1]) / wall, 2)
             out["serve_peak_rss_mb"] = round(gw.peak_rss() / 2**20, 1)
         out["ratio_to_simulator"] = round(out["round_trips_per_s"] / ceiling, 3)
+        # What each side would carry at 100% of its core, at its CPU per round trip in this run: a
+        # round trip costs the simulator three PDU exchanges (MO, submit_sm, receipt), its ceiling one.
+        best = out["round_trips"]
+        for side in ("serve", "simulator"):
+            share = best.get(f"{side}_cpu_share") or 0.0
+            if share > 0:
+                best[f"{side}_cpu_us_per_round_trip"] = round(share / best["round_trips_per_s"] * 1e6, 1)
+                best[f"{side}_full_core_per_s"] = round(best["round_trips_per_s"] / share)
+                best[f"{side}_full_core_ratio"] = round(best["round_trips_per_s"] / share / ceiling, 3)
         out["campaign_ratio_to_simulator"] = round(out["campaign"]["messages_per_s"] / ceiling, 3)
     finally:
         sim.stop()

@@ -131,6 +131,11 @@ def table(res: dict[str, Any]) -> str:
                          f"ratio {_f(sms.get('ratio_to_simulator'), '{:.2f}')}; CPU: serve "
                          f"{rt.get('serve_cpu_share', 0):.0%}, simulator {rt.get('simulator_cpu_share', 0):.0%}, "
                          f"driver {rt.get('driver_cpu_share', 0):.1%}")
+            if "simulator_full_core_per_s" in rt and "serve_full_core_per_s" in rt:
+                lines.append(f"  at 100% of its core: the simulator {rt['simulator_full_core_per_s']:,.0f} round trips/s "
+                             f"({rt['simulator_cpu_us_per_round_trip']:.0f} µs each, ratio "
+                             f"{rt['simulator_full_core_ratio']:.2f}), serve {rt['serve_full_core_per_s']:,.0f}/s "
+                             f"({rt['serve_cpu_us_per_round_trip']:.0f} µs each, ratio {rt['serve_full_core_ratio']:.2f})")
             lines.append(f"  campaign {cp['submitted']:,}/{cp['count']:,}: {cp['messages_per_s']:,.0f}/s first to "
                          f"last submit_sm ({cp['seconds']:.2f} s), ratio "
                          f"{_f(sms.get('campaign_ratio_to_simulator'), '{:.2f}')}; {cp['end_to_end_per_s']:,.0f}/s "
