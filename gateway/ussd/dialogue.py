@@ -100,6 +100,8 @@ class Dialogues:
                 await self._turn(request.session_id)
                 try:
                     reply, outcome = await self._handle(request, msisdn, started + self.budget)
+                    if reply.end:
+                        self._forget(request.session_id)
                 finally:
                     self._hand_over(request.session_id)
             except StoreBusy:
@@ -347,6 +349,25 @@ class Dialogues:
                                       durable=False, budget=self._db(deadline))
             session.stored_until = session.expires_at
 
+    def _forget(self, sid: str) -> None:
+        """An ended dialogue leaves the cache once its row is in the database.
+
+        After an END only a resend can come (the aggregator retrying the last
+        request), and the row answers it as it does after a restart: the saved
+        results replay, nothing is done twice. Keeping ended dialogues in memory
+        for their idle time grew ``serve`` by ~750 bytes each (176 MB after a
+        minute and a half at c=256); the cache now holds the dialogues still
+        going. A row still waiting for its lazy write leaves when it is written
+        (``_flushed``); one that could not be written stays, to answer a resend.
+        """
+        session = self.cache.get(sid)
+        if session is None:
+            return
+        if sid in self._unsaved:
+            session.ended = True
+        elif session.stored_until is not None:
+            self.cache.drop(sid)
+
     # --- lazy session rows --------------------------------------------------------------
 
     def _save_later(self, session: sessions.Session) -> None:
@@ -384,6 +405,11 @@ class Dialogues:
 
     def _flushed(self, batch: list[sessions.Session], future: asyncio.Future[None]) -> None:
         exc = None if future.cancelled() else future.exception()
+        if not future.cancelled() and exc is None:
+            for s in batch:  # written: an ended one needs no memory any more (``_forget``)
+                if s.ended and s.session_id not in self._unsaved and self.cache.get(s.session_id) is s:
+                    self.cache.drop(s.session_id)
+            return
         if future.cancelled() or exc is not None:
             log.warning("ussd_sessions_not_saved", count=len(batch), reason=str(exc))
             for s in batch:  # retried with the next flush, in a second at the latest

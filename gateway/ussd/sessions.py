@@ -47,6 +47,8 @@ class Session:
     results: dict[str, str] = field(default_factory=dict)
     #: Wrong voucher PINs tried in this session.
     wrong_pins: int = 0
+    #: Its last screen was an END: it leaves the cache once its row is written.
+    ended: bool = False
 
 
 # --- SQL (synchronous: run through DbRunner) ------------------------------------
@@ -133,6 +135,9 @@ class SessionCache:
         self._sessions.move_to_end(session.session_id)
         while len(self._sessions) > self._limit:
             self._sessions.popitem(last=False)
+
+    def drop(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
 
     def drop_expired(self, now: datetime) -> int:
         gone = [sid for sid, s in self._sessions.items() if s.expires_at <= now]

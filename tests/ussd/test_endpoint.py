@@ -144,6 +144,24 @@ class TestRefusals:
                 g.close()
 
 
+class TestEndedDialogues:
+    async def test_ended_dialogues_leave_memory_and_resends_are_answered_from_the_database(self, world):
+        """After an END the dialogue is no longer held in memory (or counted as active); the
+        aggregator resending the last request still gets the same screen and no second credit."""
+        world.add()
+        [pin] = world.vouchers()
+        menu = await world.phone.dial("*100#", "1", session_id="menu-end")
+        await asyncio.sleep(0.05)  # a new menu dialogue's row is written after its first screen
+        assert await world.phone.post("menu-end", "*100#", "1") == (200, menu[-1])
+        _, topup = await world.phone.post("topup-end", "*123#", pin)
+        async with world.phone.client.get(world.phone.server.make_url("/metrics")) as r:
+            assert "ussd_active_sessions 0.0" in await r.text()
+        assert await world.phone.post("topup-end", "*123#", pin) == (200, topup)
+        assert topup.startswith("END Top-up of $5.00 successful. Balance: $11.00")
+        assert world.sql("SELECT COUNT(*) FROM topups")[0][0] == 1
+        assert (await world.phone.dial("*124#"))[0].startswith("END Main balance: $11.00")
+
+
 class TestMetrics:
     async def test_metrics_count_requests_and_topups(self, world):
         """/metrics shows requests by code and outcome, step latency, sessions, top-ups."""
@@ -151,9 +169,10 @@ class TestMetrics:
         [pin] = world.vouchers()
         await world.phone.dial("*124#")
         await world.phone.dial("*100#", "2", "1", pin)
+        await world.phone.post("still-going", "*100#", "2")  # a dialogue waiting for its next answer
         async with world.phone.client.get(world.phone.server.make_url("/metrics")) as r:
             text = await r.text()
         assert 'ussd_requests_total{outcome="end",service_code="*124#"} 1.0' in text
         assert 'ussd_topups_total{outcome="credited"} 1.0' in text
         assert "ussd_step_seconds_bucket" in text
-        assert "ussd_active_sessions 1.0" in text
+        assert "ussd_active_sessions 1.0" in text  # the ended ones are not counted
