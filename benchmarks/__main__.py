@@ -11,13 +11,15 @@ so each result is also a ratio that survives a noisy machine:
    (only the work no gateway can skip: one read or a durable top-up and a
    log line per step) and on ``serve``: how much of the budget the stack
    itself leaves, and what the gateway's own work costs on top.
-3. ``growth``: the same dialogues on 10,000 and on 1,000,000 subscribers.
-4. ``topups``: redemptions per second at the service layer, durable, one
+3. ``soak``: the mix at c=256 for a minute on one ``serve``: its RSS after each
+   20 s round (what it keeps per dialogue shows over time, not in 7 s).
+4. ``growth``: the same dialogues on 10,000 and on 1,000,000 subscribers.
+5. ``topups``: redemptions per second at the service layer, durable, one
    process and then two processes at once.
-5. ``workers``: the USSD mix at c=64 on one ``serve``, then on two ``serve``
+6. ``workers``: the USSD mix at c=64 on one ``serve``, then on two ``serve``
    processes sharing one database (one per core, each driven by its own
    generator on the other core): what a second process adds.
-6. ``simulator``: the SMSC simulator's own submit_sm ceiling, and ``sms``:
+7. ``simulator``: the SMSC simulator's own submit_sm ceiling, and ``sms``:
    MO ``BAL`` → MT reply round trips and a 10,000-message campaign through
    the gateway and the simulator.
 
@@ -43,7 +45,7 @@ from typing import Any
 from benchmarks import report, seed
 from benchmarks.procs import ROOT, Server, cores, free_port, loadgen, pinned, run_json
 
-PARTS = ("simulator", "ussd", "minimal", "growth", "workers", "topups", "sms")
+PARTS = ("simulator", "ussd", "minimal", "soak", "growth", "workers", "topups", "sms")
 
 
 class Plan:
@@ -287,6 +289,34 @@ def part_minimal(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
     return out
 
 
+#: ``soak``: rounds and their length (the mix at c=256 on one serve, without a restart).
+SOAK_ROUNDS, SOAK_SECONDS = 3, 20.0
+
+
+def part_soak(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
+    """The USSD mix at c=256 for ``SOAK_ROUNDS`` x ``SOAK_SECONDS`` on one ``serve``; its
+    peak RSS after each round. Memory kept per dialogue (a cache of ended ones
+    grew ``serve`` to 176 MB in 80 s) shows over a minute, not in a 7 s round."""
+    level = 8 if plan.smoke else 256
+    rounds, seconds = (2, plan.duration) if plan.smoke else (SOAK_ROUNDS, SOAK_SECONDS)
+    seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
+    db = seed.working_copy(seeded, work / "soak.db")
+    pins = PinBudget(seeded, rounds)
+    out: dict[str, Any] = {"concurrency": level, "round_seconds": seconds, "rounds": []}
+    with gateway_server(db, logdir, "serve-soak") as gw:
+        for r in range(rounds):
+            run = loadgen({**spec(plan, level, plan.subscribers, seed=500 + r, session_prefix=f"k{r}-",
+                                  **pins.take()), "duration": seconds}, gw)
+            out["rounds"].append({"steps_per_s": run["steps_per_s"], "p99_ms": run["p99_ms"],
+                                  "errors": run["errors"], "topups_sent": run["topups_sent"],
+                                  "serve_peak_rss_mb": round(gw.peak_rss() / 2**20, 1)})
+    out["serve_peak_rss_mb"] = out["rounds"][-1]["serve_peak_rss_mb"]
+    out["errors"] = sum(x["errors"] for x in out["rounds"])
+    out["topups_sent"] = sum(x["topups_sent"] for x in out["rounds"])
+    out["topups_in_db"] = _count(db, "SELECT COUNT(*) FROM topups")
+    return out
+
+
 def part_topups(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
     seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
     out: dict[str, Any] = {}
@@ -437,7 +467,7 @@ def _count(db: Path, sql: str) -> int:
         conn.close()
 
 
-RUNNERS = {"ussd": part_ussd, "minimal": part_minimal, "growth": part_growth, "workers": part_workers, "topups": part_topups,
+RUNNERS = {"ussd": part_ussd, "minimal": part_minimal, "soak": part_soak, "growth": part_growth, "workers": part_workers, "topups": part_topups,
            "simulator": part_simulator, "sms": part_sms}
 
 

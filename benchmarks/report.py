@@ -32,6 +32,11 @@ def budgets(res: dict[str, Any]) -> dict[str, Any]:
     if "serve_peak_rss_mb" in res.get("ussd", {}) and c256:
         rss = res["ussd"]["serve_peak_rss_mb"]
         out["serve_peak_rss_mb"] = {"value": rss, "limit": f"<= {RSS_MB}", "met": rss <= RSS_MB}
+    soak = res.get("soak")
+    if soak:
+        rss = soak["serve_peak_rss_mb"]
+        out["serve_peak_rss_mb_soak"] = {"value": rss, "limit": f"<= {RSS_MB}", "met": rss <= RSS_MB}
+        out["soak_errors_c256"] = {"value": soak["errors"], "limit": "== 0", "met": soak["errors"] == 0}
     growth = res.get("growth", {}).get("levels", [])
     if growth:
         worst = max(max(g["p50_ratio"], g["p99_ratio"]) for g in growth)
@@ -85,6 +90,13 @@ def table(res: dict[str, Any]) -> str:
             lines.append(f"{label:>24} {run['steps_per_s']:>8,.0f} {_f(run.get('ratio', 1.0), '{:.2f}'):>6} "
                          f"{run['p99_ms']:>7.2f} {run['errors']:>6} {topups:>18}")
         lines.append(f"serve / minimal: {mn['serve_over_minimal']:.2f}")
+    k = res.get("soak")
+    if k:
+        lines.append(f"\nSoak: the mix at c={k['concurrency']} on one serve, {len(k['rounds'])} rounds of "
+                     f"{k['round_seconds']:g} s: steps/s "
+                     f"{', '.join(format(x['steps_per_s'], ',.0f') for x in k['rounds'])}; peak RSS after each "
+                     f"{', '.join(format(x['serve_peak_rss_mb'], '.1f') for x in k['rounds'])} MB; errors {k['errors']}; "
+                     f"top-ups sent/in the database {k['topups_sent']}/{k['topups_in_db']}")
     g = res.get("growth")
     if g:
         a, b = g["sizes"]

@@ -32,6 +32,9 @@ def test_smoke_run_measures_every_part_and_writes_json(tmp_path):
         assert set(minimal[name]["dialogues"]) == {"balance", "menu", "topup"}
         assert minimal[name]["topups_in_db"] == minimal[name]["topups_sent"] > 0
     assert minimal["serve_over_minimal"] > 0
+    soak = result["soak"]
+    assert len(soak["rounds"]) == 2 and soak["errors"] == 0 and soak["serve_peak_rss_mb"] > 0
+    assert soak["topups_in_db"] == soak["topups_sent"] > 0
     assert result["growth"]["levels"][0]["p50_ratio"] > 0
     for procs in ("processes_1", "processes_2"):
         workers = result["workers"][procs]
