@@ -258,25 +258,24 @@ def _flush_later(loop: asyncio.AbstractEventLoop, handler: logging.StreamHandler
 
 def _flush(loop: asyncio.AbstractEventLoop, handler: logging.StreamHandler[Any]) -> None:
     _flush_due.discard(loop)
+    _write_out(handler)
+
+
+def _write_out(handler: logging.StreamHandler[Any]) -> None:
+    """The waiting lines, then the stream flushed (the text layer's, then its buffer's)."""
     try:
         with handler.lock or _NO_LOCK:
             _write_waiting(handler.stream)
-            handler.stream.flush()  # (the text layer's, then its buffer's)
-    except (OSError, ValueError):
+            handler.stream.flush()
+    except (OSError, ValueError):  # closed or broken stream: like logging, never raise
         pass
 
 
 @atexit.register
 def _write_at_exit() -> None:
     """A loop that ended without ``write_at_once``: its last lines still reach the file."""
-    handler = _handler
-    if handler is not None and _waiting:
-        try:
-            with handler.lock or _NO_LOCK:
-                _write_waiting(handler.stream)
-                handler.stream.flush()
-        except (OSError, ValueError):
-            pass
+    if _handler is not None and _waiting:
+        _write_out(_handler)
 
 
 def _noop(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

@@ -410,14 +410,13 @@ class Dialogues:
                 if s.ended and s.session_id not in self._unsaved and self.cache.get(s.session_id) is s:
                     self.cache.drop(s.session_id)
             return
-        if future.cancelled() or exc is not None:
-            log.warning("ussd_sessions_not_saved", count=len(batch), reason=str(exc))
-            for s in batch:  # retried with the next flush, in a second at the latest
-                s.stored_until = None
-                self._unsaved.setdefault(s.session_id, s)
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                asyncio.get_running_loop().call_later(1.0, self._flush)
+        log.warning("ussd_sessions_not_saved", count=len(batch), reason=str(exc))
+        for s in batch:  # retried with the next flush, in a second at the latest
+            s.stored_until = None
+            self._unsaved.setdefault(s.session_id, s)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_later(1.0, self._flush)
 
     def save_pending(self) -> None:
         """Write the rows still waiting for a flush, on the caller's thread (the DB thread has stopped)."""

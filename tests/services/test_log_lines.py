@@ -8,10 +8,12 @@ tailing the file sees every line, unbroken, by the end of the iteration.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import structlog
@@ -25,17 +27,30 @@ def _file_stream(path: Path) -> io.TextIOWrapper:
                             errors="backslashreplace", line_buffering=True)
 
 
+@contextlib.contextmanager
+def _logging_to(path: Path, *, per_iteration: bool) -> Iterator[None]:
+    """JSON logging to ``path`` (as ``serve`` sets it up when ``per_iteration``), undone after."""
+    stream = _file_stream(path)
+    configure_logging("info", "json")
+    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    if per_iteration:
+        write_per_iteration(asyncio.get_running_loop())
+    try:
+        yield
+    finally:
+        write_at_once()
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
+        stream.close()
+
+
 def _events(path: Path) -> list[str]:
     return [json.loads(line)["event"] for line in path.read_text().splitlines()]
 
 
 async def test_loop_lines_are_in_the_file_by_the_end_of_the_iteration_in_order(tmp_path):
     path = tmp_path / "gateway.log"
-    stream = _file_stream(path)
-    configure_logging("info", "json")
-    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
-    write_per_iteration(asyncio.get_running_loop())
-    try:
+    with _logging_to(path, per_iteration=True):
         log = structlog.get_logger("test")
         log.info("first", msisdn="85512345678")
         log.info("second")
@@ -54,46 +69,25 @@ async def test_loop_lines_are_in_the_file_by_the_end_of_the_iteration_in_order(t
         log.info("last")
         write_at_once()  # (serve, stopping)
         assert _events(path)[-1] == "last"
-    finally:
-        write_at_once()
-        structlog.reset_defaults()
-        logging.getLogger().handlers.clear()
-        stream.close()
 
 
 def test_outside_a_loop_each_line_is_written_at_once(tmp_path):
     path = tmp_path / "cli.log"
-    stream = _file_stream(path)
-    configure_logging("info", "json")
-    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
-    try:
+    with _logging_to(path, per_iteration=False):
         structlog.get_logger("test").info("now")
         assert _events(path) == ["now"]
-    finally:
-        structlog.reset_defaults()
-        logging.getLogger().handlers.clear()
-        stream.close()
 
 
 async def test_a_value_changed_after_its_line_was_logged_is_written_as_it_was(tmp_path):
     """Lines on the loop are rendered at the end of the iteration, but never show a later state."""
     path = tmp_path / "gateway.log"
-    stream = _file_stream(path)
-    configure_logging("info", "json")
-    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
-    write_per_iteration(asyncio.get_running_loop())
-    try:
+    with _logging_to(path, per_iteration=True):
         failed = ["85510000001"]
         structlog.get_logger("test").info("batch_failed", numbers=failed, count=len(failed))
         failed.append("85510000002")
         await asyncio.sleep(0)
         [line] = [json.loads(text) for text in path.read_text().splitlines()]
         assert line["numbers"] == ["85510000001"] and line["count"] == 1
-    finally:
-        write_at_once()
-        structlog.reset_defaults()
-        logging.getLogger().handlers.clear()
-        stream.close()
 
 
 async def test_loop_lines_read_exactly_as_structlogs_json_renderer_writes_them(tmp_path):
@@ -102,17 +96,13 @@ async def test_loop_lines_read_exactly_as_structlogs_json_renderer_writes_them(t
     from gateway.logs import _privacy
 
     path = tmp_path / "gateway.log"
-    stream = _file_stream(path)
-    configure_logging("info", "json")
-    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
-    write_per_iteration(asyncio.get_running_loop())
     calls = [
         ("info", "ussd_turn", {"session_id": "s1", "msisdn": "85510001234", "step": 2, "ms": 1.5, "ok": True,
                                "gone": None}),
         ("warn", "odd_text", {"text": "TOP 12345678901234", "note": "ភាសាខ្មែរ"}),
         ("exception", "failed", {"to": "85512345678"}),
     ]
-    try:
+    with _logging_to(path, per_iteration=True):
         log = structlog.get_logger("gateway.test")
         for method, event, fields in calls:
             try:
@@ -120,11 +110,6 @@ async def test_loop_lines_read_exactly_as_structlogs_json_renderer_writes_them(t
             except ValueError:
                 getattr(log, method)(event, **fields)
         await asyncio.sleep(0)
-    finally:
-        write_at_once()
-        structlog.reset_defaults()
-        logging.getLogger().handlers.clear()
-        stream.close()
     reference = structlog.processors.JSONRenderer()
     written = path.read_text().splitlines()
     assert len(written) == len(calls)
