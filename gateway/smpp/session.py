@@ -229,6 +229,8 @@ class Session:
             log.warning("smpp_bad_deliver_sm", error=str(exc))
             ack(SmppCommandStatus.ESME_RX_P_APPN)
             return
+        if sm.trailing:
+            log.debug("smpp_deliver_sm_trailing_octets", octets=sm.trailing)
         if sm.is_receipt:
             receipt = parse_receipt(sm)
             if receipt is None:
