@@ -61,14 +61,20 @@ class InboundSms:
 
 @dataclass(frozen=True)
 class DeliveryReport:
+    """A delivery receipt; ``smsc`` names the SMSC it came from (``smsc_identity``)."""
+
     message_id: str
     stat: str
+    smsc: str = ""
 
 
 @dataclass(frozen=True)
 class Submitted:
+    """The SMSC accepted every part; its ids are unique on that SMSC only, and only until it restarts."""
+
     outbox_id: int
     message_ids: tuple[str, ...]
+    smsc: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,7 @@ def apply(
     inbox_ids: list[int] = []
     for event in events:
         if isinstance(event, Submitted):
-            _submitted(conn, event, stamp)
+            _submitted(conn, event, stamp, now)
         elif isinstance(event, SendFailed):
             _send_failed(conn, event, stamp)
         elif isinstance(event, DeliveryReport):
@@ -171,25 +177,32 @@ def _segment(conn: sqlite3.Connection, event: InboundSms, stamp: str | None, sin
                     stamp, since)
 
 
-def _submitted(conn: sqlite3.Connection, event: Submitted, stamp: str | None) -> None:
+def _submitted(conn: sqlite3.Connection, event: Submitted, stamp: str | None, now: datetime) -> None:
     conn.execute(
-        "UPDATE sms_outbox SET status = 'submitted', smsc_message_id = ?, attempts = attempts + 1, "
-        "error = NULL, updated_at = ? WHERE id = ?",
-        (event.message_ids[0], stamp, event.outbox_id),
+        "UPDATE sms_outbox SET status = 'submitted', smsc_message_id = ?, smsc = ?, submitted_at = ?, "
+        "attempts = attempts + 1, error = NULL, updated_at = ? WHERE id = ?",
+        (event.message_ids[0], event.smsc, stamp, stamp, event.outbox_id),
     )
     if len(event.message_ids) > 1:
+        conn.execute("DELETE FROM sms_outbox_parts WHERE outbox_id = ?", (event.outbox_id,))
         conn.executemany(
-            "INSERT OR REPLACE INTO sms_outbox_parts (smsc_message_id, outbox_id, part, status) "
-            "VALUES (?, ?, ?, 'submitted')",
-            [(mid, event.outbox_id, i + 1) for i, mid in enumerate(event.message_ids)],
+            "INSERT INTO sms_outbox_parts (smsc, smsc_message_id, outbox_id, part, status) "
+            "VALUES (?, ?, ?, ?, 'submitted')",
+            [(event.smsc, mid, event.outbox_id, i + 1) for i, mid in enumerate(event.message_ids)],
         )
-    # Receipts that overtook this response (kept by _receipt) apply now.
+    # Receipts that overtook this response (kept by _receipt) apply now; older ones
+    # with the same id are for an earlier message (the SMSC sent its receipt again).
+    since = iso(now - EARLY_RECEIPT_MATCH)
     for mid in event.message_ids:
-        early = conn.execute("SELECT stat FROM sms_receipts_early WHERE smsc_message_id = ?",
-                             (mid,)).fetchone()
+        early = conn.execute(
+            "SELECT stat, received_at FROM sms_receipts_early WHERE smsc_message_id = ? "
+            "AND (smsc = ? OR smsc IS NULL) ORDER BY id DESC LIMIT 1", (mid, event.smsc),
+        ).fetchone()
         if early is not None:
-            conn.execute("DELETE FROM sms_receipts_early WHERE smsc_message_id = ?", (mid,))
-            _receipt(conn, DeliveryReport(mid, early["stat"]), stamp)
+            conn.execute("DELETE FROM sms_receipts_early WHERE smsc_message_id = ? "
+                         "AND (smsc = ? OR smsc IS NULL)", (mid, event.smsc))
+            if early["received_at"] >= since:
+                _receipt(conn, DeliveryReport(mid, early["stat"], event.smsc), stamp)
 
 
 def _send_failed(conn: sqlite3.Connection, event: SendFailed, stamp: str | None) -> None:
@@ -208,29 +221,40 @@ def _send_failed(conn: sqlite3.Connection, event: SendFailed, stamp: str | None)
 
 
 def _receipt(conn: sqlite3.Connection, event: DeliveryReport, stamp: str | None) -> None:
+    """Apply a final receipt to the newest open message (or part) with its id on its SMSC.
+
+    SMSC message ids repeat (a restarted SMSC counts from 1 again), so a
+    message already in a final state is never changed, and among the open
+    ones the newest submitted wins. A receipt nothing open matches is kept
+    for the submit_sm_resp it may have overtaken.
+    """
     final = FINAL_STATES.get(event.stat)
     if final is None:
         return  # ENROUTE, ACCEPTD, UNKNOWN: not final
-    part = conn.execute(
-        "SELECT outbox_id FROM sms_outbox_parts WHERE smsc_message_id = ?", (event.message_id,)
+    target = conn.execute(
+        "SELECT o.id AS outbox_id, p.id AS part_id, o.submitted_at AS at FROM sms_outbox_parts p "
+        "JOIN sms_outbox o ON o.id = p.outbox_id WHERE p.smsc_message_id = :mid "
+        "AND (p.smsc = :smsc OR p.smsc IS NULL) AND p.status = 'submitted' "
+        "UNION ALL "
+        "SELECT o.id, NULL, o.submitted_at FROM sms_outbox o WHERE o.smsc_message_id = :mid "
+        "AND (o.smsc = :smsc OR o.smsc IS NULL) AND o.status IN ('submitted', 'sending') "
+        "AND NOT EXISTS (SELECT 1 FROM sms_outbox_parts q WHERE q.outbox_id = o.id) "
+        "ORDER BY at DESC, outbox_id DESC LIMIT 1",
+        {"mid": event.message_id, "smsc": event.smsc},
     ).fetchone()
-    if part is None:
-        cur = conn.execute(
-            "UPDATE sms_outbox SET status = ?, updated_at = ? WHERE smsc_message_id = ? "
-            "AND status IN ('submitted', 'sending')", (final, stamp, event.message_id),
+    if target is None:
+        # Ahead of its submit_sm_resp (or for a message we never knew): keep it.
+        conn.execute(
+            "INSERT INTO sms_receipts_early (smsc, smsc_message_id, stat, received_at) VALUES (?, ?, ?, ?)",
+            (event.smsc, event.message_id, event.stat, stamp),
         )
-        if cur.rowcount == 0 and conn.execute(
-            "SELECT 1 FROM sms_outbox WHERE smsc_message_id = ? LIMIT 1", (event.message_id,)
-        ).fetchone() is None:
-            # Ahead of its submit_sm_resp (or for a message we never knew): keep it.
-            conn.execute(
-                "INSERT OR REPLACE INTO sms_receipts_early (smsc_message_id, stat, received_at) "
-                "VALUES (?, ?, ?)", (event.message_id, event.stat, stamp),
-            )
         return
-    outbox_id = part["outbox_id"]
-    conn.execute("UPDATE sms_outbox_parts SET status = ? WHERE smsc_message_id = ?",
-                 (final, event.message_id))
+    outbox_id = target["outbox_id"]
+    if target["part_id"] is None:
+        conn.execute("UPDATE sms_outbox SET status = ?, updated_at = ? WHERE id = ?",
+                     (final, stamp, outbox_id))
+        return
+    conn.execute("UPDATE sms_outbox_parts SET status = ? WHERE id = ?", (final, target["part_id"]))
     if final != "delivered":
         status: str | None = final
     else:
@@ -303,6 +327,10 @@ def recover(conn: sqlite3.Connection) -> int:
 SEGMENT_TTL = timedelta(hours=24)
 #: Receipts no submit_sm_resp claimed within this long are dropped.
 EARLY_RECEIPT_TTL = timedelta(hours=1)
+#: A kept receipt applies to a message whose submit_sm_resp comes at most this long after it: a
+#: receipt can overtake its response by the response timeout (seconds), while one that waited
+#: longer is a resent receipt of an earlier message that had the same id.
+EARLY_RECEIPT_MATCH = timedelta(minutes=2)
 #: Outbox states counted for the depth gauge (the final ones only grow; counters cover them).
 LIVE_STATES = ("queued", "sending", "submitted")
 

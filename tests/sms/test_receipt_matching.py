@@ -1,0 +1,105 @@
+"""Delivery receipts find the newest open message with their id on their SMSC (ids restart with the SMSC)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gateway.clock import FixedClock
+from gateway.services.facade import Services
+from gateway.services.model import OutgoingSms
+from gateway.smpp.codec import decode_text
+from gateway.store import Store
+from gateway.store import sms as sms_store
+from gateway.store.outbox import enqueue
+from tests.sms.conftest import SUBSCRIBER, outbox
+
+SMSC = "selfcare@127.0.0.1:2775"
+OTHER_SMSC = "selfcare@10.0.0.9:2775"
+
+
+def _apply(services: Services, *events: sms_store.Event) -> None:
+    with services.ctx.store.write() as conn:
+        sms_store.apply(conn, list(events), services.ctx.clock.now(), decode=decode_text,
+                        dedupe_window=timedelta(seconds=60))
+
+
+def _queue(services: Services, key: str) -> int:
+    with services.ctx.store.write() as conn:
+        row_id = enqueue(conn, OutgoingSms(SUBSCRIBER, f"text {key}", "888", "reply", key),
+                         services.ctx.clock.now())
+    assert row_id is not None
+    return row_id
+
+
+def _status(store: Store) -> dict[int, str]:
+    return {r["id"]: r["status"] for r in outbox(store)}
+
+
+def _parts(store: Store, outbox_id: int) -> list[tuple[str, int, str]]:
+    return [(r["smsc_message_id"], r["part"], r["status"]) for r in store.read().execute(
+        "SELECT * FROM sms_outbox_parts WHERE outbox_id = ? ORDER BY part", (outbox_id,))]
+
+
+def test_after_an_smsc_restart_a_reused_id_reaches_the_new_message_only(
+        services: Services, store: Store, clock: FixedClock) -> None:
+    """Ids begin again after the SMSC restarts: the receipt marks the new message, the old one (whose
+    receipt was lost with the restart) stays submitted."""
+    old = _queue(services, "old")
+    _apply(services, sms_store.Submitted(old, ("0000000001",), SMSC))
+    clock.advance(timedelta(minutes=5))
+    new = _queue(services, "new")
+    _apply(services, sms_store.Submitted(new, ("0000000001",), SMSC),
+           sms_store.DeliveryReport("0000000001", "DELIVRD", SMSC))
+    assert _status(store) == {old: "submitted", new: "delivered"}
+
+
+def test_a_receipt_ahead_of_its_submit_resp_skips_the_old_final_row(
+        services: Services, store: Store, clock: FixedClock) -> None:
+    """The old message with this id is already delivered; the receipt that overtakes the new message's
+    submit_sm_resp waits for it and marks it, instead of being dropped."""
+    old = _queue(services, "old")
+    _apply(services, sms_store.Submitted(old, ("7",), SMSC), sms_store.DeliveryReport("7", "DELIVRD", SMSC))
+    clock.advance(timedelta(minutes=5))
+    new = _queue(services, "new")
+    _apply(services, sms_store.DeliveryReport("7", "UNDELIV", SMSC))
+    _apply(services, sms_store.Submitted(new, ("7",), SMSC))
+    assert _status(store) == {old: "delivered", new: "undeliverable"}
+
+
+def test_a_receipt_never_changes_a_final_row(services: Services, store: Store) -> None:
+    """A second receipt for a delivered message (the SMSC sent it again) leaves it delivered."""
+    row = _queue(services, "a")
+    _apply(services, sms_store.Submitted(row, ("9",), SMSC), sms_store.DeliveryReport("9", "DELIVRD", SMSC))
+    _apply(services, sms_store.DeliveryReport("9", "UNDELIV", SMSC))
+    assert _status(store) == {row: "delivered"}
+
+
+def test_a_receipt_from_another_smsc_does_not_touch_this_one(services: Services, store: Store) -> None:
+    """The same id on another SMSC names another message."""
+    row = _queue(services, "a")
+    _apply(services, sms_store.Submitted(row, ("5",), SMSC), sms_store.DeliveryReport("5", "DELIVRD", OTHER_SMSC))
+    assert _status(store) == {row: "submitted"}
+    _apply(services, sms_store.DeliveryReport("5", "DELIVRD", SMSC))
+    assert _status(store) == {row: "delivered"}
+
+
+def test_long_messages_keep_their_parts_when_ids_are_reused(
+        services: Services, store: Store, clock: FixedClock) -> None:
+    """A new two-part message whose part ids an old one already had gets its own parts and receipts;
+    the old message keeps its parts and states."""
+    old = _queue(services, "old")
+    _apply(services, sms_store.Submitted(old, ("1", "2"), SMSC),
+           sms_store.DeliveryReport("1", "DELIVRD", SMSC), sms_store.DeliveryReport("2", "DELIVRD", SMSC))
+    clock.advance(timedelta(minutes=5))
+    new = _queue(services, "new")
+    _apply(services, sms_store.Submitted(new, ("1", "2"), SMSC),
+           sms_store.DeliveryReport("1", "DELIVRD", SMSC), sms_store.DeliveryReport("2", "UNDELIV", SMSC))
+    assert _status(store) == {old: "delivered", new: "undeliverable"}
+    assert _parts(store, old) == [("1", 1, "delivered"), ("2", 2, "delivered")]
+    assert _parts(store, new) == [("1", 1, "delivered"), ("2", 2, "undeliverable")]
+
+
+def test_a_receipt_for_an_unknown_id_is_kept_as_before(services: Services, store: Store) -> None:
+    """A receipt no message has the id of is kept (sms_receipts_early) for its submit_sm_resp."""
+    _apply(services, sms_store.DeliveryReport("nobody", "DELIVRD", SMSC))
+    assert store.read().execute("SELECT count(*) FROM sms_receipts_early").fetchone()[0] == 1
