@@ -129,8 +129,7 @@ def apply(
                 if senders is not None:
                     senders[new_id] = event.source
         else:
-            new_id = _segment(conn, event, stamp, since, decode)
-            if new_id is not None:
+            for new_id in _segment(conn, event, stamp, since, now, decode):
                 inbox_ids.append(new_id)
                 if senders is not None:
                     senders[new_id] = event.source
@@ -138,43 +137,90 @@ def apply(
 
 
 def _inbound(conn: sqlite3.Connection, source: str, destination: str, text: str, data_coding: int,
-             digest_: str, stamp: str | None, since: str | None) -> int | None:
+             digest_: str, stamp: str | None, since: str | None, *, incomplete: bool = False) -> int | None:
     seen = conn.execute(
         "SELECT 1 FROM sms_inbox WHERE digest = ? AND received_at >= ? LIMIT 1", (digest_, since)
     ).fetchone()
     if seen:
         return None
     cur = conn.execute(
-        "INSERT INTO sms_inbox (source, destination, text, data_coding, received_at, status, digest) "
-        "VALUES (?, ?, ?, ?, ?, 'received', ?)",
-        (source, destination, text, data_coding, stamp, digest_),
+        "INSERT INTO sms_inbox (source, destination, text, data_coding, received_at, status, digest, "
+        "incomplete) VALUES (?, ?, ?, ?, ?, 'received', ?, ?)",
+        (source, destination, text, data_coding, stamp, digest_, int(incomplete)),
     )
     return cur.lastrowid
 
 
 def _segment(conn: sqlite3.Connection, event: InboundSms, stamp: str | None, since: str | None,
-             decode: Callable[[bytes, int], str]) -> int | None:
+             now: datetime, decode: Callable[[bytes, int], str]) -> list[int]:
+    """Store one part of a concatenated MO; returns the inbox ids it made (whole or given up).
+
+    A part joins the latest assembly of its (source, destination, reference,
+    total) unless that assembly began more than ``ASSEMBLY_WINDOW`` ago or
+    already holds a different part with this seq: then the 8-bit reference
+    was reused by a new message, and the old assembly is given up (stored
+    as incomplete if it never completed) before a new one starts. The same
+    part again is a resend and is stored once. Parts of a whole message stay
+    until the window ends, so a resent part does not start a new message.
+    """
     key = (event.source, event.destination, event.reference, event.total)
-    conn.execute(
-        "INSERT OR IGNORE INTO sms_segments (source, destination, reference, total, seq, data, "
-        "data_coding, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (*key, event.seq, event.data, event.data_coding, stamp),
+    latest = conn.execute(
+        "SELECT max(assembly) FROM sms_segments WHERE source = ? AND destination = ? AND reference = ? "
+        "AND total = ?", key,
+    ).fetchone()[0]
+    made: list[int] = []
+    assembly: int | None = None
+    if latest is not None:
+        rows = conn.execute("SELECT seq, data, received_at FROM sms_segments WHERE assembly = ?",
+                            (latest,)).fetchall()
+        same = next((r for r in rows if r["seq"] == event.seq), None)
+        fresh = min(r["received_at"] for r in rows) >= iso(now - ASSEMBLY_WINDOW)
+        if fresh and same is not None and same["data"] == event.data:
+            return made  # a resent part
+        if fresh and same is None:
+            assembly = latest
+        else:
+            made.extend(_give_up(conn, latest, since, decode))
+    cur = conn.execute(
+        "INSERT INTO sms_segments (source, destination, reference, total, seq, data, data_coding, "
+        "received_at, assembly) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*key, event.seq, event.data, event.data_coding, stamp, assembly),
     )
-    rows = conn.execute(
-        "SELECT seq, data, data_coding FROM sms_segments WHERE source = ? AND destination = ? "
-        "AND reference = ? AND total = ? ORDER BY seq", key,
-    ).fetchall()
+    if assembly is None:
+        assembly = cur.lastrowid
+        conn.execute("UPDATE sms_segments SET assembly = id WHERE id = ?", (assembly,))
+    rows = conn.execute("SELECT seq, data, data_coding FROM sms_segments WHERE assembly = ? ORDER BY seq",
+                        (assembly,)).fetchall()
     if len(rows) < event.total:
-        return None
-    conn.execute(
-        "DELETE FROM sms_segments WHERE source = ? AND destination = ? AND reference = ? AND total = ?",
-        key,
-    )
+        return made
     data = b"".join(r["data"] for r in rows)
     coding = rows[0]["data_coding"]
     whole = digest(event.source, event.destination, event.reference or 0, event.total, data)
-    return _inbound(conn, event.source, event.destination, decode(data, coding), coding, whole,
-                    stamp, since)
+    new_id = _inbound(conn, event.source, event.destination, decode(data, coding), coding, whole,
+                      stamp, since)
+    conn.execute("UPDATE sms_segments SET inbox_id = ? WHERE assembly = ?", (new_id or 0, assembly))
+    if new_id is not None:
+        made.append(new_id)
+    return made
+
+
+def _give_up(conn: sqlite3.Connection, assembly: int, since: str | None,
+             decode: Callable[[bytes, int], str]) -> list[int]:
+    """End an assembly: an incomplete one becomes an inbox row marked ``incomplete``; returns its id."""
+    rows = conn.execute(
+        "SELECT source, destination, reference, total, seq, data, data_coding, received_at, inbox_id "
+        "FROM sms_segments WHERE assembly = ? ORDER BY seq", (assembly,),
+    ).fetchall()
+    conn.execute("DELETE FROM sms_segments WHERE assembly = ?", (assembly,))
+    if not rows or rows[0]["inbox_id"] is not None:
+        return []
+    first = rows[0]
+    data = b"".join(r["data"] for r in rows)
+    arrived = min(r["received_at"] for r in rows)
+    whole = digest("incomplete", first["source"], first["destination"], first["reference"], assembly, data)
+    new_id = _inbound(conn, first["source"], first["destination"], decode(data, first["data_coding"]),
+                      first["data_coding"], whole, arrived, since, incomplete=True)
+    return [] if new_id is None else [new_id]
 
 
 def _submitted(conn: sqlite3.Connection, event: Submitted, stamp: str | None, now: datetime) -> None:
@@ -322,9 +368,13 @@ def recover(conn: sqlite3.Connection) -> int:
 
 # --- maintenance ------------------------------------------------------------------
 
-#: Parts of a concatenated MO still incomplete after this long are dropped (the
-#: rest will not come: phones send every part within seconds, SMSCs retry for hours).
-SEGMENT_TTL = timedelta(hours=24)
+#: How far apart the parts of one concatenated MO may arrive. A phone sends all
+#: parts within seconds; an SMSC that queued them while our link was down
+#: delivers them together on the next bind. A part later than this belongs to
+#: a new message that reused the 8-bit reference (phones count 256 and start
+#: again, some from 0 after a restart), and an assembly still incomplete after
+#: this long is given up: stored as incomplete and answered.
+ASSEMBLY_WINDOW = timedelta(minutes=10)
 #: Receipts no submit_sm_resp claimed within this long are dropped.
 EARLY_RECEIPT_TTL = timedelta(hours=1)
 #: A kept receipt applies to a message whose submit_sm_resp comes at most this long after it: a
@@ -335,13 +385,36 @@ EARLY_RECEIPT_MATCH = timedelta(minutes=2)
 LIVE_STATES = ("queued", "sending", "submitted")
 
 
-def purge(conn: sqlite3.Connection, now: datetime) -> tuple[int, int]:
-    """Drop stale MO parts and unclaimed early receipts; returns (parts, receipts) dropped."""
-    parts = conn.execute("DELETE FROM sms_segments WHERE received_at < ?",
-                         (iso(now - SEGMENT_TTL),)).rowcount
+@dataclass(frozen=True)
+class Purged:
+    """What ``purge`` did: MO parts and early receipts dropped, inbox rows made (id → sender)."""
+
+    segments: int
+    receipts: int
+    inbox: dict[int, str]
+
+
+def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, int], str]) -> Purged:
+    """End MO assemblies older than ``ASSEMBLY_WINDOW`` and drop unclaimed early receipts.
+
+    An assembly that never completed becomes an inbox row marked incomplete,
+    to be answered like any new row (returned in ``Purged.inbox``).
+    """
+    cutoff = iso(now - ASSEMBLY_WINDOW)
+    since = iso(now)  # a given-up assembly's digest is its own: nothing to de-duplicate
+    stale = conn.execute(
+        "SELECT DISTINCT s.assembly, s.source FROM sms_segments s WHERE s.received_at < ?", (cutoff,)
+    ).fetchall()
+    segments = 0
+    made: dict[int, str] = {}
+    for row in stale:
+        segments += conn.execute("SELECT count(*) FROM sms_segments WHERE assembly = ?",
+                                 (row["assembly"],)).fetchone()[0]
+        for inbox_id in _give_up(conn, row["assembly"], since, decode):
+            made[inbox_id] = row["source"]
     receipts = conn.execute("DELETE FROM sms_receipts_early WHERE received_at < ?",
                             (iso(now - EARLY_RECEIPT_TTL),)).rowcount
-    return parts, receipts
+    return Purged(segments, receipts, made)
 
 
 def outbox_depth(conn: sqlite3.Connection) -> dict[str, int]:
@@ -364,14 +437,15 @@ def unhandled_inbox(conn: sqlite3.Connection, limit: int) -> list[int]:
 
 
 def inbox_rows(conn: sqlite3.Connection, inbox_ids: Sequence[int]) -> dict[int, sqlite3.Row]:
-    """Inbox rows by id (``id, source, destination, text, status``), a few statements for any batch."""
+    """Inbox rows by id (``id, source, destination, text, status, incomplete``), a few statements for any batch."""
     found: dict[int, sqlite3.Row] = {}
     ids = list(inbox_ids)
     for start in range(0, len(ids), 500):  # under SQLite's host-parameter limit
         chunk = ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
-            f"SELECT id, source, destination, text, status FROM sms_inbox WHERE id IN ({marks})", chunk
+            f"SELECT id, source, destination, text, status, incomplete FROM sms_inbox WHERE id IN ({marks})",
+            chunk
         ):
             found[row["id"]] = row
     return found
