@@ -103,3 +103,41 @@ def test_a_receipt_for_an_unknown_id_is_kept_as_before(services: Services, store
     """A receipt no message has the id of is kept (sms_receipts_early) for its submit_sm_resp."""
     _apply(services, sms_store.DeliveryReport("nobody", "DELIVRD", SMSC))
     assert store.read().execute("SELECT count(*) FROM sms_receipts_early").fetchone()[0] == 1
+
+
+def test_an_upgraded_database_keeps_its_parts_receipts_and_mo_parts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Migration 0005 keeps what a running gateway left: a two-part message whose receipts are still
+    due (they still find it, though it has no SMSC recorded), an early receipt and an MO part."""
+    from datetime import UTC, datetime
+
+    from gateway.store import open_store
+    from gateway.store.migrations import available, migrate
+
+    store = open_store(tmp_path / "old.db")
+    try:
+        for module in available():
+            if module.VERSION <= 3:
+                with store.write():
+                    module.apply(store.db)
+                    store.conn.execute(f"PRAGMA user_version = {module.VERSION}")
+        with store.write() as conn:
+            conn.execute("INSERT INTO sms_outbox (id, source, destination, text, kind, status, attempts, "
+                         "smsc_message_id, created_at, updated_at) VALUES (1, '888', ?, 'long', 'reply', "
+                         "'submitted', 1, 'a', 't', 't')", (SUBSCRIBER,))
+            conn.executemany("INSERT INTO sms_outbox_parts (smsc_message_id, outbox_id, part) VALUES (?, 1, ?)",
+                             [("a", 1), ("b", 2)])
+            conn.execute("INSERT INTO sms_receipts_early VALUES ('z', 'DELIVRD', '2026-03-01T08:00:00')")
+            conn.execute("INSERT INTO sms_segments VALUES (?, '888', 7, 2, 1, x'4241', 0, "
+                         "'2026-03-01T08:00:00')", (SUBSCRIBER,))
+        assert 5 in migrate(store)
+        with store.write() as conn:
+            sms_store.apply(conn, [sms_store.DeliveryReport("a", "DELIVRD", SMSC),
+                                   sms_store.DeliveryReport("b", "DELIVRD", SMSC)],
+                            datetime(2026, 3, 1, 8, 1, tzinfo=UTC), decode=decode_text,
+                            dedupe_window=timedelta(seconds=60))
+        read = store.read()
+        assert read.execute("SELECT status FROM sms_outbox").fetchone()[0] == "delivered"
+        assert read.execute("SELECT count(*) FROM sms_receipts_early WHERE smsc_message_id = 'z'").fetchone()[0] == 1
+        assert [tuple(r) for r in read.execute("SELECT seq, data, assembly FROM sms_segments")] == [(1, b"BA", 1)]
+    finally:
+        store.close()
