@@ -289,7 +289,9 @@ def _receipt(conn: sqlite3.Connection, event: DeliveryReport, stamp: str | None)
         {"mid": event.message_id, "smsc": event.smsc},
     ).fetchone()
     if target is None:
-        # Ahead of its submit_sm_resp (or for a message we never knew): keep it.
+        # Ahead of its submit_sm_resp (or for a message we never knew): keep it, once per id.
+        conn.execute("DELETE FROM sms_receipts_early WHERE smsc_message_id = ? AND smsc = ?",
+                     (event.message_id, event.smsc))
         conn.execute(
             "INSERT INTO sms_receipts_early (smsc, smsc_message_id, stat, received_at) VALUES (?, ?, ?, ?)",
             (event.smsc, event.message_id, event.stat, stamp),

@@ -141,3 +141,10 @@ def test_an_upgraded_database_keeps_its_parts_receipts_and_mo_parts(tmp_path) ->
         assert [tuple(r) for r in read.execute("SELECT seq, data, assembly FROM sms_segments")] == [(1, b"BA", 1)]
     finally:
         store.close()
+
+
+def test_a_receipt_sent_again_for_an_unknown_id_is_kept_once(services: Services, store: Store) -> None:
+    """The SMSC repeating a receipt nobody matches keeps one row for that id, the latest."""
+    _apply(services, *[sms_store.DeliveryReport("ghost", stat, SMSC) for stat in ("UNDELIV", "DELIVRD")])
+    rows = store.read().execute("SELECT stat FROM sms_receipts_early").fetchall()
+    assert [r["stat"] for r in rows] == ["DELIVRD"]
