@@ -46,6 +46,8 @@ class ReplyTexts(Protocol):
 
     def unavailable(self, language: str) -> str: ...
 
+    def incomplete(self, language: str) -> str: ...
+
 
 class Replies:
     def __init__(self, catalog: Catalog, profile: OperatorProfile) -> None:
@@ -149,6 +151,10 @@ class Replies:
 
     def unavailable(self, language: str) -> str:
         return self._t("unavailable", language)
+
+    def incomplete(self, language: str) -> str:
+        """A long SMS whose parts never all arrived: ask for it again."""
+        return self._t("incomplete", language)
 
     def error(self, exc: Exception, language: str) -> str:
         """A short, polite answer for any refusal; unknown errors get the generic one."""

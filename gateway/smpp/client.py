@@ -36,6 +36,12 @@ log = get_logger("gateway.smpp")
 _LINK_ERRORS = (OSError, asyncio.IncompleteReadError, TimeoutError, SmppRemoteError)
 
 
+def smsc_identity(settings: SmppSettings) -> str:
+    """Which SMSC a link talks to, as ``system_id@host:port``: the same for every bind of every
+    gateway to it, so a receipt finds its message whichever bind it arrives on."""
+    return f"{settings.system_id}@{settings.host}:{settings.port}"
+
+
 class Esme:
     def __init__(self, *, settings: SmppSettings, hook: StoreHook, broker: OutboxBroker,
                  clock: Clock, registry: CollectorRegistry | None = None,
@@ -125,7 +131,8 @@ class Esme:
         session = Session(reader, writer, hook=self._hook, broker=self._broker, window=self._window,
                           rate=s.send_rate, response_timeout=s.response_timeout,
                           enquire_interval=s.enquire_link_interval, retry_at=self.retry_at,
-                          max_attempts=s.max_attempts, seq=self._seq, metrics=self._metrics)
+                          max_attempts=s.max_attempts, seq=self._seq, metrics=self._metrics,
+                          smsc=smsc_identity(s))
         self._session = session
         self._session_over = asyncio.Event()
         self._set_bound(True)

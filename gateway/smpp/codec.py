@@ -11,7 +11,9 @@ Sans-I/O: bytes in, values out. aiosmpplib supplies the GSM 03.38 tables
 - inbound bodies are parsed here (``parse_sm_body``): UDH with IEI 0x00 *and*
   0x08, the ``sar_*`` TLVs, ``message_payload`` in place of
   ``short_message``, and every TLV kept as raw bytes (aiosmpplib decodes
-  ``ussd_service_op`` and ``its_session_info`` as text and fails on them).
+  ``ussd_service_op`` and ``its_session_info`` as text and fails on them);
+  up to three stray octets after the last TLV are ignored, not refused;
+- every data_coding of SMPP 3.4 §5.2.19 is read in its alphabet (``alphabet``).
 """
 
 from __future__ import annotations
@@ -103,18 +105,51 @@ def encode_text(text: str, reference: int) -> EncodedSms:
     return EncodedSms(dc, parts)
 
 
+#: Alphabets of the explicit SMPP 3.4 values 0x00-0x0F (§5.2.19): a Python codec, "gsm"
+#: (GSM 03.38, one septet an octet) or "octets" (binary or no codec: see ``alphabet``).
+_EXPLICIT = ("gsm", "ascii", "octets", "latin-1", "octets", "shift_jis", "iso8859-5", "iso8859-8",
+             "utf-16-be", "octets", "iso2022_jp", "octets", "octets", "octets", "euc_kr", "octets")
+#: Bits 3..2 of the general data coding group: GSM 7-bit, 8-bit data, UCS2, reserved.
+_GENERAL = ("gsm", "octets", "utf-16-be", "octets")
+
+
+def alphabet(data_coding: int) -> str:
+    """The alphabet user data with this data_coding is written in.
+
+    0x00-0x0F are SMPP's explicit values (JIS X 0208 read as Shift-JIS, KS C
+    5601 as EUC-KR, the way handsets send them). Above, the GSM 03.38 groups:
+    00xx and 01xx general (bit 5 compressed, bits 3..2 the alphabet), 1100
+    and 1101 message waiting in GSM 7-bit, 1110 in UCS2, 1111 by bit 2 (GSM
+    7-bit or 8-bit). "octets" (8-bit data, pictograms, JIS X 0212, compressed
+    text, reserved values) reads each octet as the Latin-1 character of the
+    same number: nothing is lost and an ASCII keyword still reads as one.
+    """
+    data_coding &= 0xFF
+    group = data_coding >> 4
+    if data_coding < 0x10:
+        return _EXPLICIT[data_coding]
+    if group < 0x8:
+        return "octets" if data_coding & 0x20 else _GENERAL[(data_coding >> 2) & 0x3]
+    if group in (0xC, 0xD):
+        return "gsm"
+    if group == 0xE:
+        return "utf-16-be"
+    if group == 0xF:
+        return "octets" if data_coding & 0x04 else "gsm"
+    return "octets"  # 1000..1011: reserved
+
+
 def decode_text(data: bytes, data_coding: int) -> str:
-    """Text of an inbound message by its data_coding; undecodable octets become '?'."""
-    if data_coding == DC_UCS2:
-        return data.decode("utf-16-be", errors="replace")
-    if data_coding == DC_DEFAULT:
+    """Text of an inbound message by its data_coding; undecodable octets become '?' or U+FFFD."""
+    name = alphabet(data_coding)
+    if name == "gsm":
         try:
             return str(_GSM.decode(data, "strict")[0])
         except UnicodeDecodeError:
             return data.decode("latin-1")  # SMSCs whose default alphabet is Latin-1
-    if data_coding == DC_ASCII:
-        return data.decode("ascii", errors="replace")
-    return data.decode("latin-1")
+    if name == "octets":
+        return data.decode("latin-1")
+    return data.decode(name, errors="replace")
 
 
 @dataclass(frozen=True)
@@ -139,6 +174,8 @@ class SmBody:
     payload: bytes  # user data without UDH (message_payload when present)
     segment: Segment | None
     tlvs: dict[int, bytes] = field(default_factory=dict)
+    #: Octets after the last optional parameter, too few to be one; ignored.
+    trailing: int = 0
 
     @property
     def is_receipt(self) -> bool:
@@ -179,8 +216,9 @@ def parse_sm_body(body: bytes) -> SmBody:
             tag, length = struct.unpack_from("!HH", body, at)
             tlvs[tag] = body[at + 4:at + 4 + length]
             at += 4 + length
-        if at != len(body):
+        if at > len(body):
             raise SmppRemoteError("optional parameters truncated")
+        trailing = len(body) - at  # under 4 octets: no TLV, padding some SMSCs add
     except (IndexError, ValueError, struct.error) as exc:
         raise SmppRemoteError(f"malformed deliver_sm body: {exc}") from None
     payload = tlvs.get(TLV_MESSAGE_PAYLOAD, short_message)
@@ -198,7 +236,7 @@ def parse_sm_body(body: bytes) -> SmBody:
     if segment is not None and segment.total == 1:
         segment = None
     return SmBody(service_type, source, destination, esm_class, data_coding,
-                  registered_delivery, payload, segment, tlvs)
+                  registered_delivery, payload, segment, tlvs, trailing)
 
 
 def split_udh(data: bytes) -> tuple[Segment | None, bytes]:

@@ -36,6 +36,7 @@ from gateway.sms.router import KeywordRouter
 from menus.replies import ReplyTexts
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.client import Esme
+from gateway.smpp.codec import decode_text
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
 from gateway.store import Store
@@ -189,7 +190,8 @@ class SmsRuntime:
         self._inbox.put_nowait([inbox_id])
 
     async def _maintain(self) -> None:
-        """Every few seconds: the outbox gauge; every minute: purge stale parts and receipts."""
+        """Every few seconds: the outbox gauge; every minute: end stale MO assemblies (an incomplete one
+        is answered), drop unclaimed receipts."""
         runs = 0
         while True:
             try:
@@ -197,9 +199,12 @@ class SmsRuntime:
                 for status, count in depth.items():
                     self._metrics.outbox.labels(status).set(count)
                 if runs % max(1, int(60 / MAINTENANCE_SECONDS)) == 0:
-                    parts, receipts = await self._runner.call(self._purge)
-                    if parts or receipts:
-                        log.info("sms_purged", segments=parts, early_receipts=receipts)
+                    purged = await self._runner.call(self._purge)
+                    if purged.segments or purged.receipts:
+                        log.info("sms_purged", segments=purged.segments, early_receipts=purged.receipts,
+                                 incomplete=len(purged.inbox))
+                    if purged.inbox:
+                        self.inbox_saved(purged.inbox)
                     now = time.monotonic()
                     self._told = {k: v for k, v in self._told.items() if v > now}
             except Exception as exc:  # noqa: BLE001 - try again next time
@@ -207,9 +212,9 @@ class SmsRuntime:
             runs += 1
             await asyncio.sleep(MAINTENANCE_SECONDS)
 
-    def _purge(self) -> tuple[int, int]:
+    def _purge(self) -> sms_store.Purged:
         with self._store.write() as conn:
-            return sms_store.purge(conn, self._clock.now())
+            return sms_store.purge(conn, self._clock.now(), decode=decode_text)
 
     async def close(self) -> None:
         """Unbind cleanly; what was not sent stays queued in the outbox."""

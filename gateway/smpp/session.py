@@ -71,8 +71,10 @@ class Session:
                  window: int, rate: float, response_timeout: float, enquire_interval: float,
                  retry_at: Callable[[sms_store.OutboxRow, bool], datetime],
                  max_attempts: int, seq: itertools.count[int],
-                 metrics: SmsMetrics | None = None) -> None:
+                 metrics: SmsMetrics | None = None, smsc: str = "") -> None:
         self._reader, self._writer = reader, writer
+        #: The SMSC's identity (``client.smsc_identity``): its message ids mean something there only.
+        self._smsc = smsc
         self._metrics = metrics or SmsMetrics.create(None)
         self._hook = hook
         self._broker = broker
@@ -207,7 +209,7 @@ class Session:
     def _finish(self, flight: Flight) -> None:
         row = flight.row
         if flight.refusal is None:
-            self._hook.record(sms_store.Submitted(row.id, tuple(flight.message_ids)))
+            self._hook.record(sms_store.Submitted(row.id, tuple(flight.message_ids), self._smsc))
             return
         status, reason = flight.refusal
         throttled = status in THROTTLED
@@ -229,6 +231,8 @@ class Session:
             log.warning("smpp_bad_deliver_sm", error=str(exc))
             ack(SmppCommandStatus.ESME_RX_P_APPN)
             return
+        if sm.trailing:
+            log.debug("smpp_deliver_sm_trailing_octets", octets=sm.trailing)
         if sm.is_receipt:
             receipt = parse_receipt(sm)
             if receipt is None:
@@ -236,7 +240,7 @@ class Session:
                 return
             self._metrics.receipts.labels(
                 sms_store.FINAL_STATES.get(receipt.stat, receipt.stat.lower() or "unknown")).inc()
-            self._hook.record(sms_store.DeliveryReport(receipt.message_id, receipt.stat), ack)
+            self._hook.record(sms_store.DeliveryReport(receipt.message_id, receipt.stat, self._smsc), ack)
             return
         seg = sm.segment
         digest = sms_store.digest(sm.source, sm.destination, sm.data_coding, sm.esm_class,

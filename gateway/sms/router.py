@@ -151,6 +151,12 @@ class KeywordRouter:
         except InvalidMsisdn as exc:
             log.warning("sms_unanswerable", inbox_id=inbox_id, reason=str(exc))
             return Answer(inbox_id, None, "failed", "sender is not a subscriber number")
+        if row["incomplete"]:
+            # Parts of a long message never came: what did is not a command (a cut PIN is no wrong PIN).
+            lang = self._language(msisdn)
+            log.info("sms_handled", msisdn=msisdn, inbox_id=inbox_id, command="-", outcome="incomplete")
+            return Answer(inbox_id, OutgoingSms(msisdn, self._texts.incomplete(lang), short_code, "reply",
+                                                f"reply:{inbox_id}"), "handled", "incomplete")
         command = kw.parse(row["text"], short_code, keywords_code=self._profile.codes.sms_keywords,
                            marketing_code=self._profile.codes.sms_marketing)
         try:

@@ -61,14 +61,20 @@ class InboundSms:
 
 @dataclass(frozen=True)
 class DeliveryReport:
+    """A delivery receipt; ``smsc`` names the SMSC it came from (``smsc_identity``)."""
+
     message_id: str
     stat: str
+    smsc: str = ""
 
 
 @dataclass(frozen=True)
 class Submitted:
+    """The SMSC accepted every part; its ids are unique on that SMSC only, and only until it restarts."""
+
     outbox_id: int
     message_ids: tuple[str, ...]
+    smsc: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,7 @@ def apply(
     inbox_ids: list[int] = []
     for event in events:
         if isinstance(event, Submitted):
-            _submitted(conn, event, stamp)
+            _submitted(conn, event, stamp, now)
         elif isinstance(event, SendFailed):
             _send_failed(conn, event, stamp)
         elif isinstance(event, DeliveryReport):
@@ -123,8 +129,7 @@ def apply(
                 if senders is not None:
                     senders[new_id] = event.source
         else:
-            new_id = _segment(conn, event, stamp, since, decode)
-            if new_id is not None:
+            for new_id in _segment(conn, event, stamp, since, now, decode):
                 inbox_ids.append(new_id)
                 if senders is not None:
                     senders[new_id] = event.source
@@ -132,64 +137,118 @@ def apply(
 
 
 def _inbound(conn: sqlite3.Connection, source: str, destination: str, text: str, data_coding: int,
-             digest_: str, stamp: str | None, since: str | None) -> int | None:
+             digest_: str, stamp: str | None, since: str | None, *, incomplete: bool = False) -> int | None:
     seen = conn.execute(
         "SELECT 1 FROM sms_inbox WHERE digest = ? AND received_at >= ? LIMIT 1", (digest_, since)
     ).fetchone()
     if seen:
         return None
     cur = conn.execute(
-        "INSERT INTO sms_inbox (source, destination, text, data_coding, received_at, status, digest) "
-        "VALUES (?, ?, ?, ?, ?, 'received', ?)",
-        (source, destination, text, data_coding, stamp, digest_),
+        "INSERT INTO sms_inbox (source, destination, text, data_coding, received_at, status, digest, "
+        "incomplete) VALUES (?, ?, ?, ?, ?, 'received', ?, ?)",
+        (source, destination, text, data_coding, stamp, digest_, int(incomplete)),
     )
     return cur.lastrowid
 
 
 def _segment(conn: sqlite3.Connection, event: InboundSms, stamp: str | None, since: str | None,
-             decode: Callable[[bytes, int], str]) -> int | None:
+             now: datetime, decode: Callable[[bytes, int], str]) -> list[int]:
+    """Store one part of a concatenated MO; returns the inbox ids it made (whole or given up).
+
+    A part joins the latest assembly of its (source, destination, reference,
+    total) unless that assembly began more than ``ASSEMBLY_WINDOW`` ago or
+    already holds a different part with this seq: then the 8-bit reference
+    was reused by a new message, and the old assembly is given up (stored
+    as incomplete if it never completed) before a new one starts. The same
+    part again is a resend and is stored once. Parts of a whole message stay
+    until the window ends, so a resent part does not start a new message.
+    """
     key = (event.source, event.destination, event.reference, event.total)
-    conn.execute(
-        "INSERT OR IGNORE INTO sms_segments (source, destination, reference, total, seq, data, "
-        "data_coding, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (*key, event.seq, event.data, event.data_coding, stamp),
+    latest = conn.execute(
+        "SELECT max(assembly) FROM sms_segments WHERE source = ? AND destination = ? AND reference = ? "
+        "AND total = ?", key,
+    ).fetchone()[0]
+    made: list[int] = []
+    assembly: int | None = None
+    if latest is not None:
+        rows = conn.execute("SELECT seq, data, received_at FROM sms_segments WHERE assembly = ?",
+                            (latest,)).fetchall()
+        same = next((r for r in rows if r["seq"] == event.seq), None)
+        fresh = min(r["received_at"] for r in rows) >= iso(now - ASSEMBLY_WINDOW)
+        if fresh and same is not None and same["data"] == event.data:
+            return made  # a resent part
+        if fresh and same is None:
+            assembly = latest
+        else:
+            made.extend(_give_up(conn, latest, since, decode))
+    cur = conn.execute(
+        "INSERT INTO sms_segments (source, destination, reference, total, seq, data, data_coding, "
+        "received_at, assembly) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*key, event.seq, event.data, event.data_coding, stamp, assembly),
     )
-    rows = conn.execute(
-        "SELECT seq, data, data_coding FROM sms_segments WHERE source = ? AND destination = ? "
-        "AND reference = ? AND total = ? ORDER BY seq", key,
-    ).fetchall()
+    if assembly is None:
+        assembly = cur.lastrowid
+        conn.execute("UPDATE sms_segments SET assembly = id WHERE id = ?", (assembly,))
+    rows = conn.execute("SELECT seq, data, data_coding FROM sms_segments WHERE assembly = ? ORDER BY seq",
+                        (assembly,)).fetchall()
     if len(rows) < event.total:
-        return None
-    conn.execute(
-        "DELETE FROM sms_segments WHERE source = ? AND destination = ? AND reference = ? AND total = ?",
-        key,
-    )
+        return made
     data = b"".join(r["data"] for r in rows)
     coding = rows[0]["data_coding"]
     whole = digest(event.source, event.destination, event.reference or 0, event.total, data)
-    return _inbound(conn, event.source, event.destination, decode(data, coding), coding, whole,
-                    stamp, since)
+    new_id = _inbound(conn, event.source, event.destination, decode(data, coding), coding, whole,
+                      stamp, since)
+    conn.execute("UPDATE sms_segments SET inbox_id = ? WHERE assembly = ?", (new_id or 0, assembly))
+    if new_id is not None:
+        made.append(new_id)
+    return made
 
 
-def _submitted(conn: sqlite3.Connection, event: Submitted, stamp: str | None) -> None:
+def _give_up(conn: sqlite3.Connection, assembly: int, since: str | None,
+             decode: Callable[[bytes, int], str]) -> list[int]:
+    """End an assembly: an incomplete one becomes an inbox row marked ``incomplete``; returns its id."""
+    rows = conn.execute(
+        "SELECT source, destination, reference, total, seq, data, data_coding, received_at, inbox_id "
+        "FROM sms_segments WHERE assembly = ? ORDER BY seq", (assembly,),
+    ).fetchall()
+    conn.execute("DELETE FROM sms_segments WHERE assembly = ?", (assembly,))
+    if not rows or rows[0]["inbox_id"] is not None:
+        return []
+    first = rows[0]
+    data = b"".join(r["data"] for r in rows)
+    arrived = min(r["received_at"] for r in rows)
+    whole = digest("incomplete", first["source"], first["destination"], first["reference"], assembly, data)
+    new_id = _inbound(conn, first["source"], first["destination"], decode(data, first["data_coding"]),
+                      first["data_coding"], whole, arrived, since, incomplete=True)
+    return [] if new_id is None else [new_id]
+
+
+def _submitted(conn: sqlite3.Connection, event: Submitted, stamp: str | None, now: datetime) -> None:
     conn.execute(
-        "UPDATE sms_outbox SET status = 'submitted', smsc_message_id = ?, attempts = attempts + 1, "
-        "error = NULL, updated_at = ? WHERE id = ?",
-        (event.message_ids[0], stamp, event.outbox_id),
+        "UPDATE sms_outbox SET status = 'submitted', smsc_message_id = ?, smsc = ?, submitted_at = ?, "
+        "attempts = attempts + 1, error = NULL, updated_at = ? WHERE id = ?",
+        (event.message_ids[0], event.smsc, stamp, stamp, event.outbox_id),
     )
     if len(event.message_ids) > 1:
+        conn.execute("DELETE FROM sms_outbox_parts WHERE outbox_id = ?", (event.outbox_id,))
         conn.executemany(
-            "INSERT OR REPLACE INTO sms_outbox_parts (smsc_message_id, outbox_id, part, status) "
-            "VALUES (?, ?, ?, 'submitted')",
-            [(mid, event.outbox_id, i + 1) for i, mid in enumerate(event.message_ids)],
+            "INSERT INTO sms_outbox_parts (smsc, smsc_message_id, outbox_id, part, status) "
+            "VALUES (?, ?, ?, ?, 'submitted')",
+            [(event.smsc, mid, event.outbox_id, i + 1) for i, mid in enumerate(event.message_ids)],
         )
-    # Receipts that overtook this response (kept by _receipt) apply now.
+    # Receipts that overtook this response (kept by _receipt) apply now; older ones
+    # with the same id are for an earlier message (the SMSC sent its receipt again).
+    since = iso(now - EARLY_RECEIPT_MATCH)
     for mid in event.message_ids:
-        early = conn.execute("SELECT stat FROM sms_receipts_early WHERE smsc_message_id = ?",
-                             (mid,)).fetchone()
+        early = conn.execute(
+            "SELECT stat, received_at FROM sms_receipts_early WHERE smsc_message_id = ? "
+            "AND (smsc = ? OR smsc IS NULL) ORDER BY id DESC LIMIT 1", (mid, event.smsc),
+        ).fetchone()
         if early is not None:
-            conn.execute("DELETE FROM sms_receipts_early WHERE smsc_message_id = ?", (mid,))
-            _receipt(conn, DeliveryReport(mid, early["stat"]), stamp)
+            conn.execute("DELETE FROM sms_receipts_early WHERE smsc_message_id = ? "
+                         "AND (smsc = ? OR smsc IS NULL)", (mid, event.smsc))
+            if early["received_at"] >= since:
+                _receipt(conn, DeliveryReport(mid, early["stat"], event.smsc), stamp)
 
 
 def _send_failed(conn: sqlite3.Connection, event: SendFailed, stamp: str | None) -> None:
@@ -208,29 +267,42 @@ def _send_failed(conn: sqlite3.Connection, event: SendFailed, stamp: str | None)
 
 
 def _receipt(conn: sqlite3.Connection, event: DeliveryReport, stamp: str | None) -> None:
+    """Apply a final receipt to the newest open message (or part) with its id on its SMSC.
+
+    SMSC message ids repeat (a restarted SMSC counts from 1 again), so a
+    message already in a final state is never changed, and among the open
+    ones the newest submitted wins. A receipt nothing open matches is kept
+    for the submit_sm_resp it may have overtaken.
+    """
     final = FINAL_STATES.get(event.stat)
     if final is None:
         return  # ENROUTE, ACCEPTD, UNKNOWN: not final
-    part = conn.execute(
-        "SELECT outbox_id FROM sms_outbox_parts WHERE smsc_message_id = ?", (event.message_id,)
+    target = conn.execute(
+        "SELECT o.id AS outbox_id, p.id AS part_id, o.submitted_at AS at FROM sms_outbox_parts p "
+        "JOIN sms_outbox o ON o.id = p.outbox_id WHERE p.smsc_message_id = :mid "
+        "AND (p.smsc = :smsc OR p.smsc IS NULL) AND p.status = 'submitted' "
+        "UNION ALL "
+        "SELECT o.id, NULL, o.submitted_at FROM sms_outbox o WHERE o.smsc_message_id = :mid "
+        "AND (o.smsc = :smsc OR o.smsc IS NULL) AND o.status IN ('submitted', 'sending') "
+        "AND NOT EXISTS (SELECT 1 FROM sms_outbox_parts q WHERE q.outbox_id = o.id) "
+        "ORDER BY at DESC, outbox_id DESC LIMIT 1",
+        {"mid": event.message_id, "smsc": event.smsc},
     ).fetchone()
-    if part is None:
-        cur = conn.execute(
-            "UPDATE sms_outbox SET status = ?, updated_at = ? WHERE smsc_message_id = ? "
-            "AND status IN ('submitted', 'sending')", (final, stamp, event.message_id),
+    if target is None:
+        # Ahead of its submit_sm_resp (or for a message we never knew): keep it, once per id.
+        conn.execute("DELETE FROM sms_receipts_early WHERE smsc_message_id = ? AND smsc = ?",
+                     (event.message_id, event.smsc))
+        conn.execute(
+            "INSERT INTO sms_receipts_early (smsc, smsc_message_id, stat, received_at) VALUES (?, ?, ?, ?)",
+            (event.smsc, event.message_id, event.stat, stamp),
         )
-        if cur.rowcount == 0 and conn.execute(
-            "SELECT 1 FROM sms_outbox WHERE smsc_message_id = ? LIMIT 1", (event.message_id,)
-        ).fetchone() is None:
-            # Ahead of its submit_sm_resp (or for a message we never knew): keep it.
-            conn.execute(
-                "INSERT OR REPLACE INTO sms_receipts_early (smsc_message_id, stat, received_at) "
-                "VALUES (?, ?, ?)", (event.message_id, event.stat, stamp),
-            )
         return
-    outbox_id = part["outbox_id"]
-    conn.execute("UPDATE sms_outbox_parts SET status = ? WHERE smsc_message_id = ?",
-                 (final, event.message_id))
+    outbox_id = target["outbox_id"]
+    if target["part_id"] is None:
+        conn.execute("UPDATE sms_outbox SET status = ?, updated_at = ? WHERE id = ?",
+                     (final, stamp, outbox_id))
+        return
+    conn.execute("UPDATE sms_outbox_parts SET status = ? WHERE id = ?", (final, target["part_id"]))
     if final != "delivered":
         status: str | None = final
     else:
@@ -298,22 +370,53 @@ def recover(conn: sqlite3.Connection) -> int:
 
 # --- maintenance ------------------------------------------------------------------
 
-#: Parts of a concatenated MO still incomplete after this long are dropped (the
-#: rest will not come: phones send every part within seconds, SMSCs retry for hours).
-SEGMENT_TTL = timedelta(hours=24)
+#: How far apart the parts of one concatenated MO may arrive. A phone sends all
+#: parts within seconds; an SMSC that queued them while our link was down
+#: delivers them together on the next bind. A part later than this belongs to
+#: a new message that reused the 8-bit reference (phones count 256 and start
+#: again, some from 0 after a restart), and an assembly still incomplete after
+#: this long is given up: stored as incomplete and answered.
+ASSEMBLY_WINDOW = timedelta(minutes=10)
 #: Receipts no submit_sm_resp claimed within this long are dropped.
 EARLY_RECEIPT_TTL = timedelta(hours=1)
+#: A kept receipt applies to a message whose submit_sm_resp comes at most this long after it: a
+#: receipt can overtake its response by the response timeout (seconds), while one that waited
+#: longer is a resent receipt of an earlier message that had the same id.
+EARLY_RECEIPT_MATCH = timedelta(minutes=2)
 #: Outbox states counted for the depth gauge (the final ones only grow; counters cover them).
 LIVE_STATES = ("queued", "sending", "submitted")
 
 
-def purge(conn: sqlite3.Connection, now: datetime) -> tuple[int, int]:
-    """Drop stale MO parts and unclaimed early receipts; returns (parts, receipts) dropped."""
-    parts = conn.execute("DELETE FROM sms_segments WHERE received_at < ?",
-                         (iso(now - SEGMENT_TTL),)).rowcount
+@dataclass(frozen=True)
+class Purged:
+    """What ``purge`` did: MO parts and early receipts dropped, inbox rows made (id → sender)."""
+
+    segments: int
+    receipts: int
+    inbox: dict[int, str]
+
+
+def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, int], str]) -> Purged:
+    """End MO assemblies older than ``ASSEMBLY_WINDOW`` and drop unclaimed early receipts.
+
+    An assembly that never completed becomes an inbox row marked incomplete,
+    to be answered like any new row (returned in ``Purged.inbox``).
+    """
+    cutoff = iso(now - ASSEMBLY_WINDOW)
+    since = iso(now)  # a given-up assembly's digest is its own: nothing to de-duplicate
+    stale = conn.execute(
+        "SELECT DISTINCT s.assembly, s.source FROM sms_segments s WHERE s.received_at < ?", (cutoff,)
+    ).fetchall()
+    segments = 0
+    made: dict[int, str] = {}
+    for row in stale:
+        segments += conn.execute("SELECT count(*) FROM sms_segments WHERE assembly = ?",
+                                 (row["assembly"],)).fetchone()[0]
+        for inbox_id in _give_up(conn, row["assembly"], since, decode):
+            made[inbox_id] = row["source"]
     receipts = conn.execute("DELETE FROM sms_receipts_early WHERE received_at < ?",
                             (iso(now - EARLY_RECEIPT_TTL),)).rowcount
-    return parts, receipts
+    return Purged(segments, receipts, made)
 
 
 def outbox_depth(conn: sqlite3.Connection) -> dict[str, int]:
@@ -336,14 +439,15 @@ def unhandled_inbox(conn: sqlite3.Connection, limit: int) -> list[int]:
 
 
 def inbox_rows(conn: sqlite3.Connection, inbox_ids: Sequence[int]) -> dict[int, sqlite3.Row]:
-    """Inbox rows by id (``id, source, destination, text, status``), a few statements for any batch."""
+    """Inbox rows by id (``id, source, destination, text, status, incomplete``), a few statements for any batch."""
     found: dict[int, sqlite3.Row] = {}
     ids = list(inbox_ids)
     for start in range(0, len(ids), 500):  # under SQLite's host-parameter limit
         chunk = ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
-            f"SELECT id, source, destination, text, status FROM sms_inbox WHERE id IN ({marks})", chunk
+            f"SELECT id, source, destination, text, status, incomplete FROM sms_inbox WHERE id IN ({marks})",
+            chunk
         ):
             found[row["id"]] = row
     return found

@@ -155,3 +155,27 @@ def _closed(smsc: FakeSmsc) -> bool:
     except AssertionError:
         return False
     return False
+
+
+def test_ucs2_with_a_class_and_stray_trailing_bytes_are_answered(tmp_path: Path, server_factory) -> None:
+    """A UCS-2 ``BAL`` with a message class (0x18, 0x19) and a ``BAL`` with two stray octets after its
+    optional parameters are acknowledged and answered with the balance, as any ``BAL``."""
+    data = seed(tmp_path / "gateway.db", subscribers=3)
+    smsc = FakeSmsc()
+    server = server_factory(tmp_path, GATEWAY_SMPP_ENABLED="true", GATEWAY_SMPP_PORT=str(smsc.port),
+                            GATEWAY_SMPP_RECONNECT_MIN="0.1", GATEWAY_SMPP_RECONNECT_MAX="0.3")
+    try:
+        server.start()
+        smsc.accept()
+        nb = data.numbers
+        ussd_op = struct.pack("!HH", 0x0501, 1) + b"\x01"  # an optional parameter, then two stray octets
+        smsc.send(pdu(DELIVER_SM, smsc.next_seq(), deliver_body(nb[0], "BAL".encode("utf-16-be"), 0x18)))
+        smsc.send(pdu(DELIVER_SM, smsc.next_seq(), deliver_body(nb[1], "bal".encode("utf-16-be"), 0x19)))
+        smsc.send(pdu(DELIVER_SM, smsc.next_seq(), deliver_body(nb[2], b"BAL") + ussd_op + b"\x00\x00"))
+        assert [s for s, _, _ in smsc.expect(DELIVER_SM_RESP, 3)] == [0, 0, 0]
+        smsc.expect(SUBMIT_SM, 3)
+        replies = rows(server.db, "SELECT destination, text FROM sms_outbox ORDER BY destination")
+        assert [r["destination"] for r in replies] == nb
+        assert all(r["text"].startswith("Main balance: ") for r in replies), [r["text"] for r in replies]
+    finally:
+        smsc.close()

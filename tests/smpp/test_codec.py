@@ -112,6 +112,17 @@ class TestDeliverSmBody:
         with pytest.raises(SmppRemoteError):
             codec.parse_sm_body(body(b"BAL")[:-2])
 
+    @pytest.mark.parametrize("stray", [b"\x00", b"\x00\x00", b"\xff\xff\xff"])
+    def test_stray_bytes_after_the_optional_parameters_are_ignored(self, stray: bytes) -> None:
+        """One to three octets after the last TLV (too short to be one) do not cost the message."""
+        sm = codec.parse_sm_body(body(b"BAL", tlvs=tlv(0x0501, b"\x81") + stray))
+        assert sm.payload == b"BAL" and sm.tlvs == {0x0501: b"\x81"} and sm.trailing == len(stray)
+
+    def test_a_tlv_running_past_the_end_is_refused(self) -> None:
+        """A TLV whose value is cut short is a damaged PDU: refused, not half-read."""
+        with pytest.raises(SmppRemoteError):
+            codec.parse_sm_body(body(b"", tlvs=tlv(0x0424, b"LANG KM")[:-2]))
+
     @given(st.binary(max_size=120))
     def test_garbage_parses_or_raises_remote_error(self, data: bytes) -> None:
         """Any bytes parse or raise SmppRemoteError."""
@@ -131,3 +142,54 @@ class TestDeliverSmBody:
         tlvs = tlv(0x001E, b"m-9\x00") + tlv(0x0427, b"\x05")
         sm = codec.parse_sm_body(body(b"", esm=0x04, tlvs=tlvs))
         assert codec.parse_receipt(sm) == codec.Receipt("m-9", "UNDELIV")
+
+
+#: One data_coding of every SMPP 3.4 §5.2.19 group (and GSM 03.38 for 0x10-0xFF), with the
+#: alphabet its user data is in.
+GROUPS = [
+    (0x00, "gsm"), (0x01, "ascii"), (0x02, "octets"), (0x03, "latin-1"), (0x04, "octets"),
+    (0x05, "shift_jis"), (0x06, "iso8859-5"), (0x07, "iso8859-8"), (0x08, "ucs2"),
+    (0x09, "octets"), (0x0A, "iso2022_jp"), (0x0B, "octets"), (0x0C, "octets"), (0x0D, "octets"),
+    (0x0E, "euc_kr"), (0x0F, "octets"),
+    (0x10, "gsm"), (0x11, "gsm"), (0x13, "gsm"),            # general group, class 0..3, GSM 7-bit
+    (0x14, "octets"), (0x15, "octets"),                     # general group, 8-bit data
+    (0x18, "ucs2"), (0x19, "ucs2"), (0x1A, "ucs2"), (0x1B, "ucs2"),  # general group, UCS2 with a class
+    (0x0C | 0x10, "octets"),                                # general group, reserved alphabet
+    (0x20, "octets"), (0x28, "octets"), (0x39, "octets"),   # compressed: the octets as they came
+    (0x40, "gsm"), (0x48, "ucs2"), (0x59, "ucs2"),          # automatic deletion group (01xx)
+    (0x80, "octets"), (0xB8, "octets"),                     # reserved groups 1000..1011
+    (0xC0, "gsm"), (0xC8, "gsm"), (0xD3, "gsm"),            # message waiting, discard / store, GSM 7-bit
+    (0xE0, "ucs2"), (0xEB, "ucs2"),                         # message waiting, store, UCS2
+    (0xF0, "gsm"), (0xF3, "gsm"), (0xF4, "octets"), (0xF7, "octets"),  # data coding / message class
+]
+
+SAMPLES = {
+    "gsm": (b"BAL\x00\x11", "BAL@_"),
+    "ascii": (b"BAL", "BAL"),
+    "octets": (b"BAL\xe9", "BAL\xe9"),
+    "latin-1": (b"caf\xe9", "café"),
+    "shift_jis": ("日本".encode("shift_jis"), "日本"),
+    "iso8859-5": ("БАЛ".encode("iso8859-5"), "БАЛ"),
+    "iso8859-8": ("שלום".encode("iso8859-8"), "שלום"),
+    "ucs2": (KHMER.encode("utf-16-be"), KHMER),
+    "iso2022_jp": ("日本".encode("iso2022_jp"), "日本"),
+    "euc_kr": ("한국".encode("euc_kr"), "한국"),
+}
+
+
+class TestDataCodingGroups:
+    @pytest.mark.parametrize(("dc", "alphabet"), GROUPS, ids=[f"0x{dc:02X}" for dc, _ in GROUPS])
+    def test_every_group_reads_in_its_alphabet(self, dc: int, alphabet: str) -> None:
+        """Each data_coding is read in the alphabet SMPP 3.4 §5.2.19 gives it (UCS-2 with a class is not Latin-1)."""
+        data, text = SAMPLES[alphabet]
+        assert codec.decode_text(data, dc) == text
+
+    def test_ucs2_with_a_message_class_reads_bal(self) -> None:
+        """0x18 and 0x19 (UCS-2, class 0 / 1) carrying "BAL" read as "BAL", the keyword."""
+        assert codec.decode_text("BAL".encode("utf-16-be"), 0x18) == "BAL"
+        assert codec.decode_text("BAL".encode("utf-16-be"), 0x19) == "BAL"
+
+    @pytest.mark.parametrize("dc", range(256))
+    def test_no_data_coding_fails(self, dc: int) -> None:
+        """Every one of the 256 values gives some text, whatever the octets."""
+        assert isinstance(codec.decode_text(bytes(range(256)), dc), str)

@@ -97,3 +97,49 @@ async def test_an_smsc_that_drops_before_answering_still_gets_every_message(star
         if rt is not None:
             await rt.close()
         await sim.close()
+
+
+async def test_receipts_after_an_smsc_restart_reach_the_new_messages(start_gateway: Start, store: Any) -> None:
+    """The simulator restarts (its message ids begin again at 1) before it sent the receipts of the
+    first messages: the receipts of the new messages mark the new rows delivered and leave the old
+    rows submitted, instead of landing on the old rows."""
+    from datetime import UTC, datetime
+
+    from gateway.services.model import OutgoingSms
+    from gateway.store.outbox import enqueue
+
+    from tests.smpp.conftest import free_port
+
+    def queue(tag: str) -> None:
+        with store.write() as conn:
+            for n in range(3):
+                enqueue(conn, OutgoingSms(f"855120000{n}", f"{tag} {n}", "888", "notification"),
+                        datetime.now(UTC))
+
+    def states(tag: str) -> list[tuple[str, str]]:
+        return [(r["smsc_message_id"], r["status"]) for r in store.read().execute(
+            "SELECT smsc_message_id, status FROM sms_outbox WHERE text LIKE ? ORDER BY id", (f"{tag} %",))]
+
+    base = Settings()
+    port = free_port()
+
+    def simulator(receipt_delay: float) -> Settings:
+        return dataclasses.replace(base, simulator=dataclasses.replace(
+            base.simulator, port=port, control_port=0, receipt_delay=receipt_delay))
+
+    first = await start_simulator(simulator(3600.0), rng=random.Random(1))  # no receipt before it stops
+    rt = await start_gateway(port)
+    try:
+        queue("before")
+        await eventually(lambda: [s for _, s in states("before")] == ["submitted"] * 3)
+    finally:
+        await first.close()
+    second = await start_simulator(simulator(0.05), rng=random.Random(1))
+    try:
+        queue("after")
+        await eventually(lambda: [s for _, s in states("after")] == ["delivered"] * 3, timeout=15)
+        assert [mid for mid, _ in states("after")] == [mid for mid, _ in states("before")]  # ids reused
+        assert [s for _, s in states("before")] == ["submitted"] * 3
+    finally:
+        await rt.close()
+        await second.close()

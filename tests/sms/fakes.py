@@ -32,3 +32,6 @@ class FakeTexts:
 
     def unavailable(self, lang: str) -> str:
         return f"[{lang}] Sorry: unavailable"
+
+    def incomplete(self, lang: str) -> str:
+        return f"[{lang}] Sorry: your message arrived incomplete"

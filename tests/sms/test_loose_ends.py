@@ -39,12 +39,15 @@ def test_receipt_before_its_submit_resp_is_applied_when_the_resp_arrives(service
 
 
 def test_stale_mo_parts_and_orphan_receipts_are_purged(services: Services, store: Store) -> None:
-    """Parts of an MO whose other parts never came, and receipts nobody claimed, are dropped after their bound."""
+    """Parts of an MO whose other parts never came leave the parts table (as an incomplete inbox row),
+    and receipts nobody claimed are dropped, after their bounds."""
     _apply(services, sms_store.InboundSms(SUBSCRIBER, "888", b"TOP", 0, "d1", reference=7, total=2, seq=1),
            sms_store.DeliveryReport("nobody", "DELIVRD"))
-    later = services.ctx.clock.now() + sms_store.SEGMENT_TTL + timedelta(seconds=1)
+    later = services.ctx.clock.now() + max(sms_store.ASSEMBLY_WINDOW, sms_store.EARLY_RECEIPT_TTL) \
+        + timedelta(seconds=1)
     with store.write() as conn:
-        assert sms_store.purge(conn, later) == (1, 1)
+        purged = sms_store.purge(conn, later, decode=decode_text)
+    assert (purged.segments, purged.receipts, len(purged.inbox)) == (1, 1, 1)
 
 
 async def test_a_row_the_router_keeps_failing_on_is_failed_and_answered_once(services: Services,
