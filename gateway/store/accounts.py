@@ -56,6 +56,15 @@ def load_live(conn: sqlite3.Connection, msisdn: str, currency: Currency) -> Subs
     return _record(conn, row, currency)
 
 
+def is_lost(conn: sqlite3.Connection, msisdn: str) -> bool:
+    """Whether the live subscriber on ``msisdn`` has an open lost-SIM report."""
+    row = conn.execute(
+        "SELECT 1 FROM subscribers s JOIN lost_reports l ON l.subscriber_id = s.id AND l.resolved_at IS NULL "
+        "WHERE s.msisdn = ? AND s.status = 'live'", (msisdn,)
+    ).fetchone()
+    return row is not None
+
+
 def was_recycled(conn: sqlite3.Connection, msisdn: str) -> bool:
     row = conn.execute(
         "SELECT 1 FROM subscribers WHERE msisdn = ? AND status = 'recycled' LIMIT 1", (msisdn,)
