@@ -36,11 +36,11 @@ from gateway.domain.lifecycle import LineState, line_state
 from gateway.domain.money import Money
 from gateway.domain.secrets import keyed_hash
 from gateway.domain.vouchers import Voucher, VoucherStatus, check_pin_format, check_redeemable
-from gateway.services.accounts import find_originator, refuse_lost_originator, subscriber_language
+from gateway.services.accounts import find, find_originator, refuse_lost_originator, subscriber_language
 from gateway.services.model import OutgoingSms, TopUp, TopUpResult
 from gateway.services.ports import Context
 from gateway.store import locks
-from gateway.store.accounts import SubscriberRecord, load_live, save_account, was_recycled
+from gateway.store.accounts import SubscriberRecord, line_summary, save_account
 from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.outbox import enqueue
 
@@ -146,8 +146,9 @@ def _gift_target_and_voucher(
     """The line to credit and the voucher of a gift, or one ``GiftRefused`` for any reason not to.
 
     Until a voucher is actually redeemed, a gift must not tell the sender
-    anything about the target: the target and the voucher are both looked
-    up whatever either turns out to be (the same statements every time), and
+    anything about the target: the target (one summary row) and the voucher
+    are both looked up whatever either turns out to be (the same statements
+    every time; the whole account is read only to credit it), and
     a wrong, used or expired PIN, or a target that cannot be credited
     (unknown, recycled, postpaid), all give the same answer and count
     towards the sender's lockout. Active, barred and lost lines are credited.
@@ -158,15 +159,16 @@ def _gift_target_and_voucher(
     refuse_lost_originator(conn, cmd.requester)
     if is_locked(locked_until, now):
         raise TopUpLocked(locked_until)  # type: ignore[arg-type]
-    record = load_live(conn, target, ctx.profile.currency)
-    recycled = was_recycled(conn, target)
+    line = line_summary(conn, target)
     voucher = _voucher_by_pin(ctx, conn, hashed)
     cause: GatewayError | None = None
-    if record is None:
-        cause = NumberRecycled("recycled", target) if recycled else UnknownSubscriber("unknown", target)
-    elif record.type != "prepaid":
+    if line is None:
+        cause = UnknownSubscriber("unknown", target)
+    elif not line.live:
+        cause = NumberRecycled("recycled", target)
+    elif line.type != "prepaid":
         cause = NotPrepaid("postpaid", target)
-    elif line_state(record.account.main_expires_at, now, ctx.profile.policy) is LineState.RECYCLED:
+    elif line_state(line.main_expires_at, now, ctx.profile.policy) is LineState.RECYCLED:
         cause = NumberRecycled("due for recycling", target)
     if voucher is None:
         cause = WrongPin(0)
@@ -175,11 +177,11 @@ def _gift_target_and_voucher(
             check_redeemable(voucher, now.astimezone(ctx.profile.time_zone).date())
         except GatewayError as exc:
             cause = exc
-    if cause is not None or record is None or voucher is None:
+    if cause is not None or voucher is None:
         limit = ctx.profile.policy.pin_attempts
         state = locks.register_failure(conn, LOCK_KIND, cmd.requester, locked_until, now, limit)
         raise GiftRefused(state.attempts_left, state.locked_until, type(cause).__name__)
-    return record, voucher
+    return find(ctx, conn, target), voucher
 
 
 def _voucher_by_pin(ctx: Context, conn: sqlite3.Connection, hashed: str) -> Voucher | None:

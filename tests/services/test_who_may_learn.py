@@ -44,6 +44,7 @@ def targets(world):
     """Every kind of target a gift may name, and the vouchers to try."""
     now = world.clock.now()
     world.add(OWNER, "1.00", id_number="OWN1")
+    world.services.grant_promo(OWNER, world.money("0.50"))  # more rows to read for a real line
     world.add(RECYCLED, "0.00", expires_at=now - timedelta(days=120))
     world.services.run_lifecycle()
     assert world.sql("SELECT status FROM subscribers WHERE msisdn = ?", RECYCLED)[0]["status"] == "recycled"
