@@ -64,6 +64,8 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "limits": {"pin_max_failures": int, "pin_failure_window_hours": int,
                "pin_lockout_hours": int, "lost_max_failures": int,
                "lost_failure_window_hours": int, "lost_lockout_hours": int,
+               "lost_number_max_failures": int, "lost_number_failure_window_hours": int,
+               "lost_number_lockout_hours": int,
                "requests_per_minute": int},
 }
 
@@ -128,6 +130,11 @@ def load_profile(name_or_path: str) -> OperatorProfile:
             limits["lost_max_failures"],
             timedelta(hours=limits["lost_failure_window_hours"]),
             timedelta(hours=limits["lost_lockout_hours"]),
+        ),
+        lost_attempts_per_number=AttemptLimit(
+            limits["lost_number_max_failures"],
+            timedelta(hours=limits["lost_number_failure_window_hours"]),
+            timedelta(hours=limits["lost_number_lockout_hours"]),
         ),
         expiry_reminder_days=periods["expiry_reminder_days"],
     )

@@ -27,7 +27,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gateway.domain.errors import GatewayError, NumberRecycled, UnknownSubscriber
+from gateway.domain.errors import GatewayError, LineLost, NumberRecycled, UnknownSubscriber
 from menus.actions import ACTION_TABLE, Texts
 from menus.replies import ReplyTexts
 from menus.loader import Menus
@@ -71,7 +71,8 @@ class Engine:
         i = 0
         while True:
             screen = walk.screen
-            if screen.own_line and turn.caller.refusal is not None:
+            if turn.caller.refusal is not None and (screen.own_line or isinstance(turn.caller.refusal, LineLost)):
+                # A lost SIM originates nothing (``domain.lost``): no menu is worth walking.
                 return Reply(self.replies.error(turn.caller.refusal, lang), end=True)
             if screen.kind in (ScreenKind.ACTION, ScreenKind.END) or i >= len(answers):
                 break

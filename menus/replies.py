@@ -62,6 +62,7 @@ class Replies:
         # Exact type → renderer; subclasses fall back along the MRO in error().
         self._errors: dict[type[Exception], Callable[[Exception, str], str]] = {
             e.WrongPin: self._wrong_pin,
+            e.GiftRefused: self._gift_refused,
             e.VoucherAlreadyUsed: lambda exc, lang: self._t("voucher_used", lang),
             e.VoucherExpired: lambda exc, lang: self._t("voucher_expired", lang),
             e.TopUpLocked: lambda exc, lang: self._t("topup_locked", lang, time=self.time(exc.until)),  # type: ignore[attr-defined]
@@ -169,6 +170,13 @@ class Replies:
         if exc.locked_until is not None:
             return self._t("wrong_pin_locked", language, time=self.time(exc.locked_until))
         return self._t("wrong_pin", language, attempts=exc.attempts_left)
+
+    def _gift_refused(self, exc: Exception, language: str) -> str:
+        """One text for every refused gift: it names neither the cause nor the number."""
+        assert isinstance(exc, e.GiftRefused)
+        if exc.locked_until is not None:
+            return self._t("gift_refused_locked", language, time=self.time(exc.locked_until))
+        return self._t("gift_refused", language, attempts=exc.attempts_left)
 
     def _unknown(self, exc: Exception, language: str) -> str:
         number = getattr(exc, "msisdn", None)

@@ -17,6 +17,7 @@ Entry points turn these into a polite USSD ``END`` screen, an SMS reply, a
     │   └── NotPrepaid               a prepaid-only service asked for a postpaid line
     ├── TopUpError
     │   ├── WrongPin                 no voucher has that PIN (attempts_left)
+    │   │   └── GiftRefused          a gift not made, one answer for every cause (attempts_left)
     │   ├── VoucherAlreadyUsed
     │   ├── VoucherExpired
     │   └── TopUpLocked              too many wrong PINs (until)
@@ -96,6 +97,20 @@ class WrongPin(TopUpError):
         )
         self.attempts_left = attempts_left
         self.locked_until = locked_until
+
+
+class GiftRefused(WrongPin):
+    """A top-up of another number refused before any voucher was redeemed.
+
+    Wrong, used or expired PIN, or a number that cannot be credited (unknown,
+    recycled, postpaid): one answer for all, counted like a wrong PIN, so that
+    nobody learns from a gift whether a number is a subscriber's. ``cause``
+    names the real reason, for the operator's log only.
+    """
+
+    def __init__(self, attempts_left: int, locked_until: datetime | None = None, cause: str = "") -> None:
+        super().__init__(attempts_left, locked_until)
+        self.cause = cause
 
 
 class VoucherAlreadyUsed(TopUpError):

@@ -38,5 +38,8 @@ class Policy:
     pin_attempts: AttemptLimit
     #: Lost-SIM reports whose number/ID pair did not match, per reporting number.
     lost_attempts: AttemptLimit
+    #: The same mismatches per reported number, from any phones: bounds the ID
+    #: guesses against one subscriber however many phones make them.
+    lost_attempts_per_number: AttemptLimit
     #: Reminder "your funds expire in N days" this many days ahead (0: none).
     expiry_reminder_days: int

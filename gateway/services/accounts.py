@@ -9,17 +9,24 @@ from typing import Any
 from gateway.domain import account as rules
 from gateway.domain.errors import (
     InvalidInput,
-    LineLost,
     NumberRecycled,
     SubscriberExists,
     UnknownSubscriber,
 )
 from gateway.domain.lifecycle import LineState, line_state, next_deadline
+from gateway.domain.lost import check_may_originate
 from gateway.domain.money import Money
 from gateway.domain.secrets import keyed_hash, normalise_id_number
 from gateway.services.model import BalanceView
 from gateway.services.ports import Context
-from gateway.store.accounts import SubscriberRecord, insert_subscriber, load_live, save_account, was_recycled
+from gateway.store.accounts import (
+    SubscriberRecord,
+    insert_subscriber,
+    is_lost,
+    load_live,
+    save_account,
+    was_recycled,
+)
 from gateway.store.db import iso
 
 SUBSCRIBER_TYPES = ("prepaid", "postpaid")
@@ -39,6 +46,26 @@ def find(ctx: Context, conn: sqlite3.Connection, msisdn: str) -> SubscriberRecor
     if was_recycled(conn, msisdn):
         raise NumberRecycled(f"number {msisdn} has been recycled", msisdn)
     raise UnknownSubscriber(f"unknown number {msisdn}", msisdn)
+
+
+def find_originator(ctx: Context, conn: sqlite3.Connection, msisdn: str) -> SubscriberRecord:
+    """``find`` for the line a request comes from: refused if its SIM is reported lost.
+
+    Raises:
+        LineLost, NumberRecycled, UnknownSubscriber
+    """
+    record = find(ctx, conn, msisdn)
+    check_may_originate(record.lost_reference is not None, msisdn)
+    return record
+
+
+def refuse_lost_originator(conn: sqlite3.Connection, msisdn: str) -> None:
+    """For requests any phone may make (a gift, a lost report): refused from a lost SIM.
+
+    Raises:
+        LineLost
+    """
+    check_may_originate(is_lost(conn, msisdn), msisdn)
 
 
 def view_of(ctx: Context, record: SubscriberRecord, now: datetime) -> BalanceView:
@@ -64,11 +91,9 @@ def view_of(ctx: Context, record: SubscriberRecord, now: datetime) -> BalanceVie
 
 
 def check_balance(ctx: Context, msisdn: str) -> BalanceView:
-    """The caller's own balance (a lost SIM cannot use its own menus). Writes nothing."""
+    """The caller's own balance (refused from a lost SIM). Writes nothing."""
     now = ctx.clock.now()
-    record = find(ctx, ctx.store.read(), msisdn)
-    if record.lost_reference is not None:
-        raise LineLost("this SIM is reported lost", msisdn)
+    record = find_originator(ctx, ctx.store.read(), msisdn)
     view = view_of(ctx, record, now)
     if view.state is LineState.RECYCLED:
         raise NumberRecycled(f"number {msisdn} is due for recycling", msisdn)
@@ -91,7 +116,7 @@ def set_language(ctx: Context, msisdn: str, language: str) -> str:
     if language not in ctx.profile.languages:
         raise InvalidInput(f"language must be one of {', '.join(ctx.profile.languages)}")
     with ctx.store.write() as conn:
-        record = find(ctx, conn, msisdn)
+        record = find_originator(ctx, conn, msisdn)
         conn.execute("UPDATE subscribers SET language = ? WHERE id = ?", (language, record.subscriber_id))
     return language
 

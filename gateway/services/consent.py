@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.domain.channels import Channel
-from gateway.services.accounts import find
+from gateway.services.accounts import find_originator
 from gateway.services.model import ConsentView
 from gateway.services.ports import Context
 from gateway.store.db import from_iso, iso
@@ -13,7 +13,7 @@ def set_marketing_consent(ctx: Context, msisdn: str, opt_in: bool, channel: Chan
     """Record the choice with its time and channel; saying it twice records it once."""
     now = ctx.clock.now()
     with ctx.store.write() as conn:
-        record = find(ctx, conn, msisdn)
+        record = find_originator(ctx, conn, msisdn)
         if record.marketing_opt_in != opt_in:
             conn.execute(
                 "UPDATE subscribers SET marketing_opt_in = ? WHERE id = ?", (int(opt_in), record.subscriber_id)
@@ -27,7 +27,7 @@ def set_marketing_consent(ctx: Context, msisdn: str, opt_in: bool, channel: Chan
 
 def marketing_consent(ctx: Context, msisdn: str) -> ConsentView:
     conn = ctx.store.read()
-    record = find(ctx, conn, msisdn)
+    record = find_originator(ctx, conn, msisdn)
     last = conn.execute(
         "SELECT at, channel FROM consent_events WHERE subscriber_id = ? ORDER BY id DESC LIMIT 1",
         (record.subscriber_id,),

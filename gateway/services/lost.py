@@ -5,7 +5,8 @@ liability ends then) and returns a reference. A wrong number/ID pair, an
 unknown number and a subscriber without an ID on file all answer the same
 ``LostDetailsMismatch``, after the same work (one keyed hash), so the answer
 never tells whether a number exists. Mismatches are counted per reporting
-phone and earn a lockout like wrong voucher PINs.
+phone and per number named, and earn a lockout like wrong voucher PINs. A
+SIM that is itself reported lost can report nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from gateway.domain.errors import GatewayError, LostDetailsMismatch, LostReportL
 from gateway.domain.lost import REFERENCE_ALPHABET, REFERENCE_LENGTH, format_reference
 from gateway.domain.secrets import same_hash
 from gateway.logs import get_logger
-from gateway.services.accounts import hash_id_number, subscriber_language
+from gateway.services.accounts import hash_id_number, refuse_lost_originator, subscriber_language
 from gateway.services.model import LostReportResult, OutgoingSms, ReportLost
 from gateway.services.ports import Context
 from gateway.store import locks
@@ -30,13 +31,14 @@ from gateway.store.outbox import enqueue
 log = get_logger(__name__)
 
 LOCK_KIND = "lost"
+NUMBER_LOCK_KIND = "lost-number"
 
 
 def report_lost_sim(ctx: Context, cmd: ReportLost) -> LostReportResult:
     """Block ``cmd.msisdn`` if ``cmd.id_number`` is its subscriber's.
 
     Raises:
-        LostReportLocked, LostDetailsMismatch
+        LineLost (the reporting SIM is itself reported lost), LostReportLocked, LostDetailsMismatch
     """
     now = ctx.clock.now()
     given = hash_id_number(ctx, cmd.id_number) or ""
@@ -46,12 +48,8 @@ def report_lost_sim(ctx: Context, cmd: ReportLost) -> LostReportResult:
             result = _report(ctx, conn, cmd, given, now)
         except GatewayError as exc:
             refusal = exc
-            conn.execute(
-                "INSERT INTO lost_attempts (reporter_msisdn, at, outcome, channel) VALUES (?, ?, ?, ?)",
-                (cmd.reporter, iso(now), type(exc).__name__, cmd.channel.value),
-            )
     if refusal is not None:
-        log.info("lost_report_refused", reporter=cmd.reporter, channel=cmd.channel.value,
+        log.info("lost_report_refused", reporter=cmd.reporter, msisdn=cmd.msisdn, channel=cmd.channel.value,
                  reason=type(refusal).__name__)
         raise refusal
     log.info("lost_sim_reported", reporter=cmd.reporter, msisdn=cmd.msisdn, channel=cmd.channel.value,
@@ -62,16 +60,35 @@ def report_lost_sim(ctx: Context, cmd: ReportLost) -> LostReportResult:
 def _report(
     ctx: Context, conn: sqlite3.Connection, cmd: ReportLost, given: str, now: datetime
 ) -> LostReportResult:
-    limit = ctx.profile.policy.lost_attempts
-    locked_until = locks.get(conn, LOCK_KIND, cmd.reporter)
-    if is_locked(locked_until, now):
-        raise LostReportLocked(locked_until)  # type: ignore[arg-type]
+    """The report, or a refusal recorded in ``lost_attempts`` (committed with the transaction).
+
+    A mismatch counts against the reporting phone and against the number
+    named (``policy.lost_attempts`` and ``lost_attempts_per_number``), for a
+    number that does not exist exactly as for a real one; while either is
+    locked nothing is checked, not even a right ID.
+    """
+    policy = ctx.profile.policy
+    try:
+        refuse_lost_originator(conn, cmd.reporter)
+    except GatewayError:
+        _record(conn, cmd, now, "LineLost")
+        raise
+    phone_lock = locks.get(conn, LOCK_KIND, cmd.reporter)
+    number_lock = locks.get(conn, NUMBER_LOCK_KIND, cmd.msisdn)
+    locked = [until for until in (phone_lock, number_lock) if until is not None and is_locked(until, now)]
+    if locked:
+        _record(conn, cmd, now, "LostReportLocked")
+        raise LostReportLocked(max(locked))
     record = load_live(conn, cmd.msisdn, ctx.profile.currency)
     if record is None or not same_hash(record.id_hash, given):
-        state = locks.register_failure(conn, LOCK_KIND, cmd.reporter, locked_until, now, limit)
-        if state.locked_until is not None:
-            raise LostReportLocked(state.locked_until)
-        raise LostDetailsMismatch(state.attempts_left)
+        by_phone = locks.register_failure(conn, LOCK_KIND, cmd.reporter, phone_lock, now, policy.lost_attempts)
+        by_number = locks.register_failure(conn, NUMBER_LOCK_KIND, cmd.msisdn, number_lock, now,
+                                           policy.lost_attempts_per_number)
+        _record(conn, cmd, now, "LostDetailsMismatch")
+        earned = [s.locked_until for s in (by_phone, by_number) if s.locked_until is not None]
+        if earned:
+            raise LostReportLocked(max(earned))
+        raise LostDetailsMismatch(min(by_phone.attempts_left, by_number.attempts_left))
     if record.lost_reference is not None:
         # Already blocked: repeat the reference of the open report.
         return LostReportResult(record.lost_reference, record.lost_reported_at)  # type: ignore[arg-type]
@@ -88,6 +105,13 @@ def _report(
         enqueue(conn, OutgoingSms(cmd.reporter, text, ctx.profile.codes.sms_keywords, "notification",
                                   f"lost:{reference}"), now)
     return result
+
+
+def _record(conn: sqlite3.Connection, cmd: ReportLost, now: datetime, outcome: str) -> None:
+    conn.execute(
+        "INSERT INTO lost_attempts (reporter_msisdn, target_msisdn, at, outcome, channel) VALUES (?, ?, ?, ?, ?)",
+        (cmd.reporter, cmd.msisdn, iso(now), outcome, cmd.channel.value),
+    )
 
 
 def _new_reference(conn: sqlite3.Connection) -> str:

@@ -6,9 +6,12 @@ the credit with its ledger rows, the top-up record and the confirmation SMS.
 Two redemptions of one PIN, even from two processes, are serialised by
 SQLite's write lock: exactly one succeeds, the other sees the voucher used.
 
-A refused attempt consumes nothing. It is recorded (and a wrong PIN counted
-towards the lockout) in the same transaction, which is committed before the
-refusal is raised, so the count survives the refusal and a restart.
+A refused attempt consumes nothing. It is recorded (and a wrong PIN, or any
+refused gift, counted towards the requester's lockout) in the same
+transaction, which is committed before the refusal is raised, so the count
+survives the refusal and a restart. A gift answers the same for every target
+until a voucher is redeemed (``_gift_target_and_voucher``); a SIM reported
+lost can top up nothing, neither itself nor another number.
 """
 
 from __future__ import annotations
@@ -22,20 +25,22 @@ from gateway.logs import get_logger
 from gateway.domain.attempts import is_locked
 from gateway.domain.errors import (
     GatewayError,
+    GiftRefused,
     NotPrepaid,
     NumberRecycled,
     TopUpLocked,
+    UnknownSubscriber,
     WrongPin,
 )
 from gateway.domain.lifecycle import LineState, line_state
 from gateway.domain.money import Money
 from gateway.domain.secrets import keyed_hash
 from gateway.domain.vouchers import Voucher, VoucherStatus, check_pin_format, check_redeemable
-from gateway.services.accounts import find, subscriber_language
+from gateway.services.accounts import find, find_originator, refuse_lost_originator, subscriber_language
 from gateway.services.model import OutgoingSms, TopUp, TopUpResult
 from gateway.services.ports import Context
 from gateway.store import locks
-from gateway.store.accounts import save_account
+from gateway.store.accounts import SubscriberRecord, line_summary, save_account
 from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.outbox import enqueue
 
@@ -54,8 +59,10 @@ def top_up(ctx: Context, cmd: TopUp) -> TopUpResult:
 
     Raises:
         InvalidPin: not a PIN at all (not counted as a wrong PIN).
+        LineLost: the requester's own SIM is reported lost.
         TopUpLocked, WrongPin, VoucherAlreadyUsed, VoucherExpired,
-        UnknownSubscriber, NumberRecycled, NotPrepaid
+        UnknownSubscriber, NumberRecycled, NotPrepaid (own line);
+        GiftRefused (another number, any of these reasons)
     """
     pin = check_pin_format(cmd.pin)
     hashed = pin_hash(ctx, pin)
@@ -74,7 +81,7 @@ def top_up(ctx: Context, cmd: TopUp) -> TopUpResult:
             _record_attempt(conn, cmd, now, type(exc).__name__)
     if refusal is not None:
         log.info("topup_refused", requester=cmd.requester, target=target, channel=cmd.channel.value,
-                 reason=type(refusal).__name__)
+                 reason=type(refusal).__name__, cause=getattr(refusal, "cause", None))
         raise refusal
     log.info("voucher_redeemed", requester=cmd.requester, target=target, channel=cmd.channel.value,
              serial=result.serial, amount_minor=result.credited.minor, restored_minor=result.restored.minor)
@@ -86,20 +93,22 @@ def _redeem(
 ) -> TopUpResult:
     limit = ctx.profile.policy.pin_attempts
     locked_until = locks.get(conn, LOCK_KIND, cmd.requester)
-    if is_locked(locked_until, now):
-        raise TopUpLocked(locked_until)  # type: ignore[arg-type]
-
-    record = find(ctx, conn, target)
-    if record.type != "prepaid":
-        raise NotPrepaid(f"{target} is a postpaid line", target)
-    if line_state(record.account.main_expires_at, now, ctx.profile.policy) is LineState.RECYCLED:
-        raise NumberRecycled(f"number {target} is due for recycling", target)
-
-    voucher = _voucher_by_pin(ctx, conn, hashed)
-    if voucher is None:
-        state = locks.register_failure(conn, LOCK_KIND, cmd.requester, locked_until, now, limit)
-        raise WrongPin(state.attempts_left, state.locked_until)
-    check_redeemable(voucher, now.astimezone(ctx.profile.time_zone).date())
+    if target != cmd.requester:
+        record, voucher = _gift_target_and_voucher(ctx, conn, cmd, hashed, target, locked_until, now)
+    else:
+        if is_locked(locked_until, now):
+            raise TopUpLocked(locked_until)  # type: ignore[arg-type]
+        record = find_originator(ctx, conn, target)
+        if record.type != "prepaid":
+            raise NotPrepaid(f"{target} is a postpaid line", target)
+        if line_state(record.account.main_expires_at, now, ctx.profile.policy) is LineState.RECYCLED:
+            raise NumberRecycled(f"number {target} is due for recycling", target)
+        found = _voucher_by_pin(ctx, conn, hashed)
+        if found is None:
+            state = locks.register_failure(conn, LOCK_KIND, cmd.requester, locked_until, now, limit)
+            raise WrongPin(state.attempts_left, state.locked_until)
+        voucher = found
+        check_redeemable(voucher, now.astimezone(ctx.profile.time_zone).date())
 
     taken = conn.execute(
         "UPDATE vouchers SET status = 'used', used_at = ?, used_by = ? WHERE id = ? AND status = 'active'",
@@ -128,6 +137,51 @@ def _redeem(
     )
     _queue_confirmations(ctx, conn, result, record.language, now, cmd.channel)
     return result
+
+
+def _gift_target_and_voucher(
+    ctx: Context, conn: sqlite3.Connection, cmd: TopUp, hashed: str, target: str,
+    locked_until: datetime | None, now: datetime,
+) -> tuple[SubscriberRecord, Voucher]:
+    """The line to credit and the voucher of a gift, or one ``GiftRefused`` for any reason not to.
+
+    Until a voucher is actually redeemed, a gift must not tell the sender
+    anything about the target: the target (one summary row) and the voucher
+    are both looked up whatever either turns out to be (the same statements
+    every time; the whole account is read only to credit it), and
+    a wrong, used or expired PIN, or a target that cannot be credited
+    (unknown, recycled, postpaid), all give the same answer and count
+    towards the sender's lockout. Active, barred and lost lines are credited.
+
+    Raises:
+        LineLost (the sender's own SIM is reported lost), TopUpLocked, GiftRefused
+    """
+    refuse_lost_originator(conn, cmd.requester)
+    if is_locked(locked_until, now):
+        raise TopUpLocked(locked_until)  # type: ignore[arg-type]
+    line = line_summary(conn, target)
+    voucher = _voucher_by_pin(ctx, conn, hashed)
+    cause: GatewayError | None = None
+    if line is None:
+        cause = UnknownSubscriber("unknown", target)
+    elif not line.live:
+        cause = NumberRecycled("recycled", target)
+    elif line.type != "prepaid":
+        cause = NotPrepaid("postpaid", target)
+    elif line_state(line.main_expires_at, now, ctx.profile.policy) is LineState.RECYCLED:
+        cause = NumberRecycled("due for recycling", target)
+    if voucher is None:
+        cause = WrongPin(0)
+    else:
+        try:
+            check_redeemable(voucher, now.astimezone(ctx.profile.time_zone).date())
+        except GatewayError as exc:
+            cause = exc
+    if cause is not None or voucher is None:
+        limit = ctx.profile.policy.pin_attempts
+        state = locks.register_failure(conn, LOCK_KIND, cmd.requester, locked_until, now, limit)
+        raise GiftRefused(state.attempts_left, state.locked_until, type(cause).__name__)
+    return find(ctx, conn, target), voucher
 
 
 def _voucher_by_pin(ctx: Context, conn: sqlite3.Connection, hashed: str) -> Voucher | None:

@@ -56,6 +56,39 @@ def load_live(conn: sqlite3.Connection, msisdn: str, currency: Currency) -> Subs
     return _record(conn, row, currency)
 
 
+@dataclass(frozen=True)
+class LineSummary:
+    """What a gift needs to know about its target before deciding to credit it."""
+
+    type: str
+    main_expires_at: datetime | None
+    live: bool  # False: the newest row on the number was recycled
+
+
+def line_summary(conn: sqlite3.Connection, msisdn: str) -> LineSummary | None:
+    """The live subscriber on ``msisdn``, else its newest recycled one, else None.
+
+    One statement, whatever it finds, so that the work (and its time) does not
+    tell a real number from a missing one.
+    """
+    row = conn.execute(
+        "SELECT type, main_expires_at, status FROM subscribers WHERE msisdn = ? "
+        "ORDER BY status = 'live' DESC, id DESC LIMIT 1", (msisdn,)
+    ).fetchone()
+    if row is None:
+        return None
+    return LineSummary(row["type"], from_iso(row["main_expires_at"]), row["status"] == "live")
+
+
+def is_lost(conn: sqlite3.Connection, msisdn: str) -> bool:
+    """Whether the live subscriber on ``msisdn`` has an open lost-SIM report."""
+    row = conn.execute(
+        "SELECT 1 FROM subscribers s JOIN lost_reports l ON l.subscriber_id = s.id AND l.resolved_at IS NULL "
+        "WHERE s.msisdn = ? AND s.status = 'live'", (msisdn,)
+    ).fetchone()
+    return row is not None
+
+
 def was_recycled(conn: sqlite3.Connection, msisdn: str) -> bool:
     row = conn.execute(
         "SELECT 1 FROM subscribers WHERE msisdn = ? AND status = 'recycled' LIMIT 1", (msisdn,)

@@ -1,5 +1,8 @@
 """Earned lockouts (wrong PINs, lost-SIM mismatches), keyed by kind and number.
 
+Kinds: ``topup`` (the requesting number), ``lost`` (the reporting phone),
+``lost-number`` (the number a lost-SIM report names).
+
 Failures are the refused attempts already recorded in an attempts table;
 ``register_failure`` counts the ones that still matter (inside the window,
 after the last lock) and stores a lock when this failure earns one.
@@ -14,10 +17,11 @@ from gateway.domain.attempts import AttemptState, after_failure, count_failures_
 from gateway.domain.policy import AttemptLimit
 from gateway.store.db import from_iso, iso
 
-#: Where each kind of lock counts its failures: (table, key column, failure outcome).
+#: Where each kind of lock counts its failures: (table, key column, failure outcomes).
 _FAILURES = {
-    "topup": ("topup_attempts", "msisdn", "WrongPin"),
-    "lost": ("lost_attempts", "reporter_msisdn", "LostDetailsMismatch"),
+    "topup": ("topup_attempts", "msisdn", ("WrongPin", "GiftRefused")),
+    "lost": ("lost_attempts", "reporter_msisdn", ("LostDetailsMismatch",)),
+    "lost-number": ("lost_attempts", "target_msisdn", ("LostDetailsMismatch",)),
 }
 
 
@@ -38,11 +42,12 @@ def register_failure(
     conn: sqlite3.Connection, kind: str, key: str, last_lock: datetime | None, now: datetime, limit: AttemptLimit
 ) -> AttemptState:
     """The state after one more failure by ``key`` (not yet recorded); stores a lock it earns."""
-    table, column, outcome = _FAILURES[kind]
+    table, column, outcomes = _FAILURES[kind]
     since = count_failures_since(now, last_lock, limit)
+    marks = ", ".join("?" * len(outcomes))
     earlier = conn.execute(
-        f"SELECT COUNT(*) FROM {table} WHERE {column} = ? AND outcome = ? AND at > ?",
-        (key, outcome, iso(since)),
+        f"SELECT COUNT(*) FROM {table} WHERE {column} = ? AND outcome IN ({marks}) AND at > ?",
+        (key, *outcomes, iso(since)),
     ).fetchone()[0]
     state = after_failure(earlier + 1, now, limit)
     if state.locked_until is not None:

@@ -20,5 +20,6 @@ def policy() -> Policy:
         fully_barred=timedelta(days=30),
         pin_attempts=AttemptLimit(5, timedelta(hours=24), timedelta(hours=24)),
         lost_attempts=AttemptLimit(5, timedelta(hours=24), timedelta(hours=24)),
+        lost_attempts_per_number=AttemptLimit(10, timedelta(hours=24), timedelta(hours=24)),
         expiry_reminder_days=3,
     )

@@ -6,10 +6,9 @@ import pytest
 
 from gateway.domain.channels import Channel
 from gateway.domain.errors import (
+    GiftRefused,
     InvalidPin,
-    NumberRecycled,
     TopUpLocked,
-    UnknownSubscriber,
     VoucherAlreadyUsed,
     VoucherExpired,
     WrongPin,
@@ -107,17 +106,20 @@ def test_expired_voucher_is_refused_and_stays_unused(world):
 
 
 def test_unknown_and_recycled_numbers_cannot_be_topped_up(world):
-    """Top-up to a number that is not ours, or was recycled, consumes nothing."""
+    """Top-up to a number that is not ours, or was recycled, consumes nothing (and says the same)."""
     world.add(ME, valid_days=1)
     [pin] = world.vouchers()
-    with pytest.raises(UnknownSubscriber):
+    with pytest.raises(GiftRefused) as unknown:
         world.services.top_up(TopUp(ME, pin, Channel.USSD, target=FRIEND))
+    assert unknown.value.cause == "UnknownSubscriber"
     world.clock.advance(timedelta(days=91))
-    with pytest.raises(NumberRecycled):
+    with pytest.raises(GiftRefused) as due:
         world.services.top_up(TopUp(FRIEND, pin, Channel.USSD, target=ME))
+    assert due.value.cause == "NumberRecycled"
     world.services.run_lifecycle()
-    with pytest.raises(NumberRecycled):
+    with pytest.raises(GiftRefused) as recycled:
         world.services.top_up(TopUp(FRIEND, pin, Channel.USSD, target=ME))
+    assert recycled.value.cause == "NumberRecycled"
     assert world.sql("SELECT status FROM vouchers")[0]["status"] == "active"
 
 

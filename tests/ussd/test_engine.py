@@ -58,11 +58,12 @@ def test_saved_result_is_shown_again_without_acting(engine):
     assert reply == Reply("Done.", end=True)
 
 
-def test_lost_line_cannot_reach_own_line_screens(engine):
-    """A lost caller sees the lost-SIM screen on balance, but may still report a number."""
+def test_lost_line_reaches_no_screen(engine):
+    """A lost caller sees the lost-SIM screen at once, on every tree: a lost SIM originates nothing."""
     lost = LineLost("lost")
-    assert engine.step(turn("1", refusal=lost)).text.startswith("This SIM is reported lost")
-    assert engine.step(turn("3", refusal=lost)).text.startswith("Enter the number of the lost SIM")
+    for text, tree in (("", "selfcare"), ("1", "selfcare"), ("3", "selfcare"), ("", "topup")):
+        reply = engine.step(turn(text, tree, refusal=lost))
+        assert reply.end and reply.text.startswith("This SIM is reported lost")
 
 
 def test_dialled_segment_is_optional(engine):

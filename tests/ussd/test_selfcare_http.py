@@ -87,12 +87,12 @@ class TestTopUp:
             _, body = await world.phone.post(f"l{n}", "*123#", "11112222333344")
         assert body.startswith("END Wrong PIN. Top-up is locked until ")
 
-    async def test_unknown_target_names_the_number(self, world):
-        """Topping up a number that is not ours names that number."""
+    async def test_unknown_target_is_not_told_apart(self, world):
+        """Topping up a number that is not ours says to check, as a wrong PIN does, and spends nothing."""
         world.add()
         [pin] = world.vouchers()
         screens = await world.phone.dial("*100#", "2", "2", "098765432", pin)
-        assert screens[-1] == "END 098765432 is not a Smart prepaid number."
+        assert screens[-1] == "END Top-up not made. Check the card PIN and the number. 4 attempt(s) left."
 
     async def test_resent_top_up_credits_once(self, world):
         """The aggregator resending the final request gets the same screen; money is credited once."""
@@ -129,8 +129,8 @@ class TestLostSim:
         lost = "END This SIM is reported lost. Visit a Smart shop with your ID for a new SIM."
         assert (await world.phone.dial("*124#"))[-1] == lost
         assert (await world.phone.dial("*100#", "2", "1"))[-1] == lost
-        # Reporting another number still works from the lost phone's menu.
-        assert (await world.phone.dial("*100#", "3"))[-1].startswith("CON Enter the number of the lost SIM")
+        # Nor may it report another number: a lost SIM originates nothing.
+        assert (await world.phone.dial("*100#", "3"))[-1] == lost
 
     async def test_wrong_id_and_cancel(self, world):
         """A wrong ID says attempts left; 2 on the confirmation goes back home."""
