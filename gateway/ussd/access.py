@@ -30,7 +30,13 @@ class Access:
             return False
         if self.token:
             expected = f"Bearer {self.token}".encode()
-            if not hmac.compare_digest((authorization or "").encode(), expected):
+            # aiohttp hands header bytes that are not UTF-8 over as surrogate
+            # escapes: encode them back to the bytes sent, which cannot match.
+            try:
+                sent = (authorization or "").encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:
+                return False
+            if not hmac.compare_digest(sent, expected):
                 return False
         return True
 
