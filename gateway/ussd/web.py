@@ -1,4 +1,4 @@
-"""The aiohttp application: ``POST /ussd``, ``GET /healthz``, ``GET /metrics``.
+"""The aiohttp application: ``POST /ussd``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
 
 Views stay thin: check access → parse → ``Dialogues.handle`` → render. The
 objects they use are built by ``gateway.app`` and passed to ``init_app``.
@@ -6,6 +6,7 @@ objects they use are built by ``gateway.app`` and passed to ``init_app``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -22,6 +23,10 @@ from gateway.ussd.metrics import UssdMetrics
 
 DIALECTS = {"africastalking": africastalking}
 
+#: What ``/readyz`` asks: the reasons the gateway cannot do all its work now
+#: (empty: ready). Built by ``gateway.app``, which knows the database and the SMS side.
+Readiness = Callable[[], Awaitable[list[str]]]
+
 
 @dataclass(frozen=True)
 class UssdEndpoint:
@@ -31,6 +36,7 @@ class UssdEndpoint:
     number_plan: NumberPlan
     metrics: UssdMetrics
     max_body_bytes: int
+    readiness: Readiness
 
 
 ENDPOINT = web.AppKey("ussd_endpoint", UssdEndpoint)
@@ -38,7 +44,8 @@ ENDPOINT = web.AppKey("ussd_endpoint", UssdEndpoint)
 METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 
 
-def init_app(*, settings: HttpSettings, dialogues: Dialogues, number_plan: NumberPlan) -> web.Application:
+def init_app(*, settings: HttpSettings, dialogues: Dialogues, number_plan: NumberPlan,
+             readiness: Readiness) -> web.Application:
     """The HTTP application of the USSD channel.
 
     Raises:
@@ -57,9 +64,11 @@ def init_app(*, settings: HttpSettings, dialogues: Dialogues, number_plan: Numbe
         number_plan=number_plan,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
+        readiness=readiness,
     )
     app.router.add_post("/ussd", ussd)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
     return app
 
@@ -129,7 +138,14 @@ def parse_form(query: str, charset: str = "utf-8") -> dict[str, str]:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers (whatever the database or the SMSC do)."""
     return web.Response(text="ok\n", content_type="text/plain")
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: 200 when every check passes, else 503 with the reasons."""
+    reasons = await request.app[ENDPOINT].readiness()
+    return web.json_response({"ready": not reasons, "reasons": reasons}, status=503 if reasons else 200)
 
 
 async def metrics_view(request: web.Request) -> web.Response:
