@@ -27,7 +27,9 @@ from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
 from gateway.store import Store, open_store
 from gateway.store.db import readable
+from gateway.ussd.access import Access
 from gateway.ussd.dialogue import Dialogues
+from gateway.ussd.listener import LINGER_SECONDS, ConnectionGuard, GuardedSite, fit_cap, raise_file_limit
 from gateway.ussd.metrics import UssdMetrics
 from gateway.ussd.sessions import SessionCache
 from gateway.ussd.web import init_app
@@ -189,6 +191,15 @@ async def every(seconds: float, name: str, job: Callable[[], Awaitable[object]])
             log.exception(f"{name}_failed")
 
 
+def _connection_guard(settings: Settings, soft_limit: int) -> ConnectionGuard:
+    """Who may connect at all: the union of the ``/ussd`` and ``/metrics`` networks (any, if either is)."""
+    http = settings.http
+    networks = (*http.allowed_networks, *http.metrics_networks) if (
+        http.allowed_networks and http.metrics_networks) else ()
+    return ConnectionGuard(access=Access.from_settings(networks),
+                           max_connections=fit_cap(http.max_connections, soft_limit))
+
+
 async def serve(
     settings: Settings, *, clock: Clock | None = None, start_sms: StartSms | None = None,
     stop: asyncio.Event | None = None,
@@ -198,18 +209,22 @@ async def serve(
     On the way out the listener closes first and requests in flight finish;
     then the jobs and the SMS side stop, then the database closes.
     """
+    was, soft, hard = raise_file_limit()
     gateway = build_gateway(settings, clock=clock)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     write_per_iteration(loop)
-    http = web.AppRunner(build_web_app(gateway), access_log=None, shutdown_timeout=10.0)
+    http = web.AppRunner(build_web_app(gateway), access_log=None, shutdown_timeout=10.0,
+                         keepalive_timeout=settings.http.keepalive_timeout, lingering_time=LINGER_SECONDS)
+    guard = _connection_guard(settings, soft)
+    log.info("fd_limit", soft_before=was, soft=soft, hard=hard, max_connections=guard.max_connections)
     jobs: list[asyncio.Task[None]] = []
     sms: SmsSide | None = None
     try:
         await http.setup()
-        site = web.TCPSite(http, settings.http.host, settings.http.port)
+        site = GuardedSite(http, settings.http.host, settings.http.port, guard=guard)
         try:
             await site.start()
         except OSError as exc:

@@ -6,6 +6,7 @@ objects they use are built by ``gateway.app`` and passed to ``init_app``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -36,6 +37,7 @@ class UssdEndpoint:
     number_plan: NumberPlan
     metrics: UssdMetrics
     max_body_bytes: int
+    body_timeout: float
     readiness: Readiness
 
 
@@ -64,6 +66,7 @@ def init_app(*, settings: HttpSettings, dialogues: Dialogues, number_plan: Numbe
         number_plan=number_plan,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
         readiness=readiness,
     )
     app.router.add_post("/ussd", ussd)
@@ -83,7 +86,15 @@ async def ussd(request: web.Request) -> web.Response:
         endpoint.metrics.requests.labels("-", "too_large").inc()
         raise web.HTTPRequestEntityTooLarge(max_size=endpoint.max_body_bytes, actual_size=length)
     try:
-        form = await _form(request)
+        if request.content.is_eof():  # the body came with the headers (the usual case)
+            form = await _form(request)
+        else:
+            async with asyncio.timeout(endpoint.body_timeout):
+                form = await _form(request)
+    except TimeoutError:
+        # A body shorter than its Content-Length would hold the connection for ever.
+        endpoint.metrics.requests.labels("-", "timeout").inc()
+        raise web.HTTPRequestTimeout(text="body: not received in time\n") from None
     except (UnicodeDecodeError, LookupError, ValueError):
         # Bytes that are not in the declared charset (or an unknown charset, or
         # multipart without a boundary) are the caller's mistake, not a 500.
