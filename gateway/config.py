@@ -79,7 +79,7 @@ class HttpSettings:
     #: Most connections open at once. At the cap a new connection closes the one
     #: quiet longest that is not being answered, so idle and slow connections
     #: cannot lock callers out; ``serve`` keeps it under its file descriptor limit.
-    max_connections: int = 1000
+    max_connections: int = 2000
     #: Seconds a connection may stay idle before and between requests; also the
     #: longest a request line and its headers may take (aiohttp times both with
     #: one timer). Longer than aggregators' pool idle times, short enough that

@@ -41,8 +41,8 @@ def _read_to_close(sock: socket.socket) -> bytes:
     return got
 
 
-def post_head(length: int, *extra: bytes) -> bytes:
-    return b"\r\n".join([b"POST /ussd HTTP/1.1", b"Host: gateway", b"Connection: close",
+def post_head(length: int, *extra: bytes, close: bool = True) -> bytes:
+    return b"\r\n".join([b"POST /ussd HTTP/1.1", b"Host: gateway", *([b"Connection: close"] if close else []),
                          b"Content-Type: application/x-www-form-urlencoded",
                          b"Content-Length: " + str(length).encode(), *extra, b"", b""])
 
@@ -110,6 +110,25 @@ def test_1100_idle_connections_under_a_1024_limit_do_not_stop_a_request(tmp_path
     text = server.log.read_text()
     assert "Traceback" not in text and "out of system resource" not in text
     assert '"fd_limit"' in text  # serve logged its file limit
+
+
+def test_at_the_cap_the_quietest_idle_connection_goes_not_one_being_answered(tmp_path: Path,
+                                                                              server_factory) -> None:
+    """With room for two connections: a third closes the idle keep-alive one, and the request still
+    arriving on the oldest connection is answered."""
+    seed(tmp_path / "gateway.db")
+    server = server_factory(tmp_path, GATEWAY_HTTP_MAX_CONNECTIONS="2").start()
+    with (socket.create_connection(("127.0.0.1", server.port), timeout=10) as answering,
+          socket.create_connection(("127.0.0.1", server.port), timeout=10) as idle):
+        answering.sendall(post_head(len(FORM)) + FORM[:5])  # being answered: its body is on the way
+        idle.sendall(post_head(len(FORM), close=False) + FORM)
+        assert idle.recv(65536).startswith(b"HTTP/1.1 200")  # now quiet, kept alive
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as newcomer:
+            assert _read_to_close(idle) == b"", "the idle connection was kept"
+            answering.sendall(FORM[5:])
+            assert _read_to_close(answering).startswith(b"HTTP/1.1 200")
+            newcomer.sendall(post_head(len(FORM)) + FORM)
+            assert _read_to_close(newcomer).startswith(b"HTTP/1.1 200")
 
 
 def _wait_connected(socks: list[socket.socket], timeout: float) -> None:
