@@ -41,6 +41,7 @@ from menus.replies import Replies
 
 log = get_logger("gateway.app")
 
+
 class SmsSide(Protocol):
     """What ``serve`` needs of a running SMS side (``gateway.smpp.SmsRuntime`` is one)."""
 

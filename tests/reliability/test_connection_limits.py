@@ -84,7 +84,10 @@ def test_1100_idle_connections_under_a_1024_limit_do_not_stop_a_request(tmp_path
     assert server.proc is not None
     pid = server.proc.pid
     idle: list[socket.socket] = []
-    fds = lambda: len(os.listdir(f"/proc/{pid}/fd"))  # noqa: E731
+
+    def fds() -> int:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+
     base = fds()
     try:
         # In batches under the listen backlog: the kernel completes handshakes
