@@ -12,7 +12,8 @@ import asyncio
 import gc
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -25,7 +26,10 @@ from gateway.services import Context, Services
 from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
 from gateway.store import Store, open_store
+from gateway.store.db import readable
+from gateway.ussd.access import Access
 from gateway.ussd.dialogue import Dialogues
+from gateway.ussd.listener import LINGER_SECONDS, ConnectionGuard, GuardedSite, fit_cap, raise_file_limit
 from gateway.ussd.metrics import UssdMetrics
 from gateway.ussd.sessions import SessionCache
 from gateway.ussd.web import init_app
@@ -37,9 +41,46 @@ from menus.replies import Replies
 
 log = get_logger("gateway.app")
 
+
+class SmsSide(Protocol):
+    """What ``serve`` needs of a running SMS side (``gateway.smpp.SmsRuntime`` is one)."""
+
+    @property
+    def bound(self) -> bool:
+        """Bound to the SMSC right now (SMS can flow)."""
+        ...
+
+    async def close(self) -> None:
+        """Unbind and stop; queued messages stay queued."""
+        ...
+
+
 #: The SMPP hook: ``await start_sms(gateway)`` binds and starts the SMS side and
-#: returns the coroutine function that stops it (``await stop()``).
-StartSms = Callable[["Gateway"], Awaitable[Callable[[], Awaitable[None]]]]
+#: returns it (``await side.close()`` stops it).
+StartSms = Callable[["Gateway"], Awaitable[SmsSide]]
+
+
+@dataclass
+class Readiness:
+    """The checks of ``GET /readyz``: the database can be read and, when SMPP is on, the link is bound.
+
+    ``sms`` is set by ``serve`` once the SMS side has started; until then an
+    enabled SMPP link counts as not bound.
+    """
+
+    database_path: str
+    smpp_enabled: bool
+    sms: SmsSide | None = None
+
+    async def __call__(self) -> list[str]:
+        reasons = []
+        # A thread: opening the file can block (a slow or lost disk), the loop must not.
+        problem = await asyncio.to_thread(readable, self.database_path)
+        if problem is not None:
+            reasons.append(f"database: cannot be read ({problem})")
+        if self.smpp_enabled and not (self.sms is not None and self.sms.bound):
+            reasons.append("smpp: not bound to the SMSC")
+        return reasons
 
 
 @dataclass
@@ -62,6 +103,10 @@ class Gateway:
 
     #: The read-only connection reads run on (on the event loop, see ``DbRunner``).
     read_store: Store | None = None
+    readiness: Readiness = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readiness = Readiness(self.settings.database.path, self.settings.smpp.enabled)
 
     def close(self) -> None:
         self.runner.close()
@@ -118,13 +163,13 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
 
 def build_web_app(gateway: Gateway) -> web.Application:
     return init_app(settings=gateway.settings.http, dialogues=gateway.dialogues,
-                    number_plan=gateway.profile.number_plan)
+                    number_plan=gateway.profile.number_plan, readiness=gateway.readiness)
 
 
-async def start_sms_runtime(gateway: Gateway) -> Callable[[], Awaitable[None]]:
+async def start_sms_runtime(gateway: Gateway) -> SmsSide:
     """The SMS side of ``serve``: bind to the SMSC, answer keywords, send the outbox.
 
-    Returns the coroutine function that unbinds and stops it (queued rows stay queued).
+    Returns the running side; ``close()`` unbinds and stops it (queued rows stay queued).
     """
     from gateway.smpp import start_sms
 
@@ -133,7 +178,7 @@ async def start_sms_runtime(gateway: Gateway) -> Callable[[], Awaitable[None]]:
         store=gateway.store, clock=gateway.clock, runner=gateway.runner,
         registry=gateway.registry, texts=gateway.replies, limiter=gateway.limiter,
     )
-    return runtime.close
+    return runtime
 
 
 async def every(seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
@@ -147,6 +192,15 @@ async def every(seconds: float, name: str, job: Callable[[], Awaitable[object]])
             log.exception(f"{name}_failed")
 
 
+def _connection_guard(settings: Settings, soft_limit: int) -> ConnectionGuard:
+    """Who may connect at all: the union of the ``/ussd`` and ``/metrics`` networks (any, if either is)."""
+    http = settings.http
+    networks = (*http.allowed_networks, *http.metrics_networks) if (
+        http.allowed_networks and http.metrics_networks) else ()
+    return ConnectionGuard(access=Access.from_settings(networks),
+                           max_connections=fit_cap(http.max_connections, soft_limit))
+
+
 async def serve(
     settings: Settings, *, clock: Clock | None = None, start_sms: StartSms | None = None,
     stop: asyncio.Event | None = None,
@@ -156,18 +210,22 @@ async def serve(
     On the way out the listener closes first and requests in flight finish;
     then the jobs and the SMS side stop, then the database closes.
     """
+    was, soft, hard = raise_file_limit()
     gateway = build_gateway(settings, clock=clock)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     write_per_iteration(loop)
-    http = web.AppRunner(build_web_app(gateway), access_log=None, shutdown_timeout=10.0)
+    http = web.AppRunner(build_web_app(gateway), access_log=None, shutdown_timeout=10.0,
+                         keepalive_timeout=settings.http.keepalive_timeout, lingering_time=LINGER_SECONDS)
+    guard = _connection_guard(settings, soft)
+    log.info("fd_limit", soft_before=was, soft=soft, hard=hard, max_connections=guard.max_connections)
     jobs: list[asyncio.Task[None]] = []
-    stop_sms: Callable[[], Awaitable[None]] | None = None
+    sms: SmsSide | None = None
     try:
         await http.setup()
-        site = web.TCPSite(http, settings.http.host, settings.http.port)
+        site = GuardedSite(http, settings.http.host, settings.http.port, guard=guard)
         try:
             await site.start()
         except OSError as exc:
@@ -179,7 +237,7 @@ async def serve(
         # The SMS side (ESME, outbox sender, MO keyword routing) starts here and
         # stops after the HTTP listener (see the finally block below).
         if start_sms is not None and settings.smpp.enabled:
-            stop_sms = await start_sms(gateway)
+            sms = gateway.readiness.sms = await start_sms(gateway)
         # ---------------------------------------------------------------------------
 
         # Everything built so far (code, menus, settings, connections) lives as long
@@ -207,8 +265,8 @@ async def serve(
         for task in jobs:
             task.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
-        if stop_sms is not None:
-            await stop_sms()
+        if sms is not None:
+            await sms.close()
         gateway.close()
         write_at_once()
         log.info("stopped")

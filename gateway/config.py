@@ -76,6 +76,18 @@ class HttpSettings:
     #: that needs UCS-2 (Khmer). Longer screens are split into pages.
     screen_chars_gsm: int = 182
     screen_chars_ucs2: int = 80
+    #: Most connections open at once. At the cap a new connection closes the one
+    #: quiet longest that is not being answered, so idle and slow connections
+    #: cannot lock callers out; ``serve`` keeps it under its file descriptor limit.
+    max_connections: int = 2000
+    #: Seconds a connection may stay idle before and between requests; also the
+    #: longest a request line and its headers may take (aiohttp times both with
+    #: one timer). Longer than aggregators' pool idle times, short enough that
+    #: abandoned connections go.
+    keepalive_timeout: float = 30.0
+    #: Seconds a request body may take to arrive after its headers (a USSD form
+    #: is a few hundred bytes and usually comes with them): then ``408`` and close.
+    body_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -354,6 +366,8 @@ def _validate(settings: Settings) -> None:
     positive("http.max_body_bytes", settings.http.max_body_bytes)
     positive("http.screen_chars_gsm", settings.http.screen_chars_gsm)
     positive("http.screen_chars_ucs2", settings.http.screen_chars_ucs2)
+    for key in ("max_connections", "keepalive_timeout", "body_timeout"):
+        positive(f"http.{key}", getattr(settings.http, key))
     positive("jobs.lifecycle_interval_seconds", settings.jobs.lifecycle_interval_seconds)
     positive("jobs.session_sweep_seconds", settings.jobs.session_sweep_seconds)
     positive("database.busy_timeout_ms", settings.database.busy_timeout_ms)

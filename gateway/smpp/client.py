@@ -28,7 +28,7 @@ from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.errors import BindRefused, SmppRemoteError
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
-from gateway.smpp.session import HEADER, Session
+from gateway.smpp.session import Session, read_pdu
 from gateway.store.sms import OutboxRow
 
 log = get_logger("gateway.smpp")
@@ -109,10 +109,7 @@ class Esme:
                                    addr_npi=NPI.UNKNOWN, address_range="")
             bind.sequence_num = next(self._seq) % 0x7FFFFFFF + 1
             writer.write(bind.pdu())
-            header = await asyncio.wait_for(reader.readexactly(16), s.connect_timeout)
-            length, command, status, _ = HEADER.unpack(header)
-            if length > 16:
-                await asyncio.wait_for(reader.readexactly(length - 16), s.connect_timeout)
+            command, status, _, _ = await asyncio.wait_for(read_pdu(reader), s.connect_timeout)
             if command != SmppCommand.BIND_TRANSCEIVER_RESP and command != SmppCommand.GENERIC_NACK:
                 raise SmppRemoteError(f"unexpected answer to bind: 0x{command:08X}")
             if status != 0:

@@ -51,6 +51,9 @@ from gateway.store import sms as sms_store
 log = get_logger("gateway.smpp")
 
 HEADER = struct.Struct("!IIII")
+#: Longest PDU taken from the SMSC (a deliver_sm with every optional parameter
+#: is a few kB): a longer length in a header ends the link before its body is
+#: read, so a hostile or broken peer cannot make us buffer what it announces.
 MAX_PDU = 70_000
 THROTTLED = frozenset({SmppCommandStatus.ESME_RTHROTTLED, SmppCommandStatus.ESME_RMSGQFUL})
 #: Refusals that will not change by trying again.
@@ -63,6 +66,20 @@ PERMANENT = frozenset(int(s) for s in (
     SmppCommandStatus.ESME_RINVDSTTON, SmppCommandStatus.ESME_RINVDSTNPI,
     SmppCommandStatus.ESME_RX_P_APPN, SmppCommandStatus.ESME_RINVOPTPARSTREAM,
 ))
+
+
+async def read_pdu(reader: asyncio.StreamReader) -> tuple[int, int, int, bytes]:
+    """The next PDU on the link as (command id, status, sequence, body); every read goes through here.
+
+    Raises:
+        SmppRemoteError: its length is under 16 or over ``MAX_PDU`` (nothing past the header is read).
+        asyncio.IncompleteReadError: the link closed mid-PDU.
+    """
+    length, command, status, seq = HEADER.unpack(await reader.readexactly(16))
+    if not 16 <= length <= MAX_PDU:
+        raise SmppRemoteError(f"PDU length {length} out of range")
+    body = await reader.readexactly(length - 16) if length > 16 else b""
+    return command, status, seq, body
 
 
 class Session:
@@ -163,11 +180,7 @@ class Session:
 
     async def reader(self) -> None:
         while True:
-            header = await self._reader.readexactly(16)
-            length, command, status, seq = HEADER.unpack(header)
-            if not 16 <= length <= MAX_PDU:
-                raise SmppRemoteError(f"PDU length {length} out of range")
-            body = await self._reader.readexactly(length - 16) if length > 16 else b""
+            command, status, seq, body = await read_pdu(self._reader)
             if command in (SmppCommand.SUBMIT_SM_RESP, SmppCommand.GENERIC_NACK):
                 self._on_submit_resp(seq, status, body)
             elif command == SmppCommand.DELIVER_SM:

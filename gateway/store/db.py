@@ -251,6 +251,26 @@ class Store:
         self.conn.close()
 
 
+def readable(path: str | Path, timeout_ms: int = 1000) -> str | None:
+    """Why the database at ``path`` cannot be read right now, or ``None`` when it can.
+
+    For readiness: a connection of its own (read-only, never creating the
+    file) reads the schema page, so a file that was moved, replaced, locked
+    for longer than ``timeout_ms`` or is not a database is noticed, even
+    while the gateway's long-lived connections still hold the old one open.
+    """
+    try:
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=timeout_ms / 1000, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
 def open_store(
     path: str | Path, *, busy_timeout_ms: int = 5000, synchronous: str = "full", migrate: bool = False,
     read_only: bool = False,

@@ -2,7 +2,8 @@
 
 Each configured check must pass (an empty list or an empty token is no
 check); anything else is answered ``403``. The shipped default allows
-loopback only. Behind a reverse proxy the source is the proxy.
+loopback only. Behind a reverse proxy the source is the proxy. The listener
+(``gateway.ussd.listener``) applies the network check once more, at accept time.
 """
 
 from __future__ import annotations
@@ -26,15 +27,22 @@ class Access:
         return cls(tuple(ipaddress.ip_network(n, strict=False) for n in networks), token)
 
     def allows(self, remote: str | None, authorization: str | None) -> bool:
-        if self.networks and not self._network_allows(remote):
+        if self.networks and not self.allows_network(remote):
             return False
         if self.token:
             expected = f"Bearer {self.token}".encode()
-            if not hmac.compare_digest((authorization or "").encode(), expected):
+            # aiohttp hands header bytes that are not UTF-8 over as surrogate
+            # escapes: encode them back to the bytes sent, which cannot match.
+            try:
+                sent = (authorization or "").encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:
+                return False
+            if not hmac.compare_digest(sent, expected):
                 return False
         return True
 
-    def _network_allows(self, remote: str | None) -> bool:
+    def allows_network(self, remote: str | None) -> bool:
+        """Whether ``remote`` (an IP address as text) is in one of the networks (any, when none)."""
         # An aggregator calls from a handful of addresses: remember each verdict
         # (parsing it and testing each network costs µs on every request).
         verdict = self._verdicts.get(remote)

@@ -1,4 +1,4 @@
-"""The aiohttp application: ``POST /ussd``, ``GET /healthz``, ``GET /metrics``.
+"""The aiohttp application: ``POST /ussd``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
 
 Views stay thin: check access → parse → ``Dialogues.handle`` → render. The
 objects they use are built by ``gateway.app`` and passed to ``init_app``.
@@ -6,6 +6,8 @@ objects they use are built by ``gateway.app`` and passed to ``init_app``.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -22,6 +24,10 @@ from gateway.ussd.metrics import UssdMetrics
 
 DIALECTS = {"africastalking": africastalking}
 
+#: What ``/readyz`` asks: the reasons the gateway cannot do all its work now
+#: (empty: ready). Built by ``gateway.app``, which knows the database and the SMS side.
+Readiness = Callable[[], Awaitable[list[str]]]
+
 
 @dataclass(frozen=True)
 class UssdEndpoint:
@@ -31,6 +37,8 @@ class UssdEndpoint:
     number_plan: NumberPlan
     metrics: UssdMetrics
     max_body_bytes: int
+    body_timeout: float
+    readiness: Readiness
 
 
 ENDPOINT = web.AppKey("ussd_endpoint", UssdEndpoint)
@@ -38,7 +46,8 @@ ENDPOINT = web.AppKey("ussd_endpoint", UssdEndpoint)
 METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 
 
-def init_app(*, settings: HttpSettings, dialogues: Dialogues, number_plan: NumberPlan) -> web.Application:
+def init_app(*, settings: HttpSettings, dialogues: Dialogues, number_plan: NumberPlan,
+             readiness: Readiness) -> web.Application:
     """The HTTP application of the USSD channel.
 
     Raises:
@@ -57,9 +66,12 @@ def init_app(*, settings: HttpSettings, dialogues: Dialogues, number_plan: Numbe
         number_plan=number_plan,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
+        readiness=readiness,
     )
     app.router.add_post("/ussd", ussd)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
     return app
 
@@ -74,7 +86,15 @@ async def ussd(request: web.Request) -> web.Response:
         endpoint.metrics.requests.labels("-", "too_large").inc()
         raise web.HTTPRequestEntityTooLarge(max_size=endpoint.max_body_bytes, actual_size=length)
     try:
-        form = await _form(request)
+        if request.content.is_eof():  # the body came with the headers (the usual case)
+            form = await _form(request)
+        else:
+            async with asyncio.timeout(endpoint.body_timeout):
+                form = await _form(request)
+    except TimeoutError:
+        # A body shorter than its Content-Length would hold the connection for ever.
+        endpoint.metrics.requests.labels("-", "timeout").inc()
+        raise web.HTTPRequestTimeout(text="body: not received in time\n") from None
     except (UnicodeDecodeError, LookupError, ValueError):
         # Bytes that are not in the declared charset (or an unknown charset, or
         # multipart without a boundary) are the caller's mistake, not a 500.
@@ -129,7 +149,14 @@ def parse_form(query: str, charset: str = "utf-8") -> dict[str, str]:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers (whatever the database or the SMSC do)."""
     return web.Response(text="ok\n", content_type="text/plain")
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: 200 when every check passes, else 503 with the reasons."""
+    reasons = await request.app[ENDPOINT].readiness()
+    return web.json_response({"ready": not reasons, "reasons": reasons}, status=503 if reasons else 200)
 
 
 async def metrics_view(request: web.Request) -> web.Response:

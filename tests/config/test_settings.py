@@ -101,6 +101,8 @@ class TestFileErrors:
             ("[smpp]\nsend_rate = 0\n", "smpp.send_rate: must be greater than 0"),
             ('[http]\nallowed_networks = "127.0.0.1"\n', "http.allowed_networks: expected a list"),
             ('[http]\nallowed_networks = ["nowhere"]\n', "http.allowed_networks: 'nowhere' is not a network"),
+            ("[http]\nmax_connections = 0\n", "http.max_connections: must be greater than 0"),
+            ("[http]\nbody_timeout = -1.0\n", "http.body_timeout: must be greater than 0"),
             ("[http]\nprot = 1\n", "http.prot: unknown key"),
             ("[htp]\n", "htp: unknown section"),
             ("http = 1\n", "http: expected a table"),

@@ -160,11 +160,13 @@ class Server:
         )
         self.env.update(env)
         self.proc: subprocess.Popen[bytes] | None = None
+        #: Run in the child before ``serve`` starts (e.g. to set its resource limits).
+        self.preexec: Callable[[], None] | None = None
 
     def start(self, *, wait: bool = True) -> Server:
         with self.log.open("ab") as err:
             self.proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], cwd=self.tmp, env=self.env,
-                                         stdout=subprocess.DEVNULL, stderr=err)
+                                         stdout=subprocess.DEVNULL, stderr=err, preexec_fn=self.preexec)
         if wait:
             self.wait_ready()
         return self
