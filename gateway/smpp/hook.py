@@ -7,6 +7,7 @@ Here the read loop hands each event to ``StoreHook.record`` (no waiting) with
 the acknowledgement to send once it is safe; a writer task saves everything
 that has piled up in ONE transaction on the DB thread, in arrival order, and
 only then sends the deliver_sm_resp of the MO and receipts in that batch.
+An MO text is stored sealed (``seal``: no PIN or ID number in clear).
 New inbox rows are passed to ``on_inbox`` (the keyword router) as inbox id →
 sender address, off the read loop. A failed write is retried; nothing is acknowledged before it is saved.
 """
@@ -33,8 +34,10 @@ Ack = Callable[[], None]
 class StoreHook:
     def __init__(self, *, store: Store, runner: DbRunner, clock: Clock, dedupe_window: float,
                  on_inbox: Callable[[dict[int, str]], None], max_batch: int = 2000,
-                 metrics: SmsMetrics | None = None) -> None:
+                 metrics: SmsMetrics | None = None, seal: Callable[[str], str] = str) -> None:
         self._metrics = metrics or SmsMetrics.create(None)
+        #: What the inbox keeps of a decoded MO text (``gateway.sms.keywords.seal``).
+        self._seal = seal
         self._store = store
         self._runner = runner
         self._clock = clock
@@ -86,6 +89,10 @@ class StoreHook:
     def _write(self, events: list[sms_store.Event]) -> dict[int, str]:
         senders: dict[int, str] = {}
         with self._store.write() as conn:
-            sms_store.apply(conn, events, self._clock.now(), decode=decode_text,
+            sms_store.apply(conn, events, self._clock.now(), decode=self._decode,
                             dedupe_window=self._window, senders=senders)
         return senders
+
+    def _decode(self, data: bytes, data_coding: int) -> str:
+        """The MO text to store: decoded, its secrets sealed before they reach the table."""
+        return self._seal(decode_text(data, data_coding))

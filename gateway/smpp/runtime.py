@@ -32,6 +32,7 @@ from gateway.profile import OperatorProfile
 from gateway.services.facade import Services
 from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
+from gateway.sms.keywords import seal
 from gateway.sms.router import KeywordRouter
 from menus.replies import ReplyTexts
 from gateway.smpp.broker import OutboxBroker
@@ -252,7 +253,8 @@ async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfi
                           poll_interval=smpp.outbox_poll_interval)
     runtime: SmsRuntime
     hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=smpp.mo_dedupe_window,
-                     on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics)
+                     on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics,
+                     seal=lambda text: seal(text, seal_pin=services.seal_pin, seal_id=services.seal_id_number))
     esme = Esme(settings=smpp, hook=hook, broker=broker, clock=clock,
                 registry=registry, metrics=metrics) if smpp.enabled else None
     runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, runner=runner,

@@ -152,7 +152,7 @@ class KeywordRouter:
             log.warning("sms_unanswerable", inbox_id=inbox_id, reason=str(exc))
             return Answer(inbox_id, None, "failed", "sender is not a subscriber number")
         command = kw.parse(row["text"], short_code, keywords_code=self._profile.codes.sms_keywords,
-                           marketing_code=self._profile.codes.sms_marketing)
+                           marketing_code=self._profile.codes.sms_marketing, stored=True)
         try:
             text, lang = self._run(command, msisdn, inbox_id)
             outcome = "ok"
