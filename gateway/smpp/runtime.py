@@ -271,7 +271,7 @@ async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfi
     runtime: SmsRuntime
     hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=smpp.mo_dedupe_window,
                      on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics,
-                     seal=inbox_seal(services))
+                     seal=inbox_seal(services), key_digest=services.message_key)
     esme = Esme(settings=smpp, hook=hook, broker=broker, clock=clock,
                 registry=registry, metrics=metrics) if smpp.enabled else None
     runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, runner=runner,

@@ -32,7 +32,7 @@ async def save(services: Services, *texts: str, to: str = "888") -> list[int]:
     saved: dict[int, str] = {}
     runner = DbRunner()
     hook = StoreHook(store=services.ctx.store, runner=runner, clock=services.ctx.clock, dedupe_window=60,
-                     on_inbox=saved.update, seal=rt.inbox_seal(services))
+                     on_inbox=saved.update, seal=rt.inbox_seal(services), key_digest=services.message_key)
     task = asyncio.create_task(hook.run())
     try:
         for n, text in enumerate(texts):
@@ -145,3 +145,11 @@ def test_the_upgrade_drops_what_earlier_versions_kept_in_clear(tmp_path: Path) -
         assert PIN.encode() not in Path(store.path).read_bytes()
     finally:
         store.close()
+
+
+async def test_the_stored_digest_is_keyed_and_still_recognises_a_resend(services: Services, store: Store) -> None:
+    """The inbox digest cannot be recomputed from a guessed PIN without the secret; the same PDU is still saved once."""
+    [first] = await save(services, f"TOP {PIN}")
+    assert await save(services, f"TOP {PIN}") == []  # the same PDU again, within the window
+    [stored] = [r[0] for r in store.read().execute("SELECT digest FROM sms_inbox WHERE id = ?", (first,))]
+    assert stored != sms_store.digest(0, f"TOP {PIN}")
