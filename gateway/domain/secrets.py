@@ -1,8 +1,9 @@
 """Keyed hashes for voucher PINs and ID numbers.
 
-Both are stored only as HMAC-SHA256 under the operator's secret, so a copy of
-the database alone reveals neither, and a lookup by PIN is an index lookup on
-the hash.
+Both are stored only as HMAC-SHA256 under the operator's secret, and so is
+everything that holds one (a received SMS, a top-up request key, a USSD answer
+path), so a copy of the database alone reveals neither, and a lookup by PIN is
+an index lookup on the hash.
 """
 
 from __future__ import annotations
