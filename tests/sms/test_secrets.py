@@ -12,11 +12,14 @@ from gateway.domain.money import Money
 from gateway.services.facade import Services
 from gateway.services.runner import DbRunner
 from gateway.sms import keywords as kw
+from gateway.sms.router import KeywordRouter
 from gateway.smpp import runtime as rt
+from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.hook import StoreHook
 from gateway.store import Store, migrations, open_store
 from gateway.store import sms as sms_store
 from tests.sms.conftest import OTHER, SUBSCRIBER, outbox
+from tests.sms.fakes import FakeTexts
 from tests.sms.test_router import answer
 
 PIN = "86256054311717"
@@ -153,3 +156,26 @@ async def test_the_stored_digest_is_keyed_and_still_recognises_a_resend(services
     assert await save(services, f"TOP {PIN}") == []  # the same PDU again, within the window
     [stored] = [r[0] for r in store.read().execute("SELECT digest FROM sms_inbox WHERE id = ?", (first,))]
     assert stored != sms_store.digest(0, f"TOP {PIN}")
+
+
+async def test_the_maintenance_job_purges_answered_texts(services: Services, store: Store) -> None:
+    """The SMS runtime's maintenance run empties texts answered longer than its retention ago."""
+    [inbox_id] = await save(services, "LANG KM")
+    answer(services, inbox_id)
+    services.ctx.clock.advance(timedelta(seconds=1))  # type: ignore[attr-defined]
+    runner = DbRunner()
+    hook = StoreHook(store=store, runner=runner, clock=services.ctx.clock, dedupe_window=60, on_inbox=lambda ids: None)
+    runtime = rt.SmsRuntime(esme=None, hook=hook, broker=OutboxBroker(store=store, runner=runner,
+                            clock=services.ctx.clock, batch=10, poll_interval=0.1),
+                            router=KeywordRouter(services=services, texts=FakeTexts()), runner=runner,
+                            store=store, clock=services.ctx.clock, text_retention=timedelta(0))
+    try:
+        await runtime.start()
+        for _ in range(200):
+            if inbox_texts(store) == [""]:
+                break
+            await asyncio.sleep(0.01)
+        assert inbox_texts(store) == [""]
+    finally:
+        await runtime.close()
+        runner.close()
