@@ -137,6 +137,7 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
         engine = Engine(
             menus=load_menus(catalog, profile), texts=catalog, replies=replies,
             limits=ScreenLimits(settings.http.screen_chars_gsm, settings.http.screen_chars_ucs2),
+            seal=services.answer_key,
         )
     except BaseException:
         store.close()

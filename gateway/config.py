@@ -124,6 +124,8 @@ class SmppSettings:
     outbox_poll_interval: float = 0.5
     #: Seconds within which an identical MO PDU is taken as a resend and answered once.
     mo_dedupe_window: float = 120.0
+    #: Days the (sealed) text of an answered MO is kept; then only the row remains.
+    inbox_text_retention_days: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -379,6 +381,8 @@ def _validate(settings: Settings) -> None:
     for key in ("connect_timeout", "response_timeout", "max_attempts", "retry_max", "claim_batch",
                 "outbox_poll_interval", "mo_dedupe_window"):
         positive(f"smpp.{key}", getattr(settings.smpp, key))
+    if settings.smpp.inbox_text_retention_days < 0:
+        raise ConfigError("smpp.inbox_text_retention_days: must not be negative")
     positive("simulator.max_stored_mt", settings.simulator.max_stored_mt)
     for key in ("receipt_delay", "throttle_rate", "window_limit", "response_delay", "drop_after"):
         if getattr(settings.simulator, key) < 0:

@@ -18,13 +18,15 @@ Reaching an ``action`` screen asks the caller (the HTTP adapter) to run the
 action: ``step`` returns a ``Pending`` and ``complete`` renders the outcome.
 A written action's result comes back with ``Reply.save``; given back in
 ``Turn.results``, it is shown again on a resent request instead of acting
-twice. A screen that does not fit is split into pages (``menus.paging``).
+twice. It is kept under its answer path, or, when an answer of the path was
+typed on a ``secret`` input (a PIN, an ID number), under ``seal(path)`` (a
+keyed hash), so that a session row never holds a secret in clear. A screen that does not fit is split into pages (``menus.paging``).
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from gateway.domain.errors import GatewayError, LineLost, NumberRecycled, UnknownSubscriber
@@ -48,8 +50,11 @@ class _Walk:
 
 
 class Engine:
-    def __init__(self, *, menus: Menus, texts: Texts, replies: ReplyTexts, limits: ScreenLimits) -> None:
+    def __init__(self, *, menus: Menus, texts: Texts, replies: ReplyTexts, limits: ScreenLimits,
+                 seal: Callable[[str], str] | None = None) -> None:
+        """``seal``: the key a path holding a secret answer is kept under (None: the path itself)."""
         self.menus = menus
+        self.seal = seal
         self.texts = texts
         self.replies = replies
         self.limits = limits
@@ -69,6 +74,7 @@ class Engine:
         answers = turn.answers
         walk = _Walk(self._enter(tree, tree.start, answers, 0))
         i = 0
+        secret = False  # an answer so far was typed on a secret input
         while True:
             screen = walk.screen
             if turn.caller.refusal is not None and (screen.own_line or isinstance(turn.caller.refusal, LineLost)):
@@ -78,6 +84,7 @@ class Engine:
                 break
             answer = answers[i].strip()
             i += 1
+            secret = secret or screen.secret
             if answer == HOME:
                 walk = _Walk(self._enter(tree, tree.start, answers, i))
                 continue
@@ -97,14 +104,15 @@ class Engine:
         screen = walk.screen
         if screen.kind is ScreenKind.ACTION:
             path = "*".join(answers[:i])
+            key = self.seal(path) if secret and self.seal is not None else path
             rest = tuple(answers[i:])
-            if path in turn.results:
-                return self._result(turn.results[path], rest, None, lang)
+            if key in turn.results:
+                return self._result(turn.results[key], rest, None, lang)
             assert screen.action is not None
             args = {name: (walk.values.get(v[1:], "") if v.startswith("$") else v) for name, v in screen.args}
             call = ActionCall(screen.action, turn.caller.msisdn, args,
                               f"ussd:{turn.session_id}:{path}", lang)
-            return Pending(call, tree.name, screen.id, path, rest, params=dict(walk.shown))
+            return Pending(call, tree.name, screen.id, key, rest, params=dict(walk.shown))
         if screen.kind is ScreenKind.END:
             return self._result(self._text(screen.text, lang, walk.shown), tuple(answers[i:]), None, lang)
         if screen.show is not None:

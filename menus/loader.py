@@ -30,7 +30,7 @@ ENGINE_TEXTS = ("ussd.more", "ussd.back", "ussd.hint_choice", "ussd.confirm_yes"
 _KEYS: dict[ScreenKind, frozenset[str]] = {
     ScreenKind.MENU: frozenset({"text", "options", "show", "own_line"}),
     ScreenKind.INPUT: frozenset({"text", "validate", "min_length", "max_length", "store", "next",
-                                 "dialled_only", "own_line"}),
+                                 "dialled_only", "own_line", "secret"}),
     ScreenKind.CONFIRM: frozenset({"text", "next", "cancel", "own_line"}),
     ScreenKind.ACTION: frozenset({"text", "action", "args", "own_line"}),
     ScreenKind.END: frozenset({"text", "own_line"}),
@@ -166,7 +166,7 @@ def _screen(
         cancel=spec.get("cancel"), validate=spec.get("validate"), store=spec.get("store"),
         dialled_only=bool(spec.get("dialled_only", False)), action=action,
         args=tuple((str(k), str(v)) for k, v in args.items()), show=show,
-        own_line=bool(spec.get("own_line", False)),
+        own_line=bool(spec.get("own_line", False)), secret=bool(spec.get("secret", False)),
     ), validator
 
 

@@ -54,6 +54,9 @@ class Screen:
     show: str | None = None
     #: Acts on the caller's own line: a lost, unknown or recycled line is refused.
     own_line: bool = False
+    #: An input whose answer is a secret (a voucher PIN, an ID number): a path
+    #: holding it is kept only as a keyed hash (``Engine(seal=...)``).
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ class Pending:
     call: ActionCall
     tree: str
     screen: str
-    #: Answer path up to the action (the key its result is saved under).
+    #: Answer path up to the action, as its result is saved under (sealed if it holds a secret).
     path: str
     #: Answers after the action: paging through its result.
     rest: tuple[str, ...] = ()

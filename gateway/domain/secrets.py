@@ -1,14 +1,16 @@
 """Keyed hashes for voucher PINs and ID numbers.
 
-Both are stored only as HMAC-SHA256 under the operator's secret, so a copy of
-the database alone reveals neither, and a lookup by PIN is an index lookup on
-the hash.
+Both are stored only as HMAC-SHA256 under the operator's secret, and so is
+everything that holds one (a received SMS, a top-up request key, a USSD answer
+path), so a copy of the database alone reveals neither, and a lookup by PIN is
+an index lookup on the hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 
 def keyed_hash(secret: str, purpose: str, value: str) -> str:
@@ -25,3 +27,23 @@ def same_hash(a: str | None, b: str) -> bool:
 def normalise_id_number(text: str) -> str:
     """ID numbers compare without spaces, dashes or case."""
     return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A secret as it may be kept: its keyed hash and the shape the rules check.
+
+    A message waiting to be answered (an SMS in the inbox) keeps this instead
+    of the PIN or ID number, so that the services can answer it later (wrong
+    format, wrong PIN, redeemed) exactly as if it had been typed just now.
+    """
+
+    digest: str  # keyed_hash of the cleaned value ("" for an empty value)
+    length: int  # characters of the cleaned value
+    digits: bool  # ASCII digits only
+
+
+def seal(secret: str, purpose: str, cleaned: str) -> Sealed:
+    """``cleaned`` (a PIN without spaces and dashes, a normalised ID number) sealed."""
+    digest = keyed_hash(secret, purpose, cleaned) if cleaned else ""
+    return Sealed(digest, len(cleaned), cleaned.isascii() and cleaned.isdigit())

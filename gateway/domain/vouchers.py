@@ -41,12 +41,24 @@ def check_pin_format(pin: str) -> str:
     Raises:
         InvalidPin: not a plausible PIN (this is not counted as a wrong PIN).
     """
-    cleaned = pin.replace(" ", "").replace("-", "")
-    if not (cleaned.isascii() and cleaned.isdigit()) or not (
-        PIN_MIN_DIGITS <= len(cleaned) <= PIN_MAX_DIGITS
-    ):
-        raise InvalidPin(f"a voucher PIN is {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits")
+    cleaned = clean_pin(pin)
+    check_pin_shape(len(cleaned), cleaned.isascii() and cleaned.isdigit())
     return cleaned
+
+
+def clean_pin(pin: str) -> str:
+    """A PIN without the spaces and dashes it may be written with."""
+    return pin.replace(" ", "").replace("-", "")
+
+
+def check_pin_shape(length: int, digits: bool) -> None:
+    """The format rule of ``check_pin_format`` on a PIN known only by its shape (``Sealed``).
+
+    Raises:
+        InvalidPin: not a plausible PIN.
+    """
+    if not digits or not PIN_MIN_DIGITS <= length <= PIN_MAX_DIGITS:
+        raise InvalidPin(f"a voucher PIN is {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits")
 
 
 def check_redeemable(voucher: Voucher, today: date) -> None:

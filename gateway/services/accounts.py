@@ -16,7 +16,7 @@ from gateway.domain.errors import (
 from gateway.domain.lifecycle import LineState, line_state, next_deadline
 from gateway.domain.lost import check_may_originate
 from gateway.domain.money import Money
-from gateway.domain.secrets import keyed_hash, normalise_id_number
+from gateway.domain.secrets import Sealed, normalise_id_number, seal
 from gateway.services.model import BalanceView
 from gateway.services.ports import Context
 from gateway.store.accounts import (
@@ -121,13 +121,23 @@ def set_language(ctx: Context, msisdn: str, language: str) -> str:
     return language
 
 
-def hash_id_number(ctx: Context, id_number: str) -> str | None:
-    cleaned = normalise_id_number(id_number)
-    if not cleaned:
+def hash_id_number(ctx: Context, id_number: str | Sealed) -> str | None:
+    """The keyed hash ID numbers are compared by (None: no ID number given).
+
+    Raises:
+        InvalidInput: too long to be an ID number.
+    """
+    sealed = id_number if isinstance(id_number, Sealed) else seal_id_number(ctx, id_number)
+    if not sealed.length:
         return None
-    if len(cleaned) > 32:
+    if sealed.length > 32:
         raise InvalidInput("ID number too long")
-    return keyed_hash(ctx.pin_secret, ID_PURPOSE, cleaned)
+    return sealed.digest
+
+
+def seal_id_number(ctx: Context, id_number: str) -> Sealed:
+    """``id_number`` as a message waiting to be answered may keep it (see ``ReportLost``)."""
+    return seal(ctx.pin_secret, ID_PURPOSE, normalise_id_number(id_number))
 
 
 def add_subscriber(

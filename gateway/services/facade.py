@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway.domain.channels import Channel
 from gateway.domain.money import Money
+from gateway.domain.secrets import Sealed, keyed_hash
 from gateway.services import accounts, consent, lifecycle, lost, topup, vouchers
 from gateway.services.model import (
     BalanceView,
@@ -32,6 +33,9 @@ ACTIONS = frozenset(
      "set_language", "subscriber_language"}
 )
 
+ANSWERS_PURPOSE = "ussd-answers"
+MESSAGE_PURPOSE = "mo-digest"
+
 
 class Services:
     def __init__(self, ctx: Context) -> None:
@@ -40,6 +44,23 @@ class Services:
     @property
     def profile(self) -> OperatorProfile:
         return self.ctx.profile
+
+    # --- secrets the channels keep (never in clear) -------------------------
+
+    def seal_pin(self, pin: str) -> Sealed:
+        return topup.seal_pin(self.ctx, pin)
+
+    def seal_id_number(self, id_number: str) -> Sealed:
+        return accounts.seal_id_number(self.ctx, id_number)
+
+    def message_key(self, digest: str) -> str:
+        """A keyed hash of an MO's content digest, as the inbox keeps it (a plain one can be
+        reversed for a short text with a PIN by trying every PIN)."""
+        return keyed_hash(self.ctx.pin_secret, MESSAGE_PURPOSE, digest)
+
+    def answer_key(self, answers: str) -> str:
+        """A keyed hash of a USSD answer path that holds a secret answer (what a session keeps)."""
+        return "#" + keyed_hash(self.ctx.pin_secret, ANSWERS_PURPOSE, answers)
 
     # --- subscriber-facing -------------------------------------------------
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from gateway.domain.channels import Channel
 from gateway.domain.lifecycle import LineState
 from gateway.domain.money import Money
+from gateway.domain.secrets import Sealed
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,11 @@ class TopUp:
     ``target`` is another number to credit (a gift), or None for the
     requester's own line. ``request_key`` makes a resent request idempotent:
     the same key returns the first result and credits nothing twice.
+    ``pin`` is as typed, or ``Sealed`` when it comes from a stored message.
     """
 
     requester: str
-    pin: str
+    pin: str | Sealed
     channel: Channel
     target: str | None = None
     request_key: str | None = None
@@ -33,11 +35,14 @@ class TopUp:
 
 @dataclass(frozen=True)
 class ReportLost:
-    """Report ``msisdn``'s SIM lost or stolen, proven by the subscriber's ID number."""
+    """Report ``msisdn``'s SIM lost or stolen, proven by the subscriber's ID number.
+
+    ``id_number`` is as typed, or ``Sealed`` when it comes from a stored message.
+    """
 
     reporter: str
     msisdn: str
-    id_number: str
+    id_number: str | Sealed
     channel: Channel
 
 

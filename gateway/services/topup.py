@@ -34,8 +34,15 @@ from gateway.domain.errors import (
 )
 from gateway.domain.lifecycle import LineState, line_state
 from gateway.domain.money import Money
-from gateway.domain.secrets import keyed_hash
-from gateway.domain.vouchers import Voucher, VoucherStatus, check_pin_format, check_redeemable
+from gateway.domain.secrets import Sealed, keyed_hash, seal
+from gateway.domain.vouchers import (
+    Voucher,
+    VoucherStatus,
+    check_pin_format,
+    check_pin_shape,
+    check_redeemable,
+    clean_pin,
+)
 from gateway.services.accounts import find, find_originator, refuse_lost_originator, subscriber_language
 from gateway.services.model import OutgoingSms, TopUp, TopUpResult
 from gateway.services.ports import Context
@@ -47,11 +54,39 @@ from gateway.store.outbox import enqueue
 log = get_logger(__name__)
 
 PIN_PURPOSE = "voucher-pin"
+REQUEST_KEY_PURPOSE = "request-key"
 LOCK_KIND = "topup"
 
 
 def pin_hash(ctx: Context, pin: str) -> str:
     return keyed_hash(ctx.pin_secret, PIN_PURPOSE, pin)
+
+
+def seal_pin(ctx: Context, pin: str) -> Sealed:
+    """``pin`` as a message waiting to be answered may keep it (see ``TopUp.pin``)."""
+    return seal(ctx.pin_secret, PIN_PURPOSE, clean_pin(pin))
+
+
+def stored_request_key(ctx: Context, request_key: str) -> str:
+    """The form of a request key kept in ``topups``: its kind in clear, the rest keyed-hashed.
+
+    A USSD key holds the typed answers (the PIN among them); the kind
+    (``ussd``, ``sms``) stays readable for an operator.
+    """
+    kind, _, rest = request_key.partition(":")
+    return f"{kind}:{keyed_hash(ctx.pin_secret, REQUEST_KEY_PURPOSE, rest)}"
+
+
+def _pin_digest(ctx: Context, pin: str | Sealed) -> str:
+    """The keyed hash vouchers are looked up by, after the format check.
+
+    Raises:
+        InvalidPin
+    """
+    if isinstance(pin, Sealed):
+        check_pin_shape(pin.length, pin.digits)
+        return pin.digest
+    return pin_hash(ctx, check_pin_format(pin))
 
 
 def top_up(ctx: Context, cmd: TopUp) -> TopUpResult:
@@ -64,18 +99,18 @@ def top_up(ctx: Context, cmd: TopUp) -> TopUpResult:
         UnknownSubscriber, NumberRecycled, NotPrepaid (own line);
         GiftRefused (another number, any of these reasons)
     """
-    pin = check_pin_format(cmd.pin)
-    hashed = pin_hash(ctx, pin)
+    hashed = _pin_digest(ctx, cmd.pin)
+    request_key = None if cmd.request_key is None else stored_request_key(ctx, cmd.request_key)
     target = cmd.target or cmd.requester
     now = ctx.clock.now()
     refusal: GatewayError | None = None
     with ctx.store.write() as conn:
-        if cmd.request_key is not None:
-            earlier = _replay(ctx, conn, cmd.request_key)
+        if request_key is not None:
+            earlier = _replay(ctx, conn, request_key)
             if earlier is not None:
                 return earlier
         try:
-            result = _redeem(ctx, conn, cmd, hashed, target, now)
+            result = _redeem(ctx, conn, cmd, hashed, target, now, request_key)
         except GatewayError as exc:
             refusal = exc
             _record_attempt(conn, cmd, now, type(exc).__name__)
@@ -89,7 +124,8 @@ def top_up(ctx: Context, cmd: TopUp) -> TopUpResult:
 
 
 def _redeem(
-    ctx: Context, conn: sqlite3.Connection, cmd: TopUp, hashed: str, target: str, now: datetime
+    ctx: Context, conn: sqlite3.Connection, cmd: TopUp, hashed: str, target: str, now: datetime,
+    request_key: str | None,
 ) -> TopUpResult:
     limit = ctx.profile.policy.pin_attempts
     locked_until = locks.get(conn, LOCK_KIND, cmd.requester)
@@ -125,7 +161,7 @@ def _redeem(
     cur = conn.execute(
         "INSERT INTO topups (request_key, requester_msisdn, subscriber_id, voucher_id, amount_minor, "
         "restored_minor, balance_after_minor, expires_at, at, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (cmd.request_key, cmd.requester, record.subscriber_id, voucher.voucher_id,
+        (request_key, cmd.requester, record.subscriber_id, voucher.voucher_id,
          outcome.credited.minor, outcome.restored.minor, outcome.new_main.minor,
          iso(outcome.new_expires_at), iso(now), cmd.channel.value),
     )

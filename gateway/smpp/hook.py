@@ -7,6 +7,7 @@ Here the read loop hands each event to ``StoreHook.record`` (no waiting) with
 the acknowledgement to send once it is safe; a writer task saves everything
 that has piled up in ONE transaction on the DB thread, in arrival order, and
 only then sends the deliver_sm_resp of the MO and receipts in that batch.
+An MO text is stored sealed (``seal``: no PIN or ID number in clear), its digest keyed.
 New inbox rows are passed to ``on_inbox`` (the keyword router) as inbox id →
 sender address, off the read loop. A failed write is retried; nothing is acknowledged before it is saved.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from gateway.clock import Clock
@@ -33,8 +35,14 @@ Ack = Callable[[], None]
 class StoreHook:
     def __init__(self, *, store: Store, runner: DbRunner, clock: Clock, dedupe_window: float,
                  on_inbox: Callable[[dict[int, str]], None], max_batch: int = 2000,
-                 metrics: SmsMetrics | None = None) -> None:
+                 metrics: SmsMetrics | None = None, seal: Callable[[str], str] = str,
+                 key_digest: Callable[[str], str] = str) -> None:
         self._metrics = metrics or SmsMetrics.create(None)
+        #: What the inbox keeps of a decoded MO text (``gateway.sms.keywords.seal``), and of
+        #: its content digest (a keyed hash: a plain hash of a short text with a PIN can be
+        #: reversed by trying every PIN).
+        self._seal = seal
+        self._key_digest = key_digest
         self._store = store
         self._runner = runner
         self._clock = clock
@@ -85,7 +93,13 @@ class StoreHook:
 
     def _write(self, events: list[sms_store.Event]) -> dict[int, str]:
         senders: dict[int, str] = {}
+        events = [replace(e, digest=self._key_digest(e.digest)) if isinstance(e, sms_store.InboundSms) else e
+                  for e in events]
         with self._store.write() as conn:
-            sms_store.apply(conn, events, self._clock.now(), decode=decode_text,
+            sms_store.apply(conn, events, self._clock.now(), decode=self._decode,
                             dedupe_window=self._window, senders=senders)
         return senders
+
+    def _decode(self, data: bytes, data_coding: int) -> str:
+        """The MO text to store: decoded, its secrets sealed before they reach the table."""
+        return self._seal(decode_text(data, data_coding))

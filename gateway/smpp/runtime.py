@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from gateway.profile import OperatorProfile
 from gateway.services.facade import Services
 from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
+from gateway.sms.keywords import seal
 from gateway.sms.router import KeywordRouter
 from menus.replies import ReplyTexts
 from gateway.smpp.broker import OutboxBroker
@@ -59,8 +61,11 @@ MAINTENANCE_SECONDS = 5.0
 class SmsRuntime:
     def __init__(self, *, esme: Esme | None, hook: StoreHook, broker: OutboxBroker,
                  router: KeywordRouter, runner: DbRunner, store: Store, clock: Clock,
-                 limiter: RateLimiter | None = None, metrics: SmsMetrics | None = None) -> None:
+                 limiter: RateLimiter | None = None, metrics: SmsMetrics | None = None,
+                 text_retention: timedelta = timedelta(days=SmppSettings.inbox_text_retention_days)) -> None:
         self.esme = esme
+        #: How long the text of an answered MO is kept (``smpp.inbox_text_retention_days``).
+        self._text_retention = text_retention
         self.hook = hook
         self.broker = broker
         self._router = router
@@ -191,7 +196,8 @@ class SmsRuntime:
 
     async def _maintain(self) -> None:
         """Every few seconds: the outbox gauge; every minute: end stale MO assemblies (an incomplete one
-        is answered), drop unclaimed receipts."""
+        is answered), drop unclaimed receipts, and empty the texts of MO answered longer ago than the
+        retention."""
         runs = 0
         while True:
             try:
@@ -205,6 +211,9 @@ class SmsRuntime:
                                  incomplete=len(purged.inbox))
                     if purged.inbox:
                         self.inbox_saved(purged.inbox)
+                    texts = await self._runner.call(self._purge_texts)
+                    if texts:
+                        log.info("sms_inbox_texts_purged", count=texts)
                     now = time.monotonic()
                     self._told = {k: v for k, v in self._told.items() if v > now}
             except Exception as exc:  # noqa: BLE001 - try again next time
@@ -215,6 +224,10 @@ class SmsRuntime:
     def _purge(self) -> sms_store.Purged:
         with self._store.write() as conn:
             return sms_store.purge(conn, self._clock.now(), decode=decode_text)
+
+    def _purge_texts(self) -> int:
+        with self._store.write() as conn:
+            return sms_store.purge_texts(conn, self._clock.now(), self._text_retention)
 
     async def close(self) -> None:
         """Unbind cleanly; what was not sent stays queued in the outbox."""
@@ -229,6 +242,11 @@ class SmsRuntime:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def inbox_seal(services: Services) -> Callable[[str], str]:
+    """What the inbox keeps of an MO text: its PIN and ID number sealed (``keywords.seal``)."""
+    return lambda text: seal(text, seal_pin=services.seal_pin, seal_id=services.seal_id_number)
 
 
 def default_texts(profile: OperatorProfile) -> ReplyTexts:
@@ -257,10 +275,12 @@ async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfi
                           poll_interval=smpp.outbox_poll_interval)
     runtime: SmsRuntime
     hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=smpp.mo_dedupe_window,
-                     on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics)
+                     on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics,
+                     seal=inbox_seal(services), key_digest=services.message_key)
     esme = Esme(settings=smpp, hook=hook, broker=broker, clock=clock,
                 registry=registry, metrics=metrics) if smpp.enabled else None
     runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, runner=runner,
-                         store=store, clock=clock, limiter=limiter, metrics=metrics)
+                         store=store, clock=clock, limiter=limiter, metrics=metrics,
+                         text_retention=timedelta(days=smpp.inbox_text_retention_days))
     await runtime.start()
     return runtime

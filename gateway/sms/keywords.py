@@ -12,12 +12,20 @@ message gets an answer.
 
 Numbers and PINs are passed on as written (spaces and dashes inside a PIN are
 dropped); the services validate them.
+
+A message is stored ``seal``-ed: the PIN of a TOP and the ID number of a LOST
+are replaced by tokens holding their keyed hash and shape (``Sealed``), so the
+inbox never holds them in clear; ``parse(..., stored=True)`` reads the tokens
+back and the services answer exactly as they would the typed text.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from gateway.domain.secrets import Sealed
 
 
 @dataclass(frozen=True)
@@ -27,14 +35,14 @@ class Balance:
 
 @dataclass(frozen=True)
 class TopUpCommand:
-    pin: str
+    pin: str | Sealed
     target: str | None = None
 
 
 @dataclass(frozen=True)
 class LostCommand:
     msisdn: str
-    id_number: str
+    id_number: str | Sealed
 
 
 @dataclass(frozen=True)
@@ -85,8 +93,13 @@ def tokens(text: str) -> list[str]:
     return words
 
 
-def parse(text: str, short_code: str, *, keywords_code: str, marketing_code: str) -> Command:
-    """The command a subscriber meant by writing ``text`` to ``short_code``."""
+def parse(text: str, short_code: str, *, keywords_code: str, marketing_code: str,
+          stored: bool = False) -> Command:
+    """The command a subscriber meant by writing ``text`` to ``short_code``.
+
+    ``stored``: ``text`` is as ``seal`` stored it; its tokens are read back
+    as ``Sealed`` secrets (in a subscriber's own text they are just words).
+    """
     words = tokens(text)
     head, args = (words[0].replace("-", ""), words[1:]) if words else ("", [])
     if short_code == marketing_code:
@@ -98,15 +111,19 @@ def parse(text: str, short_code: str, *, keywords_code: str, marketing_code: str
     if head in _BALANCE and not args:
         return Balance()
     if head in _TOPUP and args:
-        return _top_up(args)
+        command = _top_up(args)
+        if stored and isinstance(command.pin, str):
+            return TopUpCommand(_unseal(_PIN_TOKEN, command.pin) or command.pin, command.target)
+        return command
     if head in _LOST and len(args) >= 2:
-        return LostCommand(args[0], " ".join(args[1:]))
+        id_number = " ".join(args[1:])
+        return LostCommand(args[0], (_unseal(_ID_TOKEN, id_number) if stored else None) or id_number)
     if head in _LANG and len(args) == 1:
         return Language(_LANGUAGES.get(args[0]))
     return Help()
 
 
-def _top_up(args: list[str]) -> Command:
+def _top_up(args: list[str]) -> TopUpCommand:
     # The PIN may be written in groups ("1234 5678 9012 34", "1234-5678-...");
     # a trailing group that reads as a phone number is the gift target.
     groups = [a.replace("-", "") for a in args]
@@ -118,3 +135,39 @@ def _top_up(args: list[str]) -> Command:
 def _looks_like_msisdn(word: str) -> bool:
     digits = word.lstrip("+")
     return digits.isdigit() and (word.startswith(("+", "0")) or len(digits) >= 11) and len(digits) >= 8
+
+
+# --- what the inbox keeps --------------------------------------------------------
+
+#: ``@PIN<length><D: digits only | X>@<keyed hash>`` and ``@ID<length>@<keyed hash>``:
+#: one word each, no character ``tokens`` or ``_top_up`` would split or drop.
+_PIN_TOKEN = re.compile(r"@PIN(\d{1,6})([DX])@([0-9A-F]{64})?")
+_ID_TOKEN = re.compile(r"@ID(\d{1,6})@([0-9A-F]{64})?")
+
+
+def seal(text: str, *, seal_pin: Callable[[str], Sealed], seal_id: Callable[[str], Sealed]) -> str:
+    """``text`` as the inbox keeps it: the secret arguments of a TOP or LOST sealed.
+
+    The rest is unchanged, and ``parse(seal(t), code, ..., stored=True)`` is the
+    command ``parse(t, code, ...)`` with ``Sealed`` secrets, on either short
+    code: the keyword stays the first word, so the marketing code still reads
+    it as not understood.
+    """
+    command = parse(text, "", keywords_code="", marketing_code="-")
+    if isinstance(command, TopUpCommand) and isinstance(command.pin, str):
+        pin = seal_pin(command.pin)
+        token = f"@PIN{pin.length}{'D' if pin.digits else 'X'}@{pin.digest}"
+        return " ".join(["TOP", token, *([command.target] if command.target else [])])
+    if isinstance(command, LostCommand) and isinstance(command.id_number, str):
+        id_number = seal_id(command.id_number)
+        return f"LOST {command.msisdn} @ID{id_number.length}@{id_number.digest}"
+    return text
+
+
+def _unseal(pattern: re.Pattern[str], word: str) -> Sealed | None:
+    found = pattern.fullmatch(word)
+    if found is None:
+        return None
+    if pattern is _PIN_TOKEN:
+        return Sealed((found[3] or "").lower(), int(found[1]), found[2] == "D")
+    return Sealed((found[2] or "").lower(), int(found[1]), False)

@@ -158,7 +158,7 @@ class KeywordRouter:
             return Answer(inbox_id, OutgoingSms(msisdn, self._texts.incomplete(lang), short_code, "reply",
                                                 f"reply:{inbox_id}"), "handled", "incomplete")
         command = kw.parse(row["text"], short_code, keywords_code=self._profile.codes.sms_keywords,
-                           marketing_code=self._profile.codes.sms_marketing)
+                           marketing_code=self._profile.codes.sms_marketing, stored=True)
         try:
             text, lang = self._run(command, msisdn, inbox_id)
             outcome = "ok"

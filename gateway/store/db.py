@@ -296,6 +296,8 @@ def open_store(
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         conn.execute("PRAGMA foreign_keys = ON")
+        # Deleted or overwritten content is zeroed, not left in free space (purged MO texts).
+        conn.execute("PRAGMA secure_delete = ON")
         conn.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
         if read_only:
             conn.execute("PRAGMA query_only = ON")

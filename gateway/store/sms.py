@@ -419,6 +419,19 @@ def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, i
     return Purged(segments, receipts, made)
 
 
+def purge_texts(conn: sqlite3.Connection, now: datetime, retention: timedelta) -> int:
+    """Empty the text of MO answered more than ``retention`` ago; returns how many.
+
+    The row stays: it is the record that a message came and was answered.
+    A row still ``received`` keeps its text whatever its age (it is still to
+    be answered). The condition matches the partial index of migration 6.
+    """
+    return conn.execute(
+        "UPDATE sms_inbox SET text = '' WHERE text <> '' AND status <> 'received' AND handled_at < ?",
+        (iso(now - retention),),
+    ).rowcount
+
+
 def outbox_depth(conn: sqlite3.Connection) -> dict[str, int]:
     """Rows per live outbox state (an index range count on (status, kind, next_attempt_at))."""
     depth = dict.fromkeys(LIVE_STATES, 0)
