@@ -141,7 +141,7 @@ def test_the_upgrade_drops_what_earlier_versions_kept_in_clear(tmp_path: Path) -
             conn.execute("INSERT INTO ussd_sessions (session_id, msisdn, service_code, state, created_at, "
                          "updated_at, expires_at) VALUES ('s', ?, '*100#', ?, 'x', 'x', 'x')",
                          (SUBSCRIBER, '{"results": {"2*1*%s": "Done"}}' % PIN))
-        assert migrations.migrate(store)[-1] == 6
+        assert 6 in migrations.migrate(store)
         assert inbox_texts(store) == ["", "TOP 11112222333344"]
         assert store.read().execute("SELECT count(*) FROM ussd_sessions").fetchone()[0] == 0
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
