@@ -97,3 +97,20 @@ class TestRouter:
             again = sms_store.apply(conn, [event], services.ctx.clock.now(), decode=decode_text,
                                     dedupe_window=timedelta(seconds=60))
         assert again == []
+
+
+def test_lost_by_sms_is_confirmed_once(store: Store, clock, profile) -> None:  # type: ignore[no-untyped-def]
+    """LOST MSISDN ID by SMS: the reporter gets one confirmation (the reply), not a reply and a notification."""
+    from gateway.services.ports import Context
+    from menus.catalog import Catalog
+    from menus.replies import Replies
+
+    texts = Replies(Catalog.load(profile.languages), profile)
+    services = Services(Context(store=store, clock=clock, profile=profile, pin_secret="s" * 20, notices=texts))
+    services.add_subscriber(SUBSCRIBER, balance=Money(600, profile.currency), id_number="ID000001")
+    inbox_id = receive(services, f"LOST {SUBSCRIBER} ID000001")
+    KeywordRouter(services=services, texts=texts).handle([inbox_id])
+    sent = outbox(store, destination=SUBSCRIBER)
+    assert [(r["kind"], r["source"]) for r in sent] == [("reply", "888")]
+    reference = store.read().execute("SELECT reference FROM lost_reports").fetchone()[0]
+    assert reference in sent[0]["text"]
