@@ -9,6 +9,8 @@ that has piled up in ONE transaction on the DB thread, in arrival order, and
 only then sends the deliver_sm_resp of the MO and receipts in that batch.
 New inbox rows are passed to ``on_inbox`` (the keyword router) as inbox id →
 sender address, off the read loop. A failed write is retried; nothing is acknowledged before it is saved.
+``identity`` names an MO PDU by a keyed digest (``pin_secret``), so the
+SMSC's redelivery of one left unacknowledged is recognised (``sms_store.apply``).
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ Ack = Callable[[], None]
 
 class StoreHook:
     def __init__(self, *, store: Store, runner: DbRunner, clock: Clock, dedupe_window: float,
-                 on_inbox: Callable[[dict[int, str]], None], max_batch: int = 2000,
+                 secret: str, on_inbox: Callable[[dict[int, str]], None], max_batch: int = 2000,
                  metrics: SmsMetrics | None = None) -> None:
         self._metrics = metrics or SmsMetrics.create(None)
+        self._secret = secret
         self._store = store
         self._runner = runner
         self._clock = clock
@@ -69,6 +72,10 @@ class StoreHook:
             if not self._pending:
                 self._idle.set()
 
+    def identity(self, *parts: bytes | str | int) -> str:
+        """The keyed digest of an MO PDU made of ``parts``."""
+        return sms_store.pdu_digest(self._secret, *parts)
+
     async def flush(self) -> None:
         """Wait until everything recorded so far is saved."""
         await self._idle.wait()
@@ -85,7 +92,10 @@ class StoreHook:
 
     def _write(self, events: list[sms_store.Event]) -> dict[int, str]:
         senders: dict[int, str] = {}
+        redeliveries: list[tuple[int, int]] = []
         with self._store.write() as conn:
             sms_store.apply(conn, events, self._clock.now(), decode=decode_text,
-                            dedupe_window=self._window, senders=senders)
+                            dedupe_window=self._window, senders=senders, redeliveries=redeliveries)
+        for inbox_id, first in redeliveries:
+            log.info("sms_mo_redelivered", inbox_id=inbox_id, redelivery_of=first)
         return senders

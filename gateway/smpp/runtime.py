@@ -252,7 +252,7 @@ async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfi
                           poll_interval=smpp.outbox_poll_interval)
     runtime: SmsRuntime
     hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=smpp.mo_dedupe_window,
-                     on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics)
+                     secret=services.ctx.pin_secret, on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics)
     esme = Esme(settings=smpp, hook=hook, broker=broker, clock=clock,
                 registry=registry, metrics=metrics) if smpp.enabled else None
     runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, runner=runner,

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from gateway.domain.secrets import keyed_hash
 from gateway.store.db import iso
 
 #: Kinds in the order the sender takes them.
@@ -81,7 +83,21 @@ class SendFailed:
     count_attempt: bool = True
 
 
-Event = InboundSms | DeliveryReport | Submitted | SendFailed
+@dataclass(frozen=True)
+class Unacknowledged:
+    """MO (by digest) received on a link that dropped before their deliver_sm_resp was written.
+
+    The SMSC will deliver them again; recorded after the MO themselves, so
+    their inbox rows exist when this is applied.
+    """
+
+    digests: tuple[str, ...]
+
+
+Event = InboundSms | DeliveryReport | Submitted | SendFailed | Unacknowledged
+
+#: ``keyed_hash`` purpose of an MO PDU's identity.
+MO_PURPOSE = "sms-mo"
 
 
 def digest(*parts: bytes | str | int) -> str:
@@ -92,6 +108,12 @@ def digest(*parts: bytes | str | int) -> str:
     return h.hexdigest()
 
 
+def pdu_digest(secret: str, *parts: bytes | str | int) -> str:
+    """The identity of an MO PDU, keyed: the PDU of ``TOP <PIN>`` must not be guessable from it."""
+    return keyed_hash(secret, MO_PURPOSE,
+                      "\x1f".join(p.hex() if isinstance(p, bytes) else str(p) for p in parts))
+
+
 def apply(
     conn: sqlite3.Connection,
     events: Sequence[Event],
@@ -100,10 +122,15 @@ def apply(
     decode: Callable[[bytes, int], str],
     dedupe_window: timedelta,
     senders: dict[int, str] | None = None,
+    redeliveries: list[tuple[int, int]] | None = None,
 ) -> list[int]:
-    """Write a batch of events (inside the caller's transaction); returns new inbox ids.
+    """Write a batch of events (inside the caller's transaction); returns new inbox ids to answer.
 
-    ``senders``, when given, receives each new inbox id's source address.
+    ``senders``, when given, receives each new inbox id's source address;
+    ``redeliveries`` (inbox id, id of the row it repeats) for each MO saved as
+    the SMSC's redelivery (not returned: it is not answered again).
+    ``dedupe_window``: how long after its link dropped an unacknowledged MO
+    is expected again.
     """
     stamp = iso(now)
     since = iso(now - dedupe_window)
@@ -115,9 +142,11 @@ def apply(
             _send_failed(conn, event, stamp)
         elif isinstance(event, DeliveryReport):
             _receipt(conn, event, stamp)
+        elif isinstance(event, Unacknowledged):
+            _unacknowledged(conn, event, stamp, since)
         elif event.reference is None:
             new_id = _inbound(conn, event.source, event.destination, decode(event.data, event.data_coding),
-                              event.data_coding, event.digest, stamp, since)
+                              event.data_coding, event.digest, stamp, since, redeliveries)
             if new_id is not None:
                 inbox_ids.append(new_id)
                 if senders is not None:
@@ -132,18 +161,47 @@ def apply(
 
 
 def _inbound(conn: sqlite3.Connection, source: str, destination: str, text: str, data_coding: int,
-             digest_: str, stamp: str | None, since: str | None) -> int | None:
-    seen = conn.execute(
-        "SELECT 1 FROM sms_inbox WHERE digest = ? AND received_at >= ? LIMIT 1", (digest_, since)
+             digest_: str, stamp: str | None, since: str | None,
+             redeliveries: list[tuple[int, int]] | None = None) -> int | None:
+    """Save one whole MO; its inbox id, or None when it is a redelivery (saved, not to be answered).
+
+    The same text again is a new message (a subscriber may send BAL twice).
+    Only a PDU left unacknowledged on a dropped link (``sms_redeliverable``,
+    since ``since``) is taken for the SMSC's second copy of it, once.
+    """
+    expected = conn.execute(
+        "SELECT id, inbox_id FROM sms_redeliverable WHERE digest = ? AND recorded_at >= ? ORDER BY id LIMIT 1",
+        (digest_, since),
     ).fetchone()
-    if seen:
-        return None
+    if expected is not None:
+        conn.execute("DELETE FROM sms_redeliverable WHERE id = ?", (expected["id"],))
+    first = None if expected is None else expected["inbox_id"]
     cur = conn.execute(
-        "INSERT INTO sms_inbox (source, destination, text, data_coding, received_at, status, digest) "
-        "VALUES (?, ?, ?, ?, ?, 'received', ?)",
-        (source, destination, text, data_coding, stamp, digest_),
+        "INSERT INTO sms_inbox (source, destination, text, data_coding, received_at, status, digest, "
+        "handled_at, redelivery_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (source, destination, text, data_coding, stamp, "received" if first is None else "redelivered",
+         digest_, None if first is None else stamp, first),
     )
-    return cur.lastrowid
+    if first is None:
+        return cur.lastrowid
+    if redeliveries is not None and cur.lastrowid is not None:
+        redeliveries.append((cur.lastrowid, first))
+    return None
+
+
+def _unacknowledged(conn: sqlite3.Connection, event: Unacknowledged, stamp: str | None,
+                    since: str | None) -> None:
+    """Expect the SMSC's second copy of each MO in ``event``: the newest rows saved with its digest."""
+    conn.execute("DELETE FROM sms_redeliverable WHERE recorded_at < ?", (since,))
+    for digest_, count in Counter(event.digests).items():
+        rows = conn.execute(
+            "SELECT COALESCE(redelivery_of, id) AS first FROM sms_inbox WHERE digest = ? "
+            "ORDER BY id DESC LIMIT ?", (digest_, count),
+        ).fetchall()  # none for a part of a concatenated MO still incomplete
+        conn.executemany(
+            "INSERT INTO sms_redeliverable (digest, inbox_id, recorded_at) VALUES (?, ?, ?)",
+            [(digest_, r["first"], stamp) for r in rows],
+        )
 
 
 def _segment(conn: sqlite3.Connection, event: InboundSms, stamp: str | None, since: str | None,
@@ -336,14 +394,14 @@ def unhandled_inbox(conn: sqlite3.Connection, limit: int) -> list[int]:
 
 
 def inbox_rows(conn: sqlite3.Connection, inbox_ids: Sequence[int]) -> dict[int, sqlite3.Row]:
-    """Inbox rows by id (``id, source, destination, text, status``), a few statements for any batch."""
+    """Inbox rows by id (``id, source, destination, text, status, digest``), a few statements for any batch."""
     found: dict[int, sqlite3.Row] = {}
     ids = list(inbox_ids)
     for start in range(0, len(ids), 500):  # under SQLite's host-parameter limit
         chunk = ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
-            f"SELECT id, source, destination, text, status FROM sms_inbox WHERE id IN ({marks})", chunk
+            f"SELECT id, source, destination, text, status, digest FROM sms_inbox WHERE id IN ({marks})", chunk
         ):
             found[row["id"]] = row
     return found

@@ -58,7 +58,8 @@ async def test_a_row_the_router_keeps_failing_on_is_failed_and_answered_once(ser
     runner = DbRunner()
     router = Broken(services=services, texts=FakeTexts())
     broker = OutboxBroker(store=store, runner=runner, clock=services.ctx.clock, batch=10, poll_interval=0.1)
-    hook = StoreHook(store=store, runner=runner, clock=services.ctx.clock, dedupe_window=60, on_inbox=lambda ids: None)
+    hook = StoreHook(store=store, runner=runner, clock=services.ctx.clock, dedupe_window=60,
+                     secret=services.ctx.pin_secret, on_inbox=lambda ids: None)
     runtime = rt.SmsRuntime(esme=None, hook=hook, broker=broker, router=router, runner=runner, store=store,
                             clock=services.ctx.clock)
     rt.ROUTE_RETRY_DELAY, saved = 0.01, rt.ROUTE_RETRY_DELAY

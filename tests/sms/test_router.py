@@ -89,14 +89,39 @@ class TestRouter:
         answer(services, inbox_id)
         assert len(outbox(store, kind="reply")) == 1
 
-    def test_resent_pdu_is_saved_once(self, services: Services, store: Store) -> None:
-        """The same MO PDU within the window is not saved (nor answered) again."""
-        receive(services, "BAL")
-        event = sms_store.InboundSms(SUBSCRIBER, "888", b"BAL", 0, sms_store.digest(SUBSCRIBER, "888", "BAL"))
+    def test_the_same_pdu_again_is_a_new_message(self, services: Services, store: Store) -> None:
+        """An identical MO PDU a moment later is saved and answered: a subscriber may repeat BAL."""
+        first = receive(services, "BAL")
+        services.ctx.clock.advance(timedelta(seconds=3))  # type: ignore[attr-defined]
+        again = receive(services, "BAL")
+        assert answer(services, first, again) == 2
+
+    def test_a_pdu_left_unacknowledged_comes_back_as_a_marked_redelivery(self, services: Services,
+                                                                         store: Store) -> None:
+        """After a drop left BAL unacknowledged, its next copy (in the window) is saved as a redelivery, once."""
+        first = receive(services, "BAL")
+        key = sms_store.digest(SUBSCRIBER, "888", "BAL")
+        event = sms_store.InboundSms(SUBSCRIBER, "888", b"BAL", 0, key)
+        redeliveries: list[tuple[int, int]] = []
         with store.write() as conn:
-            again = sms_store.apply(conn, [event], services.ctx.clock.now(), decode=decode_text,
-                                    dedupe_window=timedelta(seconds=60))
-        assert again == []
+            saved = sms_store.apply(conn, [sms_store.Unacknowledged((key,)), event, event],
+                                    services.ctx.clock.now(), decode=decode_text,
+                                    dedupe_window=timedelta(seconds=60), redeliveries=redeliveries)
+        rows = store.read().execute("SELECT id, status, redelivery_of FROM sms_inbox ORDER BY id").fetchall()
+        assert [tuple(r) for r in rows] == [(first, "received", None), (first + 1, "redelivered", first),
+                                            (first + 2, "received", None)]
+        assert saved == [first + 2] and redeliveries == [(first + 1, first)]
+
+    def test_an_unacknowledged_pdu_is_not_expected_after_the_window(self, services: Services,
+                                                                    store: Store) -> None:
+        """Past ``mo_dedupe_window`` after the drop, the same PDU is a new message again."""
+        receive(services, "BAL")
+        key = sms_store.digest(SUBSCRIBER, "888", "BAL")
+        with store.write() as conn:
+            sms_store.apply(conn, [sms_store.Unacknowledged((key,))], services.ctx.clock.now(),
+                            decode=decode_text, dedupe_window=timedelta(seconds=60))
+        services.ctx.clock.advance(timedelta(seconds=61))  # type: ignore[attr-defined]
+        assert answer(services, receive(services, "BAL")) == 1
 
 
 def test_lost_by_sms_is_confirmed_once(store: Store, clock, profile) -> None:  # type: ignore[no-untyped-def]
