@@ -94,6 +94,9 @@ class SmsRuntime:
         recovered = await self.broker.recover()
         if recovered:
             log.info("sms_outbox_recovered", messages=recovered)
+        expected = await self.hook.recover()
+        if expected:
+            log.info("sms_mo_expected_again", messages=expected)
         backlog = await self._runner.call(self._unhandled)
         if backlog:
             self._inbox.put_nowait(backlog)

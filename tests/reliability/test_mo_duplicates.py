@@ -83,6 +83,9 @@ def test_a_redelivery_after_a_dropped_link_is_stored_marked_and_not_answered_aga
                          (3, nb[1], "BAL", "handled", None)]
         assert len(_replies(server, nb[0])) == 1
         assert '"event": "sms_mo_redelivered"' in server.log.read_text()
+        # Acknowledged rows are marked so, soon, without a next MO: a restart would not expect them again.
+        wait_for(lambda: rows(server.db, "SELECT count(*) FROM sms_inbox WHERE pending_ack IS NOT NULL")[0][0] == 0,
+                 10, "the acknowledged rows marked")
     finally:
         smsc.close()
 

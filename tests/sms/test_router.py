@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from gateway.domain.money import Money
 from gateway.services.facade import Services
 from gateway.services.model import Channel, ReportLost
@@ -111,6 +113,21 @@ class TestRouter:
         assert [tuple(r) for r in rows] == [(first, "received", None), (first + 1, "redelivered", first),
                                             (first + 2, "received", None)]
         assert saved == [first + 2] and redeliveries == [(first + 1, first)]
+
+    def test_mo_a_killed_gateway_may_not_have_acknowledged_are_expected_again(self, services: Services,
+                                                                             store: Store) -> None:
+        """Saved but never marked acknowledged (a kill): at start its next copy is taken for a redelivery."""
+        first = receive(services, "BAL")
+        settled = receive(services, "LANG KM")
+        with store.write() as conn:
+            sms_store.settle(conn, [settled])
+            assert sms_store.expect_unsettled(conn, services.ctx.clock.now()) == 1
+            assert sms_store.expect_unsettled(conn, services.ctx.clock.now()) == 0
+        assert receive(services, "LANG KM") == settled + 1  # acknowledged: a new message
+        with pytest.raises(IndexError):  # nothing new to answer
+            receive(services, "BAL")
+        row = store.read().execute("SELECT status, redelivery_of FROM sms_inbox ORDER BY id DESC").fetchone()
+        assert tuple(row) == ("redelivered", first)
 
     def test_an_unacknowledged_pdu_is_not_expected_after_the_window(self, services: Services,
                                                                     store: Store) -> None:
