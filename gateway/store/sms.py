@@ -13,6 +13,10 @@ Outbox states::
        └──retry/release──┤                                     └──────────▶ expired
                          └──permanent error / too many tries──▶ failed
     queued (marketing, number opted out when claimed) ─────────▶ skipped
+
+Inbox states: ``received`` → ``handled`` | ``failed``; ``redelivered`` (the
+SMSC's second copy of an unacknowledged PDU, ``redelivery_of`` the first row:
+stored, never answered; see ``_inbound``).
 """
 
 from __future__ import annotations
