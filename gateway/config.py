@@ -122,7 +122,8 @@ class SmppSettings:
     claim_batch: int = 256
     #: Seconds between outbox polls when idle (messages queued by another process).
     outbox_poll_interval: float = 0.5
-    #: Seconds within which an identical MO PDU is taken as a resend and answered once.
+    #: Seconds after a link dropped (or the gateway stopped) with MO unacknowledged during which
+    #: an identical PDU is taken for the SMSC's redelivery: stored as such, not answered again.
     mo_dedupe_window: float = 120.0
     #: Days the (sealed) text of an answered MO is kept; then only the row remains.
     inbox_text_retention_days: float = 30.0

@@ -34,7 +34,6 @@ ACTIONS = frozenset(
 )
 
 ANSWERS_PURPOSE = "ussd-answers"
-MESSAGE_PURPOSE = "mo-digest"
 
 
 class Services:
@@ -52,11 +51,6 @@ class Services:
 
     def seal_id_number(self, id_number: str) -> Sealed:
         return accounts.seal_id_number(self.ctx, id_number)
-
-    def message_key(self, digest: str) -> str:
-        """A keyed hash of an MO's content digest, as the inbox keeps it (a plain one can be
-        reversed for a short text with a PIN by trying every PIN)."""
-        return keyed_hash(self.ctx.pin_secret, MESSAGE_PURPOSE, digest)
 
     def answer_key(self, answers: str) -> str:
         """A keyed hash of a USSD answer path that holds a secret answer (what a session keeps)."""

@@ -16,6 +16,7 @@ import sqlite3
 from datetime import datetime
 
 from gateway.domain.attempts import is_locked
+from gateway.domain.channels import Channel
 from gateway.domain.errors import GatewayError, LostDetailsMismatch, LostReportLocked
 from gateway.domain.lost import REFERENCE_ALPHABET, REFERENCE_LENGTH, format_reference
 from gateway.domain.secrets import same_hash
@@ -99,7 +100,8 @@ def _report(
         (record.subscriber_id, reference, iso(now), cmd.reporter, cmd.channel.value),
     )
     result = LostReportResult(reference, now)
-    if ctx.notices is not None:
+    # A report made by SMS is confirmed by the keyword reply itself: no second SMS saying the same.
+    if ctx.notices is not None and cmd.channel is not Channel.SMS:
         reporter_language = subscriber_language(ctx, cmd.reporter, conn)
         text = ctx.notices.lost_confirmation(result, cmd.msisdn, reporter_language)
         enqueue(conn, OutgoingSms(cmd.reporter, text, ctx.profile.codes.sms_keywords, "notification",

@@ -16,7 +16,6 @@ row queued by another process (``campaign send``) is found by polling.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from gateway.clock import Clock
 from gateway.services.runner import DbRunner
@@ -54,9 +53,17 @@ class OutboxBroker:
         return await self._runner.call(self._claim)
 
     async def wait(self) -> None:
-        """Until someone queues a message, or the poll interval passes."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self._poll)
+        """Until someone queues a message, or the poll interval passes.
+
+        ``asyncio.wait``, not ``wait_for``: on Python 3.11 ``wait_for`` swallows a
+        cancellation that lands as the event is set, and the session's sender,
+        cancelled when its link ends, would then run on for ever.
+        """
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait((woken,), timeout=self._poll)
+        finally:
+            woken.cancel()
 
     def _claim(self) -> list[sms_store.OutboxRow]:
         with self._store.group(durable=False), self._store.write() as conn:

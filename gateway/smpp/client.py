@@ -183,6 +183,8 @@ class Esme:
             return
         deadline = asyncio.get_running_loop().time() + drain_timeout
         session.stop_sending()
+        with contextlib.suppress(TimeoutError):  # MO received so far: saved and acknowledged first
+            await asyncio.wait_for(self._hook.flush(), drain_timeout)
         while len(session.correlator) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.02)
         await session.unbind(timeout=1.0)

@@ -7,16 +7,19 @@ Here the read loop hands each event to ``StoreHook.record`` (no waiting) with
 the acknowledgement to send once it is safe; a writer task saves everything
 that has piled up in ONE transaction on the DB thread, in arrival order, and
 only then sends the deliver_sm_resp of the MO and receipts in that batch.
-An MO text is stored sealed (``seal``: no PIN or ID number in clear), its digest keyed.
 New inbox rows are passed to ``on_inbox`` (the keyword router) as inbox id →
 sender address, off the read loop. A failed write is retried; nothing is acknowledged before it is saved.
+``identity`` names an MO PDU by a keyed digest (``pin_secret``), so the
+SMSC's redelivery of one left unacknowledged is recognised (``sms_store.apply``).
+Inbox rows are saved ``pending_ack``; once their acknowledgements went out
+the mark is cleared in the next write (or after ``SETTLE_DELAY`` of quiet,
+or on ``flush``), so after a kill ``recover`` knows which MO may come again.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 
 from gateway.clock import Clock
@@ -31,18 +34,19 @@ log = get_logger("gateway.smpp")
 
 Ack = Callable[[], None]
 
+#: Seconds of quiet after which acknowledged rows are marked so without waiting for a next batch.
+SETTLE_DELAY = 1.0
+
 
 class StoreHook:
     def __init__(self, *, store: Store, runner: DbRunner, clock: Clock, dedupe_window: float,
-                 on_inbox: Callable[[dict[int, str]], None], max_batch: int = 2000,
-                 metrics: SmsMetrics | None = None, seal: Callable[[str], str] = str,
-                 key_digest: Callable[[str], str] = str) -> None:
+                 secret: str, on_inbox: Callable[[dict[int, str]], None], max_batch: int = 2000,
+                 metrics: SmsMetrics | None = None, seal: Callable[[str], str] = str) -> None:
         self._metrics = metrics or SmsMetrics.create(None)
-        #: What the inbox keeps of a decoded MO text (``gateway.sms.keywords.seal``), and of
-        #: its content digest (a keyed hash: a plain hash of a short text with a PIN can be
-        #: reversed by trying every PIN).
+        self._secret = secret
+        #: What the inbox keeps of a decoded MO text (``gateway.sms.keywords.seal``): its
+        #: secrets as keyed hashes, never in clear.
         self._seal = seal
-        self._key_digest = key_digest
         self._store = store
         self._runner = runner
         self._clock = clock
@@ -50,6 +54,8 @@ class StoreHook:
         self._on_inbox = on_inbox
         self._max_batch = max_batch
         self._pending: list[tuple[sms_store.Event, Ack | None]] = []
+        #: Inbox rows whose acknowledgements were handed to the link, not yet marked so.
+        self._acked: list[int] = []
         self._ready = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -62,43 +68,72 @@ class StoreHook:
 
     async def run(self) -> None:
         while True:
-            await self._ready.wait()
+            woken = asyncio.ensure_future(self._ready.wait())
+            try:  # asyncio.wait: wait_for may swallow the cancel that stops this task
+                await asyncio.wait((woken,), timeout=SETTLE_DELAY if self._acked else None)
+            finally:
+                woken.cancel()
             self._ready.clear()
+            if not self._pending and self._acked:
+                await self._settle()
             while self._pending:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
-                saved = await self._save([event for event, _ in batch])
+                settled, self._acked = self._acked, []
+                saved, inserted = await self._save([event for event, _ in batch], settled)
                 for _, ack in batch:
                     if ack is not None:
                         ack()
+                self._acked.extend(inserted)
                 if saved:
                     self._metrics.mo_received.inc(len(saved))
                     self._on_inbox(saved)
             if not self._pending:
                 self._idle.set()
 
-    async def flush(self) -> None:
-        """Wait until everything recorded so far is saved."""
-        await self._idle.wait()
+    async def recover(self) -> int:
+        """At start: expect again the MO a stopped gateway may not have acknowledged; how many."""
+        def work() -> int:
+            with self._store.write() as conn:
+                return sms_store.expect_unsettled(conn, self._clock.now())
 
-    async def _save(self, events: list[sms_store.Event]) -> dict[int, str]:
+        return await self._runner.call(work)
+
+    async def _settle(self) -> None:
+        settled, self._acked = self._acked, []
+        if settled:
+            await self._save([], settled)
+
+    def identity(self, *parts: bytes | str | int) -> str:
+        """The keyed digest of an MO PDU made of ``parts``."""
+        return sms_store.pdu_digest(self._secret, *parts)
+
+    async def flush(self) -> None:
+        """Wait until everything recorded so far is saved (and acknowledged rows marked so)."""
+        await self._idle.wait()
+        await self._settle()
+
+    async def _save(self, events: list[sms_store.Event], settled: list[int]) -> tuple[dict[int, str], list[int]]:
+        """Save ``events``, mark ``settled`` rows; (new rows to answer → sender, every new inbox id)."""
         delay = 0.05
         while True:
             try:
-                return await self._runner.call(self._write, events)
+                return await self._runner.call(self._write, events, settled)
             except Exception as exc:  # noqa: BLE001 - keep the PDUs, try again
                 log.error("sms_store_write_failed", error=str(exc), events=len(events))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    def _write(self, events: list[sms_store.Event]) -> dict[int, str]:
+    def _write(self, events: list[sms_store.Event], settled: list[int]) -> tuple[dict[int, str], list[int]]:
         senders: dict[int, str] = {}
-        events = [replace(e, digest=self._key_digest(e.digest)) if isinstance(e, sms_store.InboundSms) else e
-                  for e in events]
+        redeliveries: list[tuple[int, int]] = []
         with self._store.write() as conn:
-            sms_store.apply(conn, events, self._clock.now(), decode=self._decode,
-                            dedupe_window=self._window, senders=senders)
-        return senders
+            sms_store.settle(conn, settled)
+            new = sms_store.apply(conn, events, self._clock.now(), decode=self._decode,
+                                  dedupe_window=self._window, senders=senders, redeliveries=redeliveries)
+        for inbox_id, first in redeliveries:
+            log.info("sms_mo_redelivered", inbox_id=inbox_id, redelivery_of=first)
+        return senders, new + [inbox_id for inbox_id, _ in redeliveries]
 
     def _decode(self, data: bytes, data_coding: int) -> str:
         """The MO text to store: decoded, its secrets sealed before they reach the table."""

@@ -100,6 +100,9 @@ class SmsRuntime:
         recovered = await self.broker.recover()
         if recovered:
             log.info("sms_outbox_recovered", messages=recovered)
+        expected = await self.hook.recover()
+        if expected:
+            log.info("sms_mo_expected_again", messages=expected)
         backlog = await self._runner.call(self._unhandled)
         if backlog:
             self._inbox.put_nowait(backlog)
@@ -275,8 +278,8 @@ async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfi
                           poll_interval=smpp.outbox_poll_interval)
     runtime: SmsRuntime
     hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=smpp.mo_dedupe_window,
-                     on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics,
-                     seal=inbox_seal(services), key_digest=services.message_key)
+                     secret=services.ctx.pin_secret, on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics,
+                     seal=inbox_seal(services))
     esme = Esme(settings=smpp, hook=hook, broker=broker, clock=clock,
                 registry=registry, metrics=metrics) if smpp.enabled else None
     runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, runner=runner,

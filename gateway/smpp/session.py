@@ -8,7 +8,10 @@ dequeued when the link drops. Here:
 - the sender keeps up to ``window`` submit_sm awaiting a response, paced by
   ``send_rate`` and a short pause after ESME_RTHROTTLED/ESME_RMSGQFUL;
 - the reader never awaits the store: MO and receipts go to the hook, which
-  acknowledges them after they are saved;
+  acknowledges them after they are saved; an SMSC ``unbind`` is answered
+  only after what came before it is saved and acknowledged;
+- MO whose deliver_sm_resp was not written when the link ended are told to
+  the hook (``Unacknowledged``): the SMSC will deliver them again;
 - when the session ends, every message claimed but not accepted goes back to
   the outbox queue (``release``), to be sent on the next bind.
 """
@@ -16,6 +19,7 @@ dequeued when the link drops. Here:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import struct
 import time
@@ -109,6 +113,11 @@ class Session:
         self._seq = seq
         self.correlator = Correlator()
         self._out: list[bytes] = []
+        #: MO saved or being saved whose deliver_sm_resp is not written yet (token → digest).
+        self._unacked: dict[int, str] = {}
+        self._tokens = itertools.count()
+        #: Tokens whose deliver_sm_resp waits in ``_out``.
+        self._acking: list[int] = []
         self._unsent: deque[sms_store.OutboxRow] = deque()
         self._enquire_pending = False
         self._unbound = asyncio.Event()
@@ -125,8 +134,11 @@ class Session:
 
     def _flush(self) -> None:
         out, self._out = self._out, []
+        acking, self._acking = self._acking, []
         if self.open and not self._writer.is_closing():
             self._writer.write(b"".join(out))
+            for token in acking:
+                self._unacked.pop(token, None)
 
     def next_seq(self) -> int:
         return next(self._seq) % 0x7FFFFFFF + 1
@@ -190,7 +202,12 @@ class Session:
             elif command == SmppCommand.ENQUIRE_LINK_RESP:
                 self._enquire_pending = False
             elif command == SmppCommand.UNBIND:
+                # Acknowledge what came before the unbind first: after it there is no link to do it on.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hook.flush(), self._timeout)
                 self.write(UnbindResp(sequence_num=seq).pdu())
+                self._flush()
+                await self._writer.drain()
                 log.info("smpp_unbind_by_smsc")
                 return
             elif command == SmppCommand.UNBIND_RESP:
@@ -233,10 +250,14 @@ class Session:
                 row.id, reason, self._retry_at(row, throttled), count_attempt=not throttled))
 
     def _on_deliver(self, seq: int, body: bytes) -> None:
+        token: int | None = None
+
         def ack(status: int = 0) -> None:
             resp = DeliverSmResp(sequence_num=seq)
             resp.command_status = SmppCommandStatus(status)
             self.write(resp.pdu())
+            if token is not None:
+                self._acking.append(token)
 
         try:
             sm = parse_sm_body(body)
@@ -256,8 +277,10 @@ class Session:
             self._hook.record(sms_store.DeliveryReport(receipt.message_id, receipt.stat, self._smsc), ack)
             return
         seg = sm.segment
-        digest = sms_store.digest(sm.source, sm.destination, sm.data_coding, sm.esm_class,
-                                  seg.reference if seg else "", seg.seq if seg else "", sm.payload)
+        digest = self._hook.identity(sm.source, sm.destination, sm.data_coding, sm.esm_class,
+                                     seg.reference if seg else "", seg.seq if seg else "", sm.payload)
+        token = next(self._tokens)
+        self._unacked[token] = digest
         self._hook.record(sms_store.InboundSms(
             sm.source, sm.destination, sm.payload, sm.data_coding, digest,
             seg.reference if seg else None, seg.total if seg else 1, seg.seq if seg else 1,
@@ -302,8 +325,15 @@ class Session:
             pass
 
     async def release(self) -> int:
-        """Give back everything claimed but not accepted; returns how many messages."""
+        """Give back everything claimed but not accepted; returns how many messages.
+
+        MO not acknowledged on this link are recorded as ``Unacknowledged``
+        (after the MO themselves, so their rows exist when it is applied).
+        """
         self.open = False
+        if self._unacked:
+            self._hook.record(sms_store.Unacknowledged(tuple(self._unacked.values())))
+            self._unacked.clear()
         if self._claiming is not None:
             self._unsent.extend(await self._claiming)
             self._claiming = None

@@ -8,7 +8,8 @@ subscriber's language, and then, in ONE transaction for the whole batch,
 queues the replies (kind ``reply``, from the short code written to) and marks
 the rows handled. A crash in between leaves rows ``received``; they are
 answered again on restart, and a top-up replays by its request key
-``sms:<inbox id>`` instead of crediting twice.
+``sms:<PDU digest>`` instead of crediting twice — so does a TOP the SMSC
+delivered twice without the second copy being recognised as such.
 
 Rate limits are decided by the caller on the event loop (the limiter is
 shared with USSD and is not thread-safe) and passed in as ``refusals``: a
@@ -160,7 +161,7 @@ class KeywordRouter:
         command = kw.parse(row["text"], short_code, keywords_code=self._profile.codes.sms_keywords,
                            marketing_code=self._profile.codes.sms_marketing, stored=True)
         try:
-            text, lang = self._run(command, msisdn, inbox_id)
+            text, lang = self._run(command, msisdn, f"sms:{row['digest'] or inbox_id}")
             outcome = "ok"
         except GatewayError as exc:
             lang = self._language(msisdn)
@@ -176,8 +177,8 @@ class KeywordRouter:
         except GatewayError:
             return str(self._profile.default_language)
 
-    def _run(self, command: kw.Command, msisdn: str, inbox_id: int) -> tuple[str, str]:
-        """The reply to ``command`` and the language it is in."""
+    def _run(self, command: kw.Command, msisdn: str, request_key: str) -> tuple[str, str]:
+        """The reply to ``command`` and the language it is in; ``request_key`` makes a TOP idempotent."""
         s, t = self._services, self._texts
         if isinstance(command, kw.Balance):  # the view carries the language: one read of the line, not two
             balance = s.check_balance(msisdn)
@@ -186,7 +187,7 @@ class KeywordRouter:
         match command:
             case kw.TopUpCommand(pin=pin, target=target):
                 to = self._profile.number_plan.normalise(target) if target else None
-                result = s.top_up(TopUp(msisdn, pin, Channel.SMS, to, request_key=f"sms:{inbox_id}"))
+                result = s.top_up(TopUp(msisdn, pin, Channel.SMS, to, request_key=request_key))
                 return t.topup(result, lang), lang
             case kw.LostCommand(msisdn=lost, id_number=id_number):
                 lost_msisdn = self._profile.number_plan.normalise(lost)

@@ -13,16 +13,22 @@ Outbox states::
        └──retry/release──┤                                     └──────────▶ expired
                          └──permanent error / too many tries──▶ failed
     queued (marketing, number opted out when claimed) ─────────▶ skipped
+
+Inbox states: ``received`` → ``handled`` | ``failed``; ``redelivered`` (the
+SMSC's second copy of an unacknowledged PDU, ``redelivery_of`` the first row:
+stored, never answered; see ``_inbound``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from gateway.domain.secrets import keyed_hash
 from gateway.store.db import iso
 
 #: Kinds in the order the sender takes them.
@@ -87,7 +93,21 @@ class SendFailed:
     count_attempt: bool = True
 
 
-Event = InboundSms | DeliveryReport | Submitted | SendFailed
+@dataclass(frozen=True)
+class Unacknowledged:
+    """MO (by digest) received on a link that dropped before their deliver_sm_resp was written.
+
+    The SMSC will deliver them again; recorded after the MO themselves, so
+    their inbox rows exist when this is applied.
+    """
+
+    digests: tuple[str, ...]
+
+
+Event = InboundSms | DeliveryReport | Submitted | SendFailed | Unacknowledged
+
+#: ``keyed_hash`` purpose of an MO PDU's identity.
+MO_PURPOSE = "sms-mo"
 
 
 def digest(*parts: bytes | str | int) -> str:
@@ -98,6 +118,12 @@ def digest(*parts: bytes | str | int) -> str:
     return h.hexdigest()
 
 
+def pdu_digest(secret: str, *parts: bytes | str | int) -> str:
+    """The identity of an MO PDU, keyed: the PDU of ``TOP <PIN>`` must not be guessable from it."""
+    return keyed_hash(secret, MO_PURPOSE,
+                      "\x1f".join(p.hex() if isinstance(p, bytes) else str(p) for p in parts))
+
+
 def apply(
     conn: sqlite3.Connection,
     events: Sequence[Event],
@@ -106,10 +132,15 @@ def apply(
     decode: Callable[[bytes, int], str],
     dedupe_window: timedelta,
     senders: dict[int, str] | None = None,
+    redeliveries: list[tuple[int, int]] | None = None,
 ) -> list[int]:
-    """Write a batch of events (inside the caller's transaction); returns new inbox ids.
+    """Write a batch of events (inside the caller's transaction); returns new inbox ids to answer.
 
-    ``senders``, when given, receives each new inbox id's source address.
+    ``senders``, when given, receives each new inbox id's source address;
+    ``redeliveries`` (inbox id, id of the row it repeats) for each MO saved as
+    the SMSC's redelivery (not returned: it is not answered again).
+    ``dedupe_window``: how long after its link dropped an unacknowledged MO
+    is expected again.
     """
     stamp = iso(now)
     since = iso(now - dedupe_window)
@@ -121,9 +152,11 @@ def apply(
             _send_failed(conn, event, stamp)
         elif isinstance(event, DeliveryReport):
             _receipt(conn, event, stamp)
+        elif isinstance(event, Unacknowledged):
+            _unacknowledged(conn, event, stamp, since)
         elif event.reference is None:
             new_id = _inbound(conn, event.source, event.destination, decode(event.data, event.data_coding),
-                              event.data_coding, event.digest, stamp, since)
+                              event.data_coding, event.digest, stamp, since, redeliveries)
             if new_id is not None:
                 inbox_ids.append(new_id)
                 if senders is not None:
@@ -137,18 +170,75 @@ def apply(
 
 
 def _inbound(conn: sqlite3.Connection, source: str, destination: str, text: str, data_coding: int,
-             digest_: str, stamp: str | None, since: str | None, *, incomplete: bool = False) -> int | None:
-    seen = conn.execute(
-        "SELECT 1 FROM sms_inbox WHERE digest = ? AND received_at >= ? LIMIT 1", (digest_, since)
+             digest_: str, stamp: str | None, since: str | None,
+             redeliveries: list[tuple[int, int]] | None = None, *, incomplete: bool = False) -> int | None:
+    """Save one whole MO; its inbox id, or None when it is a redelivery (saved, not to be answered).
+
+    The same text again is a new message (a subscriber may send BAL twice).
+    Only a PDU left unacknowledged on a dropped link (``sms_redeliverable``,
+    since ``since``) is taken for the SMSC's second copy of it, once.
+    """
+    expected = conn.execute(
+        "SELECT id, inbox_id FROM sms_redeliverable WHERE digest = ? AND recorded_at >= ? ORDER BY id LIMIT 1",
+        (digest_, since),
     ).fetchone()
-    if seen:
-        return None
+    if expected is not None:
+        conn.execute("DELETE FROM sms_redeliverable WHERE id = ?", (expected["id"],))
+    first = None if expected is None else expected["inbox_id"]
     cur = conn.execute(
         "INSERT INTO sms_inbox (source, destination, text, data_coding, received_at, status, digest, "
-        "incomplete) VALUES (?, ?, ?, ?, ?, 'received', ?, ?)",
-        (source, destination, text, data_coding, stamp, digest_, int(incomplete)),
+        "handled_at, redelivery_of, pending_ack, incomplete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (source, destination, text, data_coding, stamp, "received" if first is None else "redelivered",
+         digest_, None if first is None else stamp, first, None if incomplete else 1, int(incomplete)),
     )
-    return cur.lastrowid
+    if first is None:
+        return cur.lastrowid
+    if redeliveries is not None and cur.lastrowid is not None:
+        redeliveries.append((cur.lastrowid, first))
+    return None
+
+
+def _unacknowledged(conn: sqlite3.Connection, event: Unacknowledged, stamp: str | None,
+                    since: str | None) -> None:
+    """Expect the SMSC's second copy of each MO in ``event``: the newest rows saved with its digest."""
+    conn.execute("DELETE FROM sms_redeliverable WHERE recorded_at < ?", (since,))
+    for digest_, count in Counter(event.digests).items():
+        rows = conn.execute(
+            "SELECT id, COALESCE(redelivery_of, id) AS first FROM sms_inbox WHERE digest = ? "
+            "ORDER BY id DESC LIMIT ?", (digest_, count),
+        ).fetchall()  # none for a part of a concatenated MO still incomplete
+        _expect(conn, [(digest_, r["first"]) for r in rows], stamp)
+        settle(conn, [r["id"] for r in rows])
+
+
+def _expect(conn: sqlite3.Connection, expected: Sequence[tuple[str, int]], stamp: str | None) -> None:
+    conn.executemany(
+        "INSERT INTO sms_redeliverable (digest, inbox_id, recorded_at) VALUES (?, ?, ?)",
+        [(digest_, inbox_id, stamp) for digest_, inbox_id in expected],
+    )
+
+
+def settle(conn: sqlite3.Connection, inbox_ids: Sequence[int]) -> None:
+    """These rows' deliver_sm_resp went to the link (or they are expected again already)."""
+    ids = list(inbox_ids)
+    for start in range(0, len(ids), 500):  # under SQLite's host-parameter limit
+        chunk = ids[start:start + 500]
+        conn.execute(f"UPDATE sms_inbox SET pending_ack = NULL WHERE id IN ({','.join('?' * len(chunk))})",
+                     chunk)
+
+
+def expect_unsettled(conn: sqlite3.Connection, now: datetime) -> int:
+    """At start: MO a stopped gateway saved but may not have acknowledged are expected again.
+
+    Returns how many. The SMSC redelivers them on the next bind; each copy
+    is then saved as a redelivery (within the window from ``now``).
+    """
+    rows = conn.execute(
+        "SELECT id, digest, COALESCE(redelivery_of, id) AS first FROM sms_inbox WHERE pending_ack IS NOT NULL"
+    ).fetchall()
+    _expect(conn, [(r["digest"], r["first"]) for r in rows if r["digest"] is not None], iso(now))
+    settle(conn, [r["id"] for r in rows])
+    return len(rows)
 
 
 def _segment(conn: sqlite3.Connection, event: InboundSms, stamp: str | None, since: str | None,
@@ -195,7 +285,7 @@ def _segment(conn: sqlite3.Connection, event: InboundSms, stamp: str | None, sin
         return made
     data = b"".join(r["data"] for r in rows)
     coding = rows[0]["data_coding"]
-    whole = digest(event.source, event.destination, event.reference or 0, event.total, data)
+    whole = digest("assembly", event.digest)  # a label: no content, so no PIN to guess
     new_id = _inbound(conn, event.source, event.destination, decode(data, coding), coding, whole,
                       stamp, since)
     conn.execute("UPDATE sms_segments SET inbox_id = ? WHERE assembly = ?", (new_id or 0, assembly))
@@ -217,7 +307,7 @@ def _give_up(conn: sqlite3.Connection, assembly: int, since: str | None,
     first = rows[0]
     data = b"".join(r["data"] for r in rows)
     arrived = min(r["received_at"] for r in rows)
-    whole = digest("incomplete", first["source"], first["destination"], first["reference"], assembly, data)
+    whole = digest("incomplete", assembly)  # a label: no content, so no PIN to guess
     new_id = _inbound(conn, first["source"], first["destination"], decode(data, first["data_coding"]),
                       first["data_coding"], whole, arrived, since, incomplete=True)
     return [] if new_id is None else [new_id]
@@ -452,15 +542,15 @@ def unhandled_inbox(conn: sqlite3.Connection, limit: int) -> list[int]:
 
 
 def inbox_rows(conn: sqlite3.Connection, inbox_ids: Sequence[int]) -> dict[int, sqlite3.Row]:
-    """Inbox rows by id (``id, source, destination, text, status, incomplete``), a few statements for any batch."""
+    """Inbox rows by id (``id, source, destination, text, status, digest, incomplete``), a few statements for any batch."""
     found: dict[int, sqlite3.Row] = {}
     ids = list(inbox_ids)
     for start in range(0, len(ids), 500):  # under SQLite's host-parameter limit
         chunk = ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
-            f"SELECT id, source, destination, text, status, incomplete FROM sms_inbox WHERE id IN ({marks})",
-            chunk
+            f"SELECT id, source, destination, text, status, digest, incomplete FROM sms_inbox "
+            f"WHERE id IN ({marks})", chunk
         ):
             found[row["id"]] = row
     return found

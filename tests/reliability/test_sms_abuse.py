@@ -35,7 +35,7 @@ def test_mo_flood_is_limited_and_answered_once(tmp_path: Path, server_factory, s
     server = server_factory(tmp_path, GATEWAY_OPERATOR_PROFILE=profile_with(tmp_path, 5), **sms_env(smsc)).start()
     wait_for(smsc.bound, 10, "the bind")
     for n in range(40):
-        smsc.mo(number, "888", "BAL" + " " * n)  # distinct PDUs: identical ones are taken as resends
+        smsc.mo(number, "888", "BAL" + " " * n)
     wait_for(lambda: rows(server.db, "SELECT count(*) FROM sms_inbox WHERE status = 'handled'")[0][0] == 40,
              10, "every MO handled")
     wait_for(lambda: rows(server.db, "SELECT count(*) FROM sms_outbox WHERE status IN ('queued', 'sending')")[0][0]

@@ -40,14 +40,6 @@ class TestKeywords:
         assert smsc.texts_to(SUBSCRIBER) == ["[en] Balance $6.00"]
         assert smsc.submits[0].source_addr == "888"
 
-    async def test_a_resent_mo_is_answered_once(self, smsc: Smsc, gateway: SmsRuntime) -> None:
-        """The same deliver_sm sent twice gets one reply."""
-        await smsc.mo("BAL")
-        await smsc.mo("BAL")
-        await eventually(lambda: smsc.texts_to(SUBSCRIBER))
-        await asyncio.sleep(0.3)
-        assert len(smsc.texts_to(SUBSCRIBER)) == 1
-
     async def test_stop_then_campaign_skips_the_number(self, smsc: Smsc, gateway: SmsRuntime,
                                                        services: Services) -> None:
         """STOP to 1204 opts out; a campaign then reaches only the others."""

@@ -61,6 +61,18 @@ class TestAgainstSimulator:
         await eventually(lambda: store.read().execute(
             "SELECT status FROM sms_outbox WHERE kind = 'reply'").fetchone()[0] == "delivered")
 
+    async def test_bal_sent_twice_is_answered_twice(self, sim: RunningSimulator, start_gateway: Start,
+                                                    store: Any) -> None:
+        """The same BAL twice from one number through the simulator: two inbox rows, two replies."""
+        rt = await start_gateway(sim.port)
+        await eventually(lambda: rt.bound)
+        await mo(sim, "BAL")
+        await mo(sim, "BAL")
+        await eventually(lambda: store.read().execute(
+            "SELECT count(*) FROM sms_outbox WHERE kind = 'reply' AND status = 'delivered'").fetchone()[0] == 2)
+        assert [tuple(r) for r in store.read().execute("SELECT text, status FROM sms_inbox")] == [
+            ("BAL", "handled")] * 2
+
 
 async def test_an_smsc_that_drops_before_answering_still_gets_every_message(start_gateway: Start, store: Any,
                                                                              services: Any) -> None:

@@ -114,7 +114,8 @@ async def test_the_maintenance_job_answers_an_incomplete_message(services: Servi
     runner = DbRunner()
     router = KeywordRouter(services=services, texts=FakeTexts())
     broker = OutboxBroker(store=store, runner=runner, clock=clock, batch=10, poll_interval=0.1)
-    hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=60, on_inbox=lambda ids: None)
+    hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=60, secret=services.ctx.pin_secret,
+                     on_inbox=lambda ids: None)
     runtime = rt.SmsRuntime(esme=None, hook=hook, broker=broker, router=router, runner=runner, store=store,
                             clock=clock)
     try:

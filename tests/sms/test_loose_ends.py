@@ -61,7 +61,8 @@ async def test_a_row_the_router_keeps_failing_on_is_failed_and_answered_once(ser
     runner = DbRunner()
     router = Broken(services=services, texts=FakeTexts())
     broker = OutboxBroker(store=store, runner=runner, clock=services.ctx.clock, batch=10, poll_interval=0.1)
-    hook = StoreHook(store=store, runner=runner, clock=services.ctx.clock, dedupe_window=60, on_inbox=lambda ids: None)
+    hook = StoreHook(store=store, runner=runner, clock=services.ctx.clock, dedupe_window=60,
+                     secret=services.ctx.pin_secret, on_inbox=lambda ids: None)
     runtime = rt.SmsRuntime(esme=None, hook=hook, broker=broker, router=router, runner=runner, store=store,
                             clock=services.ctx.clock)
     rt.ROUTE_RETRY_DELAY, saved = 0.01, rt.ROUTE_RETRY_DELAY
@@ -77,4 +78,22 @@ async def test_a_row_the_router_keeps_failing_on_is_failed_and_answered_once(ser
     finally:
         rt.ROUTE_RETRY_DELAY = saved
         await runtime.close()
+        runner.close()
+
+
+async def test_a_sender_cancelled_as_the_outbox_wakes_it_stops(services: Services, store: Store) -> None:
+    """The session's sender waiting for work, cancelled (link ended) as a reply is queued, ends.
+
+    Otherwise it runs on and the ESME waits for it for ever instead of binding again.
+    """
+    runner = DbRunner()
+    broker = OutboxBroker(store=store, runner=runner, clock=services.ctx.clock, batch=10, poll_interval=5.0)
+    try:
+        waiting = asyncio.create_task(broker.wait())
+        await asyncio.sleep(0)
+        broker.wake()
+        waiting.cancel()
+        done, _ = await asyncio.wait((waiting,), timeout=1.0)
+        assert done and waiting.cancelled()
+    finally:
         runner.close()

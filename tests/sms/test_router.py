@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from gateway.domain.money import Money
 from gateway.services.facade import Services
 from gateway.services.model import Channel, ReportLost
@@ -89,11 +91,68 @@ class TestRouter:
         answer(services, inbox_id)
         assert len(outbox(store, kind="reply")) == 1
 
-    def test_resent_pdu_is_saved_once(self, services: Services, store: Store) -> None:
-        """The same MO PDU within the window is not saved (nor answered) again."""
-        receive(services, "BAL")
-        event = sms_store.InboundSms(SUBSCRIBER, "888", b"BAL", 0, sms_store.digest(SUBSCRIBER, "888", "BAL"))
+    def test_the_same_pdu_again_is_a_new_message(self, services: Services, store: Store) -> None:
+        """An identical MO PDU a moment later is saved and answered: a subscriber may repeat BAL."""
+        first = receive(services, "BAL")
+        services.ctx.clock.advance(timedelta(seconds=3))  # type: ignore[attr-defined]
+        again = receive(services, "BAL")
+        assert answer(services, first, again) == 2
+
+    def test_a_pdu_left_unacknowledged_comes_back_as_a_marked_redelivery(self, services: Services,
+                                                                         store: Store) -> None:
+        """After a drop left BAL unacknowledged, its next copy (in the window) is saved as a redelivery, once."""
+        first = receive(services, "BAL")
+        key = sms_store.digest(SUBSCRIBER, "888", "BAL")
+        event = sms_store.InboundSms(SUBSCRIBER, "888", b"BAL", 0, key)
+        redeliveries: list[tuple[int, int]] = []
         with store.write() as conn:
-            again = sms_store.apply(conn, [event], services.ctx.clock.now(), decode=decode_text,
-                                    dedupe_window=timedelta(seconds=60))
-        assert again == []
+            saved = sms_store.apply(conn, [sms_store.Unacknowledged((key,)), event, event],
+                                    services.ctx.clock.now(), decode=decode_text,
+                                    dedupe_window=timedelta(seconds=60), redeliveries=redeliveries)
+        rows = store.read().execute("SELECT id, status, redelivery_of FROM sms_inbox ORDER BY id").fetchall()
+        assert [tuple(r) for r in rows] == [(first, "received", None), (first + 1, "redelivered", first),
+                                            (first + 2, "received", None)]
+        assert saved == [first + 2] and redeliveries == [(first + 1, first)]
+
+    def test_mo_a_killed_gateway_may_not_have_acknowledged_are_expected_again(self, services: Services,
+                                                                             store: Store) -> None:
+        """Saved but never marked acknowledged (a kill): at start its next copy is taken for a redelivery."""
+        first = receive(services, "BAL")
+        settled = receive(services, "LANG KM")
+        with store.write() as conn:
+            sms_store.settle(conn, [settled])
+            assert sms_store.expect_unsettled(conn, services.ctx.clock.now()) == 1
+            assert sms_store.expect_unsettled(conn, services.ctx.clock.now()) == 0
+        assert receive(services, "LANG KM") == settled + 1  # acknowledged: a new message
+        with pytest.raises(IndexError):  # nothing new to answer
+            receive(services, "BAL")
+        row = store.read().execute("SELECT status, redelivery_of FROM sms_inbox ORDER BY id DESC").fetchone()
+        assert tuple(row) == ("redelivered", first)
+
+    def test_an_unacknowledged_pdu_is_not_expected_after_the_window(self, services: Services,
+                                                                    store: Store) -> None:
+        """Past ``mo_dedupe_window`` after the drop, the same PDU is a new message again."""
+        receive(services, "BAL")
+        key = sms_store.digest(SUBSCRIBER, "888", "BAL")
+        with store.write() as conn:
+            sms_store.apply(conn, [sms_store.Unacknowledged((key,))], services.ctx.clock.now(),
+                            decode=decode_text, dedupe_window=timedelta(seconds=60))
+        services.ctx.clock.advance(timedelta(seconds=61))  # type: ignore[attr-defined]
+        assert answer(services, receive(services, "BAL")) == 1
+
+
+def test_lost_by_sms_is_confirmed_once(store: Store, clock, profile) -> None:  # type: ignore[no-untyped-def]
+    """LOST MSISDN ID by SMS: the reporter gets one confirmation (the reply), not a reply and a notification."""
+    from gateway.services.ports import Context
+    from menus.catalog import Catalog
+    from menus.replies import Replies
+
+    texts = Replies(Catalog.load(profile.languages), profile)
+    services = Services(Context(store=store, clock=clock, profile=profile, pin_secret="s" * 20, notices=texts))
+    services.add_subscriber(SUBSCRIBER, balance=Money(600, profile.currency), id_number="ID000001")
+    inbox_id = receive(services, f"LOST {SUBSCRIBER} ID000001")
+    KeywordRouter(services=services, texts=texts).handle([inbox_id])
+    sent = outbox(store, destination=SUBSCRIBER)
+    assert [(r["kind"], r["source"]) for r in sent] == [("reply", "888")]
+    reference = store.read().execute("SELECT reference FROM lost_reports").fetchone()[0]
+    assert reference in sent[0]["text"]
