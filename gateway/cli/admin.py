@@ -59,6 +59,15 @@ def _moment(text: str) -> datetime:
     return moment
 
 
+def _clock_at(now: datetime | None) -> Clock | None:
+    """``--now``: a clock fixed at that time (None: the real clock)."""
+    if now is None:
+        return None
+    if now.tzinfo is None:
+        raise CliError("--now needs a time zone offset, e.g. 2027-01-01T00:00:00+07:00")
+    return FixedClock(now)
+
+
 # --- db ----------------------------------------------------------------------
 
 def cmd_db_migrate(args: argparse.Namespace) -> int:
@@ -93,7 +102,7 @@ def cmd_subscribers_add(args: argparse.Namespace) -> int:
 
 
 def cmd_subscribers_show(args: argparse.Namespace) -> int:
-    services = open_services(args)
+    services = open_services(args, _clock_at(args.now))
     print(json.dumps(services.show_subscriber(_msisdn(services, args.msisdn)), ensure_ascii=False, indent=2))
     return 0
 
@@ -156,12 +165,7 @@ def cmd_vouchers_import(args: argparse.Namespace) -> int:
 # --- lifecycle ---------------------------------------------------------------
 
 def cmd_lifecycle_run(args: argparse.Namespace) -> int:
-    clock: Clock | None = None
-    if args.now is not None:
-        if args.now.tzinfo is None:
-            raise CliError("--now needs a time zone offset, e.g. 2027-01-01T00:00:00+07:00")
-        clock = FixedClock(args.now)
-    services = open_services(args, clock)
+    services = open_services(args, _clock_at(args.now))
     report = services.run_lifecycle()
     summary: dict[str, Any] = {
         "now": report.now.isoformat(),
@@ -198,6 +202,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = subs.add_parser("show", help="one subscriber as JSON")
     p.add_argument("msisdn")
+    p.add_argument("--now", type=_moment, metavar="ISO-8601",
+                   help="evaluate the state at this time (nothing is changed)")
     add_config_option(p)
     p.set_defaults(run=cmd_subscribers_show)
 

@@ -19,7 +19,15 @@ from gateway.domain.money import Money
 from gateway.domain.secrets import keyed_hash, normalise_id_number
 from gateway.services.model import BalanceView
 from gateway.services.ports import Context
-from gateway.store.accounts import SubscriberRecord, insert_subscriber, load_live, save_account, was_recycled
+from gateway.store.accounts import (
+    SubscriberRecord,
+    consent_history,
+    insert_subscriber,
+    load_latest,
+    load_live,
+    save_account,
+    was_recycled,
+)
 from gateway.store.db import iso
 
 SUBSCRIBER_TYPES = ("prepaid", "postpaid")
@@ -188,12 +196,20 @@ def unblock(ctx: Context, msisdn: str) -> str:
 
 
 def show(ctx: Context, msisdn: str) -> dict[str, Any]:
-    """``subscribers show``: the JSON shape of DESIGN.md."""
+    """``subscribers show``: the JSON shape of DESIGN.md, as of the context's clock.
+
+    A recycled number is shown (state ``recycled``, its closed balances and
+    history) until it is added again; nothing is written.
+    """
     now = ctx.clock.now()
     tz = ctx.profile.time_zone
     with ctx.store.snapshot() as conn:
-        record = find(ctx, conn, msisdn)
+        record = load_latest(conn, msisdn, ctx.profile.currency)
+        if record is None:
+            raise UnknownSubscriber(f"unknown number {msisdn}", msisdn)
         view = view_of(ctx, record, now)
+        consent = consent_history(conn, record.subscriber_id)
+    recycled = record.status == "recycled"
 
     def when(moment: datetime | None) -> str | None:
         return moment.astimezone(tz).isoformat() if moment is not None else None
@@ -205,7 +221,7 @@ def show(ctx: Context, msisdn: str) -> dict[str, Any]:
         "msisdn": record.msisdn,
         "type": record.type,
         "language": record.language,
-        "state": view.state.value,
+        "state": LineState.RECYCLED.value if recycled else view.state.value,
         "balances": {
             "main": money(view.main, view.main_expires_at),
             "promo": money(view.promo, view.promo_expires_at),
@@ -217,6 +233,8 @@ def show(ctx: Context, msisdn: str) -> dict[str, Any]:
             if record.lost_reference else None
         ),
         "marketing_opt_in": record.marketing_opt_in,
-        "next_deadline": when(view.next_deadline),
+        "consent": [{"opt_in": opt_in, "channel": channel, "at": when(at)} for opt_in, channel, at in consent],
+        "next_deadline": None if recycled else when(view.next_deadline),
         "created_at": when(record.created_at),
+        "recycled_at": when(record.recycled_at),
     }
