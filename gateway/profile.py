@@ -86,31 +86,31 @@ def load_profile(name_or_path: str) -> OperatorProfile:
     for section, keys in _SCHEMA.items():
         table = raw if section == "" else raw.get(section)
         if not isinstance(table, dict):
-            raise ConfigError(f"{path.name}: [{section}] is missing")
+            raise ConfigError(f"{path}: [{section}] is missing")
         for key in table:
             if key not in keys and not (section == "" and key in _SCHEMA):
-                raise ConfigError(f"{path.name}: {_dotted(section, key)}: unknown key")
+                raise ConfigError(f"{path}: {_dotted(section, key)}: unknown key")
         values[section] = {}
         for key, kind in keys.items():
             if key not in table:
-                raise ConfigError(f"{path.name}: {_dotted(section, key)}: missing")
+                raise ConfigError(f"{path}: {_dotted(section, key)}: missing")
             value = table[key]
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise ConfigError(
-                    f"{path.name}: {_dotted(section, key)}: expected {kind.__name__}, got {value!r}"
+                    f"{path}: {_dotted(section, key)}: expected {kind.__name__}, got {value!r}"
                 )
             if isinstance(value, int) and value < 0:
-                raise ConfigError(f"{path.name}: {_dotted(section, key)}: must not be negative")
+                raise ConfigError(f"{path}: {_dotted(section, key)}: must not be negative")
             values[section][key] = value
 
     top, codes, periods, limits = values[""], values["codes"], values["periods"], values["limits"]
     try:
         tz = ZoneInfo(top["time_zone"])
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{path.name}: time_zone: unknown zone {top['time_zone']!r}") from None
+        raise ConfigError(f"{path}: time_zone: unknown zone {top['time_zone']!r}") from None
     languages = tuple(str(x) for x in top["languages"])
     if top["default_language"] not in languages:
-        raise ConfigError(f"{path.name}: default_language: not one of {languages}")
+        raise ConfigError(f"{path}: default_language: not one of {languages}")
     currency = Currency(top["currency"], top["minor_digits"], top["currency_symbol"])
     policy = Policy(
         currency=currency,

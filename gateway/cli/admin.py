@@ -21,14 +21,18 @@ from gateway.store import open_store
 from gateway.store.migrations import current_version
 
 
-def open_services(args: argparse.Namespace, clock: Clock | None = None) -> Services:
-    """Settings → profile → store (migrated) → services, for one command."""
+def open_services(args: argparse.Namespace, clock: Clock | None = None, *, create: bool = False) -> Services:
+    """Settings → profile → store (migrated) → services, for one command.
+
+    ``create``: the command may start a new database (``db migrate`` and the
+    commands that bring in data); the others refuse a path with no database.
+    """
     settings = load_settings(args.config)
     settings.require_pin_secret()
     configure_logging(settings.logging.level, settings.logging.format)
     profile = load_profile(settings.operator.profile)
     store = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
-                       synchronous=settings.database.synchronous, migrate=True)
+                       synchronous=settings.database.synchronous, migrate=True, create=create)
     from menus.catalog import Catalog
     from menus.replies import Replies
 
@@ -71,7 +75,7 @@ def _clock_at(now: datetime | None) -> Clock | None:
 # --- db ----------------------------------------------------------------------
 
 def cmd_db_migrate(args: argparse.Namespace) -> int:
-    services = open_services(args)
+    services = open_services(args, create=True)
     print(f"schema at version {current_version(services.ctx.store)} ({services.ctx.store.path})")
     return 0
 
@@ -79,7 +83,7 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
 # --- subscribers -------------------------------------------------------------
 
 def cmd_subscribers_add(args: argparse.Namespace) -> int:
-    services = open_services(args)
+    services = open_services(args, create=True)
     profile = services.profile
     msisdn = _msisdn(services, args.msisdn)
     expires_at = None
@@ -108,7 +112,7 @@ def cmd_subscribers_show(args: argparse.Namespace) -> int:
 
 
 def cmd_subscribers_import(args: argparse.Namespace) -> int:
-    services = open_services(args)
+    services = open_services(args, create=True)
     count = services.import_subscribers(Path(args.file))
     print(f"imported {count} subscriber{'' if count == 1 else 's'}")
     return 0
@@ -136,7 +140,7 @@ def cmd_promo_grant(args: argparse.Namespace) -> int:
 # --- vouchers ----------------------------------------------------------------
 
 def cmd_vouchers_generate(args: argparse.Namespace) -> int:
-    services = open_services(args)
+    services = open_services(args, create=True)
     expires_on = None
     if args.expires_on:
         try:
@@ -156,7 +160,7 @@ def cmd_vouchers_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_vouchers_import(args: argparse.Namespace) -> int:
-    services = open_services(args)
+    services = open_services(args, create=True)
     count = services.import_vouchers(Path(args.file))
     print(f"imported {count} voucher{'' if count == 1 else 's'}")
     return 0

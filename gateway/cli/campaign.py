@@ -67,7 +67,7 @@ def run_send(args: argparse.Namespace) -> int:
         raise CliError(f"--text: {exc}") from None
     numbers = list(args.to) if args.to else read_msisdns(args.file)
     store = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
-                       synchronous=settings.database.synchronous, migrate=True)
+                       synchronous=settings.database.synchronous, migrate=True, create=False)
     try:
         ctx = Context(store=store, clock=SystemClock(), profile=profile,
                       pin_secret=settings.security.pin_secret)
