@@ -32,6 +32,8 @@ COMMAND_MODULES = (
 )
 
 EXIT_REFUSED = 2
+#: Where ``demo`` keeps its seeded database unless told ``--db``.
+DEMO_DB = "var/demo.db"
 #: 128 + SIGPIPE: what the shell reports for a command stopped by a closed pipe.
 EXIT_BROKEN_PIPE = 141
 
@@ -55,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ussd-gateway",
         description="USSD/SMS self-care gateway: balance, voucher top-up, lost SIM, marketing consent.",
     )
+    parser.add_argument(
+        "--demo", action="store_true",
+        help=f"operator commands act on the database 'demo' seeded ({DEMO_DB}) and accept its demo PIN secret")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

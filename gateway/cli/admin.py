@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from gateway.clock import Clock, FixedClock, SystemClock
-from gateway.cli import CliError, add_config_option
-from gateway.config import load_settings
+from gateway.cli import DEMO_DB, CliError, add_config_option
+from gateway.config import Settings, load_settings
 from gateway.domain.errors import InvalidInput
 from gateway.domain.money import parse_amount
 from gateway.logs import configure_logging
@@ -21,14 +22,27 @@ from gateway.store import open_store
 from gateway.store.migrations import current_version
 
 
+def command_settings(args: argparse.Namespace, *, check_secret: bool = True) -> Settings:
+    """The settings of an operator command: ``--config``, or with ``--demo`` the demo's database.
+
+    ``--demo`` is how the demo is inspected: the database ``demo`` seeded, where
+    its demo PIN secret (refused everywhere else) is the one the data was made with.
+    """
+    settings = load_settings(args.config)
+    if getattr(args, "demo", False):
+        return dataclasses.replace(settings, database=dataclasses.replace(settings.database, path=DEMO_DB))
+    if check_secret:
+        settings.require_pin_secret()
+    return settings
+
+
 def open_services(args: argparse.Namespace, clock: Clock | None = None, *, create: bool = False) -> Services:
     """Settings → profile → store (migrated) → services, for one command.
 
     ``create``: the command may start a new database (``db migrate`` and the
     commands that bring in data); the others refuse a path with no database.
     """
-    settings = load_settings(args.config)
-    settings.require_pin_secret()
+    settings = command_settings(args)
     configure_logging(settings.logging.level, settings.logging.format)
     profile = load_profile(settings.operator.profile)
     store = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
