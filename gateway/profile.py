@@ -16,7 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.config import PROJECT_ROOT, ConfigError
-from gateway.domain.money import Currency
+from gateway.domain.errors import InvalidAmount
+from gateway.domain.money import Currency, Money, parse_amount
 from gateway.domain.msisdn import NumberPlan
 from gateway.domain.policy import AttemptLimit, Policy
 
@@ -64,7 +65,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "limits": {"pin_max_failures": int, "pin_failure_window_hours": int,
                "pin_lockout_hours": int, "lost_max_failures": int,
                "lost_failure_window_hours": int, "lost_lockout_hours": int,
-               "requests_per_minute": int},
+               "requests_per_minute": int, "max_voucher_amount": str, "max_balance": str},
 }
 
 
@@ -112,6 +113,8 @@ def load_profile(name_or_path: str) -> OperatorProfile:
     if top["default_language"] not in languages:
         raise ConfigError(f"{path}: default_language: not one of {languages}")
     currency = Currency(top["currency"], top["minor_digits"], top["currency_symbol"])
+    maxima = {key: _amount(path, f"limits.{key}", limits[key], currency)
+              for key in ("max_voucher_amount", "max_balance")}
     policy = Policy(
         currency=currency,
         default_valid_days=periods["default_valid_days"],
@@ -130,6 +133,8 @@ def load_profile(name_or_path: str) -> OperatorProfile:
             timedelta(hours=limits["lost_lockout_hours"]),
         ),
         expiry_reminder_days=periods["expiry_reminder_days"],
+        max_voucher=maxima["max_voucher_amount"],
+        max_balance=maxima["max_balance"],
     )
     return OperatorProfile(
         key=path.stem,
@@ -146,6 +151,14 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         ussd_session_idle_seconds=periods["ussd_session_idle_seconds"],
         requests_per_minute=limits["requests_per_minute"],
     )
+
+
+def _amount(path: Path, key: str, text: str, currency: Currency) -> Money:
+    """A positive amount written as in the CLI (``"1000.00"``)."""
+    try:
+        return parse_amount(text, currency, allow_zero=False)
+    except InvalidAmount as exc:
+        raise ConfigError(f"{path}: {key}: {exc}") from None
 
 
 def _dotted(section: str, key: str) -> str:

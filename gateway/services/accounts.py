@@ -15,6 +15,7 @@ from gateway.domain.errors import (
     UnknownSubscriber,
 )
 from gateway.domain.lifecycle import LineState, line_state, next_deadline
+from gateway.domain.limits import check_opening_balance
 from gateway.domain.money import Money
 from gateway.domain.secrets import keyed_hash, normalise_id_number
 from gateway.services.model import BalanceView
@@ -141,6 +142,7 @@ def add_subscriber(
         raise InvalidInput("type must be prepaid or postpaid")
     if balance.minor < 0:
         raise InvalidInput("balance must not be negative")
+    check_opening_balance(balance, ctx.profile.policy)
     if expires_at is not None and valid_days is not None:
         raise InvalidInput("give --valid-days or --expires-at, not both")
     if valid_days is not None and valid_days <= 0:
