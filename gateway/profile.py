@@ -80,6 +80,8 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError:
         raise ConfigError(f"operator.profile: no profile {name_or_path!r} ({path})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 

@@ -161,3 +161,22 @@ class TestOutputAndMissingDatabase:
 
         assert str(mistyped) in message and "db migrate" in message
         assert not mistyped.parent.exists()
+
+
+class TestBrokenProfile:
+    def test_profile_that_is_not_text_names_the_file(self, gateway: Gateway) -> None:
+        """An operator profile of bytes that are not UTF-8 is refused in one line naming the file."""
+        profile = gateway.tmp / "mine.toml"
+        profile.write_bytes(b"name = \"\xff\xfe\"\n")
+
+        assert str(profile) in gateway.refused("db", "migrate", env={"GATEWAY_OPERATOR_PROFILE": str(profile)})
+
+    def test_money_bound_that_is_not_an_amount_names_the_key(self, gateway: Gateway) -> None:
+        """A profile maximum that is not an amount of the currency is refused naming limits.<key>."""
+        shipped = (ROOT / "config" / "operators" / "smart-kh.toml").read_text(encoding="utf-8")
+        profile = gateway.tmp / "mine.toml"
+        profile.write_text(shipped.replace('max_balance = "1000.00"', 'max_balance = "lots"'), encoding="utf-8")
+
+        message = gateway.refused("db", "migrate", env={"GATEWAY_OPERATOR_PROFILE": str(profile)})
+
+        assert f"{profile}: limits.max_balance" in message
