@@ -16,7 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.config import PROJECT_ROOT, ConfigError
-from gateway.domain.money import Currency
+from gateway.domain.errors import InvalidAmount
+from gateway.domain.money import Currency, Money, parse_amount
 from gateway.domain.msisdn import NumberPlan
 from gateway.domain.policy import AttemptLimit, Policy
 
@@ -66,7 +67,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
                "lost_failure_window_hours": int, "lost_lockout_hours": int,
                "lost_number_max_failures": int, "lost_number_failure_window_hours": int,
                "lost_number_lockout_hours": int,
-               "requests_per_minute": int},
+               "requests_per_minute": int, "max_voucher_amount": str, "max_balance": str},
 }
 
 
@@ -81,6 +82,8 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError:
         raise ConfigError(f"operator.profile: no profile {name_or_path!r} ({path})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
@@ -88,32 +91,34 @@ def load_profile(name_or_path: str) -> OperatorProfile:
     for section, keys in _SCHEMA.items():
         table = raw if section == "" else raw.get(section)
         if not isinstance(table, dict):
-            raise ConfigError(f"{path.name}: [{section}] is missing")
+            raise ConfigError(f"{path}: [{section}] is missing")
         for key in table:
             if key not in keys and not (section == "" and key in _SCHEMA):
-                raise ConfigError(f"{path.name}: {_dotted(section, key)}: unknown key")
+                raise ConfigError(f"{path}: {_dotted(section, key)}: unknown key")
         values[section] = {}
         for key, kind in keys.items():
             if key not in table:
-                raise ConfigError(f"{path.name}: {_dotted(section, key)}: missing")
+                raise ConfigError(f"{path}: {_dotted(section, key)}: missing")
             value = table[key]
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise ConfigError(
-                    f"{path.name}: {_dotted(section, key)}: expected {kind.__name__}, got {value!r}"
+                    f"{path}: {_dotted(section, key)}: expected {kind.__name__}, got {value!r}"
                 )
             if isinstance(value, int) and value < 0:
-                raise ConfigError(f"{path.name}: {_dotted(section, key)}: must not be negative")
+                raise ConfigError(f"{path}: {_dotted(section, key)}: must not be negative")
             values[section][key] = value
 
     top, codes, periods, limits = values[""], values["codes"], values["periods"], values["limits"]
     try:
         tz = ZoneInfo(top["time_zone"])
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{path.name}: time_zone: unknown zone {top['time_zone']!r}") from None
+        raise ConfigError(f"{path}: time_zone: unknown zone {top['time_zone']!r}") from None
     languages = tuple(str(x) for x in top["languages"])
     if top["default_language"] not in languages:
-        raise ConfigError(f"{path.name}: default_language: not one of {languages}")
+        raise ConfigError(f"{path}: default_language: not one of {languages}")
     currency = Currency(top["currency"], top["minor_digits"], top["currency_symbol"])
+    maxima = {key: _amount(path, f"limits.{key}", limits[key], currency)
+              for key in ("max_voucher_amount", "max_balance")}
     policy = Policy(
         currency=currency,
         default_valid_days=periods["default_valid_days"],
@@ -137,6 +142,8 @@ def load_profile(name_or_path: str) -> OperatorProfile:
             timedelta(hours=limits["lost_number_lockout_hours"]),
         ),
         expiry_reminder_days=periods["expiry_reminder_days"],
+        max_voucher=maxima["max_voucher_amount"],
+        max_balance=maxima["max_balance"],
     )
     return OperatorProfile(
         key=path.stem,
@@ -153,6 +160,14 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         ussd_session_idle_seconds=periods["ussd_session_idle_seconds"],
         requests_per_minute=limits["requests_per_minute"],
     )
+
+
+def _amount(path: Path, key: str, text: str, currency: Currency) -> Money:
+    """A positive amount written as in the CLI (``"1000.00"``)."""
+    try:
+        return parse_amount(text, currency, allow_zero=False)
+    except InvalidAmount as exc:
+        raise ConfigError(f"{path}: {key}: {exc}") from None
 
 
 def _dotted(section: str, key: str) -> str:

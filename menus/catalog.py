@@ -15,11 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.config import ConfigError
+
 LOCALES = Path(__file__).resolve().parent / "locales"
 
 
-class CatalogError(Exception):
-    """A text file is missing, unreadable, or disagrees with another language."""
+class CatalogError(ConfigError):
+    """A text file is missing, unreadable, or disagrees with another language.
+
+    A configuration error like any other: the command line refuses in one line.
+    """
 
 
 def _fields(text: str) -> frozenset[str]:
@@ -44,7 +49,7 @@ class Catalog:
             for path in sorted(folder.glob("*.toml")):
                 try:
                     raw = tomllib.loads(path.read_text(encoding="utf-8"))
-                except (OSError, tomllib.TOMLDecodeError) as exc:
+                except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                     raise CatalogError(f"{path}: {exc}") from None
                 for key, value in raw.items():
                     if not isinstance(value, str):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.config import ConfigError
 from gateway.profile import OperatorProfile
 from gateway.services.facade import ACTIONS
 from menus.actions import ACTION_TABLE, Texts
@@ -44,8 +45,11 @@ _REQUIRED: dict[ScreenKind, tuple[str, ...]] = {
 }
 
 
-class MenuError(Exception):
-    """A menu tree cannot be used; the message names the file and the path."""
+class MenuError(ConfigError):
+    """A menu tree cannot be used; the message names the file and the key path.
+
+    A configuration error like any other: the command line refuses in one line.
+    """
 
 
 @dataclass(frozen=True)
@@ -73,14 +77,14 @@ def load_menus(texts: Texts, profile: OperatorProfile, root: Path = TREES_DIR) -
         tree, compiled = _load_tree(path, profile)
         code = getattr(profile.codes, tree.code)
         if code in by_code:
-            raise MenuError(f"{path.name}: code: {tree.code} ({code}) is also answered by "
+            raise MenuError(f"{path}: code: {tree.code} ({code}) is also answered by "
                             f"{by_code[code]}.toml")
         by_code[code] = tree.name
         trees[tree.name] = tree
         validators.update({(tree.name, sid): v for sid, v in compiled.items()})
         for where, key in _text_keys(tree, compiled):
             if not texts.has(key):
-                raise MenuError(f"{path.name}: {where}: no text {key!r} in menus/locales/*/"
+                raise MenuError(f"{path}: {where}: no text {key!r} in menus/locales/*/"
                                 f"{key.split('.')[0]}.toml")
     for key in ENGINE_TEXTS:
         if not texts.has(key):
@@ -94,27 +98,27 @@ def _load_tree(path: Path, profile: OperatorProfile) -> tuple[MenuTree, dict[str
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise MenuError(f"{path.name}: cannot read: {exc}") from None
+        raise MenuError(f"{path}: cannot read: {exc}") from None
     for key in raw:
         if key not in ("code", "start", "screens"):
-            raise MenuError(f"{path.name}: {key}: unknown key")
+            raise MenuError(f"{path}: {key}: unknown key")
     code, start, table = raw.get("code"), raw.get("start"), raw.get("screens")
     codes = {f.name for f in dataclasses.fields(profile.codes)}
     if code not in codes:
-        raise MenuError(f"{path.name}: code: {code!r} is not one of {', '.join(sorted(codes))}")
+        raise MenuError(f"{path}: code: {code!r} is not one of {', '.join(sorted(codes))}")
     if not isinstance(table, dict) or not table:
-        raise MenuError(f"{path.name}: screens: missing")
+        raise MenuError(f"{path}: screens: missing")
     screens: dict[str, Screen] = {}
     validators: dict[str, Validator] = {}
     for sid, spec in table.items():
         where = f"screens.{sid}"
         if not isinstance(spec, dict):
-            raise MenuError(f"{path.name}: {where}: expected a table")
-        screens[sid], validator = _screen(path.name, where, sid, spec, profile)
+            raise MenuError(f"{path}: {where}: expected a table")
+        screens[sid], validator = _screen(str(path), where, sid, spec, profile)
         if validator is not None:
             validators[sid] = validator
     if start not in screens:
-        raise MenuError(f"{path.name}: start: no screen {start!r}")
+        raise MenuError(f"{path}: start: no screen {start!r}")
     tree = MenuTree(path.stem, code, start, screens, path)
     _check_links(tree)
     return tree, validators
@@ -171,7 +175,7 @@ def _screen(
 
 
 def _check_links(tree: MenuTree) -> None:
-    fname = tree.path.name
+    fname = str(tree.path)
     stored = {s.store for s in tree.screens.values() if s.store}
     for sid, screen in tree.screens.items():
         links: list[tuple[str, str | None]] = [

@@ -70,6 +70,9 @@ class Replies:
             e.NumberRecycled: self._recycled,
             e.LineLost: lambda exc, lang: self._t("line_lost", lang),
             e.NotPrepaid: lambda exc, lang: self._t("not_prepaid", lang),
+            e.BalanceAboveMaximum: lambda exc, lang: self._t(
+                "balance_limit", lang, maximum=exc.maximum.display()  # type: ignore[attr-defined]
+            ),
             e.InvalidPin: lambda exc, lang: self._t("invalid_pin", lang),
             e.InvalidMsisdn: lambda exc, lang: self._t("invalid_number", lang),
             e.InvalidIdNumber: lambda exc, lang: self._t("invalid_id", lang),

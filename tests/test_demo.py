@@ -65,3 +65,33 @@ def test_demo_answers_ussd_and_sms(demo):
     assert "Main balance: $6.00" in sms.stdout
     topup = cli(env, "sms", "+855 12 000 222", "888", "top 11112222333301", "--control-url", url, "--wait", "10")
     assert "Top-up of $5.00 successful" in topup.stdout and "$4.00 restored" in topup.stdout
+
+
+def test_the_cli_inspects_the_demo_database(tmp_path: Path) -> None:
+    """--demo reaches the database demo seeded (var/demo.db) under the demo secret, which stays refused without it."""
+    import argparse
+
+    from gateway.app import build_gateway
+    from gateway.cli.demo import DEMO_DB, demo_settings
+    from gateway.config import load_settings
+    from gateway.demo_seed import seed
+
+    ports = argparse.Namespace(db=str(tmp_path / DEMO_DB), http_port=None, smpp_port=None, control_port=None)
+    gateway = build_gateway(demo_settings(load_settings(), ports))
+    try:
+        seed(gateway.services)
+    finally:
+        gateway.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "gateway", *args], capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=60)
+
+    shown = run("--demo", "subscribers", "show", "012345678")
+    plain = run("subscribers", "show", "012345678")
+
+    assert shown.returncode == 0, shown.stderr
+    assert '"display": "$6.00"' in shown.stdout
+    assert plain.returncode == 2 and "security.pin_secret" in plain.stderr
+    assert not (tmp_path / "var" / "gateway.db").exists()

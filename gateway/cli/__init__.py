@@ -3,13 +3,16 @@
 Each module in ``COMMAND_MODULES`` adds its commands with
 ``register(subparsers)``; a command is a function ``run(args) -> int``.
 Refusals (bad input, bad configuration, unusable database) print one line to
-stderr and exit 2, having changed nothing.
+stderr and exit 2, having changed nothing. Output into a pipe whose reader
+has gone (``show | head``) ends quietly with exit 141, as a command killed by
+SIGPIPE does, so ``set -o pipefail`` scripts see the cut short output.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sqlite3
 import sys
 from typing import NoReturn
@@ -29,6 +32,10 @@ COMMAND_MODULES = (
 )
 
 EXIT_REFUSED = 2
+#: Where ``demo`` keeps its seeded database unless told ``--db``.
+DEMO_DB = "var/demo.db"
+#: 128 + SIGPIPE: what the shell reports for a command stopped by a closed pipe.
+EXIT_BROKEN_PIPE = 141
 
 
 class CliError(Exception):
@@ -50,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ussd-gateway",
         description="USSD/SMS self-care gateway: balance, voucher top-up, lost SIM, marketing consent.",
     )
+    parser.add_argument(
+        "--demo", action="store_true",
+        help=f"operator commands act on the database 'demo' seeded ({DEMO_DB}) and accept its demo PIN secret")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -60,7 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The Python documentation's recipe: point stdout at devnull so the
+        # interpreter's final flush does not fail again and print a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (GatewayError, ConfigError, StoreError, CliError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from gateway.clock import Clock, FixedClock, SystemClock
-from gateway.cli import CliError, add_config_option
-from gateway.config import load_settings
+from gateway.cli import DEMO_DB, CliError, add_config_option
+from gateway.config import Settings, load_settings
 from gateway.domain.errors import InvalidInput
 from gateway.domain.money import parse_amount
 from gateway.logs import configure_logging
@@ -21,14 +22,31 @@ from gateway.store import open_store
 from gateway.store.migrations import current_version
 
 
-def open_services(args: argparse.Namespace, clock: Clock | None = None) -> Services:
-    """Settings → profile → store (migrated) → services, for one command."""
+def command_settings(args: argparse.Namespace, *, check_secret: bool = True) -> Settings:
+    """The settings of an operator command: ``--config``, or with ``--demo`` the demo's database.
+
+    ``--demo`` is how the demo is inspected: the database ``demo`` seeded, where
+    its demo PIN secret (refused everywhere else) is the one the data was made with.
+    """
     settings = load_settings(args.config)
-    settings.require_pin_secret()
+    if getattr(args, "demo", False):
+        return dataclasses.replace(settings, database=dataclasses.replace(settings.database, path=DEMO_DB))
+    if check_secret:
+        settings.require_pin_secret()
+    return settings
+
+
+def open_services(args: argparse.Namespace, clock: Clock | None = None, *, create: bool = False) -> Services:
+    """Settings → profile → store (migrated) → services, for one command.
+
+    ``create``: the command may start a new database (``db migrate`` and the
+    commands that bring in data); the others refuse a path with no database.
+    """
+    settings = command_settings(args)
     configure_logging(settings.logging.level, settings.logging.format)
     profile = load_profile(settings.operator.profile)
     store = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
-                       synchronous=settings.database.synchronous, migrate=True)
+                       synchronous=settings.database.synchronous, migrate=True, create=create)
     from menus.catalog import Catalog
     from menus.replies import Replies
 
@@ -59,10 +77,19 @@ def _moment(text: str) -> datetime:
     return moment
 
 
+def _clock_at(now: datetime | None) -> Clock | None:
+    """``--now``: a clock fixed at that time (None: the real clock)."""
+    if now is None:
+        return None
+    if now.tzinfo is None:
+        raise CliError("--now needs a time zone offset, e.g. 2027-01-01T00:00:00+07:00")
+    return FixedClock(now)
+
+
 # --- db ----------------------------------------------------------------------
 
 def cmd_db_migrate(args: argparse.Namespace) -> int:
-    services = open_services(args)
+    services = open_services(args, create=True)
     print(f"schema at version {current_version(services.ctx.store)} ({services.ctx.store.path})")
     return 0
 
@@ -70,7 +97,7 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
 # --- subscribers -------------------------------------------------------------
 
 def cmd_subscribers_add(args: argparse.Namespace) -> int:
-    services = open_services(args)
+    services = open_services(args, create=True)
     profile = services.profile
     msisdn = _msisdn(services, args.msisdn)
     expires_at = None
@@ -93,13 +120,13 @@ def cmd_subscribers_add(args: argparse.Namespace) -> int:
 
 
 def cmd_subscribers_show(args: argparse.Namespace) -> int:
-    services = open_services(args)
+    services = open_services(args, _clock_at(args.now))
     print(json.dumps(services.show_subscriber(_msisdn(services, args.msisdn)), ensure_ascii=False, indent=2))
     return 0
 
 
 def cmd_subscribers_import(args: argparse.Namespace) -> int:
-    services = open_services(args)
+    services = open_services(args, create=True)
     count = services.import_subscribers(Path(args.file))
     print(f"imported {count} subscriber{'' if count == 1 else 's'}")
     return 0
@@ -127,7 +154,7 @@ def cmd_promo_grant(args: argparse.Namespace) -> int:
 # --- vouchers ----------------------------------------------------------------
 
 def cmd_vouchers_generate(args: argparse.Namespace) -> int:
-    services = open_services(args)
+    services = open_services(args, create=True)
     expires_on = None
     if args.expires_on:
         try:
@@ -147,7 +174,7 @@ def cmd_vouchers_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_vouchers_import(args: argparse.Namespace) -> int:
-    services = open_services(args)
+    services = open_services(args, create=True)
     count = services.import_vouchers(Path(args.file))
     print(f"imported {count} voucher{'' if count == 1 else 's'}")
     return 0
@@ -156,12 +183,7 @@ def cmd_vouchers_import(args: argparse.Namespace) -> int:
 # --- lifecycle ---------------------------------------------------------------
 
 def cmd_lifecycle_run(args: argparse.Namespace) -> int:
-    clock: Clock | None = None
-    if args.now is not None:
-        if args.now.tzinfo is None:
-            raise CliError("--now needs a time zone offset, e.g. 2027-01-01T00:00:00+07:00")
-        clock = FixedClock(args.now)
-    services = open_services(args, clock)
+    services = open_services(args, _clock_at(args.now))
     report = services.run_lifecycle()
     summary: dict[str, Any] = {
         "now": report.now.isoformat(),
@@ -198,6 +220,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = subs.add_parser("show", help="one subscriber as JSON")
     p.add_argument("msisdn")
+    p.add_argument("--now", type=_moment, metavar="ISO-8601",
+                   help="evaluate the state at this time (nothing is changed)")
     add_config_option(p)
     p.set_defaults(run=cmd_subscribers_show)
 

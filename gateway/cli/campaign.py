@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.cli import CliError, add_config_option
+from gateway.cli.admin import command_settings
 from gateway.clock import SystemClock
-from gateway.config import load_settings
 from gateway.profile import load_profile
 from gateway.services.campaign import queue_campaign
 from gateway.services.ports import Context
@@ -59,7 +59,7 @@ def read_msisdns(path: Path) -> list[str]:
 
 
 def run_send(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = command_settings(args, check_secret=False)  # it hashes nothing
     profile = load_profile(settings.operator.profile)
     try:
         encode_text(args.text, 0)
@@ -67,7 +67,7 @@ def run_send(args: argparse.Namespace) -> int:
         raise CliError(f"--text: {exc}") from None
     numbers = list(args.to) if args.to else read_msisdns(args.file)
     store = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
-                       synchronous=settings.database.synchronous, migrate=True)
+                       synchronous=settings.database.synchronous, migrate=True, create=False)
     try:
         ctx = Context(store=store, clock=SystemClock(), profile=profile,
                       pin_secret=settings.security.pin_secret)

@@ -13,11 +13,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from gateway.cli import add_config_option
+from gateway.cli import DEMO_DB, add_config_option
 from gateway.config import Settings, load_settings
 from gateway.logs import configure_logging
-
-DEMO_DB = "var/demo.db"
 
 
 def register(sub: Any) -> None:
@@ -96,6 +94,7 @@ def banner(settings: Settings, control_url: str, data: Any) -> str:
         "  .venv/bin/ussd-gateway dial 012000222 '*123*11112222333301#'   top-up restoring expired credit",
         "  .venv/bin/ussd-gateway sms 012345678 888 BAL         balance by SMS",
         "  .venv/bin/ussd-gateway sms 012345678 1204 STOP       stop marketing messages",
+        "  .venv/bin/ussd-gateway --demo subscribers show 012345678   the subscriber as the operator sees it",
     ]
     if data is not None:
         lines += ["", "Subscribers:"]

@@ -28,6 +28,7 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from gateway.domain.limits import check_balance
 from gateway.domain.money import Money
 from gateway.domain.policy import Policy
 
@@ -99,6 +100,11 @@ class Account:
         for lot in self.promos:
             total = total + lot.amount
         return total
+
+    @property
+    def funds(self) -> Money:
+        """Everything the line holds: main, restorable and promotional funds."""
+        return self.main + self.restorable + self.promo_total
 
     @property
     def promo_expires_at(self) -> datetime | None:
@@ -174,6 +180,9 @@ def apply_top_up(
     """Credit a voucher of ``amount`` valid ``active_days`` days (000 "Prepaid" 2-4).
 
     The account is settled to ``now`` first, so the caller never has to.
+
+    Raises:
+        BalanceAboveMaximum: the line's funds would exceed ``policy.max_balance``.
     """
     if amount.minor <= 0:
         raise ValueError("a top-up credits a positive amount")
@@ -198,19 +207,26 @@ def apply_top_up(
         restorable=zero,
         restorable_until=None,
     )
+    check_balance(account.funds, policy)
     return account, entries, TopUpOutcome(amount, restored, new_main, new_expiry)
 
 
 def grant_promo(
     account: Account, amount: Money, valid_days: int, now: datetime, policy: Policy
 ) -> tuple[Account, list[LedgerEntry], PromoLot]:
-    """Add a promotional lot valid ``valid_days`` from ``now`` (000 "Prepaid" 4)."""
+    """Add a promotional lot valid ``valid_days`` from ``now`` (000 "Prepaid" 4).
+
+    Raises:
+        BalanceAboveMaximum: the line's funds would exceed ``policy.max_balance``.
+    """
     if amount.minor <= 0:
         raise ValueError("a promotion grants a positive amount")
     account, entries = settle(account, now, policy)
     lot = PromoLot(amount, now + timedelta(days=valid_days))
     entries.append(LedgerEntry(Bucket.PROMO, amount, EntryKind.PROMO_GRANT, now, lot))
-    return replace(account, promos=account.promos + (lot,)), entries, lot
+    account = replace(account, promos=account.promos + (lot,))
+    check_balance(account.funds, policy)
+    return account, entries, lot
 
 
 def close_out(account: Account, now: datetime) -> tuple[Account, list[LedgerEntry]]:

@@ -24,6 +24,7 @@ Entry points turn these into a polite USSD ``END`` screen, an SMS reply, a
     ├── LostReportError
     │   ├── LostDetailsMismatch      number/ID pair not recognised (never says which)
     │   └── LostReportLocked         too many mismatches from this phone (until)
+    ├── BalanceAboveMaximum          the line's funds would exceed the profile maximum
     ├── RateLimited                  too many requests from one number (until)
     └── ImportError_                 a bulk file is unreadable or malformed (line)
 """
@@ -31,6 +32,10 @@ Entry points turn these into a polite USSD ``END`` screen, an SMS reply, a
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.domain.money import Money
 
 
 class GatewayError(Exception):
@@ -143,6 +148,14 @@ class LostReportLocked(LostReportError):
     def __init__(self, until: datetime) -> None:
         super().__init__(f"too many attempts; try again after {until.isoformat()}")
         self.until = until
+
+
+class BalanceAboveMaximum(GatewayError):
+    """A credit would take a line's funds over ``maximum``; nothing was changed."""
+
+    def __init__(self, maximum: Money) -> None:
+        super().__init__(f"the balance would exceed the maximum of {maximum.display()}")
+        self.maximum = maximum
 
 
 class RateLimited(GatewayError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from gateway.domain.money import Currency
+from gateway.domain.money import Currency, Money
 
 
 @dataclass(frozen=True)
@@ -43,3 +43,7 @@ class Policy:
     lost_attempts_per_number: AttemptLimit
     #: Reminder "your funds expire in N days" this many days ahead (0: none).
     expiry_reminder_days: int
+    #: Largest voucher amount that may be generated or imported.
+    max_voucher: Money
+    #: Largest sum of a line's funds (main, restorable, promotional).
+    max_balance: Money

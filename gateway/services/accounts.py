@@ -14,6 +14,7 @@ from gateway.domain.errors import (
     UnknownSubscriber,
 )
 from gateway.domain.lifecycle import LineState, line_state, next_deadline
+from gateway.domain.limits import check_opening_balance
 from gateway.domain.lost import check_may_originate
 from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, normalise_id_number, seal
@@ -21,8 +22,10 @@ from gateway.services.model import BalanceView
 from gateway.services.ports import Context
 from gateway.store.accounts import (
     SubscriberRecord,
+    consent_history,
     insert_subscriber,
     is_lost,
+    load_latest,
     load_live,
     save_account,
     was_recycled,
@@ -168,6 +171,7 @@ def add_subscriber(
         raise InvalidInput("type must be prepaid or postpaid")
     if balance.minor < 0:
         raise InvalidInput("balance must not be negative")
+    check_opening_balance(balance, ctx.profile.policy)
     if expires_at is not None and valid_days is not None:
         raise InvalidInput("give --valid-days or --expires-at, not both")
     if valid_days is not None and valid_days <= 0:
@@ -223,12 +227,20 @@ def unblock(ctx: Context, msisdn: str) -> str:
 
 
 def show(ctx: Context, msisdn: str) -> dict[str, Any]:
-    """``subscribers show``: the JSON shape of DESIGN.md."""
+    """``subscribers show``: the JSON shape of DESIGN.md, as of the context's clock.
+
+    A recycled number is shown (state ``recycled``, its closed balances and
+    history) until it is added again; nothing is written.
+    """
     now = ctx.clock.now()
     tz = ctx.profile.time_zone
     with ctx.store.snapshot() as conn:
-        record = find(ctx, conn, msisdn)
+        record = load_latest(conn, msisdn, ctx.profile.currency)
+        if record is None:
+            raise UnknownSubscriber(f"unknown number {msisdn}", msisdn)
         view = view_of(ctx, record, now)
+        consent = consent_history(conn, record.subscriber_id)
+    recycled = record.status == "recycled"
 
     def when(moment: datetime | None) -> str | None:
         return moment.astimezone(tz).isoformat() if moment is not None else None
@@ -240,7 +252,7 @@ def show(ctx: Context, msisdn: str) -> dict[str, Any]:
         "msisdn": record.msisdn,
         "type": record.type,
         "language": record.language,
-        "state": view.state.value,
+        "state": LineState.RECYCLED.value if recycled else view.state.value,
         "balances": {
             "main": money(view.main, view.main_expires_at),
             "promo": money(view.promo, view.promo_expires_at),
@@ -252,6 +264,8 @@ def show(ctx: Context, msisdn: str) -> dict[str, Any]:
             if record.lost_reference else None
         ),
         "marketing_opt_in": record.marketing_opt_in,
-        "next_deadline": when(view.next_deadline),
+        "consent": [{"opt_in": opt_in, "channel": channel, "at": when(at)} for opt_in, channel, at in consent],
+        "next_deadline": None if recycled else when(view.next_deadline),
         "created_at": when(record.created_at),
+        "recycled_at": when(record.recycled_at),
     }

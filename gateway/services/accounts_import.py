@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.domain.errors import GatewayError, ImportError_
+from gateway.domain.limits import check_opening_balance
 from gateway.domain.money import parse_amount
 from gateway.services.accounts import SUBSCRIBER_TYPES, hash_id_number
 from gateway.services.csvfile import read_rows
@@ -73,6 +74,7 @@ def import_subscribers(ctx: Context, path: Path) -> int:
             try:
                 msisdn = profile.number_plan.normalise(row["msisdn"])
                 balance = parse_amount(row["balance"] or "0", profile.currency)
+                check_opening_balance(balance, profile.policy)
                 type_ = row["type"].lower() or "prepaid"
                 if type_ not in SUBSCRIBER_TYPES:
                     raise ImportError_("type must be prepaid or postpaid")

@@ -145,6 +145,10 @@ def _redeem(
             raise WrongPin(state.attempts_left, state.locked_until)
         voucher = found
         check_redeemable(voucher, now.astimezone(ctx.profile.time_zone).date())
+    # Before the voucher is taken: a credit over the balance maximum is refused with the card unused.
+    account, entries, outcome = rules.apply_top_up(
+        record.account, voucher.amount, voucher.active_days, now, ctx.profile.policy
+    )
 
     taken = conn.execute(
         "UPDATE vouchers SET status = 'used', used_at = ?, used_by = ? WHERE id = ? AND status = 'active'",
@@ -153,9 +157,6 @@ def _redeem(
     if taken != 1:  # pragma: no cover - the write lock makes this unreachable
         raise RuntimeError("voucher changed under the write lock")
 
-    account, entries, outcome = rules.apply_top_up(
-        record.account, voucher.amount, voucher.active_days, now, ctx.profile.policy
-    )
     save_account(conn, record.subscriber_id, account, entries, now=now,
                  reference=voucher.serial, channel=cmd.channel.value)
     cur = conn.execute(

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from gateway.domain.errors import ImportError_, InvalidInput, InvalidPin
+from gateway.domain.limits import check_voucher_amount
 from gateway.domain.money import Money, parse_amount
 from gateway.domain.vouchers import PIN_DIGITS_GENERATED, check_pin_format
 from gateway.services.csvfile import read_rows
@@ -38,6 +39,7 @@ def generate(
         raise InvalidInput("count must be between 1 and 1000000")
     if amount.minor <= 0:
         raise InvalidInput("the amount must be more than zero")
+    check_voucher_amount(amount, ctx.profile.policy)
     if not 0 < active_days <= MAX_ACTIVE_DAYS:
         raise InvalidInput(f"active days must be between 1 and {MAX_ACTIVE_DAYS}")
     if out.exists():
@@ -90,19 +92,31 @@ def generate(
 
 
 def import_file(ctx: Context, path: Path, batch: str | None = None) -> int:
-    """Load ``serial,pin,amount,active_days[,expires_on]``; returns how many."""
+    """Load ``serial,pin,amount,active_days[,expires_on]``; returns how many.
+
+    Every PIN of one file has the same number of digits, as a printer makes
+    them; a shorter one is refused naming its line.
+    """
     now = ctx.clock.now()
     batch = batch or f"import-{path.name}"
     rows = []
     serials: dict[str, int] = {}
     hashes: dict[str, int] = {}
+    first_pin: tuple[int, int] | None = None  # (digits, line) of the batch's first PIN
     for line, row in read_rows(path, FIELDS, OPTIONAL):
         where = f"{path}: line {line}"
         try:
             pin = check_pin_format(row["pin"])
             amount = parse_amount(row["amount"], ctx.profile.currency, allow_zero=False)
+            check_voucher_amount(amount, ctx.profile.policy)
         except (InvalidPin, InvalidInput) as exc:
             raise ImportError_(f"{where}: {exc}") from None
+        if first_pin is None:
+            first_pin = (len(pin), line)
+        elif len(pin) != first_pin[0]:
+            # A spreadsheet that read PINs as numbers dropped their leading zeros.
+            raise ImportError_(f"{where}: PIN has {len(pin)} digits, line {first_pin[1]} has {first_pin[0]}; "
+                               "a batch has one PIN length (leading zeros lost in a spreadsheet?)")
         serial = row["serial"]
         if not serial or len(serial) > 40:
             raise ImportError_(f"{where}: serial must be 1 to 40 characters")

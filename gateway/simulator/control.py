@@ -9,6 +9,11 @@ ended (unbind or drop). For benchmarks, ``POST /load/round-trips`` and
 requests go through ``POST /ussd`` here, which forwards them to
 ``[simulator] gateway_url`` in the Africa's Talking convention, so the
 browser never needs the gateway to allow cross-origin requests.
+
+Phone numbers given to ``/mo`` and ``/mt`` in any spelling of the operator's
+number plan (``012000444``, ``+855 12 000 444``) are taken in international
+form, as a real network presents a sender, so a reply the gateway sends to
+``85512000444`` is listed for the number as the page's user typed it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from gateway.domain.errors import InvalidMsisdn
+from gateway.domain.msisdn import NumberPlan
 from gateway.simulator.codec import choose_data_coding, encode_text
 from gateway.simulator.load import MtCount, RoundTrips
 from gateway.simulator.server import Simulator
@@ -28,13 +35,16 @@ STATIC = Path(__file__).parent / "static"
 SIMULATOR: web.AppKey[Simulator] = web.AppKey("simulator", Simulator)
 GATEWAY_URL: web.AppKey[str] = web.AppKey("gateway_url", str)
 HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("http", aiohttp.ClientSession)
+NUMBER_PLAN: web.AppKey[NumberPlan | None] = web.AppKey("number_plan")
 MAX_TEXT = 255 * 153
 
 
-def init_app(simulator: Simulator, gateway_url: str) -> web.Application:
+def init_app(simulator: Simulator, gateway_url: str, number_plan: NumberPlan | None = None) -> web.Application:
+    """``number_plan``: the operator's, to read subscriber numbers as the network does (None: as given)."""
     app = web.Application(client_max_size=64 * 1024)
     app[SIMULATOR] = simulator
     app[GATEWAY_URL] = gateway_url
+    app[NUMBER_PLAN] = number_plan
     app.cleanup_ctx.append(_http_client)
     app.router.add_post("/mo", post_mo)
     app.router.add_get("/mt", get_mt)
@@ -54,6 +64,20 @@ async def _http_client(app: web.Application) -> Any:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         app[HTTP] = session
         yield
+
+
+def _subscriber(request: web.Request, number: str) -> str:
+    """``number`` in international digits if the number plan reads it, else without its ``+``.
+
+    Anything else (a short code, a foreign or test number) is passed on as given.
+    """
+    plan = request.app[NUMBER_PLAN]
+    if plan is not None:
+        try:
+            return plan.normalise(number)
+        except InvalidMsisdn:
+            pass
+    return number.lstrip("+")
 
 
 def _bad(reason: str) -> web.Response:
@@ -77,7 +101,7 @@ async def post_mo(request: web.Request) -> web.Response:
     for key in ("from", "to", "text"):
         if not isinstance(body.get(key), str):
             return _bad(f"'{key}' is required and must be a string")
-    source, destination, text = body["from"].lstrip("+"), body["to"], body["text"]
+    source, destination, text = _subscriber(request, body["from"]), body["to"], body["text"]
     if not source or not destination or len(source) > 20 or len(destination) > 20:
         return _bad("'from' and 'to' must be 1 to 20 characters")
     if len(text) > MAX_TEXT:
@@ -106,7 +130,7 @@ async def get_mt(request: web.Request) -> web.Response:
         except ValueError:
             return _bad("'since' must be an integer id")
     to = query.get("to") or None
-    records = request.app[SIMULATOR].mt.query(to=to.lstrip("+") if to else None, since=since)
+    records = request.app[SIMULATOR].mt.query(to=_subscriber(request, to) if to else None, since=since)
     return web.json_response([r.as_json() for r in records])
 
 

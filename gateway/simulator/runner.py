@@ -10,6 +10,7 @@ from aiohttp import web
 
 from gateway.config import Settings
 from gateway.logs import get_logger
+from gateway.profile import load_profile
 from gateway.simulator.control import init_app
 from gateway.simulator.server import SmppConnection, Simulator
 
@@ -64,7 +65,8 @@ async def start_simulator(
         sim_settings.host,
         sim_settings.port if port is None else port,
     )
-    runner = web.AppRunner(init_app(simulator, sim_settings.gateway_url), access_log=None)
+    number_plan = load_profile(settings.operator.profile).number_plan
+    runner = web.AppRunner(init_app(simulator, sim_settings.gateway_url, number_plan), access_log=None)
     try:
         await runner.setup()
         site = web.TCPSite(

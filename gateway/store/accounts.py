@@ -34,18 +34,24 @@ class SubscriberRecord:
     account: Account
     lost_reference: str | None
     lost_reported_at: datetime | None
+    #: ``live``, or ``recycled`` for the kept history of a number given up.
+    status: str = "live"
+    recycled_at: datetime | None = None
 
 
 # The hot path (every USSD dialogue starts here): the subscriber, an open
 # lost-SIM report and whether any promo lot holds money, in one statement;
 # the lots themselves are read only when there are some.
-_LOAD_LIVE = (
+_SELECT_RECORD = (
     f"SELECT {', '.join('s.' + c.strip() for c in _SUBSCRIBER_COLUMNS.split(','))}, "
     "l.reference AS lost_reference, l.reported_at AS lost_reported_at, "
     "EXISTS (SELECT 1 FROM promo_lots p WHERE p.subscriber_id = s.id AND p.amount_minor != 0) AS has_promos "
     "FROM subscribers s LEFT JOIN lost_reports l ON l.subscriber_id = s.id AND l.resolved_at IS NULL "
-    "WHERE s.msisdn = ? AND s.status = 'live'"
 )
+_LOAD_LIVE = _SELECT_RECORD + "WHERE s.msisdn = ? AND s.status = 'live'"
+# A number's newest row: the live subscriber if there is one (a re-added number
+# gets a new row), else the kept history of its last recycled owner.
+_LOAD_LATEST = _SELECT_RECORD + "WHERE s.msisdn = ? ORDER BY s.id DESC LIMIT 1"
 
 
 def load_live(conn: sqlite3.Connection, msisdn: str, currency: Currency) -> SubscriberRecord | None:
@@ -89,6 +95,25 @@ def is_lost(conn: sqlite3.Connection, msisdn: str) -> bool:
     return row is not None
 
 
+def load_latest(conn: sqlite3.Connection, msisdn: str, currency: Currency) -> SubscriberRecord | None:
+    """The newest subscriber row on ``msisdn``, live or recycled, or None."""
+    row = conn.execute(_LOAD_LATEST, (msisdn,)).fetchone()
+    if row is None:
+        return None
+    return _record(conn, row, currency)
+
+
+def consent_history(conn: sqlite3.Connection, subscriber_id: int) -> list[tuple[bool, str, datetime]]:
+    """Every marketing consent change of a subscriber as (opt_in, channel, at), newest first."""
+    return [
+        (bool(row["opt_in"]), str(row["channel"]), datetime.fromisoformat(row["at"]))
+        for row in conn.execute(
+            "SELECT opt_in, channel, at FROM consent_events WHERE subscriber_id = ? ORDER BY id DESC",
+            (subscriber_id,),
+        )
+    ]
+
+
 def was_recycled(conn: sqlite3.Connection, msisdn: str) -> bool:
     row = conn.execute(
         "SELECT 1 FROM subscribers WHERE msisdn = ? AND status = 'recycled' LIMIT 1", (msisdn,)
@@ -127,6 +152,8 @@ def _record(conn: sqlite3.Connection, row: sqlite3.Row, currency: Currency) -> S
         account=account,
         lost_reference=lost_reference,
         lost_reported_at=from_iso(row["lost_reported_at"]) if lost_reference is not None else None,
+        status=row["status"],
+        recycled_at=from_iso(row["recycled_at"]),
     )
 
 

@@ -273,12 +273,13 @@ def readable(path: str | Path, timeout_ms: int = 1000) -> str | None:
 
 def open_store(
     path: str | Path, *, busy_timeout_ms: int = 5000, synchronous: str = "full", migrate: bool = False,
-    read_only: bool = False,
+    read_only: bool = False, create: bool = True,
 ) -> Store:
     """Open (creating the folder and file if needed) and optionally migrate.
 
     ``read_only``: a connection that refuses writes (``PRAGMA query_only``),
-    for a reader thread next to the writer.
+    for a reader thread next to the writer. ``create=False``: refuse a file
+    that does not exist rather than start an empty gateway on a mistyped path.
 
     Raises:
         StoreError: the file cannot be opened, is not a database, or is corrupt.
@@ -287,6 +288,8 @@ def open_store(
     if path.is_dir():
         # sqlite3 would only say "unable to open database file".
         raise StoreError(f"{path}: is a directory, not a database file")
+    if not create and str(path) != ":memory:" and not path.exists():
+        raise StoreError(f"{path}: no database here (check database.path, or create it with 'db migrate')")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(

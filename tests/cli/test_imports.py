@@ -169,3 +169,51 @@ class TestVouchers:
                                             "--active-days", "1", "--out", "x.csv")
         unchanged()
         assert not (gateway.tmp / "x.csv").exists()
+
+
+class TestMaximums:
+    """Profile ``limits.max_voucher_amount`` ($100.00) and ``limits.max_balance`` ($1,000.00)."""
+
+    def test_vouchers_above_the_maximum_amount_are_refused(self, gateway: Gateway) -> None:
+        """generate and import refuse a voucher above the profile's largest amount, naming the line."""
+        gateway("db", "migrate")
+        unchanged = gateway.snapshot()
+        head = "serial,pin,amount,active_days\n"
+
+        message = gateway.refused("vouchers", "generate", "--count", "1", "--amount", "100.01",
+                                  "--active-days", "30", "--out", "pins.csv")
+        path = gateway.csv("big.csv", head + "S1,12345678901,100.00,30\nS2,12345678902,100.01,30\n")
+        imported = gateway.refused("vouchers", "import", str(path))
+
+        assert "at most $100.00" in message
+        assert "line 3: " in imported and "at most $100.00" in imported
+        assert not (gateway.tmp / "pins.csv").exists()
+        unchanged()
+
+    def test_balances_above_the_maximum_are_refused(self, gateway: Gateway) -> None:
+        """add, import and promo grant refuse a balance above the profile maximum in one line."""
+        gateway("subscribers", "add", "012345678", "--balance", "999.50")
+        unchanged = gateway.snapshot()
+
+        added = gateway.refused("subscribers", "add", "012345679", "--balance", "1000.01")
+        granted = gateway.refused("promo", "grant", "012345678", "0.51")
+        imported = gateway.refused("subscribers", "import",
+                                   str(gateway.csv("s.csv", HEADER + "\n012000001,5,,,,\n012000002,1000.01,,,,\n")))
+
+        for message in (added, granted, imported):
+            assert "maximum" in message and "$1,000.00" in message
+        assert "line 3: " in imported
+        unchanged()
+        gateway("promo", "grant", "012345678", "0.50")
+
+    def test_a_batch_with_pins_of_different_lengths_is_refused(self, gateway: Gateway) -> None:
+        """A 14-digit batch whose spreadsheet stripped leading zeros from some PINs imports nothing, naming the line."""
+        gateway("db", "migrate")
+        unchanged = gateway.snapshot()
+        body = ("serial,pin,amount,active_days\n"
+                "S1,12345678901234,5,30\nS2,22345678901234,5,30\nS3,345678901234,5,30\n")
+
+        message = gateway.refused("vouchers", "import", str(gateway.csv("stripped.csv", body)))
+
+        assert "line 4: " in message and "12 digits" in message and "14" in message and "line 2" in message
+        unchanged()

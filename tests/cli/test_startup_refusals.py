@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Gateway
+from tests.cli.conftest import ROOT, Gateway
 
 
 class TestConfiguration:
@@ -83,3 +88,95 @@ class TestUnusableDatabase:
         message = gateway.refused("lifecycle", "run", "--now", "2040-01-01T00:00:00+07:00")
 
         assert "malformed" in message
+
+
+def _own_menus(gateway: Gateway) -> Path:
+    """A copy of the menus package in the command's working directory, which Python imports first."""
+    copy = gateway.tmp / "menus"
+    shutil.copytree(ROOT / "menus", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+class TestBrokenMenuFiles:
+    def test_broken_translation_file_is_one_line_naming_file_and_line(self, gateway: Gateway) -> None:
+        """A translation file with a TOML error stops the command in one line naming the file and the line."""
+        broken = _own_menus(gateway) / "locales" / "km" / "replies.toml"
+        broken.write_text(broken.read_text(encoding="utf-8") + "oops = = 1\n", encoding="utf-8")
+
+        message = gateway.refused("db", "migrate")
+
+        assert str(broken) in message and "line" in message
+
+    def test_translation_missing_a_key_names_file_and_key(self, gateway: Gateway) -> None:
+        """A key present in English but missing in Khmer is refused naming the Khmer file and the key."""
+        folder = _own_menus(gateway) / "locales"
+        english = folder / "en" / "replies.toml"
+        english.write_text(english.read_text(encoding="utf-8") + 'only_english = "x"\n', encoding="utf-8")
+
+        message = gateway.refused("db", "migrate")
+
+        assert f"{folder / 'km' / 'replies.toml'}: replies.only_english missing in 'km'" in message
+
+    def test_broken_menu_tree_stops_serve_in_one_line(self, gateway: Gateway) -> None:
+        """A menu tree that links to a screen it lacks stops serve in one line naming the file and the key path."""
+        tree = _own_menus(gateway) / "trees" / "optout.toml"
+        tree.write_text('code = "marketing_optout"\nstart = "nowhere"\n[screens.a]\nkind = "end"\ntext = "ussd.bye"\n',
+                        encoding="utf-8")
+
+        message = gateway.refused("serve", env={"GATEWAY_SMPP_ENABLED": "false", "GATEWAY_HTTP_PORT": "0"})
+
+        assert f"{tree}: start: no screen 'nowhere'" in message
+
+
+class TestOutputAndMissingDatabase:
+    def test_show_into_a_closed_pipe_exits_quietly(self, gateway: Gateway) -> None:
+        """show | head that stops reading: no traceback, exit 141 as a command killed by SIGPIPE."""
+        gateway("subscribers", "add", "012345678")
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader has gone before anything is written
+        try:
+            proc = subprocess.run([sys.executable, "-m", "gateway", "subscribers", "show", "012345678"],
+                                  cwd=gateway.tmp, env=gateway.env, stdout=write_end, stderr=subprocess.PIPE,
+                                  text=True, timeout=120)
+        finally:
+            os.close(write_end)
+
+        assert proc.stderr == ""
+        assert proc.returncode == 141
+
+    @pytest.mark.parametrize("command", [
+        ("subscribers", "show", "012345678"),
+        ("subscribers", "unblock", "012345678"),
+        ("promo", "grant", "012345678", "1"),
+        ("lifecycle", "run"),
+        ("campaign", "send", "--text", "hello", "--to", "012345678"),
+    ])
+    def test_command_on_a_mistyped_database_path_creates_nothing(
+        self, gateway: Gateway, command: tuple[str, ...]
+    ) -> None:
+        """A command that does not create data refuses a database that does not exist, and creates no folder."""
+        mistyped = gateway.tmp / "vra" / "gateway.db"
+
+        message = gateway.refused(*command, env={"GATEWAY_DATABASE_PATH": str(mistyped)})
+
+        assert str(mistyped) in message and "db migrate" in message
+        assert not mistyped.parent.exists()
+
+
+class TestBrokenProfile:
+    def test_profile_that_is_not_text_names_the_file(self, gateway: Gateway) -> None:
+        """An operator profile of bytes that are not UTF-8 is refused in one line naming the file."""
+        profile = gateway.tmp / "mine.toml"
+        profile.write_bytes(b"name = \"\xff\xfe\"\n")
+
+        assert str(profile) in gateway.refused("db", "migrate", env={"GATEWAY_OPERATOR_PROFILE": str(profile)})
+
+    def test_money_bound_that_is_not_an_amount_names_the_key(self, gateway: Gateway) -> None:
+        """A profile maximum that is not an amount of the currency is refused naming limits.<key>."""
+        shipped = (ROOT / "config" / "operators" / "smart-kh.toml").read_text(encoding="utf-8")
+        profile = gateway.tmp / "mine.toml"
+        profile.write_text(shipped.replace('max_balance = "1000.00"', 'max_balance = "lots"'), encoding="utf-8")
+
+        message = gateway.refused("db", "migrate", env={"GATEWAY_OPERATOR_PROFILE": str(profile)})
+
+        assert f"{profile}: limits.max_balance" in message

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gateway.clock import FixedClock
+from gateway.domain.channels import Channel
 from tests.cli.conftest import Gateway
+from tests.services.conftest import make_world
 
 
 class TestAddAndShow:
@@ -145,3 +149,62 @@ class TestRefusals:
                      ("--id-number", "X" * 40), ("--type", "hybrid")):
             gateway.refused("subscribers", "add", "012345678", *args)
         unchanged()
+
+
+class TestShowContract:
+    """DESIGN.md "subscribers show": recycled numbers, ``--now`` and the consent history."""
+
+    def test_recycled_number_is_shown_until_added_again(self, gateway: Gateway) -> None:
+        """A recycled number shows state recycled with its zeroed balances, then the new subscriber once re-added."""
+        gateway("subscribers", "add", "012345678", "--balance", "9", "--expires-at", "2030-01-01T00:00:00+07:00")
+        gateway("lifecycle", "run", "--now", "2031-01-01T00:00:00+07:00")
+
+        shown = gateway.show("012345678")
+
+        assert shown["msisdn"] == "85512345678"
+        assert shown["state"] == "recycled"
+        assert shown["balances"]["main"]["minor"] == 0
+        assert shown["recycled_at"] == "2030-04-01T00:00:00+07:00"
+        assert shown["next_deadline"] is None
+
+        gateway("subscribers", "add", "012345678", "--balance", "1")
+        again = gateway.show("012345678")
+        assert again["state"] == "active" and again["recycled_at"] is None
+        assert again["balances"]["main"]["minor"] == 100
+
+    def test_now_evaluates_the_state_at_that_time_and_writes_nothing(self, gateway: Gateway) -> None:
+        """After a future lifecycle run, show --now at that time gives the barred state and restorable funds."""
+        gateway("subscribers", "add", "012345678", "--balance", "5", "--expires-at", "2030-01-01T00:00:00+07:00")
+        gateway("lifecycle", "run", "--now", "2030-01-03T00:00:00+07:00")
+        unchanged = gateway.snapshot()
+
+        at = json.loads(gateway("subscribers", "show", "012345678", "--now", "2030-01-03T00:00:00+07:00").stdout)
+        later = json.loads(gateway("subscribers", "show", "012345678", "--now", "2030-04-01T00:00:00+07:00").stdout)
+
+        assert at["state"] == "outgoing_barred"
+        assert at["balances"]["main"]["minor"] == 0
+        assert at["restorable"]["minor"] == 500
+        assert at["next_deadline"] == "2030-03-02T00:00:00+07:00"
+        assert later["state"] == "recycled"
+        assert "offset" in gateway.refused("subscribers", "show", "012345678", "--now", "2030-01-03T00:00:00")
+        unchanged()
+
+    def test_consent_history_newest_first_with_channel(self, gateway: Gateway) -> None:
+        """Opt-outs and opt-ins by USSD and SMS are listed newest first with their channel and time."""
+        gateway("subscribers", "add", "012345678")
+        assert gateway.show("012345678")["consent"] == []
+        world = make_world(gateway.tmp, FixedClock(datetime(2026, 11, 2, 3, 0, tzinfo=UTC)))
+        try:
+            world.services.set_marketing_consent("85512345678", False, Channel.USSD)
+            world.clock.advance(timedelta(hours=1))
+            world.services.set_marketing_consent("85512345678", True, Channel.SMS)
+        finally:
+            world.services.ctx.store.close()
+
+        shown = gateway.show("012345678")
+
+        assert shown["marketing_opt_in"] is True
+        assert shown["consent"] == [
+            {"opt_in": True, "channel": "sms", "at": "2026-11-02T11:00:00+07:00"},
+            {"opt_in": False, "channel": "ussd", "at": "2026-11-02T10:00:00+07:00"},
+        ]

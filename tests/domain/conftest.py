@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from gateway.domain.money import Currency
+from gateway.domain.money import Currency, Money
 from gateway.domain.policy import AttemptLimit, Policy
 
 USD = Currency("USD", 2, "$")
@@ -22,4 +22,6 @@ def policy() -> Policy:
         lost_attempts=AttemptLimit(5, timedelta(hours=24), timedelta(hours=24)),
         lost_attempts_per_number=AttemptLimit(10, timedelta(hours=24), timedelta(hours=24)),
         expiry_reminder_days=3,
+        max_voucher=Money(10_000, USD),
+        max_balance=Money(100_000, USD),
     )

@@ -6,6 +6,7 @@ import pytest
 
 from gateway.domain.channels import Channel
 from gateway.domain.errors import (
+    BalanceAboveMaximum,
     GiftRefused,
     InvalidPin,
     TopUpLocked,
@@ -175,3 +176,23 @@ def test_sms_topup_is_not_confirmed_twice(world):
     assert world.sql("SELECT COUNT(*) AS n FROM sms_outbox")[0]["n"] == 0
     world.services.top_up(TopUp(ME, gift, Channel.SMS, target=FRIEND))
     assert [row["destination"] for row in world.sql("SELECT destination FROM sms_outbox")] == [FRIEND]
+
+
+def test_topup_over_the_balance_maximum_charges_nothing(world):
+    """A top-up that would take the funds over the profile maximum is refused; the card stays usable."""
+    maximum = world.services.profile.policy.max_balance
+    world.add(ME, "999.00")
+    world.add(FRIEND, "1.00")
+    [pin] = world.vouchers(amount="5", days=30)
+
+    with pytest.raises(BalanceAboveMaximum) as info:
+        world.services.top_up(TopUp(ME, pin, Channel.USSD))
+
+    assert world.services.check_balance(ME).main.minor == 99_900
+    assert world.sql("SELECT status FROM vouchers")[0]["status"] == "active"
+    for language in ("en", "km"):
+        answer = world.services.ctx.notices.error(info.value, language)
+        assert maximum.display() in answer and answer != world.services.ctx.notices.unavailable(language)
+    assert "Nothing was charged" in world.services.ctx.notices.error(info.value, "en")
+    assert world.services.top_up(TopUp(FRIEND, pin, Channel.USSD)).credited.minor == 500
+    world.assert_ledger_matches()

@@ -112,3 +112,14 @@ async def test_sms_conversation_shows_the_reply(sim, page):
         await async_api.expect(page.locator("#thread li.in")).to_have_text("Balance: USD 6.00", timeout=5000)
     [mo_reply] = sim.simulator.mt.query(to="85512345678")
     assert mo_reply.source == "888"
+
+
+async def test_sms_reply_shows_for_a_number_typed_in_national_form(sim, page):
+    """With 012000444 typed, the reply the gateway sends to 85512000444 shows in the conversation."""
+    async with echo_esme(sim.port, "Balance: USD 1.00", international=True):
+        await page.goto(sim.control_url + "/")
+        await page.fill("#msisdn", "012000444")
+        await page.fill("#sms-text", "BAL")
+        await page.click("#sms-send")
+        await async_api.expect(page.locator("#thread li.out")).to_have_text("BAL", timeout=5000)
+        await async_api.expect(page.locator("#thread li.in")).to_have_text("Balance: USD 1.00", timeout=5000)

@@ -15,9 +15,11 @@ import pytest
 import smpp34
 
 from gateway.cli import COMMAND_MODULES
+from gateway.profile import load_profile
 from tests.simulator.rawsmpp import RawClient
 
 ROOT = Path(__file__).resolve().parents[2]
+SMART_KH = load_profile("smart-kh").number_plan
 # Until every command module of gateway.cli exists on this branch, drive the
 # same gateway.cli.main with the modules that do exist.
 _DRIVER = (
@@ -43,8 +45,12 @@ async def run(*args: str, timeout: float = 20) -> tuple[int, str, str]:
 
 
 @contextlib.asynccontextmanager
-async def echo_esme(port: int, reply: str) -> AsyncIterator[None]:
-    """A tiny gateway stand-in: answers every MO with one MT back to the sender."""
+async def echo_esme(port: int, reply: str, international: bool = False) -> AsyncIterator[None]:
+    """A tiny gateway stand-in: answers every MO with one MT back to the sender.
+
+    ``international``: answer to the sender's +855 form, as the gateway does
+    (it normalises every number it is given).
+    """
     client = smpp34.Client("127.0.0.1", port, "selfcare", "secret", bind_type="TRX")
     smsc = await client.connect()
 
@@ -54,7 +60,8 @@ async def echo_esme(port: int, reply: str) -> AsyncIterator[None]:
             if not isinstance(event, smpp34.DeliverSmEvent):
                 return
             if event.esm_class & 0x3C == 0:
-                await smsc.submit_sm(event.source_addr, reply.encode(), source_addr=event.destination_addr)
+                to = SMART_KH.normalise(event.source_addr) if international else event.source_addr
+                await smsc.submit_sm(to, reply.encode(), source_addr=event.destination_addr)
 
     task = asyncio.create_task(answer())
     try:

@@ -156,3 +156,28 @@ def test_negative_fault_setting_is_refused(tmp_path):
     path.write_text("[simulator]\nresponse_delay = -1.0\n")
     with pytest.raises(ConfigError, match="simulator.response_delay"):
         load_settings(path, environ={})
+
+
+async def test_numbers_in_national_form_are_those_of_the_network(sim, http):
+    """An MO from 012000444 reaches the ESME from 85512000444, and GET /mt?to=012000444 lists its replies."""
+    client = smpp34.Client("127.0.0.1", sim.port, "selfcare", "secret", bind_type="TRX")
+    smsc = await client.connect()
+    try:
+        async with http.post(f"{sim.control_url}/mo", json={"from": "012 000 444", "to": "888", "text": "BAL"}) as resp:
+            assert resp.status == 202
+        event = await asyncio.wait_for(smsc.next(), 2)
+        assert event.source_addr == "85512000444"
+        await smsc.submit_sm("85512000444", b"Balance", source_addr="888")
+        for _ in range(50):
+            async with http.get(f"{sim.control_url}/mt", params={"to": "012000444"}) as resp:
+                national = await resp.json()
+            if national:
+                break
+            await asyncio.sleep(0.05)
+        async with http.get(f"{sim.control_url}/mt", params={"to": "+85512000444"}) as resp:
+            international = await resp.json()
+    finally:
+        await smsc.unbind()
+        await client.stop()
+    assert [m["text"] for m in national] == ["Balance"]
+    assert national == international
