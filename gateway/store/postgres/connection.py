@@ -27,6 +27,11 @@ def _configure(conn: Connection) -> None:
     conn.commit()
 
 
+def url_of(pool: ConnectionPool) -> str:
+    """The URL ``pool`` connects to (for messages: pass it through ``mask_url``)."""
+    return pool.conninfo if isinstance(pool.conninfo, str) else pool.conninfo()
+
+
 def describe(exc: BaseException, url: str) -> str:
     """One line saying what went wrong, without the URL's password even if libpq quoted it."""
     text = " ".join(str(exc).split()) or type(exc).__name__
@@ -96,5 +101,5 @@ def readiness(pool: ConnectionPool, timeout: float = 1.0) -> str | None:
     except PoolTimeout:
         return f"no connection within {timeout:g} s"
     except psycopg.Error as exc:
-        return describe(exc, pool.conninfo)
+        return describe(exc, url_of(pool))
     return None
