@@ -141,6 +141,13 @@ class TestFileErrors:
         assert "hunter2-pw" not in str(info.value)
         assert "***" in str(info.value)
 
+    def test_the_test_suites_variables_are_not_settings(self) -> None:
+        """GATEWAY_TEST_* (the suite's PostgreSQL, set by CI) never stops the gateway from starting."""
+        environ = {"GATEWAY_TEST_POSTGRES_URL": "postgresql://gw@db/gw", "GATEWAY_TEST_REQUIRE_POSTGRES": "1"}
+        assert load_settings(environ=environ).database.url == ""
+        with pytest.raises(ConfigError, match="^GATEWAY_TESTING: unknown setting"):
+            load_settings(environ={"GATEWAY_TESTING": "1"})
+
     def test_database_url_selects_postgresql(self) -> None:
         """A postgresql:// URL (from GATEWAY_DATABASE_URL) is taken as it is; empty means SQLite."""
         url = "postgresql://gw:pw@db.example:6432/gateway?sslmode=require"
