@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 import urllib.parse
 
 import psycopg
@@ -89,3 +90,12 @@ def test_commands_not_yet_on_postgresql_refuse_rather_than_use_sqlite(
     message = gateway.refused(*command, env={"GATEWAY_DATABASE_URL": "postgresql://gw@127.0.0.1:1/gw"})
     assert message.startswith("error: database.url: only 'db migrate' runs on PostgreSQL")
     assert not gateway.db.exists()
+
+
+def test_gateways_migrating_at_once_apply_each_version_once(gateway: Gateway, postgres_url: str) -> None:
+    """Several processes starting together on one database: all succeed, the schema is built once."""
+    with ThreadPoolExecutor(3) as pool:
+        runs = list(pool.map(lambda _: gateway("db", "migrate", env={"GATEWAY_DATABASE_URL": postgres_url},
+                                               check=False), range(3)))
+    assert [run.returncode for run in runs] == [0, 0, 0], [run.stderr for run in runs]
+    assert versions(postgres_url) == list(range(1, LATEST + 1))
