@@ -125,6 +125,7 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     Raises:
         ConfigError, StoreError, CatalogError, MenuError: the gateway cannot start.
     """
+    settings.require_sqlite()
     clock = clock or SystemClock()
     profile = load_profile(settings.operator.profile)
     store = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,

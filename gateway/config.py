@@ -23,6 +23,7 @@ import os
 import tomllib
 import types
 import typing
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,39 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message names the key."""
 
 
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``: the only form a message or log may show."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<unparsable url>"
+    masked = parts
+    if parts.password is not None:
+        user = parts.username or ""
+        masked = parts._replace(netloc=f"{user}:***@{parts.netloc.rpartition('@')[2]}")
+    query = urllib.parse.parse_qsl(masked.query, keep_blank_values=True)
+    if any(key == "password" for key, _ in query):
+        masked = masked._replace(query="&".join(
+            f"{key}=***" if key == "password" else f"{key}={value}" for key, value in query))
+    return url if masked == parts else urllib.parse.urlunsplit(masked)
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why ``[database] url`` cannot be used (None: it can). Never quotes a password."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        return f"not a valid URL ({exc}): {mask_url(url)!r}"
+    if parts.scheme != "postgresql":
+        return f"must start with postgresql:// (postgresql://user@host:port/db), got {mask_url(url)!r}"
+    if not parts.hostname and "host=" not in parts.query:
+        return f"names no host (postgresql://user@host:port/db): {mask_url(url)!r}"
+    if not parts.path.strip("/"):
+        return f"names no database (postgresql://user@host:port/db): {mask_url(url)!r}"
+    return None
+
+
 @dataclass(frozen=True)
 class OperatorSettings:
     #: Name of ``config/operators/<profile>.toml``, or a path to a profile file.
@@ -50,6 +84,9 @@ class OperatorSettings:
 class DatabaseSettings:
     #: SQLite file; relative paths are relative to the working directory.
     path: str = "var/gateway.db"
+    #: ``postgresql://user[:password]@host[:port]/database[?param=value]`` selects
+    #: PostgreSQL (several gateways on one database) instead of ``path``; empty: SQLite.
+    url: str = ""
     #: How long a statement waits for another writer's lock before giving up.
     busy_timeout_ms: int = 5000
     #: SQLite ``synchronous`` pragma: ``full`` (fsync every commit) or ``normal``
@@ -200,6 +237,14 @@ class Settings:
     #: The file the settings came from (not a key).
     source: str = field(default="", compare=False)
 
+    def require_sqlite(self) -> None:
+        """Refuse ``[database] url`` where only SQLite is served yet (all but ``db migrate``)."""
+        if self.database.url:
+            raise ConfigError(
+                "database.url: only 'db migrate' runs on PostgreSQL in this version; "
+                "the other commands need [database] path (SQLite) and no url"
+            )
+
     def require_pin_secret(self) -> None:
         """Refuse a missing, short or demo PIN secret (everything but ``demo``)."""
         secret = self.security.pin_secret
@@ -279,7 +324,8 @@ def _check_env_keys(environ: Mapping[str, str], sections: set[str]) -> None:
         for f in dataclasses.fields(typing.get_type_hints(Settings)[s])
     }
     for name in environ:
-        if name.startswith("GATEWAY_") and name not in valid:
+        # GATEWAY_TEST_*: the test suite's own (its PostgreSQL server); no section is named "test".
+        if name.startswith("GATEWAY_") and name not in valid and not name.startswith("GATEWAY_TEST_"):
             raise ConfigError(f"{name}: unknown setting")
 
 
@@ -390,6 +436,10 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"simulator.{key}: must not be negative")
     for key in ("undeliverable_ratio", "expired_ratio", "syserr_ratio"):
         ratio(f"simulator.{key}", getattr(settings.simulator, key))
+    if settings.database.url:
+        problem = database_url_problem(settings.database.url)
+        if problem is not None:
+            raise ConfigError(f"database.url: {problem}")
     if settings.database.synchronous not in ("full", "normal"):
         raise ConfigError("database.synchronous: must be 'full' or 'normal'")
     if settings.logging.level not in ("debug", "info", "warning", "error"):

@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway.clock import Clock, FixedClock, SystemClock
 from gateway.cli import DEMO_DB, CliError, add_config_option
-from gateway.config import Settings, load_settings
+from gateway.config import Settings, load_settings, mask_url
 from gateway.domain.errors import InvalidInput
 from gateway.domain.money import parse_amount
 from gateway.logs import configure_logging
@@ -30,7 +30,7 @@ def command_settings(args: argparse.Namespace, *, check_secret: bool = True) -> 
     """
     settings = load_settings(args.config)
     if getattr(args, "demo", False):
-        return dataclasses.replace(settings, database=dataclasses.replace(settings.database, path=DEMO_DB))
+        return dataclasses.replace(settings, database=dataclasses.replace(settings.database, path=DEMO_DB, url=""))
     if check_secret:
         settings.require_pin_secret()
     return settings
@@ -43,6 +43,7 @@ def open_services(args: argparse.Namespace, clock: Clock | None = None, *, creat
     commands that bring in data); the others refuse a path with no database.
     """
     settings = command_settings(args)
+    settings.require_sqlite()
     configure_logging(settings.logging.level, settings.logging.format)
     profile = load_profile(settings.operator.profile)
     store = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
@@ -89,8 +90,25 @@ def _clock_at(now: datetime | None) -> Clock | None:
 # --- db ----------------------------------------------------------------------
 
 def cmd_db_migrate(args: argparse.Namespace) -> int:
+    settings = command_settings(args)
+    if settings.database.url:
+        return _migrate_postgres(settings)
     services = open_services(args, create=True)
     print(f"schema at version {current_version(services.ctx.store)} ({services.ctx.store.path})")
+    return 0
+
+
+def _migrate_postgres(settings: Settings) -> int:
+    from gateway.store.postgres import connection, migrations
+
+    configure_logging(settings.logging.level, settings.logging.format)
+    pool = connection.open_pool(settings.database.url, max_size=1)
+    try:
+        migrations.migrate(pool)
+        version = migrations.current_version(pool)
+    finally:
+        pool.close()
+    print(f"schema at version {version} ({mask_url(settings.database.url)})")
     return 0
 
 

@@ -60,6 +60,7 @@ def read_msisdns(path: Path) -> list[str]:
 
 def run_send(args: argparse.Namespace) -> int:
     settings = command_settings(args, check_secret=False)  # it hashes nothing
+    settings.require_sqlite()
     profile = load_profile(settings.operator.profile)
     try:
         encode_text(args.text, 0)

@@ -41,7 +41,7 @@ def demo_settings(settings: Settings, args: argparse.Namespace) -> Settings:
     sim = dataclasses.replace(sim, gateway_url=f"http://{http.host}:{http.port}/ussd")
     return dataclasses.replace(
         settings,
-        database=dataclasses.replace(settings.database, path=args.db, synchronous="normal"),
+        database=dataclasses.replace(settings.database, path=args.db, url="", synchronous="normal"),
         http=http,
         simulator=sim,
         smpp=dataclasses.replace(settings.smpp, enabled=True, host=sim.host, port=sim.port),

@@ -109,6 +109,11 @@ class TestFileErrors:
             ("http = 1\n", "http: expected a table"),
             ("[simulator.accounts]\nbank = 1\n", "simulator.accounts: expected a table of strings"),
             ('[database]\nsynchronous = "off"\n', "database.synchronous"),
+            ('[database]\nurl = "mysql://gw@db/gw"\n', "database.url: must start with postgresql://"),
+            ('[database]\nurl = "postgresql://gw@db:port/gw"\n', "database.url: not a valid URL"),
+            ('[database]\nurl = "postgresql://gw@db:5432"\n', "database.url: names no database"),
+            ('[database]\nurl = "postgresql:///gw"\n', "database.url: names no host"),
+            ("[database]\nurl = 5432\n", "database.url: expected a string"),
             ('[logging]\nlevel = "loud"\n', "logging.level"),
             ("[simulator]\nsyserr_ratio = 1.5\n", "simulator.syserr_ratio: must be between 0 and 1"),
         ],
@@ -126,6 +131,28 @@ class TestFileErrors:
         path = config_file("[http\n")
         with pytest.raises(ConfigError, match=f"{path}: not valid TOML"):
             load_settings(path, environ={})
+
+    @pytest.mark.parametrize("url", ["postgres://gw:hunter2-pw@db/gw", "postgresql://gw:hunter2-pw@db:x/gw",
+                                     "postgresql://gw@db?password=hunter2-pw"])
+    def test_database_url_refusal_never_shows_its_password(self, url: str) -> None:
+        """A refused [database] url is quoted with its password masked (the refusal reaches logs)."""
+        with pytest.raises(ConfigError, match="^database.url: ") as info:
+            load_settings(environ={"GATEWAY_DATABASE_URL": url})
+        assert "hunter2-pw" not in str(info.value)
+        assert "***" in str(info.value)
+
+    def test_the_test_suites_variables_are_not_settings(self) -> None:
+        """GATEWAY_TEST_* (the suite's PostgreSQL, set by CI) never stops the gateway from starting."""
+        environ = {"GATEWAY_TEST_POSTGRES_URL": "postgresql://gw@db/gw", "GATEWAY_TEST_REQUIRE_POSTGRES": "1"}
+        assert load_settings(environ=environ).database.url == ""
+        with pytest.raises(ConfigError, match="^GATEWAY_TESTING: unknown setting"):
+            load_settings(environ={"GATEWAY_TESTING": "1"})
+
+    def test_database_url_selects_postgresql(self) -> None:
+        """A postgresql:// URL (from GATEWAY_DATABASE_URL) is taken as it is; empty means SQLite."""
+        url = "postgresql://gw:pw@db.example:6432/gateway?sslmode=require"
+        assert load_settings(environ={"GATEWAY_DATABASE_URL": url}).database.url == url
+        assert load_settings(environ={}).database.url == ""
 
     @pytest.mark.parametrize(("secret", "reason"), [("", "required"), ("short", "at least 16"),
                                                      ("demo-only-not-a-secret", "demo")])

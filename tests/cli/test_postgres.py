@@ -1,0 +1,101 @@
+"""``db migrate`` on PostgreSQL (``[database] url``), as a real subprocess against the test cluster."""
+
+from __future__ import annotations
+
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+import urllib.parse
+
+import psycopg
+import pytest
+
+from gateway.store.postgres.migrations import LATEST
+from tests.cli.conftest import Gateway
+
+
+def with_password(url: str, password: str) -> str:
+    """The same URL with a password (the test cluster trusts local logins, so any password works)."""
+    parts = urllib.parse.urlsplit(url)
+    return parts._replace(netloc=f"{parts.username}:{password}@{parts.hostname}:{parts.port}").geturl()
+
+
+def tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+
+def versions(url: str) -> list[int]:
+    with psycopg.connect(url) as conn:
+        return [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")]
+
+
+def sqlite_tables(gateway: Gateway) -> set[str]:
+    gateway("db", "migrate", env={"GATEWAY_DATABASE_URL": None})
+    conn = sqlite3.connect(gateway.db)
+    try:
+        return {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    finally:
+        conn.close()
+
+
+def test_migrate_creates_every_table_and_is_idempotent(gateway: Gateway, postgres_url: str) -> None:
+    url = with_password(postgres_url, "hunter2-pw")
+    first = gateway("db", "migrate", env={"GATEWAY_DATABASE_URL": url})
+
+    assert first.stdout.strip().startswith(f"schema at version {LATEST} (postgresql://gateway:***@")
+    assert "hunter2-pw" not in first.stdout + first.stderr
+    assert not gateway.db.exists()  # [database] path is not used when url is set
+    assert tables(postgres_url) == sqlite_tables(gateway) | {"schema_version"}
+    assert versions(postgres_url) == list(range(1, LATEST + 1))
+
+    again = gateway("db", "migrate", env={"GATEWAY_DATABASE_URL": url})
+    assert again.stdout == first.stdout
+    assert versions(postgres_url) == list(range(1, LATEST + 1))
+
+
+def test_a_newer_schema_is_refused_and_left_alone(gateway: Gateway, postgres_url: str) -> None:
+    gateway("db", "migrate", env={"GATEWAY_DATABASE_URL": postgres_url})
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (LATEST + 1,))
+        conn.execute("CREATE TABLE from_the_future (id BIGINT)")
+
+    message = gateway.refused("db", "migrate", env={"GATEWAY_DATABASE_URL": postgres_url})
+
+    assert f"schema version {LATEST + 1} is newer than this gateway ({LATEST})" in message
+    assert versions(postgres_url) == [*range(1, LATEST + 1), LATEST + 1]
+    assert "from_the_future" in tables(postgres_url)
+
+
+def test_an_unreachable_server_is_one_line_without_the_password(gateway: Gateway, postgres_url: str) -> None:
+    parts = urllib.parse.urlsplit(postgres_url)
+    url = parts._replace(netloc=f"gw:hunter2-pw@127.0.0.1:{parts.port}", path="/no_such_db").geturl()
+    message = gateway.refused("db", "migrate", env={"GATEWAY_DATABASE_URL": url})
+    assert "cannot connect" in message and "no_such_db" in message
+    assert "hunter2-pw" not in message
+
+
+@pytest.mark.parametrize("command", [("serve",), ("db", "migrate"), ("subscribers", "show", "012345678")])
+def test_a_malformed_url_is_refused_at_start_naming_the_key(gateway: Gateway, command: tuple[str, ...]) -> None:
+    message = gateway.refused(*command, env={"GATEWAY_DATABASE_URL": "mysql://gw:hunter2-pw@db/gw"})
+    assert message.startswith("error: database.url: must start with postgresql://")
+    assert "hunter2-pw" not in message
+
+
+@pytest.mark.parametrize("command", [("serve",), ("subscribers", "show", "012345678"),
+                                     ("campaign", "send", "--text", "hi", "--to", "012345678")])
+def test_commands_not_yet_on_postgresql_refuse_rather_than_use_sqlite(
+        gateway: Gateway, command: tuple[str, ...]) -> None:
+    """Until the PostgreSQL store serves them, a url set means "not here", never a silent SQLite file."""
+    message = gateway.refused(*command, env={"GATEWAY_DATABASE_URL": "postgresql://gw@127.0.0.1:1/gw"})
+    assert message.startswith("error: database.url: only 'db migrate' runs on PostgreSQL")
+    assert not gateway.db.exists()
+
+
+def test_gateways_migrating_at_once_apply_each_version_once(gateway: Gateway, postgres_url: str) -> None:
+    """Several processes starting together on one database: all succeed, the schema is built once."""
+    with ThreadPoolExecutor(3) as pool:
+        runs = list(pool.map(lambda _: gateway("db", "migrate", env={"GATEWAY_DATABASE_URL": postgres_url},
+                                               check=False), range(3)))
+    assert [run.returncode for run in runs] == [0, 0, 0], [run.stderr for run in runs]
+    assert versions(postgres_url) == list(range(1, LATEST + 1))
