@@ -13,7 +13,7 @@ from gateway.store import Store
 from gateway.store import sms as sms_store
 from menus.catalog import Catalog
 from menus.replies import Replies
-from tests.sms.conftest import OTHER, SUBSCRIBER, outbox
+from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox
 
 LOST_TEXT = "This SIM is reported lost. Visit a Smart shop with your ID for a new SIM."
 
@@ -23,7 +23,7 @@ def text_in(services: Services, source: str, text: str, to: str = "888") -> str:
     event = sms_store.InboundSms(source, to, text.encode(), 0, sms_store.digest(source, to, text))
     with services.ctx.store.write() as conn:
         [inbox_id] = sms_store.apply(conn, [event], services.ctx.clock.now(), decode=decode_text,
-                                     dedupe_window=timedelta(seconds=60))
+                                     dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
     profile = services.profile
     KeywordRouter(services=services, texts=Replies(Catalog.load(profile.languages), profile)).handle([inbox_id])
     return str(outbox(services.ctx.store, kind="reply")[-1]["text"])
