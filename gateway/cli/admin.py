@@ -39,8 +39,9 @@ def command_settings(args: argparse.Namespace, *, check_secret: bool = True) -> 
 def open_services(args: argparse.Namespace, clock: Clock | None = None, *, create: bool = False) -> Services:
     """Settings → profile → store (migrated) → services, for one command.
 
-    ``create``: the command may start a new database (``db migrate`` and the
-    commands that bring in data); the others refuse a path with no database.
+    ``create``: the command may start a new database (``db migrate``); every
+    other command refuses a path with no database, so a mistyped path
+    creates no folder and no empty gateway.
     """
     settings = command_settings(args)
     configure_logging(settings.logging.level, settings.logging.format)
@@ -97,7 +98,7 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
 # --- subscribers -------------------------------------------------------------
 
 def cmd_subscribers_add(args: argparse.Namespace) -> int:
-    services = open_services(args, create=True)
+    services = open_services(args)
     profile = services.profile
     msisdn = _msisdn(services, args.msisdn)
     expires_at = None
@@ -126,7 +127,7 @@ def cmd_subscribers_show(args: argparse.Namespace) -> int:
 
 
 def cmd_subscribers_import(args: argparse.Namespace) -> int:
-    services = open_services(args, create=True)
+    services = open_services(args)
     count = services.import_subscribers(Path(args.file))
     print(f"imported {count} subscriber{'' if count == 1 else 's'}")
     return 0
@@ -154,7 +155,7 @@ def cmd_promo_grant(args: argparse.Namespace) -> int:
 # --- vouchers ----------------------------------------------------------------
 
 def cmd_vouchers_generate(args: argparse.Namespace) -> int:
-    services = open_services(args, create=True)
+    services = open_services(args)
     expires_on = None
     if args.expires_on:
         try:
@@ -174,7 +175,7 @@ def cmd_vouchers_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_vouchers_import(args: argparse.Namespace) -> int:
-    services = open_services(args, create=True)
+    services = open_services(args)
     count = services.import_vouchers(Path(args.file))
     print(f"imported {count} voucher{'' if count == 1 else 's'}")
     return 0
