@@ -141,6 +141,22 @@ def cmd_subscribers_unblock(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_subscribers_unlock(args: argparse.Namespace) -> int:
+    """Customer care: a stranger's guesses locked reports naming this number; the owner may report again."""
+    services = open_services(args)
+    msisdn = _msisdn(services, args.msisdn)
+    cleared = services.clear_lost_locks(msisdn)
+    tz = services.profile.time_zone
+    lifted = [f"{what} (locked until {until.astimezone(tz).isoformat()})"
+              for what, until in (("lost-SIM reports naming this number", cleared.as_target),
+                                  ("lost-SIM reports from this phone", cleared.as_reporter)) if until is not None]
+    if lifted:
+        print(f"unlocked {msisdn}: {'; '.join(lifted)}")
+    else:
+        print(f"{msisdn}: no lost-SIM lock to lift (mismatch counts start again)")
+    return 0
+
+
 # --- promo -------------------------------------------------------------------
 
 def cmd_promo_grant(args: argparse.Namespace) -> int:
@@ -205,7 +221,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_config_option(p)
     p.set_defaults(run=cmd_db_migrate)
 
-    subs = sub.add_parser("subscribers", help="add, show, import and unblock subscribers").add_subparsers(
+    subs = sub.add_parser("subscribers", help="add, show, import, unblock and unlock subscribers").add_subparsers(
         dest="subscribers_command", required=True, metavar="COMMAND")
     p = subs.add_parser("add", help="add a subscriber")
     p.add_argument("msisdn")
@@ -235,6 +251,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("msisdn")
     add_config_option(p)
     p.set_defaults(run=cmd_subscribers_unblock)
+
+    p = subs.add_parser("unlock", help="lift the lost-SIM guessing lock on a number (and on it as a reporting phone)")
+    p.add_argument("msisdn")
+    add_config_option(p)
+    p.set_defaults(run=cmd_subscribers_unlock)
 
     promo = sub.add_parser("promo", help="promotional funds").add_subparsers(dest="promo_command", required=True, metavar="COMMAND")
     p = promo.add_parser("grant", help="grant promotional funds")

@@ -149,6 +149,7 @@ class TestOutputAndMissingDatabase:
     @pytest.mark.parametrize("command", [
         ("subscribers", "show", "012345678"),
         ("subscribers", "unblock", "012345678"),
+        ("subscribers", "unlock", "012345678"),
         ("promo", "grant", "012345678", "1"),
         ("lifecycle", "run"),
         ("campaign", "send", "--text", "hello", "--to", "012345678"),

@@ -54,7 +54,8 @@ def test_lost_guesses_by_sms_lock_the_number_for_every_phone(services: Services,
     for n in range(limit.max_failures):
         text_in(services, f"8559800{n:05d}", f"LOST 012345670 G{n}")
     reply = text_in(services, "85598099999", "LOST 012345670 K-1")
-    assert reply.startswith("Too many attempts. Try again after ")
+    assert reply.startswith("Too many attempts. To report a lost SIM now, contact customer care. "
+                            "Or try again after ")
     assert services.show_subscriber("85512345670")["lost"] is None
 
 
