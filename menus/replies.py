@@ -80,7 +80,9 @@ class Replies:
             e.LostDetailsMismatch: lambda exc, lang: self._t(
                 "lost_mismatch", lang, attempts=exc.attempts_left  # type: ignore[attr-defined]
             ),
-            e.LostReportLocked: lambda exc, lang: self._t("lost_locked", lang, time=self.time(exc.until)),  # type: ignore[attr-defined]
+            e.LostReportLocked: lambda exc, lang: self._t(
+                "lost_locked", lang, time=self.time(exc.until), care=self._t("customer_care", lang)  # type: ignore[attr-defined]
+            ),
             e.RateLimited: lambda exc, lang: self._t("rate_limited", lang, time=self.time(exc.until)),  # type: ignore[attr-defined]
         }
 

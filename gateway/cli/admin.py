@@ -39,8 +39,9 @@ def command_settings(args: argparse.Namespace, *, check_secret: bool = True) -> 
 def open_services(args: argparse.Namespace, clock: Clock | None = None, *, create: bool = False) -> Services:
     """Settings → profile → store (migrated) → services, for one command.
 
-    ``create``: the command may start a new database (``db migrate`` and the
-    commands that bring in data); the others refuse a path with no database.
+    ``create``: the command may start a new database (``db migrate``); every
+    other command refuses a path with no database, so a mistyped path
+    creates no folder and no empty gateway.
     """
     settings = command_settings(args)
     settings.require_sqlite()
@@ -115,7 +116,7 @@ def _migrate_postgres(settings: Settings) -> int:
 # --- subscribers -------------------------------------------------------------
 
 def cmd_subscribers_add(args: argparse.Namespace) -> int:
-    services = open_services(args, create=True)
+    services = open_services(args)
     profile = services.profile
     msisdn = _msisdn(services, args.msisdn)
     expires_at = None
@@ -144,7 +145,7 @@ def cmd_subscribers_show(args: argparse.Namespace) -> int:
 
 
 def cmd_subscribers_import(args: argparse.Namespace) -> int:
-    services = open_services(args, create=True)
+    services = open_services(args)
     count = services.import_subscribers(Path(args.file))
     print(f"imported {count} subscriber{'' if count == 1 else 's'}")
     return 0
@@ -155,6 +156,22 @@ def cmd_subscribers_unblock(args: argparse.Namespace) -> int:
     msisdn = _msisdn(services, args.msisdn)
     reference = services.unblock(msisdn)
     print(f"unblocked {msisdn} (lost report {reference} closed)")
+    return 0
+
+
+def cmd_subscribers_unlock(args: argparse.Namespace) -> int:
+    """Customer care: a stranger's guesses locked reports naming this number; the owner may report again."""
+    services = open_services(args)
+    msisdn = _msisdn(services, args.msisdn)
+    cleared = services.clear_lost_locks(msisdn)
+    tz = services.profile.time_zone
+    lifted = [f"{what} (locked until {until.astimezone(tz).isoformat()})"
+              for what, until in (("lost-SIM reports naming this number", cleared.as_target),
+                                  ("lost-SIM reports from this phone", cleared.as_reporter)) if until is not None]
+    if lifted:
+        print(f"unlocked {msisdn}: {'; '.join(lifted)}")
+    else:
+        print(f"{msisdn}: no lost-SIM lock to lift (mismatch counts start again)")
     return 0
 
 
@@ -172,7 +189,7 @@ def cmd_promo_grant(args: argparse.Namespace) -> int:
 # --- vouchers ----------------------------------------------------------------
 
 def cmd_vouchers_generate(args: argparse.Namespace) -> int:
-    services = open_services(args, create=True)
+    services = open_services(args)
     expires_on = None
     if args.expires_on:
         try:
@@ -192,7 +209,7 @@ def cmd_vouchers_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_vouchers_import(args: argparse.Namespace) -> int:
-    services = open_services(args, create=True)
+    services = open_services(args)
     count = services.import_vouchers(Path(args.file))
     print(f"imported {count} voucher{'' if count == 1 else 's'}")
     return 0
@@ -222,7 +239,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_config_option(p)
     p.set_defaults(run=cmd_db_migrate)
 
-    subs = sub.add_parser("subscribers", help="add, show, import and unblock subscribers").add_subparsers(
+    subs = sub.add_parser("subscribers", help="add, show, import, unblock and unlock subscribers").add_subparsers(
         dest="subscribers_command", required=True, metavar="COMMAND")
     p = subs.add_parser("add", help="add a subscriber")
     p.add_argument("msisdn")
@@ -252,6 +269,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("msisdn")
     add_config_option(p)
     p.set_defaults(run=cmd_subscribers_unblock)
+
+    p = subs.add_parser("unlock", help="lift the lost-SIM guessing lock on a number (and on it as a reporting phone)")
+    p.add_argument("msisdn")
+    add_config_option(p)
+    p.set_defaults(run=cmd_subscribers_unlock)
 
     promo = sub.add_parser("promo", help="promotional funds").add_subparsers(dest="promo_command", required=True, metavar="COMMAND")
     p = promo.add_parser("grant", help="grant promotional funds")

@@ -47,3 +47,20 @@ def seal(secret: str, purpose: str, cleaned: str) -> Sealed:
     """``cleaned`` (a PIN without spaces and dashes, a normalised ID number) sealed."""
     digest = keyed_hash(secret, purpose, cleaned) if cleaned else ""
     return Sealed(digest, len(cleaned), cleaned.isascii() and cleaned.isdigit())
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A 32-byte key for ``purpose`` alone, from the operator's secret (never a ``keyed_hash`` value)."""
+    return hmac.new(secret.encode(), f"\x01key\x00{purpose}".encode(), hashlib.sha256).digest()
+
+
+def keystream_xor(key: bytes, nonce: bytes, data: bytes) -> bytes:
+    """``data`` XOR an HMAC-SHA256 counter-mode keystream of (``key``, ``nonce``): seals and unseals.
+
+    For bytes that must wait in the database and be read back (parts of a
+    concatenated SMS); a nonce is used once per key.
+    """
+    stream = b"".join(hmac.new(key, nonce + n.to_bytes(4, "big"), hashlib.sha256).digest()
+                      for n in range((len(data) + 31) // 32))
+    size = len(data)
+    return (int.from_bytes(data, "big") ^ int.from_bytes(stream[:size], "big")).to_bytes(size, "big")

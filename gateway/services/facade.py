@@ -19,6 +19,7 @@ from gateway.services import accounts, consent, lifecycle, lost, topup, vouchers
 from gateway.services.model import (
     BalanceView,
     ConsentView,
+    LostLocksCleared,
     LostReportResult,
     ReportLost,
     TopUp,
@@ -92,6 +93,9 @@ class Services:
 
     def unblock(self, msisdn: str) -> str:
         return accounts.unblock(self.ctx, msisdn)
+
+    def clear_lost_locks(self, msisdn: str) -> LostLocksCleared:
+        return lost.clear_lost_locks(self.ctx, msisdn)
 
     def grant_promo(self, msisdn: str, amount: Money, valid_days: int | None = None) -> BalanceView:
         return accounts.grant_promo(self.ctx, msisdn, amount, valid_days)

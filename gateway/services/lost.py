@@ -22,7 +22,7 @@ from gateway.domain.lost import REFERENCE_ALPHABET, REFERENCE_LENGTH, format_ref
 from gateway.domain.secrets import same_hash
 from gateway.logs import get_logger
 from gateway.services.accounts import hash_id_number, refuse_lost_originator, subscriber_language
-from gateway.services.model import LostReportResult, OutgoingSms, ReportLost
+from gateway.services.model import LostLocksCleared, LostReportResult, OutgoingSms, ReportLost
 from gateway.services.ports import Context
 from gateway.store import locks
 from gateway.store.accounts import load_live
@@ -107,6 +107,21 @@ def _report(
         enqueue(conn, OutgoingSms(cmd.reporter, text, ctx.profile.codes.sms_keywords, "notification",
                                   f"lost:{reference}"), now)
     return result
+
+
+def clear_lost_locks(ctx: Context, msisdn: str) -> LostLocksCleared:
+    """Customer care lifts the lost-SIM guessing locks of ``msisdn``: as the number reports name
+    (a stranger's guesses must not keep the owner from reporting) and as a reporting phone.
+
+    Both mismatch counts start again; the attempts stay on record.
+    """
+    now = ctx.clock.now()
+    with ctx.store.write() as conn:
+        cleared = LostLocksCleared(locks.reset(conn, NUMBER_LOCK_KIND, msisdn, now),
+                                   locks.reset(conn, LOCK_KIND, msisdn, now))
+    log.info("lost_locks_cleared", msisdn=msisdn, as_target=cleared.as_target is not None,
+             as_reporter=cleared.as_reporter is not None)
+    return cleared
 
 
 def _record(conn: sqlite3.Connection, cmd: ReportLost, now: datetime, outcome: str) -> None:

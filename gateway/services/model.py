@@ -88,6 +88,14 @@ class LostReportResult:
 
 
 @dataclass(frozen=True)
+class LostLocksCleared:
+    """What ``clear_lost_locks`` lifted: the lock each had (None: it was not locked)."""
+
+    as_target: datetime | None  # reports naming this number
+    as_reporter: datetime | None  # reports made from this phone
+
+
+@dataclass(frozen=True)
 class ConsentView:
     msisdn: str
     opt_in: bool

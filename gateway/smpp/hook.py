@@ -44,6 +44,8 @@ class StoreHook:
                  metrics: SmsMetrics | None = None, seal: Callable[[str], str] = str) -> None:
         self._metrics = metrics or SmsMetrics.create(None)
         self._secret = secret
+        #: Seals the parts of a concatenated MO while they wait for the others.
+        self.part_key = sms_store.part_key(secret)
         #: What the inbox keeps of a decoded MO text (``gateway.sms.keywords.seal``): its
         #: secrets as keyed hashes, never in clear.
         self._seal = seal
@@ -129,12 +131,13 @@ class StoreHook:
         redeliveries: list[tuple[int, int]] = []
         with self._store.write() as conn:
             sms_store.settle(conn, settled)
-            new = sms_store.apply(conn, events, self._clock.now(), decode=self._decode,
-                                  dedupe_window=self._window, senders=senders, redeliveries=redeliveries)
+            new = sms_store.apply(conn, events, self._clock.now(), decode=self.decode,
+                                  dedupe_window=self._window, part_key=self.part_key, senders=senders,
+                                  redeliveries=redeliveries)
         for inbox_id, first in redeliveries:
             log.info("sms_mo_redelivered", inbox_id=inbox_id, redelivery_of=first)
         return senders, new + [inbox_id for inbox_id, _ in redeliveries]
 
-    def _decode(self, data: bytes, data_coding: int) -> str:
+    def decode(self, data: bytes, data_coding: int) -> str:
         """The MO text to store: decoded, its secrets sealed before they reach the table."""
         return self._seal(decode_text(data, data_coding))

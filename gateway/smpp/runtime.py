@@ -38,7 +38,6 @@ from gateway.sms.router import KeywordRouter
 from menus.replies import ReplyTexts
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.client import Esme
-from gateway.smpp.codec import decode_text
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
 from gateway.store import Store
@@ -226,7 +225,9 @@ class SmsRuntime:
 
     def _purge(self) -> sms_store.Purged:
         with self._store.write() as conn:
-            return sms_store.purge(conn, self._clock.now(), decode=decode_text)
+            # The hook's decode and key: a given-up message is sealed as a whole one would be.
+            return sms_store.purge(conn, self._clock.now(), decode=self.hook.decode,
+                                   part_key=self.hook.part_key)
 
     def _purge_texts(self) -> int:
         with self._store.write() as conn:

@@ -289,7 +289,8 @@ def open_store(
         # sqlite3 would only say "unable to open database file".
         raise StoreError(f"{path}: is a directory, not a database file")
     if not create and str(path) != ":memory:" and not path.exists():
-        raise StoreError(f"{path}: no database here (check database.path, or create it with 'db migrate')")
+        raise StoreError(f"{path}: no database here; run 'ussd-gateway db migrate' first "
+                         "(or check database.path)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from gateway.domain.attempts import AttemptState, after_failure, count_failures_since
+from gateway.domain.attempts import AttemptState, after_failure, count_failures_since, is_locked
 from gateway.domain.policy import AttemptLimit
 from gateway.store.db import from_iso, iso
 
@@ -36,6 +36,17 @@ def put(conn: sqlite3.Connection, kind: str, key: str, until: datetime) -> None:
         "ON CONFLICT(kind, key) DO UPDATE SET locked_until = excluded.locked_until",
         (kind, key, iso(until)),
     )
+
+
+def reset(conn: sqlite3.Connection, kind: str, key: str, now: datetime) -> datetime | None:
+    """Lift ``key``'s lock of ``kind`` and restart its count at ``now``; the lock it had, if still on.
+
+    The lock is kept as ending ``now``: failures before it no longer count
+    (``count_failures_since``), so the next failure is the first again.
+    """
+    until = get(conn, kind, key)
+    put(conn, kind, key, now)
+    return until if is_locked(until, now) else None
 
 
 def register_failure(

@@ -22,13 +22,14 @@ stored, never answered; see ``_inbound``).
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.domain.secrets import keyed_hash
+from gateway.domain.secrets import derive_key, keyed_hash, keystream_xor
 from gateway.store.db import iso
 
 #: Kinds in the order the sender takes them.
@@ -108,6 +109,13 @@ Event = InboundSms | DeliveryReport | Submitted | SendFailed | Unacknowledged
 
 #: ``keyed_hash`` purpose of an MO PDU's identity.
 MO_PURPOSE = "sms-mo"
+#: ``derive_key`` purpose of the key that seals waiting parts of a concatenated MO.
+PART_PURPOSE = "sms-mo-part"
+
+
+def part_key(secret: str) -> bytes:
+    """The key that seals the parts of a concatenated MO while they wait (``sms_segments.data``)."""
+    return derive_key(secret, PART_PURPOSE)
 
 
 def digest(*parts: bytes | str | int) -> str:
@@ -131,6 +139,7 @@ def apply(
     *,
     decode: Callable[[bytes, int], str],
     dedupe_window: timedelta,
+    part_key: bytes,
     senders: dict[int, str] | None = None,
     redeliveries: list[tuple[int, int]] | None = None,
 ) -> list[int]:
@@ -140,7 +149,8 @@ def apply(
     ``redeliveries`` (inbox id, id of the row it repeats) for each MO saved as
     the SMSC's redelivery (not returned: it is not answered again).
     ``dedupe_window``: how long after its link dropped an unacknowledged MO
-    is expected again.
+    is expected again. ``part_key`` (``part_key(secret)``) seals the parts
+    of a concatenated MO while they wait for the others.
     """
     stamp = iso(now)
     since = iso(now - dedupe_window)
@@ -162,7 +172,7 @@ def apply(
                 if senders is not None:
                     senders[new_id] = event.source
         else:
-            for new_id in _segment(conn, event, stamp, since, now, decode):
+            for new_id in _segment(conn, event, stamp, since, now, decode, part_key):
                 inbox_ids.append(new_id)
                 if senders is not None:
                     senders[new_id] = event.source
@@ -242,7 +252,7 @@ def expect_unsettled(conn: sqlite3.Connection, now: datetime) -> int:
 
 
 def _segment(conn: sqlite3.Connection, event: InboundSms, stamp: str | None, since: str | None,
-             now: datetime, decode: Callable[[bytes, int], str]) -> list[int]:
+             now: datetime, decode: Callable[[bytes, int], str], key: bytes) -> list[int]:
     """Store one part of a concatenated MO; returns the inbox ids it made (whole or given up).
 
     A part joins the latest assembly of its (source, destination, reference,
@@ -252,38 +262,41 @@ def _segment(conn: sqlite3.Connection, event: InboundSms, stamp: str | None, sin
     as incomplete if it never completed) before a new one starts. The same
     part again is a resend and is stored once. Parts of a whole message stay
     until the window ends, so a resent part does not start a new message.
+    A part is stored sealed under ``key`` and a nonce of its own (``_opened``).
     """
-    key = (event.source, event.destination, event.reference, event.total)
+    parts_of = (event.source, event.destination, event.reference, event.total)
     latest = conn.execute(
         "SELECT max(assembly) FROM sms_segments WHERE source = ? AND destination = ? AND reference = ? "
-        "AND total = ?", key,
+        "AND total = ?", parts_of,
     ).fetchone()[0]
     made: list[int] = []
     assembly: int | None = None
     if latest is not None:
-        rows = conn.execute("SELECT seq, data, received_at FROM sms_segments WHERE assembly = ?",
+        rows = conn.execute("SELECT seq, data, nonce, received_at FROM sms_segments WHERE assembly = ?",
                             (latest,)).fetchall()
         same = next((r for r in rows if r["seq"] == event.seq), None)
         fresh = min(r["received_at"] for r in rows) >= iso(now - ASSEMBLY_WINDOW)
-        if fresh and same is not None and same["data"] == event.data:
+        if fresh and same is not None and _opened(key, same) == event.data:
             return made  # a resent part
         if fresh and same is None:
             assembly = latest
         else:
-            made.extend(_give_up(conn, latest, since, decode))
+            made.extend(_give_up(conn, latest, since, decode, key))
+    nonce = os.urandom(16)
     cur = conn.execute(
-        "INSERT INTO sms_segments (source, destination, reference, total, seq, data, data_coding, "
-        "received_at, assembly) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (*key, event.seq, event.data, event.data_coding, stamp, assembly),
+        "INSERT INTO sms_segments (source, destination, reference, total, seq, data, nonce, data_coding, "
+        "received_at, assembly) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*parts_of, event.seq, keystream_xor(key, nonce, event.data), nonce, event.data_coding, stamp,
+         assembly),
     )
     if assembly is None:
         assembly = cur.lastrowid
         conn.execute("UPDATE sms_segments SET assembly = id WHERE id = ?", (assembly,))
-    rows = conn.execute("SELECT seq, data, data_coding FROM sms_segments WHERE assembly = ? ORDER BY seq",
-                        (assembly,)).fetchall()
+    rows = conn.execute("SELECT seq, data, nonce, data_coding FROM sms_segments WHERE assembly = ? "
+                        "ORDER BY seq", (assembly,)).fetchall()
     if len(rows) < event.total:
         return made
-    data = b"".join(r["data"] for r in rows)
+    data = b"".join(_opened(key, r) for r in rows)
     coding = rows[0]["data_coding"]
     whole = digest("assembly", event.digest)  # a label: no content, so no PIN to guess
     new_id = _inbound(conn, event.source, event.destination, decode(data, coding), coding, whole,
@@ -294,18 +307,25 @@ def _segment(conn: sqlite3.Connection, event: InboundSms, stamp: str | None, sin
     return made
 
 
+def _opened(key: bytes, row: sqlite3.Row) -> bytes:
+    """The bytes of a stored part (one saved before migration 9 has no nonce: kept as received)."""
+    nonce: bytes | None = row["nonce"]
+    data: bytes = row["data"]
+    return data if nonce is None else keystream_xor(key, nonce, data)
+
+
 def _give_up(conn: sqlite3.Connection, assembly: int, since: str | None,
-             decode: Callable[[bytes, int], str]) -> list[int]:
+             decode: Callable[[bytes, int], str], key: bytes) -> list[int]:
     """End an assembly: an incomplete one becomes an inbox row marked ``incomplete``; returns its id."""
     rows = conn.execute(
-        "SELECT source, destination, reference, total, seq, data, data_coding, received_at, inbox_id "
+        "SELECT source, destination, reference, total, seq, data, nonce, data_coding, received_at, inbox_id "
         "FROM sms_segments WHERE assembly = ? ORDER BY seq", (assembly,),
     ).fetchall()
     conn.execute("DELETE FROM sms_segments WHERE assembly = ?", (assembly,))
     if not rows or rows[0]["inbox_id"] is not None:
         return []
     first = rows[0]
-    data = b"".join(r["data"] for r in rows)
+    data = b"".join(_opened(key, r) for r in rows)
     arrived = min(r["received_at"] for r in rows)
     whole = digest("incomplete", assembly)  # a label: no content, so no PIN to guess
     new_id = _inbound(conn, first["source"], first["destination"], decode(data, first["data_coding"]),
@@ -486,11 +506,13 @@ class Purged:
     inbox: dict[int, str]
 
 
-def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, int], str]) -> Purged:
+def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, int], str],
+          part_key: bytes) -> Purged:
     """End MO assemblies older than ``ASSEMBLY_WINDOW`` and drop unclaimed early receipts.
 
     An assembly that never completed becomes an inbox row marked incomplete,
-    to be answered like any new row (returned in ``Purged.inbox``).
+    to be answered like any new row (returned in ``Purged.inbox``); ``decode``
+    and ``part_key`` as for ``apply``.
     """
     cutoff = iso(now - ASSEMBLY_WINDOW)
     since = iso(now)  # a given-up assembly's digest is its own: nothing to de-duplicate
@@ -502,7 +524,7 @@ def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, i
     for row in stale:
         segments += conn.execute("SELECT count(*) FROM sms_segments WHERE assembly = ?",
                                  (row["assembly"],)).fetchone()[0]
-        for inbox_id in _give_up(conn, row["assembly"], since, decode):
+        for inbox_id in _give_up(conn, row["assembly"], since, decode, part_key):
             made[inbox_id] = row["source"]
     receipts = conn.execute("DELETE FROM sms_receipts_early WHERE received_at < ?",
                             (iso(now - EARLY_RECEIPT_TTL),)).rowcount

@@ -3,6 +3,9 @@
 ``gateway`` is a function fixture: ``gateway("subscribers", "add", ...)``
 runs ``python -m gateway ...`` with a fresh database under ``tmp_path`` and
 a valid PIN secret, and returns the finished process (text stdout/stderr).
+As an operator does, the database is made by ``db migrate`` before the first
+other command on it: one real ``db migrate`` per test session, its file
+copied for each test (only ``db migrate``, ``serve`` and ``demo`` create one).
 ``gateway.snapshot()`` dumps the whole database; calling what it returns
 asserts that nothing changed (refusals change nothing).
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -25,15 +29,26 @@ ROOT = Path(__file__).resolve().parents[2]
 HEADER = "msisdn,balance,expires_at,id_number,language,type"
 
 
+def environment(db: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env.update(GATEWAY_SECURITY_PIN_SECRET=PIN_SECRET, GATEWAY_DATABASE_PATH=str(db),
+               GATEWAY_LOGGING_FORMAT="json",
+               # No fsync per commit: these files need not survive a power cut.
+               GATEWAY_DATABASE_SYNCHRONOUS="normal")
+    return env
+
+
 class Gateway:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, migrated: Path) -> None:
         self.tmp = tmp_path
         self.db = tmp_path / "gateway.db"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-        self.env.update(GATEWAY_SECURITY_PIN_SECRET=PIN_SECRET, GATEWAY_DATABASE_PATH=str(self.db),
-                        GATEWAY_LOGGING_FORMAT="json",
-                        # No fsync per commit: these files need not survive a power cut.
-                        GATEWAY_DATABASE_SYNCHRONOUS="normal")
+        self.env = environment(self.db)
+        self._migrated = migrated
+
+    def migrated(self) -> None:
+        """Give ``self.db`` the schema (a copy of a ``db migrate`` result) unless it exists already."""
+        if not self.db.exists():
+            shutil.copyfile(self._migrated, self.db)
 
     def __call__(self, *args: str, env: dict[str, str | None] | None = None,
                  check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -44,6 +59,8 @@ class Gateway:
                 environ.pop(key, None)
             else:
                 environ[key] = value
+        if args[:2] != ("db", "migrate") and environ.get("GATEWAY_DATABASE_PATH") == str(self.db):
+            self.migrated()
         proc = subprocess.run([sys.executable, "-m", "gateway", *args], cwd=self.tmp, env=environ,
                               capture_output=True, text=True, timeout=120)
         if check and proc.returncode != 0:
@@ -64,6 +81,7 @@ class Gateway:
 
     def snapshot(self) -> Callable[[], None]:
         """Dump the database now; calling the result asserts nothing changed since."""
+        self.migrated()
         before = dump(self.db)
 
         def check() -> None:
@@ -77,9 +95,20 @@ class Gateway:
         return path
 
 
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database made by a real ``db migrate``, once per session (each test gets a copy)."""
+    db = tmp_path_factory.mktemp("migrated") / "gateway.db"
+    proc = subprocess.run([sys.executable, "-m", "gateway", "db", "migrate"], cwd=db.parent,
+                          env=environment(db), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert not Path(f"{db}-wal").exists() or Path(f"{db}-wal").stat().st_size == 0
+    return db
+
+
 @pytest.fixture
-def gateway(tmp_path: Path) -> Gateway:
-    return Gateway(tmp_path)
+def gateway(tmp_path: Path, migrated_db: Path) -> Gateway:
+    return Gateway(tmp_path, migrated_db)
 
 
 def dump(db: Path) -> list[str]:

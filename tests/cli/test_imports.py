@@ -92,6 +92,7 @@ class TestSubscribersImport:
         monkeypatch.setenv("GATEWAY_DATABASE_PATH", str(tmp_path / "g.db"))
         path = tmp_path / "s.csv"
         path.write_text(HEADER + "\n" + rows(10) + rows(1, start=2), encoding="utf-8")
+        assert main(["db", "migrate"]) == 0
 
         assert main(["subscribers", "import", str(path)]) == 2
 

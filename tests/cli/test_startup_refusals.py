@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import ROOT, Gateway
+from tests.cli.conftest import HEADER, ROOT, Gateway
 
 
 class TestConfiguration:
@@ -51,9 +51,11 @@ class TestConfiguration:
                                         '[security]\npin_secret = "a-file-secret-0123456789"\n')
         env = {"GATEWAY_DATABASE_PATH": None, "GATEWAY_SECURITY_PIN_SECRET": None}
 
+        gateway("db", "migrate", "--config", str(path), env=env)
         gateway("subscribers", "add", "012345678", "--config", str(path), env=env)
 
         assert (gateway.tmp / "other.db").exists() and not gateway.db.exists()
+        assert gateway("subscribers", "show", "012345678", "--config", str(path), env=env).returncode == 0
 
 
 class TestUnusableDatabase:
@@ -147,20 +149,28 @@ class TestOutputAndMissingDatabase:
     @pytest.mark.parametrize("command", [
         ("subscribers", "show", "012345678"),
         ("subscribers", "unblock", "012345678"),
+        ("subscribers", "unlock", "012345678"),
         ("promo", "grant", "012345678", "1"),
         ("lifecycle", "run"),
         ("campaign", "send", "--text", "hello", "--to", "012345678"),
+        ("subscribers", "add", "012345678"),
+        ("subscribers", "import", "subscribers.csv"),
+        ("vouchers", "generate", "--count", "1", "--amount", "1", "--active-days", "30", "--out", "pins.csv"),
+        ("vouchers", "import", "vouchers.csv"),
     ])
     def test_command_on_a_mistyped_database_path_creates_nothing(
         self, gateway: Gateway, command: tuple[str, ...]
     ) -> None:
-        """A command that does not create data refuses a database that does not exist, and creates no folder."""
+        """Every command but db migrate, serve and demo refuses a database that does not exist, naming
+        it and saying to run db migrate first; it creates no folder, no file and no PIN file."""
+        gateway.csv("subscribers.csv", f"{HEADER}\n012345678,1.00,,,,\n")
+        gateway.csv("vouchers.csv", "serial,pin,amount,active_days\nS1,12345678901234,1.00,30\n")
         mistyped = gateway.tmp / "vra" / "gateway.db"
 
         message = gateway.refused(*command, env={"GATEWAY_DATABASE_PATH": str(mistyped)})
 
-        assert str(mistyped) in message and "db migrate" in message
-        assert not mistyped.parent.exists()
+        assert str(mistyped) in message and "run 'ussd-gateway db migrate' first" in message
+        assert not mistyped.parent.exists() and not (gateway.tmp / "pins.csv").exists()
 
 
 class TestBrokenProfile:

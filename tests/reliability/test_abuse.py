@@ -57,7 +57,8 @@ class TestLostSimGuessing:
         national = "0" + victim[3:]
         ends = [server.dial(f"l{n}", "*100#", thief, "3", national, f"X{n}99999", "1")[-1] for n in range(6)]
         assert ends[0] == "END The number and ID do not match our records. 4 attempt(s) left."
-        assert ends[4].startswith("END Too many attempts. Try again after ")
+        assert ends[4].startswith("END Too many attempts. To report a lost SIM now, contact customer care. "
+                                  "Or try again after ")
         # Even the right ID is refused now.
         right = server.dial("l9", "*100#", thief, "3", national, data.id_numbers[victim], "1")[-1]
         assert right.startswith("END Too many attempts.")

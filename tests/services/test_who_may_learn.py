@@ -209,6 +209,51 @@ def test_a_missing_number_locks_exactly_like_a_real_one(world):
     assert run(OWNER) == run(MISSING)
 
 
+def _lock_out(world, target: str) -> None:
+    """A stranger guesses ID numbers of ``target`` from fresh phones until reports naming it lock."""
+    senders = _senders()
+    for n in range(world.services.profile.policy.lost_attempts_per_number.max_failures):
+        with pytest.raises((LostDetailsMismatch, LostReportLocked)):
+            world.services.report_lost_sim(ReportLost(next(senders), target, f"guess{n}", Channel.USSD))
+
+
+@pytest.mark.parametrize("language", ["en", "km"])
+def test_the_locked_answer_tells_the_owner_to_call_customer_care(world, language):
+    """A stranger's guesses lock reports naming the owner's number: the owner, reporting with the
+    right ID, is told (in their language) to contact customer care, not only to wait a day."""
+    world.add(OWNER, id_number="N0123")
+    _lock_out(world, OWNER)
+    with pytest.raises(LostReportLocked) as info:
+        world.services.report_lost_sim(ReportLost("85577000001", OWNER, "N0123", Channel.SMS))
+    text = world.services.ctx.notices.error(info.value, language)  # type: ignore[union-attr]
+    care = world.services.ctx.notices.catalog.text("replies.customer_care", language)  # type: ignore[union-attr]
+    assert care and care in text
+    assert world.services.ctx.notices.time(info.value.until) in text  # type: ignore[union-attr]
+
+
+def test_customer_care_can_lift_the_lock_on_a_number(world):
+    """The operator clears the guessing lock on the owner's number (and on the phone they report from):
+    the owner's report with the right ID then blocks the SIM, and the mismatch count starts again."""
+    world.add(OWNER, id_number="N0123")
+    _lock_out(world, OWNER)
+    helper = "85577000002"
+    for n in range(world.services.profile.policy.lost_attempts.max_failures):
+        with pytest.raises((LostDetailsMismatch, LostReportLocked)):
+            world.services.report_lost_sim(ReportLost(helper, MISSING, f"typo{n}", Channel.USSD))
+
+    cleared = world.services.clear_lost_locks(OWNER)
+    assert cleared.as_target is not None and cleared.as_reporter is None
+    assert world.services.clear_lost_locks(helper).as_reporter is not None
+    again = world.services.clear_lost_locks(OWNER)
+    assert again.as_target is None and again.as_reporter is None
+
+    # One more typo does not lock again: the count started from the unlock.
+    with pytest.raises(LostDetailsMismatch):
+        world.services.report_lost_sim(ReportLost(helper, OWNER, "typo", Channel.USSD))
+    assert world.services.report_lost_sim(ReportLost(helper, OWNER, "N0123", Channel.USSD)).reference
+    assert world.services.show_subscriber(OWNER)["lost"] is not None
+
+
 # --- a lost line originates nothing -------------------------------------------------------
 
 

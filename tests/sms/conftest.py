@@ -13,9 +13,13 @@ from gateway.profile import OperatorProfile, load_profile
 from gateway.services.facade import Services
 from gateway.services.ports import Context
 from gateway.store import Store, open_store
+from gateway.store import sms as sms_store
 
 SUBSCRIBER = "85512345678"
 OTHER = "85512345679"
+PIN_SECRET = "s" * 20
+#: The key the hook of a gateway with ``PIN_SECRET`` seals waiting MO parts with.
+PART_KEY = sms_store.part_key(PIN_SECRET)
 
 
 @pytest.fixture
@@ -37,7 +41,7 @@ def store(tmp_path) -> Iterator[Store]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def services(store: Store, clock: FixedClock, profile: OperatorProfile) -> Services:
-    svc = Services(Context(store=store, clock=clock, profile=profile, pin_secret="s" * 20))
+    svc = Services(Context(store=store, clock=clock, profile=profile, pin_secret=PIN_SECRET))
     svc.add_subscriber(SUBSCRIBER, balance=Money(600, profile.currency))
     svc.add_subscriber(OTHER, balance=Money(100, profile.currency), language="km")
     return svc

@@ -11,7 +11,7 @@ from gateway.sms.router import KeywordRouter
 from gateway.smpp.codec import decode_text
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from tests.sms.conftest import SUBSCRIBER, outbox
+from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox
 from tests.sms.fakes import FakeTexts
 
 
@@ -23,12 +23,12 @@ def part(text: str, seq: int, *, reference: int = 5, total: int = 2) -> sms_stor
 def arrive(services: Services, *events: sms_store.Event) -> list[int]:
     with services.ctx.store.write() as conn:
         return sms_store.apply(conn, list(events), services.ctx.clock.now(), decode=decode_text,
-                               dedupe_window=timedelta(seconds=120))
+                               dedupe_window=timedelta(seconds=120), part_key=PART_KEY)
 
 
 def purge(services: Services) -> sms_store.Purged:
     with services.ctx.store.write() as conn:
-        return sms_store.purge(conn, services.ctx.clock.now(), decode=decode_text)
+        return sms_store.purge(conn, services.ctx.clock.now(), decode=decode_text, part_key=PART_KEY)
 
 
 def inbox(store: Store) -> list[tuple[str, int]]:

@@ -16,7 +16,7 @@ from gateway.smpp.hook import StoreHook
 from gateway.store import Store
 from gateway.store import sms as sms_store
 from gateway.store.outbox import enqueue
-from tests.sms.conftest import SUBSCRIBER, outbox
+from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox
 from tests.sms.fakes import FakeTexts
 from tests.sms.test_router import receive
 
@@ -24,7 +24,7 @@ from tests.sms.test_router import receive
 def _apply(services: Services, *events: sms_store.Event) -> None:
     with services.ctx.store.write() as conn:
         sms_store.apply(conn, list(events), services.ctx.clock.now(), decode=decode_text,
-                        dedupe_window=timedelta(seconds=60))
+                        dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
 
 
 def test_receipt_before_its_submit_resp_is_applied_when_the_resp_arrives(services: Services, store: Store) -> None:
@@ -46,7 +46,7 @@ def test_stale_mo_parts_and_orphan_receipts_are_purged(services: Services, store
     later = services.ctx.clock.now() + max(sms_store.ASSEMBLY_WINDOW, sms_store.EARLY_RECEIPT_TTL) \
         + timedelta(seconds=1)
     with store.write() as conn:
-        purged = sms_store.purge(conn, later, decode=decode_text)
+        purged = sms_store.purge(conn, later, decode=decode_text, part_key=PART_KEY)
     assert (purged.segments, purged.receipts, len(purged.inbox)) == (1, 1, 1)
 
 

@@ -11,7 +11,7 @@ from gateway.smpp.codec import decode_text
 from gateway.store import Store
 from gateway.store import sms as sms_store
 from gateway.store.outbox import enqueue
-from tests.sms.conftest import SUBSCRIBER, outbox
+from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox
 
 SMSC = "selfcare@127.0.0.1:2775"
 OTHER_SMSC = "selfcare@10.0.0.9:2775"
@@ -20,7 +20,7 @@ OTHER_SMSC = "selfcare@10.0.0.9:2775"
 def _apply(services: Services, *events: sms_store.Event) -> None:
     with services.ctx.store.write() as conn:
         sms_store.apply(conn, list(events), services.ctx.clock.now(), decode=decode_text,
-                        dedupe_window=timedelta(seconds=60))
+                        dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
 
 
 def _queue(services: Services, key: str) -> int:
@@ -134,7 +134,7 @@ def test_an_upgraded_database_keeps_its_parts_receipts_and_mo_parts(tmp_path) ->
             sms_store.apply(conn, [sms_store.DeliveryReport("a", "DELIVRD", SMSC),
                                    sms_store.DeliveryReport("b", "DELIVRD", SMSC)],
                             datetime(2026, 3, 1, 8, 1, tzinfo=UTC), decode=decode_text,
-                            dedupe_window=timedelta(seconds=60))
+                            dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
         read = store.read()
         assert read.execute("SELECT status FROM sms_outbox").fetchone()[0] == "delivered"
         assert read.execute("SELECT count(*) FROM sms_receipts_early WHERE smsc_message_id = 'z'").fetchone()[0] == 1

@@ -13,7 +13,7 @@ from gateway.sms.router import KeywordRouter
 from gateway.smpp.codec import decode_text
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from tests.sms.conftest import OTHER, SUBSCRIBER, outbox
+from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox
 from tests.sms.fakes import FakeTexts
 
 
@@ -21,7 +21,7 @@ def receive(services: Services, text: str, to: str = "888", source: str = SUBSCR
     event = sms_store.InboundSms(source, to, text.encode(), 0, sms_store.digest(source, to, text))
     with services.ctx.store.write() as conn:
         ids = sms_store.apply(conn, [event], services.ctx.clock.now(), decode=decode_text,
-                              dedupe_window=timedelta(seconds=60))
+                              dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
     return ids[0]
 
 
@@ -108,7 +108,7 @@ class TestRouter:
         with store.write() as conn:
             saved = sms_store.apply(conn, [sms_store.Unacknowledged((key,)), event, event],
                                     services.ctx.clock.now(), decode=decode_text,
-                                    dedupe_window=timedelta(seconds=60), redeliveries=redeliveries)
+                                    dedupe_window=timedelta(seconds=60), part_key=PART_KEY, redeliveries=redeliveries)
         rows = store.read().execute("SELECT id, status, redelivery_of FROM sms_inbox ORDER BY id").fetchall()
         assert [tuple(r) for r in rows] == [(first, "received", None), (first + 1, "redelivered", first),
                                             (first + 2, "received", None)]
@@ -136,7 +136,7 @@ class TestRouter:
         key = sms_store.digest(SUBSCRIBER, "888", "BAL")
         with store.write() as conn:
             sms_store.apply(conn, [sms_store.Unacknowledged((key,))], services.ctx.clock.now(),
-                            decode=decode_text, dedupe_window=timedelta(seconds=60))
+                            decode=decode_text, dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
         services.ctx.clock.advance(timedelta(seconds=61))  # type: ignore[attr-defined]
         assert answer(services, receive(services, "BAL")) == 1
 

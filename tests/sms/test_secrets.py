@@ -18,7 +18,7 @@ from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.hook import StoreHook
 from gateway.store import Store, migrations, open_store
 from gateway.store import sms as sms_store
-from tests.sms.conftest import OTHER, SUBSCRIBER, outbox
+from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox
 from tests.sms.fakes import FakeTexts
 from tests.sms.test_router import answer
 
@@ -111,7 +111,7 @@ def test_handled_texts_are_purged_after_the_retention_and_leave_no_trace_in_the_
     with store.write() as conn:
         ids = sms_store.apply(conn, [sms_store.InboundSms(SUBSCRIBER, "888", t.encode(), 0, sms_store.digest(t))
                                      for t in (marker, "BAL waiting")], now, decode=lambda d, c: d.decode(),
-                              dedupe_window=timedelta(seconds=60))
+                              dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
         sms_store.mark_inbox(conn, ids[0], "handled", now)
     retention = timedelta(days=3)
     with store.write() as conn:

@@ -13,7 +13,7 @@ from gateway.store import Store
 from gateway.store import sms as sms_store
 from menus.catalog import Catalog
 from menus.replies import Replies
-from tests.sms.conftest import OTHER, SUBSCRIBER, outbox
+from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox
 
 LOST_TEXT = "This SIM is reported lost. Visit a Smart shop with your ID for a new SIM."
 
@@ -23,7 +23,7 @@ def text_in(services: Services, source: str, text: str, to: str = "888") -> str:
     event = sms_store.InboundSms(source, to, text.encode(), 0, sms_store.digest(source, to, text))
     with services.ctx.store.write() as conn:
         [inbox_id] = sms_store.apply(conn, [event], services.ctx.clock.now(), decode=decode_text,
-                                     dedupe_window=timedelta(seconds=60))
+                                     dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
     profile = services.profile
     KeywordRouter(services=services, texts=Replies(Catalog.load(profile.languages), profile)).handle([inbox_id])
     return str(outbox(services.ctx.store, kind="reply")[-1]["text"])
@@ -54,7 +54,8 @@ def test_lost_guesses_by_sms_lock_the_number_for_every_phone(services: Services,
     for n in range(limit.max_failures):
         text_in(services, f"8559800{n:05d}", f"LOST 012345670 G{n}")
     reply = text_in(services, "85598099999", "LOST 012345670 K-1")
-    assert reply.startswith("Too many attempts. Try again after ")
+    assert reply.startswith("Too many attempts. To report a lost SIM now, contact customer care. "
+                            "Or try again after ")
     assert services.show_subscriber("85512345670")["lost"] is None
 
 
