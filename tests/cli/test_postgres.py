@@ -87,9 +87,11 @@ def test_a_malformed_url_is_refused_at_start_naming_the_key(gateway: Gateway, co
 def test_commands_not_yet_on_postgresql_refuse_rather_than_use_sqlite(
         gateway: Gateway, command: tuple[str, ...]) -> None:
     """Until the PostgreSQL store serves them, a url set means "not here", never a silent SQLite file."""
-    message = gateway.refused(*command, env={"GATEWAY_DATABASE_URL": "postgresql://gw@127.0.0.1:1/gw"})
+    sqlite_file = gateway.tmp / "never.db"
+    message = gateway.refused(*command, env={"GATEWAY_DATABASE_URL": "postgresql://gw@127.0.0.1:1/gw",
+                                             "GATEWAY_DATABASE_PATH": str(sqlite_file)})
     assert message.startswith("error: database.url: only 'db migrate' runs on PostgreSQL")
-    assert not gateway.db.exists()
+    assert not sqlite_file.exists()
 
 
 def test_gateways_migrating_at_once_apply_each_version_once(gateway: Gateway, postgres_url: str) -> None:

@@ -257,6 +257,9 @@ VERSIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX sms_outbox_claim_due ON sms_outbox(kind, next_attempt_at) WHERE status = 'queued'",
         "CREATE INDEX sms_outbox_claim_expired ON sms_outbox(lease_until) WHERE status = 'sending'",
     ),
+    9: (
+        "ALTER TABLE sms_segments ADD COLUMN nonce BYTEA",
+    ),
 }
 
 LATEST = max(VERSIONS)
