@@ -81,6 +81,7 @@ def build(root: Path, cache: Path, subscribers: int, vouchers: int) -> Seeded:
             pin = f"{i:07d}{rng.randrange(10**7):07d}"
             out.write(f"B{i:09d},{pin},1.00,30\n")
             pin_out.write(pin + "\n")
+    _cli(root, db, "db", "migrate")  # only db migrate, serve and demo create a database
     t_subs = _cli(root, db, "subscribers", "import", str(subs_csv))
     t_vouchers = _cli(root, db, "vouchers", "import", str(vouchers_csv))
     conn = sqlite3.connect(db)
