@@ -10,8 +10,10 @@ dequeued when the link drops. Here:
 - the reader never awaits the store: MO and receipts go to the hook, which
   acknowledges them after they are saved; an SMSC ``unbind`` is answered
   only after what came before it is saved and acknowledged;
-- MO whose deliver_sm_resp was not written when the link ended are told to
-  the hook (``Unacknowledged``): the SMSC will deliver them again;
+- MO whose deliver_sm_resp was not written when the link ended, or was
+  written so shortly before (``ACK_IN_FLIGHT``) that the SMSC may not have
+  read it, are told to the hook (``Unacknowledged``): the SMSC may deliver
+  them again. A link that ended with an unbind handshake has no such doubt;
 - when the session ends, every message claimed but not accepted goes back to
   the outbox queue (``release``), to be sent on the next bind.
 """
@@ -59,6 +61,10 @@ HEADER = struct.Struct("!IIII")
 #: is a few kB): a longer length in a header ends the link before its body is
 #: read, so a hostile or broken peer cannot make us buffer what it announces.
 MAX_PDU = 70_000
+#: Seconds before a link ended during which a written deliver_sm_resp may still have been
+#: unread (in the network or the SMSC's input buffer when it dropped the link): its MO may be
+#: delivered again. Short, so that a subscriber's real repeat is rarely taken for a copy.
+ACK_IN_FLIGHT = 2.0
 THROTTLED = frozenset({SmppCommandStatus.ESME_RTHROTTLED, SmppCommandStatus.ESME_RMSGQFUL})
 #: Refusals that will not change by trying again.
 PERMANENT = frozenset(int(s) for s in (
@@ -115,6 +121,10 @@ class Session:
         self._out: list[bytes] = []
         #: MO saved or being saved whose deliver_sm_resp is not written yet (token → digest).
         self._unacked: dict[int, str] = {}
+        #: MO whose deliver_sm_resp was written lately, as (monotonic time written, digest).
+        self._recent_acks: deque[tuple[float, str]] = deque()
+        #: The link ended with an unbind handshake: every resp written before it was read.
+        self._unbind_done = False
         self._tokens = itertools.count()
         #: Tokens whose deliver_sm_resp waits in ``_out``.
         self._acking: list[int] = []
@@ -137,8 +147,15 @@ class Session:
         acking, self._acking = self._acking, []
         if self.open and not self._writer.is_closing():
             self._writer.write(b"".join(out))
-            for token in acking:
-                self._unacked.pop(token, None)
+            if acking:
+                now = time.monotonic()
+                recent = self._recent_acks
+                for token in acking:
+                    digest = self._unacked.pop(token, None)
+                    if digest is not None:
+                        recent.append((now, digest))
+                while recent and recent[0][0] < now - ACK_IN_FLIGHT:
+                    recent.popleft()
 
     def next_seq(self) -> int:
         return next(self._seq) % 0x7FFFFFFF + 1
@@ -208,10 +225,12 @@ class Session:
                 self.write(UnbindResp(sequence_num=seq).pdu())
                 self._flush()
                 await self._writer.drain()
+                self._unbind_done = True
                 log.info("smpp_unbind_by_smsc")
                 return
             elif command == SmppCommand.UNBIND_RESP:
                 self._unbound.set()
+                self._unbind_done = True
                 return
             elif not command & 0x80000000:
                 self.write(GenericNack(sequence_num=seq,
@@ -331,9 +350,14 @@ class Session:
         (after the MO themselves, so their rows exist when it is applied).
         """
         self.open = False
-        if self._unacked:
-            self._hook.record(sms_store.Unacknowledged(tuple(self._unacked.values())))
-            self._unacked.clear()
+        doubtful = list(self._unacked.values())
+        if not self._unbind_done:
+            since = time.monotonic() - ACK_IN_FLIGHT
+            doubtful.extend(digest for at, digest in self._recent_acks if at >= since)
+        if doubtful:
+            self._hook.record(sms_store.Unacknowledged(tuple(doubtful)))
+        self._unacked.clear()
+        self._recent_acks.clear()
         if self._claiming is not None:
             self._unsent.extend(await self._claiming)
             self._claiming = None

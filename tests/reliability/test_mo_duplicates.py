@@ -137,3 +137,29 @@ def test_mo_before_an_unbind_are_acknowledged_before_the_unbind_resp(tmp_path: P
         assert rows(server.db, "SELECT count(*) FROM topups")[0][0] == 3
     finally:
         smsc.close()
+
+
+def test_a_redelivery_of_an_mo_acknowledged_just_before_the_drop_is_not_answered_again(
+        tmp_path: Path, server_factory) -> None:  # type: ignore[no-untyped-def]
+    """The resp was written, but the SMSC dropped the link before reading it: its redelivery is marked, unanswered."""
+    nb = seed(tmp_path / "gateway.db", subscribers=2).numbers
+    smsc = FakeSmsc()
+    try:
+        server = _serve(tmp_path, server_factory, smsc)
+        smsc.send(pdu(DELIVER_SM, smsc.next_seq(), deliver_body(nb[0], b"BAL")))
+        assert smsc.expect(DELIVER_SM_RESP)[0][0] == 0  # written by the gateway, never "read" by this SMSC
+        assert smsc.sock is not None
+        smsc.sock.close()
+        smsc.sock = None
+        wait_for(lambda: "smpp_link_lost" in server.log.read_text(), 10, "the gateway to see the drop")
+        smsc.accept()
+        smsc.send(pdu(DELIVER_SM, smsc.next_seq(), deliver_body(nb[0], b"BAL")))  # the SMSC's redelivery
+        assert smsc.expect(DELIVER_SM_RESP)[0][0] == 0
+        smsc.send(pdu(DELIVER_SM, smsc.next_seq(), deliver_body(nb[1], b"BAL")))
+        _answered(server, smsc, nb[1], 1)
+        statuses = [tuple(r) for r in rows(server.db, "SELECT source, status, redelivery_of FROM sms_inbox "
+                                                      "ORDER BY id")]
+        assert statuses == [(nb[0], "handled", None), (nb[0], "redelivered", 1), (nb[1], "handled", None)]
+        assert len(_replies(server, nb[0])) == 1
+    finally:
+        smsc.close()
