@@ -5,6 +5,12 @@ plain prepared statements on the same ``sqlite3`` connection (sqlite-utils'
 table API costs schema look-ups on every call, too slow for the hot path).
 """
 
+import sqlite3
+
 from gateway.store.db import Store, StoreBusy, StoreError, open_store
 
-__all__ = ["Store", "StoreBusy", "StoreError", "open_store"]
+#: Every error the database in use may raise past the port: its own, and its driver's
+#: (a file damaged under a running gateway fails in the middle of a statement).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (StoreError, sqlite3.DatabaseError)
+
+__all__ = ["DATABASE_ERRORS", "Store", "StoreBusy", "StoreError", "open_store"]

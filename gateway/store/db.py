@@ -31,18 +31,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 import sqlite_utils
 
+from gateway.store.port import StoreBusy as StoreBusy, StoreError as StoreError
+
 if TYPE_CHECKING:
     from gateway.store.sqlite_uow import SqliteUnitOfWork
 
 T = TypeVar("T")
-
-
-class StoreError(Exception):
-    """The database cannot be opened or used (corrupt, read-only, busy too long)."""
-
-
-class StoreBusy(StoreError):
-    """Another writer held the lock longer than ``busy_timeout``: nothing was done; try again."""
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -92,9 +86,19 @@ class Store:
         """One all-or-nothing business operation under the write lock (the raw connection)."""
         return self._transaction(self.conn)
 
-    def write_uow(self) -> AbstractContextManager[SqliteUnitOfWork]:
-        """``write()`` for the services: the port's unit of work on this connection."""
-        return self._transaction(self.uow)
+    def write_uow(self, *, durable: bool = True) -> AbstractContextManager[SqliteUnitOfWork]:
+        """``write()`` for the services: the port's unit of work on this connection.
+
+        ``durable=False`` outside a group: a group of its own that commits without the fsync.
+        """
+        if durable or self._grouping:
+            return self._transaction(self.uow)
+        return self._relaxed()
+
+    @contextmanager
+    def _relaxed(self) -> Iterator[SqliteUnitOfWork]:
+        with self.group(durable=False), self._transaction(self.uow) as uow:
+            yield uow
 
     def read_uow(self) -> SqliteUnitOfWork:
         return self.uow

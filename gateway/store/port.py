@@ -90,9 +90,8 @@ class SessionRow:
     expires_at: datetime
 
 
-#: A session row to write: (session_id, msisdn, service_code, state, created_at, updated_at, expires_at),
-#: times as ``iso`` text.
-SessionState = tuple[str, str, str, str, str | None, str | None, str | None]
+#: A session row to write: (session_id, msisdn, service_code, state, created_at, updated_at, expires_at).
+SessionState = tuple[str, str, str, str, datetime, datetime, datetime]
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,96 @@ class InboxMessage:
     status: str
     digest: str | None
     incomplete: bool
+
+
+# --- SMS delivery: what the SMPP adapters record, and what the sender claims ----------
+
+#: Receipt ``stat`` → the outbox state it ends a message in.
+FINAL_STATES = {"DELIVRD": "delivered", "EXPIRED": "expired", "UNDELIV": "undeliverable",
+                "REJECTD": "undeliverable", "DELETED": "undeliverable"}
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    source: str
+    destination: str
+    text: str
+    kind: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """One whole MO, or one part of a concatenated MO (``reference`` set)."""
+
+    source: str
+    destination: str
+    data: bytes
+    data_coding: int
+    digest: str
+    reference: int | None = None
+    total: int = 1
+    seq: int = 1
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """A delivery receipt; ``smsc`` names the SMSC it came from (``smsc_identity``)."""
+
+    message_id: str
+    stat: str
+    smsc: str = ""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The SMSC accepted every part; its ids are unique on that SMSC only, and only until it restarts."""
+
+    outbox_id: int
+    message_ids: tuple[str, ...]
+    smsc: str = ""
+
+
+@dataclass(frozen=True)
+class SendFailed:
+    """``retry_at`` None: a permanent failure; otherwise queue again at that time."""
+
+    outbox_id: int
+    error: str
+    retry_at: datetime | None
+    count_attempt: bool = True
+
+
+@dataclass(frozen=True)
+class Unacknowledged:
+    """MO (by digest) received on a link that dropped before their deliver_sm_resp was written.
+
+    The SMSC will deliver them again; recorded after the MO themselves, so
+    their inbox rows exist when this is applied.
+    """
+
+    digests: tuple[str, ...]
+
+
+Event = InboundSms | DeliveryReport | Submitted | SendFailed | Unacknowledged
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What ``purge`` did: MO parts and early receipts dropped, inbox rows made (id → sender)."""
+
+    segments: int
+    receipts: int
+    inbox: dict[int, str]
+
+
+class StoreError(Exception):
+    """The database cannot be opened or used (corrupt, read-only, busy too long)."""
+
+
+class StoreBusy(StoreError):
+    """Another writer held the lock longer than ``busy_timeout``: nothing was done; try again."""
 
 
 class DuplicateNumber(Exception):
@@ -190,7 +279,7 @@ class Outbox(Protocol):
     def enqueue(self, sms: OutgoingSms, now: datetime) -> int | None: ...
     def enqueue_many(self, messages: list[OutgoingSms], now: datetime) -> int: ...
     def skipped(self, sms: OutgoingSms, now: datetime, reason: str) -> None: ...
-    def claim_due(self, now: datetime, limit: int) -> list[Any]: ...
+    def claim_due(self, now: datetime, limit: int) -> list[OutboxRow]: ...
     def recover(self) -> int: ...
     def depth(self) -> dict[str, int]: ...
 
@@ -198,12 +287,12 @@ class Outbox(Protocol):
 class Inbox(Protocol):
     """MO, receipts and submit outcomes as the SMPP adapters record them, and the inbox rows to answer."""
 
-    def apply(self, events: Sequence[Any], now: datetime, *, decode: Callable[[bytes, int], str],
+    def apply(self, events: Sequence[Event], now: datetime, *, decode: Callable[[bytes, int], str],
               dedupe_window: timedelta, senders: dict[int, str] | None = None,
               redeliveries: list[tuple[int, int]] | None = None) -> list[int]: ...
     def settle(self, inbox_ids: Sequence[int]) -> None: ...
     def expect_unsettled(self, now: datetime) -> int: ...
-    def purge(self, now: datetime, *, decode: Callable[[bytes, int], str]) -> Any: ...
+    def purge(self, now: datetime, *, decode: Callable[[bytes, int], str]) -> Purged: ...
     def purge_texts(self, now: datetime, retention: timedelta) -> int: ...
     def unhandled(self, limit: int) -> list[int]: ...
     def messages(self, inbox_ids: Sequence[int]) -> dict[int, InboxMessage]: ...
@@ -226,8 +315,12 @@ class UnitOfWork(Protocol):
 class Database(Protocol):
     """Where units of work come from (``gateway.store.db.Store`` for SQLite)."""
 
-    def write_uow(self) -> AbstractContextManager[UnitOfWork]:
-        """One all-or-nothing operation (a savepoint inside a group)."""
+    def write_uow(self, *, durable: bool = True) -> AbstractContextManager[UnitOfWork]:
+        """One all-or-nothing operation (a savepoint inside a group).
+
+        ``durable=False``: its commit need not survive a power cut (an outbox
+        claim: ``recover`` re-queues what a lost one had taken).
+        """
         ...
 
     def read_uow(self) -> UnitOfWork:

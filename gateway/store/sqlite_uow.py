@@ -344,7 +344,10 @@ class SqliteSessions(_Bound):
                           datetime.fromisoformat(row["created_at"]), datetime.fromisoformat(row["expires_at"]))
 
     def save(self, rows: list[SessionState]) -> None:
-        self._conn.executemany(self._UPSERT, rows)
+        self._conn.executemany(self._UPSERT, [
+            (sid, msisdn, code, state, iso(created), iso(updated), iso(expires))
+            for sid, msisdn, code, state, created, updated, expires in rows
+        ])
 
     def touch(self, session_id: str, expires_at: datetime, now: datetime) -> None:
         self._conn.execute("UPDATE ussd_sessions SET updated_at = ?, expires_at = ? WHERE session_id = ?",
@@ -385,7 +388,7 @@ class SqliteOutbox(_Bound):
 class SqliteInbox(_Bound):
     __slots__ = ()
 
-    def apply(self, events: Sequence[Any], now: datetime, *, decode: Callable[[bytes, int], str],
+    def apply(self, events: Sequence[sms_sql.Event], now: datetime, *, decode: Callable[[bytes, int], str],
               dedupe_window: timedelta, senders: dict[int, str] | None = None,
               redeliveries: list[tuple[int, int]] | None = None) -> list[int]:
         return sms_sql.apply(self._conn, events, now, decode=decode, dedupe_window=dedupe_window,
