@@ -1,7 +1,7 @@
 """Marketing campaigns: queue one SMS per number, skipping those who opted out.
 
 Consent is checked twice: here (so the operator sees how many were skipped)
-and again by the sender when each message is sent (``store.sms.claim_due``),
+and again by the sender when each message is sent (``Outbox.claim_due``),
 so a STOP that arrives while a campaign is queued still wins. Skipped numbers
 get an outbox row with status ``skipped`` for the record.
 """

@@ -2,7 +2,7 @@
 
 Channels hold a ``Services`` and call its methods; menu files and SMS
 keywords name these methods (``ACTIONS``), and the menu loader refuses an
-unknown name at start-up. All methods are synchronous (SQLite); async
+unknown name at start-up. All methods are synchronous (on the store port); async
 channels run them through ``gateway.services.runner.DbRunner``.
 """
 

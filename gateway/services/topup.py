@@ -1,10 +1,11 @@
 """Voucher top-up (000 "Prepaid" 2-3), for one's own line or another number.
 
-One ``BEGIN IMMEDIATE`` transaction does everything: the lock check, the
-voucher lookup by keyed hash, marking it used (``WHERE status = 'active'``),
+One unit of work does everything: the lock check, the voucher lookup by
+keyed hash, taking it (``vouchers.take``: only an active voucher is taken),
 the credit with its ledger rows, the top-up record and the confirmation SMS.
-Two redemptions of one PIN, even from two processes, are serialised by
-SQLite's write lock: exactly one succeeds, the other sees the voucher used.
+Two redemptions of one PIN, even from two processes, are serialised by the
+database (on SQLite its write lock, taken when the unit of work begins):
+exactly one succeeds, the other sees the voucher used.
 
 A refused attempt consumes nothing. It is recorded (and a wrong PIN, or any
 refused gift, counted towards the requester's lockout) in the same

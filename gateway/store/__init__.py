@@ -1,4 +1,10 @@
-"""SQLite storage: schema, migrations, and the SQL of each business operation.
+"""The store: its port and the SQLite adapter.
+
+``port`` declares what the services may ask of a database (repositories and
+a unit of work, as Protocols, with their value types); the services import
+nothing else from here. The SQLite adapter is ``sqlite_uow`` (the repositories
+bound to a connection) over ``db`` (the connection and its transactions),
+``migrations`` and the modules holding the SQL of each operation.
 
 sqlite-utils builds the schema and does bulk loads; the per-request SQL is
 plain prepared statements on the same ``sqlite3`` connection (sqlite-utils'
