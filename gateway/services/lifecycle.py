@@ -99,6 +99,7 @@ def _queue_reminders(ctx: Context, now: datetime) -> int:
                     expires = record.account.main_expires_at
                     if not uow.accounts.mark_reminded(record.subscriber_id, kind, expires, now):
                         continue
+                    # The expiry in UTC to the microsecond: one key per cycle, as earlier runs queued it.
                     cycle = expires.astimezone(UTC).isoformat(timespec="microseconds") if expires else None
                     view = view_of(ctx, record, now)
                     text = ctx.notices.reminder(kind, view, record.language)
