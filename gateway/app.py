@@ -154,10 +154,10 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
     cache = SessionCache()
     limiter = RateLimiter(profile.requests_per_minute)
     dialogues = Dialogues(
-        engine=engine, services=services, runner=runner, store=store, clock=clock, profile=profile,
+        engine=engine, services=services, runner=runner, clock=clock, profile=profile,
         metrics=UssdMetrics.create(registry, lambda: float(len(cache))), cache=cache,
         limiter=limiter, budget_seconds=settings.database.busy_timeout_ms / 1000,
-        read_services=read_services, read_store=read_store,
+        read_services=read_services,
     )
     return Gateway(settings, profile, clock, store, catalog, replies, services, runner, engine,
                    dialogues, registry, limiter, read_store)

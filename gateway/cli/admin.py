@@ -18,7 +18,7 @@ from gateway.logs import configure_logging
 from gateway.profile import load_profile
 from gateway.services import Context, Services
 from gateway.services.accounts_import import parse_expiry
-from gateway.store import open_store
+from gateway.store import Store, open_store
 from gateway.store.migrations import current_version
 
 
@@ -95,7 +95,9 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
     if settings.database.url:
         return _migrate_postgres(settings)
     services = open_services(args, create=True)
-    print(f"schema at version {current_version(services.ctx.store)} ({services.ctx.store.path})")
+    store = services.ctx.store
+    assert isinstance(store, Store)  # the migrations are the SQLite adapter's (open_services opens one)
+    print(f"schema at version {current_version(store)} ({store.path})")
     return 0
 
 

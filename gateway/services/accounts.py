@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,55 +19,45 @@ from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, normalise_id_number, seal
 from gateway.services.model import BalanceView
 from gateway.services.ports import Context
-from gateway.store.accounts import (
-    SubscriberRecord,
-    consent_history,
-    insert_subscriber,
-    is_lost,
-    load_latest,
-    load_live,
-    save_account,
-    was_recycled,
-)
-from gateway.store.db import iso
+from gateway.store.port import SubscriberRecord, UnitOfWork
 
 SUBSCRIBER_TYPES = ("prepaid", "postpaid")
 ID_PURPOSE = "id-number"
 
 
-def find(ctx: Context, conn: sqlite3.Connection, msisdn: str) -> SubscriberRecord:
+def find(ctx: Context, uow: UnitOfWork, msisdn: str) -> SubscriberRecord:
     """The live subscriber, or the refusal a subscriber should see.
 
     Raises:
         NumberRecycled: the number was recycled and not reissued.
         UnknownSubscriber: never ours.
     """
-    record = load_live(conn, msisdn, ctx.profile.currency)
+    record = uow.accounts.load_live(msisdn, ctx.profile.currency)
     if record is not None:
         return record
-    if was_recycled(conn, msisdn):
+    if uow.accounts.was_recycled(msisdn):
         raise NumberRecycled(f"number {msisdn} has been recycled", msisdn)
     raise UnknownSubscriber(f"unknown number {msisdn}", msisdn)
 
 
-def find_originator(ctx: Context, conn: sqlite3.Connection, msisdn: str) -> SubscriberRecord:
+def find_originator(ctx: Context, uow: UnitOfWork, msisdn: str) -> SubscriberRecord:
     """``find`` for the line a request comes from: refused if its SIM is reported lost.
 
     Raises:
         LineLost, NumberRecycled, UnknownSubscriber
     """
-    record = find(ctx, conn, msisdn)
+    record = find(ctx, uow, msisdn)
     check_may_originate(record.lost_reference is not None, msisdn)
     return record
 
 
-def refuse_lost_originator(conn: sqlite3.Connection, msisdn: str) -> None:
+def refuse_lost_originator(uow: UnitOfWork, msisdn: str) -> None:
     """For requests any phone may make (a gift, a lost report): refused from a lost SIM.
 
     Raises:
         LineLost
     """
-    check_may_originate(is_lost(conn, msisdn), msisdn)
+    check_may_originate(uow.accounts.is_lost(msisdn), msisdn)
 
 
 def view_of(ctx: Context, record: SubscriberRecord, now: datetime) -> BalanceView:
@@ -96,31 +85,29 @@ def view_of(ctx: Context, record: SubscriberRecord, now: datetime) -> BalanceVie
 def check_balance(ctx: Context, msisdn: str) -> BalanceView:
     """The caller's own balance (refused from a lost SIM). Writes nothing."""
     now = ctx.clock.now()
-    record = find_originator(ctx, ctx.store.read(), msisdn)
+    record = find_originator(ctx, ctx.store.read_uow(), msisdn)
     view = view_of(ctx, record, now)
     if view.state is LineState.RECYCLED:
         raise NumberRecycled(f"number {msisdn} is due for recycling", msisdn)
     return view
 
 
-def subscriber_language(ctx: Context, msisdn: str, conn: sqlite3.Connection | None = None) -> str:
+def subscriber_language(ctx: Context, msisdn: str, uow: UnitOfWork | None = None) -> str:
     """The saved language of a live subscriber, else the profile default.
 
-    ``conn`` lets a use case ask inside its own transaction.
+    ``uow`` lets a use case ask inside its own transaction.
     """
-    row = (conn or ctx.store.read()).execute(
-        "SELECT language FROM subscribers WHERE msisdn = ? AND status = 'live'", (msisdn,)
-    ).fetchone()
-    return str(row["language"]) if row else ctx.profile.default_language
+    language = (uow or ctx.store.read_uow()).accounts.language(msisdn)
+    return language if language is not None else ctx.profile.default_language
 
 
 def set_language(ctx: Context, msisdn: str, language: str) -> str:
     language = language.lower()
     if language not in ctx.profile.languages:
         raise InvalidInput(f"language must be one of {', '.join(ctx.profile.languages)}")
-    with ctx.store.write() as conn:
-        record = find_originator(ctx, conn, msisdn)
-        conn.execute("UPDATE subscribers SET language = ? WHERE id = ?", (language, record.subscriber_id))
+    with ctx.store.write_uow() as uow:
+        record = find_originator(ctx, uow, msisdn)
+        uow.accounts.set_language(record.subscriber_id, language)
     return language
 
 
@@ -153,7 +140,7 @@ def add_subscriber(
     id_number: str | None = None,
     language: str | None = None,
     type_: str = "prepaid",
-    conn: sqlite3.Connection | None = None,
+    uow: UnitOfWork | None = None,
 ) -> int:
     """Create a live subscriber with an opening balance (one ledger row).
 
@@ -182,18 +169,18 @@ def add_subscriber(
         expires_at = None
     id_hash = hash_id_number(ctx, id_number) if id_number else None
 
-    def insert(c: sqlite3.Connection) -> int:
-        if load_live(c, msisdn, ctx.profile.currency) is not None:
+    def insert(u: UnitOfWork) -> int:
+        if u.accounts.load_live(msisdn, ctx.profile.currency) is not None:
             raise SubscriberExists(f"subscriber {msisdn} already exists")
-        sid = insert_subscriber(c, msisdn=msisdn, type_=type_, language=language, id_hash=id_hash, now=now)
+        sid = u.accounts.insert(msisdn=msisdn, type_=type_, language=language, id_hash=id_hash, now=now)
         account, entries = rules.Account.opening(balance, expires_at, now)
-        save_account(c, sid, account, entries, now=now, reference="opening", channel="cli")
+        u.accounts.save_account(sid, account, entries, now=now, reference="opening", channel="cli")
         return sid
 
-    if conn is not None:
-        return insert(conn)
-    with ctx.store.write() as c:
-        return insert(c)
+    if uow is not None:
+        return insert(uow)
+    with ctx.store.write_uow() as u:
+        return insert(u)
 
 
 def grant_promo(ctx: Context, msisdn: str, amount: Money, valid_days: int | None = None) -> BalanceView:
@@ -204,25 +191,23 @@ def grant_promo(ctx: Context, msisdn: str, amount: Money, valid_days: int | None
         raise InvalidInput("valid days must be more than zero")
     now = ctx.clock.now()
     days = valid_days or ctx.profile.policy.promo_valid_days
-    with ctx.store.write() as conn:
-        record = find(ctx, conn, msisdn)
+    with ctx.store.write_uow() as uow:
+        record = find(ctx, uow, msisdn)
         account, entries, _ = rules.grant_promo(record.account, amount, days, now, ctx.profile.policy)
-        save_account(conn, record.subscriber_id, account, entries, now=now, reference="promo", channel="cli")
-        record = find(ctx, conn, msisdn)
+        uow.accounts.save_account(record.subscriber_id, account, entries, now=now, reference="promo",
+                                  channel="cli")
+        record = find(ctx, uow, msisdn)
     return view_of(ctx, record, now)
 
 
 def unblock(ctx: Context, msisdn: str) -> str:
     """Lift a lost-SIM block once a replacement SIM is issued; returns the report reference."""
     now = ctx.clock.now()
-    with ctx.store.write() as conn:
-        record = find(ctx, conn, msisdn)
+    with ctx.store.write_uow() as uow:
+        record = find(ctx, uow, msisdn)
         if record.lost_reference is None:
             raise InvalidInput(f"{msisdn} is not blocked")
-        conn.execute(
-            "UPDATE lost_reports SET resolved_at = ? WHERE subscriber_id = ? AND resolved_at IS NULL",
-            (iso(now), record.subscriber_id),
-        )
+        uow.lost.resolve(record.subscriber_id, now)
         return record.lost_reference
 
 
@@ -234,12 +219,12 @@ def show(ctx: Context, msisdn: str) -> dict[str, Any]:
     """
     now = ctx.clock.now()
     tz = ctx.profile.time_zone
-    with ctx.store.snapshot() as conn:
-        record = load_latest(conn, msisdn, ctx.profile.currency)
+    with ctx.store.snapshot_uow() as uow:
+        record = uow.accounts.load_latest(msisdn, ctx.profile.currency)
         if record is None:
             raise UnknownSubscriber(f"unknown number {msisdn}", msisdn)
         view = view_of(ctx, record, now)
-        consent = consent_history(conn, record.subscriber_id)
+        consent = uow.consent.history(record.subscriber_id)
     recycled = record.status == "recycled"
 
     def when(moment: datetime | None) -> str | None:

@@ -16,7 +16,6 @@ a minute on a laptop-class machine (``scripts/measure-import``).
 
 from __future__ import annotations
 
-import sqlite3
 from array import array
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,20 +27,11 @@ from gateway.domain.money import parse_amount
 from gateway.services.accounts import SUBSCRIBER_TYPES, hash_id_number
 from gateway.services.csvfile import read_rows
 from gateway.services.ports import Context
-from gateway.store.db import iso
+from gateway.store.port import DuplicateNumber, UnitOfWork
 
 FIELDS = ("msisdn", "balance", "expires_at", "id_number", "language", "type")
 CHUNK = 50_000
 
-_INSERT_SUBSCRIBERS = (
-    "INSERT INTO subscribers (id, msisdn, type, language, id_hash, status, created_at, "
-    "marketing_opt_in, main_minor, main_expires_at, restorable_minor) "
-    "VALUES (?, ?, ?, ?, ?, 'live', ?, 1, ?, ?, 0)"
-)
-_INSERT_LEDGER = (
-    "INSERT INTO ledger (subscriber_id, bucket, delta_minor, kind, at, recorded_at, reference, channel) "
-    "VALUES (?, 'main', ?, 'opening', ?, ?, 'import', 'import')"
-)
 
 
 def parse_expiry(text: str, tz: object) -> datetime:
@@ -59,14 +49,14 @@ def import_subscribers(ctx: Context, path: Path) -> int:
         ImportError_: unreadable file, bad header, or the first bad line.
     """
     now = ctx.clock.now()
-    stamp = iso(now)
+    stamp = now
     profile = ctx.profile
-    default_expiry = iso(now + timedelta(days=profile.policy.default_valid_days))
+    default_expiry = now + timedelta(days=profile.policy.default_valid_days)
     # Exports repeat a few expiry dates many times: parse each once.
-    expiries: dict[str, str | None] = {}
+    expiries: dict[str, datetime] = {}
 
-    with ctx.store.write() as conn:
-        first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()[0] + 1
+    with ctx.store.write_uow() as uow:
+        first = uow.accounts.next_id()
         lines = array("q")  # lines[id - first]: the line the subscriber came from
         subscribers: list[tuple[Any, ...]] = []
         ledger: list[tuple[Any, ...]] = []
@@ -86,7 +76,7 @@ def import_subscribers(ctx: Context, path: Path) -> int:
                 elif text := row["expires_at"]:
                     if text not in expiries:
                         try:
-                            expiries[text] = iso(parse_expiry(text, profile.time_zone))
+                            expiries[text] = parse_expiry(text, profile.time_zone)
                         except ValueError:
                             raise ImportError_(f"expires_at is not an ISO-8601 date: {text!r}") from None
                     expires = expiries[text]
@@ -101,39 +91,36 @@ def import_subscribers(ctx: Context, path: Path) -> int:
             if balance.minor:
                 ledger.append((sid, balance.minor, stamp, stamp))
             if len(subscribers) >= CHUNK:
-                _flush(conn, path, first, lines, subscribers, ledger)
-        _flush(conn, path, first, lines, subscribers, ledger)
+                _flush(uow, path, first, lines, subscribers, ledger)
+        _flush(uow, path, first, lines, subscribers, ledger)
         if not lines:
             raise ImportError_(f"{path}: no subscribers in the file")
     return len(lines)
 
 
 def _flush(
-    conn: sqlite3.Connection, path: Path, first: int, lines: array[int],
+    uow: UnitOfWork, path: Path, first: int, lines: array[int],
     subscribers: list[tuple[Any, ...]], ledger: list[tuple[Any, ...]],
 ) -> None:
     """Insert one chunk (subscribers before their ledger rows) and empty the lists."""
     try:
-        conn.executemany(_INSERT_SUBSCRIBERS, subscribers)
-    except sqlite3.IntegrityError:
-        _raise_duplicate(conn, path, first, lines, subscribers)
+        uow.accounts.insert_many(subscribers, ledger)
+    except DuplicateNumber:
+        _raise_duplicate(uow, path, first, lines, subscribers)
         raise  # not a repeated number after all: a bug, keep the traceback
-    conn.executemany(_INSERT_LEDGER, ledger)
     subscribers.clear()
     ledger.clear()
 
 
 def _raise_duplicate(
-    conn: sqlite3.Connection, path: Path, first: int, lines: array[int], subscribers: list[tuple[Any, ...]],
+    uow: UnitOfWork, path: Path, first: int, lines: array[int], subscribers: list[tuple[Any, ...]],
 ) -> None:
     """Name the first row of the chunk whose number is already live (earlier rows went in)."""
     for sid, msisdn, *_ in subscribers:
-        row = conn.execute(
-            "SELECT id FROM subscribers WHERE msisdn = ? AND status = 'live'", (msisdn,)
-        ).fetchone()
-        if row is None or row[0] == sid:
+        live = uow.accounts.live_id(msisdn)
+        if live is None or live == sid:
             continue
         line = lines[sid - first]
-        if row[0] >= first:
-            raise ImportError_(f"{path}: line {line}: {msisdn} repeats line {lines[row[0] - first]}")
+        if live >= first:
+            raise ImportError_(f"{path}: line {line}: {msisdn} repeats line {lines[live - first]}")
         raise ImportError_(f"{path}: line {line}: subscriber {msisdn} already exists")

@@ -1,7 +1,7 @@
 """Marketing campaigns: queue one SMS per number, skipping those who opted out.
 
 Consent is checked twice: here (so the operator sees how many were skipped)
-and again by the sender when each message is sent (``store.sms.claim_due``),
+and again by the sender when each message is sent (``Outbox.claim_due``),
 so a STOP that arrives while a campaign is queued still wins. Skipped numbers
 get an outbox row with status ``skipped`` for the record.
 """
@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from gateway.domain.errors import InvalidInput
 from gateway.services.model import OutgoingSms
 from gateway.services.ports import Context
-from gateway.store.db import iso
-from gateway.store.outbox import enqueue
 
 
 @dataclass(frozen=True)
@@ -39,22 +37,14 @@ def queue_campaign(ctx: Context, text: str, msisdns: Iterable[str]) -> CampaignR
     source = ctx.profile.codes.sms_marketing
     now = ctx.clock.now()
     queued = skipped = 0
-    with ctx.store.write() as conn:
+    with ctx.store.write_uow() as uow:
         for msisdn in numbers:
-            row = conn.execute(
-                "SELECT marketing_opt_in FROM subscribers WHERE msisdn = ? AND status = 'live'",
-                (msisdn,),
-            ).fetchone()
-            if row is not None and row["marketing_opt_in"]:
-                enqueue(conn, OutgoingSms(msisdn, text, source, "marketing"), now)
+            opted_in = uow.accounts.marketing_opt_in(msisdn)
+            sms = OutgoingSms(msisdn, text, source, "marketing")
+            if opted_in:
+                uow.outbox.enqueue(sms, now)
                 queued += 1
                 continue
-            reason = "opted out" if row is not None else "not a subscriber"
-            conn.execute(
-                "INSERT INTO sms_outbox (source, destination, text, kind, status, attempts, "
-                "next_attempt_at, created_at, updated_at, error) "
-                "VALUES (?, ?, ?, 'marketing', 'skipped', 0, ?, ?, ?, ?)",
-                (source, msisdn, text, iso(now), iso(now), iso(now), reason),
-            )
+            uow.outbox.skipped(sms, now, "opted out" if opted_in is not None else "not a subscriber")
             skipped += 1
     return CampaignResult(queued, skipped)

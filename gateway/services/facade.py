@@ -2,12 +2,13 @@
 
 Channels hold a ``Services`` and call its methods; menu files and SMS
 keywords name these methods (``ACTIONS``), and the menu loader refuses an
-unknown name at start-up. All methods are synchronous (SQLite); async
+unknown name at start-up. All methods are synchronous (on the store port); async
 channels run them through ``gateway.services.runner.DbRunner``.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from gateway.domain.channels import Channel
 from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, keyed_hash
-from gateway.services import accounts, consent, lifecycle, lost, topup, vouchers
+from gateway.services import accounts, consent, lifecycle, lost, sessions, topup, vouchers
 from gateway.services.model import (
     BalanceView,
     ConsentView,
@@ -27,6 +28,7 @@ from gateway.services.model import (
 )
 from gateway.profile import OperatorProfile
 from gateway.services.ports import Context
+from gateway.store.port import SessionRow, SessionState
 
 #: The use cases a menu or keyword may name.
 ACTIONS = frozenset(
@@ -56,6 +58,24 @@ class Services:
     def answer_key(self, answers: str) -> str:
         """A keyed hash of a USSD answer path that holds a secret answer (what a session keeps)."""
         return "#" + keyed_hash(self.ctx.pin_secret, ANSWERS_PURPOSE, answers)
+
+    def snapshot(self) -> AbstractContextManager[object]:
+        """Several calls that must see one consistent state (reads only)."""
+        return self.ctx.store.snapshot_uow()
+
+    # --- USSD sessions -------------------------------------------------------
+
+    def load_session(self, session_id: str) -> SessionRow | None:
+        return sessions.load(self.ctx, session_id)
+
+    def save_sessions(self, rows: list[SessionState]) -> None:
+        sessions.save(self.ctx, rows)
+
+    def touch_session(self, session_id: str, expires_at: datetime, now: datetime) -> None:
+        sessions.touch(self.ctx, session_id, expires_at, now)
+
+    def sweep_sessions(self, before: datetime) -> int:
+        return sessions.sweep(self.ctx, before)
 
     # --- subscriber-facing -------------------------------------------------
 

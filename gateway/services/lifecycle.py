@@ -17,7 +17,7 @@ the job makes the ledger and the reminders catch up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from gateway.domain import account as rules
 from gateway.domain.account import EntryKind
@@ -25,9 +25,6 @@ from gateway.domain.lifecycle import LineState, line_state, recycle_at
 from gateway.services.accounts import view_of
 from gateway.services.model import OutgoingSms
 from gateway.services.ports import Context
-from gateway.store.accounts import load_live, save_account
-from gateway.store.db import iso
-from gateway.store.outbox import enqueue
 
 BATCH = 500
 
@@ -47,24 +44,12 @@ def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
     now = now or ctx.clock.now()
     policy = ctx.profile.policy
     recycle_cutoff = now - policy.outgoing_barred - policy.fully_barred
-    stamp = iso(now)
-    due = [
-        row[0]
-        for row in ctx.store.read().execute(
-            "SELECT msisdn FROM subscribers WHERE status = 'live' AND ("
-            " (main_minor != 0 AND main_expires_at <= :now)"
-            " OR (restorable_minor != 0 AND restorable_until <= :now)"
-            " OR (type = 'prepaid' AND main_expires_at <= :cutoff)"
-            ") UNION SELECT s.msisdn FROM promo_lots p JOIN subscribers s ON s.id = p.subscriber_id"
-            " WHERE s.status = 'live' AND p.amount_minor != 0 AND p.expires_at <= :now",
-            {"now": stamp, "cutoff": iso(recycle_cutoff)},
-        )
-    ]
+    due = ctx.store.read_uow().accounts.due_for_lifecycle(now, recycle_cutoff)
     counts = {"settled": 0, "expire": 0, "forfeit": 0, "promo_expire": 0, "recycled": 0}
     for start in range(0, len(due), BATCH):
-        with ctx.store.write() as conn:
+        with ctx.store.write_uow() as uow:
             for msisdn in due[start:start + BATCH]:
-                record = load_live(conn, msisdn, ctx.profile.currency)
+                record = uow.accounts.load_live(msisdn, ctx.profile.currency)
                 if record is None:
                     continue
                 account, entries = rules.settle(record.account, now, policy)
@@ -73,14 +58,11 @@ def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
                     moment = recycle_at(expires, policy)
                     account, closing = rules.close_out(account, moment)
                     entries += closing
-                    conn.execute(
-                        "UPDATE subscribers SET status = 'recycled', recycled_at = ? WHERE id = ?",
-                        (iso(moment), record.subscriber_id),
-                    )
+                    uow.accounts.mark_recycled(record.subscriber_id, moment)
                     counts["recycled"] += 1
                 if entries:
-                    save_account(conn, record.subscriber_id, account, entries, now=now,
-                                 reference="lifecycle", channel="system")
+                    uow.accounts.save_account(record.subscriber_id, account, entries, now=now,
+                                              reference="lifecycle", channel="system")
                     counts["settled"] += 1
                 for entry in entries:
                     if entry.kind is EntryKind.EXPIRE and entry.delta.minor < 0:
@@ -107,31 +89,21 @@ def _queue_reminders(ctx: Context, now: datetime) -> int:
         windows["expiry"] = (now, now + timedelta(days=policy.expiry_reminder_days))
     sent = 0
     for kind, (after, until) in windows.items():
-        rows = ctx.store.read().execute(
-            "SELECT s.msisdn FROM subscribers s WHERE s.status = 'live' AND s.type = 'prepaid'"
-            " AND s.main_expires_at > ? AND s.main_expires_at <= ?"
-            + (" AND s.main_minor != 0" if kind == "expiry" else "")
-            + " AND NOT EXISTS (SELECT 1 FROM lost_reports l WHERE l.subscriber_id = s.id AND l.resolved_at IS NULL)"
-            " AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.subscriber_id = s.id AND r.kind = ?"
-            " AND r.cycle = s.main_expires_at)",
-            (iso(after), iso(until), kind),
-        ).fetchall()
-        for start in range(0, len(rows), BATCH):
-            with ctx.store.write() as conn:
-                for row in rows[start:start + BATCH]:
-                    record = load_live(conn, row["msisdn"], ctx.profile.currency)
+        numbers = ctx.store.read_uow().accounts.due_for_reminder(kind, after, until)
+        for start in range(0, len(numbers), BATCH):
+            with ctx.store.write_uow() as uow:
+                for msisdn in numbers[start:start + BATCH]:
+                    record = uow.accounts.load_live(msisdn, ctx.profile.currency)
                     if record is None:
                         continue
-                    cycle = iso(record.account.main_expires_at)
-                    inserted = conn.execute(
-                        "INSERT OR IGNORE INTO reminders (subscriber_id, kind, cycle, sent_at) VALUES (?, ?, ?, ?)",
-                        (record.subscriber_id, kind, cycle, iso(now)),
-                    ).rowcount
-                    if not inserted:
+                    expires = record.account.main_expires_at
+                    if not uow.accounts.mark_reminded(record.subscriber_id, kind, expires, now):
                         continue
+                    # The expiry in UTC to the microsecond: one key per cycle, as earlier runs queued it.
+                    cycle = expires.astimezone(UTC).isoformat(timespec="microseconds") if expires else None
                     view = view_of(ctx, record, now)
                     text = ctx.notices.reminder(kind, view, record.language)
-                    enqueue(conn, OutgoingSms(record.msisdn, text, ctx.profile.codes.sms_keywords, "reminder",
-                                              f"reminder:{record.subscriber_id}:{kind}:{cycle}"), now)
+                    uow.outbox.enqueue(OutgoingSms(record.msisdn, text, ctx.profile.codes.sms_keywords, "reminder",
+                                                   f"reminder:{record.subscriber_id}:{kind}:{cycle}"), now)
                     sent += 1
     return sent

@@ -12,7 +12,6 @@ SIM that is itself reported lost can report nothing.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from datetime import datetime
 
 from gateway.domain.attempts import is_locked
@@ -24,10 +23,7 @@ from gateway.logs import get_logger
 from gateway.services.accounts import hash_id_number, refuse_lost_originator, subscriber_language
 from gateway.services.model import LostLocksCleared, LostReportResult, OutgoingSms, ReportLost
 from gateway.services.ports import Context
-from gateway.store import locks
-from gateway.store.accounts import load_live
-from gateway.store.db import iso
-from gateway.store.outbox import enqueue
+from gateway.store.port import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -44,9 +40,9 @@ def report_lost_sim(ctx: Context, cmd: ReportLost) -> LostReportResult:
     now = ctx.clock.now()
     given = hash_id_number(ctx, cmd.id_number) or ""
     refusal: GatewayError | None = None
-    with ctx.store.write() as conn:
+    with ctx.store.write_uow() as uow:
         try:
-            result = _report(ctx, conn, cmd, given, now)
+            result = _report(ctx, uow, cmd, given, now)
         except GatewayError as exc:
             refusal = exc
     if refusal is not None:
@@ -59,7 +55,7 @@ def report_lost_sim(ctx: Context, cmd: ReportLost) -> LostReportResult:
 
 
 def _report(
-    ctx: Context, conn: sqlite3.Connection, cmd: ReportLost, given: str, now: datetime
+    ctx: Context, uow: UnitOfWork, cmd: ReportLost, given: str, now: datetime
 ) -> LostReportResult:
     """The report, or a refusal recorded in ``lost_attempts`` (committed with the transaction).
 
@@ -70,22 +66,22 @@ def _report(
     """
     policy = ctx.profile.policy
     try:
-        refuse_lost_originator(conn, cmd.reporter)
+        refuse_lost_originator(uow, cmd.reporter)
     except GatewayError:
-        _record(conn, cmd, now, "LineLost")
+        _record(uow, cmd, now, "LineLost")
         raise
-    phone_lock = locks.get(conn, LOCK_KIND, cmd.reporter)
-    number_lock = locks.get(conn, NUMBER_LOCK_KIND, cmd.msisdn)
+    phone_lock = uow.locks.get(LOCK_KIND, cmd.reporter)
+    number_lock = uow.locks.get(NUMBER_LOCK_KIND, cmd.msisdn)
     locked = [until for until in (phone_lock, number_lock) if until is not None and is_locked(until, now)]
     if locked:
-        _record(conn, cmd, now, "LostReportLocked")
+        _record(uow, cmd, now, "LostReportLocked")
         raise LostReportLocked(max(locked))
-    record = load_live(conn, cmd.msisdn, ctx.profile.currency)
+    record = uow.accounts.load_live(cmd.msisdn, ctx.profile.currency)
     if record is None or not same_hash(record.id_hash, given):
-        by_phone = locks.register_failure(conn, LOCK_KIND, cmd.reporter, phone_lock, now, policy.lost_attempts)
-        by_number = locks.register_failure(conn, NUMBER_LOCK_KIND, cmd.msisdn, number_lock, now,
-                                           policy.lost_attempts_per_number)
-        _record(conn, cmd, now, "LostDetailsMismatch")
+        by_phone = uow.locks.register_failure(LOCK_KIND, cmd.reporter, phone_lock, now, policy.lost_attempts)
+        by_number = uow.locks.register_failure(NUMBER_LOCK_KIND, cmd.msisdn, number_lock, now,
+                                               policy.lost_attempts_per_number)
+        _record(uow, cmd, now, "LostDetailsMismatch")
         earned = [s.locked_until for s in (by_phone, by_number) if s.locked_until is not None]
         if earned:
             raise LostReportLocked(max(earned))
@@ -93,18 +89,14 @@ def _report(
     if record.lost_reference is not None:
         # Already blocked: repeat the reference of the open report.
         return LostReportResult(record.lost_reference, record.lost_reported_at)  # type: ignore[arg-type]
-    reference = _new_reference(conn)
-    conn.execute(
-        "INSERT INTO lost_reports (subscriber_id, reference, reported_at, reporter_msisdn, channel) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (record.subscriber_id, reference, iso(now), cmd.reporter, cmd.channel.value),
-    )
+    reference = _new_reference(uow)
+    uow.lost.open(record.subscriber_id, reference, now, cmd.reporter, cmd.channel.value)
     result = LostReportResult(reference, now)
     # A report made by SMS is confirmed by the keyword reply itself: no second SMS saying the same.
     if ctx.notices is not None and cmd.channel is not Channel.SMS:
-        reporter_language = subscriber_language(ctx, cmd.reporter, conn)
+        reporter_language = subscriber_language(ctx, cmd.reporter, uow)
         text = ctx.notices.lost_confirmation(result, cmd.msisdn, reporter_language)
-        enqueue(conn, OutgoingSms(cmd.reporter, text, ctx.profile.codes.sms_keywords, "notification",
+        uow.outbox.enqueue(OutgoingSms(cmd.reporter, text, ctx.profile.codes.sms_keywords, "notification",
                                   f"lost:{reference}"), now)
     return result
 
@@ -116,25 +108,22 @@ def clear_lost_locks(ctx: Context, msisdn: str) -> LostLocksCleared:
     Both mismatch counts start again; the attempts stay on record.
     """
     now = ctx.clock.now()
-    with ctx.store.write() as conn:
-        cleared = LostLocksCleared(locks.reset(conn, NUMBER_LOCK_KIND, msisdn, now),
-                                   locks.reset(conn, LOCK_KIND, msisdn, now))
+    with ctx.store.write_uow() as uow:
+        cleared = LostLocksCleared(uow.locks.reset(NUMBER_LOCK_KIND, msisdn, now),
+                                   uow.locks.reset(LOCK_KIND, msisdn, now))
     log.info("lost_locks_cleared", msisdn=msisdn, as_target=cleared.as_target is not None,
              as_reporter=cleared.as_reporter is not None)
     return cleared
 
 
-def _record(conn: sqlite3.Connection, cmd: ReportLost, now: datetime, outcome: str) -> None:
-    conn.execute(
-        "INSERT INTO lost_attempts (reporter_msisdn, target_msisdn, at, outcome, channel) VALUES (?, ?, ?, ?, ?)",
-        (cmd.reporter, cmd.msisdn, iso(now), outcome, cmd.channel.value),
-    )
+def _record(uow: UnitOfWork, cmd: ReportLost, now: datetime, outcome: str) -> None:
+    uow.lost.record_attempt(cmd.reporter, cmd.msisdn, now, outcome, cmd.channel.value)
 
 
-def _new_reference(conn: sqlite3.Connection) -> str:
+def _new_reference(uow: UnitOfWork) -> str:
     while True:
         reference = format_reference(
             [secrets.randbelow(len(REFERENCE_ALPHABET)) for _ in range(REFERENCE_LENGTH)]
         )
-        if conn.execute("SELECT 1 FROM lost_reports WHERE reference = ?", (reference,)).fetchone() is None:
+        if not uow.lost.reference_taken(reference):
             return reference

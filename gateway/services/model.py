@@ -14,6 +14,9 @@ from gateway.domain.channels import Channel
 from gateway.domain.lifecycle import LineState
 from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed
+from gateway.store.port import OutgoingSms
+
+__all__ = ["BalanceView", "ConsentView", "LostReportResult", "OutgoingSms", "ReportLost", "TopUp", "TopUpResult"]
 
 
 @dataclass(frozen=True)
@@ -101,14 +104,3 @@ class ConsentView:
     opt_in: bool
     changed_at: datetime | None
     channel: str | None
-
-
-@dataclass(frozen=True)
-class OutgoingSms:
-    """A message for the outbox (the SMPP sender takes it from there)."""
-
-    destination: str
-    text: str
-    source: str
-    kind: str  # reply | notification | reminder | marketing
-    dedupe_key: str | None = None

@@ -8,7 +8,7 @@ from typing import Protocol
 from gateway.clock import Clock
 from gateway.profile import OperatorProfile
 from gateway.services.model import BalanceView, LostReportResult, TopUpResult
-from gateway.store import Store
+from gateway.store.port import Database
 
 
 class Notices(Protocol):
@@ -27,7 +27,8 @@ class Notices(Protocol):
 class Context:
     """Everything a use case needs; built once by ``gateway.app``."""
 
-    store: Store
+    #: The store port (``gateway.store.db.Store`` for SQLite).
+    store: Database
     clock: Clock
     profile: OperatorProfile
     pin_secret: str

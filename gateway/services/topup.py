@@ -1,10 +1,11 @@
 """Voucher top-up (000 "Prepaid" 2-3), for one's own line or another number.
 
-One ``BEGIN IMMEDIATE`` transaction does everything: the lock check, the
-voucher lookup by keyed hash, marking it used (``WHERE status = 'active'``),
+One unit of work does everything: the lock check, the voucher lookup by
+keyed hash, taking it (``vouchers.take``: only an active voucher is taken),
 the credit with its ledger rows, the top-up record and the confirmation SMS.
-Two redemptions of one PIN, even from two processes, are serialised by
-SQLite's write lock: exactly one succeeds, the other sees the voucher used.
+Two redemptions of one PIN, even from two processes, are serialised by the
+database (on SQLite its write lock, taken when the unit of work begins):
+exactly one succeeds, the other sees the voucher used.
 
 A refused attempt consumes nothing. It is recorded (and a wrong PIN, or any
 refused gift, counted towards the requester's lockout) in the same
@@ -16,7 +17,6 @@ lost can top up nothing, neither itself nor another number.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from gateway.domain import account as rules
@@ -37,7 +37,6 @@ from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, keyed_hash, seal
 from gateway.domain.vouchers import (
     Voucher,
-    VoucherStatus,
     check_pin_format,
     check_pin_shape,
     check_redeemable,
@@ -46,10 +45,7 @@ from gateway.domain.vouchers import (
 from gateway.services.accounts import find, find_originator, refuse_lost_originator, subscriber_language
 from gateway.services.model import OutgoingSms, TopUp, TopUpResult
 from gateway.services.ports import Context
-from gateway.store import locks
-from gateway.store.accounts import SubscriberRecord, line_summary, save_account
-from gateway.store.db import date_from_iso, from_iso, iso
-from gateway.store.outbox import enqueue
+from gateway.store.port import SubscriberRecord, UnitOfWork
 
 log = get_logger(__name__)
 
@@ -104,16 +100,16 @@ def top_up(ctx: Context, cmd: TopUp) -> TopUpResult:
     target = cmd.target or cmd.requester
     now = ctx.clock.now()
     refusal: GatewayError | None = None
-    with ctx.store.write() as conn:
+    with ctx.store.write_uow() as uow:
         if request_key is not None:
-            earlier = _replay(ctx, conn, request_key)
+            earlier = _replay(ctx, uow, request_key)
             if earlier is not None:
                 return earlier
         try:
-            result = _redeem(ctx, conn, cmd, hashed, target, now, request_key)
+            result = _redeem(ctx, uow, cmd, hashed, target, now, request_key)
         except GatewayError as exc:
             refusal = exc
-            _record_attempt(conn, cmd, now, type(exc).__name__)
+            uow.topups.record_attempt(cmd.requester, now, type(exc).__name__, cmd.channel.value)
     if refusal is not None:
         log.info("topup_refused", requester=cmd.requester, target=target, channel=cmd.channel.value,
                  reason=type(refusal).__name__, cause=getattr(refusal, "cause", None))
@@ -124,24 +120,24 @@ def top_up(ctx: Context, cmd: TopUp) -> TopUpResult:
 
 
 def _redeem(
-    ctx: Context, conn: sqlite3.Connection, cmd: TopUp, hashed: str, target: str, now: datetime,
+    ctx: Context, uow: UnitOfWork, cmd: TopUp, hashed: str, target: str, now: datetime,
     request_key: str | None,
 ) -> TopUpResult:
     limit = ctx.profile.policy.pin_attempts
-    locked_until = locks.get(conn, LOCK_KIND, cmd.requester)
+    locked_until = uow.locks.get(LOCK_KIND, cmd.requester)
     if target != cmd.requester:
-        record, voucher = _gift_target_and_voucher(ctx, conn, cmd, hashed, target, locked_until, now)
+        record, voucher = _gift_target_and_voucher(ctx, uow, cmd, hashed, target, locked_until, now)
     else:
         if is_locked(locked_until, now):
             raise TopUpLocked(locked_until)  # type: ignore[arg-type]
-        record = find_originator(ctx, conn, target)
+        record = find_originator(ctx, uow, target)
         if record.type != "prepaid":
             raise NotPrepaid(f"{target} is a postpaid line", target)
         if line_state(record.account.main_expires_at, now, ctx.profile.policy) is LineState.RECYCLED:
             raise NumberRecycled(f"number {target} is due for recycling", target)
-        found = _voucher_by_pin(ctx, conn, hashed)
+        found = uow.vouchers.by_pin_hash(hashed, ctx.profile.currency)
         if found is None:
-            state = locks.register_failure(conn, LOCK_KIND, cmd.requester, locked_until, now, limit)
+            state = uow.locks.register_failure(LOCK_KIND, cmd.requester, locked_until, now, limit)
             raise WrongPin(state.attempts_left, state.locked_until)
         voucher = found
         check_redeemable(voucher, now.astimezone(ctx.profile.time_zone).date())
@@ -150,34 +146,28 @@ def _redeem(
         record.account, voucher.amount, voucher.active_days, now, ctx.profile.policy
     )
 
-    taken = conn.execute(
-        "UPDATE vouchers SET status = 'used', used_at = ?, used_by = ? WHERE id = ? AND status = 'active'",
-        (iso(now), record.subscriber_id, voucher.voucher_id),
-    ).rowcount
-    if taken != 1:  # pragma: no cover - the write lock makes this unreachable
-        raise RuntimeError("voucher changed under the write lock")
+    if not uow.vouchers.take(voucher.voucher_id, now, record.subscriber_id):  # pragma: no cover
+        raise RuntimeError("voucher changed under the write lock")  # the write lock makes this unreachable
 
-    save_account(conn, record.subscriber_id, account, entries, now=now,
-                 reference=voucher.serial, channel=cmd.channel.value)
-    cur = conn.execute(
-        "INSERT INTO topups (request_key, requester_msisdn, subscriber_id, voucher_id, amount_minor, "
-        "restored_minor, balance_after_minor, expires_at, at, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (request_key, cmd.requester, record.subscriber_id, voucher.voucher_id,
-         outcome.credited.minor, outcome.restored.minor, outcome.new_main.minor,
-         iso(outcome.new_expires_at), iso(now), cmd.channel.value),
+    uow.accounts.save_account(record.subscriber_id, account, entries, now=now,
+                              reference=voucher.serial, channel=cmd.channel.value)
+    topup_id = uow.topups.record(
+        request_key=request_key, requester=cmd.requester, subscriber_id=record.subscriber_id,
+        voucher_id=voucher.voucher_id, credited_minor=outcome.credited.minor,
+        restored_minor=outcome.restored.minor, balance_minor=outcome.new_main.minor,
+        expires_at=outcome.new_expires_at, now=now, channel=cmd.channel.value,
     )
-    assert cur.lastrowid is not None
     result = TopUpResult(
         msisdn=target, requester=cmd.requester, credited=outcome.credited, restored=outcome.restored,
         balance=outcome.new_main, expires_at=outcome.new_expires_at, serial=voucher.serial,
-        topup_id=cur.lastrowid,
+        topup_id=topup_id,
     )
-    _queue_confirmations(ctx, conn, result, record.language, now, cmd.channel)
+    _queue_confirmations(ctx, uow, result, record.language, now, cmd.channel)
     return result
 
 
 def _gift_target_and_voucher(
-    ctx: Context, conn: sqlite3.Connection, cmd: TopUp, hashed: str, target: str,
+    ctx: Context, uow: UnitOfWork, cmd: TopUp, hashed: str, target: str,
     locked_until: datetime | None, now: datetime,
 ) -> tuple[SubscriberRecord, Voucher]:
     """The line to credit and the voucher of a gift, or one ``GiftRefused`` for any reason not to.
@@ -193,11 +183,11 @@ def _gift_target_and_voucher(
     Raises:
         LineLost (the sender's own SIM is reported lost), TopUpLocked, GiftRefused
     """
-    refuse_lost_originator(conn, cmd.requester)
+    refuse_lost_originator(uow, cmd.requester)
     if is_locked(locked_until, now):
         raise TopUpLocked(locked_until)  # type: ignore[arg-type]
-    line = line_summary(conn, target)
-    voucher = _voucher_by_pin(ctx, conn, hashed)
+    line = uow.accounts.line_summary(target)
+    voucher = uow.vouchers.by_pin_hash(hashed, ctx.profile.currency)
     cause: GatewayError | None = None
     if line is None:
         cause = UnknownSubscriber("unknown", target)
@@ -216,49 +206,25 @@ def _gift_target_and_voucher(
             cause = exc
     if cause is not None or voucher is None:
         limit = ctx.profile.policy.pin_attempts
-        state = locks.register_failure(conn, LOCK_KIND, cmd.requester, locked_until, now, limit)
+        state = uow.locks.register_failure(LOCK_KIND, cmd.requester, locked_until, now, limit)
         raise GiftRefused(state.attempts_left, state.locked_until, type(cause).__name__)
-    return find(ctx, conn, target), voucher
+    return find(ctx, uow, target), voucher
 
 
-def _voucher_by_pin(ctx: Context, conn: sqlite3.Connection, hashed: str) -> Voucher | None:
-    row = conn.execute(
-        "SELECT id, serial, amount_minor, active_days, expires_on, status FROM vouchers WHERE pin_hash = ?",
-        (hashed,),
-    ).fetchone()
-    if row is None:
-        return None
-    return Voucher(row["id"], row["serial"], Money(row["amount_minor"], ctx.profile.currency),
-                   row["active_days"], date_from_iso(row["expires_on"]), VoucherStatus(row["status"]))
-
-
-def _record_attempt(conn: sqlite3.Connection, cmd: TopUp, now: datetime, outcome: str) -> None:
-    conn.execute(
-        "INSERT INTO topup_attempts (msisdn, at, outcome, channel) VALUES (?, ?, ?, ?)",
-        (cmd.requester, iso(now), outcome, cmd.channel.value),
-    )
-
-
-def _replay(ctx: Context, conn: sqlite3.Connection, request_key: str) -> TopUpResult | None:
-    row = conn.execute(
-        "SELECT t.id, t.requester_msisdn, t.amount_minor, t.restored_minor, t.balance_after_minor, "
-        "t.expires_at, v.serial, s.msisdn FROM topups t JOIN vouchers v ON v.id = t.voucher_id "
-        "JOIN subscribers s ON s.id = t.subscriber_id WHERE t.request_key = ?",
-        (request_key,),
-    ).fetchone()
+def _replay(ctx: Context, uow: UnitOfWork, request_key: str) -> TopUpResult | None:
+    row = uow.topups.replay(request_key)
     if row is None:
         return None
     cur = ctx.profile.currency
     return TopUpResult(
-        msisdn=row["msisdn"], requester=row["requester_msisdn"], credited=Money(row["amount_minor"], cur),
-        restored=Money(row["restored_minor"], cur), balance=Money(row["balance_after_minor"], cur),
-        expires_at=from_iso(row["expires_at"]), serial=row["serial"], topup_id=row["id"],  # type: ignore[arg-type]
-        replayed=True,
+        msisdn=row.msisdn, requester=row.requester, credited=Money(row.credited_minor, cur),
+        restored=Money(row.restored_minor, cur), balance=Money(row.balance_minor, cur),
+        expires_at=row.expires_at, serial=row.serial, topup_id=row.topup_id, replayed=True,
     )
 
 
 def _queue_confirmations(
-    ctx: Context, conn: sqlite3.Connection, result: TopUpResult, language: str, now: datetime,
+    ctx: Context, uow: UnitOfWork, result: TopUpResult, language: str, now: datetime,
     channel: Channel,
 ) -> None:
     """Confirm by SMS to the credited number, and to the giver of a gift.
@@ -271,9 +237,9 @@ def _queue_confirmations(
     source = ctx.profile.codes.sms_keywords
     answered_by_reply = channel is Channel.SMS
     if not (answered_by_reply and not result.gift):
-        enqueue(conn, OutgoingSms(result.msisdn, ctx.notices.topup_confirmation(result, language), source,
+        uow.outbox.enqueue(OutgoingSms(result.msisdn, ctx.notices.topup_confirmation(result, language), source,
                                   "notification", f"topup:{result.topup_id}"), now)
     if result.gift and not answered_by_reply:
-        sender_language = subscriber_language(ctx, result.requester, conn)
-        enqueue(conn, OutgoingSms(result.requester, ctx.notices.gift_sent(result, sender_language), source,
+        sender_language = subscriber_language(ctx, result.requester, uow)
+        uow.outbox.enqueue(OutgoingSms(result.requester, ctx.notices.gift_sent(result, sender_language), source,
                                   "notification", f"topup-gift:{result.topup_id}"), now)

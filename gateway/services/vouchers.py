@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import os
 import secrets
-import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from gateway.domain.vouchers import PIN_DIGITS_GENERATED, check_pin_format
 from gateway.services.csvfile import read_rows
 from gateway.services.ports import Context
 from gateway.services.topup import pin_hash
-from gateway.store.db import iso
 
 FIELDS = ("serial", "pin", "amount", "active_days")
 OPTIONAL = ("expires_on",)
@@ -47,20 +45,20 @@ def generate(
     now = ctx.clock.now()
     batch = batch or f"gen-{now:%Y%m%d%H%M%S}"
     temp = out.with_name(f".{out.name}.partial")
-    with ctx.store.write() as conn:
-        start = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM vouchers").fetchone()[0]) + 1
+    with ctx.store.write_uow() as uow:
+        start = uow.vouchers.next_id()
         pairs: list[tuple[str, str]] = []
         hashes: set[str] = set()
         number = start
         while len(pairs) < count:
             pin = "".join(secrets.choice("0123456789") for _ in range(PIN_DIGITS_GENERATED))
             hashed = pin_hash(ctx, pin)
-            if hashed in hashes or conn.execute("SELECT 1 FROM vouchers WHERE pin_hash = ?", (hashed,)).fetchone():
+            if hashed in hashes or uow.vouchers.pin_hash_exists(hashed):
                 continue
             hashes.add(hashed)
             # An imported printer's file may already hold a serial of this form.
             serial = f"{now:%y%m}{number:010d}"
-            while conn.execute("SELECT 1 FROM vouchers WHERE serial = ?", (serial,)).fetchone():
+            while uow.vouchers.serial_exists(serial):
                 number += 1
                 serial = f"{now:%y%m}{number:010d}"
             number += 1
@@ -79,9 +77,8 @@ def generate(
         except OSError as exc:
             raise InvalidInput(f"{out}: cannot write: {exc.strerror or exc}") from None
         try:
-            _insert(conn, [
-                (serial, pin_hash(ctx, pin), amount.minor, active_days,
-                 expires_on.isoformat() if expires_on else None, batch, iso(now))
+            uow.vouchers.insert_many([
+                (serial, pin_hash(ctx, pin), amount.minor, active_days, expires_on, batch, now)
                 for serial, pin in pairs
             ])
         except BaseException:
@@ -134,25 +131,18 @@ def import_file(ctx: Context, path: Path, batch: str | None = None) -> int:
         if hashed in hashes:
             raise ImportError_(f"{where}: PIN repeats line {hashes[hashed]}")
         serials[serial], hashes[hashed] = line, line
-        rows.append((serial, hashed, amount.minor, int(row["active_days"]), expires_on, batch, iso(now), line))
+        rows.append((serial, hashed, amount.minor, int(row["active_days"]), expires_on, batch, now, line))
     if not rows:
         raise ImportError_(f"{path}: no vouchers in the file")
-    with ctx.store.write() as conn:
+    with ctx.store.write_uow() as uow:
         for serial, hashed, *_, line in rows:
-            if conn.execute("SELECT 1 FROM vouchers WHERE serial = ?", (serial,)).fetchone():
+            if uow.vouchers.serial_exists(serial):
                 raise ImportError_(f"{path}: line {line}: serial {serial} already exists")
-            if conn.execute("SELECT 1 FROM vouchers WHERE pin_hash = ?", (hashed,)).fetchone():
+            if uow.vouchers.pin_hash_exists(hashed):
                 raise ImportError_(f"{path}: line {line}: this PIN already exists")
-        _insert(conn, [r[:-1] for r in rows])
+        uow.vouchers.insert_many([(serial, hashed, minor, days, expires, batch, at)
+                                  for serial, hashed, minor, days, expires, batch, at, _ in rows])
     return len(rows)
-
-
-def _insert(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
-    conn.executemany(
-        "INSERT INTO vouchers (serial, pin_hash, amount_minor, active_days, expires_on, batch, status, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
-        rows,
-    )
 
 
 def _plain(amount: Money) -> str:

@@ -19,12 +19,12 @@ import asyncio
 
 from gateway.clock import Clock
 from gateway.services.runner import DbRunner
-from gateway.store import Store
-from gateway.store import sms as sms_store
+from gateway.services import sms_delivery
+from gateway.services.sms_delivery import Database, OutboxRow
 
 
 class OutboxBroker:
-    def __init__(self, *, store: Store, runner: DbRunner, clock: Clock, batch: int,
+    def __init__(self, *, store: Database, runner: DbRunner, clock: Clock, batch: int,
                  poll_interval: float) -> None:
         self._store = store
         self._runner = runner
@@ -37,13 +37,9 @@ class OutboxBroker:
         self._wake.set()
 
     async def recover(self) -> int:
-        def work() -> int:
-            with self._store.write() as conn:
-                return sms_store.recover(conn)
+        return await self._runner.call(sms_delivery.recover_outbox, self._store)
 
-        return await self._runner.call(work)
-
-    async def claim(self) -> list[sms_store.OutboxRow]:
+    async def claim(self) -> list[OutboxRow]:
         """Due rows now (possibly none), marked ``sending``.
 
         Callers shield this: once the transaction is under way its rows must
@@ -65,6 +61,5 @@ class OutboxBroker:
         finally:
             woken.cancel()
 
-    def _claim(self) -> list[sms_store.OutboxRow]:
-        with self._store.group(durable=False), self._store.write() as conn:
-            return sms_store.claim_due(conn, self._clock.now(), self._batch)
+    def _claim(self) -> list[OutboxRow]:
+        return sms_delivery.claim_outbox(self._store, self._clock.now(), self._batch)

@@ -29,7 +29,7 @@ from gateway.smpp.errors import BindRefused, SmppRemoteError
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
 from gateway.smpp.session import Session, read_pdu
-from gateway.store.sms import OutboxRow
+from gateway.services.sms_delivery import OutboxRow
 
 log = get_logger("gateway.smpp")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.store.sms import OutboxRow
+from gateway.services.sms_delivery import OutboxRow
 
 
 @dataclass

@@ -10,7 +10,7 @@ only then sends the deliver_sm_resp of the MO and receipts in that batch.
 New inbox rows are passed to ``on_inbox`` (the keyword router) as inbox id →
 sender address, off the read loop. A failed write is retried; nothing is acknowledged before it is saved.
 ``identity`` names an MO PDU by a keyed digest (``pin_secret``), so the
-SMSC's redelivery of one left unacknowledged is recognised (``sms_store.apply``).
+SMSC's redelivery of one left unacknowledged is recognised (``sms_delivery.save_events``).
 Inbox rows are saved ``pending_ack``; once their acknowledgements went out
 the mark is cleared in the next write (or after ``SETTLE_DELAY`` of quiet,
 or on ``flush``), so after a kill ``recover`` knows which MO may come again.
@@ -27,8 +27,8 @@ from gateway.logs import get_logger
 from gateway.services.runner import DbRunner
 from gateway.smpp.codec import decode_text
 from gateway.smpp.metrics import SmsMetrics
-from gateway.store import Store
-from gateway.store import sms as sms_store
+from gateway.services import sms_delivery
+from gateway.services.sms_delivery import Database, Event
 
 log = get_logger("gateway.smpp")
 
@@ -39,13 +39,13 @@ SETTLE_DELAY = 1.0
 
 
 class StoreHook:
-    def __init__(self, *, store: Store, runner: DbRunner, clock: Clock, dedupe_window: float,
+    def __init__(self, *, store: Database, runner: DbRunner, clock: Clock, dedupe_window: float,
                  secret: str, on_inbox: Callable[[dict[int, str]], None], max_batch: int = 2000,
                  metrics: SmsMetrics | None = None, seal: Callable[[str], str] = str) -> None:
         self._metrics = metrics or SmsMetrics.create(None)
         self._secret = secret
         #: Seals the parts of a concatenated MO while they wait for the others.
-        self.part_key = sms_store.part_key(secret)
+        self.part_key = sms_delivery.part_key(secret)
         #: What the inbox keeps of a decoded MO text (``gateway.sms.keywords.seal``): its
         #: secrets as keyed hashes, never in clear.
         self._seal = seal
@@ -55,14 +55,14 @@ class StoreHook:
         self._window = timedelta(seconds=dedupe_window)
         self._on_inbox = on_inbox
         self._max_batch = max_batch
-        self._pending: list[tuple[sms_store.Event, Ack | None]] = []
+        self._pending: list[tuple[Event, Ack | None]] = []
         #: Inbox rows whose acknowledgements were handed to the link, not yet marked so.
         self._acked: list[int] = []
         self._ready = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def record(self, event: sms_store.Event, ack: Ack | None = None) -> None:
+    def record(self, event: Event, ack: Ack | None = None) -> None:
         """Queue ``event`` for saving; ``ack`` runs once it is committed."""
         self._pending.append((event, ack))
         self._idle.clear()
@@ -95,11 +95,7 @@ class StoreHook:
 
     async def recover(self) -> int:
         """At start: expect again the MO a stopped gateway may not have acknowledged; how many."""
-        def work() -> int:
-            with self._store.write() as conn:
-                return sms_store.expect_unsettled(conn, self._clock.now())
-
-        return await self._runner.call(work)
+        return await self._runner.call(sms_delivery.expect_unsettled, self._store, self._clock.now())
 
     async def _settle(self) -> None:
         settled, self._acked = self._acked, []
@@ -108,14 +104,14 @@ class StoreHook:
 
     def identity(self, *parts: bytes | str | int) -> str:
         """The keyed digest of an MO PDU made of ``parts``."""
-        return sms_store.pdu_digest(self._secret, *parts)
+        return sms_delivery.pdu_digest(self._secret, *parts)
 
     async def flush(self) -> None:
         """Wait until everything recorded so far is saved (and acknowledged rows marked so)."""
         await self._idle.wait()
         await self._settle()
 
-    async def _save(self, events: list[sms_store.Event], settled: list[int]) -> tuple[dict[int, str], list[int]]:
+    async def _save(self, events: list[Event], settled: list[int]) -> tuple[dict[int, str], list[int]]:
         """Save ``events``, mark ``settled`` rows; (new rows to answer → sender, every new inbox id)."""
         delay = 0.05
         while True:
@@ -126,14 +122,12 @@ class StoreHook:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    def _write(self, events: list[sms_store.Event], settled: list[int]) -> tuple[dict[int, str], list[int]]:
+    def _write(self, events: list[Event], settled: list[int]) -> tuple[dict[int, str], list[int]]:
         senders: dict[int, str] = {}
         redeliveries: list[tuple[int, int]] = []
-        with self._store.write() as conn:
-            sms_store.settle(conn, settled)
-            new = sms_store.apply(conn, events, self._clock.now(), decode=self.decode,
-                                  dedupe_window=self._window, part_key=self.part_key, senders=senders,
-                                  redeliveries=redeliveries)
+        new = sms_delivery.save_events(self._store, events, settled, self._clock.now(), decode=self.decode,
+                                       dedupe_window=self._window, part_key=self.part_key, senders=senders,
+                                       redeliveries=redeliveries)
         for inbox_id, first in redeliveries:
             log.info("sms_mo_redelivered", inbox_id=inbox_id, redelivery_of=first)
         return senders, new + [inbox_id for inbox_id, _ in redeliveries]

@@ -40,8 +40,8 @@ from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.client import Esme
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
-from gateway.store import Store
-from gateway.store import sms as sms_store
+from gateway.services import sms_delivery
+from gateway.services.sms_delivery import Database, Purged
 
 log = get_logger("gateway.sms")
 
@@ -59,7 +59,7 @@ MAINTENANCE_SECONDS = 5.0
 
 class SmsRuntime:
     def __init__(self, *, esme: Esme | None, hook: StoreHook, broker: OutboxBroker,
-                 router: KeywordRouter, runner: DbRunner, store: Store, clock: Clock,
+                 router: KeywordRouter, runner: DbRunner, store: Database, clock: Clock,
                  limiter: RateLimiter | None = None, metrics: SmsMetrics | None = None,
                  text_retention: timedelta = timedelta(days=SmppSettings.inbox_text_retention_days)) -> None:
         self.esme = esme
@@ -112,10 +112,7 @@ class SmsRuntime:
             self._tasks.append(asyncio.create_task(self.esme.run(), name="smpp-esme"))
 
     def _unhandled(self) -> list[int]:
-        return sms_store.unhandled_inbox(self._router_store().read(), 100_000)
-
-    def _router_store(self) -> Store:
-        return self._store
+        return sms_delivery.unhandled_inbox(self._store, 100_000)
 
     async def _route(self) -> None:
         while True:
@@ -203,7 +200,7 @@ class SmsRuntime:
         runs = 0
         while True:
             try:
-                depth = await self._runner.call(lambda: sms_store.outbox_depth(self._store.read()))
+                depth = await self._runner.call(sms_delivery.outbox_depth, self._store)
                 for status, count in depth.items():
                     self._metrics.outbox.labels(status).set(count)
                 if runs % max(1, int(60 / MAINTENANCE_SECONDS)) == 0:
@@ -223,15 +220,13 @@ class SmsRuntime:
             runs += 1
             await asyncio.sleep(MAINTENANCE_SECONDS)
 
-    def _purge(self) -> sms_store.Purged:
-        with self._store.write() as conn:
-            # The hook's decode and key: a given-up message is sealed as a whole one would be.
-            return sms_store.purge(conn, self._clock.now(), decode=self.hook.decode,
-                                   part_key=self.hook.part_key)
+    def _purge(self) -> Purged:
+        # The hook's decode and key: a given-up message is sealed as a whole one would be.
+        return sms_delivery.purge(self._store, self._clock.now(), decode=self.hook.decode,
+                                  part_key=self.hook.part_key)
 
     def _purge_texts(self) -> int:
-        with self._store.write() as conn:
-            return sms_store.purge_texts(conn, self._clock.now(), self._text_retention)
+        return sms_delivery.purge_texts(self._store, self._clock.now(), self._text_retention)
 
     async def close(self) -> None:
         """Unbind cleanly; what was not sent stays queued in the outbox."""
@@ -262,7 +257,7 @@ def default_texts(profile: OperatorProfile) -> ReplyTexts:
 
 
 async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfile,
-                    services: Services, store: Store, clock: Clock, runner: DbRunner,
+                    services: Services, store: Database, clock: Clock, runner: DbRunner,
                     registry: CollectorRegistry | None = None,
                     texts: ReplyTexts | None = None,
                     limiter: RateLimiter | None = None) -> SmsRuntime:

@@ -52,7 +52,7 @@ from gateway.smpp.errors import SmppRemoteError, status_name
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
 from gateway.smpp.throttle import ThrottleBackoff, TokenBucket
-from gateway.store import sms as sms_store
+from gateway.services import sms_delivery
 
 log = get_logger("gateway.smpp")
 
@@ -96,7 +96,7 @@ class Session:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
                  hook: StoreHook, broker: OutboxBroker,
                  window: int, rate: float, response_timeout: float, enquire_interval: float,
-                 retry_at: Callable[[sms_store.OutboxRow, bool], datetime],
+                 retry_at: Callable[[sms_delivery.OutboxRow, bool], datetime],
                  max_attempts: int, seq: itertools.count[int],
                  metrics: SmsMetrics | None = None, smsc: str = "") -> None:
         self._reader, self._writer = reader, writer
@@ -105,7 +105,7 @@ class Session:
         self._metrics = metrics or SmsMetrics.create(None)
         self._hook = hook
         self._broker = broker
-        self._claiming: asyncio.Future[list[sms_store.OutboxRow]] | None = None
+        self._claiming: asyncio.Future[list[sms_delivery.OutboxRow]] | None = None
         self._window = asyncio.Semaphore(window)
         #: submit_sm written and answered on this link (the ESME sizes the next link's window by them).
         self.submits_sent = 0
@@ -128,7 +128,7 @@ class Session:
         self._tokens = itertools.count()
         #: Tokens whose deliver_sm_resp waits in ``_out``.
         self._acking: list[int] = []
-        self._unsent: deque[sms_store.OutboxRow] = deque()
+        self._unsent: deque[sms_delivery.OutboxRow] = deque()
         self._enquire_pending = False
         self._unbound = asyncio.Event()
         self.open = True
@@ -176,7 +176,7 @@ class Session:
             try:
                 encoded = encode_text(row.text, row.id)
             except (ValueError, UnicodeError) as exc:
-                self._hook.record(sms_store.SendFailed(row.id, f"cannot encode: {exc}", None))
+                self._hook.record(sms_delivery.SendFailed(row.id, f"cannot encode: {exc}", None))
                 continue
             flight = self.correlator.start(row, len(encoded.parts))
             for index, part in enumerate(encoded.parts):
@@ -258,14 +258,14 @@ class Session:
     def _finish(self, flight: Flight) -> None:
         row = flight.row
         if flight.refusal is None:
-            self._hook.record(sms_store.Submitted(row.id, tuple(flight.message_ids), self._smsc))
+            self._hook.record(sms_delivery.Submitted(row.id, tuple(flight.message_ids), self._smsc))
             return
         status, reason = flight.refusal
         throttled = status in THROTTLED
         if status in PERMANENT or (not throttled and row.attempts + 1 >= self._max_attempts):
-            self._hook.record(sms_store.SendFailed(row.id, reason, None))
+            self._hook.record(sms_delivery.SendFailed(row.id, reason, None))
         else:
-            self._hook.record(sms_store.SendFailed(
+            self._hook.record(sms_delivery.SendFailed(
                 row.id, reason, self._retry_at(row, throttled), count_attempt=not throttled))
 
     def _on_deliver(self, seq: int, body: bytes) -> None:
@@ -292,15 +292,15 @@ class Session:
                 ack()
                 return
             self._metrics.receipts.labels(
-                sms_store.FINAL_STATES.get(receipt.stat, receipt.stat.lower() or "unknown")).inc()
-            self._hook.record(sms_store.DeliveryReport(receipt.message_id, receipt.stat, self._smsc), ack)
+                sms_delivery.FINAL_STATES.get(receipt.stat, receipt.stat.lower() or "unknown")).inc()
+            self._hook.record(sms_delivery.DeliveryReport(receipt.message_id, receipt.stat, self._smsc), ack)
             return
         seg = sm.segment
         digest = self._hook.identity(sm.source, sm.destination, sm.data_coding, sm.esm_class,
                                      seg.reference if seg else "", seg.seq if seg else "", sm.payload)
         token = next(self._tokens)
         self._unacked[token] = digest
-        self._hook.record(sms_store.InboundSms(
+        self._hook.record(sms_delivery.InboundSms(
             sm.source, sm.destination, sm.payload, sm.data_coding, digest,
             seg.reference if seg else None, seg.total if seg else 1, seg.seq if seg else 1,
         ), ack)
@@ -355,7 +355,7 @@ class Session:
             since = time.monotonic() - ACK_IN_FLIGHT
             doubtful.extend(digest for at, digest in self._recent_acks if at >= since)
         if doubtful:
-            self._hook.record(sms_store.Unacknowledged(tuple(doubtful)))
+            self._hook.record(sms_delivery.Unacknowledged(tuple(doubtful)))
         self._unacked.clear()
         self._recent_acks.clear()
         if self._claiming is not None:
@@ -363,13 +363,13 @@ class Session:
             self._claiming = None
         released = 0
         for flight in self.correlator.drain():
-            self._hook.record(sms_store.SendFailed(
+            self._hook.record(sms_delivery.SendFailed(
                 flight.row.id, "link lost before the SMSC answered",
                 self._retry_at(flight.row, True), count_attempt=False))
             released += 1
         while self._unsent:
             row = self._unsent.popleft()
-            self._hook.record(sms_store.SendFailed(row.id, "not sent before the link closed",
+            self._hook.record(sms_delivery.SendFailed(row.id, "not sent before the link closed",
                                                    self._retry_at(row, True), count_attempt=False))
             released += 1
         return released

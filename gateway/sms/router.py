@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from gateway.domain.channels import Channel
 from gateway.domain.errors import GatewayError, InvalidMsisdn, UnknownSubscriber
@@ -40,8 +40,8 @@ from gateway.services.model import (
     TopUpResult,
 )
 from gateway.sms import keywords as kw
-from gateway.store import sms as sms_store
-from gateway.store.outbox import enqueue, enqueue_many
+from gateway.services import sms_delivery
+from gateway.services.sms_delivery import InboxMessage
 from menus.replies import ReplyTexts
 
 log = get_logger("gateway.sms")
@@ -61,6 +61,7 @@ class KeywordRouter:
         self._texts = texts
         self._profile = services.profile
         self._ctx = services.ctx
+        self._db = services.ctx.store
 
     @property
     def number_plan(self) -> NumberPlan:
@@ -68,14 +69,14 @@ class KeywordRouter:
 
     def senders(self, inbox_ids: Sequence[int]) -> dict[int, str]:
         """Inbox id → normalised sender of the rows still to answer (DB thread)."""
-        rows = sms_store.inbox_rows(self._ctx.store.read(), inbox_ids)
+        rows = sms_delivery.inbox_messages(self._db, inbox_ids)
         found: dict[int, str] = {}
         for inbox_id in inbox_ids:
             row = rows.get(inbox_id)
-            if row is None or row["status"] != "received":
+            if row is None or row.status != "received":
                 continue
             try:
-                found[inbox_id] = self._profile.number_plan.normalise(row["source"])
+                found[inbox_id] = self._profile.number_plan.normalise(row.source)
             except InvalidMsisdn:
                 continue
         return found
@@ -87,12 +88,12 @@ class KeywordRouter:
         ``refusals``: rows not to serve (rate-limited), with the error to
         answer, or None to leave unanswered.
         """
-        rows = sms_store.inbox_rows(self._ctx.store.read(), inbox_ids)
+        rows = sms_delivery.inbox_messages(self._db, inbox_ids)
         refusals = refusals or {}
         answers: list[Answer] = []
         for inbox_id in inbox_ids:
             row = rows.get(inbox_id)
-            if row is None or row["status"] != "received":
+            if row is None or row.status != "received":
                 continue
             if inbox_id in refusals:
                 answers.append(self._refuse(row, refusals[inbox_id]))
@@ -101,23 +102,20 @@ class KeywordRouter:
         if not answers:
             return 0
         now = self._ctx.clock.now()
-        with self._ctx.store.write() as wconn:
-            queued = enqueue_many(wconn, [a.reply for a in answers if a.reply is not None], now)
-            sms_store.mark_inbox_many(wconn, [(a.inbox_id, a.status, a.error) for a in answers], now)
-        return queued
+        return sms_delivery.answer_inbox(self._db, [a.reply for a in answers if a.reply is not None],
+                                         [(a.inbox_id, a.status, a.error) for a in answers], now)
 
     def give_up(self, inbox_id: int, error: str) -> bool:
         """Mark a row the router keeps failing on ``failed`` and answer "unavailable" once.
 
         Returns False when the row was already answered (nothing to do).
         """
-        row = self._ctx.store.read().execute(
-            "SELECT id, source, destination, status FROM sms_inbox WHERE id = ?", (inbox_id,)).fetchone()
-        if row is None or row["status"] != "received":
+        row = sms_delivery.inbox_messages(self._db, [inbox_id]).get(inbox_id)
+        if row is None or row.status != "received":
             return False
         reply = None
         try:
-            msisdn = self._profile.number_plan.normalise(row["source"])
+            msisdn = self._profile.number_plan.normalise(row.source)
         except InvalidMsisdn:
             msisdn = None
         if msisdn is not None:
@@ -125,43 +123,39 @@ class KeywordRouter:
                 lang = self._language(msisdn)
             except Exception:  # noqa: BLE001 - the database may be what is failing
                 lang = str(self._profile.default_language)
-            reply = OutgoingSms(msisdn, self._texts.unavailable(lang), row["destination"], "reply",
+            reply = OutgoingSms(msisdn, self._texts.unavailable(lang), row.destination, "reply",
                                 f"reply:{inbox_id}")
-        now = self._ctx.clock.now()
-        with self._ctx.store.write() as wconn:
-            if reply is not None:
-                enqueue(wconn, reply, now)
-            sms_store.mark_inbox(wconn, inbox_id, "failed", now, error[:500])
+        sms_delivery.give_up_inbox(self._db, inbox_id, reply, error[:500], self._ctx.clock.now())
         log.error("sms_given_up", inbox_id=inbox_id, error=error[:200])
         return True
 
-    def _refuse(self, row: Any, error: GatewayError | None) -> Answer:
-        inbox_id, short_code = row["id"], row["destination"]
+    def _refuse(self, row: InboxMessage, error: GatewayError | None) -> Answer:
+        inbox_id, short_code = row.inbox_id, row.destination
         if error is None:
             return Answer(inbox_id, None, "handled", "rate limited (not answered)")
-        msisdn = self._profile.number_plan.normalise(row["source"])
+        msisdn = self._profile.number_plan.normalise(row.source)
         text = self._texts.error(error, self._language(msisdn))
         log.info("sms_handled", msisdn=msisdn, inbox_id=inbox_id, command="-", outcome=type(error).__name__)
         return Answer(inbox_id, OutgoingSms(msisdn, text, short_code, "reply", f"reply:{inbox_id}"),
                       "handled", type(error).__name__)
 
-    def _answer(self, row: Any) -> Answer:
-        inbox_id, short_code = row["id"], row["destination"]
+    def _answer(self, row: InboxMessage) -> Answer:
+        inbox_id, short_code = row.inbox_id, row.destination
         try:
-            msisdn = self._profile.number_plan.normalise(row["source"])
+            msisdn = self._profile.number_plan.normalise(row.source)
         except InvalidMsisdn as exc:
             log.warning("sms_unanswerable", inbox_id=inbox_id, reason=str(exc))
             return Answer(inbox_id, None, "failed", "sender is not a subscriber number")
-        if row["incomplete"]:
+        if row.incomplete:
             # Parts of a long message never came: what did is not a command (a cut PIN is no wrong PIN).
             lang = self._language(msisdn)
             log.info("sms_handled", msisdn=msisdn, inbox_id=inbox_id, command="-", outcome="incomplete")
             return Answer(inbox_id, OutgoingSms(msisdn, self._texts.incomplete(lang), short_code, "reply",
                                                 f"reply:{inbox_id}"), "handled", "incomplete")
-        command = kw.parse(row["text"], short_code, keywords_code=self._profile.codes.sms_keywords,
+        command = kw.parse(row.text, short_code, keywords_code=self._profile.codes.sms_keywords,
                            marketing_code=self._profile.codes.sms_marketing, stored=True)
         try:
-            text, lang = self._run(command, msisdn, f"sms:{row['digest'] or inbox_id}")
+            text, lang = self._run(command, msisdn, f"sms:{row.digest or inbox_id}")
             outcome = "ok"
         except GatewayError as exc:
             lang = self._language(msisdn)

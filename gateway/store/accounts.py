@@ -9,34 +9,17 @@ bucket cannot be broken by a caller (the caller owns the transaction).
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.domain.account import Account, Bucket, LedgerEntry, PromoLot
 from gateway.domain.money import Currency, Money
 from gateway.store.db import from_iso, iso
+from gateway.store.port import LineSummary, SubscriberRecord
 
 _SUBSCRIBER_COLUMNS = (
     "id, msisdn, type, language, id_hash, status, created_at, recycled_at, marketing_opt_in, "
     "main_minor, main_expires_at, restorable_minor, restorable_until"
 )
-
-
-@dataclass(frozen=True)
-class SubscriberRecord:
-    subscriber_id: int
-    msisdn: str
-    type: str
-    language: str
-    id_hash: str | None
-    created_at: datetime
-    marketing_opt_in: bool
-    account: Account
-    lost_reference: str | None
-    lost_reported_at: datetime | None
-    #: ``live``, or ``recycled`` for the kept history of a number given up.
-    status: str = "live"
-    recycled_at: datetime | None = None
 
 
 # The hot path (every USSD dialogue starts here): the subscriber, an open
@@ -60,15 +43,6 @@ def load_live(conn: sqlite3.Connection, msisdn: str, currency: Currency) -> Subs
     if row is None:
         return None
     return _record(conn, row, currency)
-
-
-@dataclass(frozen=True)
-class LineSummary:
-    """What a gift needs to know about its target before deciding to credit it."""
-
-    type: str
-    main_expires_at: datetime | None
-    live: bool  # False: the newest row on the number was recycled
 
 
 def line_summary(conn: sqlite3.Connection, msisdn: str) -> LineSummary | None:

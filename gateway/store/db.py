@@ -12,6 +12,9 @@
   share one fsync. With ``durable=False`` it commits without the fsync.
 - ``Store.read()`` runs plain reads in autocommit mode (one consistent
   snapshot per statement; use ``snapshot()`` for several).
+- ``write_uow()``, ``read_uow()`` and ``snapshot_uow()`` are the same with the
+  store port's unit of work (``gateway.store.port``) instead of the raw
+  connection: what the services use.
 - Times are stored as ISO-8601 text in UTC with microseconds and ``+00:00``,
   a fixed width that sorts as it reads.
 """
@@ -21,19 +24,19 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import sqlite_utils
 
+from gateway.store.port import StoreBusy as StoreBusy, StoreError as StoreError
 
-class StoreError(Exception):
-    """The database cannot be opened or used (corrupt, read-only, busy too long)."""
+if TYPE_CHECKING:
+    from gateway.store.sqlite_uow import SqliteUnitOfWork
 
-
-class StoreBusy(StoreError):
-    """Another writer held the lock longer than ``busy_timeout``: nothing was done; try again."""
+T = TypeVar("T")
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -74,20 +77,47 @@ class Store:
         self.busy_timeout_ms = 5000
         #: The connection is committing on another thread for the lock's owner (``DbRunner``).
         self.handed_off = False
+        from gateway.store.sqlite_uow import SqliteUnitOfWork  # (it imports this module)
+
+        #: The store port on this connection (``gateway.store.port``), made once.
+        self.uow = SqliteUnitOfWork(conn)
+
+    def write(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One all-or-nothing business operation under the write lock (the raw connection)."""
+        return self._transaction(self.conn)
+
+    def write_uow(self, *, durable: bool = True) -> AbstractContextManager[SqliteUnitOfWork]:
+        """``write()`` for the services: the port's unit of work on this connection.
+
+        ``durable=False`` outside a group: a group of its own that commits without the fsync.
+        """
+        if durable or self._grouping:
+            return self._transaction(self.uow)
+        return self._relaxed()
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One all-or-nothing business operation under the write lock."""
+    def _relaxed(self) -> Iterator[SqliteUnitOfWork]:
+        with self.group(durable=False), self._transaction(self.uow) as uow:
+            yield uow
+
+    def read_uow(self) -> SqliteUnitOfWork:
+        return self.uow
+
+    def snapshot_uow(self) -> AbstractContextManager[SqliteUnitOfWork]:
+        return self._snapshot(self.uow)
+
+    @contextmanager
+    def _transaction(self, value: T) -> Iterator[T]:
         with self._lock:
             if self.handed_off:
                 raise RuntimeError("the connection is committing on another thread")
             if self._grouping:
                 with self._savepoint():
-                    yield self.conn
+                    yield value
                 return
             self._begin()
             try:
-                yield self.conn
+                yield value
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
@@ -229,18 +259,21 @@ class Store:
             self._group_relaxed = False
             self.conn.execute(f"PRAGMA synchronous = {self._synchronous}")
 
-    @contextmanager
-    def snapshot(self) -> Iterator[sqlite3.Connection]:
+    def snapshot(self) -> AbstractContextManager[sqlite3.Connection]:
         """Several reads that must see one consistent state."""
+        return self._snapshot(self.conn)
+
+    @contextmanager
+    def _snapshot(self, value: T) -> Iterator[T]:
         with self._lock:
             if self.handed_off:
                 raise RuntimeError("the connection is committing on another thread")
             if self._group_open:  # the group's transaction is one consistent state
-                yield self.conn
+                yield value
                 return
             self.conn.execute("BEGIN")
             try:
-                yield self.conn
+                yield value
             finally:
                 self.conn.execute("COMMIT")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from gateway.services.model import OutgoingSms
 from gateway.store.db import iso
+from gateway.store.port import OutgoingSms
 
 
 def enqueue(conn: sqlite3.Connection, sms: OutgoingSms, now: datetime) -> int | None:

@@ -26,97 +26,24 @@ import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.domain.secrets import derive_key, keyed_hash, keystream_xor
+from gateway.domain.secrets import keystream_xor
 from gateway.store.db import iso
+from gateway.store.port import (
+    FINAL_STATES as FINAL_STATES,
+    DeliveryReport as DeliveryReport,
+    Event as Event,
+    InboundSms as InboundSms,
+    OutboxRow as OutboxRow,
+    Purged as Purged,
+    SendFailed as SendFailed,
+    Submitted as Submitted,
+    Unacknowledged as Unacknowledged,
+)
 
 #: Kinds in the order the sender takes them.
 KIND_PRIORITY = ("reply", "notification", "reminder", "marketing")
-
-FINAL_STATES = {"DELIVRD": "delivered", "EXPIRED": "expired", "UNDELIV": "undeliverable",
-                "REJECTD": "undeliverable", "DELETED": "undeliverable"}
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    source: str
-    destination: str
-    text: str
-    kind: str
-    attempts: int
-
-
-# --- what the adapters record ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InboundSms:
-    """One whole MO, or one part of a concatenated MO (``reference`` set)."""
-
-    source: str
-    destination: str
-    data: bytes
-    data_coding: int
-    digest: str
-    reference: int | None = None
-    total: int = 1
-    seq: int = 1
-
-
-@dataclass(frozen=True)
-class DeliveryReport:
-    """A delivery receipt; ``smsc`` names the SMSC it came from (``smsc_identity``)."""
-
-    message_id: str
-    stat: str
-    smsc: str = ""
-
-
-@dataclass(frozen=True)
-class Submitted:
-    """The SMSC accepted every part; its ids are unique on that SMSC only, and only until it restarts."""
-
-    outbox_id: int
-    message_ids: tuple[str, ...]
-    smsc: str = ""
-
-
-@dataclass(frozen=True)
-class SendFailed:
-    """``retry_at`` None: a permanent failure; otherwise queue again at that time."""
-
-    outbox_id: int
-    error: str
-    retry_at: datetime | None
-    count_attempt: bool = True
-
-
-@dataclass(frozen=True)
-class Unacknowledged:
-    """MO (by digest) received on a link that dropped before their deliver_sm_resp was written.
-
-    The SMSC will deliver them again; recorded after the MO themselves, so
-    their inbox rows exist when this is applied.
-    """
-
-    digests: tuple[str, ...]
-
-
-Event = InboundSms | DeliveryReport | Submitted | SendFailed | Unacknowledged
-
-#: ``keyed_hash`` purpose of an MO PDU's identity.
-MO_PURPOSE = "sms-mo"
-#: ``derive_key`` purpose of the key that seals waiting parts of a concatenated MO.
-PART_PURPOSE = "sms-mo-part"
-
-
-def part_key(secret: str) -> bytes:
-    """The key that seals the parts of a concatenated MO while they wait (``sms_segments.data``)."""
-    return derive_key(secret, PART_PURPOSE)
-
 
 def digest(*parts: bytes | str | int) -> str:
     h = hashlib.blake2b(digest_size=16)
@@ -124,12 +51,6 @@ def digest(*parts: bytes | str | int) -> str:
         h.update(part if isinstance(part, bytes) else str(part).encode())
         h.update(b"\x1f")
     return h.hexdigest()
-
-
-def pdu_digest(secret: str, *parts: bytes | str | int) -> str:
-    """The identity of an MO PDU, keyed: the PDU of ``TOP <PIN>`` must not be guessable from it."""
-    return keyed_hash(secret, MO_PURPOSE,
-                      "\x1f".join(p.hex() if isinstance(p, bytes) else str(p) for p in parts))
 
 
 def apply(
@@ -149,7 +70,7 @@ def apply(
     ``redeliveries`` (inbox id, id of the row it repeats) for each MO saved as
     the SMSC's redelivery (not returned: it is not answered again).
     ``dedupe_window``: how long after its link dropped an unacknowledged MO
-    is expected again. ``part_key`` (``part_key(secret)``) seals the parts
+    is expected again. ``part_key`` (``sms_delivery.part_key(secret)``) seals the parts
     of a concatenated MO while they wait for the others.
     """
     stamp = iso(now)
@@ -495,15 +416,6 @@ EARLY_RECEIPT_TTL = timedelta(hours=1)
 EARLY_RECEIPT_MATCH = timedelta(minutes=2)
 #: Outbox states counted for the depth gauge (the final ones only grow; counters cover them).
 LIVE_STATES = ("queued", "sending", "submitted")
-
-
-@dataclass(frozen=True)
-class Purged:
-    """What ``purge`` did: MO parts and early receipts dropped, inbox rows made (id → sender)."""
-
-    segments: int
-    receipts: int
-    inbox: dict[int, str]
 
 
 def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, int], str],

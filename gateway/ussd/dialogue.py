@@ -4,7 +4,7 @@ This is the I/O shell around ``menus.engine``: every database call goes
 through ``DbRunner`` (one hop per request in the common case: the session
 row and the caller's line are read together), the engine decides the screen.
 Reads (the session row, the caller's line, read-only actions) run on the
-read-only connection (``read_services``/``read_store``, inline: see
+read-only connection (``read_services``, inline: see
 ``DbRunner.read``), so they never wait behind a top-up's fsync; writes are
 grouped (``DbRunner.grouped``: one commit for the writes waiting together).
 Requests of one session are handled one at a time, so a resent request waits
@@ -30,8 +30,6 @@ Under stress every request still gets a screen, never a 500 or a hang:
 from __future__ import annotations
 
 import asyncio
-import json
-import sqlite3
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,8 +42,7 @@ from gateway.services import Services
 from gateway.services.model import BalanceView
 from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
-from gateway.store import Store, StoreBusy, StoreError
-from gateway.store.db import iso
+from gateway.services.errors import DATABASE_ERRORS, StoreBusy
 from gateway.ussd import sessions
 from gateway.ussd.africastalking import UssdRequest
 from gateway.ussd.metrics import UssdMetrics
@@ -61,17 +58,15 @@ WRONG_PINS_PER_SESSION = 3
 
 class Dialogues:
     def __init__(
-        self, *, engine: Engine, services: Services, runner: DbRunner, store: Store, clock: Clock,
+        self, *, engine: Engine, services: Services, runner: DbRunner, clock: Clock,
         profile: OperatorProfile, metrics: UssdMetrics, cache: sessions.SessionCache,
         limiter: RateLimiter | None = None, budget_seconds: float = 5.0,
-        read_services: Services | None = None, read_store: Store | None = None,
+        read_services: Services | None = None,
     ) -> None:
         self.engine = engine
         self.services = services
         self.read_services = read_services or services
-        self.read_store = read_store or store
         self.runner = runner
-        self.store = store
         self.clock = clock
         self.profile = profile
         self.metrics = metrics
@@ -107,7 +102,7 @@ class Dialogues:
             except StoreBusy:
                 outcome = "busy"
                 return Reply(self.engine.replies.busy(self._language(request)), end=True)
-            except (StoreError, sqlite3.DatabaseError):
+            except DATABASE_ERRORS:
                 # A damaged or unwritable file: a screen for the caller, the details for the operator.
                 log.exception("ussd_database_failed", session_id=request.session_id)
                 return self.engine.unavailable(self._language(request))
@@ -211,8 +206,8 @@ class Dialogues:
         One read transaction for both: each statement in autocommit takes and
         drops the WAL read lock (two ``fcntl`` system calls) on its own.
         """
-        with self.read_store.snapshot():
-            row = sessions.load_row(self.read_store, sid)
+        with self.read_services.snapshot():
+            row = self.read_services.load_session(sid)
             try:
                 view = self.read_services.check_balance(msisdn)
             except LineLost as exc:
@@ -299,10 +294,9 @@ class Dialogues:
             return result, reply, False
         msisdn, code, language, results, wrong_pins, created = base
         results[reply.save[0]] = reply.save[1]
-        state = json.dumps({"language": language, "results": results,
-                            "wrong_pins": wrong_pins + isinstance(result, WrongPin)}, ensure_ascii=False)
+        state = sessions.state_text(language, results, wrong_pins + isinstance(result, WrongPin))
         try:
-            sessions.save_rows(self.store, [(sid, msisdn, code, state, iso(created), iso(now), iso(expires))])
+            self.services.save_sessions([(sid, msisdn, code, state, created, now, expires)])
         except Exception as exc:  # noqa: BLE001 - the action went through: its result counts more
             log.warning("ussd_session_not_saved", session_id=sid, reason=str(exc))
             return result, reply, False
@@ -331,21 +325,21 @@ class Dialogues:
             if not reply.save:
                 self._save_later(session)  # a screen shown, nothing done: see ``_save_later``
                 return
-            await self.runner.grouped(sessions.save, self.store, session, now, durable=False,
-                                      budget=self._db(deadline))
+            await self.runner.grouped(self.services.save_sessions, [sessions.state_row(session, now)],
+                                      durable=False, budget=self._db(deadline))
             session.stored_until = session.expires_at
             return
         session.expires_at = now + self.idle
         if reply.save:
             session.results[reply.save[0]] = reply.save[1]
             self._unsaved.pop(session.session_id, None)
-            await self.runner.grouped(sessions.save, self.store, session, now, durable=False,
-                                      budget=self._db(deadline))
+            await self.runner.grouped(self.services.save_sessions, [sessions.state_row(session, now)],
+                                      durable=False, budget=self._db(deadline))
             session.stored_until = session.expires_at
         elif session.session_id in self._unsaved:
             pass  # its row is written by the next flush, as it stands then
         elif session.stored_until is None or session.stored_until - now < self.idle / 2:
-            await self.runner.grouped(sessions.touch, self.store, session.session_id, session.expires_at, now,
+            await self.runner.grouped(self.services.touch_session, session.session_id, session.expires_at, now,
                                       durable=False, budget=self._db(deadline))
             session.stored_until = session.expires_at
 
@@ -395,7 +389,7 @@ class Dialogues:
         now = self.clock.now()
         rows = [sessions.state_row(s, now) for s in batch]
         try:
-            future = self.runner.grouped_nowait(sessions.save_rows, self.store, rows, durable=False)
+            future = self.runner.grouped_nowait(self.services.save_sessions, rows, durable=False)
         except RuntimeError:  # closing: ``save_pending`` writes them
             return
         self._unsaved.clear()
@@ -422,7 +416,7 @@ class Dialogues:
         """Write the rows still waiting for a flush, on the caller's thread (the DB thread has stopped)."""
         if self._unsaved:
             now = self.clock.now()
-            sessions.save_rows(self.store, [sessions.state_row(s, now) for s in self._unsaved.values()])
+            self.services.save_sessions([sessions.state_row(s, now) for s in self._unsaved.values()])
             self._unsaved.clear()
 
     async def sweep(self) -> tuple[int, int]:
@@ -430,5 +424,5 @@ class Dialogues:
         now = self.clock.now()
         dropped = self.cache.drop_expired(now)
         self.limiter.prune()
-        deleted = await self.runner.call(sessions.sweep, self.store, now)
+        deleted = await self.runner.call(self.services.sweep_sessions, now - sessions.RETENTION)
         return dropped, deleted

@@ -13,8 +13,10 @@ handler. ``GuardedSite`` puts a ``_Guarded`` protocol in front of each one:
 
 The cap is what keeps ``accept()`` from failing for want of file descriptors:
 asyncio accepts up to the listen backlog in one go before any of them reaches
-``connection_made``, so ``fit_cap`` keeps the cap a backlog and a reserve (the
-database, the SMPP link, logs) under the soft ``RLIMIT_NOFILE``, which
+``connection_made``, and a connection closed there gives its descriptor back
+only on a later loop turn, by when the next backlog may have been accepted;
+so ``fit_cap`` keeps the cap two backlogs and a reserve (the database, the
+SMPP link, logs) under the soft ``RLIMIT_NOFILE``, which
 ``raise_file_limit`` lifts to the hard limit at start. Timeouts are aiohttp's
 (``keepalive_timeout``) and the view's (``body_timeout``), see ``HttpSettings``.
 """
@@ -56,10 +58,10 @@ def raise_file_limit() -> tuple[int, int, int]:
 
 
 def fit_cap(max_connections: int, soft_limit: int) -> int:
-    """``max_connections``, lowered when the file limit could not hold that many plus a backlog."""
+    """``max_connections``, lowered when the file limit could not hold that many plus two backlogs."""
     if soft_limit == resource.RLIM_INFINITY:
         return max_connections
-    return max(1, min(max_connections, soft_limit - BACKLOG - RESERVE))
+    return max(1, min(max_connections, soft_limit - 2 * BACKLOG - RESERVE))
 
 
 class ConnectionGuard:

@@ -14,19 +14,17 @@ refreshed when less than half the idle period is left on it, so a typical
 dialogue costs one write. After a restart a session may therefore expire up
 to half an idle period early, never late. Rows are kept ``RETENTION`` past
 their expiry, so a late request is told the session expired rather than
-starting afresh, then deleted by ``sweep``.
+starting afresh, then deleted by ``Services.sweep_sessions``.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from gateway.store import Store
-from gateway.store.db import from_iso, iso
+from gateway.services.sessions import SessionRow, SessionState
 from menus.model import Caller
 
 RETENTION = timedelta(hours=1)
@@ -51,67 +49,29 @@ class Session:
     ended: bool = False
 
 
-# --- SQL (synchronous: run through DbRunner) ------------------------------------
+# --- rows (written through the services: ``Services.save_sessions`` and the rest) ---------
 
-def load_row(store: Store, session_id: str) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = store.read().execute(
-        "SELECT session_id, msisdn, service_code, state, created_at, expires_at "
-        "FROM ussd_sessions WHERE session_id = ?", (session_id,),
-    ).fetchone()
-    return row
-
-
-def from_row(row: sqlite3.Row, caller: Caller) -> Session:
-    state = json.loads(row["state"] or "{}")
-    expires = from_iso(row["expires_at"])
-    created = from_iso(row["created_at"])
-    assert expires is not None and created is not None
+def from_row(row: SessionRow, caller: Caller) -> Session:
+    state = json.loads(row.state or "{}")
     language = state.get("language") or caller.language
     return Session(
-        session_id=row["session_id"], msisdn=row["msisdn"], service_code=row["service_code"],
-        caller=Caller(caller.msisdn, language, caller.refusal), created_at=created,
-        expires_at=expires, stored_until=expires, results=dict(state.get("results", {})),
+        session_id=row.session_id, msisdn=row.msisdn, service_code=row.service_code,
+        caller=Caller(caller.msisdn, language, caller.refusal), created_at=row.created_at,
+        expires_at=row.expires_at, stored_until=row.expires_at, results=dict(state.get("results", {})),
         wrong_pins=int(state.get("wrong_pins", 0)),
     )
 
 
-def state_row(session: Session, now: datetime) -> tuple[str, str, str, str, str | None, str | None, str | None]:
-    """The row of ``session`` as it stands, for ``save_rows``."""
-    state = json.dumps({"language": session.caller.language, "results": session.results,
-                        "wrong_pins": session.wrong_pins}, ensure_ascii=False)
-    return (session.session_id, session.msisdn, session.service_code, state,
-            iso(session.created_at), iso(now), iso(session.expires_at))
+def state_row(session: Session, now: datetime) -> SessionState:
+    """The row of ``session`` as it stands, for ``Services.save_sessions``."""
+    return (session.session_id, session.msisdn, session.service_code, state_text(
+        session.caller.language, session.results, session.wrong_pins), session.created_at, now,
+        session.expires_at)
 
 
-_UPSERT = (
-    "INSERT INTO ussd_sessions (session_id, msisdn, service_code, state, created_at, "
-    "updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, "
-    "updated_at = excluded.updated_at, expires_at = excluded.expires_at"
-)
-
-
-def save(store: Store, session: Session, now: datetime) -> None:
-    save_rows(store, [state_row(session, now)])
-
-
-def save_rows(store: Store, rows: list[tuple[str, str, str, str, str | None, str | None, str | None]]) -> None:
-    """Insert or update several sessions (rows of ``state_row``) in one operation."""
-    with store.write() as conn:
-        conn.executemany(_UPSERT, rows)
-
-
-def touch(store: Store, session_id: str, expires_at: datetime, now: datetime) -> None:
-    with store.write() as conn:
-        conn.execute("UPDATE ussd_sessions SET updated_at = ?, expires_at = ? WHERE session_id = ?",
-                     (iso(now), iso(expires_at), session_id))
-
-
-def sweep(store: Store, now: datetime) -> int:
-    """Delete rows that expired more than ``RETENTION`` ago; returns how many."""
-    with store.write() as conn:
-        return conn.execute("DELETE FROM ussd_sessions WHERE expires_at < ?",
-                            (iso(now - RETENTION),)).rowcount
+def state_text(language: str, results: dict[str, str], wrong_pins: int) -> str:
+    """The ``state`` column: what a resent request or a restart needs of the dialogue."""
+    return json.dumps({"language": language, "results": results, "wrong_pins": wrong_pins}, ensure_ascii=False)
 
 
 # --- memory ------------------------------------------------------------------------

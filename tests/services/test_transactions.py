@@ -20,7 +20,7 @@ def test_a_failure_after_the_credit_rolls_everything_back(world, monkeypatch):
     def explode(*args, **kwargs):
         raise Boom()
 
-    monkeypatch.setattr("gateway.services.topup.enqueue", explode)
+    monkeypatch.setattr("gateway.store.outbox.enqueue", explode)  # the confirmation, after the credit
     with pytest.raises(Boom):
         world.services.top_up(TopUp(ME, pin, Channel.USSD))
     assert world.services.check_balance(ME).main.minor == 100

@@ -13,13 +13,13 @@ from gateway.profile import OperatorProfile, load_profile
 from gateway.services.facade import Services
 from gateway.services.ports import Context
 from gateway.store import Store, open_store
-from gateway.store import sms as sms_store
+from gateway.services import sms_delivery
 
 SUBSCRIBER = "85512345678"
 OTHER = "85512345679"
 PIN_SECRET = "s" * 20
 #: The key the hook of a gateway with ``PIN_SECRET`` seals waiting MO parts with.
-PART_KEY = sms_store.part_key(PIN_SECRET)
+PART_KEY = sms_delivery.part_key(PIN_SECRET)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from gateway.smpp import runtime as rt
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.hook import StoreHook
 from gateway.store import Store, migrations, open_store
+from gateway.services import sms_delivery
 from gateway.store import sms as sms_store
 from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox
 from tests.sms.fakes import FakeTexts
@@ -154,8 +155,8 @@ async def test_the_stored_digest_is_keyed(services: Services, store: Store) -> N
     """The inbox digest of an MO cannot be recomputed from a guessed PIN without the secret."""
     [first] = await save(services, f"TOP {PIN}")
     [stored] = [r[0] for r in store.read().execute("SELECT digest FROM sms_inbox WHERE id = ?", (first,))]
-    assert stored == sms_store.pdu_digest(services.ctx.pin_secret, 0, f"TOP {PIN}")
-    assert stored != sms_store.pdu_digest("another secret, also long enough", 0, f"TOP {PIN}")
+    assert stored == sms_delivery.pdu_digest(services.ctx.pin_secret, 0, f"TOP {PIN}")
+    assert stored != sms_delivery.pdu_digest("another secret, also long enough", 0, f"TOP {PIN}")
     assert stored != sms_store.digest(0, f"TOP {PIN}")
 
 

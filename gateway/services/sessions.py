@@ -1,0 +1,36 @@
+"""USSD session rows: what a replayed dialogue keeps between requests (see ``gateway.ussd.sessions``).
+
+The USSD channel decides when a row is written; these functions are its
+only way to the table, each one unit of work (grouped by ``DbRunner`` with
+the other jobs of its loop iteration).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gateway.services.ports import Context
+from gateway.store.port import SessionRow, SessionState
+
+__all__ = ["SessionRow", "SessionState", "load", "save", "sweep", "touch"]
+
+
+def load(ctx: Context, session_id: str) -> SessionRow | None:
+    return ctx.store.read_uow().sessions.load(session_id)
+
+
+def save(ctx: Context, rows: list[SessionState]) -> None:
+    """Insert or update several sessions in one operation."""
+    with ctx.store.write_uow() as uow:
+        uow.sessions.save(rows)
+
+
+def touch(ctx: Context, session_id: str, expires_at: datetime, now: datetime) -> None:
+    with ctx.store.write_uow() as uow:
+        uow.sessions.touch(session_id, expires_at, now)
+
+
+def sweep(ctx: Context, before: datetime) -> int:
+    """Delete rows that expired before ``before``; returns how many."""
+    with ctx.store.write_uow() as uow:
+        return uow.sessions.sweep(before)

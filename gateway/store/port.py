@@ -1,0 +1,333 @@
+"""The store port: what the services need from a database, as Protocols.
+
+A unit of work (``UnitOfWork``) exposes one repository per kind of data;
+``Database`` opens it for writing (one transaction, all or nothing: commit
+on success, rollback on an exception, a savepoint inside a group of jobs) or
+for reading. Repository methods are named for what the services do, take
+and return domain and value types, and never expose SQL or driver rows.
+
+The SQLite adapter is ``gateway.store.sqlite_uow`` (its SQL lives in the
+modules beside it); a second adapter implements the same Protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from gateway.domain.account import Account, Bucket, LedgerEntry
+from gateway.domain.attempts import AttemptState
+from gateway.domain.money import Currency
+from gateway.domain.policy import AttemptLimit
+from gateway.domain.vouchers import Voucher
+
+# --- value types ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscriberRecord:
+    subscriber_id: int
+    msisdn: str
+    type: str
+    language: str
+    id_hash: str | None
+    created_at: datetime
+    marketing_opt_in: bool
+    account: Account
+    lost_reference: str | None
+    lost_reported_at: datetime | None
+    #: ``live``, or ``recycled`` for the kept history of a number given up.
+    status: str = "live"
+    recycled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LineSummary:
+    """What a gift needs to know about its target before deciding to credit it."""
+
+    type: str
+    main_expires_at: datetime | None
+    live: bool  # False: the newest row on the number was recycled
+
+
+@dataclass(frozen=True)
+class StoredTopUp:
+    """A top-up as recorded (what a resent request is answered from)."""
+
+    topup_id: int
+    msisdn: str  # the credited number
+    requester: str
+    credited_minor: int
+    restored_minor: int
+    balance_minor: int
+    expires_at: datetime
+    serial: str
+
+
+@dataclass(frozen=True)
+class OutgoingSms:
+    """A message for the outbox (the SMPP sender takes it from there)."""
+
+    destination: str
+    text: str
+    source: str
+    kind: str  # reply | notification | reminder | marketing
+    dedupe_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A USSD session as stored; ``state`` is its JSON text."""
+
+    session_id: str
+    msisdn: str
+    service_code: str
+    state: str | None
+    created_at: datetime
+    expires_at: datetime
+
+
+#: A session row to write: (session_id, msisdn, service_code, state, created_at, updated_at, expires_at).
+SessionState = tuple[str, str, str, str, datetime, datetime, datetime]
+
+
+@dataclass(frozen=True)
+class InboxMessage:
+    """One MO waiting to be answered (``text`` as stored: its secrets sealed)."""
+
+    inbox_id: int
+    source: str
+    destination: str
+    text: str
+    status: str
+    digest: str | None
+    incomplete: bool
+
+
+# --- SMS delivery: what the SMPP adapters record, and what the sender claims ----------
+
+#: Receipt ``stat`` → the outbox state it ends a message in.
+FINAL_STATES = {"DELIVRD": "delivered", "EXPIRED": "expired", "UNDELIV": "undeliverable",
+                "REJECTD": "undeliverable", "DELETED": "undeliverable"}
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    source: str
+    destination: str
+    text: str
+    kind: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """One whole MO, or one part of a concatenated MO (``reference`` set)."""
+
+    source: str
+    destination: str
+    data: bytes
+    data_coding: int
+    digest: str
+    reference: int | None = None
+    total: int = 1
+    seq: int = 1
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """A delivery receipt; ``smsc`` names the SMSC it came from (``smsc_identity``)."""
+
+    message_id: str
+    stat: str
+    smsc: str = ""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The SMSC accepted every part; its ids are unique on that SMSC only, and only until it restarts."""
+
+    outbox_id: int
+    message_ids: tuple[str, ...]
+    smsc: str = ""
+
+
+@dataclass(frozen=True)
+class SendFailed:
+    """``retry_at`` None: a permanent failure; otherwise queue again at that time."""
+
+    outbox_id: int
+    error: str
+    retry_at: datetime | None
+    count_attempt: bool = True
+
+
+@dataclass(frozen=True)
+class Unacknowledged:
+    """MO (by digest) received on a link that dropped before their deliver_sm_resp was written.
+
+    The SMSC will deliver them again; recorded after the MO themselves, so
+    their inbox rows exist when this is applied.
+    """
+
+    digests: tuple[str, ...]
+
+
+Event = InboundSms | DeliveryReport | Submitted | SendFailed | Unacknowledged
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What ``purge`` did: MO parts and early receipts dropped, inbox rows made (id → sender)."""
+
+    segments: int
+    receipts: int
+    inbox: dict[int, str]
+
+
+class StoreError(Exception):
+    """The database cannot be opened or used (corrupt, read-only, busy too long)."""
+
+
+class StoreBusy(StoreError):
+    """Another writer held the lock longer than ``busy_timeout``: nothing was done; try again."""
+
+
+class DuplicateNumber(Exception):
+    """A bulk insert met a number that is already live (nothing of its batch went in)."""
+
+
+# --- repositories -----------------------------------------------------------------
+
+
+class Accounts(Protocol):
+    """Subscribers, their buckets and the ledger (every balance change is ledger rows)."""
+
+    def load_live(self, msisdn: str, currency: Currency) -> SubscriberRecord | None: ...
+    def load_latest(self, msisdn: str, currency: Currency) -> SubscriberRecord | None: ...
+    def line_summary(self, msisdn: str) -> LineSummary | None: ...
+    def is_lost(self, msisdn: str) -> bool: ...
+    def was_recycled(self, msisdn: str) -> bool: ...
+    def language(self, msisdn: str) -> str | None: ...
+    def marketing_opt_in(self, msisdn: str) -> bool | None: ...
+    def insert(self, *, msisdn: str, type_: str, language: str, id_hash: str | None, now: datetime) -> int: ...
+    def save_account(self, subscriber_id: int, account: Account, entries: list[LedgerEntry], *,
+                     now: datetime, reference: str | None = None, channel: str | None = None) -> Account: ...
+    def ledger_totals(self, subscriber_id: int) -> dict[Bucket, int]: ...
+    def set_language(self, subscriber_id: int, language: str) -> None: ...
+    def mark_recycled(self, subscriber_id: int, at: datetime) -> None: ...
+    def due_for_lifecycle(self, now: datetime, recycle_cutoff: datetime) -> list[str]: ...
+    def due_for_reminder(self, kind: str, after: datetime, until: datetime) -> list[str]: ...
+    def mark_reminded(self, subscriber_id: int, kind: str, cycle: datetime | None, now: datetime) -> bool: ...
+    def next_id(self) -> int: ...
+    def insert_many(self, subscribers: list[tuple[Any, ...]], ledger: list[tuple[Any, ...]]) -> None: ...
+    def live_id(self, msisdn: str) -> int | None: ...
+
+
+class Vouchers(Protocol):
+    def by_pin_hash(self, pin_hash: str, currency: Currency) -> Voucher | None: ...
+    def take(self, voucher_id: int, now: datetime, subscriber_id: int) -> bool: ...
+    def pin_hash_exists(self, pin_hash: str) -> bool: ...
+    def serial_exists(self, serial: str) -> bool: ...
+    def next_id(self) -> int: ...
+    def insert_many(self, rows: list[tuple[str, str, int, int, date | str | None, str, datetime]]) -> None: ...
+
+
+class TopUps(Protocol):
+    """Top-ups made and attempts refused (the latter count towards the lockout)."""
+
+    def replay(self, request_key: str) -> StoredTopUp | None: ...
+    def record(self, *, request_key: str | None, requester: str, subscriber_id: int, voucher_id: int,
+               credited_minor: int, restored_minor: int, balance_minor: int, expires_at: datetime,
+               now: datetime, channel: str) -> int: ...
+    def record_attempt(self, msisdn: str, now: datetime, outcome: str, channel: str) -> None: ...
+
+
+class Locks(Protocol):
+    def get(self, kind: str, key: str) -> datetime | None: ...
+    def register_failure(self, kind: str, key: str, last_lock: datetime | None, now: datetime,
+                         limit: AttemptLimit) -> AttemptState: ...
+    def reset(self, kind: str, key: str, now: datetime) -> datetime | None: ...
+
+
+class LostReports(Protocol):
+    def record_attempt(self, reporter: str, target: str, now: datetime, outcome: str, channel: str) -> None: ...
+    def reference_taken(self, reference: str) -> bool: ...
+    def open(self, subscriber_id: int, reference: str, now: datetime, reporter: str, channel: str) -> None: ...
+    def resolve(self, subscriber_id: int, now: datetime) -> None: ...
+
+
+class Consent(Protocol):
+    def set_opt_in(self, subscriber_id: int, opt_in: bool, now: datetime, channel: str) -> None: ...
+    def last_change(self, subscriber_id: int) -> tuple[datetime, str] | None: ...
+    def history(self, subscriber_id: int) -> list[tuple[bool, str, datetime]]: ...
+
+
+class Sessions(Protocol):
+    """USSD sessions (see ``gateway.ussd.sessions`` for when a row is written)."""
+
+    def load(self, session_id: str) -> SessionRow | None: ...
+    def save(self, rows: list[SessionState]) -> None: ...
+    def touch(self, session_id: str, expires_at: datetime, now: datetime) -> None: ...
+    def sweep(self, before: datetime) -> int: ...
+
+
+class Outbox(Protocol):
+    def enqueue(self, sms: OutgoingSms, now: datetime) -> int | None: ...
+    def enqueue_many(self, messages: list[OutgoingSms], now: datetime) -> int: ...
+    def skipped(self, sms: OutgoingSms, now: datetime, reason: str) -> None: ...
+    def claim_due(self, now: datetime, limit: int) -> list[OutboxRow]: ...
+    def recover(self) -> int: ...
+    def depth(self) -> dict[str, int]: ...
+
+
+class Inbox(Protocol):
+    """MO, receipts and submit outcomes as the SMPP adapters record them, and the inbox rows to answer."""
+
+    def apply(self, events: Sequence[Event], now: datetime, *, decode: Callable[[bytes, int], str],
+              dedupe_window: timedelta, part_key: bytes, senders: dict[int, str] | None = None,
+              redeliveries: list[tuple[int, int]] | None = None) -> list[int]: ...
+    def settle(self, inbox_ids: Sequence[int]) -> None: ...
+    def expect_unsettled(self, now: datetime) -> int: ...
+    def purge(self, now: datetime, *, decode: Callable[[bytes, int], str], part_key: bytes) -> Purged: ...
+    def purge_texts(self, now: datetime, retention: timedelta) -> int: ...
+    def unhandled(self, limit: int) -> list[int]: ...
+    def messages(self, inbox_ids: Sequence[int]) -> dict[int, InboxMessage]: ...
+    def mark_many(self, outcomes: Sequence[tuple[int, str, str | None]], now: datetime) -> None: ...
+    def mark(self, inbox_id: int, status: str, now: datetime, error: str | None = None) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    accounts: Accounts
+    vouchers: Vouchers
+    topups: TopUps
+    locks: Locks
+    lost: LostReports
+    consent: Consent
+    sessions: Sessions
+    outbox: Outbox
+    inbox: Inbox
+
+
+class Database(Protocol):
+    """Where units of work come from (``gateway.store.db.Store`` for SQLite)."""
+
+    def write_uow(self, *, durable: bool = True) -> AbstractContextManager[UnitOfWork]:
+        """One all-or-nothing operation (a savepoint inside a group).
+
+        ``durable=False``: its commit need not survive a power cut (an outbox
+        claim: ``recover`` re-queues what a lost one had taken).
+        """
+        ...
+
+    def read_uow(self) -> UnitOfWork:
+        """Reads, each statement consistent on its own."""
+        ...
+
+    def snapshot_uow(self) -> AbstractContextManager[UnitOfWork]:
+        """Several reads that see one consistent state."""
+        ...

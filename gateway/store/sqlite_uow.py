@@ -1,0 +1,443 @@
+"""The SQLite adapter of the store port (``gateway.store.port``).
+
+One ``SqliteUnitOfWork`` is made per connection (by ``Store``) with its
+repositories bound to that connection, so a request creates no objects to
+reach its data. The transaction is the ``Store``'s (``write_uow``,
+``snapshot_uow``); the repositories only run statements. The SQL of
+accounts, locks, the outbox and SMS delivery is in the modules beside this
+one; what only one repository needs is here.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from gateway.domain.account import Account, Bucket, LedgerEntry
+from gateway.domain.attempts import AttemptState
+from gateway.domain.money import Currency, Money
+from gateway.domain.policy import AttemptLimit
+from gateway.domain.vouchers import Voucher, VoucherStatus
+from gateway.store import accounts as accounts_sql
+from gateway.store import locks as locks_sql
+from gateway.store import outbox as outbox_sql
+from gateway.store import sms as sms_sql
+from gateway.store.db import date_from_iso, from_iso, iso
+from gateway.store.port import (
+    Accounts,
+    Consent,
+    DuplicateNumber,
+    Inbox,
+    InboxMessage,
+    LineSummary,
+    Locks,
+    LostReports,
+    Outbox,
+    OutgoingSms,
+    SessionRow,
+    Sessions,
+    SessionState,
+    StoredTopUp,
+    SubscriberRecord,
+    TopUps,
+    Vouchers,
+)
+
+
+class _Bound:
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+
+class SqliteAccounts(_Bound):
+    __slots__ = ()
+
+    _INSERT_MANY = (
+        "INSERT INTO subscribers (id, msisdn, type, language, id_hash, status, created_at, "
+        "marketing_opt_in, main_minor, main_expires_at, restorable_minor) "
+        "VALUES (?, ?, ?, ?, ?, 'live', ?, 1, ?, ?, 0)"
+    )
+    _INSERT_LEDGER = (
+        "INSERT INTO ledger (subscriber_id, bucket, delta_minor, kind, at, recorded_at, reference, channel) "
+        "VALUES (?, 'main', ?, 'opening', ?, ?, 'import', 'import')"
+    )
+
+    def load_live(self, msisdn: str, currency: Currency) -> SubscriberRecord | None:
+        return accounts_sql.load_live(self._conn, msisdn, currency)
+
+    def load_latest(self, msisdn: str, currency: Currency) -> SubscriberRecord | None:
+        return accounts_sql.load_latest(self._conn, msisdn, currency)
+
+    def line_summary(self, msisdn: str) -> LineSummary | None:
+        return accounts_sql.line_summary(self._conn, msisdn)
+
+    def is_lost(self, msisdn: str) -> bool:
+        return accounts_sql.is_lost(self._conn, msisdn)
+
+    def was_recycled(self, msisdn: str) -> bool:
+        return accounts_sql.was_recycled(self._conn, msisdn)
+
+    def language(self, msisdn: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT language FROM subscribers WHERE msisdn = ? AND status = 'live'", (msisdn,)
+        ).fetchone()
+        return str(row["language"]) if row else None
+
+    def marketing_opt_in(self, msisdn: str) -> bool | None:
+        row = self._conn.execute(
+            "SELECT marketing_opt_in FROM subscribers WHERE msisdn = ? AND status = 'live'", (msisdn,)
+        ).fetchone()
+        return None if row is None else bool(row["marketing_opt_in"])
+
+    def insert(self, *, msisdn: str, type_: str, language: str, id_hash: str | None, now: datetime) -> int:
+        return accounts_sql.insert_subscriber(self._conn, msisdn=msisdn, type_=type_, language=language,
+                                              id_hash=id_hash, now=now)
+
+    def save_account(self, subscriber_id: int, account: Account, entries: list[LedgerEntry], *,
+                     now: datetime, reference: str | None = None, channel: str | None = None) -> Account:
+        return accounts_sql.save_account(self._conn, subscriber_id, account, entries, now=now,
+                                         reference=reference, channel=channel)
+
+    def ledger_totals(self, subscriber_id: int) -> dict[Bucket, int]:
+        return accounts_sql.ledger_totals(self._conn, subscriber_id)
+
+    def set_language(self, subscriber_id: int, language: str) -> None:
+        self._conn.execute("UPDATE subscribers SET language = ? WHERE id = ?", (language, subscriber_id))
+
+    def mark_recycled(self, subscriber_id: int, at: datetime) -> None:
+        self._conn.execute("UPDATE subscribers SET status = 'recycled', recycled_at = ? WHERE id = ?",
+                           (iso(at), subscriber_id))
+
+    def due_for_lifecycle(self, now: datetime, recycle_cutoff: datetime) -> list[str]:
+        """Live numbers with money to expire or forfeit, a promo lot to close, or due for recycling."""
+        return [
+            row[0]
+            for row in self._conn.execute(
+                "SELECT msisdn FROM subscribers WHERE status = 'live' AND ("
+                " (main_minor != 0 AND main_expires_at <= :now)"
+                " OR (restorable_minor != 0 AND restorable_until <= :now)"
+                " OR (type = 'prepaid' AND main_expires_at <= :cutoff)"
+                ") UNION SELECT s.msisdn FROM promo_lots p JOIN subscribers s ON s.id = p.subscriber_id"
+                " WHERE s.status = 'live' AND p.amount_minor != 0 AND p.expires_at <= :now",
+                {"now": iso(now), "cutoff": iso(recycle_cutoff)},
+            )
+        ]
+
+    def due_for_reminder(self, kind: str, after: datetime, until: datetime) -> list[str]:
+        """Live prepaid numbers, not reported lost, whose main expiry lies in (after, until] and
+        that had no ``kind`` reminder for that expiry (``expiry``: only those with money)."""
+        return [
+            row["msisdn"]
+            for row in self._conn.execute(
+                "SELECT s.msisdn FROM subscribers s WHERE s.status = 'live' AND s.type = 'prepaid'"
+                " AND s.main_expires_at > ? AND s.main_expires_at <= ?"
+                + (" AND s.main_minor != 0" if kind == "expiry" else "")
+                + " AND NOT EXISTS (SELECT 1 FROM lost_reports l WHERE l.subscriber_id = s.id"
+                " AND l.resolved_at IS NULL)"
+                " AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.subscriber_id = s.id AND r.kind = ?"
+                " AND r.cycle = s.main_expires_at)",
+                (iso(after), iso(until), kind),
+            ).fetchall()
+        ]
+
+    def mark_reminded(self, subscriber_id: int, kind: str, cycle: datetime | None, now: datetime) -> bool:
+        """Record the reminder of ``kind`` for this expiry ``cycle``; False if it was recorded before."""
+        return bool(self._conn.execute(
+            "INSERT OR IGNORE INTO reminders (subscriber_id, kind, cycle, sent_at) VALUES (?, ?, ?, ?)",
+            (subscriber_id, kind, iso(cycle), iso(now)),
+        ).rowcount)
+
+    def next_id(self) -> int:
+        return int(self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()[0]) + 1
+
+    def insert_many(self, subscribers: list[tuple[Any, ...]], ledger: list[tuple[Any, ...]]) -> None:
+        """Subscribers ``(id, msisdn, type, language, id_hash, created_at, main_minor, main_expires_at)``,
+        then their opening ledger rows ``(id, minor, at, recorded_at)``.
+
+        Raises:
+            DuplicateNumber: a number is already live (the rows before it went in).
+        """
+        texts: dict[datetime | None, str | None] = {None: None}  # a base repeats a few dates many times
+
+        def text(moment: datetime | None) -> str | None:
+            found = texts.get(moment, "")
+            if found == "":
+                found = texts[moment] = iso(moment)
+            return found
+
+        try:
+            self._conn.executemany(self._INSERT_MANY, [
+                (sid, msisdn, type_, language, id_hash, text(created), minor, text(expires))
+                for sid, msisdn, type_, language, id_hash, created, minor, expires in subscribers
+            ])
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateNumber(str(exc)) from exc
+        self._conn.executemany(self._INSERT_LEDGER, [
+            (sid, minor, text(at), text(recorded)) for sid, minor, at, recorded in ledger
+        ])
+
+    def live_id(self, msisdn: str) -> int | None:
+        row = self._conn.execute(
+            "SELECT id FROM subscribers WHERE msisdn = ? AND status = 'live'", (msisdn,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+
+class SqliteVouchers(_Bound):
+    __slots__ = ()
+
+    def by_pin_hash(self, pin_hash: str, currency: Currency) -> Voucher | None:
+        row = self._conn.execute(
+            "SELECT id, serial, amount_minor, active_days, expires_on, status FROM vouchers WHERE pin_hash = ?",
+            (pin_hash,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Voucher(row["id"], row["serial"], Money(row["amount_minor"], currency),
+                       row["active_days"], date_from_iso(row["expires_on"]), VoucherStatus(row["status"]))
+
+    def take(self, voucher_id: int, now: datetime, subscriber_id: int) -> bool:
+        """Mark the voucher used by ``subscriber_id``; False if it was not active any more."""
+        return self._conn.execute(
+            "UPDATE vouchers SET status = 'used', used_at = ?, used_by = ? WHERE id = ? AND status = 'active'",
+            (iso(now), subscriber_id, voucher_id),
+        ).rowcount == 1
+
+    def pin_hash_exists(self, pin_hash: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM vouchers WHERE pin_hash = ?", (pin_hash,)).fetchone() is not None
+
+    def serial_exists(self, serial: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM vouchers WHERE serial = ?", (serial,)).fetchone() is not None
+
+    def next_id(self) -> int:
+        return int(self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM vouchers").fetchone()[0]) + 1
+
+    def insert_many(self, rows: list[tuple[str, str, int, int, date | str | None, str, datetime]]) -> None:
+        """Active vouchers ``(serial, pin_hash, amount_minor, active_days, expires_on, batch, created_at)``."""
+        self._conn.executemany(
+            "INSERT INTO vouchers (serial, pin_hash, amount_minor, active_days, expires_on, batch, status, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
+            [(serial, hashed, minor, days, expires.isoformat() if isinstance(expires, date) else expires,
+              batch, iso(created)) for serial, hashed, minor, days, expires, batch, created in rows],
+        )
+
+
+class SqliteTopUps(_Bound):
+    __slots__ = ()
+
+    def replay(self, request_key: str) -> StoredTopUp | None:
+        row = self._conn.execute(
+            "SELECT t.id, t.requester_msisdn, t.amount_minor, t.restored_minor, t.balance_after_minor, "
+            "t.expires_at, v.serial, s.msisdn FROM topups t JOIN vouchers v ON v.id = t.voucher_id "
+            "JOIN subscribers s ON s.id = t.subscriber_id WHERE t.request_key = ?",
+            (request_key,),
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredTopUp(row["id"], row["msisdn"], row["requester_msisdn"], row["amount_minor"],
+                           row["restored_minor"], row["balance_after_minor"],
+                           from_iso(row["expires_at"]), row["serial"])  # type: ignore[arg-type]
+
+    def record(self, *, request_key: str | None, requester: str, subscriber_id: int, voucher_id: int,
+               credited_minor: int, restored_minor: int, balance_minor: int, expires_at: datetime,
+               now: datetime, channel: str) -> int:
+        cur = self._conn.execute(
+            "INSERT INTO topups (request_key, requester_msisdn, subscriber_id, voucher_id, amount_minor, "
+            "restored_minor, balance_after_minor, expires_at, at, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (request_key, requester, subscriber_id, voucher_id, credited_minor, restored_minor,
+             balance_minor, iso(expires_at), iso(now), channel),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def record_attempt(self, msisdn: str, now: datetime, outcome: str, channel: str) -> None:
+        self._conn.execute(
+            "INSERT INTO topup_attempts (msisdn, at, outcome, channel) VALUES (?, ?, ?, ?)",
+            (msisdn, iso(now), outcome, channel),
+        )
+
+
+class SqliteLocks(_Bound):
+    __slots__ = ()
+
+    def get(self, kind: str, key: str) -> datetime | None:
+        return locks_sql.get(self._conn, kind, key)
+
+    def register_failure(self, kind: str, key: str, last_lock: datetime | None, now: datetime,
+                         limit: AttemptLimit) -> AttemptState:
+        return locks_sql.register_failure(self._conn, kind, key, last_lock, now, limit)
+
+    def reset(self, kind: str, key: str, now: datetime) -> datetime | None:
+        return locks_sql.reset(self._conn, kind, key, now)
+
+
+class SqliteLostReports(_Bound):
+    __slots__ = ()
+
+    def record_attempt(self, reporter: str, target: str, now: datetime, outcome: str, channel: str) -> None:
+        self._conn.execute(
+            "INSERT INTO lost_attempts (reporter_msisdn, target_msisdn, at, outcome, channel) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (reporter, target, iso(now), outcome, channel),
+        )
+
+    def reference_taken(self, reference: str) -> bool:
+        return self._conn.execute(
+            "SELECT 1 FROM lost_reports WHERE reference = ?", (reference,)
+        ).fetchone() is not None
+
+    def open(self, subscriber_id: int, reference: str, now: datetime, reporter: str, channel: str) -> None:
+        self._conn.execute(
+            "INSERT INTO lost_reports (subscriber_id, reference, reported_at, reporter_msisdn, channel) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (subscriber_id, reference, iso(now), reporter, channel),
+        )
+
+    def resolve(self, subscriber_id: int, now: datetime) -> None:
+        self._conn.execute(
+            "UPDATE lost_reports SET resolved_at = ? WHERE subscriber_id = ? AND resolved_at IS NULL",
+            (iso(now), subscriber_id),
+        )
+
+
+class SqliteConsent(_Bound):
+    __slots__ = ()
+
+    def set_opt_in(self, subscriber_id: int, opt_in: bool, now: datetime, channel: str) -> None:
+        """The subscriber's choice and its event row (when, by which channel)."""
+        self._conn.execute("UPDATE subscribers SET marketing_opt_in = ? WHERE id = ?", (int(opt_in), subscriber_id))
+        self._conn.execute(
+            "INSERT INTO consent_events (subscriber_id, opt_in, at, channel) VALUES (?, ?, ?, ?)",
+            (subscriber_id, int(opt_in), iso(now), channel),
+        )
+
+    def last_change(self, subscriber_id: int) -> tuple[datetime, str] | None:
+        row = self._conn.execute(
+            "SELECT at, channel FROM consent_events WHERE subscriber_id = ? ORDER BY id DESC LIMIT 1",
+            (subscriber_id,),
+        ).fetchone()
+        return None if row is None else (datetime.fromisoformat(row["at"]), str(row["channel"]))
+
+    def history(self, subscriber_id: int) -> list[tuple[bool, str, datetime]]:
+        return accounts_sql.consent_history(self._conn, subscriber_id)
+
+
+class SqliteSessions(_Bound):
+    __slots__ = ()
+
+    _UPSERT = (
+        "INSERT INTO ussd_sessions (session_id, msisdn, service_code, state, created_at, "
+        "updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, "
+        "updated_at = excluded.updated_at, expires_at = excluded.expires_at"
+    )
+
+    def load(self, session_id: str) -> SessionRow | None:
+        row = self._conn.execute(
+            "SELECT session_id, msisdn, service_code, state, created_at, expires_at "
+            "FROM ussd_sessions WHERE session_id = ?", (session_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return SessionRow(row["session_id"], row["msisdn"], row["service_code"], row["state"],
+                          datetime.fromisoformat(row["created_at"]), datetime.fromisoformat(row["expires_at"]))
+
+    def save(self, rows: list[SessionState]) -> None:
+        self._conn.executemany(self._UPSERT, [
+            (sid, msisdn, code, state, iso(created), iso(updated), iso(expires))
+            for sid, msisdn, code, state, created, updated, expires in rows
+        ])
+
+    def touch(self, session_id: str, expires_at: datetime, now: datetime) -> None:
+        self._conn.execute("UPDATE ussd_sessions SET updated_at = ?, expires_at = ? WHERE session_id = ?",
+                           (iso(now), iso(expires_at), session_id))
+
+    def sweep(self, before: datetime) -> int:
+        return self._conn.execute("DELETE FROM ussd_sessions WHERE expires_at < ?", (iso(before),)).rowcount
+
+
+class SqliteOutbox(_Bound):
+    __slots__ = ()
+
+    def enqueue(self, sms: OutgoingSms, now: datetime) -> int | None:
+        return outbox_sql.enqueue(self._conn, sms, now)
+
+    def enqueue_many(self, messages: list[OutgoingSms], now: datetime) -> int:
+        return outbox_sql.enqueue_many(self._conn, messages, now)
+
+    def skipped(self, sms: OutgoingSms, now: datetime, reason: str) -> None:
+        """A message recorded as not sent (status ``skipped``, ``reason`` as its error)."""
+        stamp = iso(now)
+        self._conn.execute(
+            "INSERT INTO sms_outbox (source, destination, text, kind, status, attempts, "
+            "next_attempt_at, created_at, updated_at, error) VALUES (?, ?, ?, ?, 'skipped', 0, ?, ?, ?, ?)",
+            (sms.source, sms.destination, sms.text, sms.kind, stamp, stamp, stamp, reason),
+        )
+
+    def claim_due(self, now: datetime, limit: int) -> list[sms_sql.OutboxRow]:
+        return sms_sql.claim_due(self._conn, now, limit)
+
+    def recover(self) -> int:
+        return sms_sql.recover(self._conn)
+
+    def depth(self) -> dict[str, int]:
+        return sms_sql.outbox_depth(self._conn)
+
+
+class SqliteInbox(_Bound):
+    __slots__ = ()
+
+    def apply(self, events: Sequence[sms_sql.Event], now: datetime, *, decode: Callable[[bytes, int], str],
+              dedupe_window: timedelta, part_key: bytes, senders: dict[int, str] | None = None,
+              redeliveries: list[tuple[int, int]] | None = None) -> list[int]:
+        return sms_sql.apply(self._conn, events, now, decode=decode, dedupe_window=dedupe_window,
+                             part_key=part_key, senders=senders, redeliveries=redeliveries)
+
+    def settle(self, inbox_ids: Sequence[int]) -> None:
+        sms_sql.settle(self._conn, inbox_ids)
+
+    def expect_unsettled(self, now: datetime) -> int:
+        return sms_sql.expect_unsettled(self._conn, now)
+
+    def purge(self, now: datetime, *, decode: Callable[[bytes, int], str], part_key: bytes) -> sms_sql.Purged:
+        return sms_sql.purge(self._conn, now, decode=decode, part_key=part_key)
+
+    def purge_texts(self, now: datetime, retention: timedelta) -> int:
+        return sms_sql.purge_texts(self._conn, now, retention)
+
+    def unhandled(self, limit: int) -> list[int]:
+        return sms_sql.unhandled_inbox(self._conn, limit)
+
+    def messages(self, inbox_ids: Sequence[int]) -> dict[int, InboxMessage]:
+        return {
+            inbox_id: InboxMessage(inbox_id, row["source"], row["destination"], row["text"], row["status"],
+                                   row["digest"], bool(row["incomplete"]))
+            for inbox_id, row in sms_sql.inbox_rows(self._conn, inbox_ids).items()
+        }
+
+    def mark_many(self, outcomes: Sequence[tuple[int, str, str | None]], now: datetime) -> None:
+        sms_sql.mark_inbox_many(self._conn, outcomes, now)
+
+    def mark(self, inbox_id: int, status: str, now: datetime, error: str | None = None) -> None:
+        sms_sql.mark_inbox(self._conn, inbox_id, status, now, error)
+
+
+class SqliteUnitOfWork:
+    """Every repository of the port, bound to one connection (made once per ``Store``)."""
+
+    __slots__ = ("accounts", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox", "inbox")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.accounts: Accounts = SqliteAccounts(conn)
+        self.vouchers: Vouchers = SqliteVouchers(conn)
+        self.topups: TopUps = SqliteTopUps(conn)
+        self.locks: Locks = SqliteLocks(conn)
+        self.lost: LostReports = SqliteLostReports(conn)
+        self.consent: Consent = SqliteConsent(conn)
+        self.sessions: Sessions = SqliteSessions(conn)
+        self.outbox: Outbox = SqliteOutbox(conn)
+        self.inbox: Inbox = SqliteInbox(conn)
