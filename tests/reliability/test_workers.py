@@ -1,0 +1,162 @@
+"""``serve --workers 2``: two processes on one port and one SQLite file, under a supervisor.
+
+Which worker answers a connection is the kernel's choice (``SO_REUSEPORT``);
+each request here opens a new connection, and ``/metrics`` (per process)
+says which worker answered it: ``gateway_worker_info{worker, pid}`` and that
+process's own counters.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.conftest import Server, audit, rows, seed, wait_for
+
+WORKERS = 2
+#: Scrapes of /metrics until every worker has answered one (each is a new connection).
+SCRAPES = 400
+_INFO = re.compile(r'^gateway_worker_info\{pid="(\d+)",worker="(\d+)"\} 1\.0$', re.M)
+
+
+def scrape(server: Server) -> tuple[int, str]:
+    """One ``/metrics`` page: (pid of the worker that answered, the page)."""
+    status, page = server.get("/metrics")
+    assert status == 200, page
+    found = _INFO.search(page)
+    assert found is not None, page[:500]
+    return int(found.group(1)), page
+
+
+def per_worker(server: Server, metric: str, *, scrapes: int = SCRAPES) -> dict[int, float]:
+    """``metric`` (a counter line, labels included) as each live worker has it; every worker seen."""
+    seen = seen_workers(server, metric, scrapes)
+    if len(seen) < WORKERS:
+        raise AssertionError(f"only workers {sorted(seen)} answered {scrapes} scrapes")
+    return seen
+
+
+def seen_workers(server: Server, metric: str, scrapes: int) -> dict[int, float]:
+    """``metric`` by the pid of each worker that answered one of at most ``scrapes`` scrapes."""
+    seen: dict[int, float] = {}
+    pattern = re.compile(rf"^{re.escape(metric)} (\S+)$", re.M)
+    for _ in range(scrapes):
+        pid, page = scrape(server)
+        value = pattern.search(page)
+        seen[pid] = float(value.group(1)) if value else 0.0
+        if len(seen) == WORKERS:
+            break
+    return seen
+
+
+def workers(tmp_path: Path, server_factory, **env: str) -> Server:
+    server = server_factory(tmp_path, **env)
+    server.args = ["--workers", str(WORKERS)]
+    return server.start()
+
+
+def worker_pids(server: Server) -> set[int]:
+    return set(per_worker(server, "gateway_worker_info_unused"))
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+class TestTwoWorkers:
+    def test_both_workers_answer_and_dialogues_move_between_them(self, tmp_path: Path, server_factory) -> None:
+        """Dialogues of three steps, each step on a new connection: all answered right, by both workers."""
+        data = seed(tmp_path / "gateway.db", subscribers=20, vouchers=20)
+        server = workers(tmp_path, server_factory)
+        pids = worker_pids(server)
+        assert server.proc is not None and server.proc.pid not in pids
+        for i, (msisdn, pin) in enumerate(zip(data.numbers, data.pins, strict=True)):
+            screens = server.dial(f"d{i}", "*100#", msisdn, "2", "1", pin)
+            assert screens[2] == "CON Enter the card PIN:\n0 Back", screens
+            assert screens[3].startswith("END Top-up of $5.00 successful"), screens
+        steps = per_worker(server, 'ussd_requests_total{outcome="continue",service_code="*100#"}')
+        assert set(steps) == pids
+        assert all(count > 0 for count in steps.values()), steps
+        assert sum(steps.values()) == 3 * 20
+        assert audit(server.db)["used"] == 20
+        assert server.terminate() == 0
+
+    def test_the_same_100_vouchers_at_once_through_both_credit_100(self, tmp_path: Path, server_factory) -> None:
+        """Each PIN dialled twice at once (two numbers, any worker): 100 credits, balances equal the ledger."""
+        data = seed(tmp_path / "gateway.db", subscribers=200, vouchers=100)
+        server = workers(tmp_path, server_factory)
+        worker_pids(server)
+
+        def one(i: int) -> str:
+            status, body = server.post(f"v{i}", f"*123*{data.pins[i // 2]}#", "", data.numbers[i], timeout=20)
+            assert status == 200, (status, body)
+            return body
+
+        with ThreadPoolExecutor(32) as pool:
+            answers = list(pool.map(one, range(200)))
+        assert sum("successful" in a for a in answers) == 100, Counter(a[:40] for a in answers)
+        assert audit(server.db) == {"used": 100, "topups": 100}
+        credited = per_worker(server, 'ussd_topups_total{outcome="credited"}')
+        assert sum(credited.values()) == 100 and all(credited.values()), credited
+        assert server.terminate() == 0
+
+
+class TestSupervisor:
+    def test_sigterm_stops_every_worker_and_exits_0(self, tmp_path: Path, server_factory) -> None:
+        server = workers(tmp_path, server_factory)
+        pids = worker_pids(server)
+        assert server.terminate() == 0
+        assert not any(alive(pid) for pid in pids)
+        log = server.log.read_text()
+        assert log.count('"event": "stopped"') == WORKERS, log[-2000:]
+
+    def test_a_killed_worker_is_restarted_and_no_request_is_lost(self, tmp_path: Path, server_factory) -> None:
+        """SIGKILL one worker: the supervisor starts another; every request after the kill is answered."""
+        data = seed(tmp_path / "gateway.db", subscribers=60, vouchers=60)
+        server = workers(tmp_path, server_factory)
+        pids = worker_pids(server)
+        victim = min(pids)
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: not alive(victim) or _zombie(victim), 10, "the worker's death")
+        for i in range(30):  # while it is down or coming back: the other worker answers
+            status, body = server.post(f"k{i}", f"*123*{data.pins[i]}#", "", data.numbers[i])
+            assert status == 200 and "successful" in body, (status, body)
+        deadline = time.monotonic() + 20
+        while len(now := set(seen_workers(server, "-", 50))) < WORKERS:
+            assert time.monotonic() < deadline, "no worker was started in place of the killed one"
+        assert victim not in now and pids - {victim} < now
+        for i in range(30, 60):
+            status, body = server.post(f"k{i}", f"*123*{data.pins[i]}#", "", data.numbers[i])
+            assert status == 200 and "successful" in body, (status, body)
+        assert audit(server.db)["used"] == 60
+        assert '"event": "worker_died"' in server.log.read_text()
+        assert server.terminate() == 0
+
+    def test_workers_0_is_refused_with_one_line(self, tmp_path: Path, server_factory) -> None:
+        server = server_factory(tmp_path)
+        for bad in ("0", "-1"):
+            server.args = ["--workers", bad]
+            server.start(wait=False)
+            assert server.proc is not None
+            assert server.proc.wait(timeout=20) == 2
+        lines = server.log.read_text().splitlines()
+        assert lines == ["error: --workers: must be 1 or more, not 0", "error: --workers: must be 1 or more, not -1"]
+        assert rows(server.db, "SELECT 1") if server.db.exists() else True
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
