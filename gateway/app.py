@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import secrets
 import signal
 import socket
 from collections.abc import Awaitable, Callable
@@ -30,6 +29,7 @@ from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
 from gateway.store import Store, open_store
 from gateway.store.db import readable
+from gateway.store.sms import claimant
 from gateway.ussd.access import Access
 from gateway.ussd.dialogue import Dialogues
 from gateway.ussd.listener import LINGER_SECONDS, ConnectionGuard, GuardedSite, fit_cap, raise_file_limit
@@ -84,7 +84,7 @@ def process_identity(settings: Settings, worker: Worker) -> str:
     start a process takes back at once what an earlier holder of its place
     had claimed (it died), and leaves what other places hold to their leases.
     """
-    return f"{socket.gethostname()}:{settings.http.port}/{worker.index}#{secrets.token_hex(6)}"
+    return claimant(f"{socket.gethostname()}:{settings.http.port}/{worker.index}")
 
 
 #: The SMPP hook: ``await start_sms(gateway)`` binds and starts the SMS side and

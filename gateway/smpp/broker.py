@@ -9,13 +9,15 @@ re-queued at start. A claim commits without an fsync (``durable=False``):
 losing it to a power cut leaves the rows ``queued``, which is what
 ``recover`` makes of ``sending`` anyway, and the next durable commit (the
 hook's record of the submit_sm_resp) makes it durable, since WAL frames are
-synced in order. Anyone who queues a message may ``wake()`` the broker; a
+synced in order. Claims carry this process's ``identity`` and a ``lease``
+(``store.sms``: several processes share the outbox). Anyone who queues a message may ``wake()`` the broker; a
 row queued by another process (``campaign send``) is found by polling.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from gateway.clock import Clock
 from gateway.services.runner import DbRunner
@@ -25,8 +27,11 @@ from gateway.store import sms as sms_store
 
 class OutboxBroker:
     def __init__(self, *, store: Store, runner: DbRunner, clock: Clock, batch: int,
-                 poll_interval: float) -> None:
+                 poll_interval: float, identity: str | None = None,
+                 lease: timedelta = sms_store.DEFAULT_LEASE) -> None:
         self._store = store
+        self.identity = identity
+        self._lease = lease
         self._runner = runner
         self._clock = clock
         self._batch = batch
@@ -39,7 +44,7 @@ class OutboxBroker:
     async def recover(self) -> int:
         def work() -> int:
             with self._store.write() as conn:
-                return sms_store.recover(conn)
+                return sms_store.recover(conn, self._clock.now(), self.identity)
 
         return await self._runner.call(work)
 
@@ -67,4 +72,5 @@ class OutboxBroker:
 
     def _claim(self) -> list[sms_store.OutboxRow]:
         with self._store.group(durable=False), self._store.write() as conn:
-            return sms_store.claim_due(conn, self._clock.now(), self._batch)
+            return sms_store.claim_due(conn, self._clock.now(), self._batch, identity=self.identity,
+                                       lease=self._lease)

@@ -264,18 +264,22 @@ async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfi
                     services: Services, store: Store, clock: Clock, runner: DbRunner,
                     registry: CollectorRegistry | None = None,
                     texts: ReplyTexts | None = None,
-                    limiter: RateLimiter | None = None) -> SmsRuntime:
+                    limiter: RateLimiter | None = None, identity: str | None = None) -> SmsRuntime:
     """Start answering SMS keywords and sending the outbox; returns the running runtime.
 
     With ``[smpp] enabled = false`` nothing binds (``bound`` stays False) but
     MO left in the inbox are still answered and queued. ``limiter`` is the
-    per-number limit shared with USSD (None: no limit on SMS).
+    per-number limit shared with USSD (None: no limit on SMS). ``identity``
+    names this process on the outbox rows it claims (``store.sms.claimant``;
+    None: a process alone on its database, which takes every claim left
+    ``sending`` for its own).
     """
     metrics = SmsMetrics.create(registry)
     smpp = settings.smpp if isinstance(settings, Settings) else settings
     router = KeywordRouter(services=services, texts=texts or default_texts(profile))
     broker = OutboxBroker(store=store, runner=runner, clock=clock, batch=smpp.claim_batch,
-                          poll_interval=smpp.outbox_poll_interval)
+                          poll_interval=smpp.outbox_poll_interval, identity=identity,
+                          lease=timedelta(seconds=smpp.outbox_lease))
     runtime: SmsRuntime
     hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=smpp.mo_dedupe_window,
                      secret=services.ctx.pin_secret, on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics,

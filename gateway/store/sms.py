@@ -14,6 +14,19 @@ Outbox states::
                          └──permanent error / too many tries──▶ failed
     queued (marketing, number opted out when claimed) ─────────▶ skipped
 
+Several processes share one outbox (``serve --workers N``, or several
+gateways on one database): a claim marks a row ``sending`` with the
+claimant's identity (``claimed_by``, see ``claimant``) and ``lease_until``
+(now + the lease, ``[smpp] outbox_lease``). Until then the row is the
+claimant's alone; a ``sending`` row whose lease has passed is due again for
+any process (its claimant died), and ``recover`` at start requeues only
+such rows and those of an earlier holder of the process's own place. A
+submit result or a failure is applied only while the row is still claimed
+by the process that reports it: a late result for a row another process has
+taken over is dropped (that process sends it and records its own outcome).
+A message is then sent twice, which is why the lease must outlast any live
+sender's worst case (``SmppSettings.outbox_lease``).
+
 Inbox states: ``received`` → ``handled`` | ``failed``; ``redelivered`` (the
 SMSC's second copy of an unacknowledged PDU, ``redelivery_of`` the first row:
 stored, never answered; see ``_inbound``).
@@ -22,6 +35,7 @@ stored, never answered; see ``_inbound``).
 from __future__ import annotations
 
 import hashlib
+import secrets
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -46,6 +60,22 @@ class OutboxRow:
     text: str
     kind: str
     attempts: int
+    #: Who claimed it (``claimant``): its outcome is recorded only while that claim holds.
+    claim: str | None = None
+
+
+def claimant(place: str) -> str:
+    """A process identity for claims: ``place#random``, new at every start.
+
+    ``place`` names where the process runs (host, port, worker index): at
+    most one live process holds a place, so at start the rows claimed by an
+    earlier holder of it are known to be orphaned (``recover``).
+    """
+    return f"{place}#{secrets.token_hex(6)}"
+
+
+def place_of(identity: str) -> str:
+    return identity.rpartition("#")[0]
 
 
 # --- what the adapters record ------------------------------------------------
@@ -81,6 +111,8 @@ class Submitted:
     outbox_id: int
     message_ids: tuple[str, ...]
     smsc: str = ""
+    #: The claim it was sent under (``OutboxRow.claim``); None: applied whoever claimed the row.
+    claim: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +123,8 @@ class SendFailed:
     error: str
     retry_at: datetime | None
     count_attempt: bool = True
+    #: The claim it was tried under (``OutboxRow.claim``); None: applied whoever claimed the row.
+    claim: str | None = None
 
 
 @dataclass(frozen=True)
@@ -313,12 +347,20 @@ def _give_up(conn: sqlite3.Connection, assembly: int, since: str | None,
     return [] if new_id is None else [new_id]
 
 
+#: The condition that a row is still under the claim an outcome reports (``claim`` None: any state).
+_STILL_CLAIMED = "AND (:claim IS NULL OR (status = 'sending' AND claimed_by = :claim))"
+
+
 def _submitted(conn: sqlite3.Connection, event: Submitted, stamp: str | None, now: datetime) -> None:
-    conn.execute(
-        "UPDATE sms_outbox SET status = 'submitted', smsc_message_id = ?, smsc = ?, submitted_at = ?, "
-        "attempts = attempts + 1, error = NULL, updated_at = ? WHERE id = ?",
-        (event.message_ids[0], event.smsc, stamp, stamp, event.outbox_id),
-    )
+    applied = conn.execute(
+        "UPDATE sms_outbox SET status = 'submitted', smsc_message_id = :mid, smsc = :smsc, submitted_at = :at, "
+        "attempts = attempts + 1, error = NULL, lease_until = NULL, updated_at = :at "
+        f"WHERE id = :id {_STILL_CLAIMED}",
+        {"mid": event.message_ids[0], "smsc": event.smsc, "at": stamp, "id": event.outbox_id,
+         "claim": event.claim},
+    ).rowcount
+    if not applied:
+        return  # taken over by another process after the lease: its send is the one recorded
     if len(event.message_ids) > 1:
         conn.execute("DELETE FROM sms_outbox_parts WHERE outbox_id = ?", (event.outbox_id,))
         conn.executemany(
@@ -342,17 +384,19 @@ def _submitted(conn: sqlite3.Connection, event: Submitted, stamp: str | None, no
 
 
 def _send_failed(conn: sqlite3.Connection, event: SendFailed, stamp: str | None) -> None:
-    bump = 1 if event.count_attempt else 0
+    values = {"bump": 1 if event.count_attempt else 0, "error": event.error, "at": stamp,
+              "id": event.outbox_id, "claim": event.claim,
+              "retry": None if event.retry_at is None else iso(event.retry_at)}
     if event.retry_at is None:
         conn.execute(
-            "UPDATE sms_outbox SET status = 'failed', attempts = attempts + ?, error = ?, updated_at = ? "
-            "WHERE id = ?", (bump, event.error, stamp, event.outbox_id),
+            "UPDATE sms_outbox SET status = 'failed', attempts = attempts + :bump, error = :error, "
+            f"lease_until = NULL, updated_at = :at WHERE id = :id {_STILL_CLAIMED}", values,
         )
     else:
         conn.execute(
-            "UPDATE sms_outbox SET status = 'queued', attempts = attempts + ?, error = ?, "
-            "next_attempt_at = ?, updated_at = ? WHERE id = ?",
-            (bump, event.error, iso(event.retry_at), stamp, event.outbox_id),
+            "UPDATE sms_outbox SET status = 'queued', attempts = attempts + :bump, error = :error, "
+            f"next_attempt_at = :retry, claimed_by = NULL, lease_until = NULL, updated_at = :at "
+            f"WHERE id = :id {_STILL_CLAIMED}", values,
         )
 
 
@@ -411,15 +455,32 @@ def _receipt(conn: sqlite3.Connection, event: DeliveryReport, stamp: str | None)
 # --- the sender's side --------------------------------------------------------
 
 
-def claim_due(conn: sqlite3.Connection, now: datetime, limit: int) -> list[OutboxRow]:
-    """Take up to ``limit`` due rows (replies first), marking them ``sending``.
+#: The lease of a claim when the caller names none (``SmppSettings.outbox_lease``).
+DEFAULT_LEASE = timedelta(seconds=120)
 
-    Marketing to a number that has opted out (or is no live subscriber) is
-    marked ``skipped`` here, at send time, whatever it was when queued.
+
+def claim_due(conn: sqlite3.Connection, now: datetime, limit: int, *, identity: str | None = None,
+              lease: timedelta = DEFAULT_LEASE) -> list[OutboxRow]:
+    """Take up to ``limit`` due rows for ``identity`` until ``now + lease``, marking them ``sending``.
+
+    Due: rows ``sending`` whose lease has passed (their claimant died: they
+    come first, they have waited longest), then ``queued`` rows whose time
+    has come, replies first. Marketing to a number that has opted out (or
+    is no live subscriber) is marked ``skipped`` here, at send time, whatever
+    it was when queued. On SQLite the write transaction makes the select and
+    the update one step; a server database takes the rows ``FOR UPDATE SKIP
+    LOCKED``.
     """
     stamp = iso(now)
     claimed: list[OutboxRow] = []
     skipped: list[tuple[str | None, int]] = []
+    for r in conn.execute(
+        "SELECT id, source, destination, text, kind, attempts FROM sms_outbox "
+        "WHERE status = 'sending' AND (lease_until IS NULL OR lease_until <= ?) ORDER BY lease_until LIMIT ?",
+        (stamp, limit),
+    ):
+        claimed.append(OutboxRow(r["id"], r["source"], r["destination"], r["text"], r["kind"], r["attempts"],
+                                 identity))
     for kind in KIND_PRIORITY:
         room = limit - len(claimed)
         if room <= 0:
@@ -434,10 +495,11 @@ def claim_due(conn: sqlite3.Connection, now: datetime, limit: int) -> list[Outbo
                 skipped.append((stamp, r["id"]))
                 continue
             claimed.append(OutboxRow(r["id"], r["source"], r["destination"], r["text"], r["kind"],
-                                     r["attempts"]))
+                                     r["attempts"], identity))
+    until = iso(now + lease)
     conn.executemany(
-        "UPDATE sms_outbox SET status = 'sending', updated_at = ? WHERE id = ?",
-        [(stamp, row.id) for row in claimed],
+        "UPDATE sms_outbox SET status = 'sending', claimed_by = ?, lease_until = ?, updated_at = ? WHERE id = ?",
+        [(identity, until, stamp, row.id) for row in claimed],
     )
     conn.executemany(
         "UPDATE sms_outbox SET status = 'skipped', error = 'opted out', updated_at = ? WHERE id = ?",
@@ -453,9 +515,24 @@ def _opted_in(conn: sqlite3.Connection, msisdn: str) -> bool:
     return bool(row and row["marketing_opt_in"])
 
 
-def recover(conn: sqlite3.Connection) -> int:
-    """Rows a stopped gateway had claimed go back to the queue; returns how many."""
-    return conn.execute("UPDATE sms_outbox SET status = 'queued' WHERE status = 'sending'").rowcount
+def recover(conn: sqlite3.Connection, now: datetime, identity: str | None = None) -> int:
+    """At start: rows whose claimant is gone go back to the queue; returns how many.
+
+    Gone: the lease has passed, or the row was claimed by an earlier process
+    in ``identity``'s place (``claimant``). Rows other live processes are
+    sending are left to them. Without ``identity`` every ``sending`` row is
+    taken for orphaned (a process alone on its database).
+    """
+    if identity is None:
+        return conn.execute("UPDATE sms_outbox SET status = 'queued', claimed_by = NULL, lease_until = NULL "
+                            "WHERE status = 'sending'").rowcount
+    place = place_of(identity) + "#"
+    return conn.execute(
+        "UPDATE sms_outbox SET status = 'queued', claimed_by = NULL, lease_until = NULL "
+        "WHERE status = 'sending' AND (lease_until IS NULL OR lease_until <= ? "
+        "OR (substr(claimed_by, 1, ?) = ? AND claimed_by <> ?))",
+        (iso(now), len(place), place, identity),
+    ).rowcount
 
 
 # --- maintenance ------------------------------------------------------------------
