@@ -41,7 +41,10 @@ SETTLE_DELAY = 1.0
 class StoreHook:
     def __init__(self, *, store: Store, runner: DbRunner, clock: Clock, dedupe_window: float,
                  secret: str, on_inbox: Callable[[dict[int, str]], None], max_batch: int = 2000,
-                 metrics: SmsMetrics | None = None, seal: Callable[[str], str] = str) -> None:
+                 metrics: SmsMetrics | None = None, seal: Callable[[str], str] = str,
+                 identity: str | None = None) -> None:
+        #: This process (``store.sms.claimant``): the inbox rows it saves are its own to answer.
+        self._identity = identity
         self._metrics = metrics or SmsMetrics.create(None)
         self._secret = secret
         #: What the inbox keeps of a decoded MO text (``gateway.sms.keywords.seal``): its
@@ -95,7 +98,7 @@ class StoreHook:
         """At start: expect again the MO a stopped gateway may not have acknowledged; how many."""
         def work() -> int:
             with self._store.write() as conn:
-                return sms_store.expect_unsettled(conn, self._clock.now())
+                return sms_store.expect_unsettled(conn, self._clock.now(), self._identity)
 
         return await self._runner.call(work)
 
@@ -130,7 +133,8 @@ class StoreHook:
         with self._store.write() as conn:
             sms_store.settle(conn, settled)
             new = sms_store.apply(conn, events, self._clock.now(), decode=self._decode,
-                                  dedupe_window=self._window, senders=senders, redeliveries=redeliveries)
+                                  dedupe_window=self._window, senders=senders, redeliveries=redeliveries,
+                                  identity=self._identity)
         for inbox_id, first in redeliveries:
             log.info("sms_mo_redelivered", inbox_id=inbox_id, redelivery_of=first)
         return senders, new + [inbox_id for inbox_id, _ in redeliveries]

@@ -112,11 +112,12 @@ class SmsRuntime:
         if self.esme is not None:
             self._tasks.append(asyncio.create_task(self.esme.run(), name="smpp-esme"))
 
-    def _unhandled(self) -> list[int]:
-        return sms_store.unhandled_inbox(self._router_store().read(), 100_000)
-
-    def _router_store(self) -> Store:
-        return self._store
+    def _unhandled(self, starting: bool = True) -> list[int]:
+        """Unanswered MO this process takes over (``store.sms.adopt_inbox``): at start, and then
+        every minute those of a process that died and was not started again."""
+        with self._store.write() as conn:
+            return sms_store.adopt_inbox(conn, self._clock.now(), self.broker.identity, 100_000,
+                                         starting=starting)
 
     async def _route(self) -> None:
         while True:
@@ -214,6 +215,10 @@ class SmsRuntime:
                                  incomplete=len(purged.inbox))
                     if purged.inbox:
                         self.inbox_saved(purged.inbox)
+                    adopted = await self._runner.call(self._unhandled, False)
+                    if adopted:
+                        log.warning("sms_inbox_adopted", messages=len(adopted))
+                        self._inbox.put_nowait(adopted)
                     texts = await self._runner.call(self._purge_texts)
                     if texts:
                         log.info("sms_inbox_texts_purged", count=texts)
@@ -226,7 +231,7 @@ class SmsRuntime:
 
     def _purge(self) -> sms_store.Purged:
         with self._store.write() as conn:
-            return sms_store.purge(conn, self._clock.now(), decode=decode_text)
+            return sms_store.purge(conn, self._clock.now(), decode=decode_text, identity=self.broker.identity)
 
     def _purge_texts(self) -> int:
         with self._store.write() as conn:
@@ -283,7 +288,7 @@ async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfi
     runtime: SmsRuntime
     hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=smpp.mo_dedupe_window,
                      secret=services.ctx.pin_secret, on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics,
-                     seal=inbox_seal(services))
+                     seal=inbox_seal(services), identity=identity)
     esme = Esme(settings=smpp, hook=hook, broker=broker, clock=clock,
                 registry=registry, metrics=metrics) if smpp.enabled else None
     runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, runner=runner,

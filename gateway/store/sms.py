@@ -27,6 +27,12 @@ taken over is dropped (that process sends it and records its own outcome).
 A message is then sent twice, which is why the lease must outlast any live
 sender's worst case (``SmppSettings.outbox_lease``).
 
+The inbox is shared the same way: a new row is the storing process's to
+answer (``received_by``) until ``INBOX_LEASE`` has passed; ``adopt_inbox``
+gives another process the rows still unanswered after that (and, at start,
+those of an earlier run in its own place), so the MO a dead process had
+stored are answered once, by someone else.
+
 Inbox states: ``received`` → ``handled`` | ``failed``; ``redelivered`` (the
 SMSC's second copy of an unacknowledged PDU, ``redelivery_of`` the first row:
 stored, never answered; see ``_inbound``).
@@ -167,8 +173,12 @@ def apply(
     dedupe_window: timedelta,
     senders: dict[int, str] | None = None,
     redeliveries: list[tuple[int, int]] | None = None,
+    identity: str | None = None,
 ) -> list[int]:
     """Write a batch of events (inside the caller's transaction); returns new inbox ids to answer.
+
+    ``identity``: the process that will answer the new rows (``claimant``);
+    None leaves them to whichever process looks next (``adopt_inbox``).
 
     ``senders``, when given, receives each new inbox id's source address;
     ``redeliveries`` (inbox id, id of the row it repeats) for each MO saved as
@@ -179,6 +189,8 @@ def apply(
     stamp = iso(now)
     since = iso(now - dedupe_window)
     inbox_ids: list[int] = []
+    redeliveries = [] if redeliveries is None else redeliveries
+    known = len(redeliveries)
     for event in events:
         if isinstance(event, Submitted):
             _submitted(conn, event, stamp, now)
@@ -200,7 +212,24 @@ def apply(
                 inbox_ids.append(new_id)
                 if senders is not None:
                     senders[new_id] = event.source
+    # A redelivery is not answered; it is named too, so that only its own place expects it again.
+    _answer_by(conn, inbox_ids + [inbox_id for inbox_id, _ in redeliveries[known:]], identity, now)
     return inbox_ids
+
+
+#: How long a new inbox row is its storing process's alone to answer. A live
+#: process answers within seconds (its router takes batches of a thousand and
+#: retries a failing row for a few seconds before giving up on it); after
+#: this long the row is taken for a dead process's, and another answers it.
+INBOX_LEASE = timedelta(minutes=5)
+
+
+def _answer_by(conn: sqlite3.Connection, inbox_ids: Sequence[int], identity: str | None, now: datetime) -> None:
+    if identity is None or not inbox_ids:
+        return
+    until = iso(now + INBOX_LEASE)
+    conn.executemany("UPDATE sms_inbox SET received_by = ?, lease_until = ? WHERE id = ?",
+                     [(identity, until, inbox_id) for inbox_id in inbox_ids])
 
 
 def _inbound(conn: sqlite3.Connection, source: str, destination: str, text: str, data_coding: int,
@@ -261,15 +290,24 @@ def settle(conn: sqlite3.Connection, inbox_ids: Sequence[int]) -> None:
                      chunk)
 
 
-def expect_unsettled(conn: sqlite3.Connection, now: datetime) -> int:
+def expect_unsettled(conn: sqlite3.Connection, now: datetime, identity: str | None = None) -> int:
     """At start: MO a stopped gateway saved but may not have acknowledged are expected again.
 
     Returns how many. The SMSC redelivers them on the next bind; each copy
-    is then saved as a redelivery (within the window from ``now``).
+    is then saved as a redelivery (within the window from ``now``). With
+    ``identity``, only the rows an earlier run in its place saved (or rows
+    nobody was named for): another live process is acknowledging its own.
     """
-    rows = conn.execute(
-        "SELECT id, digest, COALESCE(redelivery_of, id) AS first FROM sms_inbox WHERE pending_ack IS NOT NULL"
-    ).fetchall()
+    if identity is None:
+        rows = conn.execute(
+            "SELECT id, digest, COALESCE(redelivery_of, id) AS first FROM sms_inbox WHERE pending_ack IS NOT NULL"
+        ).fetchall()
+    else:
+        place = place_of(identity) + "#"
+        rows = conn.execute(
+            "SELECT id, digest, COALESCE(redelivery_of, id) AS first FROM sms_inbox WHERE pending_ack IS NOT NULL "
+            "AND (received_by IS NULL OR substr(received_by, 1, ?) = ?)", (len(place), place),
+        ).fetchall()
     _expect(conn, [(r["digest"], r["first"]) for r in rows if r["digest"] is not None], iso(now))
     settle(conn, [r["id"] for r in rows])
     return len(rows)
@@ -563,11 +601,12 @@ class Purged:
     inbox: dict[int, str]
 
 
-def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, int], str]) -> Purged:
+def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, int], str],
+          identity: str | None = None) -> Purged:
     """End MO assemblies older than ``ASSEMBLY_WINDOW`` and drop unclaimed early receipts.
 
     An assembly that never completed becomes an inbox row marked incomplete,
-    to be answered like any new row (returned in ``Purged.inbox``).
+    to be answered like any new row (returned in ``Purged.inbox``), by ``identity``.
     """
     cutoff = iso(now - ASSEMBLY_WINDOW)
     since = iso(now)  # a given-up assembly's digest is its own: nothing to de-duplicate
@@ -583,6 +622,7 @@ def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, i
             made[inbox_id] = row["source"]
     receipts = conn.execute("DELETE FROM sms_receipts_early WHERE received_at < ?",
                             (iso(now - EARLY_RECEIPT_TTL),)).rowcount
+    _answer_by(conn, list(made), identity, now)
     return Purged(segments, receipts, made)
 
 
@@ -616,6 +656,28 @@ def unhandled_inbox(conn: sqlite3.Connection, limit: int) -> list[int]:
         "SELECT id FROM sms_inbox WHERE status = 'received' ORDER BY id LIMIT ?", (limit,)
     ).fetchall()
     return [r["id"] for r in rows]
+
+
+def adopt_inbox(conn: sqlite3.Connection, now: datetime, identity: str | None, limit: int, *,
+                starting: bool = False) -> list[int]:
+    """Unanswered rows no live process is answering, now ``identity``'s to answer; their ids.
+
+    Those are rows nobody was named for, rows whose claim has passed and,
+    when ``starting``, rows an earlier run in ``identity``'s place stored
+    (it died before answering them). Without ``identity`` (a process alone
+    on its database) every unanswered row is taken at start.
+    """
+    if identity is None:
+        return unhandled_inbox(conn, limit) if starting else []
+    place = place_of(identity) + "#"
+    rows = conn.execute(
+        "SELECT id FROM sms_inbox WHERE status = 'received' AND (received_by IS NULL OR lease_until <= ? "
+        "OR (? AND substr(received_by, 1, ?) = ? AND received_by <> ?)) ORDER BY id LIMIT ?",
+        (iso(now), int(starting), len(place), place, identity, limit),
+    ).fetchall()
+    ids = [r["id"] for r in rows]
+    _answer_by(conn, ids, identity, now)
+    return ids
 
 
 def inbox_rows(conn: sqlite3.Connection, inbox_ids: Sequence[int]) -> dict[int, sqlite3.Row]:

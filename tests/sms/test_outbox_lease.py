@@ -133,3 +133,71 @@ async def test_a_process_own_retry_still_requeues_its_row(processes: tuple[Proce
     a.record(sms_store.SendFailed(row_id, "throttled", clock.now(), count_attempt=False, claim=mine.claim))
     [row] = outbox(store)
     assert (row["status"], row["claimed_by"], row["lease_until"]) == ("queued", None, None)
+
+
+# --- the inbox: MO stored by one process, answered by one -----------------------------
+
+
+def _store_mo(process: Process, text: str) -> list[int]:
+    with process.store.write() as conn:
+        return sms_store.apply(conn, [sms_store.InboundSms(SUBSCRIBER, "888", text.encode(), 0, f"d-{text}")],
+                               process.clock.now(), decode=decode_text, dedupe_window=timedelta(seconds=60),
+                               identity=process.broker.identity)
+
+
+def _adopt(process: Process, *, starting: bool) -> list[int]:
+    with process.store.write() as conn:
+        return sms_store.adopt_inbox(conn, process.clock.now(), process.broker.identity, 100, starting=starting)
+
+
+def test_a_starting_process_leaves_the_mo_a_live_one_stored_to_it(processes: tuple[Process, Process]) -> None:
+    """A stored an MO and is answering it: B, starting now, must not answer it too."""
+    a, b = processes
+    [inbox_id] = _store_mo(a, "BAL")
+    assert _adopt(b, starting=True) == []
+    assert _adopt(b, starting=False) == []
+
+
+def test_the_mo_of_a_dead_process_are_answered_once_by_another(processes: tuple[Process, Process],
+                                                                clock: FixedClock, tmp_path: Path) -> None:
+    """A died with an MO unanswered: after the inbox lease one survivor takes it, and only one."""
+    a, b = processes
+    [inbox_id] = _store_mo(a, "BAL")
+    c = Process(tmp_path / "gateway.db", clock, "host:8080/2")
+    try:
+        clock.advance(sms_store.INBOX_LEASE)
+        assert _adopt(b, starting=False) == [inbox_id]
+        assert _adopt(c, starting=False) == []  # B holds it now, for a lease of its own
+        assert _adopt(c, starting=True) == []
+    finally:
+        c.close()
+
+
+def test_a_restarted_process_answers_what_its_previous_run_stored(processes: tuple[Process, Process],
+                                                                  clock: FixedClock, tmp_path: Path) -> None:
+    a, b = processes
+    [inbox_id] = _store_mo(a, "BAL")
+    a_again = Process(tmp_path / "gateway.db", clock, "host:8080/0")
+    try:
+        assert _adopt(a_again, starting=True) == [inbox_id]
+        assert _adopt(b, starting=True) == []
+    finally:
+        a_again.close()
+
+
+def test_a_starting_process_does_not_expect_again_the_mo_another_is_acknowledging(
+        processes: tuple[Process, Process], clock: FixedClock, tmp_path: Path) -> None:
+    """A saved an MO and has not yet marked its acknowledgement sent: B starting must not take the
+    subscriber's next identical message for the SMSC's redelivery of it (it would go unanswered)."""
+    a, b = processes
+    _store_mo(a, "BAL")
+    with b.store.write() as conn:
+        assert sms_store.expect_unsettled(conn, clock.now(), b.broker.identity) == 0
+    [again] = _store_mo(b, "BAL")  # the same text again, on B's bind: a new message, answered
+    assert again
+    a_again = Process(tmp_path / "gateway.db", clock, "host:8080/0")
+    try:
+        with a_again.store.write() as conn:
+            assert sms_store.expect_unsettled(conn, clock.now(), a_again.broker.identity) == 1
+    finally:
+        a_again.close()
