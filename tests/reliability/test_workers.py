@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import Server, audit, rows, seed, wait_for
+from tests.reliability.conftest import Server, audit, campaign, rows, seed, sms_env, wait_for
 
 WORKERS = 2
 #: Scrapes of /metrics until every worker has answered one (each is a new connection).
@@ -160,3 +160,53 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except FileNotFoundError:
         return True
+
+
+class TestSms:
+    def test_binds_1_one_worker_binds_the_other_queues_and_every_mo_is_answered_once(
+            self, tmp_path: Path, server_factory, smsc_factory) -> None:
+        """``[smpp] binds = 1``: one bind for two workers; MO answered once; USSD on either worker
+        still gets its SMS sent (by the bound one)."""
+        data = seed(tmp_path / "gateway.db", subscribers=20, vouchers=20)
+        smsc = smsc_factory(tmp_path).start()
+        server = workers(tmp_path, server_factory, **sms_env(smsc, GATEWAY_SMPP_BINDS="1"))
+        wait_for(smsc.bound, 10, "the bind")
+        worker_pids(server)
+        for number in data.numbers[:10]:
+            smsc.mo(number, "888", "BAL")
+        for i, (number, pin) in enumerate(zip(data.numbers[10:], data.pins[10:], strict=True)):
+            status, body = server.post(f"u{i}", f"*123*{pin}#", "", number)
+            assert status == 200 and "successful" in body, body
+        wait_for(lambda: len(rows(server.db, "SELECT id FROM sms_inbox WHERE status = 'handled'")) == 10,
+                 15, "every MO answered")
+        wait_for(lambda: not rows(server.db, "SELECT id FROM sms_outbox WHERE status IN ('queued', 'sending')"),
+                 15, "every SMS sent")
+        assert len(smsc.request("GET", "/binds")) == 1  # type: ignore[arg-type]
+        replies = Counter(str(m["to"]) for m in smsc.mt())
+        queued = Counter(r["destination"] for r in rows(server.db, "SELECT destination FROM sms_outbox"))
+        assert replies == queued and set(data.numbers[:10]) <= set(replies), (replies, queued)
+        assert all(n == 1 for n in Counter(
+            r["destination"] for r in rows(server.db, "SELECT destination FROM sms_outbox WHERE kind = 'reply'")
+        ).values())
+        assert server.terminate() == 0
+
+    def test_a_bound_worker_killed_mid_campaign_is_replaced_and_sends_the_rest(
+            self, tmp_path: Path, server_factory, smsc_factory) -> None:
+        """Both workers bind; one is killed while the campaign flows: its claims go back to the queue
+        when its place is taken again, and every message is sent."""
+        data = seed(tmp_path / "gateway.db", subscribers=80)
+        smsc = smsc_factory(tmp_path, GATEWAY_SIMULATOR_RESPONSE_DELAY="0.02").start()
+        server = workers(tmp_path, server_factory, **sms_env(smsc, GATEWAY_SMPP_SEND_RATE="40"))
+        wait_for(lambda: len(smsc.request("GET", "/binds")) == WORKERS, 10, "two binds")  # type: ignore[arg-type]
+        pids = worker_pids(server)
+        campaign(server, data.numbers, "Hello")
+        wait_for(lambda: len(smsc.mt()) >= 10, 10, "the campaign under way")
+        victim = min(pids)
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: not rows(server.db, "SELECT id FROM sms_outbox WHERE status IN ('queued', 'sending')"),
+                 30, "every message sent after the kill")
+        sent = Counter(str(m["to"]) for m in smsc.mt())
+        assert set(sent) == set(data.numbers)
+        assert sum(sent.values()) - len(sent) <= 64  # only what awaited a submit_sm_resp at the kill
+        assert '"event": "worker_died"' in server.log.read_text()
+        assert server.terminate() == 0
