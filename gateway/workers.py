@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from types import FrameType
 
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings
 from gateway.logs import bind_process, get_logger
 from gateway.store import open_store
 
@@ -150,7 +150,13 @@ class Supervisor:
 
 
 def supervise(settings: Settings, count: int, worker_args: list[str]) -> int:
-    """``serve --workers COUNT``: migrate once, run the workers until SIGTERM/SIGINT; the exit code."""
+    """``serve --workers COUNT``: migrate once, run the workers until SIGTERM/SIGINT; the exit code.
+
+    Raises:
+        ConfigError, StoreError: refused before any worker starts.
+    """
+    if settings.http.port == 0:
+        raise ConfigError("http.port: --workers needs a fixed port to share (0 would give each worker its own)")
     bind_process(worker="supervisor")
     open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
                synchronous=settings.database.synchronous, migrate=True).close()

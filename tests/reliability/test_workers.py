@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -152,7 +153,30 @@ class TestSupervisor:
             assert server.proc.wait(timeout=20) == 2
         lines = server.log.read_text().splitlines()
         assert lines == ["error: --workers: must be 1 or more, not 0", "error: --workers: must be 1 or more, not -1"]
-        assert rows(server.db, "SELECT 1") if server.db.exists() else True
+        assert not server.db.exists()  # refused before anything was opened
+
+    def test_a_port_taken_by_another_program_stops_the_supervisor_with_exit_2(self, tmp_path: Path,
+                                                                              server_factory) -> None:
+        """Every worker refuses to start (the port is taken): the supervisor does not restart them for ever."""
+        server = server_factory(tmp_path)
+        server.args = ["--workers", "2"]
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", server.port))
+            taken.listen()
+            server.start(wait=False)
+            assert server.proc is not None and server.proc.wait(timeout=30) == 2
+        log = server.log.read_text()
+        assert f"error: http.port: cannot listen on 127.0.0.1:{server.port}" in log
+        assert '"event": "workers_refused"' in log
+
+    def test_workers_on_port_0_are_refused_with_one_line(self, tmp_path: Path, server_factory) -> None:
+        """Each worker would listen on a port of its own: not one gateway, refused before any starts."""
+        server = server_factory(tmp_path, GATEWAY_HTTP_PORT="0")
+        server.args = ["--workers", "2"]
+        server.start(wait=False)
+        assert server.proc is not None and server.proc.wait(timeout=20) == 2
+        assert server.log.read_text().splitlines() == [
+            "error: http.port: --workers needs a fixed port to share (0 would give each worker its own)"]
 
 
 def _zombie(pid: int) -> bool:
