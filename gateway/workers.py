@@ -78,6 +78,8 @@ class Supervisor:
         slot.started = time.monotonic()
         slot.restart_at = None
         log.info("worker_started", worker=slot.index, worker_pid=slot.proc.pid)
+        if self._stopping:  # the signal came while it was being started: it did not see it
+            slot.proc.terminate()
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         if not self._stopping:
