@@ -234,3 +234,47 @@ class TestSms:
         assert sum(sent.values()) - len(sent) <= 64  # only what awaited a submit_sm_resp at the kill
         assert '"event": "worker_died"' in server.log.read_text()
         assert server.terminate() == 0
+
+    def test_a_hung_worker_claims_are_sent_by_the_other_after_the_lease(
+            self, tmp_path: Path, server_factory, smsc_factory) -> None:
+        """The worker that claimed the campaign hangs (SIGSTOP, so no restart takes its place): once
+        ``outbox_lease`` has passed the other worker claims the rows and sends every one of them."""
+        data = seed(tmp_path / "gateway.db", subscribers=80)
+        smsc = smsc_factory(tmp_path).start()
+        server = workers(tmp_path, server_factory, **sms_env(
+            smsc, GATEWAY_SMPP_SEND_RATE="40", GATEWAY_SMPP_CLAIM_BATCH="100", GATEWAY_SMPP_OUTBOX_LEASE="10"))
+        wait_for(lambda: len(smsc.request("GET", "/binds")) == WORKERS, 10, "two binds")  # type: ignore[arg-type]
+        pids = worker_indexes(server)
+        campaign(server, data.numbers, "Hello")
+        wait_for(lambda: len(smsc.mt()) >= 5, 10, "the campaign under way")
+        claimants = {r[0] for r in rows(server.db, "SELECT claimed_by FROM sms_outbox WHERE status = 'sending'")}
+        assert len(claimants) == 1, claimants  # one claim took the whole campaign
+        [claimant] = claimants
+        hung = int(claimant.rpartition("#")[0].rpartition("/")[2])
+        os.kill(pids[hung], signal.SIGSTOP)
+        try:
+            left = {r[0] for r in rows(server.db, "SELECT id FROM sms_outbox WHERE status = 'sending'")}
+            assert left
+            wait_for(lambda: not rows(server.db, "SELECT id FROM sms_outbox WHERE status IN ('queued', 'sending')"),
+                     40, "the hung worker's messages sent by the other")
+            assert set(str(m["to"]) for m in smsc.mt()) == set(data.numbers)
+            marks = ",".join("?" * len(left))
+            taken = rows(server.db, f"SELECT DISTINCT claimed_by FROM sms_outbox WHERE id IN ({marks})", *left)
+            assert {r[0].rpartition("#")[0].rpartition("/")[2] for r in taken} == {str(1 - hung)}
+        finally:
+            os.kill(pids[hung], signal.SIGCONT)
+        assert server.terminate() == 0
+
+
+def worker_indexes(server: Server) -> dict[int, int]:
+    """Worker index → pid, from scrapes of ``/metrics``."""
+    found: dict[int, int] = {}
+    for _ in range(SCRAPES):
+        status, page = server.get("/metrics")
+        assert status == 200
+        match = _INFO.search(page)
+        assert match is not None
+        found[int(match.group(2))] = int(match.group(1))
+        if len(found) == WORKERS:
+            return found
+    raise AssertionError(f"only workers {sorted(found)} answered")
