@@ -41,6 +41,13 @@ class OutboxBroker:
     def wake(self) -> None:
         self._wake.set()
 
+    def lapsed(self, row: sms_store.OutboxRow) -> bool:
+        """The claim on ``row`` has passed: another process may be sending it, so this one must not.
+
+        (A process alone on its database claims it again with the next batch.)
+        """
+        return row.lease_until is not None and self._clock.now() >= row.lease_until
+
     async def recover(self) -> int:
         def work() -> int:
             with self._store.write() as conn:

@@ -156,6 +156,10 @@ class Session:
                 if not rows:
                     await self._broker.wait()
             row = self._unsent.popleft()
+            if self._broker.lapsed(row):
+                # Held past its lease (this process was stalled): another process may be sending it.
+                log.warning("sms_claim_lapsed", outbox_id=row.id)
+                continue
             try:
                 encoded = encode_text(row.text, row.id)
             except (ValueError, UnicodeError) as exc:

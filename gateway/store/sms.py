@@ -23,9 +23,11 @@ any process (its claimant died), and ``recover`` at start requeues only
 such rows and those of an earlier holder of the process's own place. A
 submit result or a failure is applied only while the row is still claimed
 by the process that reports it: a late result for a row another process has
-taken over is dropped (that process sends it and records its own outcome).
-A message is then sent twice, which is why the lease must outlast any live
-sender's worst case (``SmppSettings.outbox_lease``).
+taken over is dropped (that process sends it and records its own outcome),
+and a claimed row whose lease passed before it was submitted is not sent
+by its claimant (``OutboxBroker.lapsed``). A message whose submit was on the
+wire when the lease passed is then sent twice, which is why the lease must
+outlast any live sender's worst case (``SmppSettings.outbox_lease``).
 
 The inbox is shared the same way: a new row is the storing process's to
 answer (``received_by``) until ``INBOX_LEASE`` has passed; ``adopt_inbox``
@@ -68,6 +70,8 @@ class OutboxRow:
     attempts: int
     #: Who claimed it (``claimant``): its outcome is recorded only while that claim holds.
     claim: str | None = None
+    #: Until when the claim holds: a row not yet submitted by then is no longer the claimant's to send.
+    lease_until: datetime | None = None
 
 
 def claimant(place: str) -> str:
@@ -518,7 +522,7 @@ def claim_due(conn: sqlite3.Connection, now: datetime, limit: int, *, identity: 
         (stamp, limit),
     ):
         claimed.append(OutboxRow(r["id"], r["source"], r["destination"], r["text"], r["kind"], r["attempts"],
-                                 identity))
+                                 identity, now + lease))
     for kind in KIND_PRIORITY:
         room = limit - len(claimed)
         if room <= 0:
@@ -533,7 +537,7 @@ def claim_due(conn: sqlite3.Connection, now: datetime, limit: int, *, identity: 
                 skipped.append((stamp, r["id"]))
                 continue
             claimed.append(OutboxRow(r["id"], r["source"], r["destination"], r["text"], r["kind"],
-                                     r["attempts"], identity))
+                                     r["attempts"], identity, now + lease))
     until = iso(now + lease)
     conn.executemany(
         "UPDATE sms_outbox SET status = 'sending', claimed_by = ?, lease_until = ?, updated_at = ? WHERE id = ?",

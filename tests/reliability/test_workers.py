@@ -238,11 +238,13 @@ class TestSms:
     def test_a_hung_worker_claims_are_sent_by_the_other_after_the_lease(
             self, tmp_path: Path, server_factory, smsc_factory) -> None:
         """The worker that claimed the campaign hangs (SIGSTOP, so no restart takes its place): once
-        ``outbox_lease`` has passed the other worker claims the rows and sends every one of them."""
+        ``outbox_lease`` has passed the other worker claims the rows and sends every one of them,
+        and the hung one, woken, does not send them again."""
         data = seed(tmp_path / "gateway.db", subscribers=80)
         smsc = smsc_factory(tmp_path).start()
         server = workers(tmp_path, server_factory, **sms_env(
-            smsc, GATEWAY_SMPP_SEND_RATE="40", GATEWAY_SMPP_CLAIM_BATCH="100", GATEWAY_SMPP_OUTBOX_LEASE="10"))
+            smsc, GATEWAY_SMPP_SEND_RATE="40", GATEWAY_SMPP_CLAIM_BATCH="100", GATEWAY_SMPP_OUTBOX_LEASE="10",
+            GATEWAY_SMPP_WINDOW="4"))
         wait_for(lambda: len(smsc.request("GET", "/binds")) == WORKERS, 10, "two binds")  # type: ignore[arg-type]
         pids = worker_indexes(server)
         campaign(server, data.numbers, "Hello")
@@ -263,7 +265,14 @@ class TestSms:
             assert {r[0].rpartition("#")[0].rpartition("/")[2] for r in taken} == {str(1 - hung)}
         finally:
             os.kill(pids[hung], signal.SIGCONT)
+        # Woken, the hung worker sends none of the rows it had claimed and not yet submitted:
+        # only what awaited a submit_sm_resp when it stopped (at most the window of 4) and the
+        # one it was pacing went twice.
+        wait_for(lambda: server.log.read_text().count('"event": "sms_claim_lapsed"') >= len(left) - 5, 20,
+                 "the woken worker to pass over the rows it no longer holds")
         assert server.terminate() == 0
+        sent = Counter(str(m["to"]) for m in smsc.mt())
+        assert sum(sent.values()) - len(sent) <= 5, sent
 
 
 def worker_indexes(server: Server) -> dict[int, int]:
