@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import signal
+import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge, ProcessCollector
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import ConfigError, Settings
-from gateway.logs import get_logger, write_at_once, write_per_iteration
+from gateway.logs import bind_process, get_logger, write_at_once, write_per_iteration
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services import Context, Services
 from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
 from gateway.store import Store, open_store
 from gateway.store.db import readable
+from gateway.store.port import claimant
 from gateway.ussd.access import Access
 from gateway.ussd.dialogue import Dialogues
 from gateway.ussd.listener import LINGER_SECONDS, ConnectionGuard, GuardedSite, fit_cap, raise_file_limit
@@ -53,6 +56,35 @@ class SmsSide(Protocol):
     async def close(self) -> None:
         """Unbind and stop; queued messages stay queued."""
         ...
+
+
+@dataclass(frozen=True)
+class Worker:
+    """This process's place among the ``serve --workers N`` processes (index 0 of 1: plain ``serve``)."""
+
+    index: int = 0
+    count: int = 1
+
+    @property
+    def shared(self) -> bool:
+        """Other processes of this gateway serve the same port and database at the same time."""
+        return self.count > 1
+
+    def binds(self, binds: int) -> bool:
+        """Whether this worker keeps an SMPP bind (``[smpp] binds``: 0 = every worker does)."""
+        return binds == 0 or self.index < binds
+
+
+def process_identity(settings: Settings, worker: Worker) -> str:
+    """Who claims outbox and inbox rows: ``host:port/worker#random``.
+
+    The part before ``#`` names the worker's place, which only one live
+    process holds at a time (a second ``serve`` on the same host cannot
+    listen on the same port); the random part is new at every start. At
+    start a process takes back at once what an earlier holder of its place
+    had claimed (it died), and leaves what other places hold to their leases.
+    """
+    return claimant(f"{socket.gethostname()}:{settings.http.port}/{worker.index}")
 
 
 #: The SMPP hook: ``await start_sms(gateway)`` binds and starts the SMS side and
@@ -103,6 +135,8 @@ class Gateway:
 
     #: The read-only connection reads run on (on the event loop, see ``DbRunner``).
     read_store: Store | None = None
+    #: This process's name on the outbox and inbox rows it claims (``process_identity``).
+    identity: str = ""
     readiness: Readiness = field(init=False)
 
     def __post_init__(self) -> None:
@@ -119,8 +153,11 @@ class Gateway:
             self.read_store.close()
 
 
-def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
+def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Worker = Worker()) -> Gateway:
     """Build everything but the network listeners; migrates the database.
+
+    ``worker``: with several workers a USSD session may move between
+    processes, so each request reads its session row (``Dialogues(shared=)``).
 
     Raises:
         ConfigError, StoreError, CatalogError, MenuError: the gateway cannot start.
@@ -151,16 +188,20 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None) -> Gateway:
                                      pin_secret=settings.security.pin_secret, notices=replies))
     runner = DbRunner(store, inline_reads=True, inline_writes=True)
     registry = CollectorRegistry()
+    # ``/metrics`` is per process: the process's own figures, and which worker it is.
+    ProcessCollector(registry=registry)
+    Gauge("gateway_worker_info", "This process among the serve workers (always 1).", ["worker", "pid"],
+          registry=registry).labels(str(worker.index), str(os.getpid())).set(1)
     cache = SessionCache()
     limiter = RateLimiter(profile.requests_per_minute)
     dialogues = Dialogues(
         engine=engine, services=services, runner=runner, clock=clock, profile=profile,
         metrics=UssdMetrics.create(registry, lambda: float(len(cache))), cache=cache,
         limiter=limiter, budget_seconds=settings.database.busy_timeout_ms / 1000,
-        read_services=read_services,
+        read_services=read_services, shared=worker.shared,
     )
     return Gateway(settings, profile, clock, store, catalog, replies, services, runner, engine,
-                   dialogues, registry, limiter, read_store)
+                   dialogues, registry, limiter, read_store, process_identity(settings, worker))
 
 
 def build_web_app(gateway: Gateway) -> web.Application:
@@ -179,6 +220,7 @@ async def start_sms_runtime(gateway: Gateway) -> SmsSide:
         settings=gateway.settings, profile=gateway.profile, services=gateway.services,
         store=gateway.store, clock=gateway.clock, runner=gateway.runner,
         registry=gateway.registry, texts=gateway.replies, limiter=gateway.limiter,
+        identity=gateway.identity,
     )
     return runtime
 
@@ -205,15 +247,23 @@ def _connection_guard(settings: Settings, soft_limit: int) -> ConnectionGuard:
 
 async def serve(
     settings: Settings, *, clock: Clock | None = None, start_sms: StartSms | None = None,
-    stop: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None, worker: Worker = Worker(),
 ) -> None:
     """HTTP USSD endpoint + background jobs (+ SMS) until SIGTERM/SIGINT or ``stop``.
 
     On the way out the listener closes first and requests in flight finish;
     then the jobs and the SMS side stop, then the database closes.
+    ``worker``: one of ``serve --workers N`` (``gateway.workers``): the
+    listener shares the port (``SO_REUSEPORT``), and the SMPP bind is kept
+    only when ``[smpp] binds`` gives this worker one.
     """
     was, soft, hard = raise_file_limit()
-    gateway = build_gateway(settings, clock=clock)
+    if worker.shared:
+        bind_process(worker=worker.index, pid=os.getpid())
+        if settings.smpp.enabled and not worker.binds(settings.smpp.binds):
+            log.info("smpp_not_bound_here", binds=settings.smpp.binds)
+            settings = replace(settings, smpp=replace(settings.smpp, enabled=False))
+    gateway = build_gateway(settings, clock=clock, worker=worker)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -227,7 +277,8 @@ async def serve(
     sms: SmsSide | None = None
     try:
         await http.setup()
-        site = GuardedSite(http, settings.http.host, settings.http.port, guard=guard)
+        site = GuardedSite(http, settings.http.host, settings.http.port, guard=guard,
+                           reuse_port=worker.shared)
         try:
             await site.start()
         except OSError as exc:

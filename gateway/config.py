@@ -164,6 +164,14 @@ class SmppSettings:
     mo_dedupe_window: float = 120.0
     #: Days the (sealed) text of an answered MO is kept; then only the row remains.
     inbox_text_retention_days: float = 30.0
+    #: With ``serve --workers N``: how many workers keep an SMPP bind (workers 0..binds-1);
+    #: 0 = every worker. The others answer USSD and queue SMS; the bound ones send them.
+    binds: int = 0
+    #: Seconds an outbox row claimed by one process stays its own; after that another
+    #: process may send it (its claimant died). It must outlast the longest a claimed row
+    #: waits to be sent and answered (``claim_batch / send_rate + response_timeout``), twice
+    #: over, or a slow but live sender's rows would be sent a second time.
+    outbox_lease: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -430,6 +438,13 @@ def _validate(settings: Settings) -> None:
         positive(f"smpp.{key}", getattr(settings.smpp, key))
     if settings.smpp.inbox_text_retention_days < 0:
         raise ConfigError("smpp.inbox_text_retention_days: must not be negative")
+    if settings.smpp.binds < 0:
+        raise ConfigError("smpp.binds: must not be negative (0 = every worker binds)")
+    smpp = settings.smpp
+    held = smpp.claim_batch / smpp.send_rate + smpp.response_timeout
+    if smpp.outbox_lease < 2 * held:
+        raise ConfigError(f"smpp.outbox_lease: must be at least {2 * held:g} seconds (twice claim_batch / "
+                          "send_rate + response_timeout), or a live sender's messages could be sent twice")
     positive("simulator.max_stored_mt", settings.simulator.max_stored_mt)
     for key in ("receipt_delay", "throttle_rate", "window_limit", "response_delay", "drop_after"):
         if getattr(settings.simulator, key) < 0:

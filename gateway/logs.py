@@ -58,6 +58,8 @@ _SECRET_KEYS = frozenset(
      "token", "authorization"}
 )
 _LONG_DIGITS = re.compile(r"\d{10,}")
+#: Fields on every line of this process (``bind_process``): which worker of ``serve --workers`` wrote it.
+_PROCESS: dict[str, Any] = {}
 #: The handler of the latest ``configure_logging``: our own lines go to its stream.
 _handler: logging.StreamHandler[Any] | None = None
 
@@ -83,8 +85,22 @@ def _privacy(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping
 _LEVELS = {"warn": "warning", "exception": "error"}  # (as ``structlog.stdlib.add_log_level``)
 
 
+def bind_process(**fields: Any) -> None:
+    """Name this process on every line it logs from now on, from any thread (e.g. ``worker``, ``pid``)."""
+    _PROCESS.update(fields)
+
+
+def _process_fields(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    if _PROCESS:
+        for key, value in _PROCESS.items():
+            event.setdefault(key, value)
+    return event
+
+
 def _stamp(logger: Any, method_name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """``add_log_level``, ``add_logger_name`` and the moment, kept as a number until ``_render``."""
+    if _PROCESS:
+        _process_fields(logger, method_name, event)
     event["level"] = _LEVELS.get(method_name, method_name)
     event["logger"] = logger.name
     event["timestamp"] = time.time()
@@ -119,6 +135,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _process_fields,
         _privacy,
     ]
     renderer: Any = (

@@ -1,4 +1,8 @@
-"""``serve [--config PATH]``: the USSD endpoint, SMS side and background jobs."""
+"""``serve [--config PATH] [--workers N]``: the USSD endpoint, SMS side and background jobs.
+
+``--workers 1`` (the default) is one process; more run a supervisor and N
+worker processes on one port (``gateway.workers``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from gateway.cli import add_config_option
+from gateway.cli import CliError, add_config_option
 from gateway.config import load_settings
 from gateway.logs import configure_logging
 
@@ -15,14 +19,27 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "serve", help="run the HTTP USSD endpoint, the SMPP client and background jobs")
     add_config_option(parser)
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="processes serving the port (SO_REUSEPORT) and sharing the database (default 1)")
+    # Set by the supervisor of ``--workers N`` on each worker it starts.
+    parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.app import serve, start_sms_runtime
+    from gateway.app import Worker, serve, start_sms_runtime
 
+    if args.workers < 1:
+        raise CliError(f"--workers: must be 1 or more, not {args.workers}")
+    if args.worker_index is not None and not 0 <= args.worker_index < args.workers:
+        raise CliError(f"--worker-index: must be from 0 to {args.workers - 1}")
     settings = load_settings(args.config)
     settings.require_pin_secret()
     configure_logging(settings.logging.level, settings.logging.format)
-    asyncio.run(serve(settings, start_sms=start_sms_runtime))
+    if args.worker_index is None and args.workers > 1:
+        from gateway.workers import supervise
+
+        return supervise(settings, args.workers, [] if args.config is None else ["--config", args.config])
+    worker = Worker(args.worker_index or 0, args.workers)
+    asyncio.run(serve(settings, start_sms=start_sms_runtime, worker=worker))
     return 0

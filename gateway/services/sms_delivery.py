@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from gateway.domain.secrets import derive_key, keyed_hash
 from gateway.store.port import (
+    DEFAULT_LEASE,
     FINAL_STATES,
     Database,
     DeliveryReport,
@@ -29,7 +30,7 @@ from gateway.store.port import (
 )
 
 __all__ = [
-    "FINAL_STATES", "Database", "DeliveryReport", "Event", "InboundSms", "InboxMessage", "OutboxRow", "Purged",
+    "DEFAULT_LEASE", "FINAL_STATES", "adopt_inbox", "Database", "DeliveryReport", "Event", "InboundSms", "InboxMessage", "OutboxRow", "Purged",
     "SendFailed", "Submitted", "Unacknowledged", "answer_inbox", "claim_outbox", "expect_unsettled",
     "give_up_inbox", "inbox_messages", "outbox_depth", "part_key", "pdu_digest", "purge", "purge_texts", "recover_outbox",
     "save_events", "unhandled_inbox",
@@ -56,6 +57,7 @@ def save_events(
     db: Database, events: Sequence[Event], settled: Sequence[int], now: datetime, *,
     decode: Callable[[bytes, int], str], dedupe_window: timedelta, part_key: bytes,
     senders: dict[int, str] | None = None, redeliveries: list[tuple[int, int]] | None = None,
+    identity: str | None = None,
 ) -> list[int]:
     """Mark ``settled`` rows acknowledged and write ``events`` in arrival order; returns new inbox ids.
 
@@ -64,31 +66,43 @@ def save_events(
     with db.write_uow() as uow:
         uow.inbox.settle(settled)
         return uow.inbox.apply(events, now, decode=decode, dedupe_window=dedupe_window, part_key=part_key,
-                               senders=senders, redeliveries=redeliveries)
+                               senders=senders, redeliveries=redeliveries, identity=identity)
 
 
-def expect_unsettled(db: Database, now: datetime) -> int:
-    """At start: MO a stopped gateway may not have acknowledged are expected again; how many."""
+def expect_unsettled(db: Database, now: datetime, identity: str | None = None) -> int:
+    """At start: MO a stopped gateway (in ``identity``'s place) may not have acknowledged are
+    expected again; how many."""
     with db.write_uow() as uow:
-        return uow.inbox.expect_unsettled(now)
+        return uow.inbox.expect_unsettled(now, identity)
 
 
-def recover_outbox(db: Database) -> int:
-    """Messages a stopped gateway had claimed go back to the queue; how many."""
+def recover_outbox(db: Database, now: datetime, identity: str | None = None) -> int:
+    """Messages a stopped gateway had claimed (expired claims, or an earlier run in ``identity``'s
+    place) go back to the queue; how many."""
     with db.write_uow() as uow:
-        return uow.outbox.recover()
+        return uow.outbox.recover(now, identity)
 
 
-def claim_outbox(db: Database, now: datetime, limit: int) -> list[OutboxRow]:
-    """Up to ``limit`` due messages, marked ``sending`` (committed without an fsync: see the broker)."""
+def claim_outbox(db: Database, now: datetime, limit: int, *, identity: str | None = None,
+                 lease: timedelta = DEFAULT_LEASE) -> list[OutboxRow]:
+    """Up to ``limit`` due messages, marked ``sending`` for ``identity`` until ``now + lease``
+    (committed without an fsync: see the broker)."""
     with db.write_uow(durable=False) as uow:
-        return uow.outbox.claim_due(now, limit)
+        return uow.outbox.claim_due(now, limit, identity=identity, lease=lease)
 
 
-def purge(db: Database, now: datetime, *, decode: Callable[[bytes, int], str], part_key: bytes) -> Purged:
-    """End stale MO assemblies (an incomplete one becomes an inbox row) and drop unclaimed receipts."""
+def adopt_inbox(db: Database, now: datetime, identity: str | None, limit: int, *, starting: bool) -> list[int]:
+    """Unanswered MO this process takes over: at start, and later those of a process that died."""
     with db.write_uow() as uow:
-        return uow.inbox.purge(now, decode=decode, part_key=part_key)
+        return uow.inbox.adopt(now, identity, limit, starting=starting)
+
+
+def purge(db: Database, now: datetime, *, decode: Callable[[bytes, int], str], part_key: bytes,
+          identity: str | None = None) -> Purged:
+    """End stale MO assemblies (an incomplete one becomes an inbox row, ``identity``'s to answer)
+    and drop unclaimed receipts."""
+    with db.write_uow() as uow:
+        return uow.inbox.purge(now, decode=decode, part_key=part_key, identity=identity)
 
 
 def purge_texts(db: Database, now: datetime, retention: timedelta) -> int:

@@ -9,13 +9,15 @@ re-queued at start. A claim commits without an fsync (``durable=False``):
 losing it to a power cut leaves the rows ``queued``, which is what
 ``recover`` makes of ``sending`` anyway, and the next durable commit (the
 hook's record of the submit_sm_resp) makes it durable, since WAL frames are
-synced in order. Anyone who queues a message may ``wake()`` the broker; a
+synced in order. Claims carry this process's ``identity`` and a ``lease``
+(``store.sms``: several processes share the outbox). Anyone who queues a message may ``wake()`` the broker; a
 row queued by another process (``campaign send``) is found by polling.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from gateway.clock import Clock
 from gateway.services.runner import DbRunner
@@ -25,8 +27,11 @@ from gateway.services.sms_delivery import Database, OutboxRow
 
 class OutboxBroker:
     def __init__(self, *, store: Database, runner: DbRunner, clock: Clock, batch: int,
-                 poll_interval: float) -> None:
+                 poll_interval: float, identity: str | None = None,
+                 lease: timedelta = sms_delivery.DEFAULT_LEASE) -> None:
         self._store = store
+        self.identity = identity
+        self._lease = lease
         self._runner = runner
         self._clock = clock
         self._batch = batch
@@ -36,8 +41,15 @@ class OutboxBroker:
     def wake(self) -> None:
         self._wake.set()
 
+    def lapsed(self, row: OutboxRow) -> bool:
+        """The claim on ``row`` has passed: another process may be sending it, so this one must not.
+
+        (A process alone on its database claims it again with the next batch.)
+        """
+        return row.lease_until is not None and self._clock.now() >= row.lease_until
+
     async def recover(self) -> int:
-        return await self._runner.call(sms_delivery.recover_outbox, self._store)
+        return await self._runner.call(sms_delivery.recover_outbox, self._store, self._clock.now(), self.identity)
 
     async def claim(self) -> list[OutboxRow]:
         """Due rows now (possibly none), marked ``sending``.
@@ -62,4 +74,5 @@ class OutboxBroker:
             woken.cancel()
 
     def _claim(self) -> list[OutboxRow]:
-        return sms_delivery.claim_outbox(self._store, self._clock.now(), self._batch)
+        return sms_delivery.claim_outbox(self._store, self._clock.now(), self._batch, identity=self.identity,
+                                         lease=self._lease)

@@ -41,7 +41,10 @@ SETTLE_DELAY = 1.0
 class StoreHook:
     def __init__(self, *, store: Database, runner: DbRunner, clock: Clock, dedupe_window: float,
                  secret: str, on_inbox: Callable[[dict[int, str]], None], max_batch: int = 2000,
-                 metrics: SmsMetrics | None = None, seal: Callable[[str], str] = str) -> None:
+                 metrics: SmsMetrics | None = None, seal: Callable[[str], str] = str,
+                 identity: str | None = None) -> None:
+        #: This process (``store.sms.claimant``): the inbox rows it saves are its own to answer.
+        self._identity = identity
         self._metrics = metrics or SmsMetrics.create(None)
         self._secret = secret
         #: Seals the parts of a concatenated MO while they wait for the others.
@@ -95,7 +98,8 @@ class StoreHook:
 
     async def recover(self) -> int:
         """At start: expect again the MO a stopped gateway may not have acknowledged; how many."""
-        return await self._runner.call(sms_delivery.expect_unsettled, self._store, self._clock.now())
+        return await self._runner.call(sms_delivery.expect_unsettled, self._store, self._clock.now(),
+                                       self._identity)
 
     async def _settle(self) -> None:
         settled, self._acked = self._acked, []
@@ -127,7 +131,7 @@ class StoreHook:
         redeliveries: list[tuple[int, int]] = []
         new = sms_delivery.save_events(self._store, events, settled, self._clock.now(), decode=self.decode,
                                        dedupe_window=self._window, part_key=self.part_key, senders=senders,
-                                       redeliveries=redeliveries)
+                                       redeliveries=redeliveries, identity=self._identity)
         for inbox_id, first in redeliveries:
             log.info("sms_mo_redelivered", inbox_id=inbox_id, redelivery_of=first)
         return senders, new + [inbox_id for inbox_id, _ in redeliveries]

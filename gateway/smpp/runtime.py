@@ -111,8 +111,11 @@ class SmsRuntime:
         if self.esme is not None:
             self._tasks.append(asyncio.create_task(self.esme.run(), name="smpp-esme"))
 
-    def _unhandled(self) -> list[int]:
-        return sms_delivery.unhandled_inbox(self._store, 100_000)
+    def _unhandled(self, starting: bool = True) -> list[int]:
+        """Unanswered MO this process takes over (``sms_delivery.adopt_inbox``): at start, and then
+        every minute those of a process that died and was not started again."""
+        return sms_delivery.adopt_inbox(self._store, self._clock.now(), self.broker.identity, 100_000,
+                                        starting=starting)
 
     async def _route(self) -> None:
         while True:
@@ -210,6 +213,10 @@ class SmsRuntime:
                                  incomplete=len(purged.inbox))
                     if purged.inbox:
                         self.inbox_saved(purged.inbox)
+                    adopted = await self._runner.call(self._unhandled, False)
+                    if adopted:
+                        log.warning("sms_inbox_adopted", messages=len(adopted))
+                        self._inbox.put_nowait(adopted)
                     texts = await self._runner.call(self._purge_texts)
                     if texts:
                         log.info("sms_inbox_texts_purged", count=texts)
@@ -223,7 +230,7 @@ class SmsRuntime:
     def _purge(self) -> Purged:
         # The hook's decode and key: a given-up message is sealed as a whole one would be.
         return sms_delivery.purge(self._store, self._clock.now(), decode=self.hook.decode,
-                                  part_key=self.hook.part_key)
+                                  part_key=self.hook.part_key, identity=self.broker.identity)
 
     def _purge_texts(self) -> int:
         return sms_delivery.purge_texts(self._store, self._clock.now(), self._text_retention)
@@ -260,22 +267,26 @@ async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfi
                     services: Services, store: Database, clock: Clock, runner: DbRunner,
                     registry: CollectorRegistry | None = None,
                     texts: ReplyTexts | None = None,
-                    limiter: RateLimiter | None = None) -> SmsRuntime:
+                    limiter: RateLimiter | None = None, identity: str | None = None) -> SmsRuntime:
     """Start answering SMS keywords and sending the outbox; returns the running runtime.
 
     With ``[smpp] enabled = false`` nothing binds (``bound`` stays False) but
     MO left in the inbox are still answered and queued. ``limiter`` is the
-    per-number limit shared with USSD (None: no limit on SMS).
+    per-number limit shared with USSD (None: no limit on SMS). ``identity``
+    names this process on the outbox rows it claims (``store.sms.claimant``;
+    None: a process alone on its database, which takes every claim left
+    ``sending`` for its own).
     """
     metrics = SmsMetrics.create(registry)
     smpp = settings.smpp if isinstance(settings, Settings) else settings
     router = KeywordRouter(services=services, texts=texts or default_texts(profile))
     broker = OutboxBroker(store=store, runner=runner, clock=clock, batch=smpp.claim_batch,
-                          poll_interval=smpp.outbox_poll_interval)
+                          poll_interval=smpp.outbox_poll_interval, identity=identity,
+                          lease=timedelta(seconds=smpp.outbox_lease))
     runtime: SmsRuntime
     hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=smpp.mo_dedupe_window,
                      secret=services.ctx.pin_secret, on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics,
-                     seal=inbox_seal(services))
+                     seal=inbox_seal(services), identity=identity)
     esme = Esme(settings=smpp, hook=hook, broker=broker, clock=clock,
                 registry=registry, metrics=metrics) if smpp.enabled else None
     runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, runner=runner,

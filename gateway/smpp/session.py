@@ -173,10 +173,14 @@ class Session:
                 if not rows:
                     await self._broker.wait()
             row = self._unsent.popleft()
+            if self._broker.lapsed(row):
+                # Held past its lease (this process was stalled): another process may be sending it.
+                log.warning("sms_claim_lapsed", outbox_id=row.id)
+                continue
             try:
                 encoded = encode_text(row.text, row.id)
             except (ValueError, UnicodeError) as exc:
-                self._hook.record(sms_delivery.SendFailed(row.id, f"cannot encode: {exc}", None))
+                self._hook.record(sms_delivery.SendFailed(row.id, f"cannot encode: {exc}", None, claim=row.claim))
                 continue
             flight = self.correlator.start(row, len(encoded.parts))
             for index, part in enumerate(encoded.parts):
@@ -258,15 +262,15 @@ class Session:
     def _finish(self, flight: Flight) -> None:
         row = flight.row
         if flight.refusal is None:
-            self._hook.record(sms_delivery.Submitted(row.id, tuple(flight.message_ids), self._smsc))
+            self._hook.record(sms_delivery.Submitted(row.id, tuple(flight.message_ids), self._smsc, claim=row.claim))
             return
         status, reason = flight.refusal
         throttled = status in THROTTLED
         if status in PERMANENT or (not throttled and row.attempts + 1 >= self._max_attempts):
-            self._hook.record(sms_delivery.SendFailed(row.id, reason, None))
+            self._hook.record(sms_delivery.SendFailed(row.id, reason, None, claim=row.claim))
         else:
             self._hook.record(sms_delivery.SendFailed(
-                row.id, reason, self._retry_at(row, throttled), count_attempt=not throttled))
+                row.id, reason, self._retry_at(row, throttled), count_attempt=not throttled, claim=row.claim))
 
     def _on_deliver(self, seq: int, body: bytes) -> None:
         token: int | None = None
@@ -365,11 +369,12 @@ class Session:
         for flight in self.correlator.drain():
             self._hook.record(sms_delivery.SendFailed(
                 flight.row.id, "link lost before the SMSC answered",
-                self._retry_at(flight.row, True), count_attempt=False))
+                self._retry_at(flight.row, True), count_attempt=False, claim=flight.row.claim))
             released += 1
         while self._unsent:
             row = self._unsent.popleft()
             self._hook.record(sms_delivery.SendFailed(row.id, "not sent before the link closed",
-                                                   self._retry_at(row, True), count_attempt=False))
+                                                   self._retry_at(row, True), count_attempt=False,
+                                                   claim=row.claim))
             released += 1
         return released

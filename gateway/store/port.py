@@ -12,6 +12,7 @@ modules beside it); a second adapter implements the same Protocols.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -114,6 +115,32 @@ FINAL_STATES = {"DELIVRD": "delivered", "EXPIRED": "expired", "UNDELIV": "undeli
                 "REJECTD": "undeliverable", "DELETED": "undeliverable"}
 
 
+# --- several processes on one outbox and inbox -----------------------------------------
+
+#: The lease of a claim when the caller names none (``SmppSettings.outbox_lease``).
+DEFAULT_LEASE = timedelta(seconds=120)
+
+#: How long a new inbox row is its storing process's alone to answer. A live
+#: process answers within seconds (its router takes batches of a thousand and
+#: retries a failing row for a few seconds before giving up on it); after
+#: this long the row is taken for a dead process's, and another answers it.
+INBOX_LEASE = timedelta(minutes=5)
+
+
+def claimant(place: str) -> str:
+    """A process identity for claims: ``place#random``, new at every start.
+
+    ``place`` names where the process runs (host, port, worker index): at
+    most one live process holds a place, so at start the rows claimed by an
+    earlier holder of it are known to be orphaned (``recover``).
+    """
+    return f"{place}#{secrets.token_hex(6)}"
+
+
+def place_of(identity: str) -> str:
+    return identity.rpartition("#")[0]
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     id: int
@@ -122,6 +149,10 @@ class OutboxRow:
     text: str
     kind: str
     attempts: int
+    #: Who claimed it (``claimant``): its outcome is recorded only while that claim holds.
+    claim: str | None = None
+    #: Until when the claim holds: a row not yet submitted by then is no longer the claimant's to send.
+    lease_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +185,8 @@ class Submitted:
     outbox_id: int
     message_ids: tuple[str, ...]
     smsc: str = ""
+    #: The claim it was sent under (``OutboxRow.claim``); None: applied whoever claimed the row.
+    claim: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +197,8 @@ class SendFailed:
     error: str
     retry_at: datetime | None
     count_attempt: bool = True
+    #: The claim it was tried under (``OutboxRow.claim``); None: applied whoever claimed the row.
+    claim: str | None = None
 
 
 @dataclass(frozen=True)
@@ -280,8 +315,9 @@ class Outbox(Protocol):
     def enqueue(self, sms: OutgoingSms, now: datetime) -> int | None: ...
     def enqueue_many(self, messages: list[OutgoingSms], now: datetime) -> int: ...
     def skipped(self, sms: OutgoingSms, now: datetime, reason: str) -> None: ...
-    def claim_due(self, now: datetime, limit: int) -> list[OutboxRow]: ...
-    def recover(self) -> int: ...
+    def claim_due(self, now: datetime, limit: int, *, identity: str | None,
+                  lease: timedelta) -> list[OutboxRow]: ...
+    def recover(self, now: datetime, identity: str | None) -> int: ...
     def depth(self) -> dict[str, int]: ...
 
 
@@ -290,12 +326,14 @@ class Inbox(Protocol):
 
     def apply(self, events: Sequence[Event], now: datetime, *, decode: Callable[[bytes, int], str],
               dedupe_window: timedelta, part_key: bytes, senders: dict[int, str] | None = None,
-              redeliveries: list[tuple[int, int]] | None = None) -> list[int]: ...
+              redeliveries: list[tuple[int, int]] | None = None, identity: str | None = None) -> list[int]: ...
     def settle(self, inbox_ids: Sequence[int]) -> None: ...
-    def expect_unsettled(self, now: datetime) -> int: ...
-    def purge(self, now: datetime, *, decode: Callable[[bytes, int], str], part_key: bytes) -> Purged: ...
+    def expect_unsettled(self, now: datetime, identity: str | None) -> int: ...
+    def purge(self, now: datetime, *, decode: Callable[[bytes, int], str], part_key: bytes,
+              identity: str | None) -> Purged: ...
     def purge_texts(self, now: datetime, retention: timedelta) -> int: ...
     def unhandled(self, limit: int) -> list[int]: ...
+    def adopt(self, now: datetime, identity: str | None, limit: int, *, starting: bool) -> list[int]: ...
     def messages(self, inbox_ids: Sequence[int]) -> dict[int, InboxMessage]: ...
     def mark_many(self, outcomes: Sequence[tuple[int, str, str | None]], now: datetime) -> None: ...
     def mark(self, inbox_id: int, status: str, now: datetime, error: str | None = None) -> None: ...

@@ -14,6 +14,27 @@ Outbox states::
                          └──permanent error / too many tries──▶ failed
     queued (marketing, number opted out when claimed) ─────────▶ skipped
 
+Several processes share one outbox (``serve --workers N``, or several
+gateways on one database): a claim marks a row ``sending`` with the
+claimant's identity (``claimed_by``, see ``claimant``) and ``lease_until``
+(now + the lease, ``[smpp] outbox_lease``). Until then the row is the
+claimant's alone; a ``sending`` row whose lease has passed is due again for
+any process (its claimant died), and ``recover`` at start requeues only
+such rows and those of an earlier holder of the process's own place. A
+submit result or a failure is applied only while the row is still claimed
+by the process that reports it: a late result for a row another process has
+taken over is dropped (that process sends it and records its own outcome),
+and a claimed row whose lease passed before it was submitted is not sent
+by its claimant (``OutboxBroker.lapsed``). A message whose submit was on the
+wire when the lease passed is then sent twice, which is why the lease must
+outlast any live sender's worst case (``SmppSettings.outbox_lease``).
+
+The inbox is shared the same way: a new row is the storing process's to
+answer (``received_by``) until ``INBOX_LEASE`` has passed; ``adopt_inbox``
+gives another process the rows still unanswered after that (and, at start,
+those of an earlier run in its own place), so the MO a dead process had
+stored are answered once, by someone else.
+
 Inbox states: ``received`` → ``handled`` | ``failed``; ``redelivered`` (the
 SMSC's second copy of an unacknowledged PDU, ``redelivery_of`` the first row:
 stored, never answered; see ``_inbound``).
@@ -40,6 +61,10 @@ from gateway.store.port import (
     SendFailed as SendFailed,
     Submitted as Submitted,
     Unacknowledged as Unacknowledged,
+    DEFAULT_LEASE as DEFAULT_LEASE,
+    INBOX_LEASE as INBOX_LEASE,
+    claimant as claimant,
+    place_of as place_of,
 )
 
 #: Kinds in the order the sender takes them.
@@ -63,8 +88,12 @@ def apply(
     part_key: bytes,
     senders: dict[int, str] | None = None,
     redeliveries: list[tuple[int, int]] | None = None,
+    identity: str | None = None,
 ) -> list[int]:
     """Write a batch of events (inside the caller's transaction); returns new inbox ids to answer.
+
+    ``identity``: the process that will answer the new rows (``claimant``);
+    None leaves them to whichever process looks next (``adopt_inbox``).
 
     ``senders``, when given, receives each new inbox id's source address;
     ``redeliveries`` (inbox id, id of the row it repeats) for each MO saved as
@@ -76,6 +105,8 @@ def apply(
     stamp = iso(now)
     since = iso(now - dedupe_window)
     inbox_ids: list[int] = []
+    redeliveries = [] if redeliveries is None else redeliveries
+    known = len(redeliveries)
     for event in events:
         if isinstance(event, Submitted):
             _submitted(conn, event, stamp, now)
@@ -97,7 +128,19 @@ def apply(
                 inbox_ids.append(new_id)
                 if senders is not None:
                     senders[new_id] = event.source
+    # A redelivery is not answered; it is named too, so that only its own place expects it again.
+    _answer_by(conn, inbox_ids + [inbox_id for inbox_id, _ in redeliveries[known:]], identity, now)
     return inbox_ids
+
+
+
+
+def _answer_by(conn: sqlite3.Connection, inbox_ids: Sequence[int], identity: str | None, now: datetime) -> None:
+    if identity is None or not inbox_ids:
+        return
+    until = iso(now + INBOX_LEASE)
+    conn.executemany("UPDATE sms_inbox SET received_by = ?, lease_until = ? WHERE id = ?",
+                     [(identity, until, inbox_id) for inbox_id in inbox_ids])
 
 
 def _inbound(conn: sqlite3.Connection, source: str, destination: str, text: str, data_coding: int,
@@ -158,15 +201,24 @@ def settle(conn: sqlite3.Connection, inbox_ids: Sequence[int]) -> None:
                      chunk)
 
 
-def expect_unsettled(conn: sqlite3.Connection, now: datetime) -> int:
+def expect_unsettled(conn: sqlite3.Connection, now: datetime, identity: str | None = None) -> int:
     """At start: MO a stopped gateway saved but may not have acknowledged are expected again.
 
     Returns how many. The SMSC redelivers them on the next bind; each copy
-    is then saved as a redelivery (within the window from ``now``).
+    is then saved as a redelivery (within the window from ``now``). With
+    ``identity``, only the rows an earlier run in its place saved (or rows
+    nobody was named for): another live process is acknowledging its own.
     """
-    rows = conn.execute(
-        "SELECT id, digest, COALESCE(redelivery_of, id) AS first FROM sms_inbox WHERE pending_ack IS NOT NULL"
-    ).fetchall()
+    if identity is None:
+        rows = conn.execute(
+            "SELECT id, digest, COALESCE(redelivery_of, id) AS first FROM sms_inbox WHERE pending_ack IS NOT NULL"
+        ).fetchall()
+    else:
+        place = place_of(identity) + "#"
+        rows = conn.execute(
+            "SELECT id, digest, COALESCE(redelivery_of, id) AS first FROM sms_inbox WHERE pending_ack IS NOT NULL "
+            "AND (received_by IS NULL OR substr(received_by, 1, ?) = ?)", (len(place), place),
+        ).fetchall()
     _expect(conn, [(r["digest"], r["first"]) for r in rows if r["digest"] is not None], iso(now))
     settle(conn, [r["id"] for r in rows])
     return len(rows)
@@ -254,12 +306,20 @@ def _give_up(conn: sqlite3.Connection, assembly: int, since: str | None,
     return [] if new_id is None else [new_id]
 
 
+#: The condition that a row is still under the claim an outcome reports (``claim`` None: any state).
+_STILL_CLAIMED = "AND (:claim IS NULL OR (status = 'sending' AND claimed_by = :claim))"
+
+
 def _submitted(conn: sqlite3.Connection, event: Submitted, stamp: str | None, now: datetime) -> None:
-    conn.execute(
-        "UPDATE sms_outbox SET status = 'submitted', smsc_message_id = ?, smsc = ?, submitted_at = ?, "
-        "attempts = attempts + 1, error = NULL, updated_at = ? WHERE id = ?",
-        (event.message_ids[0], event.smsc, stamp, stamp, event.outbox_id),
-    )
+    applied = conn.execute(
+        "UPDATE sms_outbox SET status = 'submitted', smsc_message_id = :mid, smsc = :smsc, submitted_at = :at, "
+        "attempts = attempts + 1, error = NULL, lease_until = NULL, updated_at = :at "
+        f"WHERE id = :id {_STILL_CLAIMED}",
+        {"mid": event.message_ids[0], "smsc": event.smsc, "at": stamp, "id": event.outbox_id,
+         "claim": event.claim},
+    ).rowcount
+    if not applied:
+        return  # taken over by another process after the lease: its send is the one recorded
     if len(event.message_ids) > 1:
         conn.execute("DELETE FROM sms_outbox_parts WHERE outbox_id = ?", (event.outbox_id,))
         conn.executemany(
@@ -283,17 +343,19 @@ def _submitted(conn: sqlite3.Connection, event: Submitted, stamp: str | None, no
 
 
 def _send_failed(conn: sqlite3.Connection, event: SendFailed, stamp: str | None) -> None:
-    bump = 1 if event.count_attempt else 0
+    values = {"bump": 1 if event.count_attempt else 0, "error": event.error, "at": stamp,
+              "id": event.outbox_id, "claim": event.claim,
+              "retry": None if event.retry_at is None else iso(event.retry_at)}
     if event.retry_at is None:
         conn.execute(
-            "UPDATE sms_outbox SET status = 'failed', attempts = attempts + ?, error = ?, updated_at = ? "
-            "WHERE id = ?", (bump, event.error, stamp, event.outbox_id),
+            "UPDATE sms_outbox SET status = 'failed', attempts = attempts + :bump, error = :error, "
+            f"lease_until = NULL, updated_at = :at WHERE id = :id {_STILL_CLAIMED}", values,
         )
     else:
         conn.execute(
-            "UPDATE sms_outbox SET status = 'queued', attempts = attempts + ?, error = ?, "
-            "next_attempt_at = ?, updated_at = ? WHERE id = ?",
-            (bump, event.error, iso(event.retry_at), stamp, event.outbox_id),
+            "UPDATE sms_outbox SET status = 'queued', attempts = attempts + :bump, error = :error, "
+            f"next_attempt_at = :retry, claimed_by = NULL, lease_until = NULL, updated_at = :at "
+            f"WHERE id = :id {_STILL_CLAIMED}", values,
         )
 
 
@@ -352,15 +414,30 @@ def _receipt(conn: sqlite3.Connection, event: DeliveryReport, stamp: str | None)
 # --- the sender's side --------------------------------------------------------
 
 
-def claim_due(conn: sqlite3.Connection, now: datetime, limit: int) -> list[OutboxRow]:
-    """Take up to ``limit`` due rows (replies first), marking them ``sending``.
 
-    Marketing to a number that has opted out (or is no live subscriber) is
-    marked ``skipped`` here, at send time, whatever it was when queued.
+
+def claim_due(conn: sqlite3.Connection, now: datetime, limit: int, *, identity: str | None = None,
+              lease: timedelta = DEFAULT_LEASE) -> list[OutboxRow]:
+    """Take up to ``limit`` due rows for ``identity`` until ``now + lease``, marking them ``sending``.
+
+    Due: rows ``sending`` whose lease has passed (their claimant died: they
+    come first, they have waited longest), then ``queued`` rows whose time
+    has come, replies first. Marketing to a number that has opted out (or
+    is no live subscriber) is marked ``skipped`` here, at send time, whatever
+    it was when queued. On SQLite the write transaction makes the select and
+    the update one step; a server database takes the rows ``FOR UPDATE SKIP
+    LOCKED``.
     """
     stamp = iso(now)
     claimed: list[OutboxRow] = []
     skipped: list[tuple[str | None, int]] = []
+    for r in conn.execute(
+        "SELECT id, source, destination, text, kind, attempts FROM sms_outbox "
+        "WHERE status = 'sending' AND (lease_until IS NULL OR lease_until <= ?) ORDER BY lease_until LIMIT ?",
+        (stamp, limit),
+    ):
+        claimed.append(OutboxRow(r["id"], r["source"], r["destination"], r["text"], r["kind"], r["attempts"],
+                                 identity, now + lease))
     for kind in KIND_PRIORITY:
         room = limit - len(claimed)
         if room <= 0:
@@ -375,10 +452,11 @@ def claim_due(conn: sqlite3.Connection, now: datetime, limit: int) -> list[Outbo
                 skipped.append((stamp, r["id"]))
                 continue
             claimed.append(OutboxRow(r["id"], r["source"], r["destination"], r["text"], r["kind"],
-                                     r["attempts"]))
+                                     r["attempts"], identity, now + lease))
+    until = iso(now + lease)
     conn.executemany(
-        "UPDATE sms_outbox SET status = 'sending', updated_at = ? WHERE id = ?",
-        [(stamp, row.id) for row in claimed],
+        "UPDATE sms_outbox SET status = 'sending', claimed_by = ?, lease_until = ?, updated_at = ? WHERE id = ?",
+        [(identity, until, stamp, row.id) for row in claimed],
     )
     conn.executemany(
         "UPDATE sms_outbox SET status = 'skipped', error = 'opted out', updated_at = ? WHERE id = ?",
@@ -394,9 +472,24 @@ def _opted_in(conn: sqlite3.Connection, msisdn: str) -> bool:
     return bool(row and row["marketing_opt_in"])
 
 
-def recover(conn: sqlite3.Connection) -> int:
-    """Rows a stopped gateway had claimed go back to the queue; returns how many."""
-    return conn.execute("UPDATE sms_outbox SET status = 'queued' WHERE status = 'sending'").rowcount
+def recover(conn: sqlite3.Connection, now: datetime, identity: str | None = None) -> int:
+    """At start: rows whose claimant is gone go back to the queue; returns how many.
+
+    Gone: the lease has passed, or the row was claimed by an earlier process
+    in ``identity``'s place (``claimant``). Rows other live processes are
+    sending are left to them. Without ``identity`` every ``sending`` row is
+    taken for orphaned (a process alone on its database).
+    """
+    if identity is None:
+        return conn.execute("UPDATE sms_outbox SET status = 'queued', claimed_by = NULL, lease_until = NULL "
+                            "WHERE status = 'sending'").rowcount
+    place = place_of(identity) + "#"
+    return conn.execute(
+        "UPDATE sms_outbox SET status = 'queued', claimed_by = NULL, lease_until = NULL "
+        "WHERE status = 'sending' AND (lease_until IS NULL OR lease_until <= ? "
+        "OR (substr(claimed_by, 1, ?) = ? AND claimed_by <> ?))",
+        (iso(now), len(place), place, identity),
+    ).rowcount
 
 
 # --- maintenance ------------------------------------------------------------------
@@ -419,12 +512,12 @@ LIVE_STATES = ("queued", "sending", "submitted")
 
 
 def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, int], str],
-          part_key: bytes) -> Purged:
+          part_key: bytes, identity: str | None = None) -> Purged:
     """End MO assemblies older than ``ASSEMBLY_WINDOW`` and drop unclaimed early receipts.
 
     An assembly that never completed becomes an inbox row marked incomplete,
-    to be answered like any new row (returned in ``Purged.inbox``); ``decode``
-    and ``part_key`` as for ``apply``.
+    to be answered like any new row (returned in ``Purged.inbox``), by ``identity``;
+    ``decode`` and ``part_key`` as for ``apply``.
     """
     cutoff = iso(now - ASSEMBLY_WINDOW)
     since = iso(now)  # a given-up assembly's digest is its own: nothing to de-duplicate
@@ -440,6 +533,7 @@ def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, i
             made[inbox_id] = row["source"]
     receipts = conn.execute("DELETE FROM sms_receipts_early WHERE received_at < ?",
                             (iso(now - EARLY_RECEIPT_TTL),)).rowcount
+    _answer_by(conn, list(made), identity, now)
     return Purged(segments, receipts, made)
 
 
@@ -473,6 +567,28 @@ def unhandled_inbox(conn: sqlite3.Connection, limit: int) -> list[int]:
         "SELECT id FROM sms_inbox WHERE status = 'received' ORDER BY id LIMIT ?", (limit,)
     ).fetchall()
     return [r["id"] for r in rows]
+
+
+def adopt_inbox(conn: sqlite3.Connection, now: datetime, identity: str | None, limit: int, *,
+                starting: bool = False) -> list[int]:
+    """Unanswered rows no live process is answering, now ``identity``'s to answer; their ids.
+
+    Those are rows nobody was named for, rows whose claim has passed and,
+    when ``starting``, rows an earlier run in ``identity``'s place stored
+    (it died before answering them). Without ``identity`` (a process alone
+    on its database) every unanswered row is taken at start.
+    """
+    if identity is None:
+        return unhandled_inbox(conn, limit) if starting else []
+    place = place_of(identity) + "#"
+    rows = conn.execute(
+        "SELECT id FROM sms_inbox WHERE status = 'received' AND (received_by IS NULL OR lease_until <= ? "
+        "OR (? AND substr(received_by, 1, ?) = ? AND received_by <> ?)) ORDER BY id LIMIT ?",
+        (iso(now), int(starting), len(place), place, identity, limit),
+    ).fetchall()
+    ids = [r["id"] for r in rows]
+    _answer_by(conn, ids, identity, now)
+    return ids
 
 
 def inbox_rows(conn: sqlite3.Connection, inbox_ids: Sequence[int]) -> dict[int, sqlite3.Row]:

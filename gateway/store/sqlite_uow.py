@@ -378,11 +378,12 @@ class SqliteOutbox(_Bound):
             (sms.source, sms.destination, sms.text, sms.kind, stamp, stamp, stamp, reason),
         )
 
-    def claim_due(self, now: datetime, limit: int) -> list[sms_sql.OutboxRow]:
-        return sms_sql.claim_due(self._conn, now, limit)
+    def claim_due(self, now: datetime, limit: int, *, identity: str | None,
+                  lease: timedelta) -> list[sms_sql.OutboxRow]:
+        return sms_sql.claim_due(self._conn, now, limit, identity=identity, lease=lease)
 
-    def recover(self) -> int:
-        return sms_sql.recover(self._conn)
+    def recover(self, now: datetime, identity: str | None) -> int:
+        return sms_sql.recover(self._conn, now, identity)
 
     def depth(self) -> dict[str, int]:
         return sms_sql.outbox_depth(self._conn)
@@ -393,24 +394,28 @@ class SqliteInbox(_Bound):
 
     def apply(self, events: Sequence[sms_sql.Event], now: datetime, *, decode: Callable[[bytes, int], str],
               dedupe_window: timedelta, part_key: bytes, senders: dict[int, str] | None = None,
-              redeliveries: list[tuple[int, int]] | None = None) -> list[int]:
+              redeliveries: list[tuple[int, int]] | None = None, identity: str | None = None) -> list[int]:
         return sms_sql.apply(self._conn, events, now, decode=decode, dedupe_window=dedupe_window,
-                             part_key=part_key, senders=senders, redeliveries=redeliveries)
+                             part_key=part_key, senders=senders, redeliveries=redeliveries, identity=identity)
 
     def settle(self, inbox_ids: Sequence[int]) -> None:
         sms_sql.settle(self._conn, inbox_ids)
 
-    def expect_unsettled(self, now: datetime) -> int:
-        return sms_sql.expect_unsettled(self._conn, now)
+    def expect_unsettled(self, now: datetime, identity: str | None) -> int:
+        return sms_sql.expect_unsettled(self._conn, now, identity)
 
-    def purge(self, now: datetime, *, decode: Callable[[bytes, int], str], part_key: bytes) -> sms_sql.Purged:
-        return sms_sql.purge(self._conn, now, decode=decode, part_key=part_key)
+    def purge(self, now: datetime, *, decode: Callable[[bytes, int], str], part_key: bytes,
+              identity: str | None) -> sms_sql.Purged:
+        return sms_sql.purge(self._conn, now, decode=decode, part_key=part_key, identity=identity)
 
     def purge_texts(self, now: datetime, retention: timedelta) -> int:
         return sms_sql.purge_texts(self._conn, now, retention)
 
     def unhandled(self, limit: int) -> list[int]:
         return sms_sql.unhandled_inbox(self._conn, limit)
+
+    def adopt(self, now: datetime, identity: str | None, limit: int, *, starting: bool) -> list[int]:
+        return sms_sql.adopt_inbox(self._conn, now, identity, limit, starting=starting)
 
     def messages(self, inbox_ids: Sequence[int]) -> dict[int, InboxMessage]:
         return {

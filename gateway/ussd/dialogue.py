@@ -61,7 +61,7 @@ class Dialogues:
         self, *, engine: Engine, services: Services, runner: DbRunner, clock: Clock,
         profile: OperatorProfile, metrics: UssdMetrics, cache: sessions.SessionCache,
         limiter: RateLimiter | None = None, budget_seconds: float = 5.0,
-        read_services: Services | None = None,
+        read_services: Services | None = None, shared: bool = False,
     ) -> None:
         self.engine = engine
         self.services = services
@@ -71,6 +71,9 @@ class Dialogues:
         self.profile = profile
         self.metrics = metrics
         self.cache = cache
+        #: Other processes serve the same sessions (``serve --workers N``): the next request of a
+        #: dialogue may have gone to one of them, so the row, not the cache, says where it stands.
+        self.shared = shared
         self.limiter = limiter if limiter is not None else RateLimiter(0)  # (an empty one is falsy)
         #: How long one request may wait for the database thread, in all.
         self.budget = budget_seconds
@@ -160,11 +163,13 @@ class Dialogues:
         sid = request.session_id
         session = self.cache.get(sid)
         fresh_view: BalanceView | None = None
-        if session is None:
+        if session is None or (self.shared and sid not in self._unsaved):
             row, caller, fresh_view = await self.runner.read(self._prepare, sid, msisdn)
             if row is not None:
                 session = sessions.from_row(row, caller)
                 self.cache.put(session)
+            elif session is not None:
+                caller = session.caller  # its row could not be written: memory is all there is
         else:
             caller = session.caller
         now = self.clock.now()

@@ -162,11 +162,15 @@ class _Guarded(asyncio.Protocol):
 class GuardedSite(web.BaseSite):
     """``web.TCPSite`` with every accepted connection passed through a ``ConnectionGuard``."""
 
-    __slots__ = ("_host", "_port", "_guard")
+    __slots__ = ("_host", "_port", "_guard", "_reuse_port")
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, *, guard: ConnectionGuard) -> None:
+    def __init__(self, runner: web.BaseRunner, host: str, port: int, *, guard: ConnectionGuard,
+                 reuse_port: bool = False) -> None:
         super().__init__(runner, backlog=BACKLOG)
         self._host, self._port, self._guard = host, port, guard
+        #: ``SO_REUSEPORT``: the workers of ``serve --workers N`` each listen on the same port and
+        #: the kernel spreads new connections among them.
+        self._reuse_port = reuse_port
 
     @property
     def name(self) -> str:
@@ -178,4 +182,5 @@ class GuardedSite(web.BaseSite):
         assert handlers is not None  # BaseSite refuses a runner that is not set up
         guard = self._guard
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: _Guarded(guard, handlers), self._host, self._port, backlog=self._backlog)
+            lambda: _Guarded(guard, handlers), self._host, self._port, backlog=self._backlog,
+            reuse_port=self._reuse_port or None)

@@ -100,6 +100,8 @@ class TestFileErrors:
             ("[smpp]\nsend_rate = inf\n", "smpp.send_rate: expected a finite number"),
             ("[smpp]\nsend_rate = 0\n", "smpp.send_rate: must be greater than 0"),
             ("[smpp]\ninbox_text_retention_days = -1\n", "smpp.inbox_text_retention_days: must not be negative"),
+            ("[smpp]\nbinds = -1\n", "smpp.binds: must not be negative"),
+            ("[smpp]\noutbox_lease = 20\n", "smpp.outbox_lease: must be at least 22.56 seconds"),
             ('[http]\nallowed_networks = "127.0.0.1"\n', "http.allowed_networks: expected a list"),
             ('[http]\nallowed_networks = ["nowhere"]\n', "http.allowed_networks: 'nowhere' is not a network"),
             ("[http]\nmax_connections = 0\n", "http.max_connections: must be greater than 0"),

@@ -14,6 +14,7 @@ invariants a crash must never break.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -162,11 +163,15 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
         #: Run in the child before ``serve`` starts (e.g. to set its resource limits).
         self.preexec: Callable[[], None] | None = None
+        #: More arguments of ``serve`` (e.g. ``--workers 2``).
+        self.args: list[str] = []
 
     def start(self, *, wait: bool = True) -> Server:
         with self.log.open("ab") as err:
-            self.proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], cwd=self.tmp, env=self.env,
-                                         stdout=subprocess.DEVNULL, stderr=err, preexec_fn=self.preexec)
+            # A process group of its own: ``close`` ends the workers of ``--workers N`` with it.
+            self.proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve", *self.args], cwd=self.tmp,
+                                         env=self.env, stdout=subprocess.DEVNULL, stderr=err,
+                                         preexec_fn=self.preexec, process_group=0)
         if wait:
             self.wait_ready()
         return self
@@ -237,8 +242,9 @@ class Server:
         return 0
 
     def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
 

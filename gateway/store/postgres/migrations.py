@@ -260,6 +260,10 @@ VERSIONS: dict[int, tuple[str, ...]] = {
     9: (
         "ALTER TABLE sms_segments ADD COLUMN nonce BYTEA",
     ),
+    10: (
+        "ALTER TABLE sms_inbox ADD COLUMN received_by TEXT",
+        "ALTER TABLE sms_inbox ADD COLUMN lease_until TIMESTAMPTZ",
+    ),
 }
 
 LATEST = max(VERSIONS)
