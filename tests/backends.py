@@ -1,0 +1,77 @@
+"""Both store adapters for one test: a fixture parameter, the database it opens, raw reads on either.
+
+A fixture parametrised with ``params=BACKENDS`` calls ``open_backend``: on
+``sqlite`` a migrated file in the test's tmp folder, on ``postgres`` a
+migrated database of the test's own (``postgres_url``; skipped, or failed
+under ``GATEWAY_TEST_REQUIRE_POSTGRES=1``, without a server). A test marked
+``sqlite_only(reason)`` checks SQLite itself and is skipped on PostgreSQL.
+
+``rows`` reads what a test checks with SQL written once for both (``?``
+placeholders); a row answers by column name and by position, as
+``sqlite3.Row`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@dataclass
+class Backend:
+    name: str
+    #: The database port (``Store`` or ``PgDatabase``).
+    store: Any
+    #: Where it is: the SQLite file's path, or the PostgreSQL URL.
+    where: str
+
+
+def open_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    name = request.param
+    marker = request.node.get_closest_marker("sqlite_only")
+    if name == "postgres" and marker is not None:
+        pytest.skip(f"SQLite only: {marker.args[0] if marker.args else marker.kwargs.get('reason', '')}")
+    if name == "sqlite":
+        from gateway.store import open_store
+
+        path = tmp_path / "gateway.db"
+        return Backend(name, open_store(path, migrate=True, synchronous="normal"), str(path))
+    from gateway.store.postgres.uow import open_database
+
+    url = request.getfixturevalue("postgres_url")
+    return Backend(name, open_database(url, migrate=True), url)
+
+
+class Row(tuple):  # type: ignore[type-arg]
+    """A result row readable by column name or by position."""
+
+    _names: tuple[str, ...]
+
+    def __new__(cls, names: tuple[str, ...], values: tuple[Any, ...]) -> Row:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names.index(key))
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> tuple[str, ...]:
+        return self._names
+
+
+def rows(store: Any, query: str, *params: Any) -> list[Any]:
+    """Run ``query`` (``?`` placeholders) on either backend, outside any transaction."""
+    conn = getattr(store, "conn", None)
+    if conn is not None:  # SQLite's Store
+        return list(conn.execute(query, params).fetchall())
+    with store.pool.connection() as pg:
+        cur = pg.execute(query.replace("?", "%s"), params)
+        names = tuple(col.name for col in cur.description or ())
+        return [Row(names, tuple(r)) for r in cur.fetchall()] if cur.description else []
