@@ -47,6 +47,17 @@ def open_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     return Backend(name, open_database(url, migrate=True), url)
 
 
+def reopen(backend: Backend) -> Any:
+    """Another connection to the same database, as a second process on it would have."""
+    if backend.name == "sqlite":
+        from gateway.store import open_store
+
+        return open_store(backend.where, migrate=True, synchronous="normal")
+    from gateway.store.postgres.uow import open_database
+
+    return open_database(backend.where)
+
+
 class Row(tuple):  # type: ignore[type-arg]
     """A result row readable by column name or by position."""
 
@@ -75,3 +86,24 @@ def rows(store: Any, query: str, *params: Any) -> list[Any]:
         cur = pg.execute(query.replace("?", "%s"), params)
         names = tuple(col.name for col in cur.description or ())
         return [Row(names, tuple(r)) for r in cur.fetchall()] if cur.description else []
+
+
+def leaks(store: Any, secrets: list[str]) -> list[str]:
+    """Where any of ``secrets`` is stored in clear (ASCII or UCS-2): on SQLite its files and every
+    table (``tests.reliability.test_secrets_at_rest._leaks``), on PostgreSQL every table."""
+    if getattr(store, "conn", None) is not None:
+        from tests.reliability.test_secrets_at_rest import _leaks
+
+        return _leaks(Path(store.path), secrets)
+    forms = {s: (s.encode("ascii"), s.encode("utf-16-be"), s.encode("utf-16-le")) for s in secrets}
+    found: list[str] = []
+    tables = [r[0] for r in rows(store, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    for table in tables:
+        for row in rows(store, f'SELECT * FROM "{table}"'):
+            for value in row:
+                if isinstance(value, (bytes, memoryview)):
+                    hit = [s for s, encoded in forms.items() if any(e in bytes(value) for e in encoded)]
+                else:
+                    hit = [s for s in secrets if s in str(value)]
+                found += [f"{table}: {s}" for s in hit]
+    return found
