@@ -1,8 +1,8 @@
-"""The store: its port and the SQLite adapter.
+"""The store: its port, the SQLite adapter and (``postgres``) the PostgreSQL one.
 
 ``port`` declares what the services may ask of a database (repositories and
 a unit of work, as Protocols, with their value types); the services import
-nothing else from here. The SQLite adapter is ``sqlite_uow`` (the repositories
+nothing else from here. ``open_database`` opens the one ``[database]`` names. The SQLite adapter is ``sqlite_uow`` (the repositories
 bound to a connection) over ``db`` (the connection and its transactions),
 ``migrations`` and the modules holding the SQL of each operation.
 
