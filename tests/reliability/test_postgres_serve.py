@@ -71,3 +71,20 @@ def test_the_pin_lockout_holds_across_both_gateways(tmp_path: Path, server_facto
         status, body = gateway.post(f"ok{n}", f"*123*{data.pins[0]}#", "", me)
         assert status == 200 and body.startswith("END Too many wrong PINs. Top-up is locked until "), body
     assert audit(postgres_url) == {"used": 0, "topups": 0}
+
+
+def test_a_dialogue_begun_on_one_gateway_continues_on_the_other(
+        tmp_path: Path, server_factory, postgres_url: str) -> None:  # type: ignore[no-untyped-def]
+    """The top-up menu, its steps alternating between the gateways: each step finds the session the other
+    saved, and the card is redeemed once."""
+    data = seed(postgres_url, subscribers=1, vouchers=1, folder=tmp_path)
+    [me] = data.numbers
+    a, b = two_gateways(tmp_path, server_factory, postgres_url)
+    screens = []
+    for n, text in enumerate(["", "2", "2*1", f"2*1*{data.pins[0]}"]):
+        status, body = (a, b)[n % 2].post("moving", "*100#", text, me)
+        assert status == 200, body
+        screens.append(body)
+    assert screens[2] == "CON Enter the card PIN:\n0 Back", screens
+    assert screens[3].startswith("END Top-up of $5.00 successful"), screens
+    assert audit(postgres_url) == {"used": 1, "topups": 1}
