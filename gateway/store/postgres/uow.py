@@ -7,10 +7,13 @@ one REPEATABLE READ transaction, ``read_uow`` statements that each borrow a
 connection and commit at once. The repositories are those of the SQLite
 adapter with PostgreSQL SQL; the SMS side is in ``gateway.store.postgres.sms``.
 
-Concurrency comes from the database, never from a process lock: a voucher is
-taken by a conditional UPDATE (the second writer waits for the row and then
-finds it used), a failure count is serialised per key by a transaction-scoped
-advisory lock, and outbox and inbox claims take rows ``FOR UPDATE SKIP LOCKED``.
+Concurrency comes from the database, never from a process lock. A write
+transaction reads the subscriber and the voucher it changes ``FOR UPDATE``,
+so a concurrent writer waits and then sees the committed state (as SQLite's
+single writer would have it), and the voucher is taken by a conditional
+UPDATE; a failure count and a resent request are serialised per key by
+transaction-scoped advisory locks; outbox and inbox claims take rows
+``FOR UPDATE SKIP LOCKED``.
 """
 
 from __future__ import annotations
@@ -76,13 +79,18 @@ class Result:
 
 
 class Sql:
-    """Runs statements on one connection (inside its transaction) or, with none, each on a pooled one."""
+    """Runs statements on one connection (inside its transaction) or, with none, each on a pooled one.
 
-    __slots__ = ("conn", "_pool")
+    ``lock``: inside a write transaction the rows a change is computed from are
+    read ``FOR UPDATE`` (see ``PgDatabase``).
+    """
 
-    def __init__(self, conn: Connection | None, pool: ConnectionPool) -> None:
+    __slots__ = ("conn", "_pool", "lock")
+
+    def __init__(self, conn: Connection | None, pool: ConnectionPool, *, lock: bool = False) -> None:
         self.conn = conn
         self._pool = pool
+        self.lock = lock
 
     def execute(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> Result:
         if self.conn is not None:
@@ -141,17 +149,20 @@ _SELECT_RECORD = (
 )
 _LOAD_LIVE = _SELECT_RECORD + "WHERE s.msisdn = %s AND s.status = 'live'"
 _LOAD_LATEST = _SELECT_RECORD + "WHERE s.msisdn = %s ORDER BY s.id DESC LIMIT 1"
+#: In a write transaction the subscriber row is locked until the commit: a concurrent writer
+#: waits, then reads the balance this one wrote (no lost update, as under SQLite's one writer).
+_FOR_UPDATE = {False: "", True: " FOR UPDATE OF s"}
 
 
 class PgAccounts(_Bound):
     __slots__ = ()
 
     def load_live(self, msisdn: str, currency: Currency) -> SubscriberRecord | None:
-        row = self._sql.execute(_LOAD_LIVE, (msisdn,)).fetchone()
+        row = self._sql.execute(_LOAD_LIVE + _FOR_UPDATE[self._sql.lock], (msisdn,)).fetchone()
         return None if row is None else self._record(row, currency)
 
     def load_latest(self, msisdn: str, currency: Currency) -> SubscriberRecord | None:
-        row = self._sql.execute(_LOAD_LATEST, (msisdn,)).fetchone()
+        row = self._sql.execute(_LOAD_LATEST + _FOR_UPDATE[self._sql.lock], (msisdn,)).fetchone()
         return None if row is None else self._record(row, currency)
 
     def _record(self, row: Row, currency: Currency) -> SubscriberRecord:
@@ -339,9 +350,10 @@ class PgVouchers(_Bound):
     __slots__ = ()
 
     def by_pin_hash(self, pin_hash: str, currency: Currency) -> Voucher | None:
+        # Locked in a write transaction: a second redeemer waits for the first's commit, then finds it used.
         row = self._sql.execute(
-            "SELECT id, serial, amount_minor, active_days, expires_on, status FROM vouchers WHERE pin_hash = %s",
-            (pin_hash,),
+            "SELECT id, serial, amount_minor, active_days, expires_on, status FROM vouchers WHERE pin_hash = %s"
+            + (" FOR UPDATE" if self._sql.lock else ""), (pin_hash,),
         ).fetchone()
         if row is None:
             return None
@@ -378,6 +390,8 @@ class PgTopUps(_Bound):
     __slots__ = ()
 
     def replay(self, request_key: str) -> StoredTopUp | None:
+        if self._sql.lock:  # the same request resent to another process waits for this one's answer
+            self._sql.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"topup\x1f{request_key}",))
         row = self._sql.execute(
             "SELECT t.id, t.requester_msisdn, t.amount_minor, t.restored_minor, t.balance_after_minor, "
             "t.expires_at, v.serial, s.msisdn FROM topups t JOIN vouchers v ON v.id = t.voucher_id "
@@ -602,7 +616,7 @@ class PgDatabase:
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             elif not durable:
                 conn.execute("SET LOCAL synchronous_commit = off")
-            running = _Running(conn, PgUnitOfWork(Sql(conn, self.pool)))
+            running = _Running(conn, PgUnitOfWork(Sql(conn, self.pool, lock=not snapshot)))
             self._local.running = running
             try:
                 yield running.uow
