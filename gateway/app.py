@@ -214,7 +214,8 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Wor
         engine=engine, services=services, runner=runner, clock=clock, profile=profile,
         metrics=UssdMetrics.create(registry, lambda: float(len(cache))), cache=cache,
         limiter=limiter, budget_seconds=settings.database.busy_timeout_ms / 1000,
-        read_services=read_services, shared=worker.shared,
+        # On PostgreSQL any number of gateways may serve the same sessions.
+        read_services=read_services, shared=worker.shared or not inline,
     )
     return Gateway(settings, profile, clock, store, catalog, replies, services, runner, engine,
                    dialogues, registry, limiter, read_store, process_identity(settings, worker))

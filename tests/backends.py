@@ -31,20 +31,26 @@ class Backend:
     where: str
 
 
-def open_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    name = request.param
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The ``[database] url`` of this parameter: "" for SQLite, a fresh database's on PostgreSQL."""
+    if request.param == "sqlite":
+        return ""
     marker = request.node.get_closest_marker("sqlite_only")
-    if name == "postgres" and marker is not None:
+    if marker is not None:
         pytest.skip(f"SQLite only: {marker.args[0] if marker.args else marker.kwargs.get('reason', '')}")
-    if name == "sqlite":
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def open_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    url = database_url(request)
+    if not url:
         from gateway.store import open_store
 
         path = tmp_path / "gateway.db"
-        return Backend(name, open_store(path, migrate=True, synchronous="normal"), str(path))
+        return Backend("sqlite", open_store(path, migrate=True, synchronous="normal"), str(path))
     from gateway.store.postgres.uow import open_database
 
-    url = request.getfixturevalue("postgres_url")
-    return Backend(name, open_database(url, migrate=True), url)
+    return Backend("postgres", open_database(url, migrate=True), url)
 
 
 def reopen(backend: Backend) -> Any:
