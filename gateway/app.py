@@ -15,7 +15,7 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge, ProcessCollector
@@ -27,7 +27,7 @@ from gateway.profile import OperatorProfile, load_profile
 from gateway.services import Context, Services
 from gateway.services.ratelimit import RateLimiter
 from gateway.services.runner import DbRunner
-from gateway.store import Store, open_store
+from gateway.store import Store, open_database, open_store
 from gateway.store.db import readable
 from gateway.store.port import claimant
 from gateway.ussd.access import Access
@@ -41,6 +41,9 @@ from menus.engine import Engine
 from menus.loader import load_menus
 from menus.paging import ScreenLimits
 from menus.replies import Replies
+
+if TYPE_CHECKING:
+    from gateway.store.postgres.uow import PgDatabase
 
 log = get_logger("gateway.app")
 
@@ -103,11 +106,13 @@ class Readiness:
     database_path: str
     smpp_enabled: bool
     sms: SmsSide | None = None
+    #: Why the database cannot serve now (None: it can); default: the SQLite file at ``database_path`` is readable.
+    database_problem: Callable[[], str | None] | None = None
 
     async def __call__(self) -> list[str]:
         reasons = []
-        # A thread: opening the file can block (a slow or lost disk), the loop must not.
-        problem = await asyncio.to_thread(readable, self.database_path)
+        # A thread: opening the file or reaching the server can block, the loop must not.
+        problem = await asyncio.to_thread(self.database_problem or (lambda: readable(self.database_path)))
         if problem is not None:
             reasons.append(f"database: cannot be read ({problem})")
         if self.smpp_enabled and not (self.sms is not None and self.sms.bound):
@@ -122,7 +127,8 @@ class Gateway:
     settings: Settings
     profile: OperatorProfile
     clock: Clock
-    store: Store
+    #: SQLite's ``Store``, or ``PgDatabase`` with ``[database] url``.
+    store: Store | PgDatabase
     catalog: Catalog
     replies: Replies
     services: Services
@@ -140,7 +146,13 @@ class Gateway:
     readiness: Readiness = field(init=False)
 
     def __post_init__(self) -> None:
-        self.readiness = Readiness(self.settings.database.path, self.settings.smpp.enabled)
+        problem = None
+        if not isinstance(self.store, Store):
+            from gateway.store.postgres.connection import readiness
+
+            pool = self.store.pool
+            problem = lambda: readiness(pool)  # noqa: E731
+        self.readiness = Readiness(self.settings.database.path, self.settings.smpp.enabled, database_problem=problem)
 
     def close(self) -> None:
         self.runner.close()
@@ -162,11 +174,9 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Wor
     Raises:
         ConfigError, StoreError, CatalogError, MenuError: the gateway cannot start.
     """
-    settings.require_sqlite()
     clock = clock or SystemClock()
     profile = load_profile(settings.operator.profile)
-    store = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
-                       synchronous=settings.database.synchronous, migrate=True)
+    store = open_database(settings.database, migrate=True)
     try:
         catalog = Catalog.load(profile.languages)
         replies = Replies(catalog, profile)
@@ -180,13 +190,19 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Wor
     except BaseException:
         store.close()
         raise
-    # Reads run on the event loop on a connection of their own (see DbRunner);
-    # a WAL reader waits for no lock in normal operation, so a short timeout.
-    read_store = open_store(settings.database.path, busy_timeout_ms=min(settings.database.busy_timeout_ms, 1000),
-                            synchronous=settings.database.synchronous, read_only=True)
-    read_services = Services(Context(store=read_store, clock=clock, profile=profile,
-                                     pin_secret=settings.security.pin_secret, notices=replies))
-    runner = DbRunner(store, inline_reads=True, inline_writes=True)
+    read_store: Store | None = None
+    read_services = services
+    if isinstance(store, Store):
+        # Reads run on the event loop on a connection of their own (see DbRunner);
+        # a WAL reader waits for no lock in normal operation, so a short timeout.
+        read_store = open_store(settings.database.path,
+                                busy_timeout_ms=min(settings.database.busy_timeout_ms, 1000),
+                                synchronous=settings.database.synchronous, read_only=True)
+        read_services = Services(Context(store=read_store, clock=clock, profile=profile,
+                                         pin_secret=settings.security.pin_secret, notices=replies))
+    # On PostgreSQL every call, reads too, goes to the DB thread: the loop never waits on the network.
+    inline = read_store is not None
+    runner = DbRunner(store, inline_reads=inline, inline_writes=inline)
     registry = CollectorRegistry()
     # ``/metrics`` is per process: the process's own figures, and which worker it is.
     ProcessCollector(registry=registry)
@@ -198,7 +214,8 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Wor
         engine=engine, services=services, runner=runner, clock=clock, profile=profile,
         metrics=UssdMetrics.create(registry, lambda: float(len(cache))), cache=cache,
         limiter=limiter, budget_seconds=settings.database.busy_timeout_ms / 1000,
-        read_services=read_services, shared=worker.shared,
+        # On PostgreSQL any number of gateways may serve the same sessions.
+        read_services=read_services, shared=worker.shared or not inline,
     )
     return Gateway(settings, profile, clock, store, catalog, replies, services, runner, engine,
                    dialogues, registry, limiter, read_store, process_identity(settings, worker))

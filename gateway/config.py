@@ -245,14 +245,6 @@ class Settings:
     #: The file the settings came from (not a key).
     source: str = field(default="", compare=False)
 
-    def require_sqlite(self) -> None:
-        """Refuse ``[database] url`` where only SQLite is served yet (all but ``db migrate``)."""
-        if self.database.url:
-            raise ConfigError(
-                "database.url: only 'db migrate' runs on PostgreSQL in this version; "
-                "the other commands need [database] path (SQLite) and no url"
-            )
-
     def require_pin_secret(self) -> None:
         """Refuse a missing, short or demo PIN secret (everything but ``demo``)."""
         secret = self.security.pin_secret

@@ -30,7 +30,7 @@ from types import FrameType
 
 from gateway.config import ConfigError, Settings
 from gateway.logs import bind_process, get_logger
-from gateway.store import open_store
+from gateway.store import open_database
 
 log = get_logger("gateway.workers")
 
@@ -160,7 +160,6 @@ def supervise(settings: Settings, count: int, worker_args: list[str]) -> int:
     if settings.http.port == 0:
         raise ConfigError("http.port: --workers needs a fixed port to share (0 would give each worker its own)")
     bind_process(worker="supervisor")
-    open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
-               synchronous=settings.database.synchronous, migrate=True).close()
+    open_database(settings.database, migrate=True).close()
     log.info("workers_starting", workers=count, port=settings.http.port)
     return Supervisor(count, worker_args).run()

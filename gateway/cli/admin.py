@@ -18,7 +18,7 @@ from gateway.logs import configure_logging
 from gateway.profile import load_profile
 from gateway.services import Context, Services
 from gateway.services.accounts_import import parse_expiry
-from gateway.store import Store, open_store
+from gateway.store import Store, open_database
 from gateway.store.migrations import current_version
 
 
@@ -44,11 +44,9 @@ def open_services(args: argparse.Namespace, clock: Clock | None = None, *, creat
     creates no folder and no empty gateway.
     """
     settings = command_settings(args)
-    settings.require_sqlite()
     configure_logging(settings.logging.level, settings.logging.format)
     profile = load_profile(settings.operator.profile)
-    store = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
-                       synchronous=settings.database.synchronous, migrate=True, create=create)
+    store = open_database(settings.database, migrate=True, create=create)
     from menus.catalog import Catalog
     from menus.replies import Replies
 

@@ -18,7 +18,7 @@ from gateway.profile import load_profile
 from gateway.services.campaign import queue_campaign
 from gateway.services.ports import Context
 from gateway.smpp.codec import encode_text
-from gateway.store import open_store
+from gateway.store import open_database
 
 
 def register(sub: Any) -> None:
@@ -60,15 +60,13 @@ def read_msisdns(path: Path) -> list[str]:
 
 def run_send(args: argparse.Namespace) -> int:
     settings = command_settings(args, check_secret=False)  # it hashes nothing
-    settings.require_sqlite()
     profile = load_profile(settings.operator.profile)
     try:
         encode_text(args.text, 0)
     except ValueError as exc:
         raise CliError(f"--text: {exc}") from None
     numbers = list(args.to) if args.to else read_msisdns(args.file)
-    store = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
-                       synchronous=settings.database.synchronous, migrate=True, create=False)
+    store = open_database(settings.database, migrate=True, create=False)
     try:
         ctx = Context(store=store, clock=SystemClock(), profile=profile,
                       pin_secret=settings.security.pin_secret)

@@ -51,6 +51,10 @@ the two thread switches and the future of a hop to a DB thread — which, on
 a gateway pinned to one core, is most of the cost. A read sees everything
 committed before it started; since no write is reported before its commit, a
 reply never shows a state older than one already reported.
+
+On a server database (``GroupingStore``: PostgreSQL's ``PgDatabase``) every
+job runs on the DB thread, grouped jobs in one ``group()`` transaction as
+above; there are no inline writes and no checkpoints (the server does both).
 """
 
 from __future__ import annotations
@@ -62,13 +66,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from gateway.store import Store, StoreBusy
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+class GroupingStore(Protocol):
+    """A database whose ``group()`` makes the ``write_uow`` of several jobs savepoints of one commit."""
+
+    def group(self, *, durable: bool = True) -> AbstractContextManager[None]: ...
+
 
 #: Most jobs in one group: bounds the wait of the first one (~15 ms of work).
 MAX_GROUP = 64
@@ -112,15 +123,17 @@ def _withdraw(job: _Job) -> bool:
 
 
 class DbRunner:
-    def __init__(self, store: Store | None = None, *, inline_reads: bool = False, inline_writes: bool = False,
+    def __init__(self, store: Store | GroupingStore | None = None, *, inline_reads: bool = False, inline_writes: bool = False,
                  max_group: int = MAX_GROUP, checkpoint_every: float = 1.0) -> None:
         """``store``: enables ``grouped``; ``inline_reads``: ``read`` runs on the caller's thread;
         ``inline_writes``: ``grouped`` jobs run on the loop's thread, their commit on a thread."""
         self._store = store
+        #: The SQLite store (inline writes and checkpoints); None on a server database.
+        self._sqlite = store if isinstance(store, Store) else None
         self._checkpoint_every = checkpoint_every
         self._last_checkpoint = time.monotonic()
-        if store is not None:
-            store.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        if self._sqlite is not None:
+            self._sqlite.conn.execute("PRAGMA wal_autocheckpoint = 0")
         self._max_group = max_group
         self._queue: queue.SimpleQueue[_Job | _Chore | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="db", daemon=True)
@@ -128,7 +141,7 @@ class DbRunner:
         self._inline_reads = inline_reads
         self._closed = False
         # --- inline writes (loop thread) ---
-        self._inline_writes = inline_writes and store is not None
+        self._inline_writes = inline_writes and self._sqlite is not None
         #: Grouped jobs waiting for the next inline group, in order.
         self._waiting: deque[_Job] = deque()
         self._drain_scheduled = False
@@ -241,7 +254,7 @@ class DbRunner:
         self._drain_scheduled = False
         if self._committing or not self._waiting or self._closed:
             return
-        store = self._store
+        store = self._sqlite
         assert store is not None
         group: list[_Job] = []
         while self._waiting and len(group) < self._max_group:
@@ -280,18 +293,18 @@ class DbRunner:
 
     def _hand_back(self) -> None:
         """The commit is done: the connection is the loop thread's again, then free."""
-        assert self._store is not None
+        assert self._sqlite is not None
         self._committing = False
         self._commit_token += 1
-        self._store.handed_off = False
-        self._store.lock.release()
+        self._sqlite.handed_off = False
+        self._sqlite.lock.release()
 
     def _commit_group(self, loop: asyncio.AbstractEventLoop, token: int,
                       outcomes: list[tuple[_Job, bool, Any]]) -> None:
         """On the commit thread: COMMIT (the fsync), then hand the outcomes back to the loop."""
-        assert self._store is not None
+        assert self._sqlite is not None
         try:
-            self._store.commit_group()  # the loop thread holds the lock and waits for this
+            self._sqlite.commit_group()  # the loop thread holds the lock and waits for this
         except BaseException as exc:  # nothing of the group is saved
             outcomes = _all_failed(outcomes, exc)
         try:
@@ -300,7 +313,6 @@ class DbRunner:
             pass
 
     def _committed(self, token: int, outcomes: list[tuple[_Job, bool, Any]]) -> None:
-        assert self._store is not None
         if token == self._commit_token:  # (else ``close`` has already taken the connection back)
             self._hand_back()
         _settle(outcomes)
@@ -318,6 +330,8 @@ class DbRunner:
             self._queue.put(job)
 
     def _checkpoint_if_due(self) -> None:
+        if self._sqlite is None:
+            return
         now = time.monotonic()
         if now - self._last_checkpoint >= self._checkpoint_every:
             self._last_checkpoint = now
@@ -326,12 +340,12 @@ class DbRunner:
     def _checkpoint(self) -> None:
         """On the DB thread, on a connection of its own: a PASSIVE checkpoint needs
         no write lock, so inline groups go on while it copies pages."""
-        assert self._store is not None
+        assert self._sqlite is not None
         try:
             if self._checkpointer is None:
-                if self._store.path in ("", ":memory:"):
+                if self._sqlite.path in ("", ":memory:"):
                     return
-                self._checkpointer = sqlite3.connect(self._store.path, isolation_level=None,
+                self._checkpointer = sqlite3.connect(self._sqlite.path, isolation_level=None,
                                                      check_same_thread=False)
                 self._checkpointer.execute("PRAGMA wal_autocheckpoint = 0")
             self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()

@@ -327,8 +327,10 @@ class Dialogues:
             if reply.save:
                 session.results[reply.save[0]] = reply.save[1]
             self.cache.put(session)
-            if not reply.save:
-                self._save_later(session)  # a screen shown, nothing done: see ``_save_later``
+            if not reply.save and not self.shared:
+                # A screen shown, nothing done: see ``_save_later``. Shared, the row is written before
+                # the reply: the next step may reach another process before a lazy write lands.
+                self._save_later(session)
                 return
             await self.runner.grouped(self.services.save_sessions, [sessions.state_row(session, now)],
                                       durable=False, budget=self._db(deadline))

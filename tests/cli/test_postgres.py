@@ -1,7 +1,8 @@
-"""``db migrate`` on PostgreSQL (``[database] url``), as a real subprocess against the test cluster."""
+"""The operator commands on PostgreSQL (``[database] url``), as real subprocesses against the test cluster."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 import urllib.parse
@@ -82,15 +83,31 @@ def test_a_malformed_url_is_refused_at_start_naming_the_key(gateway: Gateway, co
     assert "hunter2-pw" not in message
 
 
-@pytest.mark.parametrize("command", [("serve",), ("subscribers", "show", "012345678"),
-                                     ("campaign", "send", "--text", "hi", "--to", "012345678")])
-def test_commands_not_yet_on_postgresql_refuse_rather_than_use_sqlite(
-        gateway: Gateway, command: tuple[str, ...]) -> None:
-    """Until the PostgreSQL store serves them, a url set means "not here", never a silent SQLite file."""
+def test_operator_commands_run_on_postgresql_and_never_touch_the_sqlite_path(
+        gateway: Gateway, postgres_url: str) -> None:
+    """With a url the commands keep their data in PostgreSQL: what one adds the next shows, a
+    campaign is queued there, and the SQLite path is never created."""
     sqlite_file = gateway.tmp / "never.db"
-    message = gateway.refused(*command, env={"GATEWAY_DATABASE_URL": "postgresql://gw@127.0.0.1:1/gw",
-                                             "GATEWAY_DATABASE_PATH": str(sqlite_file)})
-    assert message.startswith("error: database.url: only 'db migrate' runs on PostgreSQL")
+    env: dict[str, str | None] = {"GATEWAY_DATABASE_URL": postgres_url, "GATEWAY_DATABASE_PATH": str(sqlite_file)}
+    gateway("db", "migrate", env=env)
+    gateway("subscribers", "add", "012345678", "--balance", "6.00", "--valid-days", "30", env=env)
+    shown = json.loads(gateway("subscribers", "show", "012345678", env=env).stdout)
+    assert (shown["msisdn"], shown["balances"]["main"]["minor"]) == ("85512345678", 600), shown
+    sent = gateway("campaign", "send", "--text", "hi", "--to", "012345678", "099999999", env=env)
+    assert sent.stdout.startswith("queued 1, skipped 1")
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT destination, status FROM sms_outbox ORDER BY id").fetchall() == [
+            ("85512345678", "queued"), ("85599999999", "skipped")]
+    assert not sqlite_file.exists()
+
+
+def test_a_command_on_an_unreachable_server_is_refused_in_one_line(gateway: Gateway) -> None:
+    """A url nobody answers on: exit 2, one line, and no SQLite file made in its place."""
+    sqlite_file = gateway.tmp / "never.db"
+    message = gateway.refused("subscribers", "show", "012345678",
+                              env={"GATEWAY_DATABASE_URL": "postgresql://gw:pw-secret@127.0.0.1:1/gw",
+                                   "GATEWAY_DATABASE_PATH": str(sqlite_file)})
+    assert "cannot connect" in message and "pw-secret" not in message
     assert not sqlite_file.exists()
 
 

@@ -28,6 +28,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,10 +61,16 @@ def profile_with(tmp: Path, requests_per_minute: int) -> str:
     return str(path)
 
 
-def services_on(db: Path) -> Services:
-    """The services over ``db`` with the real clock (the server uses it too)."""
+def services_on(db: Path | str) -> Services:
+    """The services over ``db`` (a SQLite file, or a ``postgresql://`` URL) with the real clock (the server
+    uses it too)."""
     profile = load_profile("smart-kh")
-    store = open_store(db, migrate=True, synchronous="normal")
+    if str(db).startswith("postgresql://"):
+        from gateway.store.postgres.uow import open_database
+
+        store: Any = open_database(str(db), migrate=True)
+    else:
+        store = open_store(db, migrate=True, synchronous="normal")
     return Services(Context(store=store, clock=SystemClock(), profile=profile, pin_secret=SECRET,
                             notices=Replies(Catalog.load(profile.languages), profile)))
 
@@ -75,8 +82,10 @@ class Seed:
     id_numbers: dict[str, str] = field(default_factory=dict)
 
 
-def seed(db: Path, subscribers: int = 1, vouchers: int = 0, *, first: int = 0, amount: str = "5") -> Seed:
-    """``subscribers`` numbers 8551000nnnnn with $1.00 and an ID number each, and ``vouchers`` PINs."""
+def seed(db: Path | str, subscribers: int = 1, vouchers: int = 0, *, first: int = 0, amount: str = "5",
+         folder: Path | None = None) -> Seed:
+    """``subscribers`` numbers 8551000nnnnn with $1.00 and an ID number each, and ``vouchers`` PINs
+    (their CSV goes to ``folder``, default the database's folder)."""
     services = services_on(db)
     try:
         cur = services.profile.currency
@@ -88,7 +97,7 @@ def seed(db: Path, subscribers: int = 1, vouchers: int = 0, *, first: int = 0, a
             numbers.append(msisdn)
         pins: list[str] = []
         if vouchers:
-            out = db.parent / f"pins-{time.monotonic_ns()}.csv"
+            out = (folder or Path(db).parent) / f"pins-{time.monotonic_ns()}.csv"
             pins = [p for _, p in services.generate_vouchers(
                 count=vouchers, amount=parse_amount(amount, cur), active_days=30, out=out)]
         return Seed(numbers, pins, ids)

@@ -13,9 +13,9 @@ from gateway.domain.money import Money, parse_amount
 from gateway.profile import load_profile
 from gateway.services import Context, Services
 from gateway.store import open_store
-from gateway.store.accounts import ledger_totals
 from menus.catalog import Catalog
 from menus.replies import Replies
+from tests.backends import BACKENDS, open_backend, rows
 
 SECRET = "test-secret-0123456789"
 START = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)  # 10:00 in Phnom Penh
@@ -27,6 +27,10 @@ class World:
     clock: FixedClock
     path: Path
     tmp: Path
+    #: ``sqlite`` or ``postgres`` (``tests.backends``).
+    backend: str = "sqlite"
+    #: The database: the SQLite file's path or the PostgreSQL URL.
+    where: str = ""
 
     def money(self, text: str) -> Money:
         return parse_amount(text, self.services.profile.currency)
@@ -42,34 +46,39 @@ class World:
         return [pin for _, pin in pairs]
 
     def sql(self, query: str, *params):
-        return self.services.ctx.store.read().execute(query, params).fetchall()
+        return rows(self.services.ctx.store, query, *params)
 
     def assert_ledger_matches(self) -> None:
         """For every subscriber and bucket: stored balance == sum of its ledger rows."""
-        conn = self.services.ctx.store.read()
-        for row in conn.execute("SELECT id, main_minor, restorable_minor FROM subscribers"):
-            totals = ledger_totals(conn, row["id"])
-            promo = conn.execute(
-                "SELECT COALESCE(SUM(amount_minor), 0) FROM promo_lots WHERE subscriber_id = ?", (row["id"],)
-            ).fetchone()[0]
+        accounts = self.services.ctx.store.read_uow().accounts
+        for row in self.sql("SELECT id, main_minor, restorable_minor FROM subscribers"):
+            totals = accounts.ledger_totals(row["id"])
+            promo = self.sql(
+                "SELECT COALESCE(SUM(amount_minor), 0) FROM promo_lots WHERE subscriber_id = ?", row["id"]
+            )[0][0]
             assert totals[Bucket.MAIN] == row["main_minor"]
             assert totals[Bucket.RESTORABLE] == row["restorable_minor"]
             assert totals[Bucket.PROMO] == promo
 
 
-def make_world(tmp: Path, clock: FixedClock | None = None) -> World:
+def make_world(tmp: Path, clock: FixedClock | None = None, store=None, backend: str = "sqlite",
+               where: str = "") -> World:
     profile = load_profile("smart-kh")
     clock = clock or FixedClock(START)
     path = tmp / "gateway.db"
-    store = open_store(path, migrate=True, synchronous="normal")
+    if store is None:
+        store = open_store(path, migrate=True, synchronous="normal")
+        where = str(path)
     notices = Replies(Catalog.load(profile.languages), profile)
     services = Services(Context(store=store, clock=clock, profile=profile, pin_secret=SECRET, notices=notices))
-    return World(services, clock, path, tmp)
+    return World(services, clock, path, tmp, backend, where)
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> World:
-    w = make_world(tmp_path)
+@pytest.fixture(params=BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> World:
+    """The services on a fresh database, once on each backend."""
+    db = open_backend(request, tmp_path)
+    w = make_world(tmp_path, store=db.store, backend=db.name, where=db.where)
     yield w
     w.services.ctx.store.close()
 

@@ -23,7 +23,12 @@ WORKER = textwrap.dedent(
     from gateway.store import open_store
 
     db, secret, go, pins = sys.argv[1], sys.argv[2], Path(sys.argv[3]), json.loads(sys.argv[4])
-    services = Services(Context(store=open_store(db, busy_timeout_ms=20000), clock=SystemClock(),
+    if db.startswith("postgresql:"):
+        from gateway.store.postgres.uow import open_database
+        store = open_database(db)
+    else:
+        store = open_store(db, busy_timeout_ms=20000)
+    services = Services(Context(store=store, clock=SystemClock(),
                                 profile=load_profile("smart-kh"), pin_secret=secret))
     deadline = time.monotonic() + 20
     while not go.exists() and time.monotonic() < deadline:
@@ -46,7 +51,7 @@ def test_two_processes_never_redeem_one_voucher_twice(world):
     pins = world.vouchers(count=30, amount="1")
     go = world.tmp / "go"
     procs = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(world.path), SECRET, str(go), json.dumps(pins)],
+        subprocess.Popen([sys.executable, "-c", WORKER, world.where, SECRET, str(go), json.dumps(pins)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]

@@ -157,6 +157,7 @@ def test_malformed_pin_is_not_counted_as_a_guess(world):
     assert set(REFERENCE_ALPHABET).isdisjoint("01IO")
 
 
+@pytest.mark.sqlite_only("reads the bytes of the SQLite file")
 def test_pin_is_stored_only_as_a_keyed_hash(world):
     """The database file never contains a voucher PIN in clear."""
     world.add(ME)

@@ -20,7 +20,8 @@ def test_a_failure_after_the_credit_rolls_everything_back(world, monkeypatch):
     def explode(*args, **kwargs):
         raise Boom()
 
-    monkeypatch.setattr("gateway.store.outbox.enqueue", explode)  # the confirmation, after the credit
+    enqueue = {"sqlite": "gateway.store.outbox.enqueue", "postgres": "gateway.store.postgres.sms.PgOutbox.enqueue"}
+    monkeypatch.setattr(enqueue[world.backend], explode)  # the confirmation, after the credit
     with pytest.raises(Boom):
         world.services.top_up(TopUp(ME, pin, Channel.USSD))
     assert world.services.check_balance(ME).main.minor == 100
@@ -29,6 +30,7 @@ def test_a_failure_after_the_credit_rolls_everything_back(world, monkeypatch):
     world.assert_ledger_matches()
 
 
+@pytest.mark.sqlite_only("counts the changes of the SQLite connection")
 def test_balance_check_writes_nothing(world):
     """A read-only service leaves the database untouched (total_changes does not move)."""
     world.add(ME, "1.00")

@@ -146,6 +146,7 @@ def _statements(world, run) -> list[str]:
     return [re.sub(r"'[^']*'|\b\d+\b", "?", s) for s in seen]
 
 
+@pytest.mark.sqlite_only("compares the statements SQLite traced")
 @pytest.mark.parametrize("kind", ["wrong", "used"])
 def test_a_refused_gift_does_the_same_database_work_for_every_target(world, targets, kind):
     """The same statements whether the target exists or not, so timing does not tell either."""

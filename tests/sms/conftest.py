@@ -1,4 +1,5 @@
-"""A real store on a temp SQLite file, the smart-kh profile and the services."""
+"""A real store (a temp SQLite file, or a PostgreSQL database: ``tests.backends``), the smart-kh profile
+and the services."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from gateway.domain.money import Money
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services.facade import Services
 from gateway.services.ports import Context
-from gateway.store import Store, open_store
+from gateway.store import Store
 from gateway.services import sms_delivery
+from tests.backends import BACKENDS, Backend, open_backend, rows
 
 SUBSCRIBER = "85512345678"
 OTHER = "85512345679"
@@ -32,11 +34,17 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:  # type: ignore[no-untyped-def]
+    """A migrated database, once on each backend (a ``PgDatabase`` on PostgreSQL)."""
+    db = open_backend(request, tmp_path)
+    yield db
+    db.store.close()
+
+
 @pytest.fixture
-def store(tmp_path) -> Iterator[Store]:  # type: ignore[no-untyped-def]
-    s = open_store(tmp_path / "gateway.db", migrate=True, synchronous="normal")
-    yield s
-    s.close()
+def store(backend: Backend) -> Store:
+    return backend.store  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -51,4 +59,9 @@ def outbox(store: Store, **where: str) -> list[dict]:  # type: ignore[type-arg]
     sql = "SELECT * FROM sms_outbox"
     if where:
         sql += " WHERE " + " AND ".join(f"{k} = ?" for k in where)
-    return [dict(r) for r in store.read().execute(sql + " ORDER BY id", tuple(where.values()))]
+    return [dict(zip(r.keys(), r)) for r in rows(store, sql + " ORDER BY id", *where.values())]
+
+
+def read(store: Store, query: str, params: tuple = ()) -> list:  # type: ignore[type-arg]
+    """Rows of ``query`` (``?`` placeholders) on either backend, by name or position."""
+    return rows(store, query, *params)

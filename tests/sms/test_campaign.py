@@ -21,6 +21,7 @@ def run_cli(store: Store, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-u
     return lambda *argv: cli.main(["campaign", "send", *argv])
 
 
+@pytest.mark.sqlite_only("the CLI runs on SQLite only until [database] url is wired into it")
 class TestCampaignSend:
     def test_skips_opted_out_numbers(self, services: Services, store: Store, run_cli, capsys) -> None:  # type: ignore[no-untyped-def]
         """An opted-out number is counted as skipped and gets no queued message."""
@@ -57,7 +58,7 @@ class TestCampaignSend:
         """A STOP that arrives after the campaign was queued still stops the message when sent."""
         run_cli("--text", "Promo", "--to", SUBSCRIBER)
         services.set_marketing_consent(SUBSCRIBER, False, Channel.SMS)
-        with store.write() as conn:
-            claimed = sms_store.claim_due(conn, datetime.now(UTC) + timedelta(days=1), 10)
+        with store.write_uow() as uow:
+            claimed = uow.outbox.claim_due(datetime.now(UTC) + timedelta(days=1), 10, identity=None, lease=sms_store.DEFAULT_LEASE)
         assert claimed == []
         assert outbox(store, kind="marketing")[0]["status"] == "skipped"

@@ -11,7 +11,7 @@ from gateway.sms.router import KeywordRouter
 from gateway.smpp.codec import decode_text
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox
+from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox, read
 from tests.sms.fakes import FakeTexts
 
 
@@ -21,23 +21,23 @@ def part(text: str, seq: int, *, reference: int = 5, total: int = 2) -> sms_stor
 
 
 def arrive(services: Services, *events: sms_store.Event) -> list[int]:
-    with services.ctx.store.write() as conn:
-        return sms_store.apply(conn, list(events), services.ctx.clock.now(), decode=decode_text,
+    with services.ctx.store.write_uow() as uow:
+        return uow.inbox.apply(list(events), services.ctx.clock.now(), decode=decode_text,
                                dedupe_window=timedelta(seconds=120), part_key=PART_KEY)
 
 
 def purge(services: Services) -> sms_store.Purged:
-    with services.ctx.store.write() as conn:
-        return sms_store.purge(conn, services.ctx.clock.now(), decode=decode_text, part_key=PART_KEY)
+    with services.ctx.store.write_uow() as uow:
+        return uow.inbox.purge(services.ctx.clock.now(), decode=decode_text, part_key=PART_KEY, identity=None)
 
 
 def inbox(store: Store) -> list[tuple[str, int]]:
-    return [(r["text"], r["incomplete"]) for r in store.read().execute(
+    return [(r["text"], r["incomplete"]) for r in read(store, 
         "SELECT text, incomplete FROM sms_inbox ORDER BY id")]
 
 
 def answer(services: Services) -> list[str]:
-    ids = sms_store.unhandled_inbox(services.ctx.store.read(), 100)
+    ids = services.ctx.store.read_uow().inbox.unhandled(100)
     KeywordRouter(services=services, texts=FakeTexts()).handle(ids)
     return [r["text"] for r in outbox(services.ctx.store, kind="reply")]
 
@@ -77,7 +77,7 @@ def test_an_incomplete_message_is_stored_and_answered_after_the_window(
     assert (purged.segments, list(purged.inbox.values())) == (1, [SUBSCRIBER])
     assert inbox(store) == [("TOP 1234", 1)]
     assert answer(services) == ["[en] Sorry: your message arrived incomplete"]
-    assert store.read().execute("SELECT count(*) FROM sms_segments").fetchone()[0] == 0
+    assert read(store, "SELECT count(*) FROM sms_segments")[0][0] == 0
 
 
 def test_a_resent_part_is_kept_once(services: Services, store: Store, clock: FixedClock) -> None:

@@ -16,25 +16,25 @@ from gateway.smpp.hook import StoreHook
 from gateway.store import Store
 from gateway.store import sms as sms_store
 from gateway.store.outbox import enqueue
-from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox
+from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox, read
 from tests.sms.fakes import FakeTexts
 from tests.sms.test_router import receive
 
 
 def _apply(services: Services, *events: sms_store.Event) -> None:
-    with services.ctx.store.write() as conn:
-        sms_store.apply(conn, list(events), services.ctx.clock.now(), decode=decode_text,
+    with services.ctx.store.write_uow() as uow:
+        uow.inbox.apply(list(events), services.ctx.clock.now(), decode=decode_text,
                         dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
 
 
 def test_receipt_before_its_submit_resp_is_applied_when_the_resp_arrives(services: Services, store: Store) -> None:
     """A DELIVRD receipt that overtakes its submit_sm_resp still marks the message delivered."""
-    with store.write() as conn:
-        row_id = enqueue(conn, OutgoingSms(SUBSCRIBER, "hi", "888", "reply", "k1"), services.ctx.clock.now())
+    with store.write_uow() as uow:
+        row_id = uow.outbox.enqueue(OutgoingSms(SUBSCRIBER, "hi", "888", "reply", "k1"), services.ctx.clock.now())
     assert row_id is not None
     _apply(services, sms_store.DeliveryReport("abc", "DELIVRD"), sms_store.Submitted(row_id, ("abc",)))
     assert [r["status"] for r in outbox(store)] == ["delivered"]
-    assert store.read().execute("SELECT count(*) FROM sms_receipts_early").fetchone()[0] == 0
+    assert read(store, "SELECT count(*) FROM sms_receipts_early")[0][0] == 0
 
 
 
@@ -45,8 +45,8 @@ def test_stale_mo_parts_and_orphan_receipts_are_purged(services: Services, store
            sms_store.DeliveryReport("nobody", "DELIVRD"))
     later = services.ctx.clock.now() + max(sms_store.ASSEMBLY_WINDOW, sms_store.EARLY_RECEIPT_TTL) \
         + timedelta(seconds=1)
-    with store.write() as conn:
-        purged = sms_store.purge(conn, later, decode=decode_text, part_key=PART_KEY)
+    with store.write_uow() as uow:
+        purged = uow.inbox.purge(later, decode=decode_text, part_key=PART_KEY, identity=None)
     assert (purged.segments, purged.receipts, len(purged.inbox)) == (1, 1, 1)
 
 
@@ -69,7 +69,7 @@ async def test_a_row_the_router_keeps_failing_on_is_failed_and_answered_once(ser
     try:
         await runtime.start()
         for _ in range(200):
-            row = store.read().execute("SELECT status, error FROM sms_inbox WHERE id = ?", (inbox_id,)).fetchone()
+            row = read(store, "SELECT status, error FROM sms_inbox WHERE id = ?", (inbox_id,))[0]
             if row["status"] == "failed":
                 break
             await asyncio.sleep(0.01)

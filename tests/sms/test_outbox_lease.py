@@ -1,7 +1,7 @@
 """Two processes on one outbox: claims are leased, a dead claimant's rows go to the other.
 
 Each "process" is an ``OutboxBroker`` with its own connection to the same
-SQLite file and its own identity; the clock is injected, so the lease passes
+database (on each backend) and its own identity; the clock is injected, so the lease passes
 without waiting. ``apply`` records outcomes as the hook of each would.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,9 +17,9 @@ from gateway.services.model import OutgoingSms
 from gateway.services.runner import DbRunner
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.codec import decode_text
-from gateway.store import Store, open_store
+from gateway.store import Store
 from gateway.store import sms as sms_store
-from gateway.store.outbox import enqueue
+from tests.backends import Backend, reopen
 from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox
 
 LEASE = timedelta(seconds=120)
@@ -29,16 +28,16 @@ LEASE = timedelta(seconds=120)
 class Process:
     """One gateway process's outbox side: a connection, a DB runner and a broker of its own."""
 
-    def __init__(self, db: Path, clock: FixedClock, place: str) -> None:
-        self.store = open_store(db, migrate=True, synchronous="normal")
+    def __init__(self, db: Backend, clock: FixedClock, place: str) -> None:
+        self.store = reopen(db)
         self.runner = DbRunner()
         self.clock = clock
         self.broker = OutboxBroker(store=self.store, runner=self.runner, clock=clock, batch=10,
                                    poll_interval=0.1, identity=sms_store.claimant(place), lease=LEASE)
 
     def record(self, *events: sms_store.Event) -> None:
-        with self.store.write() as conn:
-            sms_store.apply(conn, list(events), self.clock.now(), decode=decode_text,
+        with self.store.write_uow() as uow:
+            uow.inbox.apply(list(events), self.clock.now(), decode=decode_text,
                             dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
 
     def close(self) -> None:
@@ -47,17 +46,17 @@ class Process:
 
 
 @pytest.fixture
-def processes(store: Store, clock: FixedClock, tmp_path: Path) -> Iterator[tuple[Process, Process]]:
-    a = Process(tmp_path / "gateway.db", clock, "host:8080/0")
-    b = Process(tmp_path / "gateway.db", clock, "host:8080/1")
+def processes(backend: Backend, clock: FixedClock) -> Iterator[tuple[Process, Process]]:
+    a = Process(backend, clock, "host:8080/0")
+    b = Process(backend, clock, "host:8080/1")
     yield a, b
     a.close()
     b.close()
 
 
 def _queue(store: Store, clock: FixedClock, count: int) -> list[int]:
-    with store.write() as conn:
-        ids = [enqueue(conn, OutgoingSms(SUBSCRIBER, f"m{i}", "888", "reply", f"k{i}"), clock.now())
+    with store.write_uow() as uow:
+        ids = [uow.outbox.enqueue(OutgoingSms(SUBSCRIBER, f"m{i}", "888", "reply", f"k{i}"), clock.now())
                for i in range(count)]
     return [i for i in ids if i is not None]
 
@@ -81,7 +80,7 @@ async def test_rows_claimed_by_a_dead_process_are_sent_by_another_after_the_leas
 
 
 async def test_recover_at_start_leaves_a_live_process_claims_alone(
-        processes: tuple[Process, Process], store: Store, clock: FixedClock, tmp_path: Path) -> None:
+        processes: tuple[Process, Process], store: Store, clock: FixedClock, backend: Backend) -> None:
     """B restarting requeues what B's previous run had claimed, not what A is sending."""
     a, b = processes
     ids = _queue(store, clock, 4)
@@ -90,7 +89,7 @@ async def test_recover_at_start_leaves_a_live_process_claims_alone(
     by_a, by_b = await a.broker.claim(), await b.broker.claim()
     assert {r.id for r in by_a} | {r.id for r in by_b} == set(ids)
     # B dies (its connection is simply abandoned) and starts again in the same place.
-    b_again = Process(tmp_path / "gateway.db", clock, "host:8080/1")
+    b_again = Process(backend, clock, "host:8080/1")
     try:
         assert await b_again.broker.recover() == 2
         states = {r["id"]: r["status"] for r in outbox(store)}
@@ -139,15 +138,15 @@ async def test_a_process_own_retry_still_requeues_its_row(processes: tuple[Proce
 
 
 def _store_mo(process: Process, text: str) -> list[int]:
-    with process.store.write() as conn:
-        return sms_store.apply(conn, [sms_store.InboundSms(SUBSCRIBER, "888", text.encode(), 0, f"d-{text}")],
+    with process.store.write_uow() as uow:
+        return uow.inbox.apply([sms_store.InboundSms(SUBSCRIBER, "888", text.encode(), 0, f"d-{text}")],
                                process.clock.now(), decode=decode_text, dedupe_window=timedelta(seconds=60),
                                part_key=PART_KEY, identity=process.broker.identity)
 
 
 def _adopt(process: Process, *, starting: bool) -> list[int]:
-    with process.store.write() as conn:
-        return sms_store.adopt_inbox(conn, process.clock.now(), process.broker.identity, 100, starting=starting)
+    with process.store.write_uow() as uow:
+        return uow.inbox.adopt(process.clock.now(), process.broker.identity, 100, starting=starting)
 
 
 def test_a_starting_process_leaves_the_mo_a_live_one_stored_to_it(processes: tuple[Process, Process]) -> None:
@@ -159,11 +158,11 @@ def test_a_starting_process_leaves_the_mo_a_live_one_stored_to_it(processes: tup
 
 
 def test_the_mo_of_a_dead_process_are_answered_once_by_another(processes: tuple[Process, Process],
-                                                                clock: FixedClock, tmp_path: Path) -> None:
+                                                                clock: FixedClock, backend: Backend) -> None:
     """A died with an MO unanswered: after the inbox lease one survivor takes it, and only one."""
     a, b = processes
     [inbox_id] = _store_mo(a, "BAL")
-    c = Process(tmp_path / "gateway.db", clock, "host:8080/2")
+    c = Process(backend, clock, "host:8080/2")
     try:
         clock.advance(sms_store.INBOX_LEASE)
         assert _adopt(b, starting=False) == [inbox_id]
@@ -174,10 +173,10 @@ def test_the_mo_of_a_dead_process_are_answered_once_by_another(processes: tuple[
 
 
 def test_a_restarted_process_answers_what_its_previous_run_stored(processes: tuple[Process, Process],
-                                                                  clock: FixedClock, tmp_path: Path) -> None:
+                                                                  clock: FixedClock, backend: Backend) -> None:
     a, b = processes
     [inbox_id] = _store_mo(a, "BAL")
-    a_again = Process(tmp_path / "gateway.db", clock, "host:8080/0")
+    a_again = Process(backend, clock, "host:8080/0")
     try:
         assert _adopt(a_again, starting=True) == [inbox_id]
         assert _adopt(b, starting=True) == []
@@ -186,18 +185,18 @@ def test_a_restarted_process_answers_what_its_previous_run_stored(processes: tup
 
 
 def test_a_starting_process_does_not_expect_again_the_mo_another_is_acknowledging(
-        processes: tuple[Process, Process], clock: FixedClock, tmp_path: Path) -> None:
+        processes: tuple[Process, Process], clock: FixedClock, backend: Backend) -> None:
     """A saved an MO and has not yet marked its acknowledgement sent: B starting must not take the
     subscriber's next identical message for the SMSC's redelivery of it (it would go unanswered)."""
     a, b = processes
     _store_mo(a, "BAL")
-    with b.store.write() as conn:
-        assert sms_store.expect_unsettled(conn, clock.now(), b.broker.identity) == 0
+    with b.store.write_uow() as uow:
+        assert uow.inbox.expect_unsettled(clock.now(), b.broker.identity) == 0
     [again] = _store_mo(b, "BAL")  # the same text again, on B's bind: a new message, answered
     assert again
-    a_again = Process(tmp_path / "gateway.db", clock, "host:8080/0")
+    a_again = Process(backend, clock, "host:8080/0")
     try:
-        with a_again.store.write() as conn:
-            assert sms_store.expect_unsettled(conn, clock.now(), a_again.broker.identity) == 1
+        with a_again.store.write_uow() as uow:
+            assert uow.inbox.expect_unsettled(clock.now(), a_again.broker.identity) == 1
     finally:
         a_again.close()

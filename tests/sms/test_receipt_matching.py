@@ -11,21 +11,21 @@ from gateway.smpp.codec import decode_text
 from gateway.store import Store
 from gateway.store import sms as sms_store
 from gateway.store.outbox import enqueue
-from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox
+from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox, read
 
 SMSC = "selfcare@127.0.0.1:2775"
 OTHER_SMSC = "selfcare@10.0.0.9:2775"
 
 
 def _apply(services: Services, *events: sms_store.Event) -> None:
-    with services.ctx.store.write() as conn:
-        sms_store.apply(conn, list(events), services.ctx.clock.now(), decode=decode_text,
+    with services.ctx.store.write_uow() as uow:
+        uow.inbox.apply(list(events), services.ctx.clock.now(), decode=decode_text,
                         dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
 
 
 def _queue(services: Services, key: str) -> int:
-    with services.ctx.store.write() as conn:
-        row_id = enqueue(conn, OutgoingSms(SUBSCRIBER, f"text {key}", "888", "reply", key),
+    with services.ctx.store.write_uow() as uow:
+        row_id = uow.outbox.enqueue(OutgoingSms(SUBSCRIBER, f"text {key}", "888", "reply", key),
                          services.ctx.clock.now())
     assert row_id is not None
     return row_id
@@ -36,7 +36,7 @@ def _status(store: Store) -> dict[int, str]:
 
 
 def _parts(store: Store, outbox_id: int) -> list[tuple[str, int, str]]:
-    return [(r["smsc_message_id"], r["part"], r["status"]) for r in store.read().execute(
+    return [(r["smsc_message_id"], r["part"], r["status"]) for r in read(store, 
         "SELECT * FROM sms_outbox_parts WHERE outbox_id = ? ORDER BY part", (outbox_id,))]
 
 
@@ -102,7 +102,7 @@ def test_long_messages_keep_their_parts_when_ids_are_reused(
 def test_a_receipt_for_an_unknown_id_is_kept_as_before(services: Services, store: Store) -> None:
     """A receipt no message has the id of is kept (sms_receipts_early) for its submit_sm_resp."""
     _apply(services, sms_store.DeliveryReport("nobody", "DELIVRD", SMSC))
-    assert store.read().execute("SELECT count(*) FROM sms_receipts_early").fetchone()[0] == 1
+    assert read(store, "SELECT count(*) FROM sms_receipts_early")[0][0] == 1
 
 
 def test_an_upgraded_database_keeps_its_parts_receipts_and_mo_parts(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -130,8 +130,8 @@ def test_an_upgraded_database_keeps_its_parts_receipts_and_mo_parts(tmp_path) ->
             conn.execute("INSERT INTO sms_segments VALUES (?, '888', 7, 2, 1, x'4241', 0, "
                          "'2026-03-01T08:00:00')", (SUBSCRIBER,))
         assert 5 in migrate(store)
-        with store.write() as conn:
-            sms_store.apply(conn, [sms_store.DeliveryReport("a", "DELIVRD", SMSC),
+        with store.write_uow() as uow:
+            uow.inbox.apply([sms_store.DeliveryReport("a", "DELIVRD", SMSC),
                                    sms_store.DeliveryReport("b", "DELIVRD", SMSC)],
                             datetime(2026, 3, 1, 8, 1, tzinfo=UTC), decode=decode_text,
                             dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
@@ -146,5 +146,5 @@ def test_an_upgraded_database_keeps_its_parts_receipts_and_mo_parts(tmp_path) ->
 def test_a_receipt_sent_again_for_an_unknown_id_is_kept_once(services: Services, store: Store) -> None:
     """The SMSC repeating a receipt nobody matches keeps one row for that id, the latest."""
     _apply(services, *[sms_store.DeliveryReport("ghost", stat, SMSC) for stat in ("UNDELIV", "DELIVRD")])
-    rows = store.read().execute("SELECT stat FROM sms_receipts_early").fetchall()
+    rows = read(store, "SELECT stat FROM sms_receipts_early")
     assert [r["stat"] for r in rows] == ["DELIVRD"]

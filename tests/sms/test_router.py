@@ -13,14 +13,14 @@ from gateway.sms.router import KeywordRouter
 from gateway.smpp.codec import decode_text
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox
+from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox, read
 from tests.sms.fakes import FakeTexts
 
 
 def receive(services: Services, text: str, to: str = "888", source: str = SUBSCRIBER) -> int:
     event = sms_store.InboundSms(source, to, text.encode(), 0, sms_store.digest(source, to, text))
-    with services.ctx.store.write() as conn:
-        ids = sms_store.apply(conn, [event], services.ctx.clock.now(), decode=decode_text,
+    with services.ctx.store.write_uow() as uow:
+        ids = uow.inbox.apply([event], services.ctx.clock.now(), decode=decode_text,
                               dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
     return ids[0]
 
@@ -36,7 +36,7 @@ class TestRouter:
         assert answer(services, inbox_id) == 1
         [reply] = outbox(store, kind="reply")
         assert (reply["source"], reply["destination"], reply["text"]) == ("888", SUBSCRIBER, "[en] Balance $6.00")
-        status = store.read().execute("SELECT status FROM sms_inbox WHERE id = ?", (inbox_id,)).fetchone()[0]
+        status = read(store, "SELECT status FROM sms_inbox WHERE id = ?", (inbox_id,))[0][0]
         assert status == "handled"
 
     def test_reply_in_the_subscribers_language(self, services: Services, store: Store) -> None:
@@ -105,11 +105,11 @@ class TestRouter:
         key = sms_store.digest(SUBSCRIBER, "888", "BAL")
         event = sms_store.InboundSms(SUBSCRIBER, "888", b"BAL", 0, key)
         redeliveries: list[tuple[int, int]] = []
-        with store.write() as conn:
-            saved = sms_store.apply(conn, [sms_store.Unacknowledged((key,)), event, event],
+        with store.write_uow() as uow:
+            saved = uow.inbox.apply([sms_store.Unacknowledged((key,)), event, event],
                                     services.ctx.clock.now(), decode=decode_text,
                                     dedupe_window=timedelta(seconds=60), part_key=PART_KEY, redeliveries=redeliveries)
-        rows = store.read().execute("SELECT id, status, redelivery_of FROM sms_inbox ORDER BY id").fetchall()
+        rows = read(store, "SELECT id, status, redelivery_of FROM sms_inbox ORDER BY id")
         assert [tuple(r) for r in rows] == [(first, "received", None), (first + 1, "redelivered", first),
                                             (first + 2, "received", None)]
         assert saved == [first + 2] and redeliveries == [(first + 1, first)]
@@ -119,14 +119,14 @@ class TestRouter:
         """Saved but never marked acknowledged (a kill): at start its next copy is taken for a redelivery."""
         first = receive(services, "BAL")
         settled = receive(services, "LANG KM")
-        with store.write() as conn:
-            sms_store.settle(conn, [settled])
-            assert sms_store.expect_unsettled(conn, services.ctx.clock.now()) == 1
-            assert sms_store.expect_unsettled(conn, services.ctx.clock.now()) == 0
+        with store.write_uow() as uow:
+            uow.inbox.settle([settled])
+            assert uow.inbox.expect_unsettled(services.ctx.clock.now(), None) == 1
+            assert uow.inbox.expect_unsettled(services.ctx.clock.now(), None) == 0
         assert receive(services, "LANG KM") == settled + 1  # acknowledged: a new message
         with pytest.raises(IndexError):  # nothing new to answer
             receive(services, "BAL")
-        row = store.read().execute("SELECT status, redelivery_of FROM sms_inbox ORDER BY id DESC").fetchone()
+        row = read(store, "SELECT status, redelivery_of FROM sms_inbox ORDER BY id DESC")[0]
         assert tuple(row) == ("redelivered", first)
 
     def test_an_unacknowledged_pdu_is_not_expected_after_the_window(self, services: Services,
@@ -134,8 +134,8 @@ class TestRouter:
         """Past ``mo_dedupe_window`` after the drop, the same PDU is a new message again."""
         receive(services, "BAL")
         key = sms_store.digest(SUBSCRIBER, "888", "BAL")
-        with store.write() as conn:
-            sms_store.apply(conn, [sms_store.Unacknowledged((key,))], services.ctx.clock.now(),
+        with store.write_uow() as uow:
+            uow.inbox.apply([sms_store.Unacknowledged((key,))], services.ctx.clock.now(),
                             decode=decode_text, dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
         services.ctx.clock.advance(timedelta(seconds=61))  # type: ignore[attr-defined]
         assert answer(services, receive(services, "BAL")) == 1
@@ -154,5 +154,5 @@ def test_lost_by_sms_is_confirmed_once(store: Store, clock, profile) -> None:  #
     KeywordRouter(services=services, texts=texts).handle([inbox_id])
     sent = outbox(store, destination=SUBSCRIBER)
     assert [(r["kind"], r["source"]) for r in sent] == [("reply", "888")]
-    reference = store.read().execute("SELECT reference FROM lost_reports").fetchone()[0]
+    reference = read(store, "SELECT reference FROM lost_reports")[0][0]
     assert reference in sent[0]["text"]

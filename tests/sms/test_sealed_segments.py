@@ -16,8 +16,8 @@ from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.hook import StoreHook
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from tests.reliability.test_secrets_at_rest import _leaks
-from tests.sms.conftest import OTHER, SUBSCRIBER, outbox
+from tests.backends import leaks
+from tests.sms.conftest import OTHER, SUBSCRIBER, outbox, read
 from tests.sms.fakes import FakeTexts
 
 UCS2 = 8
@@ -84,16 +84,16 @@ def pin_pieces(pin: str) -> list[str]:
 async def test_an_incomplete_message_keeps_no_pin_digits_in_the_database(services: Services, store: Store,
                                                                         tmp_path: Path) -> None:
     """Parts 1 and 2 of 3 of a UCS-2 "TOP <PIN> <number>", the PIN cut between them, and part 3 never
-    comes: while they wait and after the message is given up, the .db, -wal and every table hold
+    comes: while they wait and after the message is given up, the files (SQLite) and every table hold
     no run of the PIN's digits; the subscriber is told the message arrived incomplete."""
     pin = voucher(services, tmp_path)
     await receive(services, parts(pin), 1, 2)
-    assert store.read().execute("SELECT count(*) FROM sms_segments").fetchone()[0] == 2
-    assert _leaks(tmp_path / "gateway.db", pin_pieces(pin)) == []
+    assert read(store, "SELECT count(*) FROM sms_segments")[0][0] == 2
+    assert leaks(store, pin_pieces(pin)) == []
     services.ctx.clock.advance(sms_store.ASSEMBLY_WINDOW + timedelta(seconds=1))  # type: ignore[attr-defined]
     assert await maintain_until_answered(services, store) == ["[en] Sorry: your message arrived incomplete"]
-    assert store.read().execute("SELECT count(*) FROM sms_segments").fetchone()[0] == 0
-    assert _leaks(tmp_path / "gateway.db", pin_pieces(pin)) == []
+    assert read(store, "SELECT count(*) FROM sms_segments")[0][0] == 0
+    assert leaks(store, pin_pieces(pin)) == []
 
 
 async def test_a_complete_message_of_sealed_parts_tops_up(services: Services, store: Store,
@@ -102,8 +102,8 @@ async def test_a_complete_message_of_sealed_parts_tops_up(services: Services, st
     number is credited $5) and no run of the PIN's digits is stored."""
     pin = voucher(services, tmp_path)
     await receive(services, parts(pin), 2, 1, 3)
-    assert _leaks(tmp_path / "gateway.db", pin_pieces(pin)) == []
-    ids = sms_store.unhandled_inbox(store.read(), 10)
+    assert leaks(store, pin_pieces(pin)) == []
+    ids = store.read_uow().inbox.unhandled(10)
     KeywordRouter(services=services, texts=FakeTexts()).handle(ids)
     assert services.check_balance(OTHER).main.minor == 600
-    assert _leaks(tmp_path / "gateway.db", pin_pieces(pin)) == []
+    assert leaks(store, pin_pieces(pin)) == []

@@ -13,7 +13,7 @@ from gateway.store import Store
 from gateway.store import sms as sms_store
 from menus.catalog import Catalog
 from menus.replies import Replies
-from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox
+from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox, read
 
 LOST_TEXT = "This SIM is reported lost. Visit a Smart shop with your ID for a new SIM."
 
@@ -21,8 +21,8 @@ LOST_TEXT = "This SIM is reported lost. Visit a Smart shop with your ID for a ne
 def text_in(services: Services, source: str, text: str, to: str = "888") -> str:
     """Receive one MO and answer it with the real texts; returns the reply."""
     event = sms_store.InboundSms(source, to, text.encode(), 0, sms_store.digest(source, to, text))
-    with services.ctx.store.write() as conn:
-        [inbox_id] = sms_store.apply(conn, [event], services.ctx.clock.now(), decode=decode_text,
+    with services.ctx.store.write_uow() as uow:
+        [inbox_id] = uow.inbox.apply([event], services.ctx.clock.now(), decode=decode_text,
                                      dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
     profile = services.profile
     KeywordRouter(services=services, texts=Replies(Catalog.load(profile.languages), profile)).handle([inbox_id])
@@ -74,7 +74,7 @@ def test_a_lost_sim_is_answered_lost_for_every_keyword(services: Services, store
     assert shown["language"] == "en" and shown["marketing_opt_in"] is True
     assert shown["balances"]["main"]["minor"] == 100
     assert services.show_subscriber("85512345670")["lost"] is None
-    assert store.read().execute("SELECT status FROM vouchers").fetchone()[0] == "active"
+    assert read(store, "SELECT status FROM vouchers")[0][0] == "active"
     # From another phone, a gift to the lost line is credited.
     text_in(services, OTHER, f"TOP {pin} 012345671")
     assert services.show_subscriber(lost)["balances"]["main"]["minor"] == 600

@@ -1,4 +1,5 @@
-"""A real gateway on 127.0.0.1:0 over a real SQLite file, with a fixed clock."""
+"""A real gateway on 127.0.0.1:0 over a real database (a SQLite file, or PostgreSQL: ``tests.backends``),
+with a fixed clock."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from gateway.app import Gateway, build_gateway, build_web_app
 from gateway.clock import FixedClock
 from gateway.config import DatabaseSettings, HttpSettings, SecuritySettings, Settings
 from gateway.domain.money import parse_amount
+from tests.backends import BACKENDS, database_url, rows
 
 SECRET = "ussd-test-secret-0123456789"
 START = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)  # 10:00 in Phnom Penh
@@ -23,9 +25,9 @@ OTHER = "85598765432"
 _ids = itertools.count(1)
 
 
-def make_settings(db: Path, **http: object) -> Settings:
+def make_settings(db: Path, url: str = "", **http: object) -> Settings:
     return Settings(
-        database=DatabaseSettings(path=str(db), synchronous="normal"),
+        database=DatabaseSettings(path=str(db), url=url, synchronous="normal"),
         http=HttpSettings(port=0, **http),  # type: ignore[arg-type]
         security=SecuritySettings(pin_secret=SECRET),
     )
@@ -78,7 +80,7 @@ class World:
         return [pin for _, pin in pairs]
 
     def sql(self, query: str, *params: object) -> list:
-        return self.gateway.store.read().execute(query, params).fetchall()
+        return rows(self.gateway.store, query, *params)
 
 
 @pytest.fixture
@@ -86,9 +88,10 @@ def clock() -> FixedClock:
     return FixedClock(START)
 
 
-@pytest.fixture
-async def world(tmp_path: Path, clock: FixedClock):
-    gateway = build_gateway(make_settings(tmp_path / "gw.db"), clock=clock)
+@pytest.fixture(params=BACKENDS)
+async def world(request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock):
+    """The gateway and a phone, once on each backend."""
+    gateway = build_gateway(make_settings(tmp_path / "gw.db", database_url(request)), clock=clock)
     server = TestServer(build_web_app(gateway), host="127.0.0.1", port=0)
     await server.start_server()
     async with aiohttp.ClientSession() as client:

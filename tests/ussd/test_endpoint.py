@@ -13,8 +13,9 @@ from gateway.app import build_gateway, build_web_app
 from tests.ussd.conftest import ME, Phone, make_settings
 
 
-async def _serve(tmp_path, clock, **http):
-    gateway = build_gateway(make_settings(tmp_path / "gw.db", **http), clock=clock)
+async def _serve(tmp_path, clock, url="", **http):
+    """Another gateway on the same database (``url``: the world's PostgreSQL one, if any)."""
+    gateway = build_gateway(make_settings(tmp_path / "gw.db", url, **http), clock=clock)
     server = TestServer(build_web_app(gateway), host="127.0.0.1", port=0)
     await server.start_server()
     return gateway, server
@@ -27,7 +28,7 @@ class TestRestart:
         [pin] = world.vouchers()
         await world.phone.post("rs1", "*100#", "")
         await world.phone.post("rs1", "*100#", "2")
-        gateway, server = await _serve(tmp_path, clock)
+        gateway, server = await _serve(tmp_path, clock, world.gateway.settings.database.url)
         try:
             async with aiohttp.ClientSession() as client:
                 phone = Phone(server, client)
@@ -44,7 +45,7 @@ class TestRestart:
         world.add()
         [pin] = world.vouchers()
         _, first = await world.phone.post("rs2", "*123#", pin)
-        gateway, server = await _serve(tmp_path, clock)
+        gateway, server = await _serve(tmp_path, clock, world.gateway.settings.database.url)
         try:
             async with aiohttp.ClientSession() as client:
                 _, again = await Phone(server, client).post("rs2", "*123#", pin)
@@ -60,7 +61,7 @@ class TestRestart:
         world.add()
         await world.phone.post("rs3", "*100#", "")
         clock.advance(dt.timedelta(seconds=200))
-        gateway, server = await _serve(tmp_path, clock)
+        gateway, server = await _serve(tmp_path, clock, world.gateway.settings.database.url)
         try:
             async with aiohttp.ClientSession() as client:
                 _, body = await Phone(server, client).post("rs3", "*100#", "1")

@@ -23,7 +23,8 @@ async def test_a_dialogue_advanced_on_the_other_worker_is_not_stale_on_this_one(
     gateways, servers = [], []
     try:
         for index in (0, 1):
-            gateway = build_gateway(make_settings(tmp_path / "gw.db"), clock=clock, worker=Worker(index, 2))
+            gateway = build_gateway(make_settings(tmp_path / "gw.db", world.gateway.settings.database.url),
+                                    clock=clock, worker=Worker(index, 2))
             server = TestServer(build_web_app(gateway), host="127.0.0.1", port=0)
             await server.start_server()
             gateways.append(gateway)
