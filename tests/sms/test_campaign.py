@@ -21,7 +21,7 @@ def run_cli(store: Store, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-u
     return lambda *argv: cli.main(["campaign", "send", *argv])
 
 
-@pytest.mark.sqlite_only("the CLI runs on SQLite only until [database] url is wired into it")
+@pytest.mark.sqlite_only("drives the CLI by [database] path; the CLI on PostgreSQL is tested in tests/cli/test_postgres.py")
 class TestCampaignSend:
     def test_skips_opted_out_numbers(self, services: Services, store: Store, run_cli, capsys) -> None:  # type: ignore[no-untyped-def]
         """An opted-out number is counted as skipped and gets no queued message."""
