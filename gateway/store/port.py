@@ -13,7 +13,7 @@ modules beside it); a second adapter implements the same Protocols.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -289,6 +289,20 @@ class Locks(Protocol):
     def reset(self, kind: str, key: str, now: datetime) -> datetime | None: ...
 
 
+class RateLimits(Protocol):
+    """Requests spent per calling number by every process (``gateway.services.ratelimit``).
+
+    A number's token bucket is one instant, unix seconds: when it is full
+    again. Spending ``cost`` seconds of refill moves it to
+    ``max(full_at, now) + cost``, so processes add their spend without
+    reading it first, in any order; no row is a full bucket.
+    """
+
+    def spend(self, costs: Mapping[str, float], now: float) -> None: ...
+    def full_at(self, keys: Sequence[str]) -> dict[str, float]: ...
+    def forget_full(self, now: float) -> int: ...
+
+
 class LostReports(Protocol):
     def record_attempt(self, reporter: str, target: str, now: datetime, outcome: str, channel: str) -> None: ...
     def reference_taken(self, reference: str) -> bool: ...
@@ -344,6 +358,7 @@ class UnitOfWork(Protocol):
     vouchers: Vouchers
     topups: TopUps
     locks: Locks
+    rate_limits: RateLimits
     lost: LostReports
     consent: Consent
     sessions: Sessions
