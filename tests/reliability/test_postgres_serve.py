@@ -2,7 +2,8 @@
 
 Each process has a port of its own (two gateways, as on two hosts); every
 request opens a new connection. What they share is only the database: a
-voucher is taken once by a conditional update, a lockout is a row.
+voucher is taken once by a conditional update, a lockout is a row. (The
+lockout and the rate limit across processes: ``test_shared_limits.py``.)
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ import psycopg
 
 from tests.reliability.conftest import Server, seed
 
-WRONG = ["1111111111", "2222222222", "3333333333", "4444444444", "5555555555"]
-
-
-def two_gateways(tmp_path: Path, server_factory, url: str) -> tuple[Server, Server]:  # type: ignore[no-untyped-def]
-    env = {"GATEWAY_DATABASE_URL": url, "GATEWAY_DATABASE_PATH": str(tmp_path / "never.db")}
+def two_gateways(tmp_path: Path, server_factory, url: str, **extra: str) -> tuple[Server, Server]:  # type: ignore[no-untyped-def]
+    """Two ``serve`` on ports of their own, on the database at ``url`` (``extra``: more settings)."""
+    env = {"GATEWAY_DATABASE_URL": url, "GATEWAY_DATABASE_PATH": str(tmp_path / "never.db"), **extra}
     return server_factory(tmp_path, **env).start(), server_factory(tmp_path, **env).start()
 
 
@@ -56,21 +55,6 @@ def test_the_same_vouchers_at_once_through_two_gateways_credit_once_each(
     assert audit(postgres_url) == {"used": 40, "topups": 40}
     assert not (tmp_path / "never.db").exists()
     assert a.terminate() == 0 and b.terminate() == 0
-
-
-def test_the_pin_lockout_holds_across_both_gateways(tmp_path: Path, server_factory, postgres_url: str) -> None:  # type: ignore[no-untyped-def]
-    """Five wrong PINs from one number, alternating between the gateways, lock it on both."""
-    data = seed(postgres_url, subscribers=1, vouchers=1, folder=tmp_path)
-    [me] = data.numbers
-    a, b = two_gateways(tmp_path, server_factory, postgres_url)
-    replies = [(a, b)[n % 2].post(f"g{n}", f"*123*{pin}#", "", me)[1] for n, pin in enumerate(WRONG)]
-    assert replies[0] == "END Wrong PIN. 4 attempt(s) left."
-    assert replies[1] == "END Wrong PIN. 3 attempt(s) left."  # the other gateway counted the first
-    assert replies[4].startswith("END Wrong PIN. Top-up is locked until ")
-    for n, gateway in enumerate((a, b)):
-        status, body = gateway.post(f"ok{n}", f"*123*{data.pins[0]}#", "", me)
-        assert status == 200 and body.startswith("END Too many wrong PINs. Top-up is locked until "), body
-    assert audit(postgres_url) == {"used": 0, "topups": 0}
 
 
 def test_a_dialogue_begun_on_one_gateway_continues_on_the_other(
