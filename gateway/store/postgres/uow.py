@@ -222,11 +222,23 @@ class PgAccounts(_Bound):
         return None if found is None else bool(found)
 
     def insert(self, *, msisdn: str, type_: str, language: str, id_hash: str | None, now: datetime) -> int:
-        return int(self._sql.scalar(
-            "INSERT INTO subscribers (msisdn, type, language, id_hash, status, created_at, "
-            "marketing_opt_in, main_minor, restorable_minor) VALUES (%s, %s, %s, %s, 'live', %s, 1, 0, 0) "
-            "RETURNING id", (msisdn, type_, language, id_hash, now),
-        ))
+        """A new live subscriber's id.
+
+        Raises:
+            DuplicateNumber: the number is live already: another transaction added it after this one
+                looked (it waited for that one's commit); nothing was inserted.
+        """
+        assert self._sql.conn is not None, "an insert runs inside write_uow"
+        try:
+            with self._sql.conn.transaction():  # a savepoint: the caller's transaction stays usable
+                return int(self._sql.scalar(
+                    "INSERT INTO subscribers (msisdn, type, language, id_hash, status, created_at, "
+                    "marketing_opt_in, main_minor, restorable_minor) "
+                    "VALUES (%s, %s, %s, %s, 'live', %s, 1, 0, 0) RETURNING id",
+                    (msisdn, type_, language, id_hash, now),
+                ))
+        except pg_errors.UniqueViolation as exc:
+            raise DuplicateNumber(str(exc)) from exc
 
     def save_account(self, subscriber_id: int, account: Account, entries: list[LedgerEntry], *,
                      now: datetime, reference: str | None = None, channel: str | None = None) -> Account:
