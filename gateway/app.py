@@ -18,14 +18,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Gauge, ProcessCollector
+from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import ConfigError, Settings
 from gateway.logs import bind_process, get_logger, write_at_once, write_per_iteration
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services import Context, Services
-from gateway.services.ratelimit import RateLimiter
+from gateway.services.ratelimit import LimitSharing, RateLimiter
 from gateway.services.runner import DbRunner
 from gateway.store import Store, open_database, open_store
 from gateway.store.db import readable
@@ -209,13 +209,15 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Wor
     Gauge("gateway_worker_info", "This process among the serve workers (always 1).", ["worker", "pid"],
           registry=registry).labels(str(worker.index), str(os.getpid())).set(1)
     cache = SessionCache()
-    limiter = RateLimiter(profile.requests_per_minute)
+    # With other processes on the same database, they limit the same numbers: keep the buckets in step.
+    shared = worker.shared or not inline
+    limiter = RateLimiter(profile.requests_per_minute, shared=shared)
     dialogues = Dialogues(
         engine=engine, services=services, runner=runner, clock=clock, profile=profile,
         metrics=UssdMetrics.create(registry, lambda: float(len(cache))), cache=cache,
         limiter=limiter, budget_seconds=settings.database.busy_timeout_ms / 1000,
         # On PostgreSQL any number of gateways may serve the same sessions.
-        read_services=read_services, shared=worker.shared or not inline,
+        read_services=read_services, shared=shared,
     )
     return Gateway(settings, profile, clock, store, catalog, replies, services, runner, engine,
                    dialogues, registry, limiter, read_store, process_identity(settings, worker))
@@ -251,6 +253,21 @@ async def every(seconds: float, name: str, job: Callable[[], Awaitable[object]])
             log.debug(name, result=str(result))
         except Exception:
             log.exception(f"{name}_failed")
+
+
+def _limit_sharing(gateway: Gateway) -> LimitSharing:
+    """The job that keeps this process's rate limits in step with the other processes' (``ratelimit``)."""
+    services, runner = gateway.services, gateway.runner
+    syncs = Counter("gateway_rate_limit_syncs", "Exchanges of rate-limit spend with the other processes.",
+                    registry=gateway.registry)
+
+    async def share(costs: dict[str, float], watch: list[str], now: float) -> dict[str, float]:
+        return await runner.call(services.share_rate_limits, costs, watch, now)
+
+    async def forget(now: float) -> int:
+        return await runner.call(services.forget_full_rate_limits, now)
+
+    return LimitSharing(gateway.limiter, share=share, forget=forget, clock=gateway.clock, on_sync=syncs.inc)
 
 
 def _connection_guard(settings: Settings, soft_limit: int) -> ConnectionGuard:
@@ -315,12 +332,15 @@ async def serve(
         # hundreds of short-lived objects, almost none in cycles: a young
         # generation of 20,000 instead of 700 collects ~30× less often, for a
         # few hundred kB more at most.
+        if gateway.limiter.shared:
+            jobs.append(asyncio.create_task(_limit_sharing(gateway).run()))
+
         gc.collect()
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
 
         services, runner = gateway.services, gateway.runner
-        jobs = [
+        jobs += [
             asyncio.create_task(every(settings.jobs.lifecycle_interval_seconds, "lifecycle_run",
                                       lambda: runner.call(services.run_lifecycle))),
             asyncio.create_task(every(settings.jobs.session_sweep_seconds, "ussd_sessions_swept",

@@ -19,7 +19,7 @@ from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, normalise_id_number, seal
 from gateway.services.model import BalanceView
 from gateway.services.ports import Context
-from gateway.store.port import SubscriberRecord, UnitOfWork
+from gateway.store.port import DuplicateNumber, SubscriberRecord, UnitOfWork
 
 SUBSCRIBER_TYPES = ("prepaid", "postpaid")
 ID_PURPOSE = "id-number"
@@ -172,7 +172,10 @@ def add_subscriber(
     def insert(u: UnitOfWork) -> int:
         if u.accounts.load_live(msisdn, ctx.profile.currency) is not None:
             raise SubscriberExists(f"subscriber {msisdn} already exists")
-        sid = u.accounts.insert(msisdn=msisdn, type_=type_, language=language, id_hash=id_hash, now=now)
+        try:
+            sid = u.accounts.insert(msisdn=msisdn, type_=type_, language=language, id_hash=id_hash, now=now)
+        except DuplicateNumber:  # added by another process after the check above (PostgreSQL)
+            raise SubscriberExists(f"subscriber {msisdn} already exists") from None
         account, entries = rules.Account.opening(balance, expires_at, now)
         u.accounts.save_account(sid, account, entries, now=now, reference="opening", channel="cli")
         return sid

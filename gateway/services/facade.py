@@ -16,7 +16,7 @@ from typing import Any
 from gateway.domain.channels import Channel
 from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, keyed_hash
-from gateway.services import accounts, consent, lifecycle, lost, sessions, topup, vouchers
+from gateway.services import accounts, consent, lifecycle, lost, ratelimit, sessions, topup, vouchers
 from gateway.services.model import (
     BalanceView,
     ConsentView,
@@ -76,6 +76,14 @@ class Services:
 
     def sweep_sessions(self, before: datetime) -> int:
         return sessions.sweep(self.ctx, before)
+
+    # --- requests per number, shared by the processes (``ratelimit.LimitSharing``) ---
+
+    def share_rate_limits(self, costs: dict[str, float], watch: list[str], now: float) -> dict[str, float]:
+        return ratelimit.share(self.ctx, costs, watch, now)
+
+    def forget_full_rate_limits(self, now: float) -> int:
+        return ratelimit.forget_full(self.ctx, now)
 
     # --- subscriber-facing -------------------------------------------------
 

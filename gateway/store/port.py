@@ -13,7 +13,7 @@ modules beside it); a second adapter implements the same Protocols.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -249,7 +249,10 @@ class Accounts(Protocol):
     def was_recycled(self, msisdn: str) -> bool: ...
     def language(self, msisdn: str) -> str | None: ...
     def marketing_opt_in(self, msisdn: str) -> bool | None: ...
-    def insert(self, *, msisdn: str, type_: str, language: str, id_hash: str | None, now: datetime) -> int: ...
+    def insert(self, *, msisdn: str, type_: str, language: str, id_hash: str | None, now: datetime) -> int:
+        """Raises: DuplicateNumber: the number is live already (added meanwhile by another process)."""
+        ...
+
     def save_account(self, subscriber_id: int, account: Account, entries: list[LedgerEntry], *,
                      now: datetime, reference: str | None = None, channel: str | None = None) -> Account: ...
     def ledger_totals(self, subscriber_id: int) -> dict[Bucket, int]: ...
@@ -287,6 +290,20 @@ class Locks(Protocol):
     def register_failure(self, kind: str, key: str, last_lock: datetime | None, now: datetime,
                          limit: AttemptLimit) -> AttemptState: ...
     def reset(self, kind: str, key: str, now: datetime) -> datetime | None: ...
+
+
+class RateLimits(Protocol):
+    """Requests spent per calling number by every process (``gateway.services.ratelimit``).
+
+    A number's token bucket is one instant, unix seconds: when it is full
+    again. Spending ``cost`` seconds of refill moves it to
+    ``max(full_at, now) + cost``, so processes add their spend without
+    reading it first, in any order; no row is a full bucket.
+    """
+
+    def spend(self, costs: Mapping[str, float], now: float) -> None: ...
+    def full_at(self, keys: Sequence[str]) -> dict[str, float]: ...
+    def forget_full(self, now: float) -> int: ...
 
 
 class LostReports(Protocol):
@@ -344,6 +361,7 @@ class UnitOfWork(Protocol):
     vouchers: Vouchers
     topups: TopUps
     locks: Locks
+    rate_limits: RateLimits
     lost: LostReports
     consent: Consent
     sessions: Sessions

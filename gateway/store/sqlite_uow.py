@@ -10,8 +10,9 @@ one; what only one repository needs is here.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,7 @@ from gateway.store.port import (
     LostReports,
     Outbox,
     OutgoingSms,
+    RateLimits,
     SessionRow,
     Sessions,
     SessionState,
@@ -326,6 +328,30 @@ class SqliteConsent(_Bound):
         return accounts_sql.consent_history(self._conn, subscriber_id)
 
 
+class SqliteRateLimits(_Bound):
+    """``rate_limits``: each number's full-again instant in unix milliseconds (migration 11)."""
+
+    __slots__ = ()
+
+    def spend(self, costs: Mapping[str, float], now: float) -> None:
+        at = round(now * 1000)
+        # In key order, as the PostgreSQL adapter, so two writers never wait on each other's rows in a cycle.
+        self._conn.executemany(
+            "INSERT INTO rate_limits (key, full_at_ms) VALUES (?, ? + ?) "
+            "ON CONFLICT(key) DO UPDATE SET full_at_ms = max(full_at_ms, ?) + ?",
+            [(key, at, ms, at, ms) for key, ms in sorted((k, round(c * 1000)) for k, c in costs.items())],
+        )
+
+    def full_at(self, keys: Sequence[str]) -> dict[str, float]:
+        return {row[0]: row[1] / 1000 for row in self._conn.execute(
+            "SELECT key, full_at_ms FROM rate_limits WHERE key IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(keys)),),
+        )}
+
+    def forget_full(self, now: float) -> int:
+        return self._conn.execute("DELETE FROM rate_limits WHERE full_at_ms < ?", (round(now * 1000),)).rowcount
+
+
 class SqliteSessions(_Bound):
     __slots__ = ()
 
@@ -434,13 +460,15 @@ class SqliteInbox(_Bound):
 class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
-    __slots__ = ("accounts", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox", "inbox")
+    __slots__ = ("accounts", "vouchers", "topups", "locks", "rate_limits", "lost", "consent", "sessions", "outbox",
+                 "inbox")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.accounts: Accounts = SqliteAccounts(conn)
         self.vouchers: Vouchers = SqliteVouchers(conn)
         self.topups: TopUps = SqliteTopUps(conn)
         self.locks: Locks = SqliteLocks(conn)
+        self.rate_limits: RateLimits = SqliteRateLimits(conn)
         self.lost: LostReports = SqliteLostReports(conn)
         self.consent: Consent = SqliteConsent(conn)
         self.sessions: Sessions = SqliteSessions(conn)

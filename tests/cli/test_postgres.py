@@ -118,3 +118,42 @@ def test_gateways_migrating_at_once_apply_each_version_once(gateway: Gateway, po
                                                check=False), range(3)))
     assert [run.returncode for run in runs] == [0, 0, 0], [run.stderr for run in runs]
     assert versions(postgres_url) == list(range(1, LATEST + 1))
+
+
+def test_the_same_number_added_twice_at_once_is_refused_once_with_one_line(gateway: Gateway,
+                                                                          postgres_url: str) -> None:
+    """Two ``subscribers add`` for one number made to collide (both wait on an uncommitted row of the
+    same number, which is then rolled back): one adds it, the other gets the refusal SQLite gives —
+    exit 2, one line, "already exists" — and one live row is left."""
+    import subprocess
+    import sys
+    import time
+
+    env = {"GATEWAY_DATABASE_URL": postgres_url}
+    gateway("db", "migrate", env=env)
+    environ = {**gateway.env, **env}
+    with psycopg.connect(postgres_url) as blocker:
+        blocker.execute("INSERT INTO subscribers (msisdn, type, language, status, created_at) "
+                        "VALUES ('85512345678', 'prepaid', 'en', 'live', now())")  # not committed
+        procs = [subprocess.Popen([sys.executable, "-m", "gateway", "subscribers", "add", "012345678",
+                                   "--balance", "1"], cwd=gateway.tmp, env=environ,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        try:
+            deadline = time.monotonic() + 60
+            with psycopg.connect(postgres_url, autocommit=True) as watch:
+                while watch.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                    "AND query LIKE 'INSERT INTO subscribers%'").fetchone() != (2,):
+                    assert time.monotonic() < deadline, "both commands waiting on the number"
+                    assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+                    time.sleep(0.05)
+            blocker.rollback()
+            outcomes = sorted((p.wait(timeout=60), *p.communicate()) for p in procs)
+        finally:
+            for p in procs:
+                p.kill() if p.poll() is None else None
+    (ok, _, _), (refused, _, stderr) = outcomes
+    assert (ok, refused) == (0, 2), outcomes
+    assert stderr.splitlines() == ["error: subscriber 85512345678 already exists"], stderr
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT count(*) FROM subscribers WHERE msisdn = '85512345678' "
+                            "AND status = 'live'").fetchone() == (1,)

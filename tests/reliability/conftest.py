@@ -233,6 +233,10 @@ class Server:
                 break
         return screens
 
+    def connect(self) -> Pinned:
+        """A keep-alive connection: every request on it goes to the one process that accepted it."""
+        return Pinned(self.port)
+
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
@@ -255,6 +259,38 @@ class Server:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+
+
+class Pinned:
+    """One keep-alive HTTP connection to a ``serve`` port, so one worker answers all its requests."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, str]:
+        self.conn.request(method, path, body=body, headers=headers or {})
+        r = self.conn.getresponse()
+        return r.status, r.read().decode("utf-8", "replace")
+
+    def get(self, path: str) -> tuple[int, str]:
+        return self.request("GET", path)
+
+    def post(self, sid: str, code: str, text: str, msisdn: str) -> tuple[int, str]:
+        body = urllib.parse.urlencode({"sessionId": sid, "serviceCode": code, "phoneNumber": msisdn, "text": text})
+        return self.request("POST", "/ussd", body.encode(), {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def metric(self, line: str) -> float:
+        """The value of the ``/metrics`` line that starts with ``line`` (0 when absent)."""
+        status, page = self.get("/metrics")
+        assert status == 200, page
+        for found in page.splitlines():
+            if found.startswith(line + " "):
+                return float(found.rpartition(" ")[2])
+        return 0.0
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,20 +18,22 @@ WORKERS = 32
 
 
 def _burst(server: Server, numbers: list[str], pins: list[str], tag: str,
-           kill_after: int | None = None) -> dict[int, str]:
+           kill_after: int | None = None, via: Sequence[Server] = ()) -> dict[int, str]:
     """Each subscriber dials ``*123*PIN#`` with their own PIN from many threads at once.
 
     With ``kill_after`` the server is SIGKILLed once that many answers came
-    back, while the other threads' requests are in flight. Returns index →
-    reply for the requests that got an answer (connection failures after the
-    kill are left out).
+    back, while the other threads' requests are in flight. ``via``: the
+    requests take turns over these gateways instead (``server`` among them).
+    Returns index → reply for the requests that got an answer (connection
+    failures after the kill are left out).
     """
     answered: dict[int, str] = {}
     lock = threading.Lock()
 
     def one(i: int) -> None:
+        target = via[i % len(via)] if via else server
         try:
-            status, body = server.post(f"{tag}-{i}", f"*123*{pins[i]}#", "", numbers[i], timeout=15)
+            status, body = target.post(f"{tag}-{i}", f"*123*{pins[i]}#", "", numbers[i], timeout=15)
         except OSError:
             return
         assert status == 200, (status, body)

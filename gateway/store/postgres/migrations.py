@@ -264,6 +264,9 @@ VERSIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE sms_inbox ADD COLUMN received_by TEXT",
         "ALTER TABLE sms_inbox ADD COLUMN lease_until TIMESTAMPTZ",
     ),
+    11: (
+        "CREATE TABLE rate_limits (key TEXT PRIMARY KEY, full_at_ms BIGINT NOT NULL)",
+    ),
 }
 
 LATEST = max(VERSIONS)

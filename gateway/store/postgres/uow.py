@@ -19,7 +19,7 @@ transaction-scoped advisory locks; outbox and inbox claims take rows
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -44,6 +44,7 @@ from gateway.store.port import (
     Locks,
     LostReports,
     Outbox,
+    RateLimits,
     SessionRow,
     Sessions,
     SessionState,
@@ -221,11 +222,23 @@ class PgAccounts(_Bound):
         return None if found is None else bool(found)
 
     def insert(self, *, msisdn: str, type_: str, language: str, id_hash: str | None, now: datetime) -> int:
-        return int(self._sql.scalar(
-            "INSERT INTO subscribers (msisdn, type, language, id_hash, status, created_at, "
-            "marketing_opt_in, main_minor, restorable_minor) VALUES (%s, %s, %s, %s, 'live', %s, 1, 0, 0) "
-            "RETURNING id", (msisdn, type_, language, id_hash, now),
-        ))
+        """A new live subscriber's id.
+
+        Raises:
+            DuplicateNumber: the number is live already: another transaction added it after this one
+                looked (it waited for that one's commit); nothing was inserted.
+        """
+        assert self._sql.conn is not None, "an insert runs inside write_uow"
+        try:
+            with self._sql.conn.transaction():  # a savepoint: the caller's transaction stays usable
+                return int(self._sql.scalar(
+                    "INSERT INTO subscribers (msisdn, type, language, id_hash, status, created_at, "
+                    "marketing_opt_in, main_minor, restorable_minor) "
+                    "VALUES (%s, %s, %s, %s, 'live', %s, 1, 0, 0) RETURNING id",
+                    (msisdn, type_, language, id_hash, now),
+                ))
+        except pg_errors.UniqueViolation as exc:
+            raise DuplicateNumber(str(exc)) from exc
 
     def save_account(self, subscriber_id: int, account: Account, entries: list[LedgerEntry], *,
                      now: datetime, reference: str | None = None, channel: str | None = None) -> Account:
@@ -463,6 +476,34 @@ class PgLocks(_Bound):
         return until if is_locked(until, now) else None
 
 
+class PgRateLimits(_Bound):
+    """As ``gateway.store.sqlite_uow.SqliteRateLimits``: one statement each way, whatever the count."""
+
+    __slots__ = ()
+
+    def spend(self, costs: Mapping[str, float], now: float) -> None:
+        if not costs:
+            return
+        at = round(now * 1000)
+        keys = sorted(costs)  # rows locked in key order: two processes' upserts cannot deadlock
+        self._sql.execute(
+            "INSERT INTO rate_limits (key, full_at_ms) SELECT k, %(at)s + c "
+            "FROM unnest(%(keys)s::text[], %(costs)s::bigint[]) AS t(k, c) ORDER BY k "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "full_at_ms = GREATEST(rate_limits.full_at_ms, %(at)s) + (EXCLUDED.full_at_ms - %(at)s)",
+            {"at": at, "keys": keys, "costs": [round(costs[k] * 1000) for k in keys]},
+        )
+
+    def full_at(self, keys: Sequence[str]) -> dict[str, float]:
+        if not keys:
+            return {}
+        return {row["key"]: row["full_at_ms"] / 1000 for row in self._sql.execute(
+            "SELECT key, full_at_ms FROM rate_limits WHERE key = ANY(%s)", (list(keys),))}
+
+    def forget_full(self, now: float) -> int:
+        return self._sql.execute("DELETE FROM rate_limits WHERE full_at_ms < %s", (round(now * 1000),)).rowcount
+
+
 # --- lost reports, consent, sessions --------------------------------------------------
 
 
@@ -550,8 +591,8 @@ class PgSessions(_Bound):
 class PgUnitOfWork:
     """Every repository of the port over one ``Sql`` (a transaction's connection, or the pool)."""
 
-    __slots__ = ("sql", "accounts", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox",
-                 "inbox")
+    __slots__ = ("sql", "accounts", "vouchers", "topups", "locks", "rate_limits", "lost", "consent", "sessions",
+                 "outbox", "inbox")
 
     def __init__(self, sql: Sql) -> None:
         from gateway.store.postgres.sms import PgInbox, PgOutbox
@@ -561,6 +602,7 @@ class PgUnitOfWork:
         self.vouchers: Vouchers = PgVouchers(sql)
         self.topups: TopUps = PgTopUps(sql)
         self.locks: Locks = PgLocks(sql)
+        self.rate_limits: RateLimits = PgRateLimits(sql)
         self.lost: LostReports = PgLostReports(sql)
         self.consent: Consent = PgConsent(sql)
         self.sessions: Sessions = PgSessions(sql)
