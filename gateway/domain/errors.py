@@ -14,7 +14,8 @@ Entry points turn these into a polite USSD ``END`` screen, an SMS reply, a
     │   ├── SubscriberExists         add/import over a live number
     │   ├── NumberRecycled           the number was recycled; nothing to act on
     │   ├── LineLost                 the SIM is reported lost: its own menus are closed
-    │   └── NotPrepaid               a prepaid-only service asked for a postpaid line
+    │   ├── NotPrepaid               a prepaid-only service asked for a postpaid line
+    │   └── NotPostpaid              a postpaid service (bill) asked for a prepaid line
     ├── TopUpError
     │   ├── WrongPin                 no voucher has that PIN (attempts_left)
     │   │   └── GiftRefused          a gift not made, one answer for every cause (attempts_left)
@@ -86,6 +87,10 @@ class LineLost(SubscriberError):
 
 
 class NotPrepaid(SubscriberError):
+    pass
+
+
+class NotPostpaid(SubscriberError):
     pass
 
 

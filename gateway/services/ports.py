@@ -7,7 +7,7 @@ from typing import Protocol
 
 from gateway.clock import Clock
 from gateway.profile import OperatorProfile
-from gateway.services.model import BalanceView, LostReportResult, TopUpResult
+from gateway.services.model import BalanceView, BillView, LostReportResult, TopUpResult
 from gateway.store.port import Database
 
 
@@ -21,6 +21,10 @@ class Notices(Protocol):
     def lost_confirmation(self, result: LostReportResult, msisdn: str, language: str) -> str: ...
 
     def reminder(self, kind: str, view: BalanceView, language: str) -> str: ...
+
+    def postpaid_notice(self, kind: str, view: BillView, language: str) -> str:
+        """``deposit_notice``, ``discontinued``, ``reactivated`` (004 7.7) or ``bill_due`` (a reminder)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ punctuation (``.,;:!?#*"'()``) do not matter. Whatever is not understood is
 ``Help`` (on the keyword code) or ``Unknown`` (on the marketing code), so every
 message gets an answer.
 
-    888:  BAL | TOP PIN [MSISDN] | LOST MSISDN IDNUMBER | LANG EN|KM | HELP
+    888:  BAL | BILL | TOP PIN [MSISDN] | LOST MSISDN IDNUMBER | LANG EN|KM|NE | HELP
     1204: STOP (UNSUBSCRIBE, CANCEL, END, QUIT, STOPALL, OPTOUT, ...)
           START (YES, SUBSCRIBE, UNSTOP, ...)
 
@@ -31,6 +31,11 @@ from gateway.domain.secrets import Sealed
 @dataclass(frozen=True)
 class Balance:
     pass
+
+
+@dataclass(frozen=True)
+class BillCommand:
+    """A postpaid line's latest bill, due day, dues against the deposit (004 7.3-7.4, 7.7)."""
 
 
 @dataclass(frozen=True)
@@ -65,12 +70,13 @@ class Unknown:
     """Nothing understood on a code that has no help text of its own."""
 
 
-Command = Balance | TopUpCommand | LostCommand | Language | Help | Consent | Unknown
+Command = Balance | BillCommand | TopUpCommand | LostCommand | Language | Help | Consent | Unknown
 
 _PUNCTUATION = re.compile(r"[.,;:!?#*\"'()\[\]{}<>_=/\\|~`]+")
 _TOKENS = re.compile(r"\S+")
 
 _BALANCE = frozenset({"BAL", "BALANCE", "BALANCES"})
+_BILL = frozenset({"BILL", "BILLS"})
 _TOPUP = frozenset({"TOP", "TOPUP", "RECHARGE", "REFILL"})
 _LOST = frozenset({"LOST", "STOLEN"})
 _LANG = frozenset({"LANG", "LANGUAGE"})
@@ -79,7 +85,8 @@ _STOP = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "O
                    "REVOKE", "NO", "UNSUB"})
 _START = frozenset({"START", "YES", "SUBSCRIBE", "UNSTOP", "OPTIN", "RESUME", "SUB"})
 _LANGUAGES = {"EN": "en", "ENG": "en", "ENGLISH": "en",
-              "KM": "km", "KH": "km", "KHM": "km", "KHMER": "km", "ខ្មែរ": "km"}
+              "KM": "km", "KH": "km", "KHM": "km", "KHMER": "km", "ខ្មែរ": "km",
+              "NE": "ne", "NP": "ne", "NEP": "ne", "NEPALI": "ne", "नेपाली": "ne"}
 #: Two-word spellings that mean one keyword ("OPT OUT", "TOP UP").
 _JOINED = {("OPT", "OUT"): "OPTOUT", ("OPT", "IN"): "OPTIN", ("TOP", "UP"): "TOPUP",
            ("STOP", "ALL"): "STOPALL"}
@@ -110,6 +117,8 @@ def parse(text: str, short_code: str, *, keywords_code: str, marketing_code: str
         return Unknown()
     if head in _BALANCE and not args:
         return Balance()
+    if head in _BILL and not args:
+        return BillCommand()
     if head in _TOPUP and args:
         command = _top_up(args)
         if stored and isinstance(command.pin, str):
