@@ -150,9 +150,10 @@ class Store:
         """``COMMIT``, or roll back and say why (nothing of the transaction is saved)."""
         try:
             self.conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            self.conn.execute("ROLLBACK")
-            if _is_busy(exc):
+        except sqlite3.Error as exc:  # (a deferred constraint fails here too, and leaves it open)
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
                 raise StoreBusy(f"commit failed, database busy: {exc}") from exc
             raise StoreError(f"commit failed: {exc}") from exc
 
