@@ -73,6 +73,8 @@ class _Job:
 
 
 class Batcher:
+    """One process's write path over ``db`` (see the module docstring); ``close()`` drains it."""
+
     def __init__(self, db: GroupCommit, *, max_group: int = MAX_GROUP,
                  checkpoint_every: float = CHECKPOINT_EVERY) -> None:
         self._db = db
