@@ -43,7 +43,7 @@ from gateway.domain.secrets import keyed_hash
 from gateway.services.topup import PIN_PURPOSE
 from gateway.ussd.web import parse_form
 
-#: Most top-ups in one commit (as ``DbRunner``'s groups).
+#: Most top-ups in one commit (as the ``Batcher``'s groups).
 MAX_GROUP = 64
 
 

@@ -1,6 +1,6 @@
 """The composition root: every concrete object of a running gateway is built here.
 
-settings → clock → store (migrated) → texts and replies → services → DbRunner
+settings → clock → store (migrated) → texts and replies → services → Batcher
 → menus and engine → USSD dialogues → aiohttp app; then ``serve`` adds the
 background jobs and (through a hook) the SMPP runtime. Dependencies are
 passed as keyword arguments; nothing is built at import time.
@@ -25,8 +25,8 @@ from gateway.config import ConfigError, Settings
 from gateway.logs import bind_process, get_logger, write_at_once, write_per_iteration
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services import Context, Services
+from gateway.services.batcher import Batcher
 from gateway.services.ratelimit import LimitSharing, RateLimiter
-from gateway.services.runner import DbRunner
 from gateway.store import Store, open_database, open_store
 from gateway.store.db import readable
 from gateway.store.port import claimant
@@ -132,14 +132,14 @@ class Gateway:
     catalog: Catalog
     replies: Replies
     services: Services
-    runner: DbRunner
+    batcher: Batcher
     engine: Engine
     dialogues: Dialogues
     registry: CollectorRegistry
     #: Requests per number, shared by USSD and SMS (``limits.requests_per_minute``).
     limiter: RateLimiter
 
-    #: The read-only connection reads run on (on the event loop, see ``DbRunner``).
+    #: The read-only connection reads run on (on the event loop, see ``Batcher``).
     read_store: Store | None = None
     #: This process's name on the outbox and inbox rows it claims (``process_identity``).
     identity: str = ""
@@ -155,7 +155,7 @@ class Gateway:
         self.readiness = Readiness(self.settings.database.path, self.settings.smpp.enabled, database_problem=problem)
 
     def close(self) -> None:
-        self.runner.close()
+        self.batcher.close()
         try:
             self.dialogues.save_pending()  # rows of new dialogues not flushed yet
         except Exception:  # noqa: BLE001 - conveniences: a restart replays the dialogue without them
@@ -193,16 +193,15 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Wor
     read_store: Store | None = None
     read_services = services
     if isinstance(store, Store):
-        # Reads run on the event loop on a connection of their own (see DbRunner);
+        # Reads run on the event loop on a connection of their own (see Batcher);
         # a WAL reader waits for no lock in normal operation, so a short timeout.
         read_store = open_store(settings.database.path,
                                 busy_timeout_ms=min(settings.database.busy_timeout_ms, 1000),
                                 synchronous=settings.database.synchronous, read_only=True)
         read_services = Services(Context(store=read_store, clock=clock, profile=profile,
                                          pin_secret=settings.security.pin_secret, notices=replies))
-    # On PostgreSQL every call, reads too, goes to the DB thread: the loop never waits on the network.
-    inline = read_store is not None
-    runner = DbRunner(store, inline_reads=inline, inline_writes=inline)
+    # On PostgreSQL every job, reads too, runs on the batcher's lanes: the loop never waits on the network.
+    batcher = Batcher(store)
     registry = CollectorRegistry()
     # ``/metrics`` is per process: the process's own figures, and which worker it is.
     ProcessCollector(registry=registry)
@@ -210,16 +209,16 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Wor
           registry=registry).labels(str(worker.index), str(os.getpid())).set(1)
     cache = SessionCache()
     # With other processes on the same database, they limit the same numbers: keep the buckets in step.
-    shared = worker.shared or not inline
+    shared = worker.shared or read_store is None
     limiter = RateLimiter(profile.requests_per_minute, shared=shared)
     dialogues = Dialogues(
-        engine=engine, services=services, runner=runner, clock=clock, profile=profile,
+        engine=engine, services=services, batcher=batcher, clock=clock, profile=profile,
         metrics=UssdMetrics.create(registry, lambda: float(len(cache))), cache=cache,
         limiter=limiter, budget_seconds=settings.database.busy_timeout_ms / 1000,
         # On PostgreSQL any number of gateways may serve the same sessions.
         read_services=read_services, shared=shared,
     )
-    return Gateway(settings, profile, clock, store, catalog, replies, services, runner, engine,
+    return Gateway(settings, profile, clock, store, catalog, replies, services, batcher, engine,
                    dialogues, registry, limiter, read_store, process_identity(settings, worker))
 
 
@@ -237,7 +236,7 @@ async def start_sms_runtime(gateway: Gateway) -> SmsSide:
 
     runtime = await start_sms(
         settings=gateway.settings, profile=gateway.profile, services=gateway.services,
-        store=gateway.store, clock=gateway.clock, runner=gateway.runner,
+        store=gateway.store, clock=gateway.clock, batcher=gateway.batcher,
         registry=gateway.registry, texts=gateway.replies, limiter=gateway.limiter,
         identity=gateway.identity,
     )
@@ -257,15 +256,15 @@ async def every(seconds: float, name: str, job: Callable[[], Awaitable[object]])
 
 def _limit_sharing(gateway: Gateway) -> LimitSharing:
     """The job that keeps this process's rate limits in step with the other processes' (``ratelimit``)."""
-    services, runner = gateway.services, gateway.runner
+    services, batcher = gateway.services, gateway.batcher
     syncs = Counter("gateway_rate_limit_syncs", "Exchanges of rate-limit spend with the other processes.",
                     registry=gateway.registry)
 
     async def share(costs: dict[str, float], watch: list[str], now: float) -> dict[str, float]:
-        return await runner.call(services.share_rate_limits, costs, watch, now)
+        return await batcher.call(services.share_rate_limits, costs, watch, now)
 
     async def forget(now: float) -> int:
-        return await runner.call(services.forget_full_rate_limits, now)
+        return await batcher.call(services.forget_full_rate_limits, now)
 
     return LimitSharing(gateway.limiter, share=share, forget=forget, clock=gateway.clock, on_sync=syncs.inc)
 
@@ -339,10 +338,10 @@ async def serve(
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
 
-        services, runner = gateway.services, gateway.runner
+        services, batcher = gateway.services, gateway.batcher
         jobs += [
             asyncio.create_task(every(settings.jobs.lifecycle_interval_seconds, "lifecycle_run",
-                                      lambda: runner.call(services.run_lifecycle))),
+                                      lambda: batcher.call(services.run_lifecycle))),
             asyncio.create_task(every(settings.jobs.session_sweep_seconds, "ussd_sessions_swept",
                                       gateway.dialogues.sweep)),
         ]

@@ -50,10 +50,9 @@ ALLOWED = {
               "gateway.profile", "tomllib"),
 }
 
-#: Named exceptions, each with its reason. The write engine holds the connection until a later step
-#: replaces it; ``services.errors`` names the database's failures (its driver's among them) for the channels.
+#: Named exceptions, each with its reason: ``services.errors`` names the database's failures (its
+#: driver's among them) for the channels.
 EXCEPTIONS = {
-    "gateway/services/runner.py": ("gateway.store", "sqlite3"),
     "gateway/services/errors.py": ("gateway.store",),
     # The PostgreSQL adapter masks the password of the configured URL in its messages.
     "gateway/store/postgres/connection.py": ("gateway.config",),
@@ -98,8 +97,8 @@ def test_no_sql_outside_the_store():
     """Only gateway/store runs SQL: a statement added to a service or a channel fails here."""
     found = imports(ROOT / "gateway") | imports(ROOT / "menus")
     for relative, names in found.items():
-        if relative.startswith("gateway/store/") or relative == "gateway/services/runner.py":
-            continue  # the adapters; the write engine's PRAGMAs (see EXCEPTIONS)
+        if relative.startswith("gateway/store/"):
+            continue  # the adapters
         assert not _sql_calls(ROOT / relative), (relative, _sql_calls(ROOT / relative))
         # The CLI names the driver's error to print one line for a damaged file.
         assert "sqlite3" not in names or relative == "gateway/cli/__init__.py", relative

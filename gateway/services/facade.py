@@ -3,7 +3,7 @@
 Channels hold a ``Services`` and call its methods; menu files and SMS
 keywords name these methods (``ACTIONS``), and the menu loader refuses an
 unknown name at start-up. All methods are synchronous (on the store port); async
-channels run them through ``gateway.services.runner.DbRunner``.
+channels run them through ``gateway.services.batcher.Batcher``.
 """
 
 from __future__ import annotations

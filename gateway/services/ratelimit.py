@@ -183,7 +183,7 @@ def forget_full(ctx: Context, now: float) -> int:
         return uow.rate_limits.forget_full(now)
 
 
-#: ``exchange(costs, watch, now)``: ``share`` run off the event loop (``DbRunner.call``).
+#: ``exchange(costs, watch, now)``: ``share`` run off the event loop (``Batcher.call``).
 ShareCall = Callable[[dict[str, float], list[str], float], Awaitable[dict[str, float]]]
 ForgetCall = Callable[[float], Awaitable[int]]
 

@@ -1,7 +1,7 @@
 """USSD session rows: what a replayed dialogue keeps between requests (see ``gateway.ussd.sessions``).
 
 The USSD channel decides when a row is written; these functions are its
-only way to the table, each one unit of work (grouped by ``DbRunner`` with
+only way to the table, each one unit of work (grouped by ``Batcher`` with
 the other jobs of its loop iteration).
 """
 

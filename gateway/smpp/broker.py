@@ -20,19 +20,19 @@ import asyncio
 from datetime import timedelta
 
 from gateway.clock import Clock
-from gateway.services.runner import DbRunner
+from gateway.services.batcher import Batcher
 from gateway.services import sms_delivery
 from gateway.services.sms_delivery import Database, OutboxRow
 
 
 class OutboxBroker:
-    def __init__(self, *, store: Database, runner: DbRunner, clock: Clock, batch: int,
+    def __init__(self, *, store: Database, batcher: Batcher, clock: Clock, batch: int,
                  poll_interval: float, identity: str | None = None,
                  lease: timedelta = sms_delivery.DEFAULT_LEASE) -> None:
         self._store = store
         self.identity = identity
         self._lease = lease
-        self._runner = runner
+        self._batcher = batcher
         self._clock = clock
         self._batch = batch
         self._poll = poll_interval
@@ -49,7 +49,7 @@ class OutboxBroker:
         return row.lease_until is not None and self._clock.now() >= row.lease_until
 
     async def recover(self) -> int:
-        return await self._runner.call(sms_delivery.recover_outbox, self._store, self._clock.now(), self.identity)
+        return await self._batcher.call(sms_delivery.recover_outbox, self._store, self._clock.now(), self.identity)
 
     async def claim(self) -> list[OutboxRow]:
         """Due rows now (possibly none), marked ``sending``.
@@ -58,7 +58,7 @@ class OutboxBroker:
         reach the caller (or be released), never be dropped by a cancellation.
         """
         self._wake.clear()
-        return await self._runner.call(self._claim)
+        return await self._batcher.call(self._claim)
 
     async def wait(self) -> None:
         """Until someone queues a message, or the poll interval passes.

@@ -5,7 +5,7 @@ deliver_sm with ESME_ROK after the hook returns: a slow hook stalls reading,
 and a hook that only queues in memory acknowledges messages it could lose.
 Here the read loop hands each event to ``StoreHook.record`` (no waiting) with
 the acknowledgement to send once it is safe; a writer task saves everything
-that has piled up in ONE transaction on the DB thread, in arrival order, and
+that has piled up in ONE transaction on a database lane, in arrival order, and
 only then sends the deliver_sm_resp of the MO and receipts in that batch.
 New inbox rows are passed to ``on_inbox`` (the keyword router) as inbox id →
 sender address, off the read loop. A failed write is retried; nothing is acknowledged before it is saved.
@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from gateway.clock import Clock
 from gateway.logs import get_logger
-from gateway.services.runner import DbRunner
+from gateway.services.batcher import Batcher
 from gateway.smpp.codec import decode_text
 from gateway.smpp.metrics import SmsMetrics
 from gateway.services import sms_delivery
@@ -39,7 +39,7 @@ SETTLE_DELAY = 1.0
 
 
 class StoreHook:
-    def __init__(self, *, store: Database, runner: DbRunner, clock: Clock, dedupe_window: float,
+    def __init__(self, *, store: Database, batcher: Batcher, clock: Clock, dedupe_window: float,
                  secret: str, on_inbox: Callable[[dict[int, str]], None], max_batch: int = 2000,
                  metrics: SmsMetrics | None = None, seal: Callable[[str], str] = str,
                  identity: str | None = None) -> None:
@@ -53,7 +53,7 @@ class StoreHook:
         #: secrets as keyed hashes, never in clear.
         self._seal = seal
         self._store = store
-        self._runner = runner
+        self._batcher = batcher
         self._clock = clock
         self._window = timedelta(seconds=dedupe_window)
         self._on_inbox = on_inbox
@@ -98,7 +98,7 @@ class StoreHook:
 
     async def recover(self) -> int:
         """At start: expect again the MO a stopped gateway may not have acknowledged; how many."""
-        return await self._runner.call(sms_delivery.expect_unsettled, self._store, self._clock.now(),
+        return await self._batcher.call(sms_delivery.expect_unsettled, self._store, self._clock.now(),
                                        self._identity)
 
     async def _settle(self) -> None:
@@ -120,7 +120,7 @@ class StoreHook:
         delay = 0.05
         while True:
             try:
-                return await self._runner.call(self._write, events, settled)
+                return await self._batcher.call(self._write, events, settled)
             except Exception as exc:  # noqa: BLE001 - keep the PDUs, try again
                 log.error("sms_store_write_failed", error=str(exc), events=len(events))
                 await asyncio.sleep(delay)

@@ -32,7 +32,7 @@ from gateway.logs import get_logger
 from gateway.profile import OperatorProfile
 from gateway.services.facade import Services
 from gateway.services.ratelimit import RateLimiter
-from gateway.services.runner import DbRunner
+from gateway.services.batcher import Batcher
 from gateway.sms.keywords import seal
 from gateway.sms.router import KeywordRouter
 from menus.replies import ReplyTexts
@@ -59,7 +59,7 @@ MAINTENANCE_SECONDS = 5.0
 
 class SmsRuntime:
     def __init__(self, *, esme: Esme | None, hook: StoreHook, broker: OutboxBroker,
-                 router: KeywordRouter, runner: DbRunner, store: Database, clock: Clock,
+                 router: KeywordRouter, batcher: Batcher, store: Database, clock: Clock,
                  limiter: RateLimiter | None = None, metrics: SmsMetrics | None = None,
                  text_retention: timedelta = timedelta(days=SmppSettings.inbox_text_retention_days)) -> None:
         self.esme = esme
@@ -68,7 +68,7 @@ class SmsRuntime:
         self.hook = hook
         self.broker = broker
         self._router = router
-        self._runner = runner
+        self._batcher = batcher
         self._store = store
         self._clock = clock
         self._limiter = limiter
@@ -102,7 +102,7 @@ class SmsRuntime:
         expected = await self.hook.recover()
         if expected:
             log.info("sms_mo_expected_again", messages=expected)
-        backlog = await self._runner.call(self._unhandled)
+        backlog = await self._batcher.call(self._unhandled)
         if backlog:
             self._inbox.put_nowait(backlog)
         self._tasks.append(asyncio.create_task(self.hook.run(), name="sms-hook"))
@@ -129,7 +129,7 @@ class SmsRuntime:
         known = self._known_senders(ids)
         try:
             refusals = await self._refusals(ids, known)
-            queued = await self._runner.call(self._router.handle, ids, refusals)
+            queued = await self._batcher.call(self._router.handle, ids, refusals)
         except Exception as exc:  # noqa: BLE001 - retried below; the rows stay 'received'
             log.error("sms_router_failed", error=repr(exc), messages=len(ids))
             await self._failed(ids, exc)
@@ -144,7 +144,7 @@ class SmsRuntime:
             return {}
         unknown = [i for i in ids if i not in senders]
         if unknown:  # a retry or the start-up backlog: ask the inbox
-            senders.update(await self._runner.call(self._router.senders, unknown))
+            senders.update(await self._batcher.call(self._router.senders, unknown))
         refusals: dict[int, GatewayError | None] = {}
         now = time.monotonic()
         for inbox_id, msisdn in senders.items():
@@ -182,7 +182,7 @@ class SmsRuntime:
             if count >= MAX_ROUTE_FAILURES:
                 self._failures.pop(inbox_id, None)
                 try:
-                    if await self._runner.call(self._router.give_up, inbox_id, repr(exc)):
+                    if await self._batcher.call(self._router.give_up, inbox_id, repr(exc)):
                         self.broker.wake()
                 except Exception as again:  # noqa: BLE001 - still 'received': the next start answers it
                     log.error("sms_give_up_failed", inbox_id=inbox_id, error=repr(again))
@@ -203,21 +203,21 @@ class SmsRuntime:
         runs = 0
         while True:
             try:
-                depth = await self._runner.call(sms_delivery.outbox_depth, self._store)
+                depth = await self._batcher.call(sms_delivery.outbox_depth, self._store)
                 for status, count in depth.items():
                     self._metrics.outbox.labels(status).set(count)
                 if runs % max(1, int(60 / MAINTENANCE_SECONDS)) == 0:
-                    purged = await self._runner.call(self._purge)
+                    purged = await self._batcher.call(self._purge)
                     if purged.segments or purged.receipts:
                         log.info("sms_purged", segments=purged.segments, early_receipts=purged.receipts,
                                  incomplete=len(purged.inbox))
                     if purged.inbox:
                         self.inbox_saved(purged.inbox)
-                    adopted = await self._runner.call(self._unhandled, False)
+                    adopted = await self._batcher.call(self._unhandled, False)
                     if adopted:
                         log.warning("sms_inbox_adopted", messages=len(adopted))
                         self._inbox.put_nowait(adopted)
-                    texts = await self._runner.call(self._purge_texts)
+                    texts = await self._batcher.call(self._purge_texts)
                     if texts:
                         log.info("sms_inbox_texts_purged", count=texts)
                     now = time.monotonic()
@@ -264,7 +264,7 @@ def default_texts(profile: OperatorProfile) -> ReplyTexts:
 
 
 async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfile,
-                    services: Services, store: Database, clock: Clock, runner: DbRunner,
+                    services: Services, store: Database, clock: Clock, batcher: Batcher,
                     registry: CollectorRegistry | None = None,
                     texts: ReplyTexts | None = None,
                     limiter: RateLimiter | None = None, identity: str | None = None) -> SmsRuntime:
@@ -280,16 +280,16 @@ async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfi
     metrics = SmsMetrics.create(registry)
     smpp = settings.smpp if isinstance(settings, Settings) else settings
     router = KeywordRouter(services=services, texts=texts or default_texts(profile))
-    broker = OutboxBroker(store=store, runner=runner, clock=clock, batch=smpp.claim_batch,
+    broker = OutboxBroker(store=store, batcher=batcher, clock=clock, batch=smpp.claim_batch,
                           poll_interval=smpp.outbox_poll_interval, identity=identity,
                           lease=timedelta(seconds=smpp.outbox_lease))
     runtime: SmsRuntime
-    hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=smpp.mo_dedupe_window,
+    hook = StoreHook(store=store, batcher=batcher, clock=clock, dedupe_window=smpp.mo_dedupe_window,
                      secret=services.ctx.pin_secret, on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics,
                      seal=inbox_seal(services), identity=identity)
     esme = Esme(settings=smpp, hook=hook, broker=broker, clock=clock,
                 registry=registry, metrics=metrics) if smpp.enabled else None
-    runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, runner=runner,
+    runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, batcher=batcher,
                          store=store, clock=clock, limiter=limiter, metrics=metrics,
                          text_retention=timedelta(days=smpp.inbox_text_retention_days))
     await runtime.start()

@@ -1,6 +1,6 @@
 """Keyword SMS to services: one batch of saved MO messages in, replies queued out.
 
-Runs on the DB thread (``DbRunner``): the SMPP read loop only saves MO to the
+Runs on a database lane (``Batcher.call``, off the event loop): the SMPP read loop only saves MO to the
 inbox; this router answers them afterwards, in batches. For every inbox row
 it parses the keyword, calls the service, renders the answer with the shared
 texts (``menus.replies.Replies``: the same words as the USSD screens) in the
@@ -68,7 +68,7 @@ class KeywordRouter:
         return self._profile.number_plan
 
     def senders(self, inbox_ids: Sequence[int]) -> dict[int, str]:
-        """Inbox id → normalised sender of the rows still to answer (DB thread)."""
+        """Inbox id → normalised sender of the rows still to answer (on a database lane)."""
         rows = sms_delivery.inbox_messages(self._db, inbox_ids)
         found: dict[int, str] = {}
         for inbox_id in inbox_ids:
@@ -83,7 +83,7 @@ class KeywordRouter:
 
     def handle(self, inbox_ids: Sequence[int],
                refusals: Mapping[int, GatewayError | None] | None = None) -> int:
-        """Answer the given inbox rows (sync, DB thread); returns how many replies were queued.
+        """Answer the given inbox rows (sync, on a database lane); returns how many replies were queued.
 
         ``refusals``: rows not to serve (rate-limited), with the error to
         answer, or None to leave unanswered.

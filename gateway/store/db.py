@@ -6,10 +6,11 @@
   taken up front, so two top-ups of the same voucher from two processes are
   serialised and the second sees the voucher used. Anything raised inside
   rolls everything back.
-- ``Store.group()`` (used by ``DbRunner.grouped``) is one transaction around
-  several operations: inside it ``write()`` is a savepoint (each operation
-  still all or nothing) and the group commits once, so several operations
-  share one fsync. With ``durable=False`` it commits without the fsync.
+- A group (``begin_group`` … ``commit_group``, the write batcher's) is one
+  transaction around several operations: inside it ``write()`` is a
+  savepoint (each operation still all or nothing) and the group commits
+  once, so several operations share one fsync. With ``durable=False`` it
+  commits without the fsync (``synchronous = OFF`` for that commit).
 - ``Store.read()`` runs plain reads in autocommit mode (one consistent
   snapshot per statement; use ``snapshot()`` for several).
 - ``write_uow()``, ``read_uow()`` and ``snapshot_uow()`` are the same with the
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -61,22 +62,25 @@ def date_from_iso(text: str | None) -> date | None:
 
 
 class Store:
+    #: Jobs may run on the event loop's thread; one write connection, one transaction at a time
+    #: (``gateway.store.port.GroupCommit``).
+    inline = True
+    lanes = 1
+
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self.conn = conn
         self.path = path
         self.db = sqlite_utils.Database(conn)
-        # One connection may be shared by a worker thread and the loop thread
+        # One connection may be used by a worker thread and the loop thread
         # (``check_same_thread=False``); transactions must not interleave.
         self._lock = threading.RLock()
         self._synchronous = "FULL"
-        #: Inside ``group()``: whether its transaction is open yet.
+        #: Inside a group (``begin_group``): ``write()`` is a savepoint of its transaction.
         self._grouping = False
-        self._group_open = False
-        self._group_busy = False
-        self._group_relaxed = False
+        #: The group commits without the fsync (``synchronous`` is put back after it).
+        self._relaxed = False
         self.busy_timeout_ms = 5000
-        #: The connection is committing on another thread for the lock's owner (``DbRunner``).
-        self.handed_off = False
+        self._checkpoints: sqlite3.Connection | None = None
         from gateway.store.sqlite_uow import SqliteUnitOfWork  # (it imports this module)
 
         #: The store port on this connection (``gateway.store.port``), made once.
@@ -89,16 +93,9 @@ class Store:
     def write_uow(self, *, durable: bool = True) -> AbstractContextManager[SqliteUnitOfWork]:
         """``write()`` for the services: the port's unit of work on this connection.
 
-        ``durable=False`` outside a group: a group of its own that commits without the fsync.
+        ``durable=False`` outside a group: its commit does not wait for the fsync.
         """
-        if durable or self._grouping:
-            return self._transaction(self.uow)
-        return self._relaxed()
-
-    @contextmanager
-    def _relaxed(self) -> Iterator[SqliteUnitOfWork]:
-        with self.group(durable=False), self._transaction(self.uow) as uow:
-            yield uow
+        return self._transaction(self.uow, durable=durable)
 
     def read_uow(self) -> SqliteUnitOfWork:
         return self.uow
@@ -107,22 +104,33 @@ class Store:
         return self._snapshot(self.uow)
 
     @contextmanager
-    def _transaction(self, value: T) -> Iterator[T]:
-        with self._lock:
-            if self.handed_off:
-                raise RuntimeError("the connection is committing on another thread")
-            if self._grouping:
-                with self._savepoint():
-                    yield value
-                return
-            self._begin()
-            try:
+    def _transaction(self, value: T, *, durable: bool = True) -> Iterator[T]:
+        if self._grouping:  # the group's thread, inside its transaction
+            with self._savepoint():
                 yield value
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
+            return
+        with self._lock:
+            relaxed = not durable and self._relax()
+            try:
+                self._begin()
+                try:
+                    yield value
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
                 self._commit()
+            finally:
+                if relaxed:
+                    self._unrelax()
+
+    def _relax(self) -> bool:
+        if self._synchronous == "OFF":
+            return False
+        self.conn.execute("PRAGMA synchronous = OFF")
+        return True
+
+    def _unrelax(self) -> None:
+        self.conn.execute(f"PRAGMA synchronous = {self._synchronous}")
 
     def _begin(self) -> None:
         """``BEGIN IMMEDIATE``: take the write lock now, or say why not.
@@ -142,23 +150,15 @@ class Store:
         """``COMMIT``, or roll back and say why (nothing of the transaction is saved)."""
         try:
             self.conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            self.conn.execute("ROLLBACK")
-            if _is_busy(exc):
+        except sqlite3.Error as exc:  # (a deferred constraint fails here too, and leaves it open)
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
                 raise StoreBusy(f"commit failed, database busy: {exc}") from exc
             raise StoreError(f"commit failed: {exc}") from exc
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
-        if not self._group_open:
-            if self._group_busy:  # found busy once in this group: the rest need not wait again
-                raise StoreBusy("database busy")
-            try:
-                self._begin()
-            except StoreBusy:
-                self._group_busy = True
-                raise
-            self._group_open = True
         self.conn.execute("SAVEPOINT op")
         try:
             yield
@@ -169,95 +169,67 @@ class Store:
         else:
             self.conn.execute("RELEASE op")
 
-    @contextmanager
-    def group(self, *, durable: bool = True) -> Iterator[None]:
-        """Several operations, one commit: see the module docstring.
+    # --- groups (``gateway.store.port.GroupCommit``) ---------------------------------------
+    # The batcher is the connection's only user while a group is open: it may
+    # run the jobs on the loop's thread and the COMMIT on another.
 
-        The transaction opens at the first ``write()``; reads before it run in
-        autocommit. If the body raises, everything of the group is rolled back.
-
-        Raises:
-            StoreError: the commit failed (nothing of the group is saved).
-        """
-        with self._lock:
-            self.open_group(durable=durable)
-            try:
-                yield
-            except BaseException:
-                self.abort_group()
-                raise
-            self.commit_group()
-
-    # The three steps of ``group()``, for a caller that runs the operations on
-    # one thread and the commit (its fsync) on another: ``DbRunner`` with
-    # inline writes. The caller holds ``lock`` from ``open_group`` until the
-    # commit is done; the thread that commits must not take it.
-
-    @property
-    def lock(self) -> threading.RLock:
-        """Held by whoever uses the connection (re-entrant for its own thread)."""
-        return self._lock
-
-    def open_group(self, *, durable: bool = True, begin: bool = False, wait: bool = True) -> None:
-        """Start a group (``begin``: take the write lock now instead of at the first ``write()``).
-
-        ``wait=False``: if another process holds the write lock, say so at
-        once (``StoreBusy``) instead of waiting ``busy_timeout`` for it.
+    def begin_group(self, *, durable: bool = True, wait: bool = True) -> None:
+        """``BEGIN IMMEDIATE`` for several jobs; ``wait=False``: busy at once if another process writes.
 
         Raises:
-            StoreBusy, StoreError: ``begin`` and the write lock could not be taken.
+            StoreBusy, StoreError: the write lock could not be taken (nothing begun).
         """
         if self._grouping:
-            raise RuntimeError("Store.group() does not nest")
-        relaxed = not durable and self._synchronous != "NORMAL"
-        if relaxed:
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-        self._grouping, self._group_open, self._group_busy = True, False, False
-        self._group_relaxed = relaxed
-        if begin:
-            try:
-                if wait:
+            raise RuntimeError("groups do not nest")
+        self._relaxed = not durable and self._relax()
+        try:
+            if wait:
+                self._begin()
+            else:
+                self.conn.execute("PRAGMA busy_timeout = 0")
+                try:
                     self._begin()
-                else:
-                    self.conn.execute("PRAGMA busy_timeout = 0")
-                    try:
-                        self._begin()
-                    finally:
-                        self.conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-            except BaseException:
-                self._end_group()
-                raise
-            self._group_open = True
-
-    @property
-    def group_open(self) -> bool:
-        """Whether the group's transaction has begun (there is something to commit)."""
-        return self._group_open
+                finally:
+                    self.conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+        except BaseException:
+            self._end_group()
+            raise
+        self._grouping = True
 
     def commit_group(self) -> None:
-        """Commit the group (nothing to do if nothing was written).
-
-        Raises:
-            StoreError: the commit failed (nothing of the group is saved).
-        """
         try:
-            if self._group_open:
-                self._commit()
+            self._commit()
         finally:
             self._end_group()
 
-    def abort_group(self) -> None:
+    def rollback_group(self) -> None:
         try:
-            if self._group_open:
-                self.conn.execute("ROLLBACK")
+            self.conn.execute("ROLLBACK")
         finally:
             self._end_group()
 
     def _end_group(self) -> None:
-        self._grouping = self._group_open = False
-        if self._group_relaxed:
-            self._group_relaxed = False
-            self.conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        self._grouping = False
+        if self._relaxed:
+            self._relaxed = False
+            self._unrelax()
+
+    def checkpointer(self) -> Callable[[], None] | None:
+        """Commits stop checkpointing; the function returned runs a ``PASSIVE`` checkpoint on a
+        connection of its own (it takes no write lock, so groups go on while it copies pages)."""
+        if self.path in ("", ":memory:"):
+            return None
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        return self._checkpoint
+
+    def _checkpoint(self) -> None:
+        try:
+            if self._checkpoints is None:
+                self._checkpoints = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self._checkpoints.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:  # retried at the next one; SQLite stays consistent
+            pass
 
     def snapshot(self) -> AbstractContextManager[sqlite3.Connection]:
         """Several reads that must see one consistent state."""
@@ -265,12 +237,10 @@ class Store:
 
     @contextmanager
     def _snapshot(self, value: T) -> Iterator[T]:
+        if self._grouping:  # the group's transaction is one consistent state
+            yield value
+            return
         with self._lock:
-            if self.handed_off:
-                raise RuntimeError("the connection is committing on another thread")
-            if self._group_open:  # the group's transaction is one consistent state
-                yield value
-                return
             self.conn.execute("BEGIN")
             try:
                 yield value
@@ -281,6 +251,8 @@ class Store:
         return self.conn
 
     def close(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.close()
         self.conn.close()
 
 

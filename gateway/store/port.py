@@ -421,3 +421,50 @@ class Database(Protocol):
     def snapshot_uow(self) -> AbstractContextManager[UnitOfWork]:
         """Several reads that see one consistent state."""
         ...
+
+
+class GroupCommit(Protocol):
+    """What the write batcher (``gateway.services.batcher``) needs of the database it writes to.
+
+    A group is one transaction around several jobs: between ``begin_group``
+    and ``commit_group`` every ``write_uow`` is a savepoint, so each job stays
+    all or nothing and the group commits once. The same thread begins the
+    group and runs its jobs; on an ``inline`` database the commit may run on
+    another thread (the one that waits for the disk), and nothing else uses
+    the connection meanwhile.
+    """
+
+    @property
+    def inline(self) -> bool:
+        """Whether jobs may run on the event loop's thread (an embedded file: only a commit waits for the disk)."""
+        ...
+
+    @property
+    def lanes(self) -> int:
+        """How many transactions this process may run at once (SQLite: its one write connection)."""
+        ...
+
+    def begin_group(self, *, durable: bool = True, wait: bool = True) -> None:
+        """Open a group's transaction (``durable=False``: it commits without waiting for the disk).
+
+        Raises:
+            StoreBusy: another writer holds the lock (at once with ``wait=False``, else after
+                the busy timeout); nothing was begun.
+            StoreError: the database cannot be written.
+        """
+        ...
+
+    def commit_group(self) -> None:
+        """Commit the group; on failure nothing of it is saved.
+
+        Raises:
+            StoreError: the commit failed (rolled back).
+        """
+        ...
+
+    def rollback_group(self) -> None: ...
+
+    def checkpointer(self) -> Callable[[], None] | None:
+        """The write path's own checkpoints: commits stop doing them, and the function returned
+        copies committed pages back without waiting for any writer; None when the server does it."""
+        ...

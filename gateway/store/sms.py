@@ -1,6 +1,6 @@
 """The SQL of SMS delivery: outbox claims and outcomes, inbox, receipts.
 
-Everything here runs on the DB thread and is batched: the SMPP adapters
+Everything here runs off the event loop and is batched: the SMPP adapters
 collect what happened on the wire (an MO arrived, a submit was answered, a
 receipt came back) and ``apply`` writes a whole batch in one transaction, in
 arrival order, so one fsync covers hundreds of PDUs and a receipt is never

@@ -1,12 +1,12 @@
 """One USSD request: find the session, walk the menus, run the action, remember.
 
 This is the I/O shell around ``menus.engine``: every database call goes
-through ``DbRunner`` (one hop per request in the common case: the session
+through ``Batcher`` (one hop per request in the common case: the session
 row and the caller's line are read together), the engine decides the screen.
 Reads (the session row, the caller's line, read-only actions) run on the
 read-only connection (``read_services``, inline: see
-``DbRunner.read``), so they never wait behind a top-up's fsync; writes are
-grouped (``DbRunner.grouped``: one commit for the writes waiting together).
+``Batcher.read``), so they never wait behind a top-up's fsync; writes are
+grouped (``Batcher.write``: one commit for the writes waiting together).
 Requests of one session are handled one at a time, so a resent request waits
 for the first and then gets its saved answer.
 
@@ -41,7 +41,7 @@ from gateway.profile import OperatorProfile
 from gateway.services import Services
 from gateway.services.model import BalanceView
 from gateway.services.ratelimit import RateLimiter
-from gateway.services.runner import DbRunner
+from gateway.services.batcher import Batcher
 from gateway.services.errors import DATABASE_ERRORS, StoreBusy
 from gateway.ussd import sessions
 from gateway.ussd.africastalking import UssdRequest
@@ -58,7 +58,7 @@ WRONG_PINS_PER_SESSION = 3
 
 class Dialogues:
     def __init__(
-        self, *, engine: Engine, services: Services, runner: DbRunner, clock: Clock,
+        self, *, engine: Engine, services: Services, batcher: Batcher, clock: Clock,
         profile: OperatorProfile, metrics: UssdMetrics, cache: sessions.SessionCache,
         limiter: RateLimiter | None = None, budget_seconds: float = 5.0,
         read_services: Services | None = None, shared: bool = False,
@@ -66,7 +66,7 @@ class Dialogues:
         self.engine = engine
         self.services = services
         self.read_services = read_services or services
-        self.runner = runner
+        self.batcher = batcher
         self.clock = clock
         self.profile = profile
         self.metrics = metrics
@@ -75,7 +75,7 @@ class Dialogues:
         #: dialogue may have gone to one of them, so the row, not the cache, says where it stands.
         self.shared = shared
         self.limiter = limiter if limiter is not None else RateLimiter(0)  # (an empty one is falsy)
-        #: How long one request may wait for the database thread, in all.
+        #: How long one request may wait for the database, in all.
         self.budget = budget_seconds
         self.idle = timedelta(seconds=profile.ussd_session_idle_seconds)
         #: Sessions with a request in progress, and the requests waiting behind it.
@@ -164,7 +164,7 @@ class Dialogues:
         session = self.cache.get(sid)
         fresh_view: BalanceView | None = None
         if session is None or (self.shared and sid not in self._unsaved):
-            row, caller, fresh_view = await self.runner.read(self._prepare, sid, msisdn)
+            row, caller, fresh_view = await self.batcher.read(self._prepare, sid, msisdn)
             if row is not None:
                 session = sessions.from_row(row, caller)
                 self.cache.put(session)
@@ -227,7 +227,7 @@ class Dialogues:
             return fresh_view  # read a moment ago, in this same request
         spec = ACTION_TABLE[call.name]
         try:
-            return await self.runner.read(spec.invoke, self.read_services, call.msisdn, call.args,
+            return await self.batcher.read(spec.invoke, self.read_services, call.msisdn, call.args,
                                           call.request_key)
         except GatewayError as exc:
             return exc
@@ -243,7 +243,7 @@ class Dialogues:
     ) -> tuple[Reply, str]:
         """A written action and its session row: one job, one transaction, one commit.
 
-        The result is rendered on the DB thread so that the row holding it
+        The result is rendered inside the job so that the row holding it
         (what a resent request is answered from) commits with the action
         itself, instead of in a second transaction after it.
         """
@@ -258,7 +258,7 @@ class Dialogues:
         else:
             base = (caller.msisdn, request.service_code, caller.language, {}, 0, now)
         try:
-            result, reply, saved = await self.runner.grouped(
+            result, reply, saved = await self.batcher.write(
                 self._act_job, step, sid, base, now, expires, budget=self._db(deadline))
         except StoreBusy:
             raise  # nothing was done: the busy screen, not "unavailable"
@@ -287,7 +287,7 @@ class Dialogues:
         self, step: Pending, sid: str,
         base: tuple[str, str, str, dict[str, str], int, datetime], now: datetime, expires: datetime,
     ) -> tuple[object, Reply, bool]:
-        """On the DB thread, inside a group: the action, its screen and the session row."""
+        """Inside a group (on the loop or a lane, as the batcher runs it): the action, its screen and the row."""
         call = step.call
         try:
             result: object = ACTION_TABLE[call.name].invoke(self.services, call.msisdn, call.args,
@@ -332,7 +332,7 @@ class Dialogues:
                 # the reply: the next step may reach another process before a lazy write lands.
                 self._save_later(session)
                 return
-            await self.runner.grouped(self.services.save_sessions, [sessions.state_row(session, now)],
+            await self.batcher.write(self.services.save_sessions, [sessions.state_row(session, now)],
                                       durable=False, budget=self._db(deadline))
             session.stored_until = session.expires_at
             return
@@ -340,13 +340,13 @@ class Dialogues:
         if reply.save:
             session.results[reply.save[0]] = reply.save[1]
             self._unsaved.pop(session.session_id, None)
-            await self.runner.grouped(self.services.save_sessions, [sessions.state_row(session, now)],
+            await self.batcher.write(self.services.save_sessions, [sessions.state_row(session, now)],
                                       durable=False, budget=self._db(deadline))
             session.stored_until = session.expires_at
         elif session.session_id in self._unsaved:
             pass  # its row is written by the next flush, as it stands then
         elif session.stored_until is None or session.stored_until - now < self.idle / 2:
-            await self.runner.grouped(self.services.touch_session, session.session_id, session.expires_at, now,
+            await self.batcher.write(self.services.touch_session, session.session_id, session.expires_at, now,
                                       durable=False, budget=self._db(deadline))
             session.stored_until = session.expires_at
 
@@ -396,7 +396,7 @@ class Dialogues:
         now = self.clock.now()
         rows = [sessions.state_row(s, now) for s in batch]
         try:
-            future = self.runner.grouped_nowait(self.services.save_sessions, rows, durable=False)
+            future = self.batcher.write_nowait(self.services.save_sessions, rows, durable=False)
         except RuntimeError:  # closing: ``save_pending`` writes them
             return
         self._unsaved.clear()
@@ -420,7 +420,7 @@ class Dialogues:
             asyncio.get_running_loop().call_later(1.0, self._flush)
 
     def save_pending(self) -> None:
-        """Write the rows still waiting for a flush, on the caller's thread (the DB thread has stopped)."""
+        """Write the rows still waiting for a flush, on the caller's thread (the batcher has stopped)."""
         if self._unsaved:
             now = self.clock.now()
             self.services.save_sessions([sessions.state_row(s, now) for s in self._unsaved.values()])
@@ -431,5 +431,5 @@ class Dialogues:
         now = self.clock.now()
         dropped = self.cache.drop_expired(now)
         self.limiter.prune()
-        deleted = await self.runner.call(self.services.sweep_sessions, now - sessions.RETENTION)
+        deleted = await self.batcher.call(self.services.sweep_sessions, now - sessions.RETENTION)
         return dropped, deleted

@@ -20,7 +20,7 @@ from gateway.domain.money import Money
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services.facade import Services
 from gateway.services.ports import Context
-from gateway.services.runner import DbRunner
+from gateway.services.batcher import Batcher
 from gateway.smpp import SmsRuntime, start_sms
 from gateway.store import Store, open_store
 from tests.sms.fakes import FakeTexts
@@ -195,7 +195,7 @@ Start = Callable[..., Awaitable[SmsRuntime]]
 @pytest.fixture
 async def start_gateway(services: Services, store: Store, profile: OperatorProfile) -> AsyncIterator[Start]:
     """Start our SMS runtime against a port; fast timers so every wait is short."""
-    runner = DbRunner()
+    batcher = Batcher(store)
     running: list[SmsRuntime] = []
 
     async def start(port: int, texts: Any = None, registry: CollectorRegistry | None = None,
@@ -205,7 +205,7 @@ async def start_gateway(services: Services, store: Store, profile: OperatorProfi
                                "outbox_poll_interval": 0.05, "send_rate": 5000.0,
                                "enquire_link_interval": 1.0, **smpp})
         rt = await start_sms(settings=settings, profile=profile, services=services, store=store,
-                             clock=services.ctx.clock, runner=runner, registry=registry,
+                             clock=services.ctx.clock, batcher=batcher, registry=registry,
                              texts=texts or FakeTexts())
         running.append(rt)
         return rt
@@ -213,7 +213,7 @@ async def start_gateway(services: Services, store: Store, profile: OperatorProfi
     yield start
     for rt in running:
         await rt.close()
-    runner.close()
+    batcher.close()
 
 
 @pytest.fixture

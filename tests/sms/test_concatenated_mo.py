@@ -104,19 +104,19 @@ async def test_the_maintenance_job_answers_an_incomplete_message(services: Servi
     and the router answers it: the subscriber is asked to send the message again."""
     import asyncio
 
-    from gateway.services.runner import DbRunner
+    from gateway.services.batcher import Batcher
     from gateway.smpp import runtime as rt
     from gateway.smpp.broker import OutboxBroker
     from gateway.smpp.hook import StoreHook
 
     arrive(services, part("LANG K", 1))
     clock.advance(sms_store.ASSEMBLY_WINDOW + timedelta(seconds=1))
-    runner = DbRunner()
+    batcher = Batcher(store)
     router = KeywordRouter(services=services, texts=FakeTexts())
-    broker = OutboxBroker(store=store, runner=runner, clock=clock, batch=10, poll_interval=0.1)
-    hook = StoreHook(store=store, runner=runner, clock=clock, dedupe_window=60, secret=services.ctx.pin_secret,
+    broker = OutboxBroker(store=store, batcher=batcher, clock=clock, batch=10, poll_interval=0.1)
+    hook = StoreHook(store=store, batcher=batcher, clock=clock, dedupe_window=60, secret=services.ctx.pin_secret,
                      on_inbox=lambda ids: None)
-    runtime = rt.SmsRuntime(esme=None, hook=hook, broker=broker, router=router, runner=runner, store=store,
+    runtime = rt.SmsRuntime(esme=None, hook=hook, broker=broker, router=router, batcher=batcher, store=store,
                             clock=clock)
     try:
         await runtime.start()
@@ -128,4 +128,4 @@ async def test_the_maintenance_job_answers_an_incomplete_message(services: Servi
         assert inbox(store) == [("LANG K", 1)]
     finally:
         await runtime.close()
-        runner.close()
+        batcher.close()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from gateway.services.facade import Services
 from gateway.services.model import OutgoingSms
-from gateway.services.runner import DbRunner
+from gateway.services.batcher import Batcher
 from gateway.sms.router import KeywordRouter
 from gateway.smpp import runtime as rt
 from gateway.smpp.broker import OutboxBroker
@@ -58,12 +58,12 @@ async def test_a_row_the_router_keeps_failing_on_is_failed_and_answered_once(ser
             raise RuntimeError("boom")
 
     inbox_id = receive(services, "BAL")
-    runner = DbRunner()
+    batcher = Batcher(store)
     router = Broken(services=services, texts=FakeTexts())
-    broker = OutboxBroker(store=store, runner=runner, clock=services.ctx.clock, batch=10, poll_interval=0.1)
-    hook = StoreHook(store=store, runner=runner, clock=services.ctx.clock, dedupe_window=60,
+    broker = OutboxBroker(store=store, batcher=batcher, clock=services.ctx.clock, batch=10, poll_interval=0.1)
+    hook = StoreHook(store=store, batcher=batcher, clock=services.ctx.clock, dedupe_window=60,
                      secret=services.ctx.pin_secret, on_inbox=lambda ids: None)
-    runtime = rt.SmsRuntime(esme=None, hook=hook, broker=broker, router=router, runner=runner, store=store,
+    runtime = rt.SmsRuntime(esme=None, hook=hook, broker=broker, router=router, batcher=batcher, store=store,
                             clock=services.ctx.clock)
     rt.ROUTE_RETRY_DELAY, saved = 0.01, rt.ROUTE_RETRY_DELAY
     try:
@@ -78,7 +78,7 @@ async def test_a_row_the_router_keeps_failing_on_is_failed_and_answered_once(ser
     finally:
         rt.ROUTE_RETRY_DELAY = saved
         await runtime.close()
-        runner.close()
+        batcher.close()
 
 
 async def test_a_sender_cancelled_as_the_outbox_wakes_it_stops(services: Services, store: Store) -> None:
@@ -86,8 +86,8 @@ async def test_a_sender_cancelled_as_the_outbox_wakes_it_stops(services: Service
 
     Otherwise it runs on and the ESME waits for it for ever instead of binding again.
     """
-    runner = DbRunner()
-    broker = OutboxBroker(store=store, runner=runner, clock=services.ctx.clock, batch=10, poll_interval=5.0)
+    batcher = Batcher(store)
+    broker = OutboxBroker(store=store, batcher=batcher, clock=services.ctx.clock, batch=10, poll_interval=5.0)
     try:
         waiting = asyncio.create_task(broker.wait())
         await asyncio.sleep(0)
@@ -96,4 +96,4 @@ async def test_a_sender_cancelled_as_the_outbox_wakes_it_stops(services: Service
         done, _ = await asyncio.wait((waiting,), timeout=1.0)
         assert done and waiting.cancelled()
     finally:
-        runner.close()
+        batcher.close()

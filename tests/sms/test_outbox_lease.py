@@ -14,7 +14,7 @@ import pytest
 
 from gateway.clock import FixedClock
 from gateway.services.model import OutgoingSms
-from gateway.services.runner import DbRunner
+from gateway.services.batcher import Batcher
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.codec import decode_text
 from gateway.store import Store
@@ -26,13 +26,13 @@ LEASE = timedelta(seconds=120)
 
 
 class Process:
-    """One gateway process's outbox side: a connection, a DB runner and a broker of its own."""
+    """One gateway process's outbox side: a connection, a DB batcher and a broker of its own."""
 
     def __init__(self, db: Backend, clock: FixedClock, place: str) -> None:
         self.store = reopen(db)
-        self.runner = DbRunner()
+        self.batcher = Batcher(self.store)
         self.clock = clock
-        self.broker = OutboxBroker(store=self.store, runner=self.runner, clock=clock, batch=10,
+        self.broker = OutboxBroker(store=self.store, batcher=self.batcher, clock=clock, batch=10,
                                    poll_interval=0.1, identity=sms_store.claimant(place), lease=LEASE)
 
     def record(self, *events: sms_store.Event) -> None:
@@ -41,7 +41,7 @@ class Process:
                             dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
 
     def close(self) -> None:
-        self.runner.close()
+        self.batcher.close()
         self.store.close()
 
 

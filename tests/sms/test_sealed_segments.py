@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gateway.domain.money import Money
 from gateway.services.facade import Services
-from gateway.services.runner import DbRunner
+from gateway.services.batcher import Batcher
 from gateway.sms.router import KeywordRouter
 from gateway.smpp import runtime as rt
 from gateway.smpp.broker import OutboxBroker
@@ -35,15 +35,15 @@ def parts(pin: str) -> list[str]:
     return [f"TOP {pin[:7]}", pin[7:], " 012345679"]
 
 
-def hook_on(services: Services, runner: DbRunner) -> StoreHook:
-    return StoreHook(store=services.ctx.store, runner=runner, clock=services.ctx.clock, dedupe_window=60,
+def hook_on(services: Services, batcher: Batcher) -> StoreHook:
+    return StoreHook(store=services.ctx.store, batcher=batcher, clock=services.ctx.clock, dedupe_window=60,
                      secret=services.ctx.pin_secret, on_inbox=lambda ids: None, seal=rt.inbox_seal(services))
 
 
 async def receive(services: Services, texts: list[str], *seqs: int) -> None:
     """Parts ``seqs`` of ``texts`` in UCS-2 through the real hook, as the SMPP session records them."""
-    runner = DbRunner()
-    hook = hook_on(services, runner)
+    batcher = Batcher(services.ctx.store)
+    hook = hook_on(services, batcher)
     task = asyncio.create_task(hook.run())
     try:
         for seq in seqs:
@@ -53,16 +53,16 @@ async def receive(services: Services, texts: list[str], *seqs: int) -> None:
         await hook.flush()
     finally:
         task.cancel()
-        runner.close()
+        batcher.close()
 
 
 async def maintain_until_answered(services: Services, store: Store) -> list[str]:
     """The SMS runtime's start-up maintenance (no SMSC); the replies it queued."""
-    runner = DbRunner()
-    runtime = rt.SmsRuntime(esme=None, hook=hook_on(services, runner),
-                            broker=OutboxBroker(store=store, runner=runner, clock=services.ctx.clock,
+    batcher = Batcher(store)
+    runtime = rt.SmsRuntime(esme=None, hook=hook_on(services, batcher),
+                            broker=OutboxBroker(store=store, batcher=batcher, clock=services.ctx.clock,
                                                 batch=10, poll_interval=0.1),
-                            router=KeywordRouter(services=services, texts=FakeTexts()), runner=runner,
+                            router=KeywordRouter(services=services, texts=FakeTexts()), batcher=batcher,
                             store=store, clock=services.ctx.clock)
     try:
         await runtime.start()
@@ -72,7 +72,7 @@ async def maintain_until_answered(services: Services, store: Store) -> list[str]
             await asyncio.sleep(0.01)
     finally:
         await runtime.close()
-        runner.close()
+        batcher.close()
     return [r["text"] for r in outbox(store, kind="reply")]
 
 

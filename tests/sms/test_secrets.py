@@ -10,7 +10,7 @@ import pytest
 
 from gateway.domain.money import Money
 from gateway.services.facade import Services
-from gateway.services.runner import DbRunner
+from gateway.services.batcher import Batcher
 from gateway.sms import keywords as kw
 from gateway.sms.router import KeywordRouter
 from gateway.smpp import runtime as rt
@@ -34,8 +34,8 @@ def parse(text: str, code: str = "888", stored: bool = False) -> kw.Command:
 async def save(services: Services, *texts: str, to: str = "888") -> list[int]:
     """Save MO ``texts`` through the real hook, sealed as ``serve`` seals them; their inbox ids."""
     saved: dict[int, str] = {}
-    runner = DbRunner()
-    hook = StoreHook(store=services.ctx.store, runner=runner, clock=services.ctx.clock, dedupe_window=60,
+    batcher = Batcher(services.ctx.store)
+    hook = StoreHook(store=services.ctx.store, batcher=batcher, clock=services.ctx.clock, dedupe_window=60,
                      secret=services.ctx.pin_secret, on_inbox=saved.update, seal=rt.inbox_seal(services))
     task = asyncio.create_task(hook.run())
     try:
@@ -44,7 +44,7 @@ async def save(services: Services, *texts: str, to: str = "888") -> list[int]:
         await hook.flush()
     finally:
         task.cancel()
-        runner.close()
+        batcher.close()
     return sorted(saved)
 
 
@@ -166,11 +166,11 @@ async def test_the_maintenance_job_purges_answered_texts(services: Services, sto
     [inbox_id] = await save(services, "LANG KM")
     answer(services, inbox_id)
     services.ctx.clock.advance(timedelta(seconds=1))  # type: ignore[attr-defined]
-    runner = DbRunner()
-    hook = StoreHook(store=store, runner=runner, clock=services.ctx.clock, dedupe_window=60, secret=services.ctx.pin_secret, on_inbox=lambda ids: None)
-    runtime = rt.SmsRuntime(esme=None, hook=hook, broker=OutboxBroker(store=store, runner=runner,
+    batcher = Batcher(store)
+    hook = StoreHook(store=store, batcher=batcher, clock=services.ctx.clock, dedupe_window=60, secret=services.ctx.pin_secret, on_inbox=lambda ids: None)
+    runtime = rt.SmsRuntime(esme=None, hook=hook, broker=OutboxBroker(store=store, batcher=batcher,
                             clock=services.ctx.clock, batch=10, poll_interval=0.1),
-                            router=KeywordRouter(services=services, texts=FakeTexts()), runner=runner,
+                            router=KeywordRouter(services=services, texts=FakeTexts()), batcher=batcher,
                             store=store, clock=services.ctx.clock, text_retention=timedelta(0))
     try:
         await runtime.start()
@@ -181,4 +181,4 @@ async def test_the_maintenance_job_purges_answered_texts(services: Services, sto
         assert inbox_texts(store) == [""]
     finally:
         await runtime.close()
-        runner.close()
+        batcher.close()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -620,18 +620,30 @@ class PgUnitOfWork:
 class _Running:
     conn: Connection
     uow: PgUnitOfWork
+    #: What ends the transaction and gives the connection back to the pool.
+    exit: ExitStack
+
+
+#: Transactions one process runs at once by default (the batcher's lanes); the pool has room
+#: for them and for the reads that borrow a connection per statement beside them.
+LANES = 4
 
 
 class PgDatabase:
     """The store port on a PostgreSQL pool (``open_pool``); one per process, shared by its threads.
 
     A thread's transaction is its own: a ``write_uow`` opened while the same
-    thread runs one is a savepoint inside it (``group`` opens one for several
-    jobs that then commit together).
+    thread runs one is a savepoint inside it (``begin_group`` opens one for
+    several jobs that then commit together). Jobs never run on the event
+    loop (``inline``: every statement is a network round trip); ``lanes``
+    threads of the batcher run groups at once, on connections of their own.
     """
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    inline = False
+
+    def __init__(self, pool: ConnectionPool, *, lanes: int = LANES) -> None:
         self.pool = pool
+        self.lanes = max(1, min(lanes, pool.max_size))
         self._local = threading.local()
         self._reads = PgUnitOfWork(Sql(None, pool))
 
@@ -649,13 +661,46 @@ class PgDatabase:
         with self._transaction(durable=durable) as uow:
             yield uow
 
-    @contextmanager
-    def group(self, *, durable: bool = True) -> Iterator[None]:
-        """Several operations, one commit: each ``write_uow`` inside is a savepoint."""
+    def begin_group(self, *, durable: bool = True, wait: bool = True) -> None:
+        """One transaction for several jobs on this thread (``wait`` is SQLite's: a server always queues).
+
+        Raises:
+            StoreBusy: no pooled connection came free in time.
+            StoreError: the server is unusable.
+        """
         if self._running() is not None:
-            raise RuntimeError("PgDatabase.group() does not nest")
-        with self._transaction(durable=durable):
-            yield
+            raise RuntimeError("groups do not nest")
+        stack = ExitStack()
+        try:
+            with _errors(self.pool):
+                conn = stack.enter_context(self.pool.connection())
+                stack.enter_context(conn.transaction())
+                if not durable:
+                    conn.execute("SET LOCAL synchronous_commit = off")
+        except BaseException:
+            stack.close()
+            raise
+        self._local.running = _Running(conn, PgUnitOfWork(Sql(conn, self.pool, lock=True)), stack)
+
+    def commit_group(self) -> None:
+        running = self._end_group()
+        with _errors(self.pool):
+            running.exit.close()  # COMMIT (a failed one rolls back), the connection back to the pool
+
+    def rollback_group(self) -> None:
+        running = self._end_group()
+        running.exit.__exit__(psycopg.Rollback, psycopg.Rollback(), None)
+
+    def _end_group(self) -> _Running:
+        running = self._running()
+        if running is None:
+            raise RuntimeError("no group is open on this thread")
+        self._local.running = None
+        return running
+
+    def checkpointer(self) -> None:
+        """The server checkpoints on its own."""
+        return None
 
     @contextmanager
     def _transaction(self, *, durable: bool, snapshot: bool = False) -> Iterator[PgUnitOfWork]:
@@ -664,7 +709,7 @@ class PgDatabase:
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             elif not durable:
                 conn.execute("SET LOCAL synchronous_commit = off")
-            running = _Running(conn, PgUnitOfWork(Sql(conn, self.pool, lock=not snapshot)))
+            running = _Running(conn, PgUnitOfWork(Sql(conn, self.pool, lock=not snapshot)), ExitStack())
             self._local.running = running
             try:
                 yield running.uow
@@ -688,7 +733,8 @@ class PgDatabase:
         self.pool.close()
 
 
-def open_database(url: str, *, max_size: int = 8, timeout: float = 5.0, migrate: bool = False) -> PgDatabase:
+def open_database(url: str, *, max_size: int = 8, timeout: float = 5.0, migrate: bool = False,
+                  lanes: int = LANES) -> PgDatabase:
     """The store port on the PostgreSQL database at ``url`` (``migrate``: bring its schema up to date first).
 
     Raises:
@@ -704,4 +750,4 @@ def open_database(url: str, *, max_size: int = 8, timeout: float = 5.0, migrate:
         except BaseException:
             pool.close()
             raise
-    return PgDatabase(pool)
+    return PgDatabase(pool, lanes=lanes)
