@@ -10,7 +10,8 @@ and, if ``[smpp] binds`` gives it one, its own SMPP bind.
 
 SIGTERM or SIGINT to the supervisor is passed to every worker, which stops
 as ``serve`` does (listener first, requests in flight finish, SMS side, exit
-0); the supervisor exits 0 once all have exited 0. A worker that dies
+0); the supervisor exits 0 once all have exited 0 (or, still starting, were
+ended by that very signal before they had set their handlers). A worker that dies
 otherwise is started again after a delay that doubles from
 ``RESTART_DELAY`` up to ``RESTART_DELAY_MAX``, back to the start once it has
 run ``STEADY_SECONDS``; after ``MAX_QUICK_DEATHS`` deaths in a row without
@@ -68,6 +69,8 @@ class Supervisor:
         self._args = worker_args
         self._slots = [_Slot(i) for i in range(count)]
         self._stopping = False
+        #: The signal passed to the workers (a worker ended by it was still starting: a clean stop).
+        self._signal: int | None = None
 
     def command(self, index: int) -> list[str]:
         return [sys.executable, "-m", "gateway", "serve", *self._args,
@@ -85,6 +88,7 @@ class Supervisor:
         if not self._stopping:
             log.info("workers_stopping", signal=signal.Signals(signum).name)
         self._stopping = True
+        self._signal = signum
         for slot in self._slots:
             if slot.proc is not None and slot.proc.poll() is None:
                 slot.proc.send_signal(signum)
@@ -146,6 +150,11 @@ class Supervisor:
                           reason=f"not stopped {STOP_SECONDS:g} s after the signal")
                 slot.proc.kill()
                 exit_code = slot.proc.wait()
+            if self._signal is not None and exit_code == -self._signal:
+                # Its default action ended it: the signal came before its handlers were set
+                # (a restart still importing), so it had taken no request and no claim yet.
+                log.info("worker_stopped_while_starting", worker=slot.index, worker_pid=slot.proc.pid)
+                exit_code = 0
             clean = clean and exit_code == 0
         log.info("workers_stopped", clean=clean)
         return code or (0 if clean else 1)

@@ -12,6 +12,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -147,6 +149,27 @@ class TestSupervisor:
         assert audit(server.db)["used"] == 60
         assert '"event": "worker_died"' in server.log.read_text()
         assert server.terminate() == 0
+
+    def test_sigterm_to_a_worker_still_starting_is_a_clean_stop(self, tmp_path: Path) -> None:
+        """A worker that the supervisor's SIGTERM reaches before it has set its handlers (a restart
+        still importing) ends by that signal, holding nothing: the stop is still clean, exit 0."""
+        ready = tmp_path / "started"
+        worker = f"import pathlib, time; pathlib.Path({str(ready)!r}).touch(); time.sleep(60)"
+        script = (
+            "import sys\n"
+            "from gateway.workers import Supervisor\n"
+            "class Starting(Supervisor):  # a worker that never gets as far as its signal handlers\n"
+            f"    def command(self, index): return [sys.executable, '-c', {worker!r}]\n"
+            "sys.exit(Starting(1, []).run())\n"
+        )
+        supervisor = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path)
+        try:
+            wait_for(ready.exists, 20, "the worker started")
+            supervisor.send_signal(signal.SIGTERM)
+            assert supervisor.wait(timeout=20) == 0
+        finally:
+            if supervisor.poll() is None:
+                supervisor.kill()
 
     def test_workers_0_is_refused_with_one_line(self, tmp_path: Path, server_factory) -> None:
         server = server_factory(tmp_path)
