@@ -16,10 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.config import PROJECT_ROOT, ConfigError
+from gateway.domain.account import Bucket
 from gateway.domain.errors import InvalidAmount
 from gateway.domain.money import Currency, Money, parse_amount
+from gateway.domain.inactivity import InactivityRule
+from gateway.domain.lifecycle import ExpiryLifecycle, InactivityLifecycle, LineLifecycle
 from gateway.domain.msisdn import NumberPlan
 from gateway.domain.policy import AttemptLimit, Policy
+from gateway.domain.rating import Rate, Tariff
 
 PROFILES_DIR = PROJECT_ROOT / "config" / "operators"
 
@@ -49,6 +53,10 @@ class OperatorProfile:
     ussd_session_idle_seconds: int
     #: Service requests per number per minute on any channel (0: unlimited).
     requests_per_minute: int
+    #: How usage is rated and which funds pay for it (``usage import``).
+    tariff: Tariff
+    #: The lines' life cycle: expiry-driven, or inactivity-driven with an ``[inactivity]`` table.
+    lifecycle: LineLifecycle
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
@@ -68,6 +76,14 @@ _SCHEMA: dict[str, dict[str, type]] = {
                "lost_number_max_failures": int, "lost_number_failure_window_hours": int,
                "lost_number_lockout_hours": int,
                "requests_per_minute": int, "max_voucher_amount": str, "max_balance": str},
+    "tariff": {"voice_unit_seconds": int, "voice_price": str, "sms_price": str, "data_unit_bytes": int,
+               "data_price": str, "data_price_units": int, "spending_order": list},
+}
+
+#: Tables a profile may leave out; a life cycle of inactivity when ``[inactivity]`` is there.
+_OPTIONAL: dict[str, dict[str, type]] = {
+    "inactivity": {"inactive_months": int, "reissue_days": int, "reissue_fee": str,
+                   "deactivation_reminder_days": int, "expiry_reminder_days": int},
 }
 
 
@@ -88,12 +104,13 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
     values: dict[str, dict[str, Any]] = {}
-    for section, keys in _SCHEMA.items():
+    sections = {**_SCHEMA, **{name: keys for name, keys in _OPTIONAL.items() if name in raw}}
+    for section, keys in sections.items():
         table = raw if section == "" else raw.get(section)
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{section}] is missing")
         for key in table:
-            if key not in keys and not (section == "" and key in _SCHEMA):
+            if key not in keys and not (section == "" and (key in _SCHEMA or key in _OPTIONAL)):
                 raise ConfigError(f"{path}: {_dotted(section, key)}: unknown key")
         values[section] = {}
         for key, kind in keys.items():
@@ -108,7 +125,8 @@ def load_profile(name_or_path: str) -> OperatorProfile:
                 raise ConfigError(f"{path}: {_dotted(section, key)}: must not be negative")
             values[section][key] = value
 
-    top, codes, periods, limits = values[""], values["codes"], values["periods"], values["limits"]
+    top, codes, periods, limits, tariff = (values[""], values["codes"], values["periods"], values["limits"],
+                                           values["tariff"])
     try:
         tz = ZoneInfo(top["time_zone"])
     except (ZoneInfoNotFoundError, ValueError):
@@ -145,7 +163,12 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         max_voucher=maxima["max_voucher_amount"],
         max_balance=maxima["max_balance"],
     )
+    lifecycle: LineLifecycle = ExpiryLifecycle(policy)
+    if "inactivity" in values:
+        lifecycle = InactivityLifecycle(_inactivity(path, values["inactivity"], currency, tz))
     return OperatorProfile(
+        tariff=_tariff(path, tariff, currency),
+        lifecycle=lifecycle,
         key=path.stem,
         name=top["name"],
         number_plan=NumberPlan(
@@ -159,6 +182,45 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         policy=policy,
         ussd_session_idle_seconds=periods["ussd_session_idle_seconds"],
         requests_per_minute=limits["requests_per_minute"],
+    )
+
+
+def _tariff(path: Path, table: dict[str, Any], currency: Currency) -> Tariff:
+    """``[tariff]``: a rate per kind of usage and the order prepaid funds are spent in."""
+    for key in ("voice_unit_seconds", "data_unit_bytes", "data_price_units"):
+        if table[key] <= 0:
+            raise ConfigError(f"{path}: tariff.{key}: must be more than zero")
+    prices = {}
+    for key in ("voice_price", "sms_price", "data_price"):
+        try:
+            prices[key] = parse_amount(table[key], currency)
+        except InvalidAmount as exc:
+            raise ConfigError(f"{path}: tariff.{key}: {exc}") from None
+    order = table["spending_order"]
+    spendable = {Bucket.MAIN.value, Bucket.PROMO.value}
+    if sorted(map(str, order)) != sorted(spendable):
+        raise ConfigError(f"{path}: tariff.spending_order: must name each of {sorted(spendable)} once, got {order!r}")
+    return Tariff(
+        voice=Rate(table["voice_unit_seconds"], prices["voice_price"]),
+        sms=Rate(1, prices["sms_price"]),
+        data=Rate(table["data_unit_bytes"], prices["data_price"], table["data_price_units"]),
+        spending_order=tuple(Bucket(name) for name in order),
+    )
+
+
+def _inactivity(path: Path, table: dict[str, Any], currency: Currency, tz: ZoneInfo) -> InactivityRule:
+    """``[inactivity]``: 004 3(B).12's periods and fee."""
+    for key in ("inactive_months", "reissue_days"):
+        if table[key] <= 0:
+            raise ConfigError(f"{path}: inactivity.{key}: must be more than zero")
+    try:
+        fee = parse_amount(table["reissue_fee"], currency)
+    except InvalidAmount as exc:
+        raise ConfigError(f"{path}: inactivity.reissue_fee: {exc}") from None
+    return InactivityRule(
+        inactive_months=table["inactive_months"], reissue_days=table["reissue_days"], reissue_fee=fee,
+        deactivation_reminder_days=table["deactivation_reminder_days"],
+        expiry_reminder_days=table["expiry_reminder_days"], time_zone=tz,
     )
 
 

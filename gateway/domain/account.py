@@ -47,7 +47,9 @@ class EntryKind(enum.StrEnum):
     FORFEIT = "forfeit"  # the restore window closed on expired funds
     PROMO_GRANT = "promo_grant"
     PROMO_EXPIRE = "promo_expire"
-    RECYCLE = "recycle"  # the number was recycled; what was left is closed out
+    RECYCLE = "recycle"  # the number was recycled (or expired unclaimed); what was left is closed out
+    USAGE = "usage"  # rated usage debited from prepaid funds (``gateway.domain.rating``)
+    REISSUE_FEE = "reissue_fee"  # a deactivated number given back for the profile's fee
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class LedgerEntry:
     at: datetime
     #: For promo entries: the lot (its index in ``Account.promos`` when new).
     lot: PromoLot | None = None
+    #: What the change belongs to when it differs per entry (a usage record); else the save's.
+    reference: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,11 @@ Postpaid lines have no Active Period and stay active.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
+from gateway.domain.inactivity import InactivityRule, deactivation_at, expiry_at
 from gateway.domain.policy import Policy
 
 
@@ -24,6 +27,8 @@ class LineState(enum.StrEnum):
     OUTGOING_BARRED = "outgoing_barred"
     FULLY_BARRED = "fully_barred"
     RECYCLED = "recycled"
+    DEACTIVATED = "deactivated"  # 004 3(B).12: unused six months; reissue within the window
+    EXPIRED = "expired"  # ... not reissued in time: the number may go to a new subscriber
 
 
 def line_state(expires_at: datetime | None, now: datetime, policy: Policy) -> LineState:
@@ -53,3 +58,87 @@ def next_deadline(expires_at: datetime | None, now: datetime, policy: Policy) ->
         if now < moment:
             return moment
     return None
+
+
+# --- which life cycle a profile has -------------------------------------------------
+#
+# A profile's lines follow one of two life cycles, chosen by its data (an
+# ``[inactivity]`` table or not): ``ExpiryLifecycle`` (000, above: a prepaid
+# line is barred and recycled after its funds expire) or
+# ``InactivityLifecycle`` (004 3(B).12, ``gateway.domain.inactivity``: any
+# line is deactivated after six months unused and expires unclaimed). The
+# services ask the profile's object; none of them asks which profile it is.
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    """What a line's state is computed from."""
+
+    type: str
+    main_expires_at: datetime | None
+    #: The last activity, else when the line was added.
+    active_since: datetime
+    #: When it was deactivated (inactivity life cycle; None: not recorded as such).
+    deactivated_at: datetime | None = None
+
+
+#: States in which the number is (about to be) given up: nothing more is done on it.
+GONE = frozenset({LineState.RECYCLED, LineState.EXPIRED})
+
+#: States in which the network carries traffic for the line (incoming calls while outgoing is barred).
+CARRIED = frozenset({LineState.ACTIVE, LineState.OUTGOING_BARRED})
+
+
+class LineLifecycle(Protocol):
+    @property
+    def recycles_on_expiry(self) -> bool:
+        """Prepaid funds running out ends the line (barring, then recycling)."""
+        ...
+
+    @property
+    def inactivity(self) -> InactivityRule | None:
+        """The inactivity rule, when the profile has one."""
+        ...
+
+    def state(self, line: LineFacts, now: datetime) -> LineState: ...
+
+    def next_deadline(self, line: LineFacts, now: datetime) -> datetime | None: ...
+
+
+@dataclass(frozen=True)
+class ExpiryLifecycle:
+    policy: Policy
+    recycles_on_expiry: bool = True
+    inactivity: InactivityRule | None = None
+
+    def state(self, line: LineFacts, now: datetime) -> LineState:
+        return line_state(line.main_expires_at if line.type == "prepaid" else None, now, self.policy)
+
+    def next_deadline(self, line: LineFacts, now: datetime) -> datetime | None:
+        return next_deadline(line.main_expires_at if line.type == "prepaid" else None, now, self.policy)
+
+
+@dataclass(frozen=True)
+class InactivityLifecycle:
+    rule: InactivityRule
+    recycles_on_expiry: bool = False
+
+    @property
+    def inactivity(self) -> InactivityRule | None:
+        return self.rule
+
+    def _moments(self, line: LineFacts) -> tuple[datetime, datetime]:
+        deactivated = line.deactivated_at or deactivation_at(line.active_since, self.rule)
+        return deactivated, expiry_at(deactivated, self.rule)
+
+    def state(self, line: LineFacts, now: datetime) -> LineState:
+        deactivated, expires = self._moments(line)
+        if now < deactivated:
+            return LineState.ACTIVE
+        return LineState.DEACTIVATED if now < expires else LineState.EXPIRED
+
+    def next_deadline(self, line: LineFacts, now: datetime) -> datetime | None:
+        for moment in self._moments(line):
+            if now < moment:
+                return moment
+        return None

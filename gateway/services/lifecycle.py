@@ -8,6 +8,9 @@
   subscriber whose balances and consent start afresh.
 - Reminders are queued once per expiry cycle: funds expiring soon, line
   barred, number about to be recycled.
+- With an inactivity life cycle (004 3(B).12) instead of recycling on expiry:
+  lines unused for months are deactivated, and expire unclaimed after the
+  reissue window (``gateway.services.inactivity``).
 
 Running it twice at the same ``now`` changes nothing the second time.
 Balance checks never depend on this job having run (they settle in memory);
@@ -22,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from gateway.domain import account as rules
 from gateway.domain.account import EntryKind
 from gateway.domain.lifecycle import LineState, line_state, recycle_at
+from gateway.services import inactivity
 from gateway.services.accounts import view_of
 from gateway.services.model import OutgoingSms
 from gateway.services.ports import Context
@@ -38,6 +42,9 @@ class LifecycleReport:
     promo_expired: int
     recycled: int
     reminders: int
+    #: 004 3(B).12 (profiles with an inactivity life cycle): lines deactivated, numbers expired.
+    deactivated: int = 0
+    line_expired: int = 0
 
 
 def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
@@ -46,6 +53,7 @@ def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
     recycle_cutoff = now - policy.outgoing_barred - policy.fully_barred
     due = ctx.store.read_uow().accounts.due_for_lifecycle(now, recycle_cutoff)
     counts = {"settled": 0, "expire": 0, "forfeit": 0, "promo_expire": 0, "recycled": 0}
+    recycles = ctx.profile.lifecycle.recycles_on_expiry
     for start in range(0, len(due), BATCH):
         with ctx.store.write_uow() as uow:
             for msisdn in due[start:start + BATCH]:
@@ -54,7 +62,8 @@ def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
                     continue
                 account, entries = rules.settle(record.account, now, policy)
                 expires = account.main_expires_at if record.type == "prepaid" else None
-                if expires is not None and line_state(expires, now, policy) is LineState.RECYCLED:
+                if (recycles and expires is not None
+                        and line_state(expires, now, policy) is LineState.RECYCLED):
                     moment = recycle_at(expires, policy)
                     account, closing = rules.close_out(account, moment)
                     entries += closing
@@ -72,8 +81,10 @@ def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
                     elif entry.kind is EntryKind.PROMO_EXPIRE:
                         counts["promo_expire"] += 1
     reminders = _queue_reminders(ctx, now)
+    lines = inactivity.advance(ctx, now)
     return LifecycleReport(now, counts["settled"], counts["expire"], counts["forfeit"],
-                           counts["promo_expire"], counts["recycled"], reminders)
+                           counts["promo_expire"], counts["recycled"], reminders + lines.reminders,
+                           lines.deactivated, lines.expired)
 
 
 def _queue_reminders(ctx: Context, now: datetime) -> int:
@@ -81,10 +92,12 @@ def _queue_reminders(ctx: Context, now: datetime) -> int:
     if ctx.notices is None:
         return 0
     policy = ctx.profile.policy
-    windows = {
-        "barred": (now - policy.outgoing_barred, now),
-        "recycle_warning": (now - policy.outgoing_barred - policy.fully_barred, now - policy.outgoing_barred),
-    }
+    windows = {}
+    if ctx.profile.lifecycle.recycles_on_expiry:
+        windows = {
+            "barred": (now - policy.outgoing_barred, now),
+            "recycle_warning": (now - policy.outgoing_barred - policy.fully_barred, now - policy.outgoing_barred),
+        }
     if policy.expiry_reminder_days:
         windows["expiry"] = (now, now + timedelta(days=policy.expiry_reminder_days))
     sent = 0

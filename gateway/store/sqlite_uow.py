@@ -27,6 +27,7 @@ from gateway.store import sms as sms_sql
 from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.port import (
     Accounts,
+    Activity,
     Consent,
     DuplicateNumber,
     Inbox,
@@ -42,8 +43,10 @@ from gateway.store.port import (
     StoredTopUp,
     SubscriberRecord,
     TopUps,
+    Usage,
     Vouchers,
 )
+from gateway.store.usage import SqliteActivity, SqliteUsage
 
 
 class _Bound:
@@ -434,7 +437,8 @@ class SqliteInbox(_Bound):
 class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
-    __slots__ = ("accounts", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox", "inbox")
+    __slots__ = ("accounts", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox", "inbox",
+                 "usage", "activity")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.accounts: Accounts = SqliteAccounts(conn)
@@ -446,3 +450,5 @@ class SqliteUnitOfWork:
         self.sessions: Sessions = SqliteSessions(conn)
         self.outbox: Outbox = SqliteOutbox(conn)
         self.inbox: Inbox = SqliteInbox(conn)
+        self.usage: Usage = SqliteUsage(conn)
+        self.activity: Activity = SqliteActivity(conn)

@@ -37,6 +37,7 @@ from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store.port import (
     Accounts,
+    Activity,
     Consent,
     DuplicateNumber,
     Inbox,
@@ -52,6 +53,7 @@ from gateway.store.port import (
     StoredTopUp,
     SubscriberRecord,
     TopUps,
+    Usage,
     Vouchers,
 )
 from gateway.store.postgres.connection import Connection, describe, url_of
@@ -143,6 +145,7 @@ class _Bound:
 _SELECT_RECORD = (
     "SELECT s.id, s.msisdn, s.type, s.language, s.id_hash, s.status, s.created_at, s.recycled_at, "
     "s.marketing_opt_in, s.main_minor, s.main_expires_at, s.restorable_minor, s.restorable_until, "
+    "s.last_active_at, s.deactivated_at, "
     "l.reference AS lost_reference, l.reported_at AS lost_reported_at, "
     "EXISTS (SELECT 1 FROM promo_lots p WHERE p.subscriber_id = s.id AND p.amount_minor <> 0) AS has_promos "
     "FROM subscribers s LEFT JOIN lost_reports l ON l.subscriber_id = s.id AND l.resolved_at IS NULL "
@@ -189,6 +192,7 @@ class PgAccounts(_Bound):
             account=account, lost_reference=lost_reference,
             lost_reported_at=row["lost_reported_at"] if lost_reference is not None else None,
             status=row["status"], recycled_at=row["recycled_at"],
+            last_active_at=row["last_active_at"], deactivated_at=row["deactivated_at"],
         )
 
     def line_summary(self, msisdn: str) -> LineSummary | None:
@@ -244,7 +248,7 @@ class PgAccounts(_Bound):
             if entry.lot is not None:
                 lot_id = entry.lot.lot_id if entry.lot.lot_id is not None else lot_ids[id(entry.lot)]
             rows.append((subscriber_id, entry.bucket.value, lot_id, entry.delta.minor, entry.kind.value,
-                         entry.at, now, reference, channel))
+                         entry.at, now, entry.reference or reference, channel))
             if lot_id is not None:
                 self._sql.execute("UPDATE promo_lots SET amount_minor = amount_minor + %s WHERE id = %s",
                                   (entry.delta.minor, lot_id))
@@ -551,10 +555,11 @@ class PgUnitOfWork:
     """Every repository of the port over one ``Sql`` (a transaction's connection, or the pool)."""
 
     __slots__ = ("sql", "accounts", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox",
-                 "inbox")
+                 "inbox", "usage", "activity")
 
     def __init__(self, sql: Sql) -> None:
         from gateway.store.postgres.sms import PgInbox, PgOutbox
+        from gateway.store.postgres.usage import PgActivity, PgUsage
 
         self.sql = sql
         self.accounts: Accounts = PgAccounts(sql)
@@ -566,6 +571,8 @@ class PgUnitOfWork:
         self.sessions: Sessions = PgSessions(sql)
         self.outbox: Outbox = PgOutbox(sql)
         self.inbox: Inbox = PgInbox(sql)
+        self.usage: Usage = PgUsage(sql)
+        self.activity: Activity = PgActivity(sql)
 
 
 @dataclass
