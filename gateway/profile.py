@@ -3,7 +3,10 @@
 A profile is what differs between operators: the number plan, currency, time
 zone, languages, USSD and SMS codes, and every period and limit the rules use.
 It is validated at load like the settings; the rules receive it as a
-``gateway.domain.policy.Policy``.
+``gateway.domain.policy.Policy``, whose policy objects (the life cycle, the
+postpaid terms) are chosen here from the profile's data: ``[lifecycle] kind``
+and whether there is a ``[postpaid]`` table. Nothing else asks which operator
+it serves.
 """
 
 from __future__ import annotations
@@ -19,10 +22,18 @@ from gateway.config import PROJECT_ROOT, ConfigError
 from gateway.domain.account import Bucket
 from gateway.domain.errors import InvalidAmount
 from gateway.domain.money import Currency, Money, parse_amount
-from gateway.domain.inactivity import InactivityRule
-from gateway.domain.lifecycle import ExpiryLifecycle, InactivityLifecycle, LineLifecycle
+from gateway.domain.lifecycle import LineLifecycle, line_cycle
 from gateway.domain.msisdn import NumberPlan
-from gateway.domain.policy import AttemptLimit, Policy
+from gateway.domain.policy import (
+    AttemptLimit,
+    DepositRule,
+    ExpiryLifecycle,
+    InactivityLifecycle,
+    LatePenalty,
+    Lifecycle,
+    Policy,
+    PostpaidPolicy,
+)
 from gateway.domain.rating import Rate, Tariff
 
 PROFILES_DIR = PROJECT_ROOT / "config" / "operators"
@@ -55,20 +66,25 @@ class OperatorProfile:
     requests_per_minute: int
     #: How usage is rated and which funds pay for it (``usage import``).
     tariff: Tariff
-    #: The lines' life cycle: expiry-driven, or inactivity-driven with an ``[inactivity]`` table.
+    #: The lines' life cycle as behaviour (``policy.lifecycle`` is its data).
     lifecycle: LineLifecycle
+    #: A number as subscribers write it, for the texts ("e.g. 012345678").
+    example_number: str = ""
+
+    @property
+    def has_postpaid(self) -> bool:
+        return self.policy.postpaid is not None
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
     "": {"name": str, "country_code": str, "national_prefix": str,
          "national_lengths": list, "currency": str, "minor_digits": int,
          "currency_symbol": str, "time_zone": str, "languages": list,
-         "default_language": str},
+         "default_language": str, "example_number": str},
     "codes": {"selfcare": str, "balance": str, "topup": str, "marketing_optout": str,
               "sms_keywords": str, "sms_marketing": str},
     "periods": {"default_valid_days": int, "restore_window_days": int,
-                "promo_valid_days": int, "outgoing_barred_days": int,
-                "fully_barred_days": int, "expiry_reminder_days": int,
+                "promo_valid_days": int, "expiry_reminder_days": int,
                 "ussd_session_idle_seconds": int},
     "limits": {"pin_max_failures": int, "pin_failure_window_hours": int,
                "pin_lockout_hours": int, "lost_max_failures": int,
@@ -76,15 +92,21 @@ _SCHEMA: dict[str, dict[str, type]] = {
                "lost_number_max_failures": int, "lost_number_failure_window_hours": int,
                "lost_number_lockout_hours": int,
                "requests_per_minute": int, "max_voucher_amount": str, "max_balance": str},
+    "lifecycle": {"kind": str},
     "tariff": {"voice_unit_seconds": int, "voice_price": str, "sms_price": str, "data_unit_bytes": int,
                "data_price": str, "data_price_units": int, "spending_order": list},
 }
 
-#: Tables a profile may leave out; a life cycle of inactivity when ``[inactivity]`` is there.
-_OPTIONAL: dict[str, dict[str, type]] = {
-    "inactivity": {"inactive_months": int, "reissue_days": int, "reissue_fee": str,
-                   "deactivation_reminder_days": int, "expiry_reminder_days": int},
+#: ``[lifecycle]`` keys by ``kind`` (beside ``kind`` itself).
+_LIFECYCLE: dict[str, dict[str, type]] = {
+    "expiry": {"outgoing_barred_days": int, "fully_barred_days": int},
+    "inactivity": {"inactive_months": int, "reissue_window_days": int, "reissue_fee": str,
+                   "reminder_days": list},
 }
+#: ``[postpaid]`` (optional: no table, no postpaid lines): required and optional keys.
+_POSTPAID: dict[str, type] = {"due_days": int, "reminder_days": list}
+_POSTPAID_OPTIONAL: dict[str, type] = {"deposit_threshold_percent": int, "deposit_notice_days": int,
+                                       "late_penalty_percent_per_month": str}
 
 
 def load_profile(name_or_path: str) -> OperatorProfile:
@@ -104,26 +126,22 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
     values: dict[str, dict[str, Any]] = {}
-    sections = {**_SCHEMA, **{name: keys for name, keys in _OPTIONAL.items() if name in raw}}
-    for section, keys in sections.items():
+    for section, keys in _SCHEMA.items():
         table = raw if section == "" else raw.get(section)
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{section}] is missing")
-        for key in table:
-            if key not in keys and not (section == "" and (key in _SCHEMA or key in _OPTIONAL)):
-                raise ConfigError(f"{path}: {_dotted(section, key)}: unknown key")
-        values[section] = {}
-        for key, kind in keys.items():
-            if key not in table:
-                raise ConfigError(f"{path}: {_dotted(section, key)}: missing")
-            value = table[key]
-            if not isinstance(value, kind) or isinstance(value, bool):
-                raise ConfigError(
-                    f"{path}: {_dotted(section, key)}: expected {kind.__name__}, got {value!r}"
-                )
-            if isinstance(value, int) and value < 0:
-                raise ConfigError(f"{path}: {_dotted(section, key)}: must not be negative")
-            values[section][key] = value
+        extra: dict[str, type] = {}
+        if section == "lifecycle":
+            kind = table.get("kind")
+            if kind not in _LIFECYCLE:
+                raise ConfigError(f"{path}: lifecycle.kind: expected one of {', '.join(_LIFECYCLE)}, got {kind!r}")
+            extra = _LIFECYCLE[kind]
+        values[section] = _section(path, section, table, {**keys, **extra}, top_level=section == "")
+    postpaid_table = raw.get("postpaid")
+    if postpaid_table is not None and not isinstance(postpaid_table, dict):
+        raise ConfigError(f"{path}: postpaid: expected a table")
+    postpaid_values = (None if postpaid_table is None else
+                       _section(path, "postpaid", postpaid_table, _POSTPAID, optional=_POSTPAID_OPTIONAL))
 
     top, codes, periods, limits, tariff = (values[""], values["codes"], values["periods"], values["limits"],
                                            values["tariff"])
@@ -142,8 +160,7 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         default_valid_days=periods["default_valid_days"],
         restore_window=timedelta(days=periods["restore_window_days"]),
         promo_valid_days=periods["promo_valid_days"],
-        outgoing_barred=timedelta(days=periods["outgoing_barred_days"]),
-        fully_barred=timedelta(days=periods["fully_barred_days"]),
+        lifecycle=_lifecycle(path, values["lifecycle"], currency),
         pin_attempts=AttemptLimit(
             limits["pin_max_failures"],
             timedelta(hours=limits["pin_failure_window_hours"]),
@@ -162,13 +179,11 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         expiry_reminder_days=periods["expiry_reminder_days"],
         max_voucher=maxima["max_voucher_amount"],
         max_balance=maxima["max_balance"],
+        postpaid=None if postpaid_values is None else _postpaid(path, postpaid_values),
     )
-    lifecycle: LineLifecycle = ExpiryLifecycle(policy)
-    if "inactivity" in values:
-        lifecycle = InactivityLifecycle(_inactivity(path, values["inactivity"], currency, tz))
     return OperatorProfile(
         tariff=_tariff(path, tariff, currency),
-        lifecycle=lifecycle,
+        lifecycle=line_cycle(policy, tz),
         key=path.stem,
         name=top["name"],
         number_plan=NumberPlan(
@@ -182,6 +197,7 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         policy=policy,
         ussd_session_idle_seconds=periods["ussd_session_idle_seconds"],
         requests_per_minute=limits["requests_per_minute"],
+        example_number=top["example_number"],
     )
 
 
@@ -208,20 +224,65 @@ def _tariff(path: Path, table: dict[str, Any], currency: Currency) -> Tariff:
     )
 
 
-def _inactivity(path: Path, table: dict[str, Any], currency: Currency, tz: ZoneInfo) -> InactivityRule:
-    """``[inactivity]``: 004 3(B).12's periods and fee."""
-    for key in ("inactive_months", "reissue_days"):
-        if table[key] <= 0:
-            raise ConfigError(f"{path}: inactivity.{key}: must be more than zero")
+
+def _section(path: Path, section: str, table: dict[str, Any], keys: dict[str, type], *,
+             optional: dict[str, type] | None = None, top_level: bool = False) -> dict[str, Any]:
+    """The keys of one table, type-checked; unknown and missing keys refused, naming them."""
+    optional = optional or {}
+    for key in table:
+        if key not in keys and key not in optional and not (top_level and key in _SCHEMA or top_level and key == "postpaid"):
+            raise ConfigError(f"{path}: {_dotted(section, key)}: unknown key")
+    out: dict[str, Any] = {}
+    for key, kind in {**keys, **optional}.items():
+        if key not in table:
+            if key in keys:
+                raise ConfigError(f"{path}: {_dotted(section, key)}: missing")
+            continue
+        value = table[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ConfigError(f"{path}: {_dotted(section, key)}: expected {kind.__name__}, got {value!r}")
+        if isinstance(value, int) and value < 0:
+            raise ConfigError(f"{path}: {_dotted(section, key)}: must not be negative")
+        if isinstance(value, list) and not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                               for v in value) and key.endswith("_days"):
+            raise ConfigError(f"{path}: {_dotted(section, key)}: expected whole numbers of days")
+        out[key] = value
+    return out
+
+
+def _lifecycle(path: Path, values: dict[str, Any], currency: Currency) -> Lifecycle:
+    """``[lifecycle]``: expiry-driven (000 "SIM Card LifeCycle") or inactivity-driven (004 3(B).12)."""
+    if values["kind"] == "expiry":
+        return ExpiryLifecycle(timedelta(days=values["outgoing_barred_days"]),
+                               timedelta(days=values["fully_barred_days"]))
+    if values["inactive_months"] <= 0:
+        raise ConfigError(f"{path}: lifecycle.inactive_months: must be more than zero")
     try:
-        fee = parse_amount(table["reissue_fee"], currency)
+        fee = parse_amount(values["reissue_fee"], currency)
     except InvalidAmount as exc:
-        raise ConfigError(f"{path}: inactivity.reissue_fee: {exc}") from None
-    return InactivityRule(
-        inactive_months=table["inactive_months"], reissue_days=table["reissue_days"], reissue_fee=fee,
-        deactivation_reminder_days=table["deactivation_reminder_days"],
-        expiry_reminder_days=table["expiry_reminder_days"], time_zone=tz,
-    )
+        raise ConfigError(f"{path}: lifecycle.reissue_fee: {exc}") from None
+    return InactivityLifecycle(values["inactive_months"], timedelta(days=values["reissue_window_days"]), fee,
+                               tuple(sorted(set(values["reminder_days"]), reverse=True)))
+
+
+def _postpaid(path: Path, values: dict[str, Any]) -> PostpaidPolicy:
+    """``[postpaid]``: bill terms, and the deposit rule and late penalty where the profile has them."""
+    deposit_keys = [k for k in ("deposit_threshold_percent", "deposit_notice_days") if k in values]
+    if len(deposit_keys) == 1:
+        raise ConfigError(f"{path}: postpaid: deposit_threshold_percent and deposit_notice_days go together")
+    deposit = (DepositRule(values["deposit_threshold_percent"], timedelta(days=values["deposit_notice_days"]))
+               if deposit_keys else None)
+    penalty = None
+    if "late_penalty_percent_per_month" in values:
+        text = values["late_penalty_percent_per_month"]
+        try:
+            # Percent with up to two decimals, as basis points ("1" -> 100, "1.5" -> 150).
+            points = parse_amount(text, Currency("%", 2)).minor
+        except InvalidAmount:
+            raise ConfigError(f"{path}: postpaid.late_penalty_percent_per_month: not a percentage: {text!r}") from None
+        penalty = LatePenalty(points)
+    return PostpaidPolicy(values["due_days"], tuple(sorted(set(values["reminder_days"]), reverse=True)),
+                          deposit, penalty)
 
 
 def _amount(path: Path, key: str, text: str, currency: Currency) -> Money:

@@ -1,5 +1,8 @@
 """Loading the menu trees: ``menus/trees/*.toml``, checked once at start-up.
 
+An option may carry ``when`` (``postpaid``, ``language:ne``): it is offered
+only where the profile has that, so one tree serves every operator.
+
 The gateway refuses to start on a broken tree, naming the file and the path
 inside it: a target that names no screen, an action that is not a use case,
 an argument the action does not take, a stored answer nobody asks for, a
@@ -140,9 +143,14 @@ def _screen(
             raise MenuError(f"{fname}: {where}.{key}: missing")
     options = []
     for i, opt in enumerate(spec.get("options", ())):
-        if not (isinstance(opt, dict) and set(opt) == {"label", "target"}):
-            raise MenuError(f"{fname}: {where}.options[{i}]: expected {{label, target}}")
-        options.append(Option(str(opt["label"]), str(opt["target"])))
+        if not (isinstance(opt, dict) and {"label", "target"} <= set(opt) <= {"label", "target", "when"}):
+            raise MenuError(f"{fname}: {where}.options[{i}]: expected {{label, target[, when]}}")
+        try:
+            offered = "when" not in opt or offers(profile, str(opt["when"]))
+        except ValueError as exc:
+            raise MenuError(f"{fname}: {where}.options[{i}].when: {exc}") from None
+        if offered:
+            options.append(Option(str(opt["label"]), str(opt["target"])))
     validator = None
     if kind is ScreenKind.INPUT:
         try:
@@ -172,6 +180,21 @@ def _screen(
         args=tuple((str(k), str(v)) for k, v in args.items()), show=show,
         own_line=bool(spec.get("own_line", False)), secret=bool(spec.get("secret", False)),
     ), validator
+
+
+def offers(profile: OperatorProfile, condition: str) -> bool:
+    """Whether the profile has what an option's ``when`` names: ``postpaid`` (it has postpaid
+    lines) or ``language:<code>`` (it speaks that language). Profile data, never its name.
+
+    Raises:
+        ValueError: a condition nobody knows.
+    """
+    if condition == "postpaid":
+        return profile.has_postpaid
+    kind, _, value = condition.partition(":")
+    if kind == "language" and value:
+        return value in profile.languages
+    raise ValueError(f"unknown condition {condition!r} (postpaid, language:<code>)")
 
 
 def _check_links(tree: MenuTree) -> None:

@@ -32,10 +32,8 @@ class InactivityRule:
     reissue_days: int
     #: 3(B).12 "upon payment of a specified fees" (the terms give no amount: profile data).
     reissue_fee: Money
-    #: SMS this many days before the deactivation (0: none).
-    deactivation_reminder_days: int
-    #: SMS this many days before the number expires unclaimed (0: none).
-    expiry_reminder_days: int
+    #: SMS this many days before each step (deactivation, expiry), largest first; each once.
+    reminder_days: tuple[int, ...]
     time_zone: tzinfo
 
 
@@ -69,3 +67,20 @@ def earliest_deactivation_cutoff(now: datetime, rule: InactivityRule) -> datetim
 def earliest_expiry_cutoff(now: datetime, rule: InactivityRule) -> datetime:
     """Every line that expired by ``now`` was deactivated before this."""
     return now - timedelta(days=rule.reissue_days - 2)
+
+
+def reminder_due(deadline: datetime, now: datetime, reminder_days: tuple[int, ...]) -> int | None:
+    """Which reminder (days ahead) is due at ``now`` before ``deadline``, if any.
+
+    The one whose window ``[deadline - d, deadline - next smaller d)`` holds
+    ``now``: a job that ran late sends the nearest reminder, not every one it
+    missed.
+    """
+    if now >= deadline:
+        return None
+    offsets = sorted(set(reminder_days), reverse=True)
+    for index, days in enumerate(offsets):
+        nearer = offsets[index + 1] if index + 1 < len(offsets) else 0
+        if deadline - timedelta(days=days) <= now < deadline - timedelta(days=nearer):
+            return days
+    return None

@@ -8,18 +8,21 @@ top-up then either, the number is recycled (90 consecutive days in all).
 The state is a function of the main balance's expiry and the time, so it is
 never stored stale: a top-up that moves the expiry into the future makes the
 line active again by itself. Only recycling is a write (the account closes).
-Postpaid lines have no Active Period and stay active.
+Postpaid lines have no Active Period and stay active here (their own state,
+``discontinued``, is ``gateway.domain.postpaid``'s). A profile whose life cycle
+is not expiry-driven (``InactivityLifecycle``, 004 3(B).12) is never barred
+by an expiry.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Protocol
 
 from gateway.domain.inactivity import InactivityRule, deactivation_at, expiry_at
-from gateway.domain.policy import Policy
+from gateway.domain.policy import ExpiryLifecycle, InactivityLifecycle, Policy
 
 
 class LineState(enum.StrEnum):
@@ -27,14 +30,22 @@ class LineState(enum.StrEnum):
     OUTGOING_BARRED = "outgoing_barred"
     FULLY_BARRED = "fully_barred"
     RECYCLED = "recycled"
-    DEACTIVATED = "deactivated"  # 004 3(B).12: unused six months; reissue within the window
-    EXPIRED = "expired"  # ... not reissued in time: the number may go to a new subscriber
+    #: 004 3(B).12 (profiles with an ``InactivityLifecycle``).
+    DEACTIVATED = "deactivated"
+    EXPIRED = "expired"
+    #: 004 7.7: a postpaid line whose dues passed the deposit rule.
+    DISCONTINUED = "discontinued"
+
+
+def _expiry(policy: Policy) -> ExpiryLifecycle | None:
+    return policy.lifecycle if isinstance(policy.lifecycle, ExpiryLifecycle) else None
 
 
 def line_state(expires_at: datetime | None, now: datetime, policy: Policy) -> LineState:
-    if expires_at is None or now < expires_at:
+    cycle = _expiry(policy)
+    if expires_at is None or now < expires_at or cycle is None:
         return LineState.ACTIVE
-    if now < expires_at + policy.outgoing_barred:
+    if now < expires_at + cycle.outgoing_barred:
         return LineState.OUTGOING_BARRED
     if now < recycle_at(expires_at, policy):
         return LineState.FULLY_BARRED
@@ -42,17 +53,21 @@ def line_state(expires_at: datetime | None, now: datetime, policy: Policy) -> Li
 
 
 def fully_barred_at(expires_at: datetime, policy: Policy) -> datetime:
-    return expires_at + policy.outgoing_barred
+    cycle = _expiry(policy)
+    assert cycle is not None, "an expiry life cycle only"
+    return expires_at + cycle.outgoing_barred
 
 
 def recycle_at(expires_at: datetime, policy: Policy) -> datetime:
     """The moment the number is recycled unless it is topped up before."""
-    return expires_at + policy.outgoing_barred + policy.fully_barred
+    cycle = _expiry(policy)
+    assert cycle is not None, "an expiry life cycle only"
+    return expires_at + cycle.outgoing_barred + cycle.fully_barred
 
 
 def next_deadline(expires_at: datetime | None, now: datetime, policy: Policy) -> datetime | None:
     """When the line's state changes next without a top-up (None: never)."""
-    if expires_at is None:
+    if expires_at is None or _expiry(policy) is None:
         return None
     for moment in (expires_at, fully_barred_at(expires_at, policy), recycle_at(expires_at, policy)):
         if now < moment:
@@ -62,12 +77,12 @@ def next_deadline(expires_at: datetime | None, now: datetime, policy: Policy) ->
 
 # --- which life cycle a profile has -------------------------------------------------
 #
-# A profile's lines follow one of two life cycles, chosen by its data (an
-# ``[inactivity]`` table or not): ``ExpiryLifecycle`` (000, above: a prepaid
-# line is barred and recycled after its funds expire) or
-# ``InactivityLifecycle`` (004 3(B).12, ``gateway.domain.inactivity``: any
+# A profile's lines follow one of two life cycles, chosen by its data
+# (``[lifecycle] kind``, the ``policy.lifecycle`` value): ``ExpiryCycle``
+# (000, above: a prepaid line is barred and recycled after its funds expire)
+# or ``InactivityCycle`` (004 3(B).12, ``gateway.domain.inactivity``: any
 # line is deactivated after six months unused and expires unclaimed). The
-# services ask the profile's object; none of them asks which profile it is.
+# services ask the profile's object (``line_cycle``); none asks which profile it is.
 
 
 @dataclass(frozen=True)
@@ -106,7 +121,7 @@ class LineLifecycle(Protocol):
 
 
 @dataclass(frozen=True)
-class ExpiryLifecycle:
+class ExpiryCycle:
     policy: Policy
     recycles_on_expiry: bool = True
     inactivity: InactivityRule | None = None
@@ -119,7 +134,7 @@ class ExpiryLifecycle:
 
 
 @dataclass(frozen=True)
-class InactivityLifecycle:
+class InactivityCycle:
     rule: InactivityRule
     recycles_on_expiry: bool = False
 
@@ -142,3 +157,12 @@ class InactivityLifecycle:
             if now < moment:
                 return moment
         return None
+
+
+def line_cycle(policy: Policy, time_zone: tzinfo) -> LineLifecycle:
+    """The behaviour of the life cycle ``policy.lifecycle`` describes."""
+    data = policy.lifecycle
+    if isinstance(data, InactivityLifecycle):
+        return InactivityCycle(InactivityRule(data.inactive_months, data.reissue_window.days, data.reissue_fee,
+                                              data.reminder_days, time_zone))
+    return ExpiryCycle(policy)

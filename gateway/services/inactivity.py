@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from gateway.domain import account as funds
+from gateway.domain.account import Bucket
 from gateway.domain.errors import InvalidInput, UnknownSubscriber
 from gateway.domain.inactivity import (
     InactivityRule,
@@ -27,6 +28,7 @@ from gateway.domain.inactivity import (
     earliest_deactivation_cutoff,
     earliest_expiry_cutoff,
     expiry_at,
+    reminder_due,
 )
 from gateway.domain.lifecycle import LineState
 from gateway.domain.money import Money
@@ -34,6 +36,7 @@ from gateway.domain.rating import debit, spendable
 from gateway.services.accounts import line_facts, view_of
 from gateway.services.model import OutgoingSms
 from gateway.services.ports import Context
+from gateway.store.port import UnitOfWork
 
 BATCH = 500
 
@@ -90,47 +93,57 @@ def advance(ctx: Context, now: datetime) -> InactivityReport:
 
 
 def _remind(ctx: Context, rule: InactivityRule, now: datetime) -> int:
-    """``deactivation`` N days before the deactivation, ``line_expiry`` N days before the expiry; each once."""
+    """Reminders ``reminder_days`` before the deactivation and before the expiry, each once per cycle.
+
+    Kinds are ``deactivation_<d>d`` and ``line_expiry_<d>d``; a cycle is the
+    activity counted from (deactivation) or the deactivation (expiry), so a
+    line used again, or reissued, is reminded again before its next step.
+    """
     if ctx.notices is None:
         return 0
     sent = 0
-    steps = []
-    if rule.deactivation_reminder_days:
-        ahead = timedelta(days=rule.deactivation_reminder_days)
-        steps.append(("deactivation", ahead, ctx.store.read_uow().activity.due_for_deactivation_reminder(
-            "deactivation", earliest_deactivation_cutoff(now + ahead, rule))))
-    if rule.expiry_reminder_days:
-        ahead = timedelta(days=rule.expiry_reminder_days)
-        steps.append(("line_expiry", ahead, ctx.store.read_uow().activity.due_for_release_reminder(
-            "line_expiry", earliest_expiry_cutoff(now + ahead, rule))))
-    for kind, ahead, numbers in steps:
-        for start in range(0, len(numbers), BATCH):
-            with ctx.store.write_uow() as uow:
-                for msisdn in numbers[start:start + BATCH]:
-                    record = uow.accounts.load_live(msisdn, ctx.profile.currency)
-                    if record is None:
-                        continue
-                    if kind == "deactivation":
-                        if record.deactivated_at is not None:
-                            continue
-                        cycle = record.active_since
-                        deadline = deactivation_at(cycle, rule)
-                    else:
-                        if record.deactivated_at is None:
-                            continue
-                        cycle = record.deactivated_at
-                        deadline = expiry_at(cycle, rule)
-                    if not deadline - ahead <= now < deadline:
-                        continue
-                    if not uow.accounts.mark_reminded(record.subscriber_id, kind, cycle, now):
-                        continue
-                    view = view_of(ctx, record, now)
-                    text = ctx.notices.reminder(kind, view, record.language)
-                    key = f"reminder:{record.subscriber_id}:{kind}:{cycle.astimezone(UTC).isoformat()}"
-                    uow.outbox.enqueue(OutgoingSms(record.msisdn, text, ctx.profile.codes.sms_keywords,
-                                                   "reminder", key), now)
-                    sent += 1
+    read = ctx.store.read_uow().activity
+    for days in sorted(set(rule.reminder_days), reverse=True):
+        ahead = now + timedelta(days=days)
+        steps = (
+            ("deactivation", read.due_for_deactivation_reminder(
+                f"deactivation_{days}d", earliest_deactivation_cutoff(ahead, rule))),
+            ("line_expiry", read.due_for_release_reminder(
+                f"line_expiry_{days}d", earliest_expiry_cutoff(ahead, rule))),
+        )
+        for step, numbers in steps:
+            kind = f"{step}_{days}d"
+            for start in range(0, len(numbers), BATCH):
+                with ctx.store.write_uow() as uow:
+                    for msisdn in numbers[start:start + BATCH]:
+                        sent += _remind_one(ctx, uow, rule, msisdn, step, kind, days, now)
     return sent
+
+
+def _remind_one(ctx: Context, uow: UnitOfWork, rule: InactivityRule, msisdn: str, step: str, kind: str,
+                days: int, now: datetime) -> int:
+    record = uow.accounts.load_live(msisdn, ctx.profile.currency)
+    if record is None or ctx.notices is None:
+        return 0
+    if step == "deactivation":
+        if record.deactivated_at is not None:
+            return 0
+        cycle = record.active_since
+        deadline = deactivation_at(cycle, rule)
+    else:
+        if record.deactivated_at is None:
+            return 0
+        cycle = record.deactivated_at
+        deadline = expiry_at(cycle, rule)
+    if reminder_due(deadline, now, rule.reminder_days) != days:
+        return 0
+    if not uow.accounts.mark_reminded(record.subscriber_id, kind, cycle, now):
+        return 0
+    view = view_of(ctx, record, now)
+    text = ctx.notices.reminder(step, view, record.language)
+    key = f"reminder:{record.subscriber_id}:{kind}:{cycle.astimezone(UTC).isoformat(timespec='microseconds')}"
+    uow.outbox.enqueue(OutgoingSms(record.msisdn, text, ctx.profile.codes.sms_keywords, "reminder", key), now)
+    return 1
 
 
 def reissue(ctx: Context, msisdn: str) -> ReissueResult:
@@ -162,8 +175,11 @@ def reissue(ctx: Context, msisdn: str) -> ReissueResult:
             raise InvalidInput(f"{msisdn}: the reissue window ended on {ends.astimezone(tz).isoformat()}; "
                                "the number has expired")
         fee = rule.reissue_fee
-        if record.type == "postpaid":
-            _charge_postpaid(uow, record.subscriber_id, fee, now)
+        if record.postpaid is not None:
+            if fee:  # onto the next bill, as usage is
+                entry = funds.LedgerEntry(Bucket.UNBILLED, fee, funds.EntryKind.REISSUE_FEE, now)
+                uow.postpaid.save(record.subscriber_id, replace(record.postpaid, unbilled=record.postpaid.unbilled + fee),
+                                  [entry], now=now, reference="reissue", channel="cli")
         elif fee:
             account, entries = funds.settle(record.account, now, policy)
             order = ctx.profile.tariff.spending_order
@@ -176,8 +192,3 @@ def reissue(ctx: Context, msisdn: str) -> ReissueResult:
                                       channel="cli")
         uow.activity.reactivate(record.subscriber_id, now)
     return ReissueResult(msisdn, fee, ends)
-
-
-def _charge_postpaid(uow: object, subscriber_id: int, fee: Money, now: datetime) -> None:
-    """The fee onto a postpaid line's unbilled usage (the postpaid store, issue 15 part 1)."""
-    raise InvalidInput("reissuing a postpaid line needs the postpaid lines of issue 15 part 1 (not merged yet)")

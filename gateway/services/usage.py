@@ -36,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gateway.domain import account as funds
-from gateway.domain.account import Account, LedgerEntry
+from gateway.domain.account import Account, Bucket, EntryKind, LedgerEntry
 from gateway.domain.errors import GatewayError, ImportError_
 from gateway.domain.lifecycle import CARRIED, LineFacts
 from gateway.domain.money import Money
@@ -75,6 +75,7 @@ class _Line:
     facts: LineFacts
     entries: list[LedgerEntry] = field(default_factory=list)
     unbilled: int = 0
+    postpaid_entries: list[LedgerEntry] = field(default_factory=list)
     #: The latest start of a record the network carried (activity), if any.
     used_at: datetime | None = None
 
@@ -119,11 +120,13 @@ def import_usage(ctx: Context, path: Path) -> UsageImportReport:
         count = len(line_of)
         if not count:
             raise ImportError_(f"{path}: no usage records in the file")
+        currency = profile.currency
         changed = [(ln.record.subscriber_id, ln.account, ln.entries) for ln in lines.values() if ln.entries]
         uow.usage.save_accounts(changed, now=now, channel="import")
-        postpaid = [(ln.record.subscriber_id, ln.unbilled) for ln in lines.values() if ln.unbilled]
-        if postpaid:
-            _add_unbilled(uow, postpaid, now)
+        for ln in lines.values():
+            if ln.postpaid_entries and ln.record.postpaid is not None:
+                account = replace(ln.record.postpaid, unbilled=ln.record.postpaid.unbilled + Money(ln.unbilled, currency))
+                uow.postpaid.save(ln.record.subscriber_id, account, ln.postpaid_entries, now=now, channel="import")
         uow.usage.note_used([(ln.record.subscriber_id, ln.used_at) for ln in lines.values()
                              if ln.used_at is not None])
     currency = profile.currency
@@ -185,9 +188,12 @@ def _charge(
         charged, outcome = 0, "charged"
         if lifecycle.state(state.facts, started) not in CARRIED:
             outcome = "refused"
-        elif state.record.type == "postpaid":
+        elif state.record.postpaid is not None:
             charged, outcome = charge.amount.minor, "unbilled"
             state.unbilled += charged
+            if charged:
+                state.postpaid_entries.append(LedgerEntry(Bucket.UNBILLED, charge.amount, EntryKind.USAGE, now,
+                                                          reference=f"usage:{record_id}"))
         elif charge.amount:
             state.account, entries, result = debit(state.account, charge.amount, now, tariff.spending_order)
             state.entries += [replace(e, reference=f"usage:{record_id}") for e in entries]
@@ -237,8 +243,3 @@ def _raise_duplicate(
         if earlier >= first:
             raise ImportError_(f"{path}: line {line}: record seen before (repeats line {line_of[earlier - first]})")
         raise ImportError_(f"{path}: line {line}: record seen before (imported {imported_at.isoformat()})")
-
-
-def _add_unbilled(uow: UnitOfWork, amounts: list[tuple[int, int]], now: datetime) -> None:
-    """Postpaid usage onto the lines' unbilled amount (the postpaid store's, issue 15 part 1)."""
-    raise ImportError_("postpaid usage needs the postpaid lines of the smart-np profile (not merged yet)")

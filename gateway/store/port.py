@@ -23,6 +23,7 @@ from gateway.domain.account import Account, Bucket, LedgerEntry
 from gateway.domain.attempts import AttemptState
 from gateway.domain.money import Currency
 from gateway.domain.policy import AttemptLimit
+from gateway.domain.postpaid import Bill, PostpaidAccount
 from gateway.domain.vouchers import Voucher
 
 # --- value types ------------------------------------------------------------------
@@ -44,6 +45,8 @@ class SubscriberRecord:
     status: str = "live"
     #: When the number was given up: recycled, or (``status`` ``expired``) not reissued in time.
     recycled_at: datetime | None = None
+    #: A postpaid line's deposit, dues, unbilled usage and notice (None on a prepaid line).
+    postpaid: PostpaidAccount | None = None
     #: When activity was first noted on its local day (None: none since the line was added).
     last_active_at: datetime | None = None
     #: When the line was deactivated for inactivity (None: it is not).
@@ -280,6 +283,10 @@ class UsageLine:
     outcome: str
 
 
+class DuplicateBill(Exception):
+    """A bill for the same line and period is already stored (nothing was written)."""
+
+
 # --- repositories -----------------------------------------------------------------
 
 
@@ -331,6 +338,32 @@ class Activity(Protocol):
     def deactivate(self, subscriber_id: int, at: datetime) -> None: ...
     def reactivate(self, subscriber_id: int, now: datetime) -> None: ...
     def release(self, subscriber_id: int, at: datetime) -> None: ...
+
+
+class Postpaid(Protocol):
+    """Postpaid lines (``gateway.domain.postpaid``): the buckets and notice on the subscriber row, bills, payments.
+
+    ``save`` is the only writer of ``deposit``, ``dues`` and ``unbilled``, and it
+    writes their ledger rows with them: for each, ``sum(ledger) == column``.
+    """
+
+    def save(self, subscriber_id: int, account: PostpaidAccount, entries: list[LedgerEntry], *,
+             now: datetime, reference: str | None = None, channel: str | None = None) -> None: ...
+    def bills(self, subscriber_id: int, currency: Currency) -> list[Bill]:
+        """Every bill of the line, oldest due first."""
+        ...
+    def add_bill(self, subscriber_id: int, bill: Bill, now: datetime) -> int:
+        """Raises: DuplicateBill: the line has a bill for that period already."""
+        ...
+    def update_bills(self, bills: Sequence[Bill]) -> None:
+        """Store ``paid``, ``penalty`` and ``penalty_months`` of saved bills (``bill_id`` set)."""
+        ...
+    def payment_exists(self, reference: str) -> bool: ...
+    def add_payment(self, subscriber_id: int, amount_minor: int, paid_at: datetime, reference: str,
+                    now: datetime) -> int: ...
+    def due_for_review(self) -> list[str]:
+        """Live postpaid numbers with a bill not settled, or a notice standing."""
+        ...
 
 
 class Vouchers(Protocol):
@@ -411,6 +444,7 @@ class Inbox(Protocol):
 
 class UnitOfWork(Protocol):
     accounts: Accounts
+    postpaid: Postpaid
     vouchers: Vouchers
     topups: TopUps
     locks: Locks
