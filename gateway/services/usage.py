@@ -25,7 +25,9 @@ loaded together (one query), its records inserted by one bulk statement (a
 repeated identity is caught by the unique index, and only then looked for),
 the accounts written once at the end. Every debit is a ledger row whose
 reference is ``usage:<record id>``. Imported usage is activity for the
-inactivity rule (``last_active_at`` moves to the latest record carried).
+inactivity rule: ``last_active_at`` moves to the latest start among a line's
+records, those refused for want of funds too (the SIM was in use), not those
+on a line the network no longer carried.
 """
 
 from __future__ import annotations
@@ -207,11 +209,12 @@ def _charge(
         if outcome in ("refused", "no_funds"):
             totals.refused += 1
             totals.refused_minor += charge.amount.minor
+        elif outcome == "unbilled":
+            totals.unbilled += charged
         else:
-            if outcome != "unbilled":
-                totals.charged += charged
-            else:
-                totals.unbilled += charged
+            totals.charged += charged
+        if outcome != "refused":
+            # The SIM was in use (a record refused for want of funds too): activity for 3(B).12.
             if state.used_at is None or started > state.used_at:
                 state.used_at = started
             if started > state.facts.active_since:
