@@ -94,46 +94,56 @@ class Debit:
 
 
 def debit(
-    account: Account, amount: Money, at: datetime, order: tuple[Bucket, ...],
+    account: Account, amount: Money, at: datetime, order: tuple[Bucket, ...], reference: str | None = None,
 ) -> tuple[Account, list[LedgerEntry], Debit]:
     """Take ``amount`` from the funds in ``order``, never below zero; one entry per bucket or lot touched.
 
     The caller settles the account first (expired funds are not spendable).
-    Promotional lots are spent nearest expiry first.
+    Promotional lots are spent nearest expiry first. ``reference`` goes on
+    every entry. (Integer arithmetic inside: a usage import calls this once a
+    record.)
     """
-    zero = Money.zero(amount.currency)
-    left = amount
+    currency = amount.currency
+    left = amount.minor
+    main = account.main.minor
+    promos = account.promos
     entries: list[LedgerEntry] = []
-    main = account.main
-    promos = list(account.promos)
     for bucket in order:
-        if not left:
+        if left <= 0:
             break
         if bucket is Bucket.MAIN:
-            take = min(left.minor, max(main.minor, 0))
+            take = min(left, main) if main > 0 else 0
             if take:
-                main = main - Money(take, amount.currency)
-                left = left - Money(take, amount.currency)
-                entries.append(LedgerEntry(Bucket.MAIN, Money(-take, amount.currency), EntryKind.USAGE, at))
+                main -= take
+                left -= take
+                entries.append(LedgerEntry(Bucket.MAIN, Money(-take, currency), EntryKind.USAGE, at,
+                                           reference=reference))
         elif bucket is Bucket.PROMO:
-            for index in sorted(range(len(promos)), key=lambda i: (promos[i].expires_at, i)):
-                if not left:
+            if not promos:
+                continue
+            lots = list(promos)
+            for index in sorted(range(len(lots)), key=lambda i: (lots[i].expires_at, i)):
+                if left <= 0:
                     break
-                lot = promos[index]
-                take = min(left.minor, max(lot.amount.minor, 0))
+                lot = lots[index]
+                take = min(left, lot.amount.minor) if lot.amount.minor > 0 else 0
                 if not take:
                     continue
-                promos[index] = replace(lot, amount=lot.amount - Money(take, amount.currency))
-                left = left - Money(take, amount.currency)
-                entries.append(LedgerEntry(Bucket.PROMO, Money(-take, amount.currency), EntryKind.USAGE, at, lot))
+                lots[index] = replace(lot, amount=Money(lot.amount.minor - take, currency))
+                left -= take
+                entries.append(LedgerEntry(Bucket.PROMO, Money(-take, currency), EntryKind.USAGE, at, lot,
+                                           reference=reference))
+            promos = tuple(lots)
         else:
             raise ValueError(f"funds of bucket {bucket} are not spendable")
-    charged = amount - left
+    charged = amount.minor - left
     refusal = None
-    if left:
+    if left > 0:
         refusal = Refusal.NO_FUNDS if not charged else Refusal.SHORT
-    account = replace(account, main=main, promos=tuple(promos))
-    return account, entries, Debit(charged, left if left else zero, refusal)
+    if entries:
+        account = Account(Money(main, currency), account.main_expires_at, account.restorable,
+                          account.restorable_until, promos)
+    return account, entries, Debit(Money(charged, currency), Money(max(left, 0), currency), refusal)
 
 
 def spendable(account: Account, order: tuple[Bucket, ...]) -> Money:

@@ -12,7 +12,7 @@ that counts six months.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from gateway.services.ports import Context
 
@@ -26,6 +26,7 @@ class ActivityLog:
         self._tz = ctx.profile.time_zone
         self._day: object = None
         self._day_start: datetime | None = None
+        self._day_end = datetime.min.replace(tzinfo=UTC)
         self._noted: set[str] = set()
         self._pending: set[str] = set()
         self._lock = threading.Lock()
@@ -33,11 +34,12 @@ class ActivityLog:
     def note(self, msisdn: str, now: datetime | None = None) -> None:
         """``msisdn`` was used at ``now`` (default: the clock's time)."""
         now = now or self._ctx.clock.now()
-        day = now.astimezone(self._tz).date()
-        if day != self._day:
+        if not (self._day_start is not None and self._day_start <= now < self._day_end):
+            day = now.astimezone(self._tz).date()
             with self._lock:
                 self._day = day
                 self._day_start = datetime.combine(day, time(), self._tz).astimezone(UTC)
+                self._day_end = datetime.combine(day + timedelta(days=1), time(), self._tz).astimezone(UTC)
                 self._noted.clear()
         if msisdn in self._noted:
             return

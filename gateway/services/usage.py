@@ -197,8 +197,9 @@ def _charge(
                 state.postpaid_entries.append(LedgerEntry(Bucket.UNBILLED, charge.amount, EntryKind.USAGE, now,
                                                           reference=f"usage:{record_id}"))
         elif charge.amount:
-            state.account, entries, result = debit(state.account, charge.amount, now, tariff.spending_order)
-            state.entries += [replace(e, reference=f"usage:{record_id}") for e in entries]
+            state.account, entries, result = debit(state.account, charge.amount, now, tariff.spending_order,
+                                                   f"usage:{record_id}")
+            state.entries += entries
             charged = result.charged.minor
             if result.refusal is Refusal.NO_FUNDS:
                 outcome = "no_funds"
