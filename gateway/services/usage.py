@@ -225,12 +225,12 @@ def _charge(
     try:
         uow.usage.record_many(rated, now)
     except DuplicateUsage:
-        _raise_duplicate(uow, path, rated, line_of, first)
+        _raise_duplicate(uow, path, rated, line_of, first, ctx)
         raise  # not a repeated record after all: a bug, keep the traceback
 
 
 def _raise_duplicate(
-    uow: UnitOfWork, path: Path, rated: list[RatedUsage], line_of: array[int], first: int,
+    uow: UnitOfWork, path: Path, rated: list[RatedUsage], line_of: array[int], first: int, ctx: Context,
 ) -> None:
     """Name the first record of the chunk seen before: earlier in the file, or in an earlier import."""
     here: dict[tuple[str, datetime, str, int], int] = {}
@@ -246,4 +246,5 @@ def _raise_duplicate(
         earlier, imported_at = found
         if earlier >= first:
             raise ImportError_(f"{path}: line {line}: record seen before (repeats line {line_of[earlier - first]})")
-        raise ImportError_(f"{path}: line {line}: record seen before (imported {imported_at.isoformat()})")
+        when = imported_at.astimezone(ctx.profile.time_zone).isoformat(timespec="seconds")
+        raise ImportError_(f"{path}: line {line}: record seen before (imported {when})")

@@ -29,6 +29,10 @@ class PgUsage:
         self._sql = sql
 
     def next_id(self) -> int:
+        """The first id an import assigns; in a write transaction, imports on other gateways wait
+        for this one's commit first (they would assign the same ids)."""
+        if self._sql.lock:
+            self._sql.execute("SELECT pg_advisory_xact_lock(hashtextextended('usage import', 0))")
         return int(self._sql.scalar("SELECT COALESCE(MAX(id), 0) FROM usage_records")) + 1
 
     def load_live_many(self, msisdns: Sequence[str], currency: Currency) -> dict[str, SubscriberRecord]:
