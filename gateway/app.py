@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 log = get_logger("gateway.app")
 
+#: How often the activity the channels noted is written (``gateway.services.activity``).
+ACTIVITY_FLUSH_SECONDS = 10.0
+
 
 class SmsSide(Protocol):
     """What ``serve`` needs of a running SMS side (``gateway.smpp.SmsRuntime`` is one)."""
@@ -160,6 +163,10 @@ class Gateway:
             self.dialogues.save_pending()  # rows of new dialogues not flushed yet
         except Exception:  # noqa: BLE001 - conveniences: a restart replays the dialogue without them
             pass
+        try:
+            self.services.flush_activity()  # activity noted since the last flush (the DB thread has stopped)
+        except Exception:  # noqa: BLE001 - a day's activity at most, for a rule that counts months
+            log.exception("activity_not_saved")
         self.store.close()
         if self.read_store is not None:
             self.read_store.close()
@@ -344,6 +351,8 @@ async def serve(
                                       lambda: batcher.call(services.run_lifecycle))),
             asyncio.create_task(every(settings.jobs.session_sweep_seconds, "ussd_sessions_swept",
                                       gateway.dialogues.sweep)),
+            asyncio.create_task(every(ACTIVITY_FLUSH_SECONDS, "activity_flushed",
+                                      lambda: batcher.call(services.flush_activity))),
         ]
         await stop.wait()
         log.info("shutting_down")

@@ -19,8 +19,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.config import PROJECT_ROOT, ConfigError
+from gateway.domain.account import Bucket
 from gateway.domain.errors import InvalidAmount
 from gateway.domain.money import Currency, Money, parse_amount
+from gateway.domain.lifecycle import LineLifecycle, line_cycle
 from gateway.domain.msisdn import NumberPlan
 from gateway.domain.policy import (
     AttemptLimit,
@@ -32,6 +34,7 @@ from gateway.domain.policy import (
     Policy,
     PostpaidPolicy,
 )
+from gateway.domain.rating import Rate, Tariff
 
 PROFILES_DIR = PROJECT_ROOT / "config" / "operators"
 
@@ -61,6 +64,10 @@ class OperatorProfile:
     ussd_session_idle_seconds: int
     #: Service requests per number per minute on any channel (0: unlimited).
     requests_per_minute: int
+    #: How usage is rated and which funds pay for it (``usage import``).
+    tariff: Tariff
+    #: The lines' life cycle as behaviour (``policy.lifecycle`` is its data).
+    lifecycle: LineLifecycle
     #: A number as subscribers write it, for the texts ("e.g. 012345678").
     example_number: str = ""
 
@@ -86,6 +93,8 @@ _SCHEMA: dict[str, dict[str, type]] = {
                "lost_number_lockout_hours": int,
                "requests_per_minute": int, "max_voucher_amount": str, "max_balance": str},
     "lifecycle": {"kind": str},
+    "tariff": {"voice_unit_seconds": int, "voice_price": str, "sms_price": str, "data_unit_bytes": int,
+               "data_price": str, "data_price_units": int, "spending_order": list},
 }
 
 #: ``[lifecycle]`` keys by ``kind`` (beside ``kind`` itself).
@@ -134,7 +143,8 @@ def load_profile(name_or_path: str) -> OperatorProfile:
     postpaid_values = (None if postpaid_table is None else
                        _section(path, "postpaid", postpaid_table, _POSTPAID, optional=_POSTPAID_OPTIONAL))
 
-    top, codes, periods, limits = values[""], values["codes"], values["periods"], values["limits"]
+    top, codes, periods, limits, tariff = (values[""], values["codes"], values["periods"], values["limits"],
+                                           values["tariff"])
     try:
         tz = ZoneInfo(top["time_zone"])
     except (ZoneInfoNotFoundError, ValueError):
@@ -172,6 +182,8 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         postpaid=None if postpaid_values is None else _postpaid(path, postpaid_values),
     )
     return OperatorProfile(
+        tariff=_tariff(path, tariff, currency),
+        lifecycle=line_cycle(policy, tz),
         key=path.stem,
         name=top["name"],
         number_plan=NumberPlan(
@@ -187,6 +199,30 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         requests_per_minute=limits["requests_per_minute"],
         example_number=top["example_number"],
     )
+
+
+def _tariff(path: Path, table: dict[str, Any], currency: Currency) -> Tariff:
+    """``[tariff]``: a rate per kind of usage and the order prepaid funds are spent in."""
+    for key in ("voice_unit_seconds", "data_unit_bytes", "data_price_units"):
+        if table[key] <= 0:
+            raise ConfigError(f"{path}: tariff.{key}: must be more than zero")
+    prices = {}
+    for key in ("voice_price", "sms_price", "data_price"):
+        try:
+            prices[key] = parse_amount(table[key], currency)
+        except InvalidAmount as exc:
+            raise ConfigError(f"{path}: tariff.{key}: {exc}") from None
+    order = table["spending_order"]
+    spendable = {Bucket.MAIN.value, Bucket.PROMO.value}
+    if sorted(map(str, order)) != sorted(spendable):
+        raise ConfigError(f"{path}: tariff.spending_order: must name each of {sorted(spendable)} once, got {order!r}")
+    return Tariff(
+        voice=Rate(table["voice_unit_seconds"], prices["voice_price"]),
+        sms=Rate(1, prices["sms_price"]),
+        data=Rate(table["data_unit_bytes"], prices["data_price"], table["data_price_units"]),
+        spending_order=tuple(Bucket(name) for name in order),
+    )
+
 
 
 def _section(path: Path, section: str, table: dict[str, Any], keys: dict[str, type], *,

@@ -139,6 +139,9 @@ class Replies:
             lines.append(self._t("state_outgoing_barred", language, date=self.date(view.next_deadline)))
         elif view.state is LineState.FULLY_BARRED:
             lines.append(self._t("state_fully_barred", language, date=self.date(view.next_deadline)))
+        elif view.state is LineState.DEACTIVATED:
+            lines.append(self._t("state_deactivated", language, date=self.date(view.next_deadline),
+                                 fee=self._reissue_fee()))
         return "\n".join(lines)
 
     def bill(self, view: BillView, language: str) -> str:
@@ -163,6 +166,10 @@ class Replies:
         elif view.discontinue_at is not None:
             lines.append(self._t("bill_notice", language, date=self.time(view.discontinue_at)))
         return "\n".join(lines)
+
+    def _reissue_fee(self) -> str:
+        rule = self.profile.lifecycle.inactivity
+        return rule.reissue_fee.display() if rule is not None else "-"
 
     def topup(self, result: TopUpResult, language: str) -> str:
         """What the person who topped up sees (a gift does not reveal the other's balance)."""
@@ -270,6 +277,11 @@ class Replies:
                            date=self.date(view.main_expires_at))
         if kind == "barred":
             return self._t("reminder_barred", language, date=self.date(view.next_deadline))
+        if kind == "deactivation":
+            return self._t("reminder_deactivation", language, date=self.date(view.next_deadline))
+        if kind == "line_expiry":
+            return self._t("reminder_line_expiry", language, date=self.date(view.next_deadline),
+                           fee=self._reissue_fee())
         return self._t("reminder_recycle_warning", language, date=self.date(view.next_deadline))
 
 

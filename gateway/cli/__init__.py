@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "gateway.cli.ussd",
     "gateway.cli.simulator",
     "gateway.cli.campaign",
+    "gateway.cli.usage",
 )
 
 EXIT_REFUSED = 2

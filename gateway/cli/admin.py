@@ -152,6 +152,16 @@ def cmd_subscribers_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_subscribers_reissue(args: argparse.Namespace) -> int:
+    """004 3(B).12: a deactivated number given back within the window, for the profile's fee."""
+    services = open_services(args, _clock_at(args.now))
+    msisdn = _msisdn(services, args.msisdn)
+    result = services.reissue(msisdn)
+    ended = result.window_ended.astimezone(services.profile.time_zone).isoformat()
+    print(f"reissued {msisdn} for {result.fee.display()} (the window would have ended {ended})")
+    return 0
+
+
 def cmd_subscribers_unblock(args: argparse.Namespace) -> int:
     services = open_services(args)
     msisdn = _msisdn(services, args.msisdn)
@@ -232,6 +242,8 @@ def cmd_lifecycle_run(args: argparse.Namespace) -> int:
     }
     if report.postpaid is not None:  # profiles with postpaid lines: what the bills and the deposit rule did
         summary.update({f"postpaid_{key}": value for key, value in dataclasses.asdict(report.postpaid).items()})
+    if services.profile.lifecycle.inactivity is not None:  # 004 3(B).12
+        summary.update(deactivated=report.deactivated, line_expired=report.line_expired)
     print(json.dumps(summary))
     return 0
 
@@ -269,6 +281,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("file")
     add_config_option(p)
     p.set_defaults(run=cmd_subscribers_import)
+
+    p = subs.add_parser("reissue", help="give a deactivated number back to its subscriber for the profile's fee")
+    p.add_argument("msisdn")
+    p.add_argument("--now", type=_moment, metavar="ISO-8601", help="as at this time (default: now)")
+    add_config_option(p)
+    p.set_defaults(run=cmd_subscribers_reissue)
 
     p = subs.add_parser("unblock", help="lift a lost-SIM block (replacement SIM issued)")
     p.add_argument("msisdn")

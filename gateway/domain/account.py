@@ -52,13 +52,14 @@ class EntryKind(enum.StrEnum):
     FORFEIT = "forfeit"  # the restore window closed on expired funds
     PROMO_GRANT = "promo_grant"
     PROMO_EXPIRE = "promo_expire"
-    RECYCLE = "recycle"  # the number was recycled; what was left is closed out
+    RECYCLE = "recycle"  # the number was recycled (or expired unclaimed); what was left is closed out
     # postpaid (``gateway.domain.postpaid``)
     DEPOSIT = "deposit"  # security deposit held (004 1.5, 7.1)
     BILL = "bill"  # an imported bill statement (004 7.3)
     PAYMENT = "payment"  # an imported payment (004 7.4, 7.6)
     LATE_PENALTY = "late_penalty"  # 000 "pay for the Services": 1% a month overdue
     USAGE = "usage"  # rated usage: debited from prepaid funds or added to unbilled
+    REISSUE_FEE = "reissue_fee"  # a deactivated number given back for the profile's fee (004 3(B).12)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class LedgerEntry:
     at: datetime
     #: For promo entries: the lot (its index in ``Account.promos`` when new).
     lot: PromoLot | None = None
+    #: What the change belongs to when it differs per entry (a usage record); else the save's.
+    reference: str | None = None
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,12 @@ by an expiry.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Protocol
 
-from gateway.domain.policy import ExpiryLifecycle, Policy
+from gateway.domain.inactivity import InactivityRule, deactivation_at, expiry_at
+from gateway.domain.policy import ExpiryLifecycle, InactivityLifecycle, Policy
 
 
 class LineState(enum.StrEnum):
@@ -70,3 +73,96 @@ def next_deadline(expires_at: datetime | None, now: datetime, policy: Policy) ->
         if now < moment:
             return moment
     return None
+
+
+# --- which life cycle a profile has -------------------------------------------------
+#
+# A profile's lines follow one of two life cycles, chosen by its data
+# (``[lifecycle] kind``, the ``policy.lifecycle`` value): ``ExpiryCycle``
+# (000, above: a prepaid line is barred and recycled after its funds expire)
+# or ``InactivityCycle`` (004 3(B).12, ``gateway.domain.inactivity``: any
+# line is deactivated after six months unused and expires unclaimed). The
+# services ask the profile's object (``line_cycle``); none asks which profile it is.
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    """What a line's state is computed from."""
+
+    type: str
+    main_expires_at: datetime | None
+    #: The last activity, else when the line was added.
+    active_since: datetime
+    #: When it was deactivated (inactivity life cycle; None: not recorded as such).
+    deactivated_at: datetime | None = None
+
+
+#: States in which the number is (about to be) given up: nothing more is done on it.
+GONE = frozenset({LineState.RECYCLED, LineState.EXPIRED})
+
+#: States in which the network carries traffic for the line (incoming calls while outgoing is barred).
+CARRIED = frozenset({LineState.ACTIVE, LineState.OUTGOING_BARRED})
+
+
+class LineLifecycle(Protocol):
+    @property
+    def recycles_on_expiry(self) -> bool:
+        """Prepaid funds running out ends the line (barring, then recycling)."""
+        ...
+
+    @property
+    def inactivity(self) -> InactivityRule | None:
+        """The inactivity rule, when the profile has one."""
+        ...
+
+    def state(self, line: LineFacts, now: datetime) -> LineState: ...
+
+    def next_deadline(self, line: LineFacts, now: datetime) -> datetime | None: ...
+
+
+@dataclass(frozen=True)
+class ExpiryCycle:
+    policy: Policy
+    recycles_on_expiry: bool = True
+    inactivity: InactivityRule | None = None
+
+    def state(self, line: LineFacts, now: datetime) -> LineState:
+        return line_state(line.main_expires_at if line.type == "prepaid" else None, now, self.policy)
+
+    def next_deadline(self, line: LineFacts, now: datetime) -> datetime | None:
+        return next_deadline(line.main_expires_at if line.type == "prepaid" else None, now, self.policy)
+
+
+@dataclass(frozen=True)
+class InactivityCycle:
+    rule: InactivityRule
+    recycles_on_expiry: bool = False
+
+    @property
+    def inactivity(self) -> InactivityRule | None:
+        return self.rule
+
+    def _moments(self, line: LineFacts) -> tuple[datetime, datetime]:
+        deactivated = line.deactivated_at or deactivation_at(line.active_since, self.rule)
+        return deactivated, expiry_at(deactivated, self.rule)
+
+    def state(self, line: LineFacts, now: datetime) -> LineState:
+        deactivated, expires = self._moments(line)
+        if now < deactivated:
+            return LineState.ACTIVE
+        return LineState.DEACTIVATED if now < expires else LineState.EXPIRED
+
+    def next_deadline(self, line: LineFacts, now: datetime) -> datetime | None:
+        for moment in self._moments(line):
+            if now < moment:
+                return moment
+        return None
+
+
+def line_cycle(policy: Policy, time_zone: tzinfo) -> LineLifecycle:
+    """The behaviour of the life cycle ``policy.lifecycle`` describes."""
+    data = policy.lifecycle
+    if isinstance(data, InactivityLifecycle):
+        return InactivityCycle(InactivityRule(data.inactive_months, data.reissue_window.days, data.reissue_fee,
+                                              data.reminder_days, time_zone))
+    return ExpiryCycle(policy)

@@ -12,7 +12,7 @@ from gateway.domain.errors import (
     SubscriberExists,
     UnknownSubscriber,
 )
-from gateway.domain.lifecycle import LineState, line_state, next_deadline
+from gateway.domain.lifecycle import GONE, LineFacts, LineState
 from gateway.domain.limits import check_opening_balance
 from gateway.domain.lost import check_may_originate
 from gateway.domain.money import Money
@@ -25,6 +25,8 @@ from gateway.services.ports import Context
 from gateway.store.port import DuplicateNumber, SubscriberRecord, UnitOfWork
 
 SUBSCRIBER_TYPES = ("prepaid", "postpaid")
+#: A row's ``status`` when its number was given up, as the state ``show`` gives it.
+RELEASED = {"recycled": LineState.RECYCLED, "expired": LineState.EXPIRED}
 ID_PURPOSE = "id-number"
 
 
@@ -63,6 +65,12 @@ def refuse_lost_originator(uow: UnitOfWork, msisdn: str) -> None:
     check_may_originate(uow.accounts.is_lost(msisdn), msisdn)
 
 
+def line_facts(record: SubscriberRecord, account: rules.Account | None = None) -> LineFacts:
+    """What the profile's life cycle computes the line's state from."""
+    expires = (account or record.account).main_expires_at
+    return LineFacts(record.type, expires, record.active_since, record.deactivated_at)
+
+
 def view_of(ctx: Context, record: SubscriberRecord, now: datetime,
             bills: list[Bill] | None = None) -> BalanceView:
     """The subscriber as of ``now``: expiries applied in memory, nothing written.
@@ -71,9 +79,9 @@ def view_of(ctx: Context, record: SubscriberRecord, now: datetime,
     """
     policy = ctx.profile.policy
     account, _ = rules.settle(record.account, now, policy)
-    prepaid = record.type == "prepaid"
-    expires = account.main_expires_at if prepaid else None
-    state = line_state(expires, now, policy)
+    facts = line_facts(record, account)
+    lifecycle = ctx.profile.lifecycle
+    state = lifecycle.state(facts, now)
     bill_view = None
     if record.postpaid is not None and policy.postpaid is not None:
         if postpaid_rules.is_discontinued(record.postpaid, now):
@@ -91,7 +99,7 @@ def view_of(ctx: Context, record: SubscriberRecord, now: datetime,
         promo_expires_at=account.promo_expires_at,
         restorable=account.restorable,
         restorable_until=account.restorable_until if account.restorable else None,
-        next_deadline=next_deadline(expires, now, policy),
+        next_deadline=lifecycle.next_deadline(facts, now),
         lost=record.lost_reference is not None,
         postpaid=bill_view,
     )
@@ -108,7 +116,7 @@ def check_balance(ctx: Context, msisdn: str) -> BalanceView:
         # between the two reads shows at the next check).
         bills = uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
     view = view_of(ctx, record, now, bills)
-    if view.state is LineState.RECYCLED:
+    if view.state in GONE:
         raise NumberRecycled(f"number {msisdn} is due for recycling", msisdn)
     return view
 
@@ -262,7 +270,7 @@ def show(ctx: Context, msisdn: str) -> dict[str, Any]:
                  if record.postpaid is not None and ctx.profile.policy.postpaid is not None else None)
         view = view_of(ctx, record, now, bills)
         consent = uow.consent.history(record.subscriber_id)
-    recycled = record.status == "recycled"
+    released = RELEASED.get(record.status)
 
     def when(moment: datetime | None) -> str | None:
         return moment.astimezone(tz).isoformat() if moment is not None else None
@@ -274,7 +282,7 @@ def show(ctx: Context, msisdn: str) -> dict[str, Any]:
         "msisdn": record.msisdn,
         "type": record.type,
         "language": record.language,
-        "state": LineState.RECYCLED.value if recycled else view.state.value,
+        "state": released.value if released else view.state.value,
         "balances": {
             "main": money(view.main, view.main_expires_at),
             "promo": money(view.promo, view.promo_expires_at),
@@ -287,9 +295,13 @@ def show(ctx: Context, msisdn: str) -> dict[str, Any]:
         ),
         "marketing_opt_in": record.marketing_opt_in,
         "consent": [{"opt_in": opt_in, "channel": channel, "at": when(at)} for opt_in, channel, at in consent],
-        "next_deadline": None if recycled else when(view.next_deadline),
+        "next_deadline": None if released else when(view.next_deadline),
         "created_at": when(record.created_at),
-        "recycled_at": when(record.recycled_at),
+        "recycled_at": when(record.recycled_at) if released is LineState.RECYCLED else None,
+        # 004 3(B).12: the activity the inactivity rule counts from, and the life cycle's moments.
+        "last_active_at": when(record.last_active_at),
+        "deactivated_at": when(record.deactivated_at),
+        "expired_at": when(record.recycled_at) if released is LineState.EXPIRED else None,
         **({"postpaid": _postpaid_block(view.postpaid, when)} if view.postpaid is not None else {}),
     }
 

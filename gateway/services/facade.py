@@ -16,7 +16,10 @@ from typing import Any
 from gateway.domain.channels import Channel
 from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, keyed_hash
-from gateway.services import accounts, consent, lifecycle, lost, postpaid, ratelimit, sessions, topup, vouchers
+from gateway.services import (
+    accounts, consent, inactivity, lifecycle, lost, postpaid, ratelimit, sessions, topup, usage, vouchers,
+)
+from gateway.services.activity import ActivityLog
 from gateway.services.model import (
     BalanceView,
     BillView,
@@ -43,6 +46,8 @@ ANSWERS_PURPOSE = "ussd-answers"
 class Services:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        #: Activity the channels note (``note_activity``), written by ``flush_activity``.
+        self.activity = ActivityLog(ctx)
 
     @property
     def profile(self) -> OperatorProfile:
@@ -146,6 +151,21 @@ class Services:
 
     def run_lifecycle(self, now: datetime | None = None) -> lifecycle.LifecycleReport:
         return lifecycle.run(self.ctx, now)
+
+    def import_usage(self, path: Path) -> usage.UsageImportReport:
+        return usage.import_usage(self.ctx, path)
+
+    def reissue(self, msisdn: str) -> inactivity.ReissueResult:
+        return inactivity.reissue(self.ctx, msisdn)
+
+    # --- activity (004 3(B).12) ----------------------------------------------
+
+    def note_activity(self, msisdn: str) -> None:
+        """A USSD dialogue or an MO SMS from ``msisdn``: in memory, written by ``flush_activity``."""
+        self.activity.note(msisdn)
+
+    def flush_activity(self) -> int:
+        return self.activity.flush()
 
 
 from gateway.services import accounts_import  # noqa: E402  (kept last: it imports accounts)

@@ -8,6 +8,9 @@
   subscriber whose balances and consent start afresh.
 - Reminders are queued once per expiry cycle: funds expiring soon, line
   barred, number about to be recycled.
+- With an inactivity life cycle (004 3(B).12) instead of recycling on expiry:
+  lines unused for months are deactivated, and expire unclaimed after the
+  reissue window (``gateway.services.inactivity``).
 
 Running it twice at the same ``now`` changes nothing the second time.
 Balance checks never depend on this job having run (they settle in memory);
@@ -23,7 +26,7 @@ from gateway.domain import account as rules
 from gateway.domain.account import EntryKind
 from gateway.domain.lifecycle import LineState, line_state, recycle_at
 from gateway.domain.policy import ExpiryLifecycle
-from gateway.services import postpaid
+from gateway.services import inactivity, postpaid
 from gateway.services.accounts import view_of
 from gateway.services.model import OutgoingSms
 from gateway.services.ports import Context
@@ -42,6 +45,9 @@ class LifecycleReport:
     reminders: int
     #: Postpaid lines (``gateway.services.postpaid.run``).
     postpaid: postpaid.PostpaidReport | None = None
+    #: 004 3(B).12 (profiles with an inactivity life cycle): lines deactivated, numbers expired.
+    deactivated: int = 0
+    line_expired: int = 0
 
 
 def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
@@ -53,6 +59,7 @@ def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
                       else datetime.min.replace(tzinfo=UTC))
     due = ctx.store.read_uow().accounts.due_for_lifecycle(now, recycle_cutoff)
     counts = {"settled": 0, "expire": 0, "forfeit": 0, "promo_expire": 0, "recycled": 0}
+    recycles = ctx.profile.lifecycle.recycles_on_expiry
     for start in range(0, len(due), BATCH):
         with ctx.store.write_uow() as uow:
             for msisdn in due[start:start + BATCH]:
@@ -61,7 +68,8 @@ def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
                     continue
                 account, entries = rules.settle(record.account, now, policy)
                 expires = account.main_expires_at if record.type == "prepaid" else None
-                if expires is not None and line_state(expires, now, policy) is LineState.RECYCLED:
+                if (recycles and expires is not None
+                        and line_state(expires, now, policy) is LineState.RECYCLED):
                     moment = recycle_at(expires, policy)
                     account, closing = rules.close_out(account, moment)
                     entries += closing
@@ -80,8 +88,10 @@ def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
                         counts["promo_expire"] += 1
     reminders = _queue_reminders(ctx, now)
     bills = postpaid.run(ctx, now) if ctx.profile.policy.postpaid is not None else None
+    lines = inactivity.advance(ctx, now)
     return LifecycleReport(now, counts["settled"], counts["expire"], counts["forfeit"],
-                           counts["promo_expire"], counts["recycled"], reminders, bills)
+                           counts["promo_expire"], counts["recycled"], reminders + lines.reminders, bills,
+                           lines.deactivated, lines.expired)
 
 
 def _queue_reminders(ctx: Context, now: datetime) -> int:

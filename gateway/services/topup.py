@@ -32,7 +32,7 @@ from gateway.domain.errors import (
     UnknownSubscriber,
     WrongPin,
 )
-from gateway.domain.lifecycle import LineState, line_state
+from gateway.domain.lifecycle import GONE, LineFacts
 from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, keyed_hash, seal
 from gateway.domain.vouchers import (
@@ -42,7 +42,7 @@ from gateway.domain.vouchers import (
     check_redeemable,
     clean_pin,
 )
-from gateway.services.accounts import find, find_originator, refuse_lost_originator, subscriber_language
+from gateway.services.accounts import find, find_originator, line_facts, refuse_lost_originator, subscriber_language
 from gateway.services.model import OutgoingSms, TopUp, TopUpResult
 from gateway.services.ports import Context
 from gateway.store.port import SubscriberRecord, UnitOfWork
@@ -133,7 +133,7 @@ def _redeem(
         record = find_originator(ctx, uow, target)
         if record.type != "prepaid":
             raise NotPrepaid(f"{target} is a postpaid line", target)
-        if line_state(record.account.main_expires_at, now, ctx.profile.policy) is LineState.RECYCLED:
+        if ctx.profile.lifecycle.state(line_facts(record), now) in GONE:
             raise NumberRecycled(f"number {target} is due for recycling", target)
         found = uow.vouchers.by_pin_hash(hashed, ctx.profile.currency)
         if found is None:
@@ -195,7 +195,8 @@ def _gift_target_and_voucher(
         cause = NumberRecycled("recycled", target)
     elif line.type != "prepaid":
         cause = NotPrepaid("postpaid", target)
-    elif line_state(line.main_expires_at, now, ctx.profile.policy) is LineState.RECYCLED:
+    elif ctx.profile.lifecycle.state(LineFacts(line.type, line.main_expires_at, now), now) in GONE:
+        # (A line summary has no activity: a gift is refused for recycling only.)
         cause = NumberRecycled("due for recycling", target)
     if voucher is None:
         cause = WrongPin(0)

@@ -134,6 +134,7 @@ class KeywordRouter:
         if error is None:
             return Answer(inbox_id, None, "handled", "rate limited (not answered)")
         msisdn = self._profile.number_plan.normalise(row.source)
+        self._services.note_activity(msisdn)
         text = self._texts.error(error, self._language(msisdn))
         log.info("sms_handled", msisdn=msisdn, inbox_id=inbox_id, command="-", outcome=type(error).__name__)
         return Answer(inbox_id, OutgoingSms(msisdn, text, short_code, "reply", f"reply:{inbox_id}"),
@@ -146,6 +147,7 @@ class KeywordRouter:
         except InvalidMsisdn as exc:
             log.warning("sms_unanswerable", inbox_id=inbox_id, reason=str(exc))
             return Answer(inbox_id, None, "failed", "sender is not a subscriber number")
+        self._services.note_activity(msisdn)  # an MO SMS is use of the line (004 3(B).12)
         if row.incomplete:
             # Parts of a long message never came: what did is not a command (a cut PIN is no wrong PIN).
             lang = self._language(msisdn)

@@ -19,7 +19,7 @@ from gateway.store.port import LineSummary, SubscriberRecord
 
 _SUBSCRIBER_COLUMNS = (
     "id, msisdn, type, language, id_hash, status, created_at, recycled_at, marketing_opt_in, "
-    "main_minor, main_expires_at, restorable_minor, restorable_until, "
+    "main_minor, main_expires_at, restorable_minor, restorable_until, last_active_at, deactivated_at, "
     + ", ".join(postpaid_sql.COLUMNS)
 )
 
@@ -130,6 +130,8 @@ def _record(conn: sqlite3.Connection, row: sqlite3.Row, currency: Currency) -> S
         lost_reported_at=from_iso(row["lost_reported_at"]) if lost_reference is not None else None,
         status=row["status"],
         recycled_at=from_iso(row["recycled_at"]),
+        last_active_at=from_iso(row["last_active_at"]),
+        deactivated_at=from_iso(row["deactivated_at"]),
         postpaid=postpaid_sql.account_of(row, currency) if row["type"] == "postpaid" else None,
     )
 
@@ -186,7 +188,7 @@ def save_account(
             lot_id = entry.lot.lot_id if entry.lot.lot_id is not None else lot_ids[id(entry.lot)]
         rows.append(
             (subscriber_id, entry.bucket.value, lot_id, entry.delta.minor, entry.kind.value,
-             iso(entry.at), recorded, reference, channel)
+             iso(entry.at), recorded, entry.reference or reference, channel)
         )
         if lot_id is not None:
             conn.execute(

@@ -43,9 +43,19 @@ class SubscriberRecord:
     lost_reported_at: datetime | None
     #: ``live``, or ``recycled`` for the kept history of a number given up.
     status: str = "live"
+    #: When the number was given up: recycled, or (``status`` ``expired``) not reissued in time.
     recycled_at: datetime | None = None
     #: A postpaid line's deposit, dues, unbilled usage and notice (None on a prepaid line).
     postpaid: PostpaidAccount | None = None
+    #: When activity was first noted on its local day (None: none since the line was added).
+    last_active_at: datetime | None = None
+    #: When the line was deactivated for inactivity (None: it is not).
+    deactivated_at: datetime | None = None
+
+    @property
+    def active_since(self) -> datetime:
+        """What the inactivity rule counts from: the last activity, else the day the line was added."""
+        return self.last_active_at if self.last_active_at is not None else self.created_at
 
 
 @dataclass(frozen=True)
@@ -239,6 +249,40 @@ class DuplicateNumber(Exception):
     """A bulk insert met a number that is already live (nothing of its batch went in)."""
 
 
+class DuplicateUsage(Exception):
+    """A bulk insert met a usage record whose identity is already stored."""
+
+
+@dataclass(frozen=True)
+class RatedUsage:
+    """One usage record as rated and charged (``usage import``); ``record_id`` is assigned by the import."""
+
+    record_id: int
+    subscriber_id: int
+    msisdn: str
+    started_at: datetime
+    kind: str
+    quantity: int
+    units: int
+    charge_minor: int
+    charged_minor: int
+    outcome: str
+
+
+@dataclass(frozen=True)
+class UsageLine:
+    """A stored usage record, as a statement lists it."""
+
+    record_id: int
+    started_at: datetime
+    kind: str
+    quantity: int
+    units: int
+    charge_minor: int
+    charged_minor: int
+    outcome: str
+
+
 class DuplicateBill(Exception):
     """A bill for the same line and period is already stored (nothing was written)."""
 
@@ -271,6 +315,32 @@ class Accounts(Protocol):
     def next_id(self) -> int: ...
     def insert_many(self, subscribers: list[tuple[Any, ...]], ledger: list[tuple[Any, ...]]) -> None: ...
     def live_id(self, msisdn: str) -> int | None: ...
+
+
+class Usage(Protocol):
+    """Rated usage records (their identity is unique) and the bulk writes of ``usage import``."""
+
+    def next_id(self) -> int: ...
+    def load_live_many(self, msisdns: Sequence[str], currency: Currency) -> dict[str, SubscriberRecord]: ...
+    def record_many(self, records: Sequence[RatedUsage], now: datetime) -> None: ...
+    def seen(self, msisdn: str, started_at: datetime, kind: str, quantity: int) -> tuple[int, datetime] | None: ...
+    def save_accounts(self, changes: Sequence[tuple[int, Account, list[LedgerEntry]]], *, now: datetime,
+                      channel: str) -> None: ...
+    def note_used(self, used: Sequence[tuple[int, datetime]]) -> None: ...
+    def lines(self, subscriber_id: int, start: datetime, end: datetime) -> list[UsageLine]: ...
+
+
+class Activity(Protocol):
+    """When lines were last used, and the inactivity life cycle (``seeds/004_*`` 3(B).12)."""
+
+    def note(self, msisdns: Sequence[str], now: datetime, day_start: datetime) -> int: ...
+    def due_for_deactivation(self, before: datetime) -> list[str]: ...
+    def due_for_release(self, before: datetime) -> list[str]: ...
+    def due_for_deactivation_reminder(self, kind: str, before: datetime) -> list[str]: ...
+    def due_for_release_reminder(self, kind: str, before: datetime) -> list[str]: ...
+    def deactivate(self, subscriber_id: int, at: datetime) -> None: ...
+    def reactivate(self, subscriber_id: int, now: datetime) -> None: ...
+    def release(self, subscriber_id: int, at: datetime) -> None: ...
 
 
 class Postpaid(Protocol):
@@ -401,6 +471,8 @@ class UnitOfWork(Protocol):
     sessions: Sessions
     outbox: Outbox
     inbox: Inbox
+    usage: Usage
+    activity: Activity
 
 
 class Database(Protocol):

@@ -29,6 +29,7 @@ from gateway.store import sms as sms_sql
 from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.port import (
     Accounts,
+    Activity,
     Consent,
     DuplicateNumber,
     Inbox,
@@ -46,8 +47,10 @@ from gateway.store.port import (
     StoredTopUp,
     SubscriberRecord,
     TopUps,
+    Usage,
     Vouchers,
 )
+from gateway.store.usage import SqliteActivity, SqliteUsage
 
 
 class _Bound:
@@ -463,7 +466,7 @@ class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
     __slots__ = ("accounts", "postpaid", "vouchers", "topups", "locks", "rate_limits", "lost", "consent", "sessions",
-                 "outbox", "inbox")
+                 "outbox", "inbox", "usage", "activity")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.accounts: Accounts = SqliteAccounts(conn)
@@ -477,3 +480,5 @@ class SqliteUnitOfWork:
         self.sessions: Sessions = SqliteSessions(conn)
         self.outbox: Outbox = SqliteOutbox(conn)
         self.inbox: Inbox = SqliteInbox(conn)
+        self.usage: Usage = SqliteUsage(conn)
+        self.activity: Activity = SqliteActivity(conn)

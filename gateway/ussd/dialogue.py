@@ -90,6 +90,7 @@ class Dialogues:
         started = time.perf_counter()
         outcome = "error"
         try:
+            self.services.note_activity(msisdn)  # a dialogue is use of the line (004 3(B).12): in memory
             wait = self.limiter.take(msisdn)
             if wait > 0:
                 outcome = "rate_limited"

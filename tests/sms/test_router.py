@@ -156,3 +156,11 @@ def test_lost_by_sms_is_confirmed_once(store: Store, clock, profile) -> None:  #
     assert [(r["kind"], r["source"]) for r in sent] == [("reply", "888")]
     reference = read(store, "SELECT reference FROM lost_reports")[0][0]
     assert reference in sent[0]["text"]
+
+
+class TestActivity:
+    def test_an_mo_sms_is_activity_for_the_inactivity_rule(self, services: Services, store: Store) -> None:
+        """004 3(B).12: BAL from the line notes it; the flush writes last_active_at."""
+        answer(services, receive(services, "BAL"))
+        assert services.flush_activity() == 1
+        assert read(store, "SELECT last_active_at FROM subscribers WHERE msisdn = ?", (SUBSCRIBER,))[0][0] is not None

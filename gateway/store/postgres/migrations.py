@@ -299,6 +299,24 @@ VERSIONS: dict[int, tuple[str, ...]] = {
         "CREATE UNIQUE INDEX idx_payments_reference ON payments(reference)",
         "CREATE INDEX idx_payments_subscriber_id ON payments(subscriber_id)",
     ),
+    13: (
+        "ALTER TABLE subscribers ADD COLUMN last_active_at TIMESTAMPTZ",
+        "ALTER TABLE subscribers ADD COLUMN deactivated_at TIMESTAMPTZ",
+        f"""CREATE TABLE usage_records (
+            {_ID},
+            subscriber_id BIGINT NOT NULL REFERENCES subscribers(id),
+            msisdn TEXT NOT NULL,
+            started_at TIMESTAMPTZ NOT NULL,
+            kind TEXT NOT NULL,
+            quantity BIGINT NOT NULL,
+            units BIGINT NOT NULL,
+            charge_minor BIGINT NOT NULL,
+            charged_minor BIGINT NOT NULL,
+            outcome TEXT NOT NULL,
+            imported_at TIMESTAMPTZ NOT NULL)""",
+        "CREATE UNIQUE INDEX idx_usage_records_identity ON usage_records(msisdn, started_at, kind, quantity)",
+        "CREATE INDEX idx_usage_records_subscriber_id_started_at ON usage_records(subscriber_id, started_at)",
+    ),
 }
 
 LATEST = max(VERSIONS)

@@ -30,7 +30,7 @@ class PgPostpaid:
         self._sql.executemany(
             "INSERT INTO ledger (subscriber_id, bucket, delta_minor, kind, at, recorded_at, reference, channel) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            [(subscriber_id, e.bucket.value, e.delta.minor, e.kind.value, e.at, now, reference, channel)
+            [(subscriber_id, e.bucket.value, e.delta.minor, e.kind.value, e.at, now, e.reference or reference, channel)
              for e in entries],
         )
         notice = account.notice

@@ -37,6 +37,7 @@ from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store.port import (
     Accounts,
+    Activity,
     Consent,
     DuplicateNumber,
     Inbox,
@@ -54,6 +55,7 @@ from gateway.store.port import (
     StoredTopUp,
     SubscriberRecord,
     TopUps,
+    Usage,
     Vouchers,
 )
 from gateway.store import postpaid as postpaid_sql
@@ -146,6 +148,7 @@ class _Bound:
 _SELECT_RECORD = (
     "SELECT s.id, s.msisdn, s.type, s.language, s.id_hash, s.status, s.created_at, s.recycled_at, "
     "s.marketing_opt_in, s.main_minor, s.main_expires_at, s.restorable_minor, s.restorable_until, "
+    "s.last_active_at, s.deactivated_at, "
     + "".join(f"s.{column}, " for column in postpaid_sql.COLUMNS) +
     "l.reference AS lost_reference, l.reported_at AS lost_reported_at, "
     "EXISTS (SELECT 1 FROM promo_lots p WHERE p.subscriber_id = s.id AND p.amount_minor <> 0) AS has_promos "
@@ -193,6 +196,7 @@ class PgAccounts(_Bound):
             account=account, lost_reference=lost_reference,
             lost_reported_at=row["lost_reported_at"] if lost_reference is not None else None,
             status=row["status"], recycled_at=row["recycled_at"],
+            last_active_at=row["last_active_at"], deactivated_at=row["deactivated_at"],
             postpaid=postpaid_sql.account_of(row, currency) if row["type"] == "postpaid" else None,
         )
 
@@ -261,7 +265,7 @@ class PgAccounts(_Bound):
             if entry.lot is not None:
                 lot_id = entry.lot.lot_id if entry.lot.lot_id is not None else lot_ids[id(entry.lot)]
             rows.append((subscriber_id, entry.bucket.value, lot_id, entry.delta.minor, entry.kind.value,
-                         entry.at, now, reference, channel))
+                         entry.at, now, entry.reference or reference, channel))
             if lot_id is not None:
                 self._sql.execute("UPDATE promo_lots SET amount_minor = amount_minor + %s WHERE id = %s",
                                   (entry.delta.minor, lot_id))
@@ -596,11 +600,12 @@ class PgUnitOfWork:
     """Every repository of the port over one ``Sql`` (a transaction's connection, or the pool)."""
 
     __slots__ = ("sql", "accounts", "postpaid", "vouchers", "topups", "locks", "rate_limits", "lost", "consent",
-                 "sessions", "outbox", "inbox")
+                 "sessions", "outbox", "inbox", "usage", "activity")
 
     def __init__(self, sql: Sql) -> None:
         from gateway.store.postgres.postpaid import PgPostpaid
         from gateway.store.postgres.sms import PgInbox, PgOutbox
+        from gateway.store.postgres.usage import PgActivity, PgUsage
 
         self.sql = sql
         self.accounts: Accounts = PgAccounts(sql)
@@ -614,6 +619,8 @@ class PgUnitOfWork:
         self.sessions: Sessions = PgSessions(sql)
         self.outbox: Outbox = PgOutbox(sql)
         self.inbox: Inbox = PgInbox(sql)
+        self.usage: Usage = PgUsage(sql)
+        self.activity: Activity = PgActivity(sql)
 
 
 @dataclass
