@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.config import PROJECT_ROOT, ConfigError
+from gateway.domain.care import CarePolicy, ComplaintPolicy, DisputePolicy, NumberChangePolicy, StatementPolicy
 from gateway.domain.errors import InvalidAmount
 from gateway.domain.money import Currency, Money, parse_amount
 from gateway.domain.msisdn import NumberPlan
@@ -49,6 +50,9 @@ class OperatorProfile:
     ussd_session_idle_seconds: int
     #: Service requests per number per minute on any channel (0: unlimited).
     requests_per_minute: int
+    #: The written requests to customer care the profile offers (004: statement, dispute, complaint,
+    #: number change); each exists, with its keyword and menu item, only when its table is in the file.
+    care: CarePolicy = CarePolicy()
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
@@ -68,6 +72,15 @@ _SCHEMA: dict[str, dict[str, type]] = {
                "lost_number_max_failures": int, "lost_number_failure_window_hours": int,
                "lost_number_lockout_hours": int,
                "requests_per_minute": int, "max_voucher_amount": str, "max_balance": str},
+}
+
+#: Optional tables: a profile without one does not offer that request (``gateway.domain.care``).
+_CARE_SCHEMA: dict[str, dict[str, type]] = {
+    "statement": {"charge": str, "max_period_age_days": int, "max_days_after_issue": int,
+                  "lines_per_sms": int},
+    "dispute": {"own_network_days": int, "other_provider_days": int, "max_reason_length": int},
+    "complaint": {"max_length": int},
+    "number_change": {"fee": str, "change_within_days": int},
 }
 
 
@@ -93,7 +106,7 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{section}] is missing")
         for key in table:
-            if key not in keys and not (section == "" and key in _SCHEMA):
+            if key not in keys and not (section == "" and (key in _SCHEMA or key in _CARE_SCHEMA)):
                 raise ConfigError(f"{path}: {_dotted(section, key)}: unknown key")
         values[section] = {}
         for key, kind in keys.items():
@@ -159,6 +172,48 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         policy=policy,
         ussd_session_idle_seconds=periods["ussd_session_idle_seconds"],
         requests_per_minute=limits["requests_per_minute"],
+        care=_care(path, raw, currency),
+    )
+
+
+def _care(path: Path, raw: dict[str, Any], currency: Currency) -> CarePolicy:
+    """The optional ``[statement]``, ``[dispute]``, ``[complaint]`` and ``[number_change]`` tables."""
+    values: dict[str, dict[str, Any]] = {}
+    for section, keys in _CARE_SCHEMA.items():
+        table = raw.get(section)
+        if table is None:
+            continue
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [{section}]: expected a table")
+        for key in table:
+            if key not in keys:
+                raise ConfigError(f"{path}: {section}.{key}: unknown key")
+        values[section] = {}
+        for key, kind in keys.items():
+            value = table.get(key)
+            if value is None:
+                raise ConfigError(f"{path}: {section}.{key}: missing")
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ConfigError(f"{path}: {section}.{key}: expected {kind.__name__}, got {value!r}")
+            if isinstance(value, int) and value <= 0:
+                raise ConfigError(f"{path}: {section}.{key}: must be more than zero")
+            values[section][key] = value
+    days = timedelta
+    statement = values.get("statement")
+    dispute = values.get("dispute")
+    complaint = values.get("complaint")
+    change = values.get("number_change")
+    return CarePolicy(
+        statement=None if statement is None else StatementPolicy(
+            _amount(path, "statement.charge", statement["charge"], currency),
+            days(days=statement["max_period_age_days"]), days(days=statement["max_days_after_issue"]),
+            statement["lines_per_sms"]),
+        dispute=None if dispute is None else DisputePolicy(
+            days(days=dispute["own_network_days"]), days(days=dispute["other_provider_days"]),
+            dispute["max_reason_length"]),
+        complaint=None if complaint is None else ComplaintPolicy(complaint["max_length"]),
+        number_change=None if change is None else NumberChangePolicy(
+            _amount(path, "number_change.fee", change["fee"], currency), days(days=change["change_within_days"])),
     )
 
 

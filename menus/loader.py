@@ -1,5 +1,9 @@
 """Loading the menu trees: ``menus/trees/*.toml``, checked once at start-up.
 
+An option with ``offered = "<request>"`` exists only where the profile offers
+that customer-care request (``OperatorProfile.care``): operators differ by
+data, and one tree serves them all.
+
 The gateway refuses to start on a broken tree, naming the file and the path
 inside it: a target that names no screen, an action that is not a use case,
 an argument the action does not take, a stored answer nobody asks for, a
@@ -23,6 +27,10 @@ from menus.model import MenuTree, Option, Screen, ScreenKind
 from menus.validators import Validator, build_validator
 
 TREES_DIR = Path(__file__).resolve().parent / "trees"
+
+#: What an option's ``offered`` may name: a request of ``gateway.domain.care.CarePolicy``. The option
+#: is shown only where the profile offers it.
+CARE_REQUESTS = frozenset({"statement", "dispute", "complaint", "number_change"})
 
 #: Texts the engine itself shows, whatever the trees say.
 ENGINE_TEXTS = ("ussd.more", "ussd.back", "ussd.hint_choice", "ussd.confirm_yes",
@@ -140,8 +148,13 @@ def _screen(
             raise MenuError(f"{fname}: {where}.{key}: missing")
     options = []
     for i, opt in enumerate(spec.get("options", ())):
-        if not (isinstance(opt, dict) and set(opt) == {"label", "target"}):
-            raise MenuError(f"{fname}: {where}.options[{i}]: expected {{label, target}}")
+        if not (isinstance(opt, dict) and {"label", "target"} <= set(opt) <= {"label", "target", "offered"}):
+            raise MenuError(f"{fname}: {where}.options[{i}]: expected {{label, target[, offered]}}")
+        offered = opt.get("offered")
+        if offered is not None and offered not in CARE_REQUESTS:
+            raise MenuError(f"{fname}: {where}.options[{i}].offered: one of {', '.join(sorted(CARE_REQUESTS))}")
+        if offered is not None and offered not in profile.care.offered:
+            continue  # the profile does not offer this request: no menu item
         options.append(Option(str(opt["label"]), str(opt["target"])))
     validator = None
     if kind is ScreenKind.INPUT:

@@ -7,7 +7,14 @@ from typing import Protocol
 
 from gateway.clock import Clock
 from gateway.profile import OperatorProfile
-from gateway.services.model import BalanceView, LostReportResult, TopUpResult
+from gateway.services.model import (
+    BalanceView,
+    DisputeResolved,
+    LostReportResult,
+    StatementLine,
+    StatementResult,
+    TopUpResult,
+)
 from gateway.store.port import Database
 
 
@@ -21,6 +28,13 @@ class Notices(Protocol):
     def lost_confirmation(self, result: LostReportResult, msisdn: str, language: str) -> str: ...
 
     def reminder(self, kind: str, view: BalanceView, language: str) -> str: ...
+
+    def statement_part(self, result: StatementResult, lines: tuple[StatementLine, ...], part: int, parts: int,
+                       language: str) -> str: ...
+
+    def dispute_resolved(self, resolved: DisputeResolved, language: str) -> str: ...
+
+    def complaint_answered(self, reference: str, note: str, language: str) -> str: ...
 
 
 @dataclass(frozen=True)

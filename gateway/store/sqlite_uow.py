@@ -21,12 +21,14 @@ from gateway.domain.money import Currency, Money
 from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store import accounts as accounts_sql
+from gateway.store.care import SqliteCare
 from gateway.store import locks as locks_sql
 from gateway.store import outbox as outbox_sql
 from gateway.store import sms as sms_sql
 from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.port import (
     Accounts,
+    Care,
     Consent,
     DuplicateNumber,
     Inbox,
@@ -434,7 +436,8 @@ class SqliteInbox(_Bound):
 class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
-    __slots__ = ("accounts", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox", "inbox")
+    __slots__ = ("accounts", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox", "inbox",
+                 "care")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.accounts: Accounts = SqliteAccounts(conn)
@@ -446,3 +449,4 @@ class SqliteUnitOfWork:
         self.sessions: Sessions = SqliteSessions(conn)
         self.outbox: Outbox = SqliteOutbox(conn)
         self.inbox: Inbox = SqliteInbox(conn)
+        self.care: Care = SqliteCare(conn)

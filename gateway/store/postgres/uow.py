@@ -37,6 +37,7 @@ from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store.port import (
     Accounts,
+    Care,
     Consent,
     DuplicateNumber,
     Inbox,
@@ -551,9 +552,10 @@ class PgUnitOfWork:
     """Every repository of the port over one ``Sql`` (a transaction's connection, or the pool)."""
 
     __slots__ = ("sql", "accounts", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox",
-                 "inbox")
+                 "inbox", "care")
 
     def __init__(self, sql: Sql) -> None:
+        from gateway.store.postgres.care import PgCare
         from gateway.store.postgres.sms import PgInbox, PgOutbox
 
         self.sql = sql
@@ -566,6 +568,7 @@ class PgUnitOfWork:
         self.sessions: Sessions = PgSessions(sql)
         self.outbox: Outbox = PgOutbox(sql)
         self.inbox: Inbox = PgInbox(sql)
+        self.care: Care = PgCare(sql)
 
 
 @dataclass
