@@ -178,7 +178,7 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Wor
     profile = load_profile(settings.operator.profile)
     store = open_database(settings.database, migrate=True)
     try:
-        catalog = Catalog.load(profile.languages)
+        catalog = Catalog.for_profile(profile)
         replies = Replies(catalog, profile)
         services = Services(Context(store=store, clock=clock, profile=profile,
                                     pin_secret=settings.security.pin_secret, notices=replies))

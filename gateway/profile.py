@@ -3,7 +3,10 @@
 A profile is what differs between operators: the number plan, currency, time
 zone, languages, USSD and SMS codes, and every period and limit the rules use.
 It is validated at load like the settings; the rules receive it as a
-``gateway.domain.policy.Policy``.
+``gateway.domain.policy.Policy``, whose policy objects (the life cycle, the
+postpaid terms) are chosen here from the profile's data: ``[lifecycle] kind``
+and whether there is a ``[postpaid]`` table. Nothing else asks which operator
+it serves.
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ from gateway.domain.care import CarePolicy, ComplaintPolicy, DisputePolicy, Numb
 from gateway.domain.errors import InvalidAmount
 from gateway.domain.money import Currency, Money, parse_amount
 from gateway.domain.msisdn import NumberPlan
-from gateway.domain.policy import AttemptLimit, Policy
+from gateway.domain.policy import (
+    AttemptLimit,
+    DepositRule,
+    ExpiryLifecycle,
+    InactivityLifecycle,
+    LatePenalty,
+    Lifecycle,
+    Policy,
+    PostpaidPolicy,
+)
 
 PROFILES_DIR = PROJECT_ROOT / "config" / "operators"
 
@@ -50,21 +62,26 @@ class OperatorProfile:
     ussd_session_idle_seconds: int
     #: Service requests per number per minute on any channel (0: unlimited).
     requests_per_minute: int
+    #: A number as subscribers write it, for the texts ("e.g. 012345678").
+    example_number: str = ""
     #: The written requests to customer care the profile offers (004: statement, dispute, complaint,
     #: number change); each exists, with its keyword and menu item, only when its table is in the file.
     care: CarePolicy = CarePolicy()
+
+    @property
+    def has_postpaid(self) -> bool:
+        return self.policy.postpaid is not None
 
 
 _SCHEMA: dict[str, dict[str, type]] = {
     "": {"name": str, "country_code": str, "national_prefix": str,
          "national_lengths": list, "currency": str, "minor_digits": int,
          "currency_symbol": str, "time_zone": str, "languages": list,
-         "default_language": str},
+         "default_language": str, "example_number": str},
     "codes": {"selfcare": str, "balance": str, "topup": str, "marketing_optout": str,
               "sms_keywords": str, "sms_marketing": str},
     "periods": {"default_valid_days": int, "restore_window_days": int,
-                "promo_valid_days": int, "outgoing_barred_days": int,
-                "fully_barred_days": int, "expiry_reminder_days": int,
+                "promo_valid_days": int, "expiry_reminder_days": int,
                 "ussd_session_idle_seconds": int},
     "limits": {"pin_max_failures": int, "pin_failure_window_hours": int,
                "pin_lockout_hours": int, "lost_max_failures": int,
@@ -72,9 +89,21 @@ _SCHEMA: dict[str, dict[str, type]] = {
                "lost_number_max_failures": int, "lost_number_failure_window_hours": int,
                "lost_number_lockout_hours": int,
                "requests_per_minute": int, "max_voucher_amount": str, "max_balance": str},
+    "lifecycle": {"kind": str},
 }
 
-#: Optional tables: a profile without one does not offer that request (``gateway.domain.care``).
+#: ``[lifecycle]`` keys by ``kind`` (beside ``kind`` itself).
+_LIFECYCLE: dict[str, dict[str, type]] = {
+    "expiry": {"outgoing_barred_days": int, "fully_barred_days": int},
+    "inactivity": {"inactive_months": int, "reissue_window_days": int, "reissue_fee": str,
+                   "reminder_days": list},
+}
+#: ``[postpaid]`` (optional: no table, no postpaid lines): required and optional keys.
+_POSTPAID: dict[str, type] = {"due_days": int, "reminder_days": list}
+_POSTPAID_OPTIONAL: dict[str, type] = {"deposit_threshold_percent": int, "deposit_notice_days": int,
+                                       "late_penalty_percent_per_month": str}
+#: Optional tables of the customer-care requests: a profile without one does not offer that request
+#: (``gateway.domain.care``).
 _CARE_SCHEMA: dict[str, dict[str, type]] = {
     "statement": {"charge": str, "max_period_age_days": int, "max_days_after_issue": int,
                   "lines_per_sms": int},
@@ -105,21 +134,18 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         table = raw if section == "" else raw.get(section)
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{section}] is missing")
-        for key in table:
-            if key not in keys and not (section == "" and (key in _SCHEMA or key in _CARE_SCHEMA)):
-                raise ConfigError(f"{path}: {_dotted(section, key)}: unknown key")
-        values[section] = {}
-        for key, kind in keys.items():
-            if key not in table:
-                raise ConfigError(f"{path}: {_dotted(section, key)}: missing")
-            value = table[key]
-            if not isinstance(value, kind) or isinstance(value, bool):
-                raise ConfigError(
-                    f"{path}: {_dotted(section, key)}: expected {kind.__name__}, got {value!r}"
-                )
-            if isinstance(value, int) and value < 0:
-                raise ConfigError(f"{path}: {_dotted(section, key)}: must not be negative")
-            values[section][key] = value
+        extra: dict[str, type] = {}
+        if section == "lifecycle":
+            kind = table.get("kind")
+            if kind not in _LIFECYCLE:
+                raise ConfigError(f"{path}: lifecycle.kind: expected one of {', '.join(_LIFECYCLE)}, got {kind!r}")
+            extra = _LIFECYCLE[kind]
+        values[section] = _section(path, section, table, {**keys, **extra}, top_level=section == "")
+    postpaid_table = raw.get("postpaid")
+    if postpaid_table is not None and not isinstance(postpaid_table, dict):
+        raise ConfigError(f"{path}: postpaid: expected a table")
+    postpaid_values = (None if postpaid_table is None else
+                       _section(path, "postpaid", postpaid_table, _POSTPAID, optional=_POSTPAID_OPTIONAL))
 
     top, codes, periods, limits = values[""], values["codes"], values["periods"], values["limits"]
     try:
@@ -137,8 +163,7 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         default_valid_days=periods["default_valid_days"],
         restore_window=timedelta(days=periods["restore_window_days"]),
         promo_valid_days=periods["promo_valid_days"],
-        outgoing_barred=timedelta(days=periods["outgoing_barred_days"]),
-        fully_barred=timedelta(days=periods["fully_barred_days"]),
+        lifecycle=_lifecycle(path, values["lifecycle"], currency),
         pin_attempts=AttemptLimit(
             limits["pin_max_failures"],
             timedelta(hours=limits["pin_failure_window_hours"]),
@@ -157,6 +182,7 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         expiry_reminder_days=periods["expiry_reminder_days"],
         max_voucher=maxima["max_voucher_amount"],
         max_balance=maxima["max_balance"],
+        postpaid=None if postpaid_values is None else _postpaid(path, postpaid_values),
     )
     return OperatorProfile(
         key=path.stem,
@@ -172,8 +198,34 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         policy=policy,
         ussd_session_idle_seconds=periods["ussd_session_idle_seconds"],
         requests_per_minute=limits["requests_per_minute"],
+        example_number=top["example_number"],
         care=_care(path, raw, currency),
     )
+
+
+def _section(path: Path, section: str, table: dict[str, Any], keys: dict[str, type], *,
+             optional: dict[str, type] | None = None, top_level: bool = False) -> dict[str, Any]:
+    """The keys of one table, type-checked; unknown and missing keys refused, naming them."""
+    optional = optional or {}
+    for key in table:
+        if key not in keys and key not in optional and not (top_level and key in _SCHEMA or top_level and key in ("postpaid", *_CARE_SCHEMA)):
+            raise ConfigError(f"{path}: {_dotted(section, key)}: unknown key")
+    out: dict[str, Any] = {}
+    for key, kind in {**keys, **optional}.items():
+        if key not in table:
+            if key in keys:
+                raise ConfigError(f"{path}: {_dotted(section, key)}: missing")
+            continue
+        value = table[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ConfigError(f"{path}: {_dotted(section, key)}: expected {kind.__name__}, got {value!r}")
+        if isinstance(value, int) and value < 0:
+            raise ConfigError(f"{path}: {_dotted(section, key)}: must not be negative")
+        if isinstance(value, list) and not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                               for v in value) and key.endswith("_days"):
+            raise ConfigError(f"{path}: {_dotted(section, key)}: expected whole numbers of days")
+        out[key] = value
+    return out
 
 
 def _care(path: Path, raw: dict[str, Any], currency: Currency) -> CarePolicy:
@@ -184,20 +236,11 @@ def _care(path: Path, raw: dict[str, Any], currency: Currency) -> CarePolicy:
         if table is None:
             continue
         if not isinstance(table, dict):
-            raise ConfigError(f"{path}: [{section}]: expected a table")
-        for key in table:
-            if key not in keys:
-                raise ConfigError(f"{path}: {section}.{key}: unknown key")
-        values[section] = {}
-        for key, kind in keys.items():
-            value = table.get(key)
-            if value is None:
-                raise ConfigError(f"{path}: {section}.{key}: missing")
-            if not isinstance(value, kind) or isinstance(value, bool):
-                raise ConfigError(f"{path}: {section}.{key}: expected {kind.__name__}, got {value!r}")
-            if isinstance(value, int) and value <= 0:
+            raise ConfigError(f"{path}: {section}: expected a table")
+        values[section] = _section(path, section, table, keys)
+        for key, value in values[section].items():
+            if isinstance(value, int) and value == 0:
                 raise ConfigError(f"{path}: {section}.{key}: must be more than zero")
-            values[section][key] = value
     days = timedelta
     statement = values.get("statement")
     dispute = values.get("dispute")
@@ -215,6 +258,41 @@ def _care(path: Path, raw: dict[str, Any], currency: Currency) -> CarePolicy:
         number_change=None if change is None else NumberChangePolicy(
             _amount(path, "number_change.fee", change["fee"], currency), days(days=change["change_within_days"])),
     )
+
+
+def _lifecycle(path: Path, values: dict[str, Any], currency: Currency) -> Lifecycle:
+    """``[lifecycle]``: expiry-driven (000 "SIM Card LifeCycle") or inactivity-driven (004 3(B).12)."""
+    if values["kind"] == "expiry":
+        return ExpiryLifecycle(timedelta(days=values["outgoing_barred_days"]),
+                               timedelta(days=values["fully_barred_days"]))
+    if values["inactive_months"] <= 0:
+        raise ConfigError(f"{path}: lifecycle.inactive_months: must be more than zero")
+    try:
+        fee = parse_amount(values["reissue_fee"], currency)
+    except InvalidAmount as exc:
+        raise ConfigError(f"{path}: lifecycle.reissue_fee: {exc}") from None
+    return InactivityLifecycle(values["inactive_months"], timedelta(days=values["reissue_window_days"]), fee,
+                               tuple(sorted(set(values["reminder_days"]), reverse=True)))
+
+
+def _postpaid(path: Path, values: dict[str, Any]) -> PostpaidPolicy:
+    """``[postpaid]``: bill terms, and the deposit rule and late penalty where the profile has them."""
+    deposit_keys = [k for k in ("deposit_threshold_percent", "deposit_notice_days") if k in values]
+    if len(deposit_keys) == 1:
+        raise ConfigError(f"{path}: postpaid: deposit_threshold_percent and deposit_notice_days go together")
+    deposit = (DepositRule(values["deposit_threshold_percent"], timedelta(days=values["deposit_notice_days"]))
+               if deposit_keys else None)
+    penalty = None
+    if "late_penalty_percent_per_month" in values:
+        text = values["late_penalty_percent_per_month"]
+        try:
+            # Percent with up to two decimals, as basis points ("1" -> 100, "1.5" -> 150).
+            points = parse_amount(text, Currency("%", 2)).minor
+        except InvalidAmount:
+            raise ConfigError(f"{path}: postpaid.late_penalty_percent_per_month: not a percentage: {text!r}") from None
+        penalty = LatePenalty(points)
+    return PostpaidPolicy(values["due_days"], tuple(sorted(set(values["reminder_days"]), reverse=True)),
+                          deposit, penalty)
 
 
 def _amount(path: Path, key: str, text: str, currency: Currency) -> Money:

@@ -4,6 +4,9 @@ A text's key is ``<file-stem>.<key>`` (``replies.topup_ok``). Loading checks
 that every language has every key with the same ``{placeholders}``, naming
 the file and the key otherwise, so a missing translation stops the gateway
 at start-up instead of surprising a subscriber.
+
+A few placeholders are the profile's and are filled in at load
+(``CONSTANTS``: ``{example_number}``), so that fixed screens stay fixed.
 """
 
 from __future__ import annotations
@@ -13,11 +16,17 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.config import ConfigError
 
+if TYPE_CHECKING:
+    from gateway.profile import OperatorProfile
+
 LOCALES = Path(__file__).resolve().parent / "locales"
+
+#: Placeholders filled from the profile when the texts are loaded.
+CONSTANTS = ("example_number",)
 
 
 class CatalogError(ConfigError):
@@ -37,7 +46,14 @@ class Catalog:
     languages: tuple[str, ...]
 
     @classmethod
-    def load(cls, languages: Iterable[str], root: Path = LOCALES) -> Catalog:
+    def for_profile(cls, profile: OperatorProfile, root: Path = LOCALES) -> Catalog:
+        """The texts of the profile's languages with its constants filled in."""
+        return cls.load(profile.languages, root, constants={"example_number": profile.example_number})
+
+    @classmethod
+    def load(cls, languages: Iterable[str], root: Path = LOCALES,
+             constants: dict[str, str] | None = None) -> Catalog:
+        """Every text of ``languages`` (``constants``: see ``CONSTANTS``; None leaves them as written)."""
         languages = tuple(languages)
         texts: dict[str, dict[str, str]] = {}
         origin: dict[tuple[str, str], Path] = {}
@@ -68,6 +84,12 @@ class Catalog:
                     raise CatalogError(
                         f"{origin[(language, key)]}: {key}: placeholders differ from {first!r}"
                     )
+        if constants:
+            for table in texts.values():
+                for key, text in table.items():
+                    for name, value in constants.items():
+                        text = text.replace("{" + name + "}", value)
+                    table[key] = text
         return cls(texts, languages)
 
     def text(self, key: str, language: str, **params: Any) -> str:

@@ -1,8 +1,7 @@
 """Loading the menu trees: ``menus/trees/*.toml``, checked once at start-up.
 
-An option with ``offered = "<request>"`` exists only where the profile offers
-that customer-care request (``OperatorProfile.care``): operators differ by
-data, and one tree serves them all.
+An option may carry ``when`` (``postpaid``, ``language:ne``, ``care:statement``):
+it is offered only where the profile has that, so one tree serves every operator.
 
 The gateway refuses to start on a broken tree, naming the file and the path
 inside it: a target that names no screen, an action that is not a use case,
@@ -28,8 +27,7 @@ from menus.validators import Validator, build_validator
 
 TREES_DIR = Path(__file__).resolve().parent / "trees"
 
-#: What an option's ``offered`` may name: a request of ``gateway.domain.care.CarePolicy``. The option
-#: is shown only where the profile offers it.
+#: The customer-care requests a ``care:<request>`` condition may name (``gateway.domain.care.CarePolicy``).
 CARE_REQUESTS = frozenset({"statement", "dispute", "complaint", "number_change"})
 
 #: Texts the engine itself shows, whatever the trees say.
@@ -148,14 +146,14 @@ def _screen(
             raise MenuError(f"{fname}: {where}.{key}: missing")
     options = []
     for i, opt in enumerate(spec.get("options", ())):
-        if not (isinstance(opt, dict) and {"label", "target"} <= set(opt) <= {"label", "target", "offered"}):
-            raise MenuError(f"{fname}: {where}.options[{i}]: expected {{label, target[, offered]}}")
-        offered = opt.get("offered")
-        if offered is not None and offered not in CARE_REQUESTS:
-            raise MenuError(f"{fname}: {where}.options[{i}].offered: one of {', '.join(sorted(CARE_REQUESTS))}")
-        if offered is not None and offered not in profile.care.offered:
-            continue  # the profile does not offer this request: no menu item
-        options.append(Option(str(opt["label"]), str(opt["target"])))
+        if not (isinstance(opt, dict) and {"label", "target"} <= set(opt) <= {"label", "target", "when"}):
+            raise MenuError(f"{fname}: {where}.options[{i}]: expected {{label, target[, when]}}")
+        try:
+            offered = "when" not in opt or offers(profile, str(opt["when"]))
+        except ValueError as exc:
+            raise MenuError(f"{fname}: {where}.options[{i}].when: {exc}") from None
+        if offered:
+            options.append(Option(str(opt["label"]), str(opt["target"])))
     validator = None
     if kind is ScreenKind.INPUT:
         try:
@@ -185,6 +183,25 @@ def _screen(
         args=tuple((str(k), str(v)) for k, v in args.items()), show=show,
         own_line=bool(spec.get("own_line", False)), secret=bool(spec.get("secret", False)),
     ), validator
+
+
+def offers(profile: OperatorProfile, condition: str) -> bool:
+    """Whether the profile has what an option's ``when`` names: ``postpaid`` (it has postpaid
+    lines), ``language:<code>`` (it speaks that language) or ``care:<request>`` (it offers that
+    customer-care request, ``OperatorProfile.care``). Profile data, never its name.
+
+    Raises:
+        ValueError: a condition nobody knows.
+    """
+    if condition == "postpaid":
+        return profile.has_postpaid
+    kind, _, value = condition.partition(":")
+    if kind == "language" and value:
+        return value in profile.languages
+    if kind == "care" and value in CARE_REQUESTS:
+        return value in profile.care.offered
+    raise ValueError(f"unknown condition {condition!r} (postpaid, language:<code>, "
+                     f"care:{'|'.join(sorted(CARE_REQUESTS))})")
 
 
 def _check_links(tree: MenuTree) -> None:

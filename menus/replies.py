@@ -78,6 +78,8 @@ class Replies:
             "keywords_code": codes.sms_keywords,
             "marketing_code": codes.sms_marketing,
             "optout_code": codes.marketing_optout,
+            # LANG EN|KM: what the LANG keyword takes in this profile.
+            "languages": "|".join(language.upper() for language in profile.languages),
         }
         # Exact type → renderer; subclasses fall back along the MRO in error().
         self._errors: dict[type[Exception], Callable[[Exception, str], str]] = {

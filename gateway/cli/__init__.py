@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "gateway.cli.ussd",
     "gateway.cli.simulator",
     "gateway.cli.campaign",
+    "gateway.cli.care",
 )
 
 EXIT_REFUSED = 2

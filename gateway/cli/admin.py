@@ -50,7 +50,7 @@ def open_services(args: argparse.Namespace, clock: Clock | None = None, *, creat
     from menus.catalog import Catalog
     from menus.replies import Replies
 
-    notices = Replies(Catalog.load(profile.languages), profile)
+    notices = Replies(Catalog.for_profile(profile), profile)
     return Services(Context(store=store, clock=clock or SystemClock(), profile=profile,
                             pin_secret=settings.security.pin_secret, notices=notices))
 

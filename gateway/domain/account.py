@@ -37,6 +37,11 @@ class Bucket(enum.StrEnum):
     MAIN = "main"
     RESTORABLE = "restorable"
     PROMO = "promo"
+    #: A postpaid line's (``gateway.domain.postpaid``): its security deposit, billed
+    #: and unpaid dues, and rated usage not yet billed.
+    DEPOSIT = "deposit"
+    DUES = "dues"
+    UNBILLED = "unbilled"
 
 
 class EntryKind(enum.StrEnum):
@@ -48,6 +53,12 @@ class EntryKind(enum.StrEnum):
     PROMO_GRANT = "promo_grant"
     PROMO_EXPIRE = "promo_expire"
     RECYCLE = "recycle"  # the number was recycled; what was left is closed out
+    # postpaid (``gateway.domain.postpaid``)
+    DEPOSIT = "deposit"  # security deposit held (004 1.5, 7.1)
+    BILL = "bill"  # an imported bill statement (004 7.3)
+    PAYMENT = "payment"  # an imported payment (004 7.4, 7.6)
+    LATE_PENALTY = "late_penalty"  # 000 "pay for the Services": 1% a month overdue
+    USAGE = "usage"  # rated usage: debited from prepaid funds or added to unbilled
 
 
 @dataclass(frozen=True)

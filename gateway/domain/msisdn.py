@@ -2,7 +2,9 @@
 
 Accepted spellings, for a profile with country code 855 and national prefix 0:
 ``+85512345678``, ``0085512345678``, ``85512345678``, ``012345678``; spaces,
-dashes, dots and brackets between digits are ignored.
+dashes, dots and brackets between digits are ignored. Without a national
+prefix (977, Nepal: ``9801234567``) a number of a national length is national,
+even one that begins with the country code's digits.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class NumberPlan:
             digits = raw[2:]
         elif self.national_prefix and raw.startswith(self.national_prefix):
             digits = self.country_code + raw[len(self.national_prefix):]
+        elif not self.national_prefix and len(raw) in self.national_lengths:
+            digits = self.country_code + raw
         else:
             digits = raw
         if not digits.isascii() or not digits.isdigit():

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from gateway.domain import account as rules
 from gateway.domain.account import EntryKind
 from gateway.domain.lifecycle import LineState, line_state, recycle_at
+from gateway.domain.policy import ExpiryLifecycle
 from gateway.services.accounts import view_of
 from gateway.services.model import OutgoingSms
 from gateway.services.ports import Context
@@ -43,7 +44,10 @@ class LifecycleReport:
 def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
     now = now or ctx.clock.now()
     policy = ctx.profile.policy
-    recycle_cutoff = now - policy.outgoing_barred - policy.fully_barred
+    cycle = policy.lifecycle
+    # Without an expiry life cycle no line is recycled for its expiry: a cutoff before any line.
+    recycle_cutoff = (now - cycle.outgoing_barred - cycle.fully_barred if isinstance(cycle, ExpiryLifecycle)
+                      else datetime.min.replace(tzinfo=UTC))
     due = ctx.store.read_uow().accounts.due_for_lifecycle(now, recycle_cutoff)
     counts = {"settled": 0, "expire": 0, "forfeit": 0, "promo_expire": 0, "recycled": 0}
     for start in range(0, len(due), BATCH):
@@ -81,10 +85,11 @@ def _queue_reminders(ctx: Context, now: datetime) -> int:
     if ctx.notices is None:
         return 0
     policy = ctx.profile.policy
-    windows = {
-        "barred": (now - policy.outgoing_barred, now),
-        "recycle_warning": (now - policy.outgoing_barred - policy.fully_barred, now - policy.outgoing_barred),
-    }
+    life = policy.lifecycle
+    windows: dict[str, tuple[datetime, datetime]] = {}
+    if isinstance(life, ExpiryLifecycle):
+        windows["barred"] = (now - life.outgoing_barred, now)
+        windows["recycle_warning"] = (now - life.outgoing_barred - life.fully_barred, now - life.outgoing_barred)
     if policy.expiry_reminder_days:
         windows["expiry"] = (now, now + timedelta(days=policy.expiry_reminder_days))
     sent = 0

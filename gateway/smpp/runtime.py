@@ -260,7 +260,7 @@ def default_texts(profile: OperatorProfile) -> ReplyTexts:
     from menus.catalog import Catalog
     from menus.replies import Replies
 
-    return Replies(Catalog.load(profile.languages), profile)
+    return Replies(Catalog.for_profile(profile), profile)
 
 
 async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfile,

@@ -6,7 +6,7 @@ punctuation (``.,;:!?#*"'()``) do not matter. Whatever is not understood is
 ``Help`` (on the keyword code) or ``Unknown`` (on the marketing code), so every
 message gets an answer.
 
-    888:  BAL | TOP PIN [MSISDN] | LOST MSISDN IDNUMBER | LANG EN|KM | HELP
+    888:  BAL | TOP PIN [MSISDN] | LOST MSISDN IDNUMBER | LANG EN|KM|NE | HELP
           and, where the profile offers them (``offered``, ``gateway.domain.care``):
           STATEMENT | DISPUTE [REASON] | COMPLAINT TEXT | CHANGE (number change)
     1204: STOP (UNSUBSCRIBE, CANCEL, END, QUIT, STOPALL, OPTOUT, ...)
@@ -108,12 +108,13 @@ _STOP = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "O
                    "REVOKE", "NO", "UNSUB"})
 _START = frozenset({"START", "YES", "SUBSCRIBE", "UNSTOP", "OPTIN", "RESUME", "SUB"})
 _LANGUAGES = {"EN": "en", "ENG": "en", "ENGLISH": "en",
-              "KM": "km", "KH": "km", "KHM": "km", "KHMER": "km", "ខ្មែរ": "km"}
-#: Two-word spellings that mean one keyword ("OPT OUT", "TOP UP").
+              "KM": "km", "KH": "km", "KHM": "km", "KHMER": "km", "ខ្មែរ": "km",
+              "NE": "ne", "NP": "ne", "NEP": "ne", "NEPALI": "ne", "नेपाली": "ne"}
 _STATEMENT = frozenset({"STATEMENT", "STMT", "DETAIL", "DETAILS"})
 _DISPUTE = frozenset({"DISPUTE"})
 _COMPLAINT = frozenset({"COMPLAINT", "COMPLAIN", "COMPLAINTS"})
 _NUMBER_CHANGE = frozenset({"CHANGE", "NUMCHANGE", "CHANGENUMBER"})
+#: Two-word spellings that mean one keyword ("OPT OUT", "TOP UP").
 _JOINED = {("OPT", "OUT"): "OPTOUT", ("OPT", "IN"): "OPTIN", ("TOP", "UP"): "TOPUP",
            ("STOP", "ALL"): "STOPALL", ("CHANGE", "NUMBER"): "CHANGENUMBER",
            ("NUMBER", "CHANGE"): "NUMCHANGE"}

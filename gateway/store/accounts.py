@@ -13,12 +13,14 @@ from datetime import datetime
 
 from gateway.domain.account import Account, Bucket, LedgerEntry, PromoLot
 from gateway.domain.money import Currency, Money
+from gateway.store import postpaid as postpaid_sql
 from gateway.store.db import from_iso, iso
 from gateway.store.port import LineSummary, SubscriberRecord
 
 _SUBSCRIBER_COLUMNS = (
     "id, msisdn, type, language, id_hash, status, created_at, recycled_at, marketing_opt_in, "
-    "main_minor, main_expires_at, restorable_minor, restorable_until"
+    "main_minor, main_expires_at, restorable_minor, restorable_until, "
+    + ", ".join(postpaid_sql.COLUMNS)
 )
 
 
@@ -128,6 +130,7 @@ def _record(conn: sqlite3.Connection, row: sqlite3.Row, currency: Currency) -> S
         lost_reported_at=from_iso(row["lost_reported_at"]) if lost_reference is not None else None,
         status=row["status"],
         recycled_at=from_iso(row["recycled_at"]),
+        postpaid=postpaid_sql.account_of(row, currency) if row["type"] == "postpaid" else None,
     )
 
 

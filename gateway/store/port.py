@@ -23,6 +23,7 @@ from gateway.domain.account import Account, Bucket, LedgerEntry
 from gateway.domain.attempts import AttemptState
 from gateway.domain.money import Currency
 from gateway.domain.policy import AttemptLimit
+from gateway.domain.postpaid import Bill, PostpaidAccount
 from gateway.domain.vouchers import Voucher
 
 # --- value types ------------------------------------------------------------------
@@ -43,6 +44,8 @@ class SubscriberRecord:
     #: ``live``, or ``recycled`` for the kept history of a number given up.
     status: str = "live"
     recycled_at: datetime | None = None
+    #: A postpaid line's deposit, dues, unbilled usage and notice (None on a prepaid line).
+    postpaid: PostpaidAccount | None = None
 
 
 @dataclass(frozen=True)
@@ -299,6 +302,10 @@ class DuplicateNumber(Exception):
     """A bulk insert met a number that is already live (nothing of its batch went in)."""
 
 
+class DuplicateBill(Exception):
+    """A bill for the same line and period is already stored (nothing was written)."""
+
+
 # --- repositories -----------------------------------------------------------------
 
 
@@ -324,6 +331,32 @@ class Accounts(Protocol):
     def next_id(self) -> int: ...
     def insert_many(self, subscribers: list[tuple[Any, ...]], ledger: list[tuple[Any, ...]]) -> None: ...
     def live_id(self, msisdn: str) -> int | None: ...
+
+
+class Postpaid(Protocol):
+    """Postpaid lines (``gateway.domain.postpaid``): the buckets and notice on the subscriber row, bills, payments.
+
+    ``save`` is the only writer of ``deposit``, ``dues`` and ``unbilled``, and it
+    writes their ledger rows with them: for each, ``sum(ledger) == column``.
+    """
+
+    def save(self, subscriber_id: int, account: PostpaidAccount, entries: list[LedgerEntry], *,
+             now: datetime, reference: str | None = None, channel: str | None = None) -> None: ...
+    def bills(self, subscriber_id: int, currency: Currency) -> list[Bill]:
+        """Every bill of the line, oldest due first."""
+        ...
+    def add_bill(self, subscriber_id: int, bill: Bill, now: datetime) -> int:
+        """Raises: DuplicateBill: the line has a bill for that period already."""
+        ...
+    def update_bills(self, bills: Sequence[Bill]) -> None:
+        """Store ``paid``, ``penalty`` and ``penalty_months`` of saved bills (``bill_id`` set)."""
+        ...
+    def payment_exists(self, reference: str) -> bool: ...
+    def add_payment(self, subscriber_id: int, amount_minor: int, paid_at: datetime, reference: str,
+                    now: datetime) -> int: ...
+    def due_for_review(self) -> list[str]:
+        """Live postpaid numbers with a bill not settled, or a notice standing."""
+        ...
 
 
 class Vouchers(Protocol):
@@ -433,6 +466,7 @@ class Care(Protocol):
 
 class UnitOfWork(Protocol):
     accounts: Accounts
+    postpaid: Postpaid
     vouchers: Vouchers
     topups: TopUps
     locks: Locks

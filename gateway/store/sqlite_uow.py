@@ -24,6 +24,7 @@ from gateway.store import accounts as accounts_sql
 from gateway.store.care import SqliteCare
 from gateway.store import locks as locks_sql
 from gateway.store import outbox as outbox_sql
+from gateway.store.postpaid import SqlitePostpaid
 from gateway.store import sms as sms_sql
 from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.port import (
@@ -38,6 +39,7 @@ from gateway.store.port import (
     LostReports,
     Outbox,
     OutgoingSms,
+    Postpaid,
     SessionRow,
     Sessions,
     SessionState,
@@ -436,11 +438,12 @@ class SqliteInbox(_Bound):
 class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
-    __slots__ = ("accounts", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox", "inbox",
+    __slots__ = ("accounts", "postpaid", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox", "inbox",
                  "care")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.accounts: Accounts = SqliteAccounts(conn)
+        self.postpaid: Postpaid = SqlitePostpaid(conn)
         self.vouchers: Vouchers = SqliteVouchers(conn)
         self.topups: TopUps = SqliteTopUps(conn)
         self.locks: Locks = SqliteLocks(conn)

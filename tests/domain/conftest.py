@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from gateway.domain.money import Currency, Money
-from gateway.domain.policy import AttemptLimit, Policy
+from gateway.domain.policy import AttemptLimit, ExpiryLifecycle, Policy
 
 USD = Currency("USD", 2, "$")
 
@@ -16,8 +16,7 @@ def policy() -> Policy:
         default_valid_days=30,
         restore_window=timedelta(days=7),
         promo_valid_days=30,
-        outgoing_barred=timedelta(days=60),
-        fully_barred=timedelta(days=30),
+        lifecycle=ExpiryLifecycle(outgoing_barred=timedelta(days=60), fully_barred=timedelta(days=30)),
         pin_attempts=AttemptLimit(5, timedelta(hours=24), timedelta(hours=24)),
         lost_attempts=AttemptLimit(5, timedelta(hours=24), timedelta(hours=24)),
         lost_attempts_per_number=AttemptLimit(10, timedelta(hours=24), timedelta(hours=24)),

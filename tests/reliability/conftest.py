@@ -72,7 +72,7 @@ def services_on(db: Path | str) -> Services:
     else:
         store = open_store(db, migrate=True, synchronous="normal")
     return Services(Context(store=store, clock=SystemClock(), profile=profile, pin_secret=SECRET,
-                            notices=Replies(Catalog.load(profile.languages), profile)))
+                            notices=Replies(Catalog.for_profile(profile), profile)))
 
 
 @dataclass

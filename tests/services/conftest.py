@@ -69,7 +69,7 @@ def make_world(tmp: Path, clock: FixedClock | None = None, store=None, backend: 
     if store is None:
         store = open_store(path, migrate=True, synchronous="normal")
         where = str(path)
-    notices = Replies(Catalog.load(profile.languages), profile)
+    notices = Replies(Catalog.for_profile(profile), profile)
     services = Services(Context(store=store, clock=clock, profile=profile, pin_secret=SECRET, notices=notices))
     return World(services, clock, path, tmp, backend, where)
 

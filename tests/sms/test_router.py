@@ -147,7 +147,7 @@ def test_lost_by_sms_is_confirmed_once(store: Store, clock, profile) -> None:  #
     from menus.catalog import Catalog
     from menus.replies import Replies
 
-    texts = Replies(Catalog.load(profile.languages), profile)
+    texts = Replies(Catalog.for_profile(profile), profile)
     services = Services(Context(store=store, clock=clock, profile=profile, pin_secret="s" * 20, notices=texts))
     services.add_subscriber(SUBSCRIBER, balance=Money(600, profile.currency), id_number="ID000001")
     inbox_id = receive(services, f"LOST {SUBSCRIBER} ID000001")

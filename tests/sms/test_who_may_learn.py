@@ -25,7 +25,7 @@ def text_in(services: Services, source: str, text: str, to: str = "888") -> str:
         [inbox_id] = uow.inbox.apply([event], services.ctx.clock.now(), decode=decode_text,
                                      dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
     profile = services.profile
-    KeywordRouter(services=services, texts=Replies(Catalog.load(profile.languages), profile)).handle([inbox_id])
+    KeywordRouter(services=services, texts=Replies(Catalog.for_profile(profile), profile)).handle([inbox_id])
     return str(outbox(services.ctx.store, kind="reply")[-1]["text"])
 
 

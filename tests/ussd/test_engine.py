@@ -19,7 +19,7 @@ ME = "85512345678"
 @pytest.fixture(scope="module")
 def engine() -> Engine:
     profile = load_profile("smart-kh")
-    catalog = Catalog.load(profile.languages)
+    catalog = Catalog.for_profile(profile)
     return Engine(menus=load_menus(catalog, profile), texts=catalog, replies=Replies(catalog, profile),
                   limits=ScreenLimits())
 

@@ -11,7 +11,7 @@ migrate once. A migration added to one side only fails
 Types: ids, foreign keys and money are BIGINT; counts INTEGER; the SQLite
 side's 0/1 flags SMALLINT 0/1 (the same SQL runs on both); instants
 TIMESTAMPTZ (SQLite keeps them as UTC ISO text, which sorts the same way);
-``vouchers.expires_on`` (a local day) DATE; binary BYTEA.
+``vouchers.expires_on`` and the bills' days (local days) DATE; binary BYTEA.
 """
 
 from __future__ import annotations
@@ -263,6 +263,38 @@ VERSIONS: dict[int, tuple[str, ...]] = {
     10: (
         "ALTER TABLE sms_inbox ADD COLUMN received_by TEXT",
         "ALTER TABLE sms_inbox ADD COLUMN lease_until TIMESTAMPTZ",
+    ),
+    12: (
+        "ALTER TABLE subscribers ADD COLUMN deposit_minor BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE subscribers ADD COLUMN dues_minor BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE subscribers ADD COLUMN unbilled_minor BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE subscribers ADD COLUMN notice_sent_at TIMESTAMPTZ",
+        "ALTER TABLE subscribers ADD COLUMN discontinue_at TIMESTAMPTZ",
+        "ALTER TABLE subscribers ADD COLUMN discontinued_at TIMESTAMPTZ",
+        "CREATE INDEX idx_subscribers_postpaid ON subscribers(id) WHERE status = 'live' AND type = 'postpaid'",
+        f"""CREATE TABLE bills (
+            {_ID},
+            subscriber_id BIGINT NOT NULL REFERENCES subscribers(id),
+            period_start DATE NOT NULL,
+            period_end DATE NOT NULL,
+            issued_on DATE NOT NULL,
+            due_on DATE NOT NULL,
+            amount_minor BIGINT NOT NULL,
+            paid_minor BIGINT NOT NULL DEFAULT 0,
+            penalty_minor BIGINT NOT NULL DEFAULT 0,
+            penalty_months INTEGER NOT NULL DEFAULT 0,
+            imported_at TIMESTAMPTZ NOT NULL)""",
+        "CREATE UNIQUE INDEX idx_bills_subscriber_period ON bills(subscriber_id, period_start, period_end)",
+        "CREATE INDEX idx_bills_open ON bills(subscriber_id) WHERE paid_minor < amount_minor + penalty_minor",
+        f"""CREATE TABLE payments (
+            {_ID},
+            subscriber_id BIGINT NOT NULL REFERENCES subscribers(id),
+            amount_minor BIGINT NOT NULL,
+            paid_at TIMESTAMPTZ NOT NULL,
+            reference TEXT NOT NULL,
+            imported_at TIMESTAMPTZ NOT NULL)""",
+        "CREATE UNIQUE INDEX idx_payments_reference ON payments(reference)",
+        "CREATE INDEX idx_payments_subscriber_id ON payments(subscriber_id)",
     ),
     # Written requests to customer care (004 clauses 5.1, 7.6, 9): m0014_care_requests.
     14: (

@@ -45,6 +45,7 @@ from gateway.store.port import (
     Locks,
     LostReports,
     Outbox,
+    Postpaid,
     SessionRow,
     Sessions,
     SessionState,
@@ -55,6 +56,7 @@ from gateway.store.port import (
     TopUps,
     Vouchers,
 )
+from gateway.store import postpaid as postpaid_sql
 from gateway.store.postgres.connection import Connection, describe, url_of
 
 Row = dict[str, Any]
@@ -144,6 +146,7 @@ class _Bound:
 _SELECT_RECORD = (
     "SELECT s.id, s.msisdn, s.type, s.language, s.id_hash, s.status, s.created_at, s.recycled_at, "
     "s.marketing_opt_in, s.main_minor, s.main_expires_at, s.restorable_minor, s.restorable_until, "
+    + "".join(f"s.{column}, " for column in postpaid_sql.COLUMNS) +
     "l.reference AS lost_reference, l.reported_at AS lost_reported_at, "
     "EXISTS (SELECT 1 FROM promo_lots p WHERE p.subscriber_id = s.id AND p.amount_minor <> 0) AS has_promos "
     "FROM subscribers s LEFT JOIN lost_reports l ON l.subscriber_id = s.id AND l.resolved_at IS NULL "
@@ -190,6 +193,7 @@ class PgAccounts(_Bound):
             account=account, lost_reference=lost_reference,
             lost_reported_at=row["lost_reported_at"] if lost_reference is not None else None,
             status=row["status"], recycled_at=row["recycled_at"],
+            postpaid=postpaid_sql.account_of(row, currency) if row["type"] == "postpaid" else None,
         )
 
     def line_summary(self, msisdn: str) -> LineSummary | None:
@@ -551,15 +555,17 @@ class PgSessions(_Bound):
 class PgUnitOfWork:
     """Every repository of the port over one ``Sql`` (a transaction's connection, or the pool)."""
 
-    __slots__ = ("sql", "accounts", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox",
+    __slots__ = ("sql", "accounts", "postpaid", "vouchers", "topups", "locks", "lost", "consent", "sessions", "outbox",
                  "inbox", "care")
 
     def __init__(self, sql: Sql) -> None:
         from gateway.store.postgres.care import PgCare
+        from gateway.store.postgres.postpaid import PgPostpaid
         from gateway.store.postgres.sms import PgInbox, PgOutbox
 
         self.sql = sql
         self.accounts: Accounts = PgAccounts(sql)
+        self.postpaid: Postpaid = PgPostpaid(sql)
         self.vouchers: Vouchers = PgVouchers(sql)
         self.topups: TopUps = PgTopUps(sql)
         self.locks: Locks = PgLocks(sql)
