@@ -19,10 +19,12 @@ one transaction, its SMS queued in it.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from gateway.domain import disputes as dispute_rules
+from gateway.domain import postpaid as postpaid_rules
+from gateway.domain.account import Bucket, EntryKind, LedgerEntry
 from gateway.domain.care import REFERENCE_ALPHABET, CarePolicy, REFERENCE_LENGTH, format_reference
 from gateway.domain.channels import Channel
 from gateway.domain.complaints import ComplaintStatus, complaint_text
@@ -36,6 +38,7 @@ from gateway.domain.errors import (
 )
 from gateway.domain.money import Money
 from gateway.domain.number_change import check_number_change
+from gateway.domain.postpaid import Bill
 from gateway.domain.statements import check_statement, chunks, period_bounds
 from gateway.logs import get_logger
 from gateway.services.accounts import find_originator
@@ -61,18 +64,6 @@ class NotOffered(InvalidInput):
     """The profile does not offer this request (a channel never asks; the CLI may)."""
 
 
-@dataclass(frozen=True)
-class Bill:
-    """What a request needs of a bill."""
-
-    bill_id: int
-    period_start: date
-    period_end: date
-    issued_on: date
-    due_on: date
-    amount: Money
-
-
 # --- statements (7.6) ---------------------------------------------------------------------
 
 
@@ -88,15 +79,15 @@ def ask_statement(ctx: Context, msisdn: str, channel: Channel) -> StatementResul
     tz = ctx.profile.time_zone
     with ctx.store.write_uow() as uow:
         record = _postpaid(ctx, uow, msisdn)
-        bill = _latest_bill(ctx, uow, record)
+        bill_id, bill = _latest_bill(ctx, uow, record)
         check_statement(bill.period_end, bill.issued_on, now, tz, policy)
-        given = uow.care.statement_of_bill(bill.bill_id)
+        given = uow.care.statement_of_bill(bill_id)
         start, until = period_bounds(bill.period_start, bill.period_end, tz)
         lines = tuple(_usage_lines(ctx, uow, record, start, until))
         parts = chunks(lines, policy.lines_per_sms)
         if given is None:
             reference = _new_reference(uow, "statement")
-            uow.care.add_statement(reference=reference, subscriber_id=record.subscriber_id, bill_id=bill.bill_id,
+            uow.care.add_statement(reference=reference, subscriber_id=record.subscriber_id, bill_id=bill_id,
                                    charge_minor=policy.charge.minor, lines=len(lines), channel=channel.value,
                                    now=now)
             _charge_next_bill(ctx, uow, record, policy.charge, reference, now)
@@ -131,15 +122,15 @@ def dispute_bill(ctx: Context, msisdn: str, reason: str, channel: Channel) -> Di
     now = ctx.clock.now()
     with ctx.store.write_uow() as uow:
         record = _postpaid(ctx, uow, msisdn)
-        bill = _latest_bill(ctx, uow, record)
-        found = uow.care.dispute_of_bill(bill.bill_id)
+        bill_id, bill = _latest_bill(ctx, uow, record)
+        found = uow.care.dispute_of_bill(bill_id)
         if found is not None:
             if found.status != dispute_rules.DisputeStatus.OPEN:
                 raise DisputeSettled(found.reference, found.status)
             return _dispute_result(ctx, found, repeated=True)
         reference = _new_reference(uow, "dispute")
         limits = dispute_rules.deadlines(now, policy)
-        uow.care.add_dispute(reference=reference, subscriber_id=record.subscriber_id, bill_id=bill.bill_id,
+        uow.care.add_dispute(reference=reference, subscriber_id=record.subscriber_id, bill_id=bill_id,
                              period_start=bill.period_start, period_end=bill.period_end,
                              amount_minor=bill.amount.minor, reason=reason, channel=channel.value, now=now,
                              due_at=limits.own_network)
@@ -306,39 +297,99 @@ def _new_reference(uow: UnitOfWork, kind: str) -> str:
             return reference
 
 
-# --- what comes from the bills and the usage (h15-np1, h15-np2) ---------------------------------
+# --- the bills and the usage they are about -----------------------------------------------------
 
 
-def _latest_bill(ctx: Context, uow: UnitOfWork, record: SubscriberRecord) -> Bill:
-    """The subscriber's latest bill (by issue day).
+def _latest_bill(ctx: Context, uow: UnitOfWork, record: SubscriberRecord) -> tuple[int, Bill]:
+    """The subscriber's latest bill (the last issued; the newest stored of one day) and its id.
 
     Raises:
         NoBill
     """
-    raise NoBill()
+    bills = [bill for bill in uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
+             if bill.bill_id is not None]
+    if not bills:
+        raise NoBill()
+    latest = max(bills, key=lambda bill: (bill.issued_on, bill.bill_id or 0))
+    assert latest.bill_id is not None
+    return latest.bill_id, latest
 
 
 def _usage_lines(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, start: datetime,
                  until: datetime) -> list[StatementLine]:
-    """The rated usage records that started in ``[start, until)``, oldest first."""
-    return []
+    """The rated usage records that started in ``[start, until)``, oldest first.
+
+    They are the usage import's (``uow.usage.lines``, migration 13); a store
+    without it has no usage to list.
+    """
+    usage = getattr(uow, "usage", None)
+    if usage is None:
+        return []
+    currency = ctx.profile.currency
+    return [StatementLine(line.started_at, line.kind, line.quantity, Money(line.charged_minor, currency))
+            for line in usage.lines(record.subscriber_id, start, until)]
 
 
 def _arrears(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, now: datetime) -> Money:
     """What is overdue: the unpaid part of bills past their due day (a prepaid line has none)."""
-    return Money.zero(ctx.profile.currency)
+    zero = Money.zero(ctx.profile.currency)
+    if record.postpaid is None:
+        return zero
+    bills = postpaid_rules.allocate(uow.postpaid.bills(record.subscriber_id, ctx.profile.currency),
+                                    record.postpaid.dues)
+    overdue = [bill.outstanding for bill in bills if postpaid_rules.is_overdue(bill, now, ctx.profile.time_zone)]
+    return sum(overdue, zero)
 
 
 def _charge_next_bill(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, charge: Money, reference: str,
                       now: datetime) -> None:
-    """Put the statement's charge on the next bill."""
+    """Put the statement's charge on the next bill: a ledger row on the line's unbilled bucket.
+
+    Unbilled, not dues: it is not on a bill yet, so it has no due day and does
+    not count towards the deposit rule (7.7) or arrears (5.1(b)) before it is
+    billed; the balance screens show it with the unbilled usage.
+    """
+    account = record.postpaid
+    assert account is not None  # _postpaid() checked the type
+    if not charge:
+        return
+    entry = LedgerEntry(Bucket.UNBILLED, charge, EntryKind.STATEMENT_CHARGE, now)
+    uow.postpaid.save(record.subscriber_id, replace(account, unbilled=account.unbilled + charge), [entry],
+                      now=now, reference=reference, channel="system")
 
 
 def _hold_disputed(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, amount: Money, reference: str,
                    now: datetime) -> None:
-    """3(B).4: the disputed amount is held as deposit while the dispute is open."""
+    """3(B).4: the disputed amount is held (out of the dues) while the dispute is open.
+
+    A ledger row on the dues (kind ``dispute_hold``): while it is held the
+    disputed bill neither counts towards the deposit rule (7.7) nor as arrears
+    (5.1(b)). Not a row on the deposit: nobody has paid that money, and a
+    deposit that grew by it would raise the 95% line with money nobody holds.
+    """
+    _move_dues(ctx, uow, record, [(-amount, EntryKind.DISPUTE_HOLD)], reference, now)
 
 
 def _release_disputed(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, final: Money, credit: Money,
                       reference: str, now: datetime) -> None:
-    """9.3: the dispute is settled: the held amount is the final bill again, less the credit."""
+    """9.3: the dispute is settled: the held amount is due again, less the credit (two ledger rows)."""
+    rows = [(final + credit, EntryKind.DISPUTE_RELEASE)]
+    if credit:
+        rows.append((-credit, EntryKind.DISPUTE_CREDIT))
+    _move_dues(ctx, uow, record, rows, reference, now)
+
+
+def _move_dues(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, rows: list[tuple[Money, EntryKind]],
+               reference: str, now: datetime) -> None:
+    """Change the dues by ``rows`` (ledger rows in one save) and keep the bills' paid state following them."""
+    account = record.postpaid
+    if account is None:
+        return
+    entries = [LedgerEntry(Bucket.DUES, delta, kind, now) for delta, kind in rows if delta]
+    if not entries:
+        return
+    dues = account.dues + sum((e.delta for e in entries), Money.zero(ctx.profile.currency))
+    uow.postpaid.save(record.subscriber_id, replace(account, dues=dues), entries, now=now, reference=reference,
+                      channel="system")
+    bills = uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
+    uow.postpaid.update_bills(postpaid_rules.allocate(bills, dues))
