@@ -141,6 +141,8 @@ def dispute_bill(ctx: Context, msisdn: str, reason: str, channel: Channel) -> Di
 
 
 def list_disputes(ctx: Context, *, open_only: bool = False) -> list[DisputeRow]:
+    """Raises: NotOffered."""
+    _offered(ctx, "dispute")
     return ctx.store.read_uow().care.disputes(open_only=open_only)
 
 
@@ -212,6 +214,8 @@ def file_complaint(ctx: Context, msisdn: str, text: str, channel: Channel) -> Co
 
 
 def list_complaints(ctx: Context, *, open_only: bool = False) -> list[ComplaintRow]:
+    """Raises: NotOffered."""
+    _offered(ctx, "complaint")
     return ctx.store.read_uow().care.complaints(open_only=open_only)
 
 
