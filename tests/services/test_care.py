@@ -322,3 +322,38 @@ def test_a_profile_without_the_tables_offers_none_of_them(tmp_path):
         with pytest.raises(NotOffered):
             ask()
     store.close()
+
+
+class TestStatementLines:
+    def test_each_usage_line_reads_in_the_subscribers_language(self):
+        """7.6 "detail bill statement": time in Kathmandu, what and how much, one line each; paged per SMS."""
+        from gateway.services.model import StatementLine, StatementResult
+
+        profile = load_profile("smart-np")
+        replies = Replies(Catalog.for_profile(profile), profile)
+        rs = profile.currency
+        result = StatementResult("ST-ABCD-EFGH", *PERIOD, ISSUED, Money(AMOUNT, rs), Money(5000, rs), True, (), 2)
+        lines = (StatementLine(ktm(date(2026, 11, 5), 9, 15), "voice", 185, Money(600, rs)),
+                 StatementLine(ktm(date(2026, 11, 6), 23, 59), "data", 1025, Money(20, rs)),
+                 StatementLine(ktm(date(2026, 11, 7), 8, 0), "sms", 1, Money(100, rs)))
+        assert replies.statement_part(result, lines, 1, 2, "en").split("\n") == [
+            "Statement ST-ABCD-EFGH (1/2), bill 01/11/2026 to 30/11/2026:",
+            "05/11 09:15 call 3:05 Rs 6.00", "06/11 23:59 data 2 KB Rs 0.20", "07/11 08:00 SMS x1 Rs 1.00"]
+        assert replies.statement_part(result, lines, 2, 2, "ne").split("\n")[1] == "05/11 09:15 कल 3:05 Rs 6.00"
+
+    def test_the_statement_lists_the_usage_of_the_bill_period_only(self, world, tmp_path):
+        """Usage imported for the line (h15-np2's usage import) is listed for the period's Kathmandu days only."""
+        if not hasattr(world.services, "import_usage"):
+            pytest.skip("needs the usage import of h15-np2 (usage_records, migration 13)")
+        csv = tmp_path / "usage.csv"
+        csv.write_text("msisdn,started_at,kind,quantity\n"
+                       f"{ME},2026-10-31T23:59:00+05:45,voice,60\n"   # the day before the period
+                       f"{ME},2026-11-01T00:00:00+05:45,voice,185\n"  # its first minute
+                       f"{ME},2026-11-30T23:59:59+05:45,data,1025\n"  # its last second
+                       f"{ME},2026-12-01T00:00:00+05:45,sms,1\n",     # the day after
+                       encoding="utf-8")
+        world.services.import_usage(csv)
+        result = world.services.ask_statement(ME, Channel.SMS)
+        assert [(line.kind, line.quantity) for line in result.lines] == [("voice", 185), ("data", 1025)]
+        statement = world.outbox()[-1]
+        assert "01/11 00:00 call 3:05" in statement and "30/11 23:59 data 2 KB" in statement
