@@ -158,10 +158,25 @@ class TestStatement_004_clause_7_6:
         with pytest.raises(NoBill):
             world.services.ask_statement("9779801111111", Channel.SMS)
 
-    def test_a_lost_sim_asks_for_nothing(self, world):
-        world.services.report_lost_sim(ReportLost(FINDER, ME, "N12345", Channel.USSD))
-        with pytest.raises(LineLost):
-            world.services.ask_statement(ME, Channel.SMS)
+
+
+@pytest.mark.parametrize("action", ["ask_statement", "dispute_bill", "file_complaint", "ask_number_change"])
+def test_a_lost_sim_asks_for_nothing_and_nothing_is_recorded(world, action):
+    """A SIM reported lost originates nothing (004 9.2, as smart-kh): every request refused, no row, no SMS;
+    once unblocked it is served again."""
+    from menus.actions import ACTION_TABLE
+
+    world.services.report_lost_sim(ReportLost(FINDER, ME, "N12345", Channel.USSD))
+    args = {"text": "no signal", "reason": ""}
+    before = (world.line(), world.sql("SELECT COUNT(*) FROM ledger")[0][0])
+    with pytest.raises(LineLost):
+        ACTION_TABLE[action].invoke(world.services, ME, args, f"ussd:s1:{action}")
+    assert (world.line(), world.sql("SELECT COUNT(*) FROM ledger")[0][0]) == before
+    counts = [world.sql(f"SELECT COUNT(*) FROM {t}")[0][0]
+              for t in ("statements", "disputes", "complaints", "number_changes")]
+    assert counts == [0, 0, 0, 0] and world.outbox() == []
+    world.services.unblock(ME)
+    assert ACTION_TABLE[action].invoke(world.services, ME, args, f"ussd:s2:{action}").reference
 
 
 class TestDispute_004_clauses_3B4_and_9_3:
