@@ -70,9 +70,10 @@ def cmd_disputes_resolve(args: argparse.Namespace) -> int:
     resolved = services.resolve_dispute(args.reference, upheld=args.upheld, credit=credit,
                                         other_provider=args.other_provider, note=args.note)
     late = " (after its deadline)" if resolved.late else ""
+    number = services.profile.number_plan.national(resolved.msisdn)
+    told = f"{number} told by SMS" if resolved.told else f"{number} is no longer the subscriber's: nobody told"
     print(f"{resolved.reference} {resolved.status}{late}: credit {resolved.credit.display()}, "
-          f"final bill {resolved.final.display()}; {services.profile.number_plan.national(resolved.msisdn)} "
-          f"told by SMS")
+          f"final bill {resolved.final.display()}; {told}")
     return 0
 
 

@@ -170,12 +170,13 @@ def resolve_dispute(ctx: Context, reference: str, *, upheld: bool, credit: Money
                                         credit_minor=outcome.credit.minor, final_minor=outcome.final.minor,
                                         late=late, note=note, now=now):
             raise CaseClosed(reference, "settled")
-        record = uow.accounts.load_live(row.msisdn, currency)
+        record = _still_theirs(ctx, uow, row.msisdn, row.subscriber_id)
         if record is not None:
             _release_disputed(ctx, uow, record, outcome.final, outcome.credit, reference, now)
         resolved = DisputeResolved(reference, row.msisdn, outcome.status.value, row.period_start, row.period_end,
-                                   Money(row.amount_minor, currency), outcome.credit, outcome.final, late, note)
-        if ctx.notices is not None:
+                                   Money(row.amount_minor, currency), outcome.credit, outcome.final, late, note,
+                                   told=record is not None)
+        if ctx.notices is not None and record is not None:
             text = ctx.notices.dispute_resolved(resolved, row.language)
             uow.outbox.enqueue(OutgoingSms(row.msisdn, text, ctx.profile.codes.sms_keywords, "notification",
                                            f"dispute:{reference}"), now)
@@ -237,7 +238,7 @@ def close_complaint(ctx: Context, reference: str, note: str) -> ComplaintRow:
             raise UnknownReference(reference)
         if row.status != ComplaintStatus.OPEN or not uow.care.close_complaint(row.complaint_id, note, now):
             raise CaseClosed(reference, ComplaintStatus.CLOSED.value)
-        if ctx.notices is not None:
+        if ctx.notices is not None and _still_theirs(ctx, uow, row.msisdn, row.subscriber_id) is not None:
             text = ctx.notices.complaint_answered(reference, note, row.language)
             uow.outbox.enqueue(OutgoingSms(row.msisdn, text, ctx.profile.codes.sms_keywords, "notification",
                                            f"complaint:{reference}"), now)
@@ -284,6 +285,13 @@ def _offered(ctx: Context, name: str) -> CarePolicy:
     if name not in ctx.profile.care.offered:
         raise NotOffered(f"the {ctx.profile.key} profile does not offer {name.replace('_', ' ')} requests")
     return ctx.profile.care
+
+
+def _still_theirs(ctx: Context, uow: UnitOfWork, msisdn: str, subscriber_id: int) -> SubscriberRecord | None:
+    """The live subscriber on ``msisdn`` if it is still the one who asked (None: the number went to someone
+    else, or nobody: their answer must not reach a new owner, nor their money move on another line)."""
+    record = uow.accounts.load_live(msisdn, ctx.profile.currency)
+    return record if record is not None and record.subscriber_id == subscriber_id else None
 
 
 def _postpaid(ctx: Context, uow: UnitOfWork, msisdn: str) -> SubscriberRecord:

@@ -169,6 +169,8 @@ class DisputeResolved:
     final: Money
     late: bool
     note: str | None = None
+    #: False: the number is no longer the disputing subscriber's, so nobody was told (nor charged).
+    told: bool = True
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,8 @@ class World:
         return rows(self.store, query, *params)
 
     def line(self) -> dict[str, int]:
-        row = self.sql("SELECT deposit_minor, dues_minor, unbilled_minor FROM subscribers WHERE msisdn = ?", ME)[0]
+        row = self.sql("SELECT deposit_minor, dues_minor, unbilled_minor FROM subscribers WHERE msisdn = ? "
+                       "AND status = 'live'", ME)[0]
         return {"deposit": row[0], "dues": row[1], "unbilled": row[2]}
 
     def assert_ledger_matches(self) -> None:
@@ -253,6 +254,21 @@ class TestDispute_004_clauses_3B4_and_9_3:
         with pytest.raises(UnknownReference):
             world.services.resolve_dispute("DP-AAAA-AAAA", upheld=False)
         assert len(world.outbox()) == 1 and world.line()["dues"] == AMOUNT
+
+    def test_a_number_given_to_someone_else_meanwhile_hears_nothing(self, world):
+        """The line's number went to a new subscriber before the dispute was settled: the answer and the money
+        stay with the case, not with the new owner (no SMS to them, their dues untouched)."""
+        ref = world.services.dispute_bill(ME, "", Channel.SMS).reference
+        complaint = world.services.file_complaint(ME, "bill wrong", Channel.SMS).reference
+        with world.store.write_uow() as uow:
+            old = uow.accounts.load_live(ME, world.services.profile.currency)
+            uow.accounts.mark_recycled(old.subscriber_id, world.clock.now())
+        postpaid_line(world.services, ME, DEPOSIT)
+        resolved = world.services.resolve_dispute(ref, upheld=True)
+        world.services.close_complaint(complaint, "sorry")
+        assert not resolved.told and world.outbox() == []
+        assert world.line() == {"deposit": DEPOSIT, "dues": 0, "unbilled": 0}
+        world.assert_ledger_matches()
 
     def test_a_settled_bill_is_not_disputed_again(self, world):
         ref = world.services.dispute_bill(ME, "", Channel.SMS).reference
