@@ -53,6 +53,11 @@ ACTION_TABLE: Mapping[str, ActionSpec] = {
             lambda r, result, a, lang: r.balance(result, lang),
         ),
         ActionSpec(
+            "check_bill", False, frozenset(), frozenset(),
+            lambda s, msisdn, a, key: s.check_bill(msisdn),
+            lambda r, result, a, lang: r.bill(result, lang),
+        ),
+        ActionSpec(
             "top_up", True, frozenset({"pin", "target"}), frozenset({"target"}),
             lambda s, msisdn, a, key: s.top_up(
                 TopUp(msisdn, a["pin"], Channel.USSD, target=a.get("target") or None, request_key=key)

@@ -9,7 +9,7 @@ services: the confirmation and reminder SMS use the same texts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date as calendar_day
+import datetime as dt
 from datetime import datetime
 from typing import Protocol
 
@@ -18,6 +18,7 @@ from gateway.domain.lifecycle import LineState
 from gateway.profile import OperatorProfile
 from gateway.services.model import (
     BalanceView,
+    BillView,
     ComplaintResult,
     ConsentView,
     DisputeResolved,
@@ -39,6 +40,8 @@ class ReplyTexts(Protocol):
     """
 
     def balance(self, view: BalanceView, language: str) -> str: ...
+
+    def bill(self, view: BillView, language: str) -> str: ...
 
     def topup(self, result: TopUpResult, language: str) -> str: ...
 
@@ -92,6 +95,7 @@ class Replies:
             e.NumberRecycled: self._recycled,
             e.LineLost: lambda exc, lang: self._t("line_lost", lang),
             e.NotPrepaid: lambda exc, lang: self._t("not_prepaid", lang),
+            e.NotPostpaid: lambda exc, lang: self._t("not_postpaid", lang),
             e.BalanceAboveMaximum: lambda exc, lang: self._t(
                 "balance_limit", lang, maximum=exc.maximum.display()  # type: ignore[attr-defined]
             ),
@@ -107,7 +111,6 @@ class Replies:
             ),
             e.RateLimited: lambda exc, lang: self._t("rate_limited", lang, time=self.time(exc.until)),  # type: ignore[attr-defined]
             # Written requests to customer care (004 clauses 5.1, 7.6, 9).
-            e.NotPostpaid: lambda exc, lang: self._c("not_postpaid", lang),
             e.NoBill: lambda exc, lang: self._c("no_bill", lang),
             e.StatementRefused: self._statement_refused,
             e.DisputeSettled: lambda exc, lang: self._c("dispute_settled", lang, reference=exc.reference),  # type: ignore[attr-defined]
@@ -133,6 +136,10 @@ class Replies:
     def time(self, moment: datetime | None) -> str:
         return moment.astimezone(self.profile.time_zone).strftime("%H:%M %d/%m/%Y") if moment else "-"
 
+    def day(self, day: dt.date | None) -> str:
+        """A local day (a bill's dates), as ``date`` writes it."""
+        return day.strftime("%d/%m/%Y") if day else "-"
+
     def number(self, msisdn: str) -> str:
         return self.profile.number_plan.national(msisdn)
 
@@ -140,6 +147,12 @@ class Replies:
 
     def balance(self, view: BalanceView, language: str) -> str:
         lines = []
+        if view.postpaid is not None:
+            # 004: the balance code of a postpaid line shows its bill, dues against the deposit, unbilled usage.
+            if view.main:
+                lines.append(self._t("balance_postpaid", language, amount=view.main.display()))
+            lines.append(self.bill(view.postpaid, language))
+            return "\n".join(lines)
         if view.type != "prepaid":
             lines.append(self._t("balance_postpaid", language, amount=view.main.display()))
         elif view.main and view.state is LineState.ACTIVE:
@@ -159,6 +172,29 @@ class Replies:
             lines.append(self._t("state_outgoing_barred", language, date=self.date(view.next_deadline)))
         elif view.state is LineState.FULLY_BARRED:
             lines.append(self._t("state_fully_barred", language, date=self.date(view.next_deadline)))
+        return "\n".join(lines)
+
+    def bill(self, view: BillView, language: str) -> str:
+        """The latest bill and its due day, dues against the deposit, unbilled usage, and what
+        happens next: late penalties (000 "pay for the Services"), the 7.7 notice or discontinuation."""
+        lines = []
+        latest = view.latest
+        if latest is None:
+            lines.append(self._t("bill_none", language))
+        else:
+            key = "bill_paid" if latest.settled else "bill_latest"
+            lines.append(self._t(key, language, start=self.day(latest.period_start), end=self.day(latest.period_end),
+                                 amount=latest.amount.display(), date=self.day(latest.due_on)))
+        lines.append(self._t("bill_dues", language, dues=view.dues.display(), deposit=view.deposit.display()))
+        if view.unbilled:
+            lines.append(self._t("bill_unbilled", language, amount=view.unbilled.display()))
+        if view.overdue and view.penalty_basis_points:
+            lines.append(self._t("bill_overdue_penalty", language, rate=_percent(view.penalty_basis_points),
+                                 penalties=view.penalties.display()))
+        if view.discontinued:
+            lines.append(self._t("bill_discontinued", language))
+        elif view.discontinue_at is not None:
+            lines.append(self._t("bill_notice", language, date=self.time(view.discontinue_at)))
         return "\n".join(lines)
 
     def topup(self, result: TopUpResult, language: str) -> str:
@@ -303,10 +339,6 @@ class Replies:
         return self._c("number_change_again" if result.repeated else "number_change_ok", language,
                        reference=result.reference, fee=result.fee.display(), days=result.change_within_days)
 
-    def day(self, day: calendar_day) -> str:
-        """A local calendar day (a bill's period or issue day)."""
-        return day.strftime("%d/%m/%Y")
-
     # --- Notices (SMS the services queue) -------------------------------------
 
     def topup_confirmation(self, result: TopUpResult, language: str) -> str:
@@ -323,6 +355,20 @@ class Replies:
     def lost_confirmation(self, result: LostReportResult, msisdn: str, language: str) -> str:
         return self.lost(result, msisdn, language)
 
+    def postpaid_notice(self, kind: str, view: BillView, language: str) -> str:
+        """The SMS of the deposit rule (004 7.7) and the reminder before a bill's due day (7.4)."""
+        if kind == "bill_due":
+            latest = view.latest
+            return self._t("reminder_bill_due", language, amount=(latest.outstanding if latest else view.dues).display(),
+                           date=self.day(latest.due_on if latest else None), dues=view.dues.display())
+        if kind == "deposit_notice":
+            rule = self.profile.policy.postpaid.deposit_rule if self.profile.policy.postpaid else None
+            return self._t("notice_deposit", language, dues=view.dues.display(), deposit=view.deposit.display(),
+                           percent=rule.threshold_percent if rule else "", date=self.time(view.discontinue_at))
+        if kind == "discontinued":
+            return self._t("notice_discontinued", language, dues=view.dues.display())
+        return self._t("notice_reactivated", language, dues=view.dues.display())
+
     def reminder(self, kind: str, view: BalanceView, language: str) -> str:
         if kind == "expiry":
             return self._t("reminder_expiry", language, amount=view.main.display(),
@@ -330,3 +376,9 @@ class Replies:
         if kind == "barred":
             return self._t("reminder_barred", language, date=self.date(view.next_deadline))
         return self._t("reminder_recycle_warning", language, date=self.date(view.next_deadline))
+
+
+def _percent(basis_points: int) -> str:
+    """100 -> "1", 150 -> "1.5"."""
+    whole, frac = divmod(basis_points, 100)
+    return str(whole) if not frac else f"{whole}.{frac:02d}".rstrip("0")

@@ -24,6 +24,7 @@ from gateway.store import StoreError
 
 COMMAND_MODULES = (
     "gateway.cli.admin",
+    "gateway.cli.postpaid",
     "gateway.cli.serve",
     "gateway.cli.demo",
     "gateway.cli.ussd",

@@ -133,6 +133,7 @@ def cmd_subscribers_add(args: argparse.Namespace) -> int:
         id_number=args.id_number,
         language=args.language,
         type_=args.type,
+        deposit=None if args.deposit is None else parse_amount(args.deposit, profile.currency),
     )
     print(f"added {msisdn}")
     return 0
@@ -229,6 +230,8 @@ def cmd_lifecycle_run(args: argparse.Namespace) -> int:
         "recycled": report.recycled,
         "reminders": report.reminders,
     }
+    if report.postpaid is not None:  # profiles with postpaid lines: what the bills and the deposit rule did
+        summary.update({f"postpaid_{key}": value for key, value in dataclasses.asdict(report.postpaid).items()})
     print(json.dumps(summary))
     return 0
 
@@ -250,6 +253,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--id-number", metavar="X", help="ID document number (stored as a keyed hash)")
     p.add_argument("--language", metavar="L")
     p.add_argument("--type", choices=("prepaid", "postpaid"), default="prepaid")
+    p.add_argument("--deposit", metavar="AMOUNT", help="a postpaid line's security deposit, e.g. 5000.00")
     add_config_option(p)
     p.set_defaults(run=cmd_subscribers_add)
 
@@ -260,7 +264,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_config_option(p)
     p.set_defaults(run=cmd_subscribers_show)
 
-    p = subs.add_parser("import", help="bulk add from CSV (all or nothing)")
+    p = subs.add_parser("import", help="bulk add from CSV msisdn,balance,expires_at,id_number,language,type[,deposit] "
+                                       "(all or nothing)")
     p.add_argument("file")
     add_config_option(p)
     p.set_defaults(run=cmd_subscribers_import)

@@ -23,6 +23,8 @@ def register(sub: Any) -> None:
         "demo", help="simulator + gateway on a seeded demo database; prints what to dial")
     add_config_option(parser)
     parser.add_argument("--db", default=DEMO_DB, metavar="PATH", help=f"demo database (default {DEMO_DB})")
+    parser.add_argument("--profile", metavar="NAME",
+                        help="operator profile (config/operators/NAME.toml), e.g. smart-np; default from config")
     parser.add_argument("--keep", action="store_true", help="keep the existing demo database instead of reseeding")
     parser.add_argument("--http-port", type=int, metavar="N", help="USSD endpoint port (default from config)")
     parser.add_argument("--smpp-port", type=int, metavar="N", help="simulator SMPP port (default from config)")
@@ -38,9 +40,13 @@ def demo_settings(settings: Settings, args: argparse.Namespace) -> Settings:
         control_port=args.control_port if args.control_port is not None else settings.simulator.control_port,
     )
     http = dataclasses.replace(settings.http, port=args.http_port if args.http_port is not None else settings.http.port)
+    operator = settings.operator
+    if getattr(args, "profile", None):
+        operator = dataclasses.replace(operator, profile=args.profile)
     sim = dataclasses.replace(sim, gateway_url=f"http://{http.host}:{http.port}/ussd")
     return dataclasses.replace(
         settings,
+        operator=operator,
         database=dataclasses.replace(settings.database, path=args.db, url="", synchronous="normal"),
         http=http,
         simulator=sim,
@@ -81,25 +87,34 @@ async def _run(settings: Settings, data: Any) -> None:
 
 
 def banner(settings: Settings, control_url: str, data: Any) -> str:
+    from gateway.profile import load_profile
+
     http = settings.http
+    profile = load_profile(settings.operator.profile)
+    plan = profile.number_plan
+    first = plan.national(data.subscribers[0].msisdn) if data is not None else profile.example_number
+    pin = data.pins[0][0] if data is not None else "11112222333301"
     lines = [
-        "Selfcare Gateway demo",
+        f"Selfcare Gateway demo ({profile.name})",
         f"  USSD endpoint    http://{http.host}:{http.port}/ussd",
         f"  SMSC simulator   {settings.simulator.host}:{settings.simulator.port} (SMPP)",
         f"  web phone        {control_url}/",
         "",
         "Try, in another terminal:",
-        "  .venv/bin/ussd-gateway dial 012345678 '*100#'        self-care menu",
-        "  .venv/bin/ussd-gateway dial 012345678 '*124#'        balance",
-        "  .venv/bin/ussd-gateway dial 012000222 '*123*11112222333301#'   top-up restoring expired credit",
-        "  .venv/bin/ussd-gateway sms 012345678 888 BAL         balance by SMS",
-        "  .venv/bin/ussd-gateway sms 012345678 1204 STOP       stop marketing messages",
-        "  .venv/bin/ussd-gateway --demo subscribers show 012345678   the subscriber as the operator sees it",
+        f"  .venv/bin/ussd-gateway dial {first} '*100#'        self-care menu",
+        f"  .venv/bin/ussd-gateway dial {first} '*124#'        balance",
+        f"  .venv/bin/ussd-gateway dial {first} '*123*{pin}#'   top-up",
+        f"  .venv/bin/ussd-gateway sms {first} 888 BAL         balance by SMS",
+        f"  .venv/bin/ussd-gateway sms {first} 1204 STOP       stop marketing messages",
+        f"  .venv/bin/ussd-gateway --demo subscribers show {first}   the subscriber as the operator sees it",
     ]
+    lines.append(f"  (--demo commands take the profile from the configuration: GATEWAY_OPERATOR_PROFILE={profile.key})")
     if data is not None:
+        from gateway.domain.money import parse_amount
+
         lines += ["", "Subscribers:"]
-        lines += [f"  0{s.msisdn[3:]}  {s.what}" for s in data.subscribers]
+        lines += [f"  {plan.national(s.msisdn)}  {s.what}" for s in data.subscribers]
         lines += ["", "Unused voucher PINs:"]
-        lines += [f"  {pin}  ${amount}" for pin, amount in data.pins]
+        lines += [f"  {p}  {parse_amount(amount, profile.currency).display()}" for p, amount in data.pins]
     lines += ["", "Ctrl-C stops the demo."]
     return "\n".join(lines)

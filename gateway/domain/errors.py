@@ -14,7 +14,8 @@ Entry points turn these into a polite USSD ``END`` screen, an SMS reply, a
     │   ├── SubscriberExists         add/import over a live number
     │   ├── NumberRecycled           the number was recycled; nothing to act on
     │   ├── LineLost                 the SIM is reported lost: its own menus are closed
-    │   └── NotPrepaid               a prepaid-only service asked for a postpaid line
+    │   ├── NotPrepaid               a prepaid-only service asked for a postpaid line
+    │   └── NotPostpaid              a postpaid service (bill) asked for a prepaid line
     ├── TopUpError
     │   ├── WrongPin                 no voucher has that PIN (attempts_left)
     │   │   └── GiftRefused          a gift not made, one answer for every cause (attempts_left)
@@ -25,7 +26,6 @@ Entry points turn these into a polite USSD ``END`` screen, an SMS reply, a
     │   ├── LostDetailsMismatch      number/ID pair not recognised (never says which)
     │   └── LostReportLocked         too many mismatches from this phone (until)
     ├── CareRequestError             a written request to customer care refused (004 clauses 5.1, 7.6, 9)
-    │   ├── NotPostpaid              a bill request from a prepaid line
     │   ├── NoBill                   the line has no bill yet
     │   ├── StatementRefused         7.6: the period or the ask is too late (reason, last_day)
     │   ├── DisputeSettled           the latest bill's dispute is settled already (status)
@@ -98,6 +98,10 @@ class LineLost(SubscriberError):
 
 
 class NotPrepaid(SubscriberError):
+    pass
+
+
+class NotPostpaid(SubscriberError):
     pass
 
 
@@ -182,10 +186,6 @@ class ImportError_(GatewayError):  # noqa: N801 - ImportError is a builtin
 
 class CareRequestError(GatewayError):
     pass
-
-
-class NotPostpaid(CareRequestError, SubscriberError):
-    """A bill, statement or dispute asked for by a prepaid line (it has no bills)."""
 
 
 class NoBill(CareRequestError):

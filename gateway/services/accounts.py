@@ -17,7 +17,10 @@ from gateway.domain.limits import check_opening_balance
 from gateway.domain.lost import check_may_originate
 from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, normalise_id_number, seal
-from gateway.services.model import BalanceView
+from gateway.domain import postpaid as postpaid_rules
+from gateway.domain.postpaid import Bill
+from gateway.services import postpaid
+from gateway.services.model import BalanceView, BillView
 from gateway.services.ports import Context
 from gateway.store.port import SubscriberRecord, UnitOfWork
 
@@ -60,17 +63,28 @@ def refuse_lost_originator(uow: UnitOfWork, msisdn: str) -> None:
     check_may_originate(uow.accounts.is_lost(msisdn), msisdn)
 
 
-def view_of(ctx: Context, record: SubscriberRecord, now: datetime) -> BalanceView:
-    """The subscriber as of ``now``: expiries applied in memory, nothing written."""
+def view_of(ctx: Context, record: SubscriberRecord, now: datetime,
+            bills: list[Bill] | None = None) -> BalanceView:
+    """The subscriber as of ``now``: expiries applied in memory, nothing written.
+
+    ``bills``: a postpaid line's bills (its ``postpaid`` view is left out without them).
+    """
     policy = ctx.profile.policy
     account, _ = rules.settle(record.account, now, policy)
     prepaid = record.type == "prepaid"
     expires = account.main_expires_at if prepaid else None
+    state = line_state(expires, now, policy)
+    bill_view = None
+    if record.postpaid is not None and policy.postpaid is not None:
+        if postpaid_rules.is_discontinued(record.postpaid, now):
+            state = LineState.DISCONTINUED
+        if bills is not None:
+            bill_view = postpaid.view(ctx, record, bills, now)
     return BalanceView(
         msisdn=record.msisdn,
         language=record.language,
         type=record.type,
-        state=line_state(expires, now, policy),
+        state=state,
         main=account.main,
         main_expires_at=account.main_expires_at,
         promo=account.promo_total,
@@ -79,14 +93,21 @@ def view_of(ctx: Context, record: SubscriberRecord, now: datetime) -> BalanceVie
         restorable_until=account.restorable_until if account.restorable else None,
         next_deadline=next_deadline(expires, now, policy),
         lost=record.lost_reference is not None,
+        postpaid=bill_view,
     )
 
 
 def check_balance(ctx: Context, msisdn: str) -> BalanceView:
     """The caller's own balance (refused from a lost SIM). Writes nothing."""
     now = ctx.clock.now()
-    record = find_originator(ctx, ctx.store.read_uow(), msisdn)
-    view = view_of(ctx, record, now)
+    uow = ctx.store.read_uow()
+    record = find_originator(ctx, uow, msisdn)
+    bills = None
+    if record.postpaid is not None and ctx.profile.policy.postpaid is not None:
+        # A second read (channels may already hold a snapshot around this call; a bill import
+        # between the two reads shows at the next check).
+        bills = uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
+    view = view_of(ctx, record, now, bills)
     if view.state is LineState.RECYCLED:
         raise NumberRecycled(f"number {msisdn} is due for recycling", msisdn)
     return view
@@ -140,9 +161,14 @@ def add_subscriber(
     id_number: str | None = None,
     language: str | None = None,
     type_: str = "prepaid",
+    deposit: Money | None = None,
     uow: UnitOfWork | None = None,
 ) -> int:
     """Create a live subscriber with an opening balance (one ledger row).
+
+    A postpaid line (profiles with postpaid) holds ``deposit`` as its security
+    deposit (004 1.5, 7.1; a ledger row of its own); ``deposit`` is refused on
+    a prepaid line.
 
     ``expires_at`` may lie in the past: a subscriber migrated from another
     system keeps their dates, and is then as expired or barred as they were.
@@ -156,6 +182,10 @@ def add_subscriber(
         raise InvalidInput(f"language must be one of {', '.join(ctx.profile.languages)}")
     if type_ not in SUBSCRIBER_TYPES:
         raise InvalidInput("type must be prepaid or postpaid")
+    if type_ == "postpaid" and ctx.profile.policy.postpaid is None:
+        raise InvalidInput(f"profile {ctx.profile.key} has no postpaid lines")
+    if deposit is not None and type_ != "postpaid":
+        raise InvalidInput("a deposit is for a postpaid line (--type postpaid)")
     if balance.minor < 0:
         raise InvalidInput("balance must not be negative")
     check_opening_balance(balance, ctx.profile.policy)
@@ -175,6 +205,8 @@ def add_subscriber(
         sid = u.accounts.insert(msisdn=msisdn, type_=type_, language=language, id_hash=id_hash, now=now)
         account, entries = rules.Account.opening(balance, expires_at, now)
         u.accounts.save_account(sid, account, entries, now=now, reference="opening", channel="cli")
+        if type_ == "postpaid":
+            postpaid.open_line(ctx, u, sid, deposit or Money.zero(ctx.profile.currency), now)
         return sid
 
     if uow is not None:
@@ -223,7 +255,9 @@ def show(ctx: Context, msisdn: str) -> dict[str, Any]:
         record = uow.accounts.load_latest(msisdn, ctx.profile.currency)
         if record is None:
             raise UnknownSubscriber(f"unknown number {msisdn}", msisdn)
-        view = view_of(ctx, record, now)
+        bills = (uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
+                 if record.postpaid is not None and ctx.profile.policy.postpaid is not None else None)
+        view = view_of(ctx, record, now, bills)
         consent = uow.consent.history(record.subscriber_id)
     recycled = record.status == "recycled"
 
@@ -253,4 +287,27 @@ def show(ctx: Context, msisdn: str) -> dict[str, Any]:
         "next_deadline": None if recycled else when(view.next_deadline),
         "created_at": when(record.created_at),
         "recycled_at": when(record.recycled_at),
+        **({"postpaid": _postpaid_block(view.postpaid, when)} if view.postpaid is not None else {}),
+    }
+
+
+def _postpaid_block(bill: BillView, when: Any) -> dict[str, Any]:
+    """DESIGN.md's ``postpaid`` block: deposit, dues, unbilled, bills (oldest first), notice."""
+
+    def money(amount: Money) -> dict[str, Any]:
+        return {"minor": amount.minor, "display": amount.display()}
+
+    return {
+        "deposit": money(bill.deposit),
+        "dues": money(bill.dues),
+        "unbilled": money(bill.unbilled),
+        "bills": [
+            {"period_start": b.period_start.isoformat(), "period_end": b.period_end.isoformat(),
+             "issued_on": b.issued_on.isoformat(), "due_on": b.due_on.isoformat(),
+             "amount": money(b.amount), "paid": b.settled,
+             **({"late_penalty": money(b.penalty)} if b.penalty else {})}
+            for b in bill.bills
+        ],
+        "notice": (None if bill.notice_sent_at is None else
+                   {"sent_at": when(bill.notice_sent_at), "discontinue_on": when(bill.discontinue_at)}),
     }

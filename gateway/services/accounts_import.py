@@ -1,6 +1,7 @@
 """``subscribers import``: a whole subscriber base from CSV, all or nothing.
 
-Header ``msisdn,balance,expires_at,id_number,language,type``; empty cells take
+Header ``msisdn,balance,expires_at,id_number,language,type`` and, optionally,
+``deposit`` (a postpaid line's security deposit, 004 1.5); empty cells take
 the defaults of ``subscribers add``. The file is read once, in one ``BEGIN
 IMMEDIATE`` transaction: rows are validated and go in as batched
 ``executemany`` inserts of ``CHUNK`` rows with ids assigned here, one opening
@@ -23,13 +24,15 @@ from typing import Any
 
 from gateway.domain.errors import GatewayError, ImportError_
 from gateway.domain.limits import check_opening_balance
-from gateway.domain.money import parse_amount
+from gateway.domain.money import Money, parse_amount
 from gateway.services.accounts import SUBSCRIBER_TYPES, hash_id_number
 from gateway.services.csvfile import read_rows
+from gateway.services.postpaid import open_line
 from gateway.services.ports import Context
 from gateway.store.port import DuplicateNumber, UnitOfWork
 
 FIELDS = ("msisdn", "balance", "expires_at", "id_number", "language", "type")
+OPTIONAL = ("deposit",)
 CHUNK = 50_000
 
 
@@ -60,7 +63,8 @@ def import_subscribers(ctx: Context, path: Path) -> int:
         lines = array("q")  # lines[id - first]: the line the subscriber came from
         subscribers: list[tuple[Any, ...]] = []
         ledger: list[tuple[Any, ...]] = []
-        for line, row in read_rows(path, FIELDS):
+        deposits: list[tuple[int, Money]] = []  # postpaid lines' deposits, opened after their chunk
+        for line, row in read_rows(path, FIELDS, OPTIONAL):
             try:
                 msisdn = profile.number_plan.normalise(row["msisdn"])
                 balance = parse_amount(row["balance"] or "0", profile.currency)
@@ -68,6 +72,12 @@ def import_subscribers(ctx: Context, path: Path) -> int:
                 type_ = row["type"].lower() or "prepaid"
                 if type_ not in SUBSCRIBER_TYPES:
                     raise ImportError_("type must be prepaid or postpaid")
+                if type_ == "postpaid" and profile.policy.postpaid is None:
+                    raise ImportError_(f"profile {profile.key} has no postpaid lines")
+                deposit_text = row.get("deposit", "")
+                if deposit_text and type_ != "postpaid":
+                    raise ImportError_("a deposit is for a postpaid line")
+                deposit = parse_amount(deposit_text or "0", profile.currency)
                 language = row["language"].lower() or profile.default_language
                 if language not in profile.languages:
                     raise ImportError_(f"language must be one of {', '.join(profile.languages)}")
@@ -90,12 +100,22 @@ def import_subscribers(ctx: Context, path: Path) -> int:
             subscribers.append((sid, msisdn, type_, language, id_hash, stamp, balance.minor, expires))
             if balance.minor:
                 ledger.append((sid, balance.minor, stamp, stamp))
+            if deposit:
+                deposits.append((sid, deposit))
             if len(subscribers) >= CHUNK:
                 _flush(uow, path, first, lines, subscribers, ledger)
+                _open_deposits(ctx, uow, deposits, stamp)
         _flush(uow, path, first, lines, subscribers, ledger)
+        _open_deposits(ctx, uow, deposits, stamp)
         if not lines:
             raise ImportError_(f"{path}: no subscribers in the file")
     return len(lines)
+
+
+def _open_deposits(ctx: Context, uow: UnitOfWork, deposits: list[tuple[int, Money]], now: datetime) -> None:
+    for sid, deposit in deposits:
+        open_line(ctx, uow, sid, deposit, now)
+    deposits.clear()
 
 
 def _flush(

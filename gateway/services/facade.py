@@ -16,9 +16,10 @@ from typing import Any
 from gateway.domain.channels import Channel
 from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, keyed_hash
-from gateway.services import accounts, care, consent, lifecycle, lost, sessions, topup, vouchers
+from gateway.services import accounts, care, consent, lifecycle, lost, postpaid, sessions, topup, vouchers
 from gateway.services.model import (
     BalanceView,
+    BillView,
     ComplaintResult,
     ConsentView,
     DisputeResolved,
@@ -37,7 +38,7 @@ from gateway.store.port import ComplaintRow, DisputeRow, SessionRow, SessionStat
 
 #: The use cases a menu or keyword may name.
 ACTIONS = frozenset(
-    {"check_balance", "top_up", "report_lost_sim", "set_marketing_consent", "marketing_consent",
+    {"check_balance", "check_bill", "top_up", "report_lost_sim", "set_marketing_consent", "marketing_consent",
      "set_language", "subscriber_language",
      # Written requests to customer care (004 clauses 5.1, 7.6, 9), where the profile offers them.
      "ask_statement", "dispute_bill", "file_complaint", "ask_number_change"}
@@ -88,6 +89,9 @@ class Services:
 
     def check_balance(self, msisdn: str) -> BalanceView:
         return accounts.check_balance(self.ctx, msisdn)
+
+    def check_bill(self, msisdn: str) -> BillView:
+        return postpaid.check_bill(self.ctx, msisdn)
 
     def top_up(self, cmd: TopUp) -> TopUpResult:
         return topup.top_up(self.ctx, cmd)
@@ -144,6 +148,12 @@ class Services:
 
     def import_vouchers(self, path: Path) -> int:
         return vouchers.import_file(self.ctx, path)
+
+    def import_bills(self, path: Path) -> int:
+        return postpaid.import_bills(self.ctx, path)
+
+    def import_payments(self, path: Path) -> int:
+        return postpaid.import_payments(self.ctx, path)
 
     def run_lifecycle(self, now: datetime | None = None) -> lifecycle.LifecycleReport:
         return lifecycle.run(self.ctx, now)

@@ -23,6 +23,7 @@ from gateway.domain import account as rules
 from gateway.domain.account import EntryKind
 from gateway.domain.lifecycle import LineState, line_state, recycle_at
 from gateway.domain.policy import ExpiryLifecycle
+from gateway.services import postpaid
 from gateway.services.accounts import view_of
 from gateway.services.model import OutgoingSms
 from gateway.services.ports import Context
@@ -39,6 +40,8 @@ class LifecycleReport:
     promo_expired: int
     recycled: int
     reminders: int
+    #: Postpaid lines (``gateway.services.postpaid.run``).
+    postpaid: postpaid.PostpaidReport | None = None
 
 
 def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
@@ -76,8 +79,9 @@ def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
                     elif entry.kind is EntryKind.PROMO_EXPIRE:
                         counts["promo_expire"] += 1
     reminders = _queue_reminders(ctx, now)
+    bills = postpaid.run(ctx, now) if ctx.profile.policy.postpaid is not None else None
     return LifecycleReport(now, counts["settled"], counts["expire"], counts["forfeit"],
-                           counts["promo_expire"], counts["recycled"], reminders)
+                           counts["promo_expire"], counts["recycled"], reminders, bills)
 
 
 def _queue_reminders(ctx: Context, now: datetime) -> int:

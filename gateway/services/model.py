@@ -13,12 +13,13 @@ from datetime import date, datetime
 from gateway.domain.channels import Channel
 from gateway.domain.lifecycle import LineState
 from gateway.domain.money import Money
+from gateway.domain.postpaid import Bill
 from gateway.domain.secrets import Sealed
 from gateway.store.port import OutgoingSms
 
-__all__ = ["BalanceView", "ComplaintResult", "ConsentView", "DisputeResolved", "DisputeResult", "LostReportResult",
-           "NumberChangeResult", "OutgoingSms", "ReportLost", "StatementLine", "StatementResult", "TopUp",
-           "TopUpResult"]
+__all__ = ["BalanceView", "BillView", "ComplaintResult", "ConsentView", "DisputeResolved", "DisputeResult",
+           "LostReportResult", "NumberChangeResult", "OutgoingSms", "ReportLost", "StatementLine", "StatementResult",
+           "TopUp", "TopUpResult"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,33 @@ class BalanceView:
     #: When the state next gets worse without a top-up (barring, recycling).
     next_deadline: datetime | None
     lost: bool
+    #: A postpaid line's bill, dues, deposit and unbilled usage (None on a prepaid line).
+    postpaid: BillView | None = None
+
+
+@dataclass(frozen=True)
+class BillView:
+    """A postpaid line as of a moment (late penalties due by then counted in, nothing written)."""
+
+    msisdn: str
+    language: str
+    deposit: Money
+    dues: Money
+    unbilled: Money
+    #: The newest bill (by issue day), None before the first.
+    latest: Bill | None
+    #: Its due day has passed with something still owed.
+    overdue: bool
+    #: Late penalties charged on all bills so far (000 "pay for the Services").
+    penalties: Money
+    #: 004 7.7: when the notice was sent and when the line is discontinued (None: no notice).
+    notice_sent_at: datetime | None
+    discontinue_at: datetime | None
+    discontinued: bool
+    #: The profile charges a late penalty (the screen says so on an overdue bill).
+    penalty_basis_points: int = 0
+    #: Every bill, oldest due first, with its paid share and penalties as of the moment.
+    bills: tuple[Bill, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from gateway.clock import Clock
 from gateway.profile import OperatorProfile
 from gateway.services.model import (
     BalanceView,
+    BillView,
     DisputeResolved,
     LostReportResult,
     StatementLine,
@@ -28,6 +29,10 @@ class Notices(Protocol):
     def lost_confirmation(self, result: LostReportResult, msisdn: str, language: str) -> str: ...
 
     def reminder(self, kind: str, view: BalanceView, language: str) -> str: ...
+
+    def postpaid_notice(self, kind: str, view: BillView, language: str) -> str:
+        """``deposit_notice``, ``discontinued``, ``reactivated`` (004 7.7) or ``bill_due`` (a reminder)."""
+        ...
 
     def statement_part(self, result: StatementResult, lines: tuple[StatementLine, ...], part: int, parts: int,
                        language: str) -> str: ...

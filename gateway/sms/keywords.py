@@ -6,7 +6,7 @@ punctuation (``.,;:!?#*"'()``) do not matter. Whatever is not understood is
 ``Help`` (on the keyword code) or ``Unknown`` (on the marketing code), so every
 message gets an answer.
 
-    888:  BAL | TOP PIN [MSISDN] | LOST MSISDN IDNUMBER | LANG EN|KM|NE | HELP
+    888:  BAL | BILL | TOP PIN [MSISDN] | LOST MSISDN IDNUMBER | LANG EN|KM|NE | HELP
           and, where the profile offers them (``offered``, ``gateway.domain.care``):
           STATEMENT | DISPUTE [REASON] | COMPLAINT TEXT | CHANGE (number change)
     1204: STOP (UNSUBSCRIBE, CANCEL, END, QUIT, STOPALL, OPTOUT, ...)
@@ -35,6 +35,11 @@ from gateway.domain.secrets import Sealed
 @dataclass(frozen=True)
 class Balance:
     pass
+
+
+@dataclass(frozen=True)
+class BillCommand:
+    """A postpaid line's latest bill, due day, dues against the deposit (004 7.3-7.4, 7.7)."""
 
 
 @dataclass(frozen=True)
@@ -93,13 +98,14 @@ class NumberChangeCommand:
     """004 clause 5.1: ask to change the mobile number."""
 
 
-Command = (Balance | TopUpCommand | LostCommand | Language | Help | Consent | Unknown
+Command = (Balance | BillCommand | TopUpCommand | LostCommand | Language | Help | Consent | Unknown
            | StatementCommand | DisputeCommand | ComplaintCommand | NumberChangeCommand)
 
 _PUNCTUATION = re.compile(r"[.,;:!?#*\"'()\[\]{}<>_=/\\|~`]+")
 _TOKENS = re.compile(r"\S+")
 
 _BALANCE = frozenset({"BAL", "BALANCE", "BALANCES"})
+_BILL = frozenset({"BILL", "BILLS"})
 _TOPUP = frozenset({"TOP", "TOPUP", "RECHARGE", "REFILL"})
 _LOST = frozenset({"LOST", "STOLEN"})
 _LANG = frozenset({"LANG", "LANGUAGE"})
@@ -147,6 +153,8 @@ def parse(text: str, short_code: str, *, keywords_code: str, marketing_code: str
         return Unknown()
     if head in _BALANCE and not args:
         return Balance()
+    if head in _BILL and not args:
+        return BillCommand()
     if head in _TOPUP and args:
         command = _top_up(args)
         if stored and isinstance(command.pin, str):

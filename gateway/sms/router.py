@@ -180,6 +180,9 @@ class KeywordRouter:
             return t.balance(balance, balance.language), balance.language
         lang = self._language(msisdn)
         match command:
+            case kw.BillCommand():
+                bill = s.check_bill(msisdn)
+                return t.bill(bill, bill.language), bill.language
             case kw.TopUpCommand(pin=pin, target=target):
                 to = self._profile.number_plan.normalise(target) if target else None
                 result = s.top_up(TopUp(msisdn, pin, Channel.SMS, to, request_key=request_key))

@@ -31,7 +31,8 @@ def test_run_now_is_idempotent(gateway: Gateway) -> None:
     assert first["now"] == "2030-01-11T17:00:00+00:00"
     assert (first["settled"], first["expired"], first["recycled"]) == (1, 1, 0)
     assert {k: v for k, v in second.items() if k != "now"} == dict.fromkeys(
-        ("settled", "expired", "forfeited", "promo_expired", "recycled", "reminders"), 0)
+        ("settled", "expired", "forfeited", "promo_expired", "recycled", "reminders", "postpaid_penalties",
+         "postpaid_notices", "postpaid_discontinued", "postpaid_reactivated", "postpaid_reminders"), 0)
 
 
 def test_recycled_number_is_added_again_afresh(gateway: Gateway) -> None:

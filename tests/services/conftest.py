@@ -59,11 +59,15 @@ class World:
             assert totals[Bucket.MAIN] == row["main_minor"]
             assert totals[Bucket.RESTORABLE] == row["restorable_minor"]
             assert totals[Bucket.PROMO] == promo
+        for row in self.sql("SELECT id, deposit_minor, dues_minor, unbilled_minor FROM subscribers"):
+            totals = accounts.ledger_totals(row["id"])
+            assert (totals[Bucket.DEPOSIT], totals[Bucket.DUES], totals[Bucket.UNBILLED]) == (
+                row["deposit_minor"], row["dues_minor"], row["unbilled_minor"])
 
 
 def make_world(tmp: Path, clock: FixedClock | None = None, store=None, backend: str = "sqlite",
-               where: str = "") -> World:
-    profile = load_profile("smart-kh")
+               where: str = "", profile_name: str = "smart-kh") -> World:
+    profile = load_profile(profile_name)
     clock = clock or FixedClock(START)
     path = tmp / "gateway.db"
     if store is None:
@@ -79,6 +83,15 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> World:
     """The services on a fresh database, once on each backend."""
     db = open_backend(request, tmp_path)
     w = make_world(tmp_path, store=db.store, backend=db.name, where=db.where)
+    yield w
+    w.services.ctx.store.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def np_world(request: pytest.FixtureRequest, tmp_path: Path) -> World:
+    """The services of profile smart-np (004_1cabed6f540fdada.txt) on a fresh database, on each backend."""
+    db = open_backend(request, tmp_path)
+    w = make_world(tmp_path, store=db.store, backend=db.name, where=db.where, profile_name="smart-np")
     yield w
     w.services.ctx.store.close()
 

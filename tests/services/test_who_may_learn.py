@@ -11,6 +11,7 @@ from gateway.domain.channels import Channel
 from gateway.domain.errors import (
     GatewayError,
     LineLost,
+    NotPostpaid,
     LostDetailsMismatch,
     LostReportLocked,
     TopUpLocked,
@@ -283,4 +284,8 @@ def test_a_lost_line_can_use_no_service(world, action):
     assert world.services.show_subscriber(OWNER)["lost"] is None
     assert world.sql("SELECT status FROM vouchers")[0]["status"] == "active"
     world.services.unblock(LOST)
+    if action == "check_bill":  # a prepaid line: once unblocked, refused for what it is, not as lost
+        with pytest.raises(NotPostpaid):
+            ACTION_TABLE[action].invoke(world.services, LOST, args, f"ussd:s2:{action}")
+        return
     ACTION_TABLE[action].invoke(world.services, LOST, args, f"ussd:s2:{action}")

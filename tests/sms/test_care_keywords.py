@@ -119,7 +119,7 @@ def test_number_change_refused_with_arrears_then_accepted(np_services):
 
 
 def test_prepaid_lines_are_told_bills_are_for_postpaid(np_services):
-    assert ask(np_services, "STATEMENT", source=PREPAID) == "Bills, statements and disputes are for postpaid lines only."
+    assert ask(np_services, "STATEMENT", source=PREPAID) == "Bills are for postpaid lines only."
 
 
 def test_help_lists_the_requests_the_profile_offers(np_services):
