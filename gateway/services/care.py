@@ -42,6 +42,7 @@ from gateway.domain.postpaid import Bill
 from gateway.domain.statements import check_statement, chunks, period_bounds
 from gateway.logs import get_logger
 from gateway.services.accounts import find_originator
+from gateway.services.postpaid import _settle as settle_dues  # the one place dues changes are reviewed (7.7)
 from gateway.services.model import (
     ComplaintResult,
     DisputeResolved,
@@ -171,15 +172,16 @@ def resolve_dispute(ctx: Context, reference: str, *, upheld: bool, credit: Money
                                         late=late, note=note, now=now):
             raise CaseClosed(reference, "settled")
         record = _still_theirs(ctx, uow, row.msisdn, row.subscriber_id)
-        if record is not None:
-            _release_disputed(ctx, uow, record, outcome.final, outcome.credit, reference, now)
         resolved = DisputeResolved(reference, row.msisdn, outcome.status.value, row.period_start, row.period_end,
                                    Money(row.amount_minor, currency), outcome.credit, outcome.final, late, note,
                                    told=record is not None)
-        if ctx.notices is not None and record is not None:
-            text = ctx.notices.dispute_resolved(resolved, row.language)
-            uow.outbox.enqueue(OutgoingSms(row.msisdn, text, ctx.profile.codes.sms_keywords, "notification",
-                                           f"dispute:{reference}"), now)
+        if record is not None:
+            # The final bill first, then whatever the deposit rule says about the dues it leaves.
+            if ctx.notices is not None:
+                text = ctx.notices.dispute_resolved(resolved, row.language)
+                uow.outbox.enqueue(OutgoingSms(row.msisdn, text, ctx.profile.codes.sms_keywords, "notification",
+                                               f"dispute:{reference}"), now)
+            _release_disputed(ctx, uow, record, outcome.final, outcome.credit, reference, now)
     log.info("dispute_resolved", msisdn=row.msisdn, reference=reference, status=resolved.status, late=late)
     return resolved
 
@@ -393,7 +395,8 @@ def _release_disputed(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, f
 
 def _move_dues(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, rows: list[tuple[Money, EntryKind]],
                reference: str, now: datetime) -> None:
-    """Change the dues by ``rows`` (ledger rows in one save) and keep the bills' paid state following them."""
+    """Change the dues by ``rows`` (ledger rows in one save), as a payment does: the bills' paid shares
+    follow and the deposit rule (7.7) is reviewed at once (a notice withdrawn or sent, a line reactivated)."""
     account = record.postpaid
     if account is None:
         return
@@ -401,7 +404,4 @@ def _move_dues(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, rows: li
     if not entries:
         return
     dues = account.dues + sum((e.delta for e in entries), Money.zero(ctx.profile.currency))
-    uow.postpaid.save(record.subscriber_id, replace(account, dues=dues), entries, now=now, reference=reference,
-                      channel="system")
-    bills = uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
-    uow.postpaid.update_bills(postpaid_rules.allocate(bills, dues))
+    settle_dues(ctx, uow, record, replace(account, dues=dues), entries, now, reference=reference, channel="system")

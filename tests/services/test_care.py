@@ -270,6 +270,28 @@ class TestDispute_004_clauses_3B4_and_9_3:
         assert world.line() == {"deposit": DEPOSIT, "dues": 0, "unbilled": 0}
         world.assert_ledger_matches()
 
+    def test_the_deposit_rule_follows_the_hold_and_the_settlement(self, world, tmp_path):
+        """7.7 with 3(B).4: a bill over 95% of the deposit starts a notice; disputing it holds the amount
+        out of the dues and withdraws the notice; rejected, the dues pass the line again and a notice is sent."""
+        rs = world.services.profile.currency
+        world.services.add_subscriber("9779800000001", balance=Money(0, rs), type_="postpaid",
+                                      deposit=Money(100_000, rs))
+        bills = tmp_path / "bills.csv"
+        bills.write_text("msisdn,period_start,period_end,issued_on,amount\n"
+                         "9800000001,2026-11-01,2026-11-30,2026-12-01,950.01\n", encoding="utf-8")
+        world.services.import_bills(bills)  # Rs 950.01 > 95% of Rs 1,000.00: notice
+        notice = lambda: world.sql("SELECT notice_sent_at FROM subscribers WHERE msisdn = '9779800000001' "  # noqa: E731
+                                   "AND status = 'live'")[0][0]
+        assert notice() is not None
+        ref = world.services.dispute_bill("9779800000001", "", Channel.SMS).reference
+        assert notice() is None
+        world.clock.advance(timedelta(days=1))
+        world.services.resolve_dispute(ref, upheld=False)
+        assert notice() is not None
+        texts = world.outbox("9779800000001")
+        assert len(texts) == 3 and ref in texts[1] and "95%" in texts[2]  # notice, final bill, notice again
+        world.assert_ledger_matches()
+
     def test_a_settled_bill_is_not_disputed_again(self, world):
         ref = world.services.dispute_bill(ME, "", Channel.SMS).reference
         world.services.resolve_dispute(ref, upheld=False)
