@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.config import PROJECT_ROOT, ConfigError
 from gateway.domain.account import Bucket
+from gateway.domain.care import CarePolicy, ComplaintPolicy, DisputePolicy, NumberChangePolicy, StatementPolicy
 from gateway.domain.errors import InvalidAmount
 from gateway.domain.money import Currency, Money, parse_amount
 from gateway.domain.lifecycle import LineLifecycle, line_cycle
@@ -70,6 +71,9 @@ class OperatorProfile:
     lifecycle: LineLifecycle
     #: A number as subscribers write it, for the texts ("e.g. 012345678").
     example_number: str = ""
+    #: The written requests to customer care the profile offers (004: statement, dispute, complaint,
+    #: number change); each exists, with its keyword and menu item, only when its table is in the file.
+    care: CarePolicy = CarePolicy()
 
     @property
     def has_postpaid(self) -> bool:
@@ -107,6 +111,15 @@ _LIFECYCLE: dict[str, dict[str, type]] = {
 _POSTPAID: dict[str, type] = {"due_days": int, "reminder_days": list}
 _POSTPAID_OPTIONAL: dict[str, type] = {"deposit_threshold_percent": int, "deposit_notice_days": int,
                                        "late_penalty_percent_per_month": str}
+#: Optional tables of the customer-care requests: a profile without one does not offer that request
+#: (``gateway.domain.care``).
+_CARE_SCHEMA: dict[str, dict[str, type]] = {
+    "statement": {"charge": str, "max_period_age_days": int, "max_days_after_issue": int,
+                  "lines_per_sms": int},
+    "dispute": {"own_network_days": int, "other_provider_days": int, "max_reason_length": int},
+    "complaint": {"max_length": int},
+    "number_change": {"fee": str, "change_within_days": int},
+}
 
 
 def load_profile(name_or_path: str) -> OperatorProfile:
@@ -198,6 +211,7 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         ussd_session_idle_seconds=periods["ussd_session_idle_seconds"],
         requests_per_minute=limits["requests_per_minute"],
         example_number=top["example_number"],
+        care=_care(path, raw, currency),
     )
 
 
@@ -230,7 +244,7 @@ def _section(path: Path, section: str, table: dict[str, Any], keys: dict[str, ty
     """The keys of one table, type-checked; unknown and missing keys refused, naming them."""
     optional = optional or {}
     for key in table:
-        if key not in keys and key not in optional and not (top_level and key in _SCHEMA or top_level and key == "postpaid"):
+        if key not in keys and key not in optional and not (top_level and key in _SCHEMA or top_level and key in ("postpaid", *_CARE_SCHEMA)):
             raise ConfigError(f"{path}: {_dotted(section, key)}: unknown key")
     out: dict[str, Any] = {}
     for key, kind in {**keys, **optional}.items():
@@ -248,6 +262,38 @@ def _section(path: Path, section: str, table: dict[str, Any], keys: dict[str, ty
             raise ConfigError(f"{path}: {_dotted(section, key)}: expected whole numbers of days")
         out[key] = value
     return out
+
+
+def _care(path: Path, raw: dict[str, Any], currency: Currency) -> CarePolicy:
+    """The optional ``[statement]``, ``[dispute]``, ``[complaint]`` and ``[number_change]`` tables."""
+    values: dict[str, dict[str, Any]] = {}
+    for section, keys in _CARE_SCHEMA.items():
+        table = raw.get(section)
+        if table is None:
+            continue
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {section}: expected a table")
+        values[section] = _section(path, section, table, keys)
+        for key, value in values[section].items():
+            if isinstance(value, int) and value == 0:
+                raise ConfigError(f"{path}: {section}.{key}: must be more than zero")
+    days = timedelta
+    statement = values.get("statement")
+    dispute = values.get("dispute")
+    complaint = values.get("complaint")
+    change = values.get("number_change")
+    return CarePolicy(
+        statement=None if statement is None else StatementPolicy(
+            _amount(path, "statement.charge", statement["charge"], currency),
+            days(days=statement["max_period_age_days"]), days(days=statement["max_days_after_issue"]),
+            statement["lines_per_sms"]),
+        dispute=None if dispute is None else DisputePolicy(
+            days(days=dispute["own_network_days"]), days(days=dispute["other_provider_days"]),
+            dispute["max_reason_length"]),
+        complaint=None if complaint is None else ComplaintPolicy(complaint["max_length"]),
+        number_change=None if change is None else NumberChangePolicy(
+            _amount(path, "number_change.fee", change["fee"], currency), days(days=change["change_within_days"])),
+    )
 
 
 def _lifecycle(path: Path, values: dict[str, Any], currency: Currency) -> Lifecycle:

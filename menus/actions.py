@@ -81,6 +81,27 @@ ACTION_TABLE: Mapping[str, ActionSpec] = {
             lambda s, msisdn, a, key: s.set_marketing_consent(msisdn, _bool(a["opt_in"]), Channel.USSD),
             lambda r, result, a, lang: r.consent_changed(result, lang),
         ),
+        # Written requests to customer care (004 clauses 5.1, 7.6, 9.1, 9.3, 10.1).
+        ActionSpec(
+            "ask_statement", True, frozenset(), frozenset(),
+            lambda s, msisdn, a, key: s.ask_statement(msisdn, Channel.USSD),
+            lambda r, result, a, lang: r.statement(result, lang),
+        ),
+        ActionSpec(
+            "dispute_bill", True, frozenset({"reason"}), frozenset({"reason"}),
+            lambda s, msisdn, a, key: s.dispute_bill(msisdn, a.get("reason", ""), Channel.USSD),
+            lambda r, result, a, lang: r.dispute(result, lang),
+        ),
+        ActionSpec(
+            "file_complaint", True, frozenset({"text"}), frozenset(),
+            lambda s, msisdn, a, key: s.file_complaint(msisdn, a["text"], Channel.USSD),
+            lambda r, result, a, lang: r.complaint(result, lang),
+        ),
+        ActionSpec(
+            "ask_number_change", True, frozenset(), frozenset(),
+            lambda s, msisdn, a, key: s.ask_number_change(msisdn, Channel.USSD),
+            lambda r, result, a, lang: r.number_change(result, lang),
+        ),
         ActionSpec(
             "set_language", True, frozenset({"language"}), frozenset(),
             lambda s, msisdn, a, key: s.set_language(msisdn, a["language"]),

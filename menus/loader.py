@@ -1,7 +1,7 @@
 """Loading the menu trees: ``menus/trees/*.toml``, checked once at start-up.
 
-An option may carry ``when`` (``postpaid``, ``language:ne``): it is offered
-only where the profile has that, so one tree serves every operator.
+An option may carry ``when`` (``postpaid``, ``language:ne``, ``care:statement``):
+it is offered only where the profile has that, so one tree serves every operator.
 
 The gateway refuses to start on a broken tree, naming the file and the path
 inside it: a target that names no screen, an action that is not a use case,
@@ -26,6 +26,9 @@ from menus.model import MenuTree, Option, Screen, ScreenKind
 from menus.validators import Validator, build_validator
 
 TREES_DIR = Path(__file__).resolve().parent / "trees"
+
+#: The customer-care requests a ``care:<request>`` condition may name (``gateway.domain.care.CarePolicy``).
+CARE_REQUESTS = frozenset({"statement", "dispute", "complaint", "number_change"})
 
 #: Texts the engine itself shows, whatever the trees say.
 ENGINE_TEXTS = ("ussd.more", "ussd.back", "ussd.hint_choice", "ussd.confirm_yes",
@@ -184,7 +187,8 @@ def _screen(
 
 def offers(profile: OperatorProfile, condition: str) -> bool:
     """Whether the profile has what an option's ``when`` names: ``postpaid`` (it has postpaid
-    lines) or ``language:<code>`` (it speaks that language). Profile data, never its name.
+    lines), ``language:<code>`` (it speaks that language) or ``care:<request>`` (it offers that
+    customer-care request, ``OperatorProfile.care``). Profile data, never its name.
 
     Raises:
         ValueError: a condition nobody knows.
@@ -194,7 +198,10 @@ def offers(profile: OperatorProfile, condition: str) -> bool:
     kind, _, value = condition.partition(":")
     if kind == "language" and value:
         return value in profile.languages
-    raise ValueError(f"unknown condition {condition!r} (postpaid, language:<code>)")
+    if kind == "care" and value in CARE_REQUESTS:
+        return value in profile.care.offered
+    raise ValueError(f"unknown condition {condition!r} (postpaid, language:<code>, "
+                     f"care:{'|'.join(sorted(CARE_REQUESTS))})")
 
 
 def _check_links(tree: MenuTree) -> None:

@@ -16,7 +16,19 @@ from typing import Protocol
 from gateway.domain import errors as e
 from gateway.domain.lifecycle import LineState
 from gateway.profile import OperatorProfile
-from gateway.services.model import BalanceView, BillView, ConsentView, LostReportResult, TopUpResult
+from gateway.services.model import (
+    BalanceView,
+    BillView,
+    ComplaintResult,
+    ConsentView,
+    DisputeResolved,
+    DisputeResult,
+    LostReportResult,
+    NumberChangeResult,
+    StatementLine,
+    StatementResult,
+    TopUpResult,
+)
 from menus.catalog import Catalog
 
 
@@ -50,6 +62,14 @@ class ReplyTexts(Protocol):
     def unavailable(self, language: str) -> str: ...
 
     def incomplete(self, language: str) -> str: ...
+
+    def statement(self, result: StatementResult, language: str) -> str: ...
+
+    def dispute(self, result: DisputeResult, language: str) -> str: ...
+
+    def complaint(self, result: ComplaintResult, language: str) -> str: ...
+
+    def number_change(self, result: NumberChangeResult, language: str) -> str: ...
 
 
 class Replies:
@@ -90,12 +110,25 @@ class Replies:
                 "lost_locked", lang, time=self.time(exc.until), care=self._t("customer_care", lang)  # type: ignore[attr-defined]
             ),
             e.RateLimited: lambda exc, lang: self._t("rate_limited", lang, time=self.time(exc.until)),  # type: ignore[attr-defined]
+            # Written requests to customer care (004 clauses 5.1, 7.6, 9).
+            e.NoBill: lambda exc, lang: self._c("no_bill", lang),
+            e.StatementRefused: self._statement_refused,
+            e.DisputeSettled: lambda exc, lang: self._c("dispute_settled", lang, reference=exc.reference),  # type: ignore[attr-defined]
+            e.ArrearsOutstanding: lambda exc, lang: self._c(
+                "number_change_arrears", lang, amount=exc.arrears.display()  # type: ignore[attr-defined]
+            ),
+            e.EmptyComplaint: lambda exc, lang: self._c("complaint_empty", lang),
+            e.ComplaintTooLong: lambda exc, lang: self._c("complaint_too_long", lang, maximum=exc.maximum),  # type: ignore[attr-defined]
         }
 
     # --- formatting ----------------------------------------------------------
 
     def _t(self, key: str, language: str, **params: object) -> str:
         return self.catalog.text(f"replies.{key}", language, **self._codes, **params)
+
+    def _c(self, key: str, language: str, **params: object) -> str:
+        """A text of ``care.toml`` (the customer-care requests)."""
+        return self.catalog.text(f"care.{key}", language, **self._codes, **params)
 
     def date(self, moment: datetime | None) -> str:
         return moment.astimezone(self.profile.time_zone).strftime("%d/%m/%Y") if moment else "-"
@@ -196,7 +229,13 @@ class Replies:
         return self._t("language_set", language)
 
     def help(self, language: str) -> str:
-        return self._t("help", language)
+        text = self._t("help", language)
+        offered = [name for name in ("statement", "dispute", "complaint", "number_change")
+                   if name in self.profile.care.offered]
+        if offered:  # the keywords of the customer-care requests this profile offers
+            items = ", ".join(self._c(f"help_{name}", language) for name in offered)
+            text += " " + self._c("help", language, items=items)
+        return text
 
     def busy(self, language: str) -> str:
         return self._t("busy", language)
@@ -240,6 +279,72 @@ class Replies:
         if number:
             return self._t("number_recycled", language, number=self.number(number))
         return self._t("unknown_caller", language)
+
+    # --- written requests to customer care (004) -------------------------------
+
+    def statement(self, result: StatementResult, language: str) -> str:
+        """7.6: the statement is accepted (its lines follow by SMS)."""
+        return self._c("statement_ok" if result.charged else "statement_again", language,
+                       reference=result.reference, start=self.day(result.period_start),
+                       end=self.day(result.period_end), amount=result.bill_amount.display(),
+                       messages=result.messages, charge=result.charge.display())
+
+    def statement_part(self, result: StatementResult, lines: tuple[StatementLine, ...], part: int, parts: int,
+                       language: str) -> str:
+        """One SMS of a statement: a heading, then its usage lines."""
+        head = self._c("statement_head", language, reference=result.reference, part=part, parts=parts,
+                       start=self.day(result.period_start), end=self.day(result.period_end))
+        body = [self._statement_line(line, language) for line in lines] or [self._c("statement_none", language)]
+        return "\n".join([head, *body])
+
+    def _statement_line(self, line: StatementLine, language: str) -> str:
+        when = line.started_at.astimezone(self.profile.time_zone).strftime("%d/%m %H:%M")
+        amount = line.amount.display()
+        if line.kind == "voice":
+            minutes, seconds = divmod(line.quantity, 60)
+            return self._c("statement_voice", language, time=when, duration=f"{minutes}:{seconds:02d}",
+                           amount=amount)
+        if line.kind == "data":
+            return self._c("statement_data", language, time=when, kb=f"{-(-line.quantity // 1024):,}", amount=amount)
+        return self._c("statement_sms", language, time=when, count=line.quantity, amount=amount)
+
+    def _statement_refused(self, exc: Exception, language: str) -> str:
+        assert isinstance(exc, e.StatementRefused)
+        policy = self.profile.care.statement
+        if exc.reason == "period_too_old":
+            days = policy.max_period_age.days if policy else ""
+            return self._c("statement_too_old", language, days=days, date=self.day(exc.last_day))
+        days = policy.max_after_issue.days if policy else ""
+        return self._c("statement_too_late", language, days=days, date=self.day(exc.last_day))
+
+    def dispute(self, result: DisputeResult, language: str) -> str:
+        """3(B).4, 9.3: the reference, both deadlines, the amount held as deposit."""
+        return self._c("dispute_again" if result.repeated else "dispute_ok", language,
+                       reference=result.reference, start=self.day(result.period_start),
+                       end=self.day(result.period_end), amount=result.amount.display(),
+                       own=self.date(result.own_network_by), other=self.date(result.other_provider_by))
+
+    def dispute_resolved(self, resolved: DisputeResolved, language: str) -> str:
+        """9.3 "information on the final bill shall be given to the subscriber"."""
+        key = "dispute_upheld" if resolved.status == "upheld" else "dispute_rejected"
+        text = self._c(key, language, reference=resolved.reference, credit=resolved.credit.display(),
+                       start=self.day(resolved.period_start), end=self.day(resolved.period_end),
+                       final=resolved.final.display())
+        if resolved.note:
+            text += " " + self._c("dispute_note", language, note=resolved.note)
+        return text
+
+    def complaint(self, result: ComplaintResult, language: str) -> str:
+        """9.1, 10.1: recorded in writing (and a call is not a complaint)."""
+        return self._c("complaint_ok", language, reference=result.reference)
+
+    def complaint_answered(self, reference: str, note: str, language: str) -> str:
+        return self._c("complaint_answer", language, reference=reference, note=note)
+
+    def number_change(self, result: NumberChangeResult, language: str) -> str:
+        """5.1: recorded; the application is signed at a shop, for the fee."""
+        return self._c("number_change_again" if result.repeated else "number_change_ok", language,
+                       reference=result.reference, fee=result.fee.display(), days=result.change_within_days)
 
     # --- Notices (SMS the services queue) -------------------------------------
 

@@ -78,7 +78,21 @@ class IdNumber:
         return None
 
 
-VALIDATOR_NAMES = ("digits", "pin", "msisdn", "id_number")
+@dataclass(frozen=True)
+class Text:
+    """Free text (a complaint typed on the handset): not empty, at most ``max_length`` characters."""
+
+    max_length: int
+    hint: str = "ussd.hint_text"
+
+    def check(self, text: str) -> tuple[str, str] | None:
+        cleaned = " ".join(text.split())
+        if 0 < len(cleaned) <= self.max_length:
+            return cleaned, cleaned
+        return None
+
+
+VALIDATOR_NAMES = ("digits", "pin", "msisdn", "id_number", "text")
 
 
 def build_validator(name: str, options: Mapping[str, Any], plan: NumberPlan) -> Validator:
@@ -94,4 +108,9 @@ def build_validator(name: str, options: Mapping[str, Any], plan: NumberPlan) -> 
         return PhoneNumber(plan)
     if name == "id_number":
         return IdNumber()
+    if name == "text":
+        high = options.get("max_length", 160)
+        if not (isinstance(high, int) and high > 0):
+            raise ValueError("text needs max_length > 0")
+        return Text(high)
     raise ValueError(f"unknown validator {name!r} (one of {', '.join(VALIDATOR_NAMES)})")

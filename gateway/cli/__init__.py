@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "gateway.cli.simulator",
     "gateway.cli.campaign",
     "gateway.cli.usage",
+    "gateway.cli.care",
 )
 
 EXIT_REFUSED = 2

@@ -60,6 +60,11 @@ class EntryKind(enum.StrEnum):
     LATE_PENALTY = "late_penalty"  # 000 "pay for the Services": 1% a month overdue
     USAGE = "usage"  # rated usage: debited from prepaid funds or added to unbilled
     REISSUE_FEE = "reissue_fee"  # a deactivated number given back for the profile's fee (004 3(B).12)
+    # written requests to customer care (``gateway.services.care``)
+    STATEMENT_CHARGE = "statement_charge"  # 004 7.6: a detailed statement's charge, on the next bill (unbilled)
+    DISPUTE_HOLD = "dispute_hold"  # 004 3(B).4: a disputed bill's amount held out of the dues
+    DISPUTE_RELEASE = "dispute_release"  # 004 9.3: settled: the held amount due again
+    DISPUTE_CREDIT = "dispute_credit"  # 004 9.3: the part of it credited by an upheld dispute
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,15 @@ Entry points turn these into a polite USSD ``END`` screen, an SMS reply, a
     ├── LostReportError
     │   ├── LostDetailsMismatch      number/ID pair not recognised (never says which)
     │   └── LostReportLocked         too many mismatches from this phone (until)
+    ├── CareRequestError             a written request to customer care refused (004 clauses 5.1, 7.6, 9)
+    │   ├── NoBill                   the line has no bill yet
+    │   ├── StatementRefused         7.6: the period or the ask is too late (reason, last_day)
+    │   ├── DisputeSettled           the latest bill's dispute is settled already (status)
+    │   ├── ArrearsOutstanding       5.1(b): no number change while arrears (amount)
+    │   ├── EmptyComplaint           (also InvalidInput) COMPLAINT without its text
+    │   ├── ComplaintTooLong         (also InvalidInput) over the profile's length (maximum)
+    │   ├── UnknownReference         no dispute or complaint with that reference
+    │   └── CaseClosed               resolving or closing it twice
     ├── BalanceAboveMaximum          the line's funds would exceed the profile maximum
     ├── RateLimited                  too many requests from one number (until)
     └── ImportError_                 a bulk file is unreadable or malformed (line)
@@ -36,6 +45,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from gateway.domain.money import Money
 
 
@@ -171,3 +182,64 @@ class RateLimited(GatewayError):
 
 class ImportError_(GatewayError):  # noqa: N801 - ImportError is a builtin
     """A bulk file is unreadable or malformed; the message names the line."""
+
+
+class CareRequestError(GatewayError):
+    pass
+
+
+class NoBill(CareRequestError):
+    def __init__(self) -> None:
+        super().__init__("the line has no bill yet")
+
+
+class StatementRefused(CareRequestError):
+    """004 clause 7.6: ``reason`` is ``period_too_old`` or ``asked_too_late``; ``last_day`` the last local
+    day a statement was owed."""
+
+    def __init__(self, reason: str, last_day: date) -> None:
+        what = ("the bill period ended more than the terms allow" if reason == "period_too_old"
+                else "asked too long after the bill was received")
+        super().__init__(f"no detailed statement: {what} (last day {last_day.isoformat()})")
+        self.reason = reason
+        self.last_day = last_day
+
+
+class DisputeSettled(CareRequestError):
+    """The latest bill was disputed and that dispute is settled (``reference``, ``status``)."""
+
+    def __init__(self, reference: str, status: str) -> None:
+        super().__init__(f"the dispute {reference} of this bill is settled ({status})")
+        self.reference = reference
+        self.status = status
+
+
+class ArrearsOutstanding(CareRequestError):
+    """004 clause 5.1(b): no action on a number change until the arrears are cleared."""
+
+    def __init__(self, arrears: Money) -> None:
+        super().__init__(f"arrears of {arrears.display()} must be cleared first")
+        self.arrears = arrears
+
+
+class EmptyComplaint(CareRequestError, InvalidInput):
+    pass
+
+
+class ComplaintTooLong(CareRequestError, InvalidInput):
+    def __init__(self, maximum: int) -> None:
+        super().__init__(f"a complaint may have at most {maximum} characters")
+        self.maximum = maximum
+
+
+class UnknownReference(CareRequestError):
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"no such reference: {reference!r}")
+        self.reference = reference
+
+
+class CaseClosed(CareRequestError):
+    def __init__(self, reference: str, status: str) -> None:
+        super().__init__(f"{reference} is {status} already")
+        self.reference = reference
+        self.status = status

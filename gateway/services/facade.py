@@ -17,27 +17,34 @@ from gateway.domain.channels import Channel
 from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, keyed_hash
 from gateway.services import (
-    accounts, consent, inactivity, lifecycle, lost, postpaid, ratelimit, sessions, topup, usage, vouchers,
+    accounts, care, consent, inactivity, lifecycle, lost, postpaid, ratelimit, sessions, topup, usage, vouchers,
 )
 from gateway.services.activity import ActivityLog
 from gateway.services.model import (
     BalanceView,
     BillView,
+    ComplaintResult,
     ConsentView,
+    DisputeResolved,
+    DisputeResult,
     LostLocksCleared,
     LostReportResult,
+    NumberChangeResult,
     ReportLost,
+    StatementResult,
     TopUp,
     TopUpResult,
 )
 from gateway.profile import OperatorProfile
 from gateway.services.ports import Context
-from gateway.store.port import SessionRow, SessionState
+from gateway.store.port import ComplaintRow, DisputeRow, SessionRow, SessionState
 
 #: The use cases a menu or keyword may name.
 ACTIONS = frozenset(
     {"check_balance", "check_bill", "top_up", "report_lost_sim", "set_marketing_consent", "marketing_consent",
-     "set_language", "subscriber_language"}
+     "set_language", "subscriber_language",
+     # Written requests to customer care (004 clauses 5.1, 7.6, 9), where the profile offers them.
+     "ask_statement", "dispute_bill", "file_complaint", "ask_number_change"}
 )
 
 ANSWERS_PURPOSE = "ussd-answers"
@@ -117,6 +124,18 @@ class Services:
     def subscriber_language(self, msisdn: str) -> str:
         return accounts.subscriber_language(self.ctx, msisdn)
 
+    def ask_statement(self, msisdn: str, channel: Channel) -> StatementResult:
+        return care.ask_statement(self.ctx, msisdn, channel)
+
+    def dispute_bill(self, msisdn: str, reason: str, channel: Channel) -> DisputeResult:
+        return care.dispute_bill(self.ctx, msisdn, reason, channel)
+
+    def file_complaint(self, msisdn: str, text: str, channel: Channel) -> ComplaintResult:
+        return care.file_complaint(self.ctx, msisdn, text, channel)
+
+    def ask_number_change(self, msisdn: str, channel: Channel) -> NumberChangeResult:
+        return care.ask_number_change(self.ctx, msisdn, channel)
+
     # --- operator-facing ---------------------------------------------------
 
     def add_subscriber(self, msisdn: str, **kwargs: Any) -> int:
@@ -166,6 +185,20 @@ class Services:
 
     def flush_activity(self) -> int:
         return self.activity.flush()
+
+    def list_disputes(self, *, open_only: bool = False) -> list[DisputeRow]:
+        return care.list_disputes(self.ctx, open_only=open_only)
+
+    def resolve_dispute(self, reference: str, *, upheld: bool, credit: Money | None = None,
+                        other_provider: bool = False, note: str | None = None) -> DisputeResolved:
+        return care.resolve_dispute(self.ctx, reference, upheld=upheld, credit=credit,
+                                    other_provider=other_provider, note=note)
+
+    def list_complaints(self, *, open_only: bool = False) -> list[ComplaintRow]:
+        return care.list_complaints(self.ctx, open_only=open_only)
+
+    def close_complaint(self, reference: str, note: str) -> ComplaintRow:
+        return care.close_complaint(self.ctx, reference, note)
 
 
 from gateway.services import accounts_import  # noqa: E402  (kept last: it imports accounts)

@@ -8,7 +8,7 @@ the exceptions of ``gateway.domain.errors``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from gateway.domain.channels import Channel
 from gateway.domain.lifecycle import LineState
@@ -17,7 +17,9 @@ from gateway.domain.postpaid import Bill
 from gateway.domain.secrets import Sealed
 from gateway.store.port import OutgoingSms
 
-__all__ = ["BalanceView", "BillView", "ConsentView", "LostReportResult", "OutgoingSms", "ReportLost", "TopUp", "TopUpResult"]
+__all__ = ["BalanceView", "BillView", "ComplaintResult", "ConsentView", "DisputeResolved", "DisputeResult",
+           "LostReportResult", "NumberChangeResult", "OutgoingSms", "ReportLost", "StatementLine", "StatementResult",
+           "TopUp", "TopUpResult"]
 
 
 @dataclass(frozen=True)
@@ -132,3 +134,87 @@ class ConsentView:
     opt_in: bool
     changed_at: datetime | None
     channel: str | None
+
+
+# --- written requests to customer care (seeds/004_1cabed6f540fdada.txt) ------------------
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One usage record of a bill period as a statement shows it."""
+
+    started_at: datetime
+    kind: str  # voice | sms | data
+    quantity: int  # seconds | messages | bytes, as imported
+    amount: Money
+
+
+@dataclass(frozen=True)
+class StatementResult:
+    """004 clause 7.6: a detailed statement accepted; its lines go out by SMS.
+
+    ``charged`` is False when the statement of this bill had been given before:
+    it is sent again and charged once.
+    """
+
+    reference: str
+    period_start: date
+    period_end: date
+    issued_on: date
+    bill_amount: Money
+    charge: Money
+    charged: bool
+    lines: tuple[StatementLine, ...]
+    #: SMS the lines were queued in.
+    messages: int
+
+
+@dataclass(frozen=True)
+class DisputeResult:
+    """004 clauses 3(B).4, 9.3: a bill disputed (``repeated``: it already was, by this reference)."""
+
+    reference: str
+    period_start: date
+    period_end: date
+    amount: Money
+    raised_at: datetime
+    own_network_by: datetime
+    other_provider_by: datetime
+    repeated: bool = False
+
+
+@dataclass(frozen=True)
+class DisputeResolved:
+    """What ``disputes resolve`` did, and what the subscriber was told."""
+
+    reference: str
+    msisdn: str
+    status: str  # upheld | rejected
+    period_start: date
+    period_end: date
+    amount: Money
+    credit: Money
+    final: Money
+    late: bool
+    note: str | None = None
+    #: False: the number is no longer the disputing subscriber's, so nobody was told (nor charged).
+    told: bool = True
+
+
+@dataclass(frozen=True)
+class ComplaintResult:
+    """004 clauses 9.1, 10.1: a written complaint recorded."""
+
+    reference: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class NumberChangeResult:
+    """004 clause 5.1: a number change request accepted (``repeated``: one was open already)."""
+
+    reference: str
+    requested_at: datetime
+    fee: Money
+    change_within_days: int
+    repeated: bool = False

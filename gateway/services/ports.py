@@ -7,7 +7,15 @@ from typing import Protocol
 
 from gateway.clock import Clock
 from gateway.profile import OperatorProfile
-from gateway.services.model import BalanceView, BillView, LostReportResult, TopUpResult
+from gateway.services.model import (
+    BalanceView,
+    BillView,
+    DisputeResolved,
+    LostReportResult,
+    StatementLine,
+    StatementResult,
+    TopUpResult,
+)
 from gateway.store.port import Database
 
 
@@ -25,6 +33,13 @@ class Notices(Protocol):
     def postpaid_notice(self, kind: str, view: BillView, language: str) -> str:
         """``deposit_notice``, ``discontinued``, ``reactivated`` (004 7.7) or ``bill_due`` (a reminder)."""
         ...
+
+    def statement_part(self, result: StatementResult, lines: tuple[StatementLine, ...], part: int, parts: int,
+                       language: str) -> str: ...
+
+    def dispute_resolved(self, resolved: DisputeResolved, language: str) -> str: ...
+
+    def complaint_answered(self, reference: str, note: str, language: str) -> str: ...
 
 
 @dataclass(frozen=True)

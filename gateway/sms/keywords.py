@@ -7,9 +7,13 @@ punctuation (``.,;:!?#*"'()``) do not matter. Whatever is not understood is
 message gets an answer.
 
     888:  BAL | BILL | TOP PIN [MSISDN] | LOST MSISDN IDNUMBER | LANG EN|KM|NE | HELP
+          and, where the profile offers them (``offered``, ``gateway.domain.care``):
+          STATEMENT | DISPUTE [REASON] | COMPLAINT TEXT | CHANGE (number change)
     1204: STOP (UNSUBSCRIBE, CANCEL, END, QUIT, STOPALL, OPTOUT, ...)
           START (YES, SUBSCRIBE, UNSTOP, ...)
 
+The reason of a DISPUTE and the text of a COMPLAINT are the rest of the
+message as written (case and punctuation kept): the subscriber's own words.
 Numbers and PINs are passed on as written (spaces and dashes inside a PIN are
 dropped); the services validate them.
 
@@ -70,7 +74,32 @@ class Unknown:
     """Nothing understood on a code that has no help text of its own."""
 
 
-Command = Balance | BillCommand | TopUpCommand | LostCommand | Language | Help | Consent | Unknown
+@dataclass(frozen=True)
+class StatementCommand:
+    """004 clause 7.6: a detailed statement of the latest bill."""
+
+
+@dataclass(frozen=True)
+class DisputeCommand:
+    """004 clauses 3(B).4, 9.3: dispute the latest bill (``reason`` may be empty)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ComplaintCommand:
+    """004 clauses 9.1, 10.1: a written complaint (``text`` may be empty: then it is refused with help)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class NumberChangeCommand:
+    """004 clause 5.1: ask to change the mobile number."""
+
+
+Command = (Balance | BillCommand | TopUpCommand | LostCommand | Language | Help | Consent | Unknown
+           | StatementCommand | DisputeCommand | ComplaintCommand | NumberChangeCommand)
 
 _PUNCTUATION = re.compile(r"[.,;:!?#*\"'()\[\]{}<>_=/\\|~`]+")
 _TOKENS = re.compile(r"\S+")
@@ -87,9 +116,14 @@ _START = frozenset({"START", "YES", "SUBSCRIBE", "UNSTOP", "OPTIN", "RESUME", "S
 _LANGUAGES = {"EN": "en", "ENG": "en", "ENGLISH": "en",
               "KM": "km", "KH": "km", "KHM": "km", "KHMER": "km", "ខ្មែរ": "km",
               "NE": "ne", "NP": "ne", "NEP": "ne", "NEPALI": "ne", "नेपाली": "ne"}
+_STATEMENT = frozenset({"STATEMENT", "STMT", "DETAIL", "DETAILS"})
+_DISPUTE = frozenset({"DISPUTE"})
+_COMPLAINT = frozenset({"COMPLAINT", "COMPLAIN", "COMPLAINTS"})
+_NUMBER_CHANGE = frozenset({"CHANGE", "NUMCHANGE", "CHANGENUMBER"})
 #: Two-word spellings that mean one keyword ("OPT OUT", "TOP UP").
 _JOINED = {("OPT", "OUT"): "OPTOUT", ("OPT", "IN"): "OPTIN", ("TOP", "UP"): "TOPUP",
-           ("STOP", "ALL"): "STOPALL"}
+           ("STOP", "ALL"): "STOPALL", ("CHANGE", "NUMBER"): "CHANGENUMBER",
+           ("NUMBER", "CHANGE"): "NUMCHANGE"}
 
 
 def tokens(text: str) -> list[str]:
@@ -101,11 +135,13 @@ def tokens(text: str) -> list[str]:
 
 
 def parse(text: str, short_code: str, *, keywords_code: str, marketing_code: str,
-          stored: bool = False) -> Command:
+          stored: bool = False, offered: frozenset[str] = frozenset()) -> Command:
     """The command a subscriber meant by writing ``text`` to ``short_code``.
 
     ``stored``: ``text`` is as ``seal`` stored it; its tokens are read back
     as ``Sealed`` secrets (in a subscriber's own text they are just words).
+    ``offered``: the customer-care requests of the profile
+    (``CarePolicy.offered``); the keyword of any other is not understood.
     """
     words = tokens(text)
     head, args = (words[0].replace("-", ""), words[1:]) if words else ("", [])
@@ -129,7 +165,31 @@ def parse(text: str, short_code: str, *, keywords_code: str, marketing_code: str
         return LostCommand(args[0], (_unseal(_ID_TOKEN, id_number) if stored else None) or id_number)
     if head in _LANG and len(args) == 1:
         return Language(_LANGUAGES.get(args[0]))
-    return Help()
+    care = _care(head, args, text, offered)
+    return Help() if care is None else care
+
+
+def _care(head: str, args: list[str], text: str, offered: frozenset[str]) -> Command | None:
+    """A customer-care request the profile offers, or None."""
+    if head in _STATEMENT and not args and "statement" in offered:
+        return StatementCommand()
+    if head in _DISPUTE and "dispute" in offered:
+        return DisputeCommand(_rest(text))
+    if head in _COMPLAINT and "complaint" in offered:
+        return ComplaintCommand(_rest(text))
+    if head in _NUMBER_CHANGE and not args and "number_change" in offered:
+        return NumberChangeCommand()
+    return None
+
+
+_PUNCT_CLASS = r"\s.,;:!?#*\"'()\[\]{}<>_=/\\|~`"
+_FIRST_WORD = re.compile(f"^[{_PUNCT_CLASS}]*[^{_PUNCT_CLASS}]+[{_PUNCT_CLASS}\\-]*")
+
+
+def _rest(text: str) -> str:
+    """What follows the keyword, as written (``"COMPLAINT: No signal"`` → ``"No signal"``)."""
+    found = _FIRST_WORD.match(text)
+    return (text[found.end():] if found else "").strip()
 
 
 def _top_up(args: list[str]) -> TopUpCommand:

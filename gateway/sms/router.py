@@ -155,7 +155,8 @@ class KeywordRouter:
             return Answer(inbox_id, OutgoingSms(msisdn, self._texts.incomplete(lang), short_code, "reply",
                                                 f"reply:{inbox_id}"), "handled", "incomplete")
         command = kw.parse(row.text, short_code, keywords_code=self._profile.codes.sms_keywords,
-                           marketing_code=self._profile.codes.sms_marketing, stored=True)
+                           marketing_code=self._profile.codes.sms_marketing, stored=True,
+                           offered=self._profile.care.offered)
         try:
             text, lang = self._run(command, msisdn, f"sms:{row.digest or inbox_id}")
             outcome = "ok"
@@ -198,6 +199,14 @@ class KeywordRouter:
             case kw.Consent(opt_in=opt_in):
                 view = s.set_marketing_consent(msisdn, opt_in, Channel.SMS)
                 return t.consent_changed(view, lang), lang
+            case kw.StatementCommand():
+                return t.statement(s.ask_statement(msisdn, Channel.SMS), lang), lang
+            case kw.DisputeCommand(reason=reason):
+                return t.dispute(s.dispute_bill(msisdn, reason, Channel.SMS), lang), lang
+            case kw.ComplaintCommand(text=text):
+                return t.complaint(s.file_complaint(msisdn, text, Channel.SMS), lang), lang
+            case kw.NumberChangeCommand():
+                return t.number_change(s.ask_number_change(msisdn, Channel.SMS), lang), lang
             case _:
                 if isinstance(command, kw.Unknown):
                     try:

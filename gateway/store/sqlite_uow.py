@@ -22,6 +22,7 @@ from gateway.domain.money import Currency, Money
 from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store import accounts as accounts_sql
+from gateway.store.care import SqliteCare
 from gateway.store import locks as locks_sql
 from gateway.store import outbox as outbox_sql
 from gateway.store.postpaid import SqlitePostpaid
@@ -30,6 +31,7 @@ from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.port import (
     Accounts,
     Activity,
+    Care,
     Consent,
     DuplicateNumber,
     Inbox,
@@ -466,7 +468,7 @@ class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
     __slots__ = ("accounts", "postpaid", "vouchers", "topups", "locks", "rate_limits", "lost", "consent", "sessions",
-                 "outbox", "inbox", "usage", "activity")
+                 "outbox", "inbox", "usage", "activity", "care")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.accounts: Accounts = SqliteAccounts(conn)
@@ -482,3 +484,4 @@ class SqliteUnitOfWork:
         self.inbox: Inbox = SqliteInbox(conn)
         self.usage: Usage = SqliteUsage(conn)
         self.activity: Activity = SqliteActivity(conn)
+        self.care: Care = SqliteCare(conn)

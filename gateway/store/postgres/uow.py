@@ -38,6 +38,7 @@ from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store.port import (
     Accounts,
     Activity,
+    Care,
     Consent,
     DuplicateNumber,
     Inbox,
@@ -600,9 +601,10 @@ class PgUnitOfWork:
     """Every repository of the port over one ``Sql`` (a transaction's connection, or the pool)."""
 
     __slots__ = ("sql", "accounts", "postpaid", "vouchers", "topups", "locks", "rate_limits", "lost", "consent",
-                 "sessions", "outbox", "inbox", "usage", "activity")
+                 "sessions", "outbox", "inbox", "usage", "activity", "care")
 
     def __init__(self, sql: Sql) -> None:
+        from gateway.store.postgres.care import PgCare
         from gateway.store.postgres.postpaid import PgPostpaid
         from gateway.store.postgres.sms import PgInbox, PgOutbox
         from gateway.store.postgres.usage import PgActivity, PgUsage
@@ -621,6 +623,7 @@ class PgUnitOfWork:
         self.inbox: Inbox = PgInbox(sql)
         self.usage: Usage = PgUsage(sql)
         self.activity: Activity = PgActivity(sql)
+        self.care: Care = PgCare(sql)
 
 
 @dataclass
