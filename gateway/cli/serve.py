@@ -53,7 +53,7 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     Every request crosses the loop several times (the socket read, the
     handler's task, the database's callbacks, the response's write): uvloop
     runs that part in C, ~5% of the gateway's CPU per USSD step under load.
-    Nothing else changes: same asyncio API, same callbacks in the same order.
+    It implements the same asyncio API; nothing in the gateway depends on which loop runs.
     """
     try:
         import uvloop
