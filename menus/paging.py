@@ -24,6 +24,8 @@ _GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
 
 def gsm_length(text: str) -> int | None:
     """Septets ``text`` needs in GSM 7-bit, or None if it needs UCS-2."""
+    if _GSM_BASIC.issuperset(text):  # the usual case, one septet each: no loop in Python
+        return len(text)
     total = 0
     for ch in text:
         if ch in _GSM_BASIC:

@@ -131,10 +131,18 @@ class Replies:
         return self.catalog.text(f"care.{key}", language, **self._codes, **params)
 
     def date(self, moment: datetime | None) -> str:
-        return moment.astimezone(self.profile.time_zone).strftime("%d/%m/%Y") if moment else "-"
+        """``23/12/2026`` in the operator's zone (as ``strftime("%d/%m/%Y")``, without its parsing)."""
+        if not moment:
+            return "-"
+        local = moment.astimezone(self.profile.time_zone)
+        return f"{local.day:02d}/{local.month:02d}/{local.year}"
 
     def time(self, moment: datetime | None) -> str:
-        return moment.astimezone(self.profile.time_zone).strftime("%H:%M %d/%m/%Y") if moment else "-"
+        """``17:05 23/12/2026`` in the operator's zone."""
+        if not moment:
+            return "-"
+        local = moment.astimezone(self.profile.time_zone)
+        return f"{local.hour:02d}:{local.minute:02d} {local.day:02d}/{local.month:02d}/{local.year}"
 
     def day(self, day: dt.date | None) -> str:
         """A local day (a bill's dates), as ``date`` writes it."""

@@ -98,41 +98,44 @@ def was_recycled(conn: sqlite3.Connection, msisdn: str) -> bool:
 
 
 def _record(conn: sqlite3.Connection, row: sqlite3.Row, currency: Currency) -> SubscriberRecord:
-    """``row``: a row of ``_LOAD_LIVE``."""
+    """``row``: a row of ``_SELECT_RECORD``, read by position (a ``sqlite3.Row`` looks each name
+    up among all the columns; this runs for every USSD step)."""
+    (subscriber_id, msisdn, type_, language, id_hash, status, created_at, recycled_at, opt_in,
+     main_minor, main_expires_at, restorable_minor, restorable_until, last_active_at, deactivated_at,
+     *_postpaid, lost_reference, lost_reported_at, has_promos) = row
     promos: tuple[PromoLot, ...] = ()
-    if row["has_promos"]:
+    if has_promos:
         promos = tuple(
             PromoLot(Money(lot["amount_minor"], currency), from_iso(lot["expires_at"]), lot["id"])  # type: ignore[arg-type]
             for lot in conn.execute(
                 "SELECT id, amount_minor, expires_at FROM promo_lots "
                 "WHERE subscriber_id = ? AND amount_minor != 0 ORDER BY expires_at, id",
-                (row["id"],),
+                (subscriber_id,),
             )
         )
-    lost_reference = row["lost_reference"]
     account = Account(
-        main=Money(row["main_minor"], currency),
-        main_expires_at=from_iso(row["main_expires_at"]),
-        restorable=Money(row["restorable_minor"], currency),
-        restorable_until=from_iso(row["restorable_until"]),
+        main=Money(main_minor, currency),
+        main_expires_at=None if main_expires_at is None else datetime.fromisoformat(main_expires_at),
+        restorable=Money(restorable_minor, currency),
+        restorable_until=None if restorable_until is None else datetime.fromisoformat(restorable_until),
         promos=promos,
     )
     return SubscriberRecord(
-        subscriber_id=row["id"],
-        msisdn=row["msisdn"],
-        type=row["type"],
-        language=row["language"],
-        id_hash=row["id_hash"],
-        created_at=from_iso(row["created_at"]),  # type: ignore[arg-type]
-        marketing_opt_in=bool(row["marketing_opt_in"]),
+        subscriber_id=subscriber_id,
+        msisdn=msisdn,
+        type=type_,
+        language=language,
+        id_hash=id_hash,
+        created_at=datetime.fromisoformat(created_at),
+        marketing_opt_in=bool(opt_in),
         account=account,
         lost_reference=lost_reference,
-        lost_reported_at=from_iso(row["lost_reported_at"]) if lost_reference is not None else None,
-        status=row["status"],
-        recycled_at=from_iso(row["recycled_at"]),
-        last_active_at=from_iso(row["last_active_at"]),
-        deactivated_at=from_iso(row["deactivated_at"]),
-        postpaid=postpaid_sql.account_of(row, currency) if row["type"] == "postpaid" else None,
+        lost_reported_at=from_iso(lost_reported_at) if lost_reference is not None else None,
+        status=status,
+        recycled_at=None if recycled_at is None else datetime.fromisoformat(recycled_at),
+        last_active_at=None if last_active_at is None else datetime.fromisoformat(last_active_at),
+        deactivated_at=None if deactivated_at is None else datetime.fromisoformat(deactivated_at),
+        postpaid=postpaid_sql.account_of(row, currency) if type_ == "postpaid" else None,
     )
 
 

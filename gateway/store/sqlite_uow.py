@@ -206,8 +206,9 @@ class SqliteVouchers(_Bound):
         ).fetchone()
         if row is None:
             return None
-        return Voucher(row["id"], row["serial"], Money(row["amount_minor"], currency),
-                       row["active_days"], date_from_iso(row["expires_on"]), VoucherStatus(row["status"]))
+        voucher_id, serial, amount_minor, active_days, expires_on, status = row  # (by position: see _record)
+        return Voucher(voucher_id, serial, Money(amount_minor, currency), active_days,
+                       date_from_iso(expires_on), VoucherStatus(status))
 
     def take(self, voucher_id: int, now: datetime, subscriber_id: int) -> bool:
         """Mark the voucher used by ``subscriber_id``; False if it was not active any more."""
@@ -376,8 +377,9 @@ class SqliteSessions(_Bound):
         ).fetchone()
         if row is None:
             return None
-        return SessionRow(row["session_id"], row["msisdn"], row["service_code"], row["state"],
-                          datetime.fromisoformat(row["created_at"]), datetime.fromisoformat(row["expires_at"]))
+        sid, msisdn, code, state, created_at, expires_at = row  # (by position: see accounts._record)
+        return SessionRow(sid, msisdn, code, state, datetime.fromisoformat(created_at),
+                          datetime.fromisoformat(expires_at))
 
     def save(self, rows: list[SessionState]) -> None:
         self._conn.executemany(self._UPSERT, [

@@ -36,33 +36,36 @@ class UssdRequest:
 
 def parse(form: Mapping[str, str]) -> UssdRequest:
     """Raises BadRequest naming the field."""
-    values = {}
-    for name in ("sessionId", "serviceCode", "phoneNumber", "text", "networkCode"):
-        value = form.get(name)
-        if value is None:
-            if name in ("text", "networkCode"):
-                if name == "text":
-                    raise BadRequest("text: missing (send an empty text on the first request)")
-                value = ""
-            else:
-                raise BadRequest(f"{name}: missing")
-        if not isinstance(value, str) or len(value) > MAX_FIELD:
-            raise BadRequest(f"{name}: malformed")
-        values[name] = value.strip()
-    if not values["sessionId"]:
+    session_id = _field(form, "sessionId")
+    code = _field(form, "serviceCode")
+    phone = _field(form, "phoneNumber")
+    text = _field(form, "text")
+    network = _field(form, "networkCode")
+    if not session_id:
         raise BadRequest("sessionId: empty")
-    code = values["serviceCode"]
     if not (code.startswith("*") and code.endswith("#") and len(code) > 2):
         raise BadRequest("serviceCode: expected a code like *100#")
-    segments = code[1:-1].split("*")
-    if not all(segments):
-        raise BadRequest("serviceCode: expected a code like *100#")
-    text = values["text"]
     answers = tuple(text.split("*")) if text else ()
-    if len(segments) > 1:  # *123*PIN# sent whole: the extra segments come first
+    if "*" in code[1:-1]:  # *123*PIN# sent whole: the extra segments come first
+        segments = code[1:-1].split("*")
+        if not all(segments):
+            raise BadRequest("serviceCode: expected a code like *100#")
         code = f"*{segments[0]}#"
         answers = tuple(segments[1:]) + answers
-    return UssdRequest(values["sessionId"], code, values["phoneNumber"], answers, values["networkCode"])
+    return UssdRequest(session_id, code, phone, answers, network)
+
+
+def _field(form: Mapping[str, str], name: str) -> str:
+    value = form.get(name)
+    if value is None:
+        if name == "text":
+            raise BadRequest("text: missing (send an empty text on the first request)")
+        if name == "networkCode":
+            return ""
+        raise BadRequest(f"{name}: missing")
+    if not isinstance(value, str) or len(value) > MAX_FIELD:
+        raise BadRequest(f"{name}: malformed")
+    return value.strip()
 
 
 def render(reply: Reply) -> str:

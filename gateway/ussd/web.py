@@ -125,11 +125,17 @@ async def _form(request: web.Request) -> dict[str, str]:
     Raises:
         UnicodeDecodeError, LookupError, ValueError: not a form in its declared charset.
     """
-    if request.content_type in ("application/x-www-form-urlencoded", "") and request.method == "POST":
+    raw_type = request.headers.get("Content-Type")
+    if raw_type == _FORM_TYPE:  # what aggregators send: no header to parse
+        charset = "utf-8"
+    elif request.content_type in (_FORM_TYPE, ""):
+        charset = request.charset or "utf-8"
+    else:
+        charset = ""
+    if charset and request.method == "POST":
         data = await request.read()
         if not data:
             return {}
-        charset = request.charset or "utf-8"
         return parse_form(data.rstrip().decode(charset), charset)
     form = await request.post()
     return {k: v for k, v in form.items() if isinstance(v, str)}
@@ -144,8 +150,34 @@ def parse_form(query: str, charset: str = "utf-8") -> dict[str, str]:
     pairs = [pair.partition("=") for pair in query.replace("+", " ").split("&") if pair]
     if "%" not in query:
         return {name: value for name, _, value in pairs}
-    return {(unquote(name, charset, "replace") if "%" in name else name):
-            (unquote(value, charset, "replace") if "%" in value else value) for name, _, value in pairs}
+    decode = _unquote if charset.lower() in _ASCII_SUPERSETS else _unquote_any
+    return {(decode(name, charset) if "%" in name else name):
+            (decode(value, charset) if "%" in value else value) for name, _, value in pairs}
+
+
+_FORM_TYPE = "application/x-www-form-urlencoded"
+#: Charsets in which an escaped ASCII byte (``%2A``) is that ASCII character.
+_ASCII_SUPERSETS = frozenset({"utf-8", "utf8", "latin-1", "iso-8859-1", "ascii", "us-ascii"})
+#: ``%XX`` of every ASCII byte, both hex cases: ``2A`` → ``*``.
+_ASCII_ESCAPES = {f"{b:02{case}}": chr(b) for b in range(128) for case in ("x", "X")}
+
+
+def _unquote_any(text: str, charset: str) -> str:
+    return unquote(text, charset, "replace")
+
+
+def _unquote(text: str, charset: str) -> str:
+    """``unquote(text, charset, "replace")`` when every escape is an ASCII byte
+    (``%2A``, ``%23``, ``%2B``: what aggregators escape), else that call itself."""
+    head, *parts = text.split("%")
+    out = [head]
+    for part in parts:
+        char = _ASCII_ESCAPES.get(part[:2])
+        if char is None:  # a byte above 0x7F, or not an escape at all
+            return unquote(text, charset, "replace")
+        out.append(char)
+        out.append(part[2:])
+    return "".join(out)
 
 
 async def healthz(request: web.Request) -> web.Response:
