@@ -125,14 +125,15 @@ class TestRateLimit:
         assert limiter.prune() == 3 and len(limiter) == 0
         assert all(RateLimiter(0).take("x") == 0.0 for _ in range(1000))
 
-    def test_limiter_costs_microseconds(self) -> None:
-        """take() is O(1): 200,000 calls over 100,000 numbers in well under a second."""
-        limiter = RateLimiter(30)
-        keys = [f"8551{n:07d}" for n in range(100_000)]
-        started = time.perf_counter()
-        for key in keys + keys:
-            limiter.take(key)
-        assert time.perf_counter() - started < 1.0
+    def test_a_flood_of_numbers_keeps_the_table_bounded_and_the_newest_limited(self) -> None:
+        """A flood from 100,000 spoofed numbers keeps at most ``max_keys`` buckets (memory is
+        bounded; its speed is the benchmark's business), and a number seen last is still limited."""
+        limiter = RateLimiter(2, max_keys=1000)
+        for n in range(100_000):
+            limiter.take(f"8551{n:07d}")
+        assert len(limiter) == 1000
+        assert limiter.take("85510099999") == 0.0  # its second request of the minute
+        assert limiter.take("85510099999") > 0.0  # its third: refused
 
 
 class TestExposure:
