@@ -395,9 +395,7 @@ class TestStatementLines:
         assert replies.statement_part(result, lines, 2, 2, "ne").split("\n")[1] == "05/11 09:15 कल 3:05 Rs 6.00"
 
     def test_the_statement_lists_the_usage_of_the_bill_period_only(self, world, tmp_path):
-        """Usage imported for the line (h15-np2's usage import) is listed for the period's Kathmandu days only."""
-        if not hasattr(world.services, "import_usage"):
-            pytest.skip("needs the usage import of h15-np2 (usage_records, migration 13)")
+        """Usage imported for the line (``usage import``) is listed for the period's Kathmandu days only."""
         csv = tmp_path / "usage.csv"
         csv.write_text("msisdn,started_at,kind,quantity\n"
                        f"{ME},2026-10-31T23:59:00+05:45,voice,60\n"   # the day before the period
