@@ -229,10 +229,13 @@ class Replies:
         return self._t("language_set", language)
 
     def help(self, language: str) -> str:
+        """The keywords to 888; BILL and the customer-care requests only where the profile has them
+        (a ``[postpaid]`` table; ``care.offered``): a keyword the gateway would not understand is not offered."""
         text = self._t("help", language)
-        offered = [name for name in ("statement", "dispute", "complaint", "number_change")
-                   if name in self.profile.care.offered]
-        if offered:  # the keywords of the customer-care requests this profile offers
+        offered = (["bill"] if self.profile.has_postpaid else []) + [
+            name for name in ("statement", "dispute", "complaint", "number_change")
+            if name in self.profile.care.offered]
+        if offered:
             items = ", ".join(self._c(f"help_{name}", language) for name in offered)
             text += " " + self._c("help", language, items=items)
         return text
