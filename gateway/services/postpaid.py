@@ -24,7 +24,7 @@ from gateway.domain.postpaid import Bill, PostpaidAccount, Review
 from gateway.services.csvfile import read_rows
 from gateway.services.model import BillView, OutgoingSms
 from gateway.services.ports import Context
-from gateway.store.port import DuplicateBill, SubscriberRecord, UnitOfWork
+from gateway.store.port import DuplicateBill, DuplicatePayment, SubscriberRecord, UnitOfWork
 
 BILL_FIELDS = ("msisdn", "period_start", "period_end", "issued_on", "amount")
 PAYMENT_FIELDS = ("msisdn", "amount", "paid_at", "reference")
@@ -246,7 +246,10 @@ def import_payments(ctx: Context, path: Path) -> int:
                 seen[reference] = line
                 record = _postpaid_line(ctx, uow, msisdn)
                 assert record.postpaid is not None
-                uow.postpaid.add_payment(record.subscriber_id, amount.minor, paid_at, reference, now)
+                try:
+                    uow.postpaid.add_payment(record.subscriber_id, amount.minor, paid_at, reference, now)
+                except DuplicatePayment:  # another import stored it after payment_exists looked
+                    raise InvalidInput(f"reference {reference!r} was imported before") from None
                 account, entries = rules.apply_payment(record.postpaid, amount, paid_at)
                 settle_line(ctx, uow, record, account, entries, now, reference=reference, channel="import")
             except GatewayError as exc:

@@ -350,6 +350,11 @@ class DuplicateBill(Exception):
     """A bill for the same line and period is already stored (nothing was written)."""
 
 
+class DuplicatePayment(Exception):
+    """A payment with this reference is stored already, or is being stored by a transaction that
+    committed meanwhile (two imports at once: the unique index decides; nothing was written)."""
+
+
 # --- repositories -----------------------------------------------------------------
 
 
@@ -426,7 +431,9 @@ class Postpaid(Protocol):
         ...
     def payment_exists(self, reference: str) -> bool: ...
     def add_payment(self, subscriber_id: int, amount_minor: int, paid_at: datetime, reference: str,
-                    now: datetime) -> int: ...
+                    now: datetime) -> int:
+        """Raises: DuplicatePayment: the reference is taken (``payment_exists`` may not have seen it yet)."""
+        ...
     def due_for_review(self) -> list[str]:
         """Live postpaid numbers with a bill not settled, or a notice standing."""
         ...

@@ -16,7 +16,7 @@ from gateway.domain.account import Bucket, LedgerEntry
 from gateway.domain.money import Currency, Money
 from gateway.domain.postpaid import Bill, Notice, PostpaidAccount
 from gateway.store.db import from_iso, iso
-from gateway.store.port import DuplicateBill
+from gateway.store.port import DuplicateBill, DuplicatePayment
 
 #: The subscriber columns a postpaid record is read from (``SELECT s.<these>``).
 COLUMNS = ("deposit_minor", "dues_minor", "unbilled_minor", "notice_sent_at", "discontinue_at", "discontinued_at")
@@ -128,10 +128,13 @@ class SqlitePostpaid:
 
     def add_payment(self, subscriber_id: int, amount_minor: int, paid_at: datetime, reference: str,
                     now: datetime) -> int:
-        cur = self._conn.execute(
-            "INSERT INTO payments (subscriber_id, amount_minor, paid_at, reference, imported_at) "
-            "VALUES (?, ?, ?, ?, ?)", (subscriber_id, amount_minor, iso(paid_at), reference, iso(now)),
-        )
+        try:
+            cur = self._conn.execute(
+                "INSERT INTO payments (subscriber_id, amount_minor, paid_at, reference, imported_at) "
+                "VALUES (?, ?, ?, ?, ?)", (subscriber_id, amount_minor, iso(paid_at), reference, iso(now)),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicatePayment(str(exc)) from exc
         assert cur.lastrowid is not None
         return cur.lastrowid
 

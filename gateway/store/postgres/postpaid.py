@@ -11,7 +11,7 @@ from psycopg import errors as pg_errors
 from gateway.domain.account import LedgerEntry
 from gateway.domain.money import Currency
 from gateway.domain.postpaid import Bill, PostpaidAccount
-from gateway.store.port import DuplicateBill
+from gateway.store.port import DuplicateBill, DuplicatePayment
 from gateway.store.postpaid import BILL_COLUMNS, DUE_FOR_REVIEW, bill_of, check_entries
 
 if TYPE_CHECKING:
@@ -73,10 +73,18 @@ class PgPostpaid:
 
     def add_payment(self, subscriber_id: int, amount_minor: int, paid_at: datetime, reference: str,
                     now: datetime) -> int:
-        return int(self._sql.scalar(
-            "INSERT INTO payments (subscriber_id, amount_minor, paid_at, reference, imported_at) "
-            "VALUES (%s, %s, %s, %s, %s) RETURNING id", (subscriber_id, amount_minor, paid_at, reference, now),
-        ))
+        assert self._sql.conn is not None, "a payment is added inside write_uow"
+        try:
+            # A savepoint: the duplicate leaves the transaction usable. Another import may hold the same
+            # new reference uncommitted; the INSERT then waits for it and fails here if it commits.
+            with self._sql.conn.transaction():
+                return int(self._sql.scalar(
+                    "INSERT INTO payments (subscriber_id, amount_minor, paid_at, reference, imported_at) "
+                    "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                    (subscriber_id, amount_minor, paid_at, reference, now),
+                ))
+        except pg_errors.UniqueViolation as exc:
+            raise DuplicatePayment(str(exc)) from exc
 
     def due_for_review(self) -> list[str]:
         return [row["msisdn"] for row in self._sql.execute(DUE_FOR_REVIEW)]
