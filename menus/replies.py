@@ -185,7 +185,7 @@ class Replies:
         if latest is None:
             lines.append(self._t("bill_none", language))
         else:
-            key = "bill_paid" if latest.settled else "bill_latest"
+            key = "bill_disputed" if latest.disputed else "bill_paid" if latest.paid_up else "bill_latest"
             lines.append(self._t(key, language, start=self.day(latest.period_start), end=self.day(latest.period_end),
                                  amount=latest.amount.display(), date=self.day(latest.due_on)))
         lines.append(self._t("bill_dues", language, dues=view.dues.display(), deposit=view.deposit.display()))

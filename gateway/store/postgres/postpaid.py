@@ -12,7 +12,7 @@ from gateway.domain.account import LedgerEntry
 from gateway.domain.money import Currency
 from gateway.domain.postpaid import Bill, PostpaidAccount
 from gateway.store.port import DuplicateBill, DuplicatePayment
-from gateway.store.postpaid import BILL_COLUMNS, DUE_FOR_REVIEW, bill_of, check_entries
+from gateway.store.postpaid import BILLS_OF, DUE_FOR_REVIEW, bill_of, check_entries
 
 if TYPE_CHECKING:
     from gateway.store.postgres.uow import Sql
@@ -43,10 +43,7 @@ class PgPostpaid:
         )
 
     def bills(self, subscriber_id: int, currency: Currency) -> list[Bill]:
-        return [bill_of(row, currency) for row in self._sql.execute(
-            f"SELECT {BILL_COLUMNS} FROM bills WHERE subscriber_id = %s ORDER BY due_on, issued_on, id",
-            (subscriber_id,),
-        )]
+        return [bill_of(row, currency) for row in self._sql.execute(BILLS_OF.replace("?", "%s"), (subscriber_id,))]
 
     def add_bill(self, subscriber_id: int, bill: Bill, now: datetime) -> int:
         assert self._sql.conn is not None, "a bill is added inside write_uow"
