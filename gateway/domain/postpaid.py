@@ -4,7 +4,11 @@ Rules (``seeds/004_1cabed6f540fdada.txt`` unless named otherwise):
 
 - 1.5, 7.1-7.2: a postpaid line holds a security deposit (``deposit``).
 - 7.3: a bill statement each month; bills are imported from the billing
-  system, each adding its amount to the line's ``dues``.
+  system, each adding its amount to the line's ``dues``. A bill takes what
+  was unbilled (``take_unbilled``): the rated usage of records started up to
+  its period's end and on no bill yet (the billing system priced them into
+  the amount), and the detailed-statement charges waiting for "the next
+  bill" (7.6), which are added to its amount.
 - 7.4: "pay Tariff within 15 days after receipt of the bill statement": a
   bill is due ``PostpaidPolicy.due_days`` after its issue day and overdue
   from the start of the next local day (``overdue_from``).
@@ -154,6 +158,21 @@ def charge_bill(account: PostpaidAccount, bill: Bill, now: datetime) -> tuple[Po
         return account, []
     entry = LedgerEntry(Bucket.DUES, bill.amount, EntryKind.BILL, now)
     return replace(account, dues=account.dues + bill.amount), [entry]
+
+
+def with_charges(bill: Bill, charges: Money) -> Bill:
+    """The bill with the statement charges waiting for the next bill added to its amount (004 7.6)."""
+    return replace(bill, amount=bill.amount + charges) if charges else bill
+
+
+def take_unbilled(account: PostpaidAccount, usage: Money, charges: Money,
+                  now: datetime) -> tuple[PostpaidAccount, list[LedgerEntry]]:
+    """What a bill took off the unbilled usage: the rated usage it billed and the statement charges
+    added to its amount (``with_charges``), a ledger row each (kind ``billed``) when not zero."""
+    entries = [LedgerEntry(Bucket.UNBILLED, -amount, EntryKind.BILLED, now) for amount in (usage, charges) if amount]
+    if not entries:
+        return account, []
+    return replace(account, unbilled=account.unbilled - usage - charges), entries
 
 
 def apply_payment(account: PostpaidAccount, amount: Money, at: datetime) -> tuple[PostpaidAccount, list[LedgerEntry]]:

@@ -353,8 +353,9 @@ def _charge_next_bill(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, c
     """Put the statement's charge on the next bill: a ledger row on the line's unbilled bucket.
 
     Unbilled, not dues: it is not on a bill yet, so it has no due day and does
-    not count towards the deposit rule (7.7) or arrears (5.1(b)) before it is
-    billed; the balance screens show it with the unbilled usage.
+    not count towards the deposit rule (7.7) or arrears (5.1(b)) before the
+    next imported bill adds it to its amount (``postpaid.import_bills``); the
+    balance screens show it with the unbilled usage.
     """
     account = record.postpaid
     assert account is not None  # _postpaid() checked the type

@@ -21,6 +21,7 @@ from gateway.domain.errors import GatewayError, ImportError_, InvalidInput, NotP
 from gateway.domain.money import Money, parse_amount
 from gateway.domain.policy import PostpaidPolicy
 from gateway.domain.postpaid import Bill, PostpaidAccount, Review
+from gateway.domain.statements import period_bounds
 from gateway.services.csvfile import read_rows
 from gateway.services.model import BillView, OutgoingSms
 from gateway.services.ports import Context
@@ -178,6 +179,15 @@ def _day(text: str, column: str) -> date:
 def import_bills(ctx: Context, path: Path) -> int:
     """``bills import``: every bill of the file or none (004 7.3; due ``due_days`` after issue, 7.4).
 
+    A bill takes what was unbilled on its line (``rules.take_unbilled``, ledger
+    rows): the rated usage of records started before its period's end (local
+    midnight after ``period_end``) that no bill took yet, since the operator's
+    billing system priced them into the amount (a record imported late for a
+    period already billed goes with the next bill); and the detailed-statement
+    charges waiting for "the next bill" (7.6), which are added to the amount
+    (the billing system does not know them). The dues grow by the amount so
+    made, the unbilled usage shrinks by both.
+
     Raises:
         ImportError_: unreadable file, bad header, or the first bad line (named).
     """
@@ -193,12 +203,19 @@ def import_bills(ctx: Context, path: Path) -> int:
                                       parse_amount(row["amount"], ctx.profile.currency), policy)
                 record = _postpaid_line(ctx, uow, msisdn)
                 assert record.postpaid is not None
+                currency = ctx.profile.currency
+                charges = Money(uow.care.pending_statement_charges(record.subscriber_id), currency)
+                bill = rules.with_charges(bill, charges)
                 try:
-                    uow.postpaid.add_bill(record.subscriber_id, bill, now)
+                    bill_id = uow.postpaid.add_bill(record.subscriber_id, bill, now)
                 except DuplicateBill:
                     raise InvalidInput(f"{msisdn} already has a bill for {bill.period_start} to {bill.period_end}")
+                uow.care.bill_statement_charges(record.subscriber_id, bill_id)
+                _, until = period_bounds(bill.period_start, bill.period_end, ctx.profile.time_zone)
+                usage = Money(uow.usage.bill_records(record.subscriber_id, bill_id, until), currency)
                 account, entries = rules.charge_bill(record.postpaid, bill, now)
-                settle_line(ctx, uow, record, account, entries, now, reference="bill", channel="import")
+                account, taken = rules.take_unbilled(account, usage, charges, now)
+                settle_line(ctx, uow, record, account, entries + taken, now, reference="bill", channel="import")
             except GatewayError as exc:
                 raise ImportError_(f"{path}: line {line}: {exc}") from None
             count += 1
