@@ -193,7 +193,7 @@ class Replies:
         if latest is None:
             lines.append(self._t("bill_none", language))
         else:
-            key = "bill_paid" if latest.settled else "bill_latest"
+            key = "bill_disputed" if latest.disputed else "bill_paid" if latest.paid_up else "bill_latest"
             lines.append(self._t(key, language, start=self.day(latest.period_start), end=self.day(latest.period_end),
                                  amount=latest.amount.display(), date=self.day(latest.due_on)))
         lines.append(self._t("bill_dues", language, dues=view.dues.display(), deposit=view.deposit.display()))
@@ -237,10 +237,13 @@ class Replies:
         return self._t("language_set", language)
 
     def help(self, language: str) -> str:
+        """The keywords to 888; BILL and the customer-care requests only where the profile has them
+        (a ``[postpaid]`` table; ``care.offered``): a keyword the gateway would not understand is not offered."""
         text = self._t("help", language)
-        offered = [name for name in ("statement", "dispute", "complaint", "number_change")
-                   if name in self.profile.care.offered]
-        if offered:  # the keywords of the customer-care requests this profile offers
+        offered = (["bill"] if self.profile.has_postpaid else []) + [
+            name for name in ("statement", "dispute", "complaint", "number_change")
+            if name in self.profile.care.offered]
+        if offered:
             items = ", ".join(self._c(f"help_{name}", language) for name in offered)
             text += " " + self._c("help", language, items=items)
         return text

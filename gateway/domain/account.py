@@ -62,6 +62,7 @@ class EntryKind(enum.StrEnum):
     REISSUE_FEE = "reissue_fee"  # a deactivated number given back for the profile's fee (004 3(B).12)
     # written requests to customer care (``gateway.services.care``)
     STATEMENT_CHARGE = "statement_charge"  # 004 7.6: a detailed statement's charge, on the next bill (unbilled)
+    BILLED = "billed"  # 004 7.3, 7.6: unbilled usage or statement charges an imported bill took (unbilled -)
     DISPUTE_HOLD = "dispute_hold"  # 004 3(B).4: a disputed bill's amount held out of the dues
     DISPUTE_RELEASE = "dispute_release"  # 004 9.3: settled: the held amount due again
     DISPUTE_CREDIT = "dispute_credit"  # 004 9.3: the part of it credited by an upheld dispute

@@ -57,6 +57,29 @@ class NumberPlan:
             raise InvalidMsisdn(f"not a phone number: {text!r} (wrong length)")
         return digits
 
+    def written_as_number(self, word: str) -> bool:
+        """Whether ``word`` is written as a phone number of this plan is (it may still be a wrong one).
+
+        International (``+``, ``00`` or the country code, then at least a national
+        number's digits), with the trunk prefix, or, in a plan without one,
+        exactly a national number's length (Nepal's ``9801234567``). This tells
+        a top-up's target from the groups of a PIN before it
+        (``TOP 1234 5678 9801234567``); a word this accepts and ``normalise``
+        refuses is a mistyped number, answered as one, not a PIN.
+        """
+        raw = _SEPARATORS.sub("", word)
+        digits = raw[1:] if raw.startswith("+") else raw
+        if not (digits.isascii() and digits.isdigit()):
+            return False
+        shortest = min(self.national_lengths)
+        if raw.startswith("+") or digits.startswith("00"):
+            return len(digits) >= shortest
+        if self.national_prefix and digits.startswith(self.national_prefix):
+            return len(digits) - len(self.national_prefix) >= shortest - 1
+        if digits.startswith(self.country_code) and len(digits) >= len(self.country_code) + shortest:
+            return True
+        return not self.national_prefix and len(digits) in self.national_lengths
+
     def national(self, msisdn: str) -> str:
         """``85512345678`` → ``012345678`` (how subscribers write it)."""
         return self.national_prefix + msisdn[len(self.country_code):]

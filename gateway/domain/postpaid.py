@@ -4,12 +4,21 @@ Rules (``seeds/004_1cabed6f540fdada.txt`` unless named otherwise):
 
 - 1.5, 7.1-7.2: a postpaid line holds a security deposit (``deposit``).
 - 7.3: a bill statement each month; bills are imported from the billing
-  system, each adding its amount to the line's ``dues``.
+  system, each adding its amount to the line's ``dues``. A bill takes what
+  was unbilled (``take_unbilled``): the rated usage of records started up to
+  its period's end and on no bill yet (the billing system priced them into
+  the amount), and the detailed-statement charges waiting for "the next
+  bill" (7.6), which are added to its amount.
 - 7.4: "pay Tariff within 15 days after receipt of the bill statement": a
   bill is due ``PostpaidPolicy.due_days`` after its issue day and overdue
   from the start of the next local day (``overdue_from``).
 - payments lower the dues; they settle bills oldest first (``allocate``), so
   a bill's paid state always follows from the dues, never drifts from them.
+- 3(B).4, 9.3: while a bill is disputed its amount is held out of the dues
+  (``Bill.held``): the hold is not a payment, so it pays no bill, older ones
+  included; the disputed bill is owed nothing meanwhile (no penalty, no
+  arrears) and shows as disputed, not paid. An upheld dispute's credit
+  (``Bill.credited``) goes to its own bill.
 - 7.7: dues strictly above ``DepositRule.threshold_percent`` of the deposit
   start a notice; unless the dues fall back to the line or below, the line is
   discontinued when the notice runs out; a payment that brings them back
@@ -80,18 +89,39 @@ class Bill:
     penalty: Money
     penalty_months: int = 0
     bill_id: int | None = None
+    #: The amount an open dispute of the bill holds out of the dues (None: no open dispute).
+    held: Money | None = None
+    #: What a settled dispute of the bill credited (None: never disputed, or not settled yet).
+    credited: Money | None = None
 
     @property
     def charged(self) -> Money:
         return self.amount + self.penalty
 
     @property
+    def payable(self) -> Money:
+        """What payments may settle: the charges less what a dispute holds or credited."""
+        zero = Money.zero(self.amount.currency)
+        return self.charged - (self.held or zero) - (self.credited or zero)
+
+    @property
     def outstanding(self) -> Money:
-        return self.charged - self.paid
+        return self.payable - self.paid
 
     @property
     def settled(self) -> bool:
+        """Nothing owed on it now (a disputed bill owes nothing while its amount is held)."""
         return self.outstanding.minor <= 0
+
+    @property
+    def disputed(self) -> bool:
+        """An open dispute holds its amount: shown as disputed, never as paid."""
+        return self.held is not None
+
+    @property
+    def paid_up(self) -> bool:
+        """What the screens call paid: settled, and not by a dispute's hold."""
+        return self.settled and not self.disputed
 
 
 def new_bill(period_start: date, period_end: date, issued_on: date, amount: Money,
@@ -130,6 +160,21 @@ def charge_bill(account: PostpaidAccount, bill: Bill, now: datetime) -> tuple[Po
     return replace(account, dues=account.dues + bill.amount), [entry]
 
 
+def with_charges(bill: Bill, charges: Money) -> Bill:
+    """The bill with the statement charges waiting for the next bill added to its amount (004 7.6)."""
+    return replace(bill, amount=bill.amount + charges) if charges else bill
+
+
+def take_unbilled(account: PostpaidAccount, usage: Money, charges: Money,
+                  now: datetime) -> tuple[PostpaidAccount, list[LedgerEntry]]:
+    """What a bill took off the unbilled usage: the rated usage it billed and the statement charges
+    added to its amount (``with_charges``), a ledger row each (kind ``billed``) when not zero."""
+    entries = [LedgerEntry(Bucket.UNBILLED, -amount, EntryKind.BILLED, now) for amount in (usage, charges) if amount]
+    if not entries:
+        return account, []
+    return replace(account, unbilled=account.unbilled - usage - charges), entries
+
+
 def apply_payment(account: PostpaidAccount, amount: Money, at: datetime) -> tuple[PostpaidAccount, list[LedgerEntry]]:
     """A payment lowers the dues (one ledger row); more than is due is kept as a credit.
 
@@ -145,16 +190,17 @@ def apply_payment(account: PostpaidAccount, amount: Money, at: datetime) -> tupl
 def allocate(bills: Sequence[Bill], dues: Money) -> list[Bill]:
     """Each bill's ``paid`` as the payments settle bills oldest first.
 
-    Everything ever charged minus the dues is what was ever paid; it goes to the
-    bills in due order. Returns the bills in that order.
+    Everything ever charged, less the dues and what disputes hold or credited
+    (``Bill.payable``), is what was ever paid; it goes to the bills in due
+    order. Returns the bills in that order.
     """
     ordered = sorted(bills, key=lambda b: (b.due_on, b.issued_on, b.bill_id or 0))
-    charged = sum(b.charged.minor for b in ordered)
+    payable = sum(b.payable.minor for b in ordered)
     # Dues above the bills' charges (a charge not on any bill) leave nothing paid.
-    left = max(0, charged - dues.minor)
+    left = max(0, payable - dues.minor)
     out = []
     for bill in ordered:
-        share = min(left, bill.charged.minor)
+        share = min(left, max(0, bill.payable.minor))
         left -= share
         out.append(bill if bill.paid.minor == share else replace(bill, paid=Money(share, dues.currency)))
     return out

@@ -319,7 +319,7 @@ def _postpaid_block(bill: BillView, when: Any) -> dict[str, Any]:
         "bills": [
             {"period_start": b.period_start.isoformat(), "period_end": b.period_end.isoformat(),
              "issued_on": b.issued_on.isoformat(), "due_on": b.due_on.isoformat(),
-             "amount": money(b.amount), "paid": b.settled,
+             "amount": money(b.amount), "paid": b.paid_up, "disputed": b.disputed,
              **({"late_penalty": money(b.penalty)} if b.penalty else {})}
             for b in bill.bills
         ],

@@ -42,7 +42,7 @@ from gateway.domain.postpaid import Bill
 from gateway.domain.statements import check_statement, chunks, period_bounds
 from gateway.logs import get_logger
 from gateway.services.accounts import find_originator
-from gateway.services.postpaid import _settle as settle_dues  # the one place dues changes are reviewed (7.7)
+from gateway.services.postpaid import settle_line
 from gateway.services.model import (
     ComplaintResult,
     DisputeResolved,
@@ -331,17 +331,10 @@ def _latest_bill(ctx: Context, uow: UnitOfWork, record: SubscriberRecord) -> tup
 
 def _usage_lines(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, start: datetime,
                  until: datetime) -> list[StatementLine]:
-    """The rated usage records that started in ``[start, until)``, oldest first.
-
-    They are the usage import's (``uow.usage.lines``, migration 13); a store
-    without it has no usage to list.
-    """
-    usage = getattr(uow, "usage", None)
-    if usage is None:
-        return []
+    """The rated usage records that started in ``[start, until)``, oldest first (the usage import's)."""
     currency = ctx.profile.currency
     return [StatementLine(line.started_at, line.kind, line.quantity, Money(line.charged_minor, currency))
-            for line in usage.lines(record.subscriber_id, start, until)]
+            for line in uow.usage.lines(record.subscriber_id, start, until)]
 
 
 def _arrears(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, now: datetime) -> Money:
@@ -360,8 +353,9 @@ def _charge_next_bill(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, c
     """Put the statement's charge on the next bill: a ledger row on the line's unbilled bucket.
 
     Unbilled, not dues: it is not on a bill yet, so it has no due day and does
-    not count towards the deposit rule (7.7) or arrears (5.1(b)) before it is
-    billed; the balance screens show it with the unbilled usage.
+    not count towards the deposit rule (7.7) or arrears (5.1(b)) before the
+    next imported bill adds it to its amount (``postpaid.import_bills``); the
+    balance screens show it with the unbilled usage.
     """
     account = record.postpaid
     assert account is not None  # _postpaid() checked the type
@@ -404,4 +398,4 @@ def _move_dues(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, rows: li
     if not entries:
         return
     dues = account.dues + sum((e.delta for e in entries), Money.zero(ctx.profile.currency))
-    settle_dues(ctx, uow, record, replace(account, dues=dues), entries, now, reference=reference, channel="system")
+    settle_line(ctx, uow, record, replace(account, dues=dues), entries, now, reference=reference, channel="system")

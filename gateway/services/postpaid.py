@@ -2,7 +2,7 @@
 
 The rules are ``gateway.domain.postpaid`` (``seeds/004_1cabed6f540fdada.txt``
 7.1-7.7; the late penalty of ``000_bae17f1119540322.txt`` "pay for the
-Services"). Every change of a line goes through ``_settle``: late penalties
+Services"). Every change of a line goes through ``settle_line``: late penalties
 due by then, the bills' paid shares, the 7.7 review, then one ``save`` of the
 buckets with their ledger rows and the notice SMS queued in the same
 transaction. An import is one transaction: the first bad line (named)
@@ -21,10 +21,11 @@ from gateway.domain.errors import GatewayError, ImportError_, InvalidInput, NotP
 from gateway.domain.money import Money, parse_amount
 from gateway.domain.policy import PostpaidPolicy
 from gateway.domain.postpaid import Bill, PostpaidAccount, Review
+from gateway.domain.statements import period_bounds
 from gateway.services.csvfile import read_rows
 from gateway.services.model import BillView, OutgoingSms
 from gateway.services.ports import Context
-from gateway.store.port import DuplicateBill, SubscriberRecord, UnitOfWork
+from gateway.store.port import DuplicateBill, DuplicatePayment, SubscriberRecord, UnitOfWork
 
 BILL_FIELDS = ("msisdn", "period_start", "period_end", "issued_on", "amount")
 PAYMENT_FIELDS = ("msisdn", "amount", "paid_at", "reference")
@@ -93,7 +94,9 @@ def check_bill(ctx: Context, msisdn: str) -> BillView:
 
 
 @dataclass
-class _Counts:
+class SettleCounts:
+    """What ``settle_line`` did, summed over the lines of one job run (``lifecycle run``'s report)."""
+
     penalties: int = 0
     notices: int = 0
     discontinued: int = 0
@@ -101,10 +104,26 @@ class _Counts:
     reminders: int = 0
 
 
-def _settle(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, account: PostpaidAccount,
-            entries: list[LedgerEntry], now: datetime, *, reference: str, channel: str,
-            counts: _Counts | None = None) -> Review | None:
-    """Penalties due by ``now``, the bills' paid shares, the 7.7 review; saved with ``entries`` and notices."""
+def settle_line(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, account: PostpaidAccount,
+                entries: list[LedgerEntry], now: datetime, *, reference: str, channel: str,
+                counts: SettleCounts | None = None) -> Review | None:
+    """Save a postpaid line whose dues, deposit or unbilled usage changed: the one way a line changes.
+
+    ``account`` is the line after the caller's change and ``entries`` its
+    ledger rows. Added here, in the caller's transaction: late penalties due
+    by ``now`` (000 "pay for the Services"), the bills' paid shares
+    (``rules.allocate``), the 004 7.7 review (a notice sent or withdrawn, the
+    line discontinued or reactivated) and its SMS. A caller that changes the
+    dues some other way would skip the deposit rule: bills, payments,
+    penalties and a dispute's hold and release all come through here.
+
+    Args:
+        reference, channel: what the ledger rows are recorded under.
+        counts: summed into, for the job's report (None: not counted).
+
+    Returns:
+        What the 7.7 review did, or None when it changed nothing.
+    """
     policy = policy_of(ctx)
     tz = ctx.profile.time_zone
     bills = uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
@@ -160,6 +179,15 @@ def _day(text: str, column: str) -> date:
 def import_bills(ctx: Context, path: Path) -> int:
     """``bills import``: every bill of the file or none (004 7.3; due ``due_days`` after issue, 7.4).
 
+    A bill takes what was unbilled on its line (``rules.take_unbilled``, ledger
+    rows): the rated usage of records started before its period's end (local
+    midnight after ``period_end``) that no bill took yet, since the operator's
+    billing system priced them into the amount (a record imported late for a
+    period already billed goes with the next bill); and the detailed-statement
+    charges waiting for "the next bill" (7.6), which are added to the amount
+    (the billing system does not know them). The dues grow by the amount so
+    made, the unbilled usage shrinks by both.
+
     Raises:
         ImportError_: unreadable file, bad header, or the first bad line (named).
     """
@@ -175,12 +203,19 @@ def import_bills(ctx: Context, path: Path) -> int:
                                       parse_amount(row["amount"], ctx.profile.currency), policy)
                 record = _postpaid_line(ctx, uow, msisdn)
                 assert record.postpaid is not None
+                currency = ctx.profile.currency
+                charges = Money(uow.care.pending_statement_charges(record.subscriber_id), currency)
+                bill = rules.with_charges(bill, charges)
                 try:
-                    uow.postpaid.add_bill(record.subscriber_id, bill, now)
+                    bill_id = uow.postpaid.add_bill(record.subscriber_id, bill, now)
                 except DuplicateBill:
                     raise InvalidInput(f"{msisdn} already has a bill for {bill.period_start} to {bill.period_end}")
+                uow.care.bill_statement_charges(record.subscriber_id, bill_id)
+                _, until = period_bounds(bill.period_start, bill.period_end, ctx.profile.time_zone)
+                usage = Money(uow.usage.bill_records(record.subscriber_id, bill_id, until), currency)
                 account, entries = rules.charge_bill(record.postpaid, bill, now)
-                _settle(ctx, uow, record, account, entries, now, reference="bill", channel="import")
+                account, taken = rules.take_unbilled(account, usage, charges, now)
+                settle_line(ctx, uow, record, account, entries + taken, now, reference="bill", channel="import")
             except GatewayError as exc:
                 raise ImportError_(f"{path}: line {line}: {exc}") from None
             count += 1
@@ -228,9 +263,12 @@ def import_payments(ctx: Context, path: Path) -> int:
                 seen[reference] = line
                 record = _postpaid_line(ctx, uow, msisdn)
                 assert record.postpaid is not None
-                uow.postpaid.add_payment(record.subscriber_id, amount.minor, paid_at, reference, now)
+                try:
+                    uow.postpaid.add_payment(record.subscriber_id, amount.minor, paid_at, reference, now)
+                except DuplicatePayment:  # another import stored it after payment_exists looked
+                    raise InvalidInput(f"reference {reference!r} was imported before") from None
                 account, entries = rules.apply_payment(record.postpaid, amount, paid_at)
-                _settle(ctx, uow, record, account, entries, now, reference=reference, channel="import")
+                settle_line(ctx, uow, record, account, entries, now, reference=reference, channel="import")
             except GatewayError as exc:
                 raise ImportError_(f"{path}: line {line}: {exc}") from None
         if not seen:
@@ -253,7 +291,7 @@ class PostpaidReport:
 def run(ctx: Context, now: datetime) -> PostpaidReport:
     """Bring every postpaid line with an open bill or a notice to ``now``: late penalties,
     discontinuation when a notice ran out (004 7.7), reminders before the due day (once each)."""
-    counts = _Counts()
+    counts = SettleCounts()
     if ctx.profile.policy.postpaid is None:
         return PostpaidReport(0, 0, 0, 0, 0)
     policy = policy_of(ctx)
@@ -265,7 +303,7 @@ def run(ctx: Context, now: datetime) -> PostpaidReport:
                 record = uow.accounts.load_live(msisdn, ctx.profile.currency)
                 if record is None or record.postpaid is None:
                     continue
-                _settle(ctx, uow, record, record.postpaid, [], now, reference="lifecycle", channel="system",
+                settle_line(ctx, uow, record, record.postpaid, [], now, reference="lifecycle", channel="system",
                         counts=counts)
                 if record.lost_reference is None:
                     _remind(ctx, uow, record, now, tz, policy, counts)
@@ -274,7 +312,7 @@ def run(ctx: Context, now: datetime) -> PostpaidReport:
 
 
 def _remind(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, now: datetime, tz: tzinfo,
-            policy: PostpaidPolicy, counts: _Counts) -> None:
+            policy: PostpaidPolicy, counts: SettleCounts) -> None:
     """The nearest reminder whose day has begun, for each open bill; every offset once."""
     if ctx.notices is None:
         return

@@ -252,7 +252,8 @@ class SmsRuntime:
 
 def inbox_seal(services: Services) -> Callable[[str], str]:
     """What the inbox keeps of an MO text: its PIN and ID number sealed (``keywords.seal``)."""
-    return lambda text: seal(text, seal_pin=services.seal_pin, seal_id=services.seal_id_number)
+    return lambda text: seal(text, seal_pin=services.seal_pin, seal_id=services.seal_id_number,
+                             number_plan=services.profile.number_plan)
 
 
 def default_texts(profile: OperatorProfile) -> ReplyTexts:

@@ -15,7 +15,9 @@ message gets an answer.
 The reason of a DISPUTE and the text of a COMPLAINT are the rest of the
 message as written (case and punctuation kept): the subscriber's own words.
 Numbers and PINs are passed on as written (spaces and dashes inside a PIN are
-dropped); the services validate them.
+dropped); the services validate them. Whether the last word of a TOP is the
+number to top up or a group of the PIN is the profile's number plan's to say
+(``NumberPlan.written_as_number``: Nepal's ``9801234567`` has no prefix).
 
 A message is stored ``seal``-ed: the PIN of a TOP and the ID number of a LOST
 are replaced by tokens holding their keyed hash and shape (``Sealed``), so the
@@ -29,6 +31,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateway.domain.msisdn import NumberPlan
 from gateway.domain.secrets import Sealed
 
 
@@ -135,13 +138,17 @@ def tokens(text: str) -> list[str]:
 
 
 def parse(text: str, short_code: str, *, keywords_code: str, marketing_code: str,
-          stored: bool = False, offered: frozenset[str] = frozenset()) -> Command:
+          stored: bool = False, offered: frozenset[str] = frozenset(),
+          number_plan: NumberPlan | None = None) -> Command:
     """The command a subscriber meant by writing ``text`` to ``short_code``.
 
     ``stored``: ``text`` is as ``seal`` stored it; its tokens are read back
     as ``Sealed`` secrets (in a subscriber's own text they are just words).
     ``offered``: the customer-care requests of the profile
     (``CarePolicy.offered``); the keyword of any other is not understood.
+    ``number_plan``: the profile's, which tells a TOP's target from a PIN
+    group (None: a number with ``+``, ``0`` or 11 digits or more, as a
+    plan with a trunk prefix writes them).
     """
     words = tokens(text)
     head, args = (words[0].replace("-", ""), words[1:]) if words else ("", [])
@@ -156,7 +163,7 @@ def parse(text: str, short_code: str, *, keywords_code: str, marketing_code: str
     if head in _BILL and not args:
         return BillCommand()
     if head in _TOPUP and args:
-        command = _top_up(args)
+        command = _top_up(args, number_plan)
         if stored and isinstance(command.pin, str):
             return TopUpCommand(_unseal(_PIN_TOKEN, command.pin) or command.pin, command.target)
         return command
@@ -192,11 +199,12 @@ def _rest(text: str) -> str:
     return (text[found.end():] if found else "").strip()
 
 
-def _top_up(args: list[str]) -> TopUpCommand:
+def _top_up(args: list[str], plan: NumberPlan | None) -> TopUpCommand:
     # The PIN may be written in groups ("1234 5678 9012 34", "1234-5678-...");
     # a trailing group that reads as a phone number is the gift target.
     groups = [a.replace("-", "") for a in args]
-    if len(groups) >= 2 and _looks_like_msisdn(args[-1]):
+    target = plan.written_as_number(args[-1]) if plan is not None else _looks_like_msisdn(args[-1])
+    if len(groups) >= 2 and target:
         return TopUpCommand("".join(groups[:-1]), args[-1])
     return TopUpCommand("".join(groups))
 
@@ -214,15 +222,16 @@ _PIN_TOKEN = re.compile(r"@PIN(\d{1,6})([DX])@([0-9A-F]{64})?")
 _ID_TOKEN = re.compile(r"@ID(\d{1,6})@([0-9A-F]{64})?")
 
 
-def seal(text: str, *, seal_pin: Callable[[str], Sealed], seal_id: Callable[[str], Sealed]) -> str:
+def seal(text: str, *, seal_pin: Callable[[str], Sealed], seal_id: Callable[[str], Sealed],
+         number_plan: NumberPlan | None = None) -> str:
     """``text`` as the inbox keeps it: the secret arguments of a TOP or LOST sealed.
 
     The rest is unchanged, and ``parse(seal(t), code, ..., stored=True)`` is the
     command ``parse(t, code, ...)`` with ``Sealed`` secrets, on either short
-    code: the keyword stays the first word, so the marketing code still reads
-    it as not understood.
+    code (given the same ``number_plan``): the keyword stays the first word,
+    so the marketing code still reads it as not understood.
     """
-    command = parse(text, "", keywords_code="", marketing_code="-")
+    command = parse(text, "", keywords_code="", marketing_code="-", number_plan=number_plan)
     if isinstance(command, TopUpCommand) and isinstance(command.pin, str):
         pin = seal_pin(command.pin)
         token = f"@PIN{pin.length}{'D' if pin.digits else 'X'}@{pin.digest}"

@@ -156,7 +156,7 @@ class KeywordRouter:
                                                 f"reply:{inbox_id}"), "handled", "incomplete")
         command = kw.parse(row.text, short_code, keywords_code=self._profile.codes.sms_keywords,
                            marketing_code=self._profile.codes.sms_marketing, stored=True,
-                           offered=self._profile.care.offered)
+                           offered=self._profile.care.offered, number_plan=self._profile.number_plan)
         try:
             text, lang = self._run(command, msisdn, f"sms:{row.digest or inbox_id}")
             outcome = "ok"

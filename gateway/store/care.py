@@ -76,6 +76,15 @@ class CareSql:
         assert asked is not None
         return StatementRow(row["reference"], row["bill_id"], row["charge_minor"], row["lines"], asked)
 
+    def pending_statement_charges(self, subscriber_id: int) -> int:
+        row = self._run("SELECT COALESCE(SUM(charge_minor), 0) AS total FROM statements "
+                        "WHERE subscriber_id = ? AND billed_bill_id IS NULL", (subscriber_id,)).fetchone()
+        return int(row["total"])
+
+    def bill_statement_charges(self, subscriber_id: int, bill_id: int) -> None:
+        self._run("UPDATE statements SET billed_bill_id = ? WHERE subscriber_id = ? AND billed_bill_id IS NULL",
+                  (bill_id, subscriber_id))
+
     def add_statement(self, *, reference: str, subscriber_id: int, bill_id: int, charge_minor: int,
                       lines: int, channel: str, now: datetime) -> None:
         self._run("INSERT INTO statements (reference, subscriber_id, bill_id, charge_minor, lines, channel, "

@@ -16,7 +16,7 @@ from gateway.domain.account import Bucket, LedgerEntry
 from gateway.domain.money import Currency, Money
 from gateway.domain.postpaid import Bill, Notice, PostpaidAccount
 from gateway.store.db import from_iso, iso
-from gateway.store.port import DuplicateBill
+from gateway.store.port import DuplicateBill, DuplicatePayment
 
 #: The subscriber columns a postpaid record is read from (``SELECT s.<these>``).
 COLUMNS = ("deposit_minor", "dues_minor", "unbilled_minor", "notice_sent_at", "discontinue_at", "discontinued_at")
@@ -54,6 +54,8 @@ def bill_of(row: Any, currency: Currency) -> Bill:
         amount=Money(row["amount_minor"], currency), paid=Money(row["paid_minor"], currency),
         penalty=Money(row["penalty_minor"], currency), penalty_months=row["penalty_months"],
         bill_id=row["id"],
+        held=None if row["held_minor"] is None else Money(row["held_minor"], currency),
+        credited=None if row["credited_minor"] is None else Money(row["credited_minor"], currency),
     )
 
 
@@ -63,8 +65,16 @@ def check_entries(entries: list[LedgerEntry]) -> None:
         raise ValueError(f"not postpaid buckets: {wrong}")
 
 
-BILL_COLUMNS = ("id, period_start, period_end, issued_on, due_on, amount_minor, paid_minor, "
-                "penalty_minor, penalty_months")
+#: A line's bills (``?``: its subscriber id), with what a dispute of each holds (open) or credited
+#: (settled): ``bill_of`` reads them into ``Bill.held`` and ``Bill.credited`` (004 3(B).4, 9.3).
+BILLS_OF = (
+    "SELECT b.id, b.period_start, b.period_end, b.issued_on, b.due_on, b.amount_minor, b.paid_minor, "
+    "b.penalty_minor, b.penalty_months, "
+    "CASE WHEN d.status = 'open' THEN d.amount_minor END AS held_minor, "
+    "CASE WHEN d.status <> 'open' THEN d.credit_minor END AS credited_minor "
+    "FROM bills b LEFT JOIN disputes d ON d.bill_id = b.id WHERE b.subscriber_id = ? "
+    "ORDER BY b.due_on, b.issued_on, b.id"
+)
 DUE_FOR_REVIEW = (
     "SELECT s.msisdn FROM subscribers s WHERE s.status = 'live' AND s.type = 'postpaid' AND ("
     " s.notice_sent_at IS NOT NULL OR EXISTS (SELECT 1 FROM bills b WHERE b.subscriber_id = s.id"
@@ -98,10 +108,7 @@ class SqlitePostpaid:
         )
 
     def bills(self, subscriber_id: int, currency: Currency) -> list[Bill]:
-        return [bill_of(row, currency) for row in self._conn.execute(
-            f"SELECT {BILL_COLUMNS} FROM bills WHERE subscriber_id = ? ORDER BY due_on, issued_on, id",
-            (subscriber_id,),
-        )]
+        return [bill_of(row, currency) for row in self._conn.execute(BILLS_OF, (subscriber_id,))]
 
     def add_bill(self, subscriber_id: int, bill: Bill, now: datetime) -> int:
         try:
@@ -128,10 +135,13 @@ class SqlitePostpaid:
 
     def add_payment(self, subscriber_id: int, amount_minor: int, paid_at: datetime, reference: str,
                     now: datetime) -> int:
-        cur = self._conn.execute(
-            "INSERT INTO payments (subscriber_id, amount_minor, paid_at, reference, imported_at) "
-            "VALUES (?, ?, ?, ?, ?)", (subscriber_id, amount_minor, iso(paid_at), reference, iso(now)),
-        )
+        try:
+            cur = self._conn.execute(
+                "INSERT INTO payments (subscriber_id, amount_minor, paid_at, reference, imported_at) "
+                "VALUES (?, ?, ?, ?, ?)", (subscriber_id, amount_minor, iso(paid_at), reference, iso(now)),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicatePayment(str(exc)) from exc
         assert cur.lastrowid is not None
         return cur.lastrowid
 

@@ -118,6 +118,15 @@ class SqliteUsage:
         ]
 
 
+    def bill_records(self, subscriber_id: int, bill_id: int, until: datetime) -> int:
+        where = ("WHERE subscriber_id = ? AND outcome = 'unbilled' AND bill_id IS NULL AND started_at < ?")
+        params = (subscriber_id, iso(until))
+        total = self._conn.execute(f"SELECT COALESCE(SUM(charged_minor), 0) FROM usage_records {where}",
+                                   params).fetchone()[0]
+        self._conn.execute(f"UPDATE usage_records SET bill_id = ? {where}", (bill_id, *params))
+        return int(total)
+
+
 class SqliteActivity:
     __slots__ = ("_conn",)
 

@@ -157,3 +157,49 @@ def test_the_same_number_added_twice_at_once_is_refused_once_with_one_line(gatew
     with psycopg.connect(postgres_url) as conn:
         assert conn.execute("SELECT count(*) FROM subscribers WHERE msisdn = '85512345678' "
                             "AND status = 'live'").fetchone() == (1,)
+
+
+def test_the_same_new_payment_reference_imported_twice_at_once_is_refused_once_with_one_line(
+        gateway: Gateway, postgres_url: str) -> None:
+    """Two ``payments import`` of one new reference made to collide: both have looked the reference up
+    (not there) and wait for the line, held by another transaction; when it lets go, one imports the
+    payment and the other meets the unique index. It gets the refusal a reference seen before gets
+    (exit 2, one line naming the line), not a traceback; one payment is stored, the dues equal their
+    ledger."""
+    import subprocess
+    import sys
+    import time
+
+    env = {"GATEWAY_DATABASE_URL": postgres_url}
+    gateway("db", "migrate", env=env)
+    gateway("subscribers", "add", "012345678", "--type", "postpaid", "--deposit", "50", env=env)
+    csv = gateway.tmp / "payments.csv"
+    csv.write_text("msisdn,amount,paid_at,reference\n012345678,10.00,2026-11-02,BANK-0001\n", encoding="utf-8")
+    environ = {**gateway.env, **env}
+    with psycopg.connect(postgres_url) as blocker:
+        blocker.execute("SELECT id FROM subscribers WHERE msisdn = '85512345678' FOR UPDATE")
+        procs = [subprocess.Popen([sys.executable, "-m", "gateway", "payments", "import", str(csv)],
+                                  cwd=gateway.tmp, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(2)]
+        try:
+            deadline = time.monotonic() + 60
+            with psycopg.connect(postgres_url, autocommit=True) as watch:
+                while watch.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                    "AND query LIKE '%FROM subscribers%FOR UPDATE%'").fetchone() != (2,):
+                    assert time.monotonic() < deadline, "both imports waiting on the line"
+                    assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+                    time.sleep(0.05)
+            blocker.rollback()
+            outcomes = sorted((p.wait(timeout=60), *p.communicate()) for p in procs)
+        finally:
+            for p in procs:
+                p.kill() if p.poll() is None else None
+    (ok, _, _), (refused, _, stderr) = outcomes
+    assert (ok, refused) == (0, 2), outcomes
+    assert stderr.splitlines() == [f"error: {csv}: line 2: reference 'BANK-0001' was imported before"], stderr
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT count(*), sum(amount_minor) FROM payments").fetchone() == (1, 1000)
+        dues, ledger = conn.execute(
+            "SELECT s.dues_minor, (SELECT sum(delta_minor) FROM ledger l WHERE l.subscriber_id = s.id "
+            "AND l.bucket = 'dues') FROM subscribers s WHERE s.msisdn = '85512345678'").fetchone()
+        assert dues == ledger == -1000

@@ -24,7 +24,7 @@ def test_postpaid_line_bill_payment_and_show(gateway):
     assert shown["postpaid"]["bills"] == [{"period_start": "2026-10-01", "period_end": "2026-10-31",
                                            "issued_on": "2026-11-01", "due_on": "2026-11-16",
                                            "amount": {"minor": 123_450, "display": "Rs 1,234.50"},
-                                           "paid": False}]
+                                           "paid": False, "disputed": False}]
     assert shown["postpaid"]["notice"] is None
 
 

@@ -299,6 +299,51 @@ class TestDispute_004_clauses_3B4_and_9_3:
             world.services.dispute_bill(ME, "", Channel.SMS)
 
 
+class TestDisputedBillShown_004_clauses_3B4_and_9_3:
+    """A dispute's hold is not a payment: the disputed bill shows as disputed, and an older bill stays owed."""
+
+    OCTOBER = (date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 1), 50_000)  # Rs 500.00, due 16 Nov
+
+    def bills(self, world):  # type: ignore[no-untyped-def]
+        shown = world.services.show_subscriber(ME)["postpaid"]["bills"]
+        return [(b["period_start"], b["paid"], b["disputed"]) for b in shown]
+
+    def test_the_disputed_bill_is_disputed_not_paid_and_the_older_one_still_owed(self, world):
+        """Before the fix the hold paid the October bill (oldest first) and the screens said "paid"."""
+        give_bill(world.services, ME, *self.OCTOBER)
+        world.services.dispute_bill(ME, "", Channel.SMS)
+        assert world.line()["dues"] == 50_000  # the November amount held, October's still due
+        assert self.bills(world) == [("2026-10-01", False, False), ("2026-11-01", False, True)]
+        screen = world.services.ctx.notices.bill(world.services.check_bill(ME), "en")
+        assert screen.splitlines()[0] == ("Bill 01/11/2026-30/11/2026: Rs 1,234.50, disputed "
+                                          "(not due until the dispute is settled).")
+        assert "विवादमा" in world.services.ctx.notices.bill(world.services.check_bill(ME), "ne")
+        with pytest.raises(ArrearsOutstanding) as refused:  # October overdue since 17 November
+            world.services.ask_number_change(ME, Channel.SMS)
+        assert refused.value.arrears == Money(50_000, world.services.profile.currency)
+        world.assert_ledger_matches()
+
+    def test_a_payment_settles_the_older_bill_not_the_disputed_one(self, world):
+        give_bill(world.services, ME, *self.OCTOBER)
+        world.services.dispute_bill(ME, "", Channel.SMS)
+        pay(world.services, ME, 50_000)
+        assert self.bills(world) == [("2026-10-01", True, False), ("2026-11-01", False, True)]
+
+    def test_settled_the_bill_is_owed_or_credited_on_itself(self, world):
+        """Rejected: due again, not paid. Upheld with a credit: the credit goes to the disputed bill, not
+        to the older one, and the rest of the disputed bill is what is owed."""
+        give_bill(world.services, ME, *self.OCTOBER)
+        ref = world.services.dispute_bill(ME, "", Channel.SMS).reference
+        world.services.resolve_dispute(ref, upheld=True, credit=Money(23_450, world.services.profile.currency))
+        assert self.bills(world) == [("2026-10-01", False, False), ("2026-11-01", False, False)]
+        pay(world.services, ME, 50_000)
+        assert self.bills(world) == [("2026-10-01", True, False), ("2026-11-01", False, False)]
+        pay(world.services, ME, 100_000)
+        assert self.bills(world) == [("2026-10-01", True, False), ("2026-11-01", True, False)]
+        assert world.line()["dues"] == 0
+        world.assert_ledger_matches()
+
+
 class TestComplaint_004_clauses_9_1_and_10_1:
     def test_a_written_complaint_is_recorded_as_written(self, world):
         result = world.services.file_complaint(PREPAID, "  No signal in   Patan since Monday ", Channel.SMS)
@@ -395,9 +440,7 @@ class TestStatementLines:
         assert replies.statement_part(result, lines, 2, 2, "ne").split("\n")[1] == "05/11 09:15 कल 3:05 Rs 6.00"
 
     def test_the_statement_lists_the_usage_of_the_bill_period_only(self, world, tmp_path):
-        """Usage imported for the line (h15-np2's usage import) is listed for the period's Kathmandu days only."""
-        if not hasattr(world.services, "import_usage"):
-            pytest.skip("needs the usage import of h15-np2 (usage_records, migration 13)")
+        """Usage imported for the line (``usage import``) is listed for the period's Kathmandu days only."""
         csv = tmp_path / "usage.csv"
         csv.write_text("msisdn,started_at,kind,quantity\n"
                        f"{ME},2026-10-31T23:59:00+05:45,voice,60\n"   # the day before the period

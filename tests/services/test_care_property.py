@@ -1,6 +1,8 @@
-"""Over any sequence of bills, payments, statements and disputes (settled either way), the postpaid buckets
-equal their ledger, and the dues are exactly the bills less the payments and the credits of upheld disputes
-(seeds/004_1cabed6f540fdada.txt 3(B).4, 7.6, 9.3). SQLite, as tests/services/test_ledger_property.py."""
+"""Over any sequence of imported bills and usage, payments, statements and disputes (settled either way),
+the postpaid buckets equal their ledger; the dues are exactly the bills (with the statement charges each
+took) less the payments, the credits of upheld disputes and what open disputes hold; the unbilled usage is
+exactly the usage no bill took yet and the charges waiting for the next bill
+(seeds/004_1cabed6f540fdada.txt 3(B).4, 7.3, 7.6, 9.3). SQLite, as tests/services/test_ledger_property.py."""
 
 from __future__ import annotations
 
@@ -37,6 +39,9 @@ operations = st.lists(
         st.tuples(st.just("pay"), st.integers(min_value=1, max_value=500_000)),
         st.tuples(st.just("days"), st.integers(min_value=1, max_value=40)),
         st.tuples(st.just("statement")),
+        # A voice call of so many seconds, started so many minutes before now (in a billed period or not).
+        st.tuples(st.just("usage"), st.integers(min_value=1, max_value=3_600),
+                  st.integers(min_value=0, max_value=60 * 24 * 60)),
     ),
     min_size=1,
     max_size=20,
@@ -55,15 +60,27 @@ def test_dues_and_unbilled_always_equal_the_ledger_and_the_bills(ops):
         try:
             postpaid_line(services, ME, 500_000)
             billed = paid = credited = charged = months = 0
-            for op in ops:
+            usage: list[tuple[datetime, int]] = []  # unbilled records: when they started, what they added
+            for n, op in enumerate(ops):
                 try:
                     if op[0] == "bill":
                         today = clock.now().astimezone(KTM).date()
                         start = date(2026 + months // 12, months % 12 + 1, 1)
                         months += 1
-                        give_bill(services, ME, start, start + timedelta(days=27), max(today, start + timedelta(days=27)),
-                                  op[1])
-                        billed += op[1]
+                        end = start + timedelta(days=27)
+                        csv = Path(tmp) / f"bills{n}.csv"
+                        csv.write_text("msisdn,period_start,period_end,issued_on,amount\n"
+                                       f"{ME},{start},{end},{max(today, end)},{op[1] // 100}.{op[1] % 100:02d}\n")
+                        services.import_bills(csv)
+                        billed += op[1] + charged  # 7.6: the waiting statement charges go on this bill
+                        charged = 0
+                        until = datetime.combine(end + timedelta(days=1), datetime.min.time(), KTM)
+                        usage = [(at, amount) for at, amount in usage if at >= until]  # 7.3: billed by it
+                    elif op[0] == "usage":
+                        at = clock.now() - timedelta(minutes=op[2])
+                        csv = Path(tmp) / f"usage{n}.csv"
+                        csv.write_text(f"msisdn,started_at,kind,quantity\n{ME},{at.isoformat()},voice,{op[1]}\n")
+                        usage.append((at, services.import_usage(csv).unbilled.minor))
                     elif op[0] == "pay":
                         pay(services, ME, op[1])
                         paid += op[1]
@@ -91,6 +108,6 @@ def test_dues_and_unbilled_always_equal_the_ledger_and_the_bills(ops):
             assert (totals[Bucket.DEPOSIT], totals[Bucket.DUES], totals[Bucket.UNBILLED]) == tuple(row[1:])
             held = sum(r[0] for r in store.conn.execute("SELECT amount_minor FROM disputes WHERE status = 'open'"))
             assert row[2] == billed - paid - credited - held
-            assert row[3] == charged
+            assert row[3] == charged + sum(amount for _, amount in usage)
         finally:
             store.close()

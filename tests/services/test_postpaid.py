@@ -188,3 +188,35 @@ def test_000_late_penalty_of_1_percent_a_month_on_smart_kh(world):
     assert shown["dues"]["minor"] == 5_000 + 50 + 51  # the second month on 50.50
     assert shown["bills"][0]["late_penalty"]["minor"] == 101
     world.assert_ledger_matches()
+
+
+def test_004_7_3_and_7_6_a_bill_takes_the_unbilled_usage_of_its_period_and_the_statement_charge(np_world):
+    """The November bill bills the usage started up to its last Kathmandu second (priced into its amount)
+    and takes the Rs 50.00 statement charge "added to the next bill" onto its amount; December's usage
+    stays unbilled. Dues and unbilled equal the ledger."""
+    from gateway.domain.channels import Channel
+
+    np_world.clock.set(datetime(2026, 11, 10, 4, 15, tzinfo=UTC))  # 10:00 in Kathmandu
+    postpaid_line(np_world, deposit="5000.00")
+    bills(np_world, f"{NP},2026-10-01,2026-10-31,2026-11-01,100.00")
+    assert np_world.services.ask_statement(NP, Channel.SMS).charged  # Rs 50.00 on the next bill
+    np_world.clock.set(datetime(2026, 12, 2, 4, 15, tzinfo=UTC))
+    usage = csv_file(np_world.tmp, "usage.csv", "msisdn,started_at,kind,quantity\n"
+                     f"{NP},2026-11-30T23:59:59+05:45,voice,60\n"   # November's last second
+                     f"{NP},2026-12-01T00:00:00+05:45,voice,60\n")  # December
+    report = np_world.services.import_usage(usage)
+    minute = report.unbilled.minor // 2
+    shown = np_world.services.show_subscriber(NP)["postpaid"]
+    assert shown["unbilled"]["minor"] == 5_000 + 2 * minute
+    bills(np_world, f"{NP},2026-11-01,2026-11-30,2026-12-01,300.00")
+    shown = np_world.services.show_subscriber(NP)["postpaid"]
+    assert [b["amount"]["minor"] for b in shown["bills"]] == [10_000, 35_000]  # Rs 300.00 + the Rs 50.00
+    assert shown["unbilled"]["minor"] == minute  # December's call only
+    assert shown["dues"]["minor"] == 45_000
+    kinds = np_world.sql("SELECT delta_minor FROM ledger WHERE kind = 'billed' ORDER BY id")
+    assert sorted(r[0] for r in kinds) == sorted([-minute, -5_000])
+    np_world.assert_ledger_matches()
+    bills(np_world, f"{NP},2026-12-01,2026-12-31,2027-01-01,10.00")  # a later bill takes no charge twice
+    shown = np_world.services.show_subscriber(NP)["postpaid"]
+    assert shown["bills"][-1]["amount"]["minor"] == 1_000 and shown["unbilled"]["minor"] == 0
+    np_world.assert_ledger_matches()

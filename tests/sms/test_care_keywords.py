@@ -127,6 +127,35 @@ def test_help_lists_the_requests_the_profile_offers(np_services):
     assert "STATEMENT" in reply and "COMPLAINT <text>" in reply and "CHANGE" in reply
 
 
+def test_help_lists_bill_and_the_requests_in_english_and_nepali(np_services):
+    """HELP on smart-np names BILL (it has postpaid lines) and each care keyword, in the line's language."""
+    english, nepali = ask(np_services, "HELP"), ask(np_services, "HELP", source=NE)
+    for reply in (english, nepali):
+        assert all(word in reply for word in ("BAL", "BILL", "STATEMENT", "DISPUTE", "COMPLAINT", "CHANGE")), reply
+    assert "BILL (your latest bill" in english and "BILL (पछिल्लो बिल" in nepali
+
+
+@pytest.mark.parametrize("source, words", [("85512345678", "BILL (your latest bill"),
+                                           ("85512345679", "BILL (វិក្កយបត្រចុងក្រោយ")])
+def test_help_on_smart_kh_lists_bill_but_no_care_keyword(services, store, source, words):
+    """smart-kh has a ``[postpaid]`` table (BILL is understood there) and no care tables, in English and Khmer."""
+    inbox_id = receive(services, "HELP", source=source)
+    replies = Replies(Catalog.for_profile(services.profile), services.profile)
+    KeywordRouter(services=services, texts=replies).handle([inbox_id])
+    reply = outbox(store, kind="reply")[-1]["text"]
+    assert words in reply and "STATEMENT" not in reply and "COMPLAINT" not in reply
+
+
+def test_help_of_a_profile_without_postpaid_lines_does_not_offer_bill():
+    """The list is the profile's data: without ``[postpaid]`` BILL is not offered (it would get help)."""
+    from dataclasses import replace
+
+    profile = load_profile("smart-kh")
+    prepaid_only = replace(profile, policy=replace(profile.policy, postpaid=None))
+    assert "BILL" in Replies(Catalog.for_profile(profile), profile).help("en")
+    assert "BILL" not in Replies(Catalog.for_profile(prepaid_only), prepaid_only).help("en")
+
+
 def test_smart_kh_does_not_know_the_keywords(services, store):
     """A profile without the tables: STATEMENT is not understood (help), nothing recorded."""
     inbox_id = receive(services, "STATEMENT", source="85512345678")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from gateway.profile import load_profile
 from gateway.sms import keywords as kw
 
 
@@ -31,6 +32,23 @@ class TestKeywords:
         assert parse("TOP 12345678901234 012345679") == kw.TopUpCommand("12345678901234", "012345679")
         assert parse("top up, 12345678901234 +85512345679") == kw.TopUpCommand(
             "12345678901234", "+85512345679")
+
+    def test_top_up_target_follows_the_profiles_number_plan(self) -> None:
+        """On smart-np (no trunk prefix) a ten-digit 98XXXXXXXX after the PIN is the number to top up;
+        on smart-kh a bare eight-digit group is still part of the PIN (its numbers start 0 or +855)."""
+        np, kh = load_profile("smart-np").number_plan, load_profile("smart-kh").number_plan
+
+        def top(text: str, plan: object) -> kw.Command:
+            return kw.parse(text, "888", keywords_code="888", marketing_code="1204", number_plan=plan)
+
+        assert top("TOP 12345678901234 9812345678", np) == kw.TopUpCommand("12345678901234", "9812345678")
+        assert top("TOP 1234 5678 9012 34 9812345678", np) == kw.TopUpCommand("12345678901234", "9812345678")
+        assert top("TOP 12345678901234 +9779812345678", np) == kw.TopUpCommand("12345678901234", "+9779812345678")
+        assert top("TOP 12345678901234 9779812345678", np) == kw.TopUpCommand("12345678901234", "9779812345678")
+        assert top("TOP 1234 5678 9012 34", np) == kw.TopUpCommand("12345678901234")
+        assert top("TOP 12345678901234 012345679", kh) == kw.TopUpCommand("12345678901234", "012345679")
+        assert top("TOP 12345678901234 85512345679", kh) == kw.TopUpCommand("12345678901234", "85512345679")
+        assert top("TOP 123456 12345678", kh) == kw.TopUpCommand("12345612345678")
 
     def test_lost_needs_number_and_id(self) -> None:
         """LOST MSISDN IDNUMBER reports a SIM; without the ID it gets help."""

@@ -59,3 +59,27 @@ def test_lang_ne_then_bill_answers_in_nepali(np_services):
     assert "नेपाली" in text_in(np_services, "LANG NE")
     reply = text_in(np_services, "bill")
     assert DEVANAGARI.search(reply) and "Rs 1,234.50" in reply
+
+
+def test_top_pin_and_a_ten_digit_number_without_plus_tops_up_that_number(np_services, tmp_path: Path):
+    """``TOP PIN 9812345678`` (DESIGN.md: smart-np numbers are written 98XXXXXXXX) sends the top-up to
+    that line, through the inbox's sealing as the hook stores an MO, and the PIN is not taken as wrong."""
+    from gateway.smpp.runtime import inbox_seal
+
+    profile = np_services.profile
+    sender, friend = "9779802000222", "9779812345678"
+    np_services.add_subscriber(sender, balance=Money(0, profile.currency))
+    np_services.add_subscriber(friend, balance=Money(0, profile.currency))
+    [(_, pin)] = np_services.generate_vouchers(count=1, amount=Money(10_000, profile.currency), active_days=30,
+                                               out=tmp_path / "pins.csv")
+    text = inbox_seal(np_services)(f"TOP {pin} 9812345678")
+    assert pin not in text and text.endswith(" 9812345678")
+    # UCS-2 keeps the sealed token's "@" as it is (GSM 7-bit has no such code point).
+    event = sms_store.InboundSms(sender, "888", text.encode("utf-16-be"), 8, sms_store.digest(sender, "888", text))
+    with np_services.ctx.store.write_uow() as uow:
+        [inbox_id] = uow.inbox.apply([event], np_services.ctx.clock.now(), decode=decode_text,
+                                     dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
+    KeywordRouter(services=np_services, texts=Replies(Catalog.for_profile(profile), profile)).handle([inbox_id])
+    assert str(outbox(np_services.ctx.store)[-1]["text"]) == "Top-up of Rs 100.00 sent to 9812345678."
+    assert np_services.check_balance(friend).main == Money(10_000, profile.currency)
+    assert np_services.check_balance(sender).main == Money(0, profile.currency)

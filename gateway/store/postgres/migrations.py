@@ -374,6 +374,11 @@ VERSIONS: dict[int, tuple[str, ...]] = {
         "CREATE UNIQUE INDEX idx_number_changes_reference ON number_changes(reference)",
         "CREATE INDEX idx_number_changes_subscriber_id ON number_changes(subscriber_id)",
     ),
+    # What an imported bill took off the unbilled usage (004 7.3, 7.6): m0015_billed_usage.
+    15: (
+        "ALTER TABLE usage_records ADD COLUMN bill_id BIGINT REFERENCES bills(id)",
+        "ALTER TABLE statements ADD COLUMN billed_bill_id BIGINT REFERENCES bills(id)",
+    ),
 }
 
 LATEST = max(VERSIONS)

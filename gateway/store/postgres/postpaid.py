@@ -11,8 +11,8 @@ from psycopg import errors as pg_errors
 from gateway.domain.account import LedgerEntry
 from gateway.domain.money import Currency
 from gateway.domain.postpaid import Bill, PostpaidAccount
-from gateway.store.port import DuplicateBill
-from gateway.store.postpaid import BILL_COLUMNS, DUE_FOR_REVIEW, bill_of, check_entries
+from gateway.store.port import DuplicateBill, DuplicatePayment
+from gateway.store.postpaid import BILLS_OF, DUE_FOR_REVIEW, bill_of, check_entries
 
 if TYPE_CHECKING:
     from gateway.store.postgres.uow import Sql
@@ -43,10 +43,7 @@ class PgPostpaid:
         )
 
     def bills(self, subscriber_id: int, currency: Currency) -> list[Bill]:
-        return [bill_of(row, currency) for row in self._sql.execute(
-            f"SELECT {BILL_COLUMNS} FROM bills WHERE subscriber_id = %s ORDER BY due_on, issued_on, id",
-            (subscriber_id,),
-        )]
+        return [bill_of(row, currency) for row in self._sql.execute(BILLS_OF.replace("?", "%s"), (subscriber_id,))]
 
     def add_bill(self, subscriber_id: int, bill: Bill, now: datetime) -> int:
         assert self._sql.conn is not None, "a bill is added inside write_uow"
@@ -73,10 +70,18 @@ class PgPostpaid:
 
     def add_payment(self, subscriber_id: int, amount_minor: int, paid_at: datetime, reference: str,
                     now: datetime) -> int:
-        return int(self._sql.scalar(
-            "INSERT INTO payments (subscriber_id, amount_minor, paid_at, reference, imported_at) "
-            "VALUES (%s, %s, %s, %s, %s) RETURNING id", (subscriber_id, amount_minor, paid_at, reference, now),
-        ))
+        assert self._sql.conn is not None, "a payment is added inside write_uow"
+        try:
+            # A savepoint: the duplicate leaves the transaction usable. Another import may hold the same
+            # new reference uncommitted; the INSERT then waits for it and fails here if it commits.
+            with self._sql.conn.transaction():
+                return int(self._sql.scalar(
+                    "INSERT INTO payments (subscriber_id, amount_minor, paid_at, reference, imported_at) "
+                    "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                    (subscriber_id, amount_minor, paid_at, reference, now),
+                ))
+        except pg_errors.UniqueViolation as exc:
+            raise DuplicatePayment(str(exc)) from exc
 
     def due_for_review(self) -> list[str]:
         return [row["msisdn"] for row in self._sql.execute(DUE_FOR_REVIEW)]

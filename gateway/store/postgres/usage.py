@@ -123,6 +123,14 @@ class PgUsage:
         ]
 
 
+    def bill_records(self, subscriber_id: int, bill_id: int, until: datetime) -> int:
+        rows = self._sql.execute(
+            "UPDATE usage_records SET bill_id = %s WHERE subscriber_id = %s AND outcome = 'unbilled' "
+            "AND bill_id IS NULL AND started_at < %s RETURNING charged_minor", (bill_id, subscriber_id, until),
+        ).fetchall()
+        return sum(int(row["charged_minor"]) for row in rows)
+
+
 class PgActivity:
     __slots__ = ("_sql",)
 
