@@ -77,6 +77,8 @@ def part_pg(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
                              session_prefix=f"p{backend[0]}{level}r{r}-", **pins[backend].take()),
                         gw, db_cpu=plan.dbs.db_cpu(backend)))
             lv: dict[str, Any] = {"concurrency": level, **{b: median_run(rs) for b, rs in runs.items()}}
+            for backend, rs in runs.items():
+                lv[backend]["topups_sent_all_rounds"] = sum(r["topups_sent"] for r in rs)
             lite_cpu, pg_cpu = (lv[b]["median_server_cpu_us_per_step"] for b in ("sqlite", "postgres"))
             lv["cpu_ratio"] = _ratio(pg_cpu, lite_cpu)
             lv["rate_ratio"] = _ratio(lv["postgres"]["steps_per_s"], lv["sqlite"]["steps_per_s"])
@@ -84,7 +86,7 @@ def part_pg(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
         out["serve_peak_rss_mb"] = {"sqlite": round(lite.peak_rss() / 2**20, 1), "postgres": round(pg.peak_rss() / 2**20, 1)}
     for backend, db in dbs.items():
         out[f"topups_in_db_{backend}"] = count(db, "SELECT COUNT(*) FROM topups")
-        out[f"topups_sent_{backend}"] = sum(lv[backend]["topups_sent"] for lv in out["levels"])
+        out[f"topups_sent_{backend}"] = sum(lv[backend]["topups_sent_all_rounds"] for lv in out["levels"])
     return out
 
 
