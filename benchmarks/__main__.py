@@ -293,12 +293,17 @@ def _wait_bound(url: str, timeout: float = 30.0) -> None:
 
 part_sms = per_backend(_sms)
 
+#: What a figure depends on: a change elsewhere (docs) does not make a run "dirty".
+CODE = ("gateway", "menus", "benchmarks", "config", "pyproject.toml")
+
+
 def _commit() -> str | None:
-    """The commit measured (with ``+dirty`` when the work tree differs from it)."""
+    """The commit measured (with ``+dirty`` when the code in the work tree differs from it)."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                               text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                *CODE], cwd=ROOT,
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
