@@ -186,6 +186,7 @@ def run(spec: Spec) -> dict[str, Any]:
     cpu0 = None
     measured_until = None
     sent_total = 0
+    answered = topups_measured = 0
     stopping = False
     next_check = t0 + 0.1
     while conns:
@@ -234,9 +235,12 @@ def run(spec: Spec) -> dict[str, Any]:
                 continue
             body = buf[end + 4:end + 4 + length]
             c.buf = buf[end + 4 + length:]
+            answered += 1
             if c.sent >= measure_from and not stopping:
                 latencies.append(now - c.sent)
                 measuring = True
+                if c.kind == "topup":
+                    topups_measured += 1
             else:
                 measuring = False
             status = head[9:12]
@@ -292,6 +296,9 @@ def run(spec: Spec) -> dict[str, Any]:
         "error_samples": samples,
         "dialogues": dialogues.counts,
         "topups_sent": spec.pins_count - len(dialogues.pins) if spec.pins_count else 0,
+        "topups_per_s": round(topups_measured / window, 1),
+        # Every step answered, warm-up and drain included: the divisor of the server's CPU over the run.
+        "answered": answered,
         "generator_cpu_s": round(cpu, 3),
         "generator_cpu_share": round(cpu / window, 3),
         "generator_cpu_us_per_step": round(cpu / n * 1e6, 1) if n else None,

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid``."""
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def process_cpu(pid: int, *, tree: bool = False) -> float:
+    """User + system CPU seconds of ``pid`` and its threads; with ``tree`` also of its
+    children, live (recursively) and exited (waited for)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if not tree:
+        return ticks / CLOCK_TICKS
+    ticks += int(fields[13]) + int(fields[14])
+    return ticks / CLOCK_TICKS + sum(process_cpu(child, tree=True) for child in children(pid))
+
+
 class Server:
     """A long-running process (bare server, ``serve``, ``smsc-sim``) on core 0."""
 
     def __init__(self, name: str, argv: list[str], port: int, *, env: dict[str, str] | None = None,
-                 log: Path | None = None, core: int | None = 0) -> None:
+                 log: Path | None = None, core: int | None = 0, tree: bool = False) -> None:
         self.name = name
+        self.tree = tree
         self.port = port
         self.log = log
         out = log.open("wb") if log else subprocess.DEVNULL
@@ -86,12 +113,9 @@ class Server:
         return self._status("VmRSS")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the process and all its threads so far."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-        except (OSError, IndexError, ValueError):
-            return 0.0
+        """User + system CPU of the process and all its threads so far (with ``tree``: and of
+        its child processes, as for ``serve --workers N``)."""
+        return process_cpu(self.proc.pid, tree=self.tree)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -120,19 +144,27 @@ def run_json(argv: list[str], *, core: int | None = 1, timeout: float, env: dict
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def loadgen(spec: dict[str, Any], server: Server, *, core: int | None = 1) -> dict[str, Any]:
-    """One load-generator run (on ``core``) against ``server``, with the server's CPU over the same run."""
+def loadgen(spec: dict[str, Any], server: Server, *, core: int | None = 1,
+            db_cpu: Callable[[], float | None] | None = None) -> dict[str, Any]:
+    """One load-generator run (on ``core``) against ``server``, with the server's CPU over the
+    same run (and the database server's, from ``db_cpu``), also per step answered."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump({**spec, "port": server.port}, handle)
         path = handle.name
     try:
-        cpu0 = server.cpu_seconds()
+        cpu0, db0 = server.cpu_seconds(), db_cpu() if db_cpu else None
         result: dict[str, Any] = run_json(
             [sys.executable, "-m", "benchmarks.loadgen", path],
             timeout=spec.get("warmup", 1) + spec["duration"] + spec.get("timeout", 15) + 30, core=core,
         )
         result["server_cpu_s"] = round(server.cpu_seconds() - cpu0, 2)
         result["server_peak_rss_mb"] = round(server.peak_rss() / 2**20, 1)
+        answered = max(result.get("answered", 0), 1)
+        result["server_cpu_us_per_step"] = round(result["server_cpu_s"] / answered * 1e6, 1)
+        db1 = db_cpu() if db_cpu else None
+        if db0 is not None and db1 is not None:
+            result["db_cpu_s"] = round(db1 - db0, 2)
+            result["db_cpu_us_per_step"] = round((db1 - db0) / answered * 1e6, 1)
         return result
     finally:
         os.unlink(path)

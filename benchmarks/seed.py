@@ -42,10 +42,12 @@ class Seeded:
     import_vouchers_s: float | None
 
 
-def gateway_env(db: Path, **extra: str) -> dict[str, str]:
+def gateway_env(db: Path | str, **extra: str) -> dict[str, str]:
+    """The environment of a gateway process on ``db``: a SQLite file, or a ``postgresql://`` URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    where = {"GATEWAY_DATABASE_URL": db} if str(db).startswith("postgresql://") else {"GATEWAY_DATABASE_PATH": str(db)}
     env.update(
-        GATEWAY_DATABASE_PATH=str(db),
+        **where,
         GATEWAY_SECURITY_PIN_SECRET=PIN_SECRET,
         GATEWAY_LOGGING_FORMAT="json",
         **extra,

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -79,7 +78,7 @@ async def campaign(url: str, count: int, subscribers: int, db: str) -> dict[str,
             started = time.perf_counter()
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "gateway", "campaign", "send", "--text", "Benchmark offer: 1GB for $1",
-                "--file", path, env=gateway_env(Path(db)),
+                "--file", path, env=gateway_env(db),
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             out, err = await proc.communicate()
             if proc.returncode != 0:

@@ -1,11 +1,12 @@
 """Top-ups per second at the service layer: ``Services.top_up`` in a loop.
 
-The database is as shipped (``[database] synchronous`` from the embedded
-configuration: ``full``, an fsync per commit). Each redemption is one
-``BEGIN IMMEDIATE`` transaction with its confirmation SMS queued. Several
-workers may run at once on one file (``scripts/bench`` runs one, then two
-processes on different cores): SQLite has one writer, so two processes share
-its write lock and their sum is the figure to compare.
+DB is a SQLite file as shipped (``[database] synchronous`` from the embedded
+configuration: ``full``, an fsync per commit) or a ``postgresql://`` URL (a
+durable commit each). Each redemption is one write transaction with its
+confirmation SMS queued. Several workers may run at once on one database
+(``scripts/bench`` runs one, then two processes): SQLite has one writer, so
+two processes share its write lock; PostgreSQL locks rows. Their sum is the
+figure to compare.
 
 Run as ``python -m benchmarks.topups DB PINS OFFSET COUNT SECONDS GO_FILE SUBSCRIBERS``;
 prints one JSON object.
@@ -19,13 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.seed import PIN_SECRET, msisdn
+from benchmarks.seed import PIN_SECRET, gateway_env, msisdn
 
 
 def main(argv: list[str]) -> int:
     db, pins_file, offset, count, seconds, go, subscribers = (
         argv[0], argv[1], int(argv[2]), int(argv[3]), float(argv[4]), Path(argv[5]), int(argv[6]))
-    os.environ.update(GATEWAY_DATABASE_PATH=db, GATEWAY_SECURITY_PIN_SECRET=PIN_SECRET)
+    os.environ.update(gateway_env(db))
     from gateway.clock import SystemClock
     from gateway.config import load_settings
     from gateway.domain.channels import Channel
@@ -33,15 +34,14 @@ def main(argv: list[str]) -> int:
     from gateway.profile import load_profile
     from gateway.services import Context, Services
     from gateway.services.model import TopUp
-    from gateway.store import open_store
+    from gateway.store import open_database
     from menus.catalog import Catalog
     from menus.replies import Replies
 
     settings = load_settings()
     configure_logging("warning", "json")
     profile = load_profile(settings.operator.profile)
-    store = open_store(db, busy_timeout_ms=settings.database.busy_timeout_ms,
-                       synchronous=settings.database.synchronous)
+    store = open_database(settings.database)
     services = Services(Context(store=store, clock=SystemClock(), profile=profile,
                                 pin_secret=PIN_SECRET,
                                 notices=Replies(Catalog.load(profile.languages), profile)))
@@ -67,7 +67,8 @@ def main(argv: list[str]) -> int:
     elapsed = time.perf_counter() - started
     cpu = os.times()
     print(json.dumps({"redeemed": done, "errors": errors, "seconds": round(elapsed, 3),
-                      "per_s": round(done / elapsed, 1), "synchronous": settings.database.synchronous,
+                      "per_s": round(done / elapsed, 1),
+                      "synchronous": "server" if settings.database.url else settings.database.synchronous,
                       "cpu_s": round(cpu.user + cpu.system, 2)}))
     return 0
 

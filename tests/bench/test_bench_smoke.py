@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.postgres import unavailable as postgres_unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
 def test_smoke_run_measures_every_part_and_writes_json(tmp_path):
-    """A tiny run finishes, prints the table and writes every part's figures as JSON."""
+    """A tiny run finishes, prints the table and writes every part's figures as JSON: on SQLite, and
+    on PostgreSQL too where its server binaries are installed (else those parts say why they skipped)."""
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", "--results", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -35,14 +38,38 @@ def test_smoke_run_measures_every_part_and_writes_json(tmp_path):
     soak = result["soak"]
     assert len(soak["rounds"]) == 2 and soak["errors"] == 0 and soak["serve_peak_rss_mb"] > 0
     assert soak["topups_in_db"] == soak["topups_sent"] > 0
-    assert result["growth"]["levels"][0]["p50_ratio"] > 0
-    for procs in ("processes_1", "processes_2"):
-        workers = result["workers"][procs]
-        assert workers["errors"] == 0 and workers["steps_per_s"] > 0
-        assert workers["topups_in_db"] == workers["topups_sent"] > 0  # every top-up answered is in the file
-    assert len(result["workers"]["processes_2"]["per_process_steps_per_s"]) == 2
-    for procs in ("processes_1", "processes_2"):
-        assert result["topups"][procs]["errors"] == 0
-        assert result["topups"][procs]["per_s"] > 0
+    backends = ["sqlite"] + (["postgres"] if postgres_unavailable() is None else [])
+    for backend in backends:
+        assert result["growth"][backend]["levels"][0]["p50_ratio"] > 0
+        workers = result["workers"][backend]
+        for procs in ("processes_1", "processes_2"):
+            assert workers[procs]["errors"] == 0 and workers[procs]["steps_per_s"] > 0
+            assert workers[procs]["topups_in_db"] == workers[procs]["topups_sent"] > 0  # every top-up answered is in
+        assert workers["derived"]["steps_per_s_per_serve_core"] > 0
+        for procs in ("processes_1", "processes_2"):
+            assert result["topups"][backend][procs]["errors"] == 0
+            assert result["topups"][backend][procs]["per_s"] > 0
+        sms = result["sms"][backend]
+        assert sms["round_trips"]["answered"] == sms["round_trips"]["count"] > 0
+        assert sms["campaign"]["submitted"] == sms["campaign"]["count"]
     assert result["simulator"]["submit_sm_per_s"] > 0
-    assert "sms" in result
+    assert "sms_round_trips_per_s_sqlite" in result["budgets"]
+    if "postgres" not in backends:
+        assert "skipped" in result["pg"] and "skipped" in result["growth"]["postgres"]
+        return
+    # The same mix on both backends, with serve's and the bench cluster's CPU per step.
+    for level in result["pg"]["levels"]:
+        for backend in ("sqlite", "postgres"):
+            run = level[backend]
+            assert run["steps"] > 0 and run["errors"] == 0, run["error_samples"]
+            assert set(run["dialogues"]) == {"balance", "menu", "topup"}
+            assert run["median_server_cpu_us_per_step"] > 0
+        assert level["postgres"]["median_db_cpu_us_per_step"] > 0
+        assert level["cpu_ratio"] > 0
+    assert result["pg"]["topups_in_db_postgres"] == result["pg"]["topups_sent_postgres"] > 0
+    two = result["workers"]["postgres"]["processes_2"]  # two serve, a generator each
+    assert len(two["per_generator_steps_per_s"]) == 2 and min(two["per_generator_steps_per_s"]) > 0
+    assert {"pg_cpu_per_step_ratio_c8", "growth_latency_ratio_postgres",
+            "sms_round_trips_per_s_postgres"} <= set(result["budgets"])
+    assert "PostgreSQL against SQLite" in proc.stdout
+
