@@ -571,11 +571,14 @@ class UnitOfWork(Protocol):
 class Database(Protocol):
     """Where units of work come from (``gateway.store.db.Store`` for SQLite)."""
 
-    def write_uow(self, *, durable: bool = True) -> AbstractContextManager[UnitOfWork]:
+    def write_uow(self, *, durable: bool = True, single_statement: bool = False) -> AbstractContextManager[UnitOfWork]:
         """One all-or-nothing operation (a savepoint inside a group).
 
         ``durable=False``: its commit need not survive a power cut (an outbox
         claim: ``recover`` re-queues what a lost one had taken).
+        ``single_statement``: the operation writes with one statement and
+        raises nothing after it, so a database whose failed statement leaves
+        its transaction usable (SQLite) needs no savepoint for it in a group.
         """
         ...
 

@@ -662,7 +662,9 @@ class PgDatabase:
         return running
 
     @contextmanager
-    def write_uow(self, *, durable: bool = True) -> Iterator[PgUnitOfWork]:
+    def write_uow(self, *, durable: bool = True, single_statement: bool = False) -> Iterator[PgUnitOfWork]:
+        """(``single_statement`` changes nothing here: a failed statement aborts PostgreSQL's
+        whole transaction, so inside a group each operation keeps its savepoint.)"""
         running = self._running()
         if running is not None:
             with _errors(self.pool), running.conn.transaction():  # a savepoint
