@@ -444,7 +444,12 @@ class Vouchers(Protocol):
 class TopUps(Protocol):
     """Top-ups made and attempts refused (the latter count towards the lockout)."""
 
-    def replay(self, request_key: str) -> StoredTopUp | None: ...
+    def replay_and_lock(self, request_key: str | None, lock_kind: str,
+                        lock_key: str) -> tuple[StoredTopUp | None, datetime | None]:
+        """The top-up made before under ``request_key`` (None: none, or no key) and
+        ``lock_key``'s lock of ``lock_kind`` (as ``Locks.get``): what every top-up reads first."""
+        ...
+
     def record(self, *, request_key: str | None, requester: str, subscriber_id: int, voucher_id: int,
                credited_minor: int, restored_minor: int, balance_minor: int, expires_at: datetime,
                now: datetime, channel: str) -> int: ...

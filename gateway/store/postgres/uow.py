@@ -411,7 +411,12 @@ class PgVouchers(_Bound):
 class PgTopUps(_Bound):
     __slots__ = ()
 
-    def replay(self, request_key: str) -> StoredTopUp | None:
+    def replay_and_lock(self, request_key: str | None, lock_kind: str,
+                        lock_key: str) -> tuple[StoredTopUp | None, datetime | None]:
+        earlier = None if request_key is None else self._replay(request_key)
+        return earlier, PgLocks(self._sql).get(lock_kind, lock_key)
+
+    def _replay(self, request_key: str) -> StoredTopUp | None:
         if self._sql.lock:  # the same request resent to another process waits for this one's answer
             self._sql.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"topup\x1f{request_key}",))
         row = self._sql.execute(
