@@ -600,8 +600,9 @@ class GroupCommit(Protocol):
     """What the write batcher (``gateway.services.batcher``) needs of the database it writes to.
 
     A group is one transaction around several jobs: between ``begin_group``
-    and ``commit_group`` every ``write_uow`` is a savepoint, so each job stays
-    all or nothing and the group commits once. The same thread begins the
+    and ``commit_group`` every ``write_uow`` is a savepoint (on SQLite a
+    ``single_statement`` one needs none: SQLite undoes a failed statement by
+    itself), so each job stays all or nothing and the group commits once. The same thread begins the
     group and runs its jobs; on an ``inline`` database the commit may run on
     another thread (the one that waits for the disk), and nothing else uses
     the connection meanwhile.
