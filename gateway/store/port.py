@@ -602,10 +602,10 @@ class GroupCommit(Protocol):
     A group is one transaction around several jobs: between ``begin_group``
     and ``commit_group`` every ``write_uow`` is a savepoint (on SQLite a
     ``single_statement`` one needs none: SQLite undoes a failed statement by
-    itself), so each job stays all or nothing and the group commits once. The same thread begins the
-    group and runs its jobs; on an ``inline`` database the commit may run on
-    another thread (the one that waits for the disk), and nothing else uses
-    the connection meanwhile.
+    itself), so each job stays all or nothing and the group commits once.
+    The same thread begins the group and runs its jobs; on an ``inline``
+    database the commit may run on another thread (the one that waits for
+    the disk), and nothing else uses the connection meanwhile.
     """
 
     @property
