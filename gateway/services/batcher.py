@@ -7,7 +7,8 @@ that the event loop never waits for either, and so that writes share commits:
 - ``write`` jobs that arrive during one loop iteration form a *group*: one
   transaction (``GroupCommit.begin_group``) in which each job's
   ``write_uow`` is a savepoint (each business operation stays all or
-  nothing; a failing job does not undo the others), and one commit. No
+  nothing; a failing job does not undo the others; on SQLite a
+  ``single_statement`` one needs none), and one commit. No
   job's result is handed back before that commit; if it fails, every job of
   the group gets the error. A group whose jobs all said ``durable=False``
   commits without waiting for the disk. Jobs that arrive while a group is

@@ -20,13 +20,13 @@ def load(ctx: Context, session_id: str) -> SessionRow | None:
 
 
 def save(ctx: Context, rows: list[SessionState]) -> None:
-    """Insert or update several sessions in one operation."""
-    with ctx.store.write_uow() as uow:
+    """Insert or update several sessions in one operation (one row: one statement)."""
+    with ctx.store.write_uow(single_statement=len(rows) == 1) as uow:
         uow.sessions.save(rows)
 
 
 def touch(ctx: Context, session_id: str, expires_at: datetime, now: datetime) -> None:
-    with ctx.store.write_uow() as uow:
+    with ctx.store.write_uow(single_statement=True) as uow:
         uow.sessions.touch(session_id, expires_at, now)
 
 

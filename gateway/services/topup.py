@@ -45,7 +45,7 @@ from gateway.domain.vouchers import (
 from gateway.services.accounts import find, find_originator, line_facts, refuse_lost_originator, subscriber_language
 from gateway.services.model import OutgoingSms, TopUp, TopUpResult
 from gateway.services.ports import Context
-from gateway.store.port import SubscriberRecord, UnitOfWork
+from gateway.store.port import StoredTopUp, SubscriberRecord, UnitOfWork
 
 log = get_logger(__name__)
 
@@ -101,12 +101,11 @@ def top_up(ctx: Context, cmd: TopUp) -> TopUpResult:
     now = ctx.clock.now()
     refusal: GatewayError | None = None
     with ctx.store.write_uow() as uow:
-        if request_key is not None:
-            earlier = _replay(ctx, uow, request_key)
-            if earlier is not None:
-                return earlier
+        earlier, locked_until = uow.topups.replay_and_lock(request_key, LOCK_KIND, cmd.requester)
+        if earlier is not None:
+            return _replayed(ctx, earlier)
         try:
-            result = _redeem(ctx, uow, cmd, hashed, target, now, request_key)
+            result = _redeem(ctx, uow, cmd, hashed, target, now, request_key, locked_until)
         except GatewayError as exc:
             refusal = exc
             uow.topups.record_attempt(cmd.requester, now, type(exc).__name__, cmd.channel.value)
@@ -121,10 +120,9 @@ def top_up(ctx: Context, cmd: TopUp) -> TopUpResult:
 
 def _redeem(
     ctx: Context, uow: UnitOfWork, cmd: TopUp, hashed: str, target: str, now: datetime,
-    request_key: str | None,
+    request_key: str | None, locked_until: datetime | None,
 ) -> TopUpResult:
     limit = ctx.profile.policy.pin_attempts
-    locked_until = uow.locks.get(LOCK_KIND, cmd.requester)
     if target != cmd.requester:
         record, voucher = _gift_target_and_voucher(ctx, uow, cmd, hashed, target, locked_until, now)
     else:
@@ -212,10 +210,7 @@ def _gift_target_and_voucher(
     return find(ctx, uow, target), voucher
 
 
-def _replay(ctx: Context, uow: UnitOfWork, request_key: str) -> TopUpResult | None:
-    row = uow.topups.replay(request_key)
-    if row is None:
-        return None
+def _replayed(ctx: Context, row: StoredTopUp) -> TopUpResult:
     cur = ctx.profile.currency
     return TopUpResult(
         msisdn=row.msisdn, requester=row.requester, credited=Money(row.credited_minor, cur),

@@ -25,7 +25,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -45,12 +45,30 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+#: The last two moments written and their text: one operation stamps ``now`` and an expiry
+#: several times each (datetimes are immutable, so the same object has the same text).
+_recent: list[tuple[datetime | None, str]] = [(None, ""), (None, "")]
+
+
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime reached the store")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    recent = _recent
+    first, second = recent[0], recent[1]
+    if first[0] is moment:
+        return first[1]
+    if second[0] is moment:
+        return second[1]
+    if moment.tzinfo is not UTC:
+        if moment.tzinfo is None:
+            raise ValueError("naive datetime reached the store")
+        text = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    else:
+        text = moment.isoformat(timespec="microseconds")
+    # (Each slot is replaced whole: a thread reading it sees one moment with its own text.)
+    recent[1] = first
+    recent[0] = (moment, text)
+    return text
 
 
 def from_iso(text: str | None) -> datetime | None:
@@ -90,11 +108,16 @@ class Store:
         """One all-or-nothing business operation under the write lock (the raw connection)."""
         return self._transaction(self.conn)
 
-    def write_uow(self, *, durable: bool = True) -> AbstractContextManager[SqliteUnitOfWork]:
+    def write_uow(self, *, durable: bool = True,
+                  single_statement: bool = False) -> AbstractContextManager[SqliteUnitOfWork]:
         """``write()`` for the services: the port's unit of work on this connection.
 
         ``durable=False`` outside a group: its commit does not wait for the fsync.
+        ``single_statement``: inside a group, no savepoint (SQLite undoes a failed
+        statement by itself, and the group's transaction goes on).
         """
+        if single_statement and self._grouping:
+            return nullcontext(self.uow)
         return self._transaction(self.uow, durable=durable)
 
     def read_uow(self) -> SqliteUnitOfWork:

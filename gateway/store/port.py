@@ -455,7 +455,12 @@ class Vouchers(Protocol):
 class TopUps(Protocol):
     """Top-ups made and attempts refused (the latter count towards the lockout)."""
 
-    def replay(self, request_key: str) -> StoredTopUp | None: ...
+    def replay_and_lock(self, request_key: str | None, lock_kind: str,
+                        lock_key: str) -> tuple[StoredTopUp | None, datetime | None]:
+        """The top-up made before under ``request_key`` (None: none, or no key) and
+        ``lock_key``'s lock of ``lock_kind`` (as ``Locks.get``): what every top-up reads first."""
+        ...
+
     def record(self, *, request_key: str | None, requester: str, subscriber_id: int, voucher_id: int,
                credited_minor: int, restored_minor: int, balance_minor: int, expires_at: datetime,
                now: datetime, channel: str) -> int: ...
@@ -588,11 +593,14 @@ class UnitOfWork(Protocol):
 class Database(Protocol):
     """Where units of work come from (``gateway.store.db.Store`` for SQLite)."""
 
-    def write_uow(self, *, durable: bool = True) -> AbstractContextManager[UnitOfWork]:
+    def write_uow(self, *, durable: bool = True, single_statement: bool = False) -> AbstractContextManager[UnitOfWork]:
         """One all-or-nothing operation (a savepoint inside a group).
 
         ``durable=False``: its commit need not survive a power cut (an outbox
         claim: ``recover`` re-queues what a lost one had taken).
+        ``single_statement``: the operation writes with one statement and
+        raises nothing after it, so a database whose failed statement leaves
+        its transaction usable (SQLite) needs no savepoint for it in a group.
         """
         ...
 
@@ -609,11 +617,12 @@ class GroupCommit(Protocol):
     """What the write batcher (``gateway.services.batcher``) needs of the database it writes to.
 
     A group is one transaction around several jobs: between ``begin_group``
-    and ``commit_group`` every ``write_uow`` is a savepoint, so each job stays
-    all or nothing and the group commits once. The same thread begins the
-    group and runs its jobs; on an ``inline`` database the commit may run on
-    another thread (the one that waits for the disk), and nothing else uses
-    the connection meanwhile.
+    and ``commit_group`` every ``write_uow`` is a savepoint (on SQLite a
+    ``single_statement`` one needs none: SQLite undoes a failed statement by
+    itself), so each job stays all or nothing and the group commits once.
+    The same thread begins the group and runs its jobs; on an ``inline``
+    database the commit may run on another thread (the one that waits for
+    the disk), and nothing else uses the connection meanwhile.
     """
 
     @property

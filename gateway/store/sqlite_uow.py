@@ -239,18 +239,23 @@ class SqliteVouchers(_Bound):
 class SqliteTopUps(_Bound):
     __slots__ = ()
 
-    def replay(self, request_key: str) -> StoredTopUp | None:
-        row = self._conn.execute(
-            "SELECT t.id, t.requester_msisdn, t.amount_minor, t.restored_minor, t.balance_after_minor, "
-            "t.expires_at, v.serial, s.msisdn FROM topups t JOIN vouchers v ON v.id = t.voucher_id "
-            "JOIN subscribers s ON s.id = t.subscriber_id WHERE t.request_key = ?",
-            (request_key,),
-        ).fetchone()
-        if row is None:
-            return None
-        return StoredTopUp(row["id"], row["msisdn"], row["requester_msisdn"], row["amount_minor"],
-                           row["restored_minor"], row["balance_after_minor"],
-                           from_iso(row["expires_at"]), row["serial"])  # type: ignore[arg-type]
+    # One statement for both: the lock's row (or NULL) beside the earlier top-up's (or NULLs).
+    _REPLAY_AND_LOCK = (
+        "SELECT (SELECT locked_until FROM locks WHERE kind = ? AND key = ?), t.id, t.requester_msisdn, "
+        "t.amount_minor, t.restored_minor, t.balance_after_minor, t.expires_at, v.serial, s.msisdn "
+        "FROM (SELECT 1) LEFT JOIN topups t ON t.request_key = ? "
+        "LEFT JOIN vouchers v ON v.id = t.voucher_id LEFT JOIN subscribers s ON s.id = t.subscriber_id"
+    )
+
+    def replay_and_lock(self, request_key: str | None, lock_kind: str,
+                        lock_key: str) -> tuple[StoredTopUp | None, datetime | None]:
+        (locked_until, topup_id, requester, amount_minor, restored_minor, balance_minor, expires_at, serial,
+         msisdn) = self._conn.execute(self._REPLAY_AND_LOCK, (lock_kind, lock_key, request_key)).fetchone()
+        lock = from_iso(locked_until)
+        if topup_id is None:
+            return None, lock
+        return StoredTopUp(topup_id, msisdn, requester, amount_minor, restored_minor, balance_minor,
+                           from_iso(expires_at), serial), lock  # type: ignore[arg-type]
 
     def record(self, *, request_key: str | None, requester: str, subscriber_id: int, voucher_id: int,
                credited_minor: int, restored_minor: int, balance_minor: int, expires_at: datetime,

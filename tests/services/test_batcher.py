@@ -56,6 +56,17 @@ def insert(db: Backend, value: int, parent: int | None = None, gate: threading.E
     return value
 
 
+def insert_one(db: Backend, value: int) -> int:
+    """A business operation of one statement (``write_uow(single_statement=True)``: no savepoint needed)."""
+    with db.store.write_uow(single_statement=True) as uow:
+        if db.name == "sqlite":
+            db.store.conn.execute("INSERT INTO t (v, thread) VALUES (?, ?)", (value, threading.get_ident()))
+        else:
+            uow.sql.execute("INSERT INTO t (v, thread, xact) VALUES (%s, %s, txid_current())",
+                            (value, threading.get_ident()))
+    return value
+
+
 def synchronous(db: Backend) -> str:
     """The durability the job's transaction commits with: SQLite's ``synchronous``, PG's ``synchronous_commit``."""
     if db.name == "sqlite":
@@ -137,6 +148,21 @@ class TestGroupCommit:
             assert outcomes[0] == 1 and outcomes[2] == 2
             assert isinstance(outcomes[1], Exception) and "unique" in str(outcomes[1]).lower()
             assert committed(db) == [1, 2]
+            assert transactions(db, seen) == 1
+        finally:
+            batcher.close()
+
+    async def test_a_failing_one_statement_job_is_undone_alone_too(self, db):
+        """Without a savepoint on SQLite: the failed statement is undone by itself, the group goes on."""
+        seen = count_commits(db)
+        batcher = Batcher(db.store)
+        try:
+            outcomes = await asyncio.gather(batcher.write(insert_one, db, 1), batcher.write(insert_one, db, 1),
+                                            batcher.write(insert, db, 2), batcher.write(insert_one, db, 3),
+                                            return_exceptions=True)
+            assert outcomes[0] == 1 and outcomes[2:] == [2, 3]
+            assert isinstance(outcomes[1], Exception) and "unique" in str(outcomes[1]).lower()
+            assert committed(db) == [1, 2, 3]
             assert transactions(db, seen) == 1
         finally:
             batcher.close()

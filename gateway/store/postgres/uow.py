@@ -411,18 +411,27 @@ class PgVouchers(_Bound):
 class PgTopUps(_Bound):
     __slots__ = ()
 
-    def replay(self, request_key: str) -> StoredTopUp | None:
-        if self._sql.lock:  # the same request resent to another process waits for this one's answer
+    def replay_and_lock(self, request_key: str | None, lock_kind: str,
+                        lock_key: str) -> tuple[StoredTopUp | None, datetime | None]:
+        """One round trip for both reads (as the SQLite adapter), after the request's advisory lock:
+        the same request resent to another process waits for this one's answer. (The lock is a
+        statement of its own: a statement reads what was committed when it began, not after a wait.)"""
+        if self._sql.lock and request_key is not None:
             self._sql.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"topup\x1f{request_key}",))
         row = self._sql.execute(
-            "SELECT t.id, t.requester_msisdn, t.amount_minor, t.restored_minor, t.balance_after_minor, "
-            "t.expires_at, v.serial, s.msisdn FROM topups t JOIN vouchers v ON v.id = t.voucher_id "
-            "JOIN subscribers s ON s.id = t.subscriber_id WHERE t.request_key = %s", (request_key,),
+            "SELECT (SELECT locked_until FROM locks WHERE kind = %s AND key = %s) AS locked_until, t.id, "
+            "t.requester_msisdn, t.amount_minor, t.restored_minor, t.balance_after_minor, t.expires_at, "
+            "v.serial, s.msisdn FROM (SELECT 1) AS one LEFT JOIN topups t ON t.request_key = %s "
+            "LEFT JOIN vouchers v ON v.id = t.voucher_id LEFT JOIN subscribers s ON s.id = t.subscriber_id",
+            (lock_kind, lock_key, request_key),
         ).fetchone()
-        if row is None:
-            return None
+        assert row is not None  # (one row, whatever it finds)
+        locked_until = row["locked_until"] if isinstance(row["locked_until"], datetime) else None
+        if row["id"] is None:
+            return None, locked_until
         return StoredTopUp(row["id"], row["msisdn"], row["requester_msisdn"], row["amount_minor"],
-                           row["restored_minor"], row["balance_after_minor"], row["expires_at"], row["serial"])
+                           row["restored_minor"], row["balance_after_minor"], row["expires_at"],
+                           row["serial"]), locked_until
 
     def record(self, *, request_key: str | None, requester: str, subscriber_id: int, voucher_id: int,
                credited_minor: int, restored_minor: int, balance_minor: int, expires_at: datetime,
@@ -662,7 +671,9 @@ class PgDatabase:
         return running
 
     @contextmanager
-    def write_uow(self, *, durable: bool = True) -> Iterator[PgUnitOfWork]:
+    def write_uow(self, *, durable: bool = True, single_statement: bool = False) -> Iterator[PgUnitOfWork]:
+        """(``single_statement`` changes nothing here: a failed statement aborts PostgreSQL's
+        whole transaction, so inside a group each operation keeps its savepoint.)"""
         running = self._running()
         if running is not None:
             with _errors(self.pool), running.conn.transaction():  # a savepoint
