@@ -117,6 +117,7 @@ class Store:
         statement by itself, and the group's transaction goes on).
         """
         if single_statement and self._grouping:
+            self._check_group()
             return nullcontext(self.uow)
         return self._transaction(self.uow, durable=durable)
 
@@ -182,15 +183,28 @@ class Store:
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
+        self._check_group()
         self.conn.execute("SAVEPOINT op")
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK TO op")
-            self.conn.execute("RELEASE op")
+            if self.conn.in_transaction:  # (else SQLite rolled the whole group back itself)
+                self.conn.execute("ROLLBACK TO op")
+                self.conn.execute("RELEASE op")
             raise
         else:
             self.conn.execute("RELEASE op")
+
+    def _check_group(self) -> None:
+        """The group's transaction is still open. On some errors (disk full, I/O, memory) SQLite
+        rolls the whole transaction back by itself; a later job's SAVEPOINT or statement would
+        then run, and commit, on its own while its caller is told the group failed.
+
+        Raises:
+            StoreError: the group is gone; no later job of it may run.
+        """
+        if not self.conn.in_transaction:
+            raise StoreError("the group's transaction was rolled back by SQLite")
 
     # --- groups (``gateway.store.port.GroupCommit``) ---------------------------------------
     # The batcher is the connection's only user while a group is open: it may
@@ -221,6 +235,7 @@ class Store:
 
     def commit_group(self) -> None:
         try:
+            self._check_group()
             self._commit()
         finally:
             self._end_group()

@@ -183,6 +183,28 @@ class TestGroupCommit:
             batcher.close()
 
 
+    @pytest.mark.sqlite_only("SQLite's own rollback of a whole transaction (SQLITE_FULL, IOERR, NOMEM)")
+    @pytest.mark.parametrize("later", [insert, insert_one])
+    async def test_after_sqlite_rolled_back_the_group_no_later_job_commits_on_its_own(self, db, later):
+        """SQLite may roll back the whole transaction itself on some errors (here a job does what it
+        would do): a later job of the group must not start a transaction of its own and commit it
+        while its caller is told the group failed."""
+        def rolled_back_by_sqlite(db: Backend) -> None:
+            with db.store.write():
+                db.store.conn.execute("ROLLBACK")
+                raise sqlite3.OperationalError("database or disk is full")
+
+        batcher = Batcher(db.store)
+        try:
+            outcomes = await asyncio.gather(batcher.write(insert, db, 1), batcher.write(rolled_back_by_sqlite, db),
+                                            batcher.write(later, db, 3), return_exceptions=True)
+            assert all(isinstance(o, Exception) for o in outcomes), outcomes
+            assert committed(db) == []
+            assert await batcher.write(insert, db, 4) == 4
+            assert committed(db) == [4]
+        finally:
+            batcher.close()
+
 class TestBoundedWaits:
     async def test_a_write_not_started_within_its_budget_is_withdrawn_and_never_runs(self, db):
         """Every lane busy: the write raises StoreBusy after its budget, and never runs later."""
