@@ -4,6 +4,11 @@ The services are synchronous and run off the event loop (as on SQLite), so
 the driver is psycopg 3's synchronous API with ``psycopg_pool``. Every
 connection works in UTC, so times come back as the SQLite side's ``from_iso``
 gives them. Messages name the database by its URL with the password masked.
+
+Pooled connections are in autocommit mode: a plain read is one round trip
+(in psycopg's default mode it would be three: an implicit ``BEGIN``, the
+query, and the ``COMMIT`` the pool sends when it is handed back); every
+write opens its transaction explicitly (``conn.transaction()``).
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ Connection = psycopg.Connection[Any]
 
 
 def _configure(conn: Connection) -> None:
+    conn.autocommit = True
     conn.execute("SET TIME ZONE 'UTC'")
-    conn.commit()
 
 
 def url_of(pool: ConnectionPool) -> str:
@@ -87,7 +92,7 @@ def transaction(pool: ConnectionPool, timeout: float | None = None) -> Iterator[
     except PoolTimeout:
         raise StoreBusy("database: no connection free in time; try again") from None
     try:
-        with conn:  # a pooled connection's context commits or rolls back; it stays open
+        with conn.transaction():  # (the pool's connections are in autocommit mode: BEGIN here)
             yield conn
     finally:
         pool.putconn(conn)
