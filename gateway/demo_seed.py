@@ -53,16 +53,22 @@ def seed(services: Services) -> DemoData:
     return DemoData(tuple(people), tuple(pins))
 
 
-def _smart_kh(services: Services) -> list[DemoSubscriber]:
-    now = services.ctx.clock.now()
+def _adder(services: Services) -> Callable[..., str]:
+    """``add(national, balance, **options)``: a demo subscriber on the profile's number plan; its number."""
     cc = services.profile.number_plan.country_code
-    money = services.profile.currency
 
     def add(national: str, balance: str, **kwargs: object) -> str:
         msisdn = cc + national
-        services.add_subscriber(msisdn, balance=parse_amount(balance, money), **kwargs)
+        services.add_subscriber(msisdn, balance=parse_amount(balance, services.profile.currency), **kwargs)
         return msisdn
 
+    return add
+
+
+def _smart_kh(services: Services) -> list[DemoSubscriber]:
+    now = services.ctx.clock.now()
+    money = services.profile.currency
+    add = _adder(services)
     people = [
         DemoSubscriber(add("12345678", "6.00", valid_days=30, id_number="N01234567"),
                        "active, $6.00, ID number N01234567", "N01234567"),
@@ -83,14 +89,8 @@ def _smart_np(services: Services) -> list[DemoSubscriber]:
     """Prepaid and postpaid lines of Smart Telecom Nepal: one well within its deposit, one past
     95% of it (004 7.7: notice sent), one with an unpaid bill coming due."""
     today = services.ctx.clock.now().astimezone(services.profile.time_zone).date()
-    cc = services.profile.number_plan.country_code
     money = services.profile.currency
-
-    def add(national: str, balance: str, **kwargs: object) -> str:
-        msisdn = cc + national
-        services.add_subscriber(msisdn, balance=parse_amount(balance, money), **kwargs)
-        return msisdn
-
+    add = _adder(services)
     people = [
         DemoSubscriber(add("9801234567", "500.00", valid_days=30, id_number="N01234567"),
                        "prepaid, Rs 500.00, ID number N01234567", "N01234567"),
