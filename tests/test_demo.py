@@ -17,13 +17,15 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def demo(tmp_path: Path):
+def demo(tmp_path: Path, request: pytest.FixtureRequest):
+    """The demo running; ``@pytest.mark.parametrize("demo", [[args...]], indirect=True)`` adds arguments."""
+    extra = list(getattr(request, "param", []))
     http, smpp, control = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env["GATEWAY_LOGGING_LEVEL"] = "warning"
     proc = subprocess.Popen(
         [sys.executable, "-m", "gateway", "demo", "--db", str(tmp_path / "demo.db"),
-         "--http-port", str(http), "--smpp-port", str(smpp), "--control-port", str(control)],
+         "--http-port", str(http), "--smpp-port", str(smpp), "--control-port", str(control), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     deadline = time.monotonic() + 30
@@ -65,6 +67,24 @@ def test_demo_answers_ussd_and_sms(demo):
     assert "Main balance: $6.00" in sms.stdout
     topup = cli(env, "sms", "+855 12 000 222", "888", "top 11112222333301", "--control-url", url, "--wait", "10")
     assert "Top-up of $5.00 successful" in topup.stdout and "$4.00 restored" in topup.stdout
+
+
+@pytest.mark.parametrize("demo", [["--profile", "smart-np"]], indirect=True)
+def test_the_demo_on_smart_np_answers_prepaid_and_postpaid_lines(demo):
+    """``scripts/run --profile smart-np``: Nepal's numbers and rupees; a postpaid line's *124# shows its
+    bill against the deposit (004 7.x), a prepaid line's BAL its balance, over USSD and SMS."""
+    proc, banner, http, control, env = demo
+    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    assert "9802000111" in banner and "Smart Telecom" in banner, banner
+    url = f"http://127.0.0.1:{http}/ussd"
+    postpaid = cli(env, "dial", "9802000111", "*124#", "--url", url)
+    assert postpaid.returncode == 0, postpaid.stderr
+    assert "Rs 1,200.50" in postpaid.stdout and "Rs 5,000.00" in postpaid.stdout, postpaid.stdout
+    time.sleep(1.0)  # the SMS side binds a moment after HTTP starts listening
+    env = {**env, "GATEWAY_OPERATOR_PROFILE": "smart-np"}  # as the banner says: commands read the configuration
+    sms = cli(env, "sms", "9801234567", "888", "BAL", "--control-url", f"http://127.0.0.1:{control}", "--wait", "10")
+    assert sms.returncode == 0, sms.stderr
+    assert "Rs 500.00" in sms.stdout, sms.stdout
 
 
 def test_the_cli_inspects_the_demo_database(tmp_path: Path) -> None:
