@@ -13,8 +13,9 @@ already, so a line costs one row write a day however much it is used.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from gateway.domain.account import Account, LedgerEntry
 from gateway.domain.money import Currency
@@ -27,6 +28,26 @@ _IN_CHUNK = 500
 
 _NOT_LOST = (" AND NOT EXISTS (SELECT 1 FROM lost_reports l WHERE l.subscriber_id = s.id"
              " AND l.resolved_at IS NULL)")
+
+
+
+def ledger_rows(changes: Sequence[tuple[int, Account, list[LedgerEntry]]], recorded: Any, channel: str,
+                moment: Callable[[datetime], Any]) -> tuple[list[tuple[Any, ...]], dict[int, int]]:
+    """The ledger rows of ``changes`` and what they move on each promo lot, for a bulk write by
+    either adapter (``moment``: how that adapter stores a time)."""
+    ledger = []
+    lots: dict[int, int] = {}
+    for sid, _, entries in changes:
+        for entry in entries:
+            lot_id = None
+            if entry.lot is not None:
+                lot_id = entry.lot.lot_id
+                if lot_id is None:
+                    raise ValueError("save_accounts takes stored promo lots only")
+                lots[lot_id] = lots.get(lot_id, 0) + entry.delta.minor
+            ledger.append((sid, entry.bucket.value, lot_id, entry.delta.minor, entry.kind.value,
+                           moment(entry.at), recorded, entry.reference, channel))
+    return ledger, lots
 
 
 class SqliteUsage:
@@ -72,19 +93,7 @@ class SqliteUsage:
 
     def save_accounts(self, changes: Sequence[tuple[int, Account, list[LedgerEntry]]], *, now: datetime,
                       channel: str) -> None:
-        recorded = iso(now)
-        ledger = []
-        lots: dict[int, int] = {}
-        for sid, _, entries in changes:
-            for entry in entries:
-                lot_id = None
-                if entry.lot is not None:
-                    lot_id = entry.lot.lot_id
-                    if lot_id is None:
-                        raise ValueError("save_accounts takes stored promo lots only")
-                    lots[lot_id] = lots.get(lot_id, 0) + entry.delta.minor
-                ledger.append((sid, entry.bucket.value, lot_id, entry.delta.minor, entry.kind.value,
-                               iso(entry.at), recorded, entry.reference, channel))
+        ledger, lots = ledger_rows(changes, iso(now), channel, iso)
         self._conn.executemany(
             "INSERT INTO ledger (subscriber_id, bucket, promo_lot_id, delta_minor, kind, at, "
             "recorded_at, reference, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ledger,

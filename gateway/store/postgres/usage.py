@@ -17,6 +17,7 @@ from gateway.domain.account import Account, LedgerEntry
 from gateway.domain.money import Currency
 from gateway.store.port import DuplicateUsage, RatedUsage, SubscriberRecord, UsageLine
 from gateway.store.postgres.uow import _FOR_UPDATE, _SELECT_RECORD, PgAccounts, Sql
+from gateway.store.usage import ledger_rows
 
 _NOT_LOST = (" AND NOT EXISTS (SELECT 1 FROM lost_reports l WHERE l.subscriber_id = s.id"
              " AND l.resolved_at IS NULL)")
@@ -75,18 +76,7 @@ class PgUsage:
 
     def save_accounts(self, changes: Sequence[tuple[int, Account, list[LedgerEntry]]], *, now: datetime,
                       channel: str) -> None:
-        ledger = []
-        lots: dict[int, int] = {}
-        for sid, _, entries in changes:
-            for entry in entries:
-                lot_id = None
-                if entry.lot is not None:
-                    lot_id = entry.lot.lot_id
-                    if lot_id is None:
-                        raise ValueError("save_accounts takes stored promo lots only")
-                    lots[lot_id] = lots.get(lot_id, 0) + entry.delta.minor
-                ledger.append((sid, entry.bucket.value, lot_id, entry.delta.minor, entry.kind.value,
-                               entry.at, now, entry.reference, channel))
+        ledger, lots = ledger_rows(changes, now, channel, lambda at: at)
         if ledger:
             assert self._sql.conn is not None, "a bulk write runs inside write_uow"
             with self._sql.conn.cursor().copy(
