@@ -120,38 +120,47 @@ def test_gateways_migrating_at_once_apply_each_version_once(gateway: Gateway, po
     assert versions(postgres_url) == sorted(VERSIONS)
 
 
-def test_the_same_number_added_twice_at_once_is_refused_once_with_one_line(gateway: Gateway,
-                                                                          postgres_url: str) -> None:
-    """Two ``subscribers add`` for one number made to collide (both wait on an uncommitted row of the
-    same number, which is then rolled back): one adds it, the other gets the refusal SQLite gives —
-    exit 2, one line, "already exists" — and one live row is left."""
+def collide(gateway: Gateway, postgres_url: str, command: list[str], *, hold: str,
+            waiting_on: str) -> list[tuple[int, str, str]]:
+    """Run ``command`` twice at once so that both meet in the database: a transaction runs ``hold``
+    and keeps it until both processes wait on a lock in a statement LIKE ``waiting_on``, then rolls
+    back. Their (exit code, stdout, stderr), sorted."""
     import subprocess
     import sys
     import time
 
-    env = {"GATEWAY_DATABASE_URL": postgres_url}
-    gateway("db", "migrate", env=env)
-    environ = {**gateway.env, **env}
+    environ = {**gateway.env, "GATEWAY_DATABASE_URL": postgres_url}
     with psycopg.connect(postgres_url) as blocker:
-        blocker.execute("INSERT INTO subscribers (msisdn, type, language, status, created_at) "
-                        "VALUES ('85512345678', 'prepaid', 'en', 'live', now())")  # not committed
-        procs = [subprocess.Popen([sys.executable, "-m", "gateway", "subscribers", "add", "012345678",
-                                   "--balance", "1"], cwd=gateway.tmp, env=environ,
+        blocker.execute(hold)
+        procs = [subprocess.Popen([sys.executable, "-m", "gateway", *command], cwd=gateway.tmp, env=environ,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
         try:
             deadline = time.monotonic() + 60
             with psycopg.connect(postgres_url, autocommit=True) as watch:
                 while watch.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                    "AND query LIKE 'INSERT INTO subscribers%'").fetchone() != (2,):
-                    assert time.monotonic() < deadline, "both commands waiting on the number"
+                                    "AND query LIKE %s", (waiting_on,)).fetchone() != (2,):
+                    assert time.monotonic() < deadline, f"both {command[0]} waiting in the database"
                     assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
                     time.sleep(0.05)
             blocker.rollback()
-            outcomes = sorted((p.wait(timeout=60), *p.communicate()) for p in procs)
+            return sorted((p.wait(timeout=60), *p.communicate()) for p in procs)
         finally:
             for p in procs:
                 p.kill() if p.poll() is None else None
-    (ok, _, _), (refused, _, stderr) = outcomes
+
+
+def test_the_same_number_added_twice_at_once_is_refused_once_with_one_line(gateway: Gateway,
+                                                                          postgres_url: str) -> None:
+    """Two ``subscribers add`` for one number made to collide (both wait on an uncommitted row of the
+    same number, which is then rolled back): one adds it, the other gets the refusal SQLite gives —
+    exit 2, one line, "already exists" — and one live row is left."""
+    env = {"GATEWAY_DATABASE_URL": postgres_url}
+    gateway("db", "migrate", env=env)
+    (ok, _, _), (refused, _, stderr) = collide(
+        gateway, postgres_url, ["subscribers", "add", "012345678", "--balance", "1"],
+        hold="INSERT INTO subscribers (msisdn, type, language, status, created_at) "
+             "VALUES ('85512345678', 'prepaid', 'en', 'live', now())",  # not committed
+        waiting_on="INSERT INTO subscribers%")
     assert (ok, refused) == (0, 2), outcomes
     assert stderr.splitlines() == ["error: subscriber 85512345678 already exists"], stderr
     with psycopg.connect(postgres_url) as conn:
@@ -166,35 +175,15 @@ def test_the_same_new_payment_reference_imported_twice_at_once_is_refused_once_w
     payment and the other meets the unique index. It gets the refusal a reference seen before gets
     (exit 2, one line naming the line), not a traceback; one payment is stored, the dues equal their
     ledger."""
-    import subprocess
-    import sys
-    import time
-
     env = {"GATEWAY_DATABASE_URL": postgres_url}
     gateway("db", "migrate", env=env)
     gateway("subscribers", "add", "012345678", "--type", "postpaid", "--deposit", "50", env=env)
     csv = gateway.tmp / "payments.csv"
     csv.write_text("msisdn,amount,paid_at,reference\n012345678,10.00,2026-11-02,BANK-0001\n", encoding="utf-8")
-    environ = {**gateway.env, **env}
-    with psycopg.connect(postgres_url) as blocker:
-        blocker.execute("SELECT id FROM subscribers WHERE msisdn = '85512345678' FOR UPDATE")
-        procs = [subprocess.Popen([sys.executable, "-m", "gateway", "payments", "import", str(csv)],
-                                  cwd=gateway.tmp, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for _ in range(2)]
-        try:
-            deadline = time.monotonic() + 60
-            with psycopg.connect(postgres_url, autocommit=True) as watch:
-                while watch.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                    "AND query LIKE '%FROM subscribers%FOR UPDATE%'").fetchone() != (2,):
-                    assert time.monotonic() < deadline, "both imports waiting on the line"
-                    assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
-                    time.sleep(0.05)
-            blocker.rollback()
-            outcomes = sorted((p.wait(timeout=60), *p.communicate()) for p in procs)
-        finally:
-            for p in procs:
-                p.kill() if p.poll() is None else None
-    (ok, _, _), (refused, _, stderr) = outcomes
+    (ok, _, _), (refused, _, stderr) = collide(
+        gateway, postgres_url, ["payments", "import", str(csv)],
+        hold="SELECT id FROM subscribers WHERE msisdn = '85512345678' FOR UPDATE",
+        waiting_on="%FROM subscribers%FOR UPDATE%")
     assert (ok, refused) == (0, 2), outcomes
     assert stderr.splitlines() == [f"error: {csv}: line 2: reference 'BANK-0001' was imported before"], stderr
     with psycopg.connect(postgres_url) as conn:
