@@ -79,7 +79,8 @@ class Engine:
             screen = walk.screen
             if turn.caller.refusal is not None and (screen.own_line or isinstance(turn.caller.refusal, LineLost)):
                 # A lost SIM originates nothing (``domain.lost``): no menu is worth walking.
-                return Reply(self.replies.error(turn.caller.refusal, lang), end=True)
+                return Reply(self.replies.error(turn.caller.refusal, lang), end=True,
+                             screen=f"{tree.name}:{screen.id}")
             if screen.kind in (ScreenKind.ACTION, ScreenKind.END) or i >= len(answers):
                 break
             answer = answers[i].strip()
@@ -107,20 +108,22 @@ class Engine:
             key = self.seal(path) if secret and self.seal is not None else path
             rest = tuple(answers[i:])
             if key in turn.results:
-                return self._result(turn.results[key], rest, None, lang)
+                return self._result(turn.results[key], rest, None, lang, f"{tree.name}:{screen.id}")
             assert screen.action is not None
             args = {name: (walk.values.get(v[1:], "") if v.startswith("$") else v) for name, v in screen.args}
             call = ActionCall(screen.action, turn.caller.msisdn, args,
                               f"ussd:{turn.session_id}:{path}", lang)
             return Pending(call, tree.name, screen.id, key, rest, params=dict(walk.shown))
         if screen.kind is ScreenKind.END:
-            return self._result(self._text(screen.text, lang, walk.shown), tuple(answers[i:]), None, lang)
+            return self._result(self._text(screen.text, lang, walk.shown), tuple(answers[i:]), None, lang,
+                                f"{tree.name}:{screen.id}")
         if screen.show is not None:
             call = ActionCall(screen.show, turn.caller.msisdn, {}, "", lang)
             return Pending(call, tree.name, screen.id, "", (), walk.page, walk.hint,
                            {"__back__": "1" if walk.stack else "", **walk.shown})
         shown_pages = self._screen_pages(tree, screen, lang, walk.hint, bool(walk.stack), walk.shown)
-        return Reply(shown_pages[min(walk.page, len(shown_pages) - 1)], end=False, keep=True)
+        return Reply(shown_pages[min(walk.page, len(shown_pages) - 1)], end=False, keep=True,
+                     screen=f"{tree.name}:{screen.id}", secret=secret or screen.secret)
 
     def complete(self, pending: Pending, outcome: object) -> Reply:
         """The screen for an action's result (or refusal) asked for by ``step``."""
@@ -140,11 +143,12 @@ class Engine:
             back = bool(params.pop("__back__", ""))
             lines = [text, *self._lines(screen, call.language, pending.hint, params)]
             pages = self._paginate(lines, call.language, back)
-            return Reply(pages[min(pending.page, len(pages) - 1)], end=False, keep=True)
+            return Reply(pages[min(pending.page, len(pages) - 1)], end=False, keep=True,
+                         screen=f"{pending.tree}:{pending.screen}")
         if screen.text:
             text += "\n" + self._text(screen.text, call.language, pending.params)
         save = (pending.path, text) if spec.writes and not failed else None
-        return self._result(text, pending.rest, save, call.language)
+        return self._result(text, pending.rest, save, call.language, f"{pending.tree}:{pending.screen}")
 
     # --- fixed screens ------------------------------------------------------------
 
@@ -244,7 +248,7 @@ class Engine:
         )
 
     def _result(
-        self, text: str, rest: tuple[str, ...], save: tuple[str, str] | None, lang: str
+        self, text: str, rest: tuple[str, ...], save: tuple[str, str] | None, lang: str, screen: str,
     ) -> Reply:
         """A result ends the session; a long one is paged first (``98`` / ``0``)."""
         pages = self._paginate([text], lang, False, final=True)
@@ -254,7 +258,7 @@ class Engine:
                 page = min(page + 1, len(pages) - 1)
             elif answer.strip() == BACK:
                 page = max(page - 1, 0)
-        return Reply(pages[page], end=page == len(pages) - 1, save=save)
+        return Reply(pages[page], end=page == len(pages) - 1, save=save, screen=screen)
 
 
 def _with_subject(exc: GatewayError, call: ActionCall) -> GatewayError:

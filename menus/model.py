@@ -106,6 +106,12 @@ class Reply:
     #: (answer path, text) to keep with the session: a written action's result,
     #: so that a resent request gets it again without a second side effect.
     save: tuple[str, str] | None = None
+    #: Where the dialogue stands, as ``tree:screen`` (``""``: no screen of a
+    #: tree, e.g. an unknown code): what the journal and the funnel report name.
+    screen: str = ""
+    #: The screen waits for a secret answer (a PIN, an ID number) or the path
+    #: already holds one: a dialogue stopped here is never offered back.
+    secret: bool = False
 
 
 @dataclass(frozen=True)

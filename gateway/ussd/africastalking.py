@@ -10,28 +10,11 @@ A code dialled with extra segments (``*123*PIN#``) arrives as
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from gateway.ussd.request import MAX_FIELD, BadRequest, UssdRequest
 from menus.model import Reply
 
-MAX_FIELD = 256  # no real field comes near this; a longer one is a bad request
-
-
-class BadRequest(Exception):
-    """A field is missing or malformed; the message is the reason sent back."""
-
-
-@dataclass(frozen=True)
-class UssdRequest:
-    session_id: str
-    service_code: str
-    phone_number: str
-    answers: tuple[str, ...]
-    network_code: str = ""
-
-    @property
-    def text(self) -> str:
-        return "*".join(self.answers)
+__all__ = ["BadRequest", "UssdRequest", "parse", "render"]
 
 
 def parse(form: Mapping[str, str]) -> UssdRequest:

@@ -44,7 +44,7 @@ from gateway.services.ratelimit import RateLimiter
 from gateway.services.batcher import Batcher
 from gateway.services.errors import DATABASE_ERRORS, StoreBusy
 from gateway.ussd import sessions
-from gateway.ussd.africastalking import UssdRequest
+from gateway.ussd.request import UssdRequest
 from gateway.ussd.metrics import UssdMetrics
 from menus.actions import ACTION_TABLE
 from menus.engine import Engine

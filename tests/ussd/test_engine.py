@@ -55,7 +55,7 @@ def test_refusal_renders_and_is_saved(engine):
 def test_saved_result_is_shown_again_without_acting(engine):
     """A resent request with a saved result gets it back, with no action requested."""
     reply = engine.step(turn("2*1*12345678901234", results={"2*1*12345678901234": "Done."}))
-    assert reply == Reply("Done.", end=True)
+    assert (reply.text, reply.end, reply.screen) == ("Done.", True, "selfcare:topup_mine")
 
 
 def test_lost_line_reaches_no_screen(engine):
@@ -105,3 +105,11 @@ class TestPaging:
         assert len(pages) > 2
         assert all(limits.fits(p) for p in pages)
         assert pages[0].endswith("98 More") and pages[-1].endswith("0 Back")
+
+
+def test_reply_names_its_screen_and_whether_it_waits_for_a_secret(engine):
+    """The journal and resume read where a dialogue stands: a PIN prompt is secret, a menu is not."""
+    menu = engine.step(turn(""))
+    assert (menu.screen, menu.secret) == ("selfcare:main", False)
+    pin = engine.step(turn("2*1"))
+    assert pin.secret and pin.screen.startswith("selfcare:")
