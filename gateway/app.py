@@ -38,8 +38,7 @@ from gateway.ussd.sessions import SessionCache
 from gateway.ussd.web import init_app
 from menus.catalog import Catalog
 from menus.engine import Engine
-from menus.lint import lint, refusal
-from menus.loader import MenuError
+from menus.lint import check as check_menus
 from menus.paging import ScreenLimits
 from menus.replies import Replies
 
@@ -187,9 +186,7 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Wor
     profile = load_profile(settings.operator.profile)
     limits = ScreenLimits(settings.http.screen_chars_gsm, settings.http.screen_chars_ucs2)
     # Every problem ``menus check`` reports refuses the start, before the database is touched.
-    linted = lint(profile, limits)
-    if linted.problems:
-        raise MenuError(refusal(linted.problems))
+    linted = check_menus(profile, limits)
     catalog = linted.catalog
     store = open_database(settings.database, migrate=True)
     try:

@@ -37,7 +37,7 @@ from typing import Any
 from gateway.profile import OperatorProfile
 from menus.catalog import LOCALES, Catalog, TextFiles, fields, profile_constants, read_texts
 from menus.engine import page_screen, screen_lines
-from menus.loader import TREES_DIR, Menus, read_menus, text_keys
+from menus.loader import TREES_DIR, MenuError, Menus, read_menus, text_keys
 from menus.model import MenuTree, Problem, Screen, ScreenKind
 from menus.paging import BACK, MORE, ScreenLimits, screen_size
 from menus.validators import Validator
@@ -94,6 +94,18 @@ def lint(
         if key.split(".")[0] in TREE_TEXT_FILES and key not in shown:
             found.append(Problem(files.file_of(first, key), key, "no menu tree shows it"))
     return Linted(catalog, menus, tuple(found))
+
+
+def check(profile: OperatorProfile, limits: ScreenLimits) -> Linted:
+    """The shipped texts and trees of ``profile``, linted, for a gateway about to start.
+
+    Raises:
+        MenuError: any problem: the first, and how many more (``refusal``).
+    """
+    linted = lint(profile, limits)
+    if linted.problems:
+        raise MenuError(refusal(linted.problems))
+    return linted
 
 
 def refusal(problems: Sequence[Problem]) -> str:

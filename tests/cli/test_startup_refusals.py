@@ -128,8 +128,8 @@ class TestBrokenMenuFiles:
 
     def test_serve_refuses_what_menus_check_reports_before_touching_the_database(self, gateway: Gateway) -> None:
         """Problems only the lint finds (a Khmer prompt over 80 UCS-2 characters, a screen nothing leads
-        to) stop serve with the first line menus check prints and the count of the others; no database
-        is created."""
+        to) stop serve, and serve --workers, with the first line menus check prints and the count of the
+        others; no database is created."""
         menus = gateway.own_menus()
         khmer = menus / "locales" / "km" / "selfcare.toml"
         text = khmer.read_text(encoding="utf-8")
@@ -153,6 +153,9 @@ class TestBrokenMenuFiles:
         # The prompt is asked in the menu (selfcare:topup_number) and after *123*PIN*NUMBER# (topup:target).
         assert len(khmer_lines) == 2 and len(lines) == 3
         assert message == f"error: {lines[0]} (and {len(lines) - 1} more: 'ussd-gateway menus check' lists them)"
+        # The supervisor of --workers refuses once, before it migrates or starts a worker (nothing
+        # listens: the port is never bound).
+        assert gateway.refused("serve", "--workers", "2", env={**env, "GATEWAY_HTTP_PORT": "18097"}) == message
         assert not fresh.exists()
 
 
