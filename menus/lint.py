@@ -97,7 +97,7 @@ def lint(
 
 
 def check(profile: OperatorProfile, limits: ScreenLimits) -> Linted:
-    """The shipped texts and trees of ``profile``, linted, for a gateway about to start.
+    """The texts and trees of ``profile`` (the ``menus`` package's), linted, for a gateway about to start.
 
     Raises:
         MenuError: any problem: the first, and how many more (``refusal``).

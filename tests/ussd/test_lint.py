@@ -230,6 +230,14 @@ class TestTexts:
         assert kh.lines() == [f"{kh.tree()}: screens.sure.text: 'selfcare.sure' shows {{pim}}, which no input "
                               "of this tree stores"]
 
+    def test_placeholder_in_an_option_label_is_shown_as_written(self, kh: Menus) -> None:
+        """Labels are not filled in: a placeholder in one would reach the handset as ``{pin}``."""
+        kh.set_text("en", "opt_stop", "Stop {pin}")
+        kh.set_text("km", "opt_stop", "ឈប់ {pin}")
+
+        assert kh.lines() == [f"{kh.tree()}: screens.main.options[1].label: 'selfcare.opt_stop' shows {{pin}} "
+                              "as written (labels and hints are not filled in)"]
+
     def test_unreadable_text_file_and_tree_problem_in_one_run(self, kh: Menus) -> None:
         """A TOML error in a text file is named with its line, and the run goes on to the tree."""
         kh.texts("km").write_text(kh.texts("km").read_text(encoding="utf-8") + "oops = = 1\n", encoding="utf-8")
