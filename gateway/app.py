@@ -38,7 +38,7 @@ from gateway.ussd.sessions import SessionCache
 from gateway.ussd.web import init_app
 from menus.catalog import Catalog
 from menus.engine import Engine
-from menus.loader import load_menus
+from menus.lint import check as check_menus
 from menus.paging import ScreenLimits
 from menus.replies import Replies
 
@@ -179,21 +179,22 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Wor
     processes, so each request reads its session row (``Dialogues(shared=)``).
 
     Raises:
-        ConfigError, StoreError, CatalogError, MenuError: the gateway cannot start.
+        ConfigError, StoreError, MenuError: the gateway cannot start (a menu or text
+            problem: the first ``menus.lint`` finds, and how many more).
     """
     clock = clock or SystemClock()
     profile = load_profile(settings.operator.profile)
+    limits = ScreenLimits(settings.http.screen_chars_gsm, settings.http.screen_chars_ucs2)
+    # Every problem ``menus check`` reports refuses the start, before the database is touched.
+    linted = check_menus(profile, limits)
+    catalog = linted.catalog
     store = open_database(settings.database, migrate=True)
     try:
-        catalog = Catalog.for_profile(profile)
         replies = Replies(catalog, profile)
         services = Services(Context(store=store, clock=clock, profile=profile,
                                     pin_secret=settings.security.pin_secret, notices=replies))
-        engine = Engine(
-            menus=load_menus(catalog, profile), texts=catalog, replies=replies,
-            limits=ScreenLimits(settings.http.screen_chars_gsm, settings.http.screen_chars_ucs2),
-            seal=services.answer_key,
-        )
+        engine = Engine(menus=linted.menus, texts=catalog, replies=replies, limits=limits,
+                        seal=services.answer_key)
     except BaseException:
         store.close()
         raise

@@ -31,7 +31,10 @@ from types import FrameType
 
 from gateway.config import ConfigError, Settings
 from gateway.logs import bind_process, get_logger
+from gateway.profile import load_profile
 from gateway.store import open_database
+from menus.lint import check as check_menus
+from menus.paging import ScreenLimits
 
 log = get_logger("gateway.workers")
 
@@ -164,11 +167,14 @@ def supervise(settings: Settings, count: int, worker_args: list[str]) -> int:
     """``serve --workers COUNT``: migrate once, run the workers until SIGTERM/SIGINT; the exit code.
 
     Raises:
-        ConfigError, StoreError: refused before any worker starts.
+        ConfigError, StoreError, MenuError: refused before any worker starts.
     """
     if settings.http.port == 0:
         raise ConfigError("http.port: --workers needs a fixed port to share (0 would give each worker its own)")
     bind_process(worker="supervisor")
+    # What every worker would refuse, refused once, before the database is touched.
+    check_menus(load_profile(settings.operator.profile),
+                ScreenLimits(settings.http.screen_chars_gsm, settings.http.screen_chars_ucs2))
     open_database(settings.database, migrate=True).close()
     log.info("workers_starting", workers=count, port=settings.http.port)
     return Supervisor(count, worker_args).run()

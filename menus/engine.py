@@ -206,15 +206,7 @@ class Engine:
         return self.texts.text(key, language, **params) if params else self.texts.text(key, language)
 
     def _lines(self, screen: Screen, lang: str, hint: str | None, params: Mapping[str, str]) -> list[str]:
-        lines = [self.texts.text(hint, lang)] if hint else []
-        if screen.text:
-            lines.append(self._text(screen.text, lang, params) if self._is_dynamic(screen, lang)
-                         else self.texts.text(screen.text, lang))
-        lines += [f"{n} {self.texts.text(o.label, lang)}" for n, o in enumerate(screen.options, 1)]
-        if screen.kind is ScreenKind.CONFIRM:
-            lines += [f"1 {self.texts.text('ussd.confirm_yes', lang)}",
-                      f"2 {self.texts.text('ussd.confirm_no', lang)}"]
-        return lines
+        return screen_lines(screen, self.texts, lang, hint, params if self._is_dynamic(screen, lang) else {})
 
     def _is_dynamic(self, screen: Screen, lang: str) -> bool:
         key = (screen.text or "", lang)
@@ -241,11 +233,7 @@ class Engine:
         return len(self._screen_pages(tree, walk.screen, lang, walk.hint, bool(walk.stack), walk.shown))
 
     def _paginate(self, lines: list[str], lang: str, back: bool, *, final: bool = False) -> tuple[str, ...]:
-        return paginate(
-            [part for line in lines for part in line.split("\n")], self.limits,
-            more=self.texts.text("ussd.more", lang), back=self.texts.text("ussd.back", lang),
-            back_on_first=back and not final, back_on_last=not final,
-        )
+        return page_screen(lines, self.texts, lang, self.limits, back, final=final)
 
     def _result(
         self, text: str, rest: tuple[str, ...], save: tuple[str, str] | None, lang: str, screen: str,
@@ -259,6 +247,36 @@ class Engine:
             elif answer.strip() == BACK:
                 page = max(page - 1, 0)
         return Reply(pages[page], end=page == len(pages) - 1, save=save, screen=screen)
+
+
+def screen_lines(
+    screen: Screen, texts: Texts, lang: str, hint: str | None, params: Mapping[str, str],
+) -> list[str]:
+    """The lines of a menu, input or confirmation screen before paging: the hint after a
+    refused answer, the text (filled with ``params`` unless empty), the numbered options and
+    a confirmation's answers. ``menus.lint`` measures screens with it too."""
+    lines = [texts.text(hint, lang)] if hint else []
+    if screen.text:
+        lines.append(texts.text(screen.text, lang, **params) if params else texts.text(screen.text, lang))
+    lines += [f"{n} {texts.text(o.label, lang)}" for n, o in enumerate(screen.options, 1)]
+    if screen.kind is ScreenKind.CONFIRM:
+        lines += [f"1 {texts.text('ussd.confirm_yes', lang)}", f"2 {texts.text('ussd.confirm_no', lang)}"]
+    return lines
+
+
+def page_screen(
+    lines: list[str], texts: Texts, lang: str, limits: ScreenLimits, back: bool, *, final: bool = False,
+) -> tuple[str, ...]:
+    """``lines`` as the pages the handset shows, with ``98 More`` / ``0 Back`` in ``lang``.
+
+    ``back``: the screen has a parent (its first page offers ``0 Back``);
+    ``final``: a result that ends the dialogue (no ``0 Back`` on its last page).
+    """
+    return paginate(
+        [part for line in lines for part in line.split("\n")], limits,
+        more=texts.text("ussd.more", lang), back=texts.text("ussd.back", lang),
+        back_on_first=back and not final, back_on_last=not final,
+    )
 
 
 def _with_subject(exc: GatewayError, call: ActionCall) -> GatewayError:

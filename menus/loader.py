@@ -7,6 +7,8 @@ The gateway refuses to start on a broken tree, naming the file and the path
 inside it: a target that names no screen, an action that is not a use case,
 an argument the action does not take, a stored answer nobody asks for, a
 validator it does not know, or a text missing in one of the languages.
+``read_menus`` finds every such problem (``load_menus`` refuses on the
+first); ``menus.lint`` adds what needs the whole tree and the texts.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from gateway.config import ConfigError
 from gateway.profile import OperatorProfile
 from gateway.services.facade import ACTIONS
 from menus.actions import ACTION_TABLE, Texts
-from menus.model import MenuTree, Option, Screen, ScreenKind
+from menus.model import MenuTree, Option, Problem, Screen, ScreenKind
 from menus.validators import Validator, build_validator
 
 TREES_DIR = Path(__file__).resolve().parent / "trees"
@@ -76,112 +78,154 @@ def load_menus(texts: Texts, profile: OperatorProfile, root: Path = TREES_DIR) -
     Raises:
         MenuError: naming the file and the path of the first problem.
     """
+    menus, problems = read_menus(texts, profile, root)
+    if problems:
+        raise MenuError(str(problems[0]))
+    return menus
+
+
+def read_menus(texts: Texts, profile: OperatorProfile, root: Path = TREES_DIR) -> tuple[Menus, list[Problem]]:
+    """Every tree under ``root`` and every problem found in them, in file order.
+
+    A screen with a problem is left out of its tree (links to it are not
+    reported again); a file that cannot be used at all is left out.
+    """
+    problems: list[Problem] = []
     trees: dict[str, MenuTree] = {}
     by_code: dict[str, str] = {}
     validators: dict[tuple[str, str], Validator] = {}
     for path in sorted(root.glob("*.toml")):
-        tree, compiled = _load_tree(path, profile)
+        loaded = _load_tree(path, profile, problems)
+        if loaded is None:
+            continue
+        tree, compiled = loaded
         code = getattr(profile.codes, tree.code)
         if code in by_code:
-            raise MenuError(f"{path}: code: {tree.code} ({code}) is also answered by "
-                            f"{by_code[code]}.toml")
+            problems.append(Problem(path, "code", f"{tree.code} ({code}) is also answered by "
+                                                  f"{by_code[code]}.toml"))
+            continue
         by_code[code] = tree.name
         trees[tree.name] = tree
         validators.update({(tree.name, sid): v for sid, v in compiled.items()})
-        for where, key in _text_keys(tree, compiled):
+        for where, key in text_keys(tree, compiled):
             if not texts.has(key):
-                raise MenuError(f"{path}: {where}: no text {key!r} in menus/locales/*/"
-                                f"{key.split('.')[0]}.toml")
+                problems.append(Problem(path, where, f"no text {key!r} in menus/locales/*/"
+                                                     f"{key.split('.')[0]}.toml"))
     for key in ENGINE_TEXTS:
         if not texts.has(key):
-            raise MenuError(f"menus/locales/*/ussd.toml: no text {key!r}")
-    if not trees:
-        raise MenuError(f"{root}: no menu trees")
-    return Menus(trees, by_code, validators)
+            problems.append(Problem(Path("menus/locales/*/ussd.toml"), key, "missing (the engine shows it)"))
+    if not trees and not problems:
+        problems.append(Problem(root, "", "no menu trees"))
+    return Menus(trees, by_code, validators), problems
 
 
-def _load_tree(path: Path, profile: OperatorProfile) -> tuple[MenuTree, dict[str, Validator]]:
+def _load_tree(
+    path: Path, profile: OperatorProfile, problems: list[Problem]
+) -> tuple[MenuTree, dict[str, Validator]] | None:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise MenuError(f"{path}: cannot read: {exc}") from None
+        problems.append(Problem(path, "", f"cannot read: {exc}"))
+        return None
+    before = len(problems)
     for key in raw:
         if key not in ("code", "start", "screens"):
-            raise MenuError(f"{path}: {key}: unknown key")
+            problems.append(Problem(path, key, "unknown key"))
     code, start, table = raw.get("code"), raw.get("start"), raw.get("screens")
     codes = {f.name for f in dataclasses.fields(profile.codes)}
     if code not in codes:
-        raise MenuError(f"{path}: code: {code!r} is not one of {', '.join(sorted(codes))}")
+        problems.append(Problem(path, "code", f"{code!r} is not one of {', '.join(sorted(codes))}"))
     if not isinstance(table, dict) or not table:
-        raise MenuError(f"{path}: screens: missing")
+        problems.append(Problem(path, "screens", "missing"))
+    if len(problems) > before:
+        return None
+    assert isinstance(table, dict)
     screens: dict[str, Screen] = {}
+    broken: set[str] = set()
     validators: dict[str, Validator] = {}
     for sid, spec in table.items():
         where = f"screens.{sid}"
         if not isinstance(spec, dict):
-            raise MenuError(f"{path}: {where}: expected a table")
-        screens[sid], validator = _screen(str(path), where, sid, spec, profile)
+            problems.append(Problem(path, where, "expected a table"))
+            broken.add(sid)
+            continue
+        screen, validator = _screen(path, where, sid, spec, profile, problems)
+        if screen is None:
+            broken.add(sid)
+            continue
+        screens[sid] = screen
         if validator is not None:
             validators[sid] = validator
-    if start not in screens:
-        raise MenuError(f"{path}: start: no screen {start!r}")
-    tree = MenuTree(path.stem, code, start, screens, path)
-    _check_links(tree)
+    if start not in screens and start not in broken:
+        problems.append(Problem(path, "start", f"no screen {start!r}"))
+    tree = MenuTree(path.stem, str(code), str(start), screens, path)
+    _check_links(tree, broken, problems)
     return tree, validators
 
 
 def _screen(
-    fname: str, where: str, sid: str, spec: dict[str, Any], profile: OperatorProfile
-) -> tuple[Screen, Validator | None]:
+    path: Path, where: str, sid: str, spec: dict[str, Any], profile: OperatorProfile, problems: list[Problem]
+) -> tuple[Screen | None, Validator | None]:
+    """The screen ``spec`` describes, or None (its problems added to ``problems``)."""
+    before = len(problems)
+
+    def refuse(key: str, message: str) -> None:
+        problems.append(Problem(path, f"{where}.{key}", message))
+
     try:
         kind = ScreenKind(spec.get("kind"))
     except ValueError:
-        raise MenuError(f"{fname}: {where}.kind: expected one of "
-                        f"{', '.join(k.value for k in ScreenKind)}") from None
+        refuse("kind", f"expected one of {', '.join(k.value for k in ScreenKind)}")
+        return None, None
     for key in spec:
         if key != "kind" and key not in _KEYS[kind]:
-            raise MenuError(f"{fname}: {where}.{key}: unknown key for a {kind.value} screen")
+            refuse(key, f"unknown key for a {kind.value} screen")
     for key in _REQUIRED[kind]:
         if key not in spec:
-            raise MenuError(f"{fname}: {where}.{key}: missing")
-    options = []
+            refuse(key, "missing")
+    options: list[Option] = []
+    withheld: list[Option] = []
     for i, opt in enumerate(spec.get("options", ())):
         if not (isinstance(opt, dict) and {"label", "target"} <= set(opt) <= {"label", "target", "when"}):
-            raise MenuError(f"{fname}: {where}.options[{i}]: expected {{label, target[, when]}}")
+            refuse(f"options[{i}]", "expected {label, target[, when]}")
+            continue
         try:
             offered = "when" not in opt or offers(profile, str(opt["when"]))
         except ValueError as exc:
-            raise MenuError(f"{fname}: {where}.options[{i}].when: {exc}") from None
-        if offered:
-            options.append(Option(str(opt["label"]), str(opt["target"])))
+            refuse(f"options[{i}].when", str(exc))
+            continue
+        (options if offered else withheld).append(Option(str(opt["label"]), str(opt["target"]), i))
     validator = None
-    if kind is ScreenKind.INPUT:
+    if kind is ScreenKind.INPUT and "validate" in spec:
         try:
             validator = build_validator(str(spec["validate"]), spec, profile.number_plan)
         except ValueError as exc:
-            raise MenuError(f"{fname}: {where}.validate: {exc}") from None
+            refuse("validate", str(exc))
     action = spec.get("action")
     if action is not None and (action not in ACTIONS or action not in ACTION_TABLE):
-        raise MenuError(f"{fname}: {where}.action: unknown action {action!r}")
+        refuse("action", f"unknown action {action!r}")
     show = spec.get("show")
     if show is not None and (show not in ACTION_TABLE or ACTION_TABLE[show].writes):
-        raise MenuError(f"{fname}: {where}.show: {show!r} is not a read-only action")
+        refuse("show", f"{show!r} is not a read-only action")
     args = spec.get("args", {})
     if not isinstance(args, dict):
-        raise MenuError(f"{fname}: {where}.args: expected a table")
-    if action is not None:
+        refuse("args", "expected a table")
+    elif isinstance(action, str) and action in ACTION_TABLE:
         spec_ = ACTION_TABLE[action]
         for name in args:
             if name not in spec_.params:
-                raise MenuError(f"{fname}: {where}.args.{name}: {action} takes no {name!r}")
-        for name in spec_.params - spec_.optional - set(args):
-            raise MenuError(f"{fname}: {where}.args.{name}: missing for {action}")
+                refuse(f"args.{name}", f"{action} takes no {name!r}")
+        for name in sorted(spec_.params - spec_.optional - set(args)):
+            refuse(f"args.{name}", f"missing for {action}")
+    if len(problems) > before:
+        return None, None
     return Screen(
         id=sid, kind=kind, text=spec.get("text"), options=tuple(options), next=spec.get("next"),
         cancel=spec.get("cancel"), validate=spec.get("validate"), store=spec.get("store"),
         dialled_only=bool(spec.get("dialled_only", False)), action=action,
         args=tuple((str(k), str(v)) for k, v in args.items()), show=show,
         own_line=bool(spec.get("own_line", False)), secret=bool(spec.get("secret", False)),
+        withheld=tuple(withheld),
     ), validator
 
 
@@ -204,27 +248,26 @@ def offers(profile: OperatorProfile, condition: str) -> bool:
                      f"care:{'|'.join(sorted(CARE_REQUESTS))})")
 
 
-def _check_links(tree: MenuTree) -> None:
-    fname = str(tree.path)
+def _check_links(tree: MenuTree, broken: set[str], problems: list[Problem]) -> None:
+    """Targets naming no screen and arguments naming no stored answer (``broken``: screens
+    left out for problems of their own, not reported again)."""
     stored = {s.store for s in tree.screens.values() if s.store}
     for sid, screen in tree.screens.items():
-        links: list[tuple[str, str | None]] = [
-            (f"options[{i}].target", o.target) for i, o in enumerate(screen.options)
-        ]
-        links += [("next", screen.next), ("cancel", screen.cancel)]
-        for where, target in links:
-            if target is not None and target not in tree.screens:
-                raise MenuError(f"{fname}: screens.{sid}.{where}: no screen {target!r}")
+        for where, target in screen.links():
+            if target not in tree.screens and target not in broken:
+                problems.append(Problem(tree.path, f"screens.{sid}.{where}", f"no screen {target!r}"))
         for name, value in screen.args:
             if value.startswith("$") and value[1:] not in stored:
-                raise MenuError(f"{fname}: screens.{sid}.args.{name}: no input stores {value[1:]!r}")
+                problems.append(Problem(tree.path, f"screens.{sid}.args.{name}",
+                                        f"no input stores {value[1:]!r}"))
 
 
-def _text_keys(tree: MenuTree, validators: Mapping[str, Validator]) -> Iterable[tuple[str, str]]:
+def text_keys(tree: MenuTree, validators: Mapping[str, Validator]) -> Iterable[tuple[str, str]]:
+    """(key path, text key) of every text the tree shows, withheld options' labels too."""
     for sid, screen in tree.screens.items():
         if screen.text:
             yield f"screens.{sid}.text", screen.text
-        for i, option in enumerate(screen.options):
-            yield f"screens.{sid}.options[{i}].label", option.label
+        for option in (*screen.options, *screen.withheld):
+            yield f"screens.{sid}.options[{option.place}].label", option.label
         if sid in validators:
             yield f"screens.{sid}.validate", validators[sid].hint

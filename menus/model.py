@@ -15,6 +15,30 @@ from typing import Any
 from gateway.domain.errors import GatewayError
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a menu tree or a text: the file, the path inside it, what is wrong.
+
+    Shown as one line, ``menus/trees/topup.toml: screens.pin.next: no screen 'x'``;
+    the file is named relative to the working directory when it lies under it.
+    """
+
+    file: Path
+    #: Key path in a tree (``screens.pin.next``) or text key (``selfcare.main_title``); "" for the whole file.
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        shown = self.file
+        try:
+            here = Path.cwd()
+        except OSError:  # the working directory was removed
+            here = Path("/")
+        if shown.is_absolute() and here != Path("/") and shown.is_relative_to(here):
+            shown = shown.relative_to(here)
+        return f"{shown}: {self.where}: {self.message}" if self.where else f"{shown}: {self.message}"
+
+
 class ScreenKind(enum.Enum):
     MENU = "menu"  # numbered options
     INPUT = "input"  # a validated answer, stored under a name
@@ -27,6 +51,8 @@ class ScreenKind(enum.Enum):
 class Option:
     label: str  # text key
     target: str  # screen id
+    #: Its place among the options of the file (``options[2]``), whether offered or withheld.
+    place: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,6 +83,20 @@ class Screen:
     #: An input whose answer is a secret (a voucher PIN, an ID number): a path
     #: holding it is kept only as a keyed hash (``Engine(seal=...)``).
     secret: bool = False
+    #: Options the file has but this profile does not offer (their ``when`` is
+    #: not met): never shown, kept so that ``menus.lint`` sees the tree as written.
+    withheld: tuple[Option, ...] = ()
+
+    def links(self, *, withheld: bool = True) -> list[tuple[str, str]]:
+        """(key path inside the screen, target) of every way out of it the file names.
+
+        ``withheld``: with the options this profile does not offer.
+        """
+        options = [*self.options, *self.withheld] if withheld else list(self.options)
+        found = [(f"options[{o.place}].target", o.target) for o in options]
+        found += [(key, target) for key, target in (("next", self.next), ("cancel", self.cancel))
+                  if target is not None]
+        return found
 
 
 @dataclass(frozen=True)
@@ -70,6 +110,28 @@ class MenuTree:
 
     def screen(self, screen_id: str) -> Screen:
         return self.screens[screen_id]
+
+    def reachable(self, *, withheld: bool = False) -> dict[str, bool]:
+        """The screens a walk from ``start`` can reach, each with whether it can be reached from
+        another screen (then it shows ``0 Back``): through an option or ``next``; a
+        confirmation's ``cancel`` leads to its screen as a fresh start, without a parent.
+
+        ``withheld``: through the options this profile does not offer too (the tree as written).
+        """
+        parent: dict[str, bool] = {self.start: False}
+        queue = [self.start]
+        while queue:
+            screen = self.screens.get(queue.pop())
+            if screen is None:  # a dangling link: the loader reports it
+                continue
+            ways = [(target, key != "cancel") for key, target in screen.links(withheld=withheld)]
+            if screen.kind is ScreenKind.CONFIRM and screen.cancel is None:
+                ways.append((self.start, False))
+            for target, child in ways:
+                if target not in parent:
+                    queue.append(target)
+                parent[target] = parent.get(target, False) or child
+        return {sid: parent[sid] for sid in self.screens if sid in parent}
 
 
 @dataclass(frozen=True)

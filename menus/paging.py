@@ -37,6 +37,15 @@ def gsm_length(text: str) -> int | None:
     return total
 
 
+def screen_size(text: str) -> tuple[int, str]:
+    """How long ``text`` is on a screen, and in which alphabet: (septets, ``"GSM"``) or
+    (UTF-16 code units, ``"UCS-2"``)."""
+    septets = gsm_length(text)
+    if septets is not None:
+        return septets, "GSM"
+    return len(text.encode("utf-16-le")) // 2, "UCS-2"
+
+
 @dataclass(frozen=True)
 class ScreenLimits:
     gsm: int = 182
@@ -47,6 +56,10 @@ class ScreenLimits:
         if septets is not None:
             return septets <= self.gsm
         return len(text.encode("utf-16-le")) // 2 <= self.ucs2
+
+    def limit(self, alphabet: str) -> int:
+        """The characters one screen holds in ``alphabet`` (as ``screen_size`` names it)."""
+        return self.gsm if alphabet == "GSM" else self.ucs2
 
 
 def paginate(

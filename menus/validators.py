@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from gateway.domain.errors import InvalidInput
 from gateway.domain.msisdn import NumberPlan
 from gateway.domain.secrets import normalise_id_number
-from gateway.domain.vouchers import check_pin_format
+from gateway.domain.vouchers import PIN_MAX_DIGITS, check_pin_format
 
 ID_NUMBER_MIN, ID_NUMBER_MAX = 4, 32
 
@@ -26,6 +26,12 @@ class Validator(Protocol):
 
     def check(self, text: str) -> tuple[str, str] | None:
         """The value to keep and how to show it, or None if refused."""
+        ...
+
+    @property
+    def widest(self) -> str:
+        """How the longest answer it accepts is shown: what ``menus.lint`` measures a
+        screen showing the answer (``{number}``) with."""
         ...
 
 
@@ -41,6 +47,10 @@ class Digits:
             return text, text
         return None
 
+    @property
+    def widest(self) -> str:
+        return "9" * self.max_length
+
 
 @dataclass(frozen=True)
 class Pin:
@@ -52,6 +62,10 @@ class Pin:
         except InvalidInput:
             return None
         return pin, "*" * len(pin)
+
+    @property
+    def widest(self) -> str:
+        return "*" * PIN_MAX_DIGITS
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,10 @@ class PhoneNumber:
             return None
         return msisdn, self.plan.national(msisdn)
 
+    @property
+    def widest(self) -> str:
+        return self.plan.national_prefix + "9" * max(self.plan.national_lengths)
+
 
 @dataclass(frozen=True)
 class IdNumber:
@@ -76,6 +94,10 @@ class IdNumber:
         if ID_NUMBER_MIN <= len(cleaned) <= ID_NUMBER_MAX and cleaned.isascii():
             return cleaned, cleaned
         return None
+
+    @property
+    def widest(self) -> str:
+        return "X" * ID_NUMBER_MAX
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,10 @@ class Text:
         if 0 < len(cleaned) <= self.max_length:
             return cleaned, cleaned
         return None
+
+    @property
+    def widest(self) -> str:
+        return "x" * self.max_length
 
 
 VALIDATOR_NAMES = ("digits", "pin", "msisdn", "id_number", "text")

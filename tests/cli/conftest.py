@@ -89,6 +89,13 @@ class Gateway:
 
         return check
 
+    def own_menus(self) -> Path:
+        """A copy of the menus package in the command's working directory, which Python imports
+        first: trees and texts to break without touching the shipped ones."""
+        copy = self.tmp / "menus"
+        shutil.copytree(ROOT / "menus", copy, ignore=shutil.ignore_patterns("__pycache__"))
+        return copy
+
     def csv(self, name: str, text: str) -> Path:
         path = self.tmp / name
         path.write_text(text, encoding="utf-8")

@@ -13,6 +13,9 @@ import pytest
 
 from tests.cli.conftest import HEADER, ROOT, Gateway
 
+#: A Khmer sentence of about 90 UCS-2 characters: no question screen holding it fits in 80.
+LONG_KM = "តវ៉ាវិក្កយបត្រចុងក្រោយ? ចំនួនទឹកប្រាក់ត្រូវរក្សាទុកជាប្រាក់កក់រហូតដល់វិវាទត្រូវបានដោះស្រាយ។"
+
 
 class TestConfiguration:
     def test_pin_secret_missing_short_or_demo(self, gateway: Gateway) -> None:
@@ -92,42 +95,68 @@ class TestUnusableDatabase:
         assert "malformed" in message
 
 
-def _own_menus(gateway: Gateway) -> Path:
-    """A copy of the menus package in the command's working directory, which Python imports first."""
-    copy = gateway.tmp / "menus"
-    shutil.copytree(ROOT / "menus", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
-
-
 class TestBrokenMenuFiles:
     def test_broken_translation_file_is_one_line_naming_file_and_line(self, gateway: Gateway) -> None:
         """A translation file with a TOML error stops the command in one line naming the file and the line."""
-        broken = _own_menus(gateway) / "locales" / "km" / "replies.toml"
+        broken = gateway.own_menus() / "locales" / "km" / "replies.toml"
         broken.write_text(broken.read_text(encoding="utf-8") + "oops = = 1\n", encoding="utf-8")
 
         message = gateway.refused("db", "migrate")
 
-        assert str(broken) in message and "line" in message
+        # Named from the working directory, which holds the copy.
+        assert "menus/locales/km/replies.toml: " in message and "line" in message
 
     def test_translation_missing_a_key_names_file_and_key(self, gateway: Gateway) -> None:
         """A key present in English but missing in Khmer is refused naming the Khmer file and the key."""
-        folder = _own_menus(gateway) / "locales"
+        folder = gateway.own_menus() / "locales"
         english = folder / "en" / "replies.toml"
         english.write_text(english.read_text(encoding="utf-8") + 'only_english = "x"\n', encoding="utf-8")
 
         message = gateway.refused("db", "migrate")
 
-        assert f"{folder / 'km' / 'replies.toml'}: replies.only_english missing in 'km'" in message
+        assert "menus/locales/km/replies.toml: replies.only_english: missing in 'km'" in message
 
     def test_broken_menu_tree_stops_serve_in_one_line(self, gateway: Gateway) -> None:
         """A menu tree that links to a screen it lacks stops serve in one line naming the file and the key path."""
-        tree = _own_menus(gateway) / "trees" / "optout.toml"
+        tree = gateway.own_menus() / "trees" / "optout.toml"
         tree.write_text('code = "marketing_optout"\nstart = "nowhere"\n[screens.a]\nkind = "end"\ntext = "ussd.bye"\n',
                         encoding="utf-8")
 
         message = gateway.refused("serve", env={"GATEWAY_SMPP_ENABLED": "false", "GATEWAY_HTTP_PORT": "0"})
 
-        assert f"{tree}: start: no screen 'nowhere'" in message
+        assert "menus/trees/optout.toml: start: no screen 'nowhere'" in message
+
+    def test_serve_refuses_what_menus_check_reports_before_touching_the_database(self, gateway: Gateway) -> None:
+        """Problems only the lint finds (a Khmer prompt over 80 UCS-2 characters, a screen nothing leads
+        to) stop serve, and serve --workers, with the first line menus check prints and the count of the
+        others; no database is created."""
+        menus = gateway.own_menus()
+        khmer = menus / "locales" / "km" / "selfcare.toml"
+        text = khmer.read_text(encoding="utf-8")
+        start = text.index("topup_number_prompt = ")
+        end = text.index("\n", start)
+        khmer.write_text(text[:start] + f'topup_number_prompt = "{LONG_KM}"' + text[end:], encoding="utf-8")
+        tree = menus / "trees" / "optout.toml"
+        tree.write_text(tree.read_text(encoding="utf-8") + '\n[screens.orphan]\nkind = "end"\ntext = "ussd.back"\n',
+                        encoding="utf-8")
+        fresh = gateway.tmp / "fresh.db"
+        env = {"GATEWAY_SMPP_ENABLED": "false", "GATEWAY_HTTP_PORT": "0", "GATEWAY_DATABASE_PATH": str(fresh)}
+
+        check = gateway("menus", "check", env=env, check=False)
+        message = gateway.refused("serve", env=env)
+
+        lines = check.stdout.splitlines()
+        assert check.returncode == 2
+        assert "menus/trees/optout.toml: screens.orphan: unreachable: no way leads here from start 'stop'" in lines
+        khmer_lines = [line for line in lines if line.startswith(
+            "menus/locales/km/selfcare.toml: selfcare.topup_number_prompt: ")]
+        # The prompt is asked in the menu (selfcare:topup_number) and after *123*PIN*NUMBER# (topup:target).
+        assert len(khmer_lines) == 2 and len(lines) == 3
+        assert message == f"error: {lines[0]} (and {len(lines) - 1} more: 'ussd-gateway menus check' lists them)"
+        # The supervisor of --workers refuses once, before it migrates or starts a worker (nothing
+        # listens: the port is never bound).
+        assert gateway.refused("serve", "--workers", "2", env={**env, "GATEWAY_HTTP_PORT": "18097"}) == message
+        assert not fresh.exists()
 
 
 class TestOutputAndMissingDatabase:

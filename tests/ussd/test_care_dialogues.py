@@ -112,7 +112,7 @@ async def test_statement_refused_in_nepali_after_the_15_days(np_world):
 async def test_dispute_dialogue_in_nepali(np_world):
     """3(B).4, 9.3: the reference and the settlement dates, the amount held as deposit."""
     screens, result = await dial_all(np_world, option(np_world, "dispute"), "1", msisdn=NE)
-    assert screens[1].startswith("CON पछिल्लो बिलमा विवाद गर्ने?")
+    assert screens[1].startswith("CON पछिल्लो बिलमा विवाद?")
     assert "DP-" in result and "धरौटी" in result
     assert [d.status for d in np_world.gateway.services.list_disputes(open_only=True)] == ["open"]
 

@@ -62,7 +62,7 @@ def test_missing_translation_is_refused(profile, tmp_path):
     root = tmp_path / "locales"
     shutil.copytree(LOCALES, root)
     _edit(root / "km" / "selfcare.toml", 'topup_title = "បញ្ចូលលុយ"\n', "")
-    with pytest.raises(CatalogError, match=r"km/selfcare.toml: selfcare.topup_title missing in 'km'"):
+    with pytest.raises(CatalogError, match=r"km/selfcare.toml: selfcare.topup_title: missing in 'km'"):
         Catalog.load(profile.languages, root)
 
 
