@@ -215,6 +215,12 @@ class JobsSettings:
     lifecycle_interval_seconds: float = 300.0
     #: Seconds between sweeps that forget expired USSD sessions.
     session_sweep_seconds: float = 60.0
+    #: Seconds between reads of what the database holds for ``/metrics`` (outbox depth and
+    #: waiting time, overdue receipts, campaign progress, lockouts; ``gateway.monitoring``).
+    figures_interval_seconds: float = 15.0
+    #: Minutes a submitted SMS may wait for its delivery receipt before it counts as overdue
+    #: (``selfcare_sms_receipts_overdue``): SMSCs send most receipts within seconds.
+    receipt_overdue_minutes: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -419,6 +425,8 @@ def _validate(settings: Settings) -> None:
         positive(f"http.{key}", getattr(settings.http, key))
     positive("jobs.lifecycle_interval_seconds", settings.jobs.lifecycle_interval_seconds)
     positive("jobs.session_sweep_seconds", settings.jobs.session_sweep_seconds)
+    positive("jobs.figures_interval_seconds", settings.jobs.figures_interval_seconds)
+    positive("jobs.receipt_overdue_minutes", settings.jobs.receipt_overdue_minutes)
     positive("database.busy_timeout_ms", settings.database.busy_timeout_ms)
     positive("smpp.enquire_link_interval", settings.smpp.enquire_link_interval)
     positive("smpp.reconnect_min", settings.smpp.reconnect_min)
