@@ -1,6 +1,7 @@
 """Settings: one frozen object, loaded once, validated once.
 
-The file is ``config/gateway.toml`` unless ``--config`` names another; every
+The file is ``config/gateway.toml`` (in an installed package, its own copy:
+``CONFIG_DIR``) unless ``--config`` names another; every
 scalar key can be overridden from the environment as
 ``GATEWAY_<SECTION>_<KEY>`` (upper case), e.g. ``GATEWAY_HTTP_PORT=9000``.
 
@@ -30,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "gateway.toml"
+#: Where an installed package keeps its copy of ``config/`` (``setup.py`` puts it there when the
+#: wheel is built; a checkout has none).
+PACKAGED_CONFIG_DIR = Path(__file__).resolve().parent / "defaults"
+#: The embedded default configuration and operator profiles: the package's copy when installed,
+#: else the repository's ``config/``.
+CONFIG_DIR = PACKAGED_CONFIG_DIR if (PACKAGED_CONFIG_DIR / "gateway.toml").is_file() else PROJECT_ROOT / "config"
+DEFAULT_CONFIG = CONFIG_DIR / "gateway.toml"
 
 #: The PIN secret shipped in the embedded default. Only ``demo`` accepts it.
 DEMO_PIN_SECRET = "demo-only-not-a-secret"

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "gateway.cli.campaign",
     "gateway.cli.usage",
     "gateway.cli.care",
+    "gateway.cli.init",
 )
 
 EXIT_REFUSED = 2
