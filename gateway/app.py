@@ -14,7 +14,9 @@ import os
 import signal
 import socket
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
@@ -23,9 +25,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollecto
 from gateway.clock import Clock, SystemClock
 from gateway.config import ConfigError, Settings
 from gateway.logs import bind_process, get_logger, write_at_once, write_per_iteration
+from gateway.monitoring import StoreGauges, keep_figures
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services import Context, Services
 from gateway.services.batcher import Batcher
+from gateway.services.figures import Figures, read_figures
 from gateway.services.ratelimit import LimitSharing, RateLimiter
 from gateway.store import Store, open_database, open_store
 from gateway.store.db import readable
@@ -277,6 +281,25 @@ def _limit_sharing(gateway: Gateway) -> LimitSharing:
     return LimitSharing(gateway.limiter, share=share, forget=forget, clock=gateway.clock, on_sync=syncs.inc)
 
 
+def _figures_reader(gateway: Gateway) -> tuple[Callable[[], Figures], Callable[[], None]]:
+    """What the figures job reads with (``gateway.monitoring``), and how to let its connection go.
+
+    On SQLite a read-only connection of its own (a WAL reader waits for no
+    writer, and the writer's lane and the loop's read connection stay free);
+    on PostgreSQL the pool's connections serve any thread.
+    """
+    settings = gateway.settings
+    wait = timedelta(minutes=settings.jobs.receipt_overdue_minutes)
+    db: Store | PgDatabase = gateway.store
+    release: Callable[[], None] = lambda: None  # noqa: E731
+    if isinstance(db, Store):
+        db = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
+                        synchronous=settings.database.synchronous, read_only=True)
+        release = db.close
+    reader = db
+    return (lambda: read_figures(reader, gateway.clock.now(), wait)), release
+
+
 def _connection_guard(settings: Settings, soft_limit: int) -> ConnectionGuard:
     """Who may connect at all: the union of the ``/ussd`` and ``/metrics`` networks (any, if either is)."""
     http = settings.http
@@ -316,6 +339,9 @@ async def serve(
     log.info("fd_limit", soft_before=was, soft=soft, hard=hard, max_connections=guard.max_connections)
     jobs: list[asyncio.Task[None]] = []
     sms: SmsSide | None = None
+    # The figures job's one thread: its reading runs there, and its connection is closed there after it.
+    figures_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="figures")
+    release_figures: Callable[[], None] = lambda: None  # noqa: E731
     try:
         await http.setup()
         site = GuardedSite(http, settings.http.host, settings.http.port, guard=guard,
@@ -355,6 +381,9 @@ async def serve(
             asyncio.create_task(every(ACTIVITY_FLUSH_SECONDS, "activity_flushed",
                                       lambda: batcher.call(services.flush_activity))),
         ]
+        read, release_figures = _figures_reader(gateway)
+        jobs.append(asyncio.create_task(keep_figures(StoreGauges(gateway.registry), read,
+                                                     settings.jobs.figures_interval_seconds, figures_thread)))
         await stop.wait()
         log.info("shutting_down")
     finally:
@@ -364,6 +393,8 @@ async def serve(
         for task in jobs:
             task.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
+        figures_thread.submit(release_figures)  # after the reading under way, if any
+        figures_thread.shutdown(wait=True)
         if sms is not None:
             await sms.close()
         gateway.close()

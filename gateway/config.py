@@ -1,6 +1,7 @@
 """Settings: one frozen object, loaded once, validated once.
 
-The file is ``config/gateway.toml`` unless ``--config`` names another; every
+The file is ``config/gateway.toml`` (in an installed package, its own copy:
+``CONFIG_DIR``) unless ``--config`` names another; every
 scalar key can be overridden from the environment as
 ``GATEWAY_<SECTION>_<KEY>`` (upper case), e.g. ``GATEWAY_HTTP_PORT=9000``.
 
@@ -30,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "gateway.toml"
+#: Where an installed package keeps its copy of ``config/`` (``setup.py`` puts it there when the
+#: wheel is built; a checkout has none).
+PACKAGED_CONFIG_DIR = Path(__file__).resolve().parent / "defaults"
+#: The embedded default configuration and operator profiles: the package's copy when installed,
+#: else the repository's ``config/``.
+CONFIG_DIR = PACKAGED_CONFIG_DIR if (PACKAGED_CONFIG_DIR / "gateway.toml").is_file() else PROJECT_ROOT / "config"
+DEFAULT_CONFIG = CONFIG_DIR / "gateway.toml"
 
 #: The PIN secret shipped in the embedded default. Only ``demo`` accepts it.
 DEMO_PIN_SECRET = "demo-only-not-a-secret"
@@ -215,6 +222,12 @@ class JobsSettings:
     lifecycle_interval_seconds: float = 300.0
     #: Seconds between sweeps that forget expired USSD sessions.
     session_sweep_seconds: float = 60.0
+    #: Seconds between reads of what the database holds for ``/metrics`` (outbox depth and
+    #: waiting time, overdue receipts, campaign progress, lockouts; ``gateway.monitoring``).
+    figures_interval_seconds: float = 15.0
+    #: Minutes a submitted SMS may wait for its delivery receipt before it counts as overdue
+    #: (``selfcare_sms_receipts_overdue``): SMSCs send most receipts within seconds.
+    receipt_overdue_minutes: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -419,6 +432,8 @@ def _validate(settings: Settings) -> None:
         positive(f"http.{key}", getattr(settings.http, key))
     positive("jobs.lifecycle_interval_seconds", settings.jobs.lifecycle_interval_seconds)
     positive("jobs.session_sweep_seconds", settings.jobs.session_sweep_seconds)
+    positive("jobs.figures_interval_seconds", settings.jobs.figures_interval_seconds)
+    positive("jobs.receipt_overdue_minutes", settings.jobs.receipt_overdue_minutes)
     positive("database.busy_timeout_ms", settings.database.busy_timeout_ms)
     positive("smpp.enquire_link_interval", settings.smpp.enquire_link_interval)
     positive("smpp.reconnect_min", settings.smpp.reconnect_min)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gateway.config import PROJECT_ROOT, ConfigError
+from gateway.config import CONFIG_DIR, ConfigError
 from gateway.domain.account import Bucket
 from gateway.domain.care import CarePolicy, ComplaintPolicy, DisputePolicy, NumberChangePolicy, StatementPolicy
 from gateway.domain.errors import InvalidAmount
@@ -37,7 +37,8 @@ from gateway.domain.policy import (
 )
 from gateway.domain.rating import Rate, Tariff
 
-PROFILES_DIR = PROJECT_ROOT / "config" / "operators"
+#: The shipped profiles (``config/operators/``, or an installed package's copy).
+PROFILES_DIR = CONFIG_DIR / "operators"
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "gateway.cli.usage",
     "gateway.cli.care",
     "gateway.cli.menus",
+    "gateway.cli.init",
 )
 
 EXIT_REFUSED = 2

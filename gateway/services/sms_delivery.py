@@ -32,7 +32,7 @@ from gateway.store.port import (
 __all__ = [
     "DEFAULT_LEASE", "FINAL_STATES", "adopt_inbox", "Database", "DeliveryReport", "Event", "InboundSms", "InboxMessage", "OutboxRow", "Purged",
     "SendFailed", "Submitted", "Unacknowledged", "answer_inbox", "claim_outbox", "expect_unsettled",
-    "give_up_inbox", "inbox_messages", "outbox_depth", "part_key", "pdu_digest", "purge", "purge_texts", "recover_outbox",
+    "give_up_inbox", "inbox_messages", "part_key", "pdu_digest", "purge", "purge_texts", "recover_outbox",
     "save_events", "unhandled_inbox",
 ]
 
@@ -109,10 +109,6 @@ def purge_texts(db: Database, now: datetime, retention: timedelta) -> int:
     """Empty the texts of MO answered longer than ``retention`` ago; how many."""
     with db.write_uow() as uow:
         return uow.inbox.purge_texts(now, retention)
-
-
-def outbox_depth(db: Database) -> dict[str, int]:
-    return db.read_uow().outbox.depth()
 
 
 def unhandled_inbox(db: Database, limit: int) -> list[int]:

@@ -1,15 +1,16 @@
 """Prometheus metrics of the SMS side, on the app registry (``GET /metrics``).
 
-Counters are bumped where the event is seen on the wire or saved; the outbox
-depth is a gauge refreshed by the SMS maintenance job (one indexed count per
-live state every few seconds), so a scrape never touches the database.
+Counters are bumped where the event is seen on the wire or saved, so a
+scrape never touches the database. What the outbox holds (depth, waiting
+time, overdue receipts, campaigns) is the database's, shared by every
+process: ``gateway.monitoring`` reads it for every ``serve``, SMPP or not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,8 @@ class SmsMetrics:
     mo_received: Counter
     mt_submitted: Counter
     receipts: Counter
-    outbox: Gauge
     bind_attempts: Counter
+    rate_limited: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None) -> SmsMetrics:
@@ -32,8 +33,9 @@ class SmsMetrics:
                                  registry=reg),
             receipts=Counter("selfcare_sms_receipts", "delivery receipts received, by final state",
                              ["state"], registry=reg),
-            outbox=Gauge("selfcare_sms_outbox", "outbox rows by live status (refreshed every few seconds)",
-                         ["status"], registry=reg),
             bind_attempts=Counter("selfcare_smpp_bind_attempts", "binds tried, by result "
                                   "(ok, refused, error)", ["status"], registry=reg),
+            rate_limited=Counter("selfcare_sms_rate_limited", "MO SMS over the per-number request limit "
+                                 "(answered once 'too many requests', then not at all for a while)",
+                                 registry=reg),
         )

@@ -11,7 +11,7 @@ A batch the router fails on is retried row by row with a doubling delay;
 a row that fails ``MAX_ROUTE_FAILURES`` times is marked ``failed`` with the
 error and answered "unavailable" once (``KeywordRouter.give_up``): no
 message is dropped silently. ``_maintain`` purges stale MO parts and early
-receipts and refreshes the outbox depth gauge.
+receipts.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ ROUTE_RETRY_DELAY = 0.2
 #: After a number is told it sends too many requests, its further over-limit MO
 #: go unanswered for this long.
 QUIET_SECONDS = 60.0
-#: Seconds between maintenance runs (purge, outbox gauge).
-MAINTENANCE_SECONDS = 5.0
+#: Seconds between maintenance runs (purges, adopting a dead process's MO).
+MAINTENANCE_SECONDS = 60.0
 
 
 class SmsRuntime:
@@ -153,6 +153,7 @@ class SmsRuntime:
             wait = self._limiter.take(msisdn)
             if wait <= 0:
                 continue
+            self._metrics.rate_limited.inc()
             if self._told.get(msisdn, 0.0) > now:
                 refusals[inbox_id] = None  # told already: silence
             else:
@@ -197,34 +198,28 @@ class SmsRuntime:
         self._inbox.put_nowait([inbox_id])
 
     async def _maintain(self) -> None:
-        """Every few seconds: the outbox gauge; every minute: end stale MO assemblies (an incomplete one
-        is answered), drop unclaimed receipts, and empty the texts of MO answered longer ago than the
-        retention."""
-        runs = 0
+        """Every minute: end stale MO assemblies (an incomplete one is answered), drop unclaimed
+        receipts, adopt MO a dead process left, and empty the texts of MO answered longer ago than
+        the retention."""
         while True:
             try:
-                depth = await self._batcher.call(sms_delivery.outbox_depth, self._store)
-                for status, count in depth.items():
-                    self._metrics.outbox.labels(status).set(count)
-                if runs % max(1, int(60 / MAINTENANCE_SECONDS)) == 0:
-                    purged = await self._batcher.call(self._purge)
-                    if purged.segments or purged.receipts:
-                        log.info("sms_purged", segments=purged.segments, early_receipts=purged.receipts,
-                                 incomplete=len(purged.inbox))
-                    if purged.inbox:
-                        self.inbox_saved(purged.inbox)
-                    adopted = await self._batcher.call(self._unhandled, False)
-                    if adopted:
-                        log.warning("sms_inbox_adopted", messages=len(adopted))
-                        self._inbox.put_nowait(adopted)
-                    texts = await self._batcher.call(self._purge_texts)
-                    if texts:
-                        log.info("sms_inbox_texts_purged", count=texts)
-                    now = time.monotonic()
-                    self._told = {k: v for k, v in self._told.items() if v > now}
+                purged = await self._batcher.call(self._purge)
+                if purged.segments or purged.receipts:
+                    log.info("sms_purged", segments=purged.segments, early_receipts=purged.receipts,
+                             incomplete=len(purged.inbox))
+                if purged.inbox:
+                    self.inbox_saved(purged.inbox)
+                adopted = await self._batcher.call(self._unhandled, False)
+                if adopted:
+                    log.warning("sms_inbox_adopted", messages=len(adopted))
+                    self._inbox.put_nowait(adopted)
+                texts = await self._batcher.call(self._purge_texts)
+                if texts:
+                    log.info("sms_inbox_texts_purged", count=texts)
+                now = time.monotonic()
+                self._told = {k: v for k, v in self._told.items() if v > now}
             except Exception as exc:  # noqa: BLE001 - try again next time
                 log.warning("sms_maintenance_failed", error=repr(exc))
-            runs += 1
             await asyncio.sleep(MAINTENANCE_SECONDS)
 
     def _purge(self) -> Purged:

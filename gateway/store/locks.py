@@ -16,6 +16,7 @@ from datetime import datetime
 from gateway.domain.attempts import AttemptState, after_failure, count_failures_since, is_locked
 from gateway.domain.policy import AttemptLimit
 from gateway.store.db import from_iso, iso
+from gateway.store.port import LOCK_KINDS
 
 #: Where each kind of lock counts its failures: (table, key column, failure outcomes).
 _FAILURES = {
@@ -64,3 +65,12 @@ def register_failure(
     if state.locked_until is not None:
         put(conn, kind, key, state.locked_until)
     return state
+
+
+def in_force(conn: sqlite3.Connection, now: datetime) -> dict[str, int]:
+    """Keys locked out at ``now``, by kind: a scan of ``locks`` (a row per key ever locked, not per attempt)."""
+    found = dict.fromkeys(LOCK_KINDS, 0)
+    for row in conn.execute("SELECT kind, count(*) AS n FROM locks WHERE locked_until > ? GROUP BY kind",
+                            (iso(now),)):
+        found[row["kind"]] = row["n"]
+    return found

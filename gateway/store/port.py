@@ -127,6 +127,34 @@ class InboxMessage:
 FINAL_STATES = {"DELIVRD": "delivered", "EXPIRED": "expired", "UNDELIV": "undeliverable",
                 "REJECTD": "undeliverable", "DELETED": "undeliverable"}
 
+#: Kinds of outbox message, in the order the sender takes them.
+OUTBOX_KINDS = ("reply", "notification", "reminder", "marketing")
+#: Outbox states a message is still moving through (it ends in one of the others).
+LIVE_OUTBOX_STATES = ("queued", "sending", "submitted")
+#: Every outbox state (see ``gateway.store.sms`` for how a message moves between them).
+OUTBOX_STATES = (*LIVE_OUTBOX_STATES, "delivered", "undeliverable", "expired", "failed", "skipped")
+#: Kinds of earned lockout (``gateway.store.locks``): wrong voucher PINs by the calling number,
+#: lost-SIM mismatches by the reporting phone, and by the number a report names.
+LOCK_KINDS = ("topup", "lost", "lost-number")
+
+
+@dataclass(frozen=True)
+class OutboxFigures:
+    """What the outbox holds at one moment, for the dashboards (``Outbox.figures``).
+
+    Every figure is an indexed count or minimum, so it can be read every few
+    seconds whatever the size of the table's history.
+    """
+
+    #: Messages not in a final state, by (kind, status): queued, sending, submitted.
+    live: Mapping[tuple[str, str], int]
+    #: By kind: the earliest time a queued message became due (queued, or due for its next try).
+    oldest_due: Mapping[str, datetime]
+    #: By kind: messages submitted before the cut-off that no final receipt has ended yet.
+    receipts_overdue: Mapping[str, int]
+    #: Marketing (campaign) messages by status, every status.
+    marketing: Mapping[str, int]
+
 
 # --- several processes on one outbox and inbox -----------------------------------------
 
@@ -472,6 +500,9 @@ class Locks(Protocol):
     def register_failure(self, kind: str, key: str, last_lock: datetime | None, now: datetime,
                          limit: AttemptLimit) -> AttemptState: ...
     def reset(self, kind: str, key: str, now: datetime) -> datetime | None: ...
+    def in_force(self, now: datetime) -> dict[str, int]:
+        """Keys locked out at ``now``, by kind (every kind of ``LOCK_KINDS``, 0 when none)."""
+        ...
 
 
 class RateLimits(Protocol):
@@ -517,7 +548,10 @@ class Outbox(Protocol):
     def claim_due(self, now: datetime, limit: int, *, identity: str | None,
                   lease: timedelta) -> list[OutboxRow]: ...
     def recover(self, now: datetime, identity: str | None) -> int: ...
-    def depth(self) -> dict[str, int]: ...
+    def figures(self, receipts_before: datetime) -> OutboxFigures:
+        """Depth, waiting time, overdue receipts and campaign progress (``OutboxFigures``);
+        a receipt is overdue for a message submitted before ``receipts_before``."""
+        ...
 
 
 class Inbox(Protocol):

@@ -53,6 +53,10 @@ from gateway.domain.secrets import keystream_xor
 from gateway.store.db import iso
 from gateway.store.port import (
     FINAL_STATES as FINAL_STATES,
+    LIVE_OUTBOX_STATES,
+    OUTBOX_KINDS,
+    OUTBOX_STATES,
+    OutboxFigures,
     DeliveryReport as DeliveryReport,
     Event as Event,
     InboundSms as InboundSms,
@@ -68,7 +72,7 @@ from gateway.store.port import (
 )
 
 #: Kinds in the order the sender takes them.
-KIND_PRIORITY = ("reply", "notification", "reminder", "marketing")
+KIND_PRIORITY = OUTBOX_KINDS
 
 def digest(*parts: bytes | str | int) -> str:
     h = hashlib.blake2b(digest_size=16)
@@ -507,8 +511,8 @@ EARLY_RECEIPT_TTL = timedelta(hours=1)
 #: receipt can overtake its response by the response timeout (seconds), while one that waited
 #: longer is a resent receipt of an earlier message that had the same id.
 EARLY_RECEIPT_MATCH = timedelta(minutes=2)
-#: Outbox states counted for the depth gauge (the final ones only grow; counters cover them).
-LIVE_STATES = ("queued", "sending", "submitted")
+#: Outbox states a message is still moving through.
+LIVE_STATES = LIVE_OUTBOX_STATES
 
 
 def purge(conn: sqlite3.Connection, now: datetime, *, decode: Callable[[bytes, int], str],
@@ -550,13 +554,43 @@ def purge_texts(conn: sqlite3.Connection, now: datetime, retention: timedelta) -
     ).rowcount
 
 
-def outbox_depth(conn: sqlite3.Connection) -> dict[str, int]:
-    """Rows per live outbox state (an index range count on (status, kind, next_attempt_at))."""
-    depth = dict.fromkeys(LIVE_STATES, 0)
-    for status in LIVE_STATES:
-        depth[status] = conn.execute("SELECT count(*) FROM sms_outbox WHERE status = ?",
-                                     (status,)).fetchone()[0]
-    return depth
+def outbox_figures(conn: sqlite3.Connection, receipts_before: datetime) -> OutboxFigures:
+    """``Outbox.figures`` on SQLite: each figure a range of the (status, kind, next_attempt_at) index.
+
+    The live counts and the campaign counts read the index alone; the
+    earliest due time is the first entry of each (queued, kind) range; only
+    the overdue receipts read the submitted rows themselves (for their
+    ``submitted_at``), and those are the messages still awaiting a receipt.
+    """
+    live = {(kind, status): 0 for kind in OUTBOX_KINDS for status in LIVE_STATES}
+    for row in conn.execute(
+        f"SELECT kind, status, count(*) AS n FROM sms_outbox WHERE status IN ({_marks(LIVE_STATES)}) "
+        "GROUP BY status, kind", LIVE_STATES,
+    ):
+        live[row["kind"], row["status"]] = row["n"]
+    oldest: dict[str, datetime] = {}
+    for kind in {kind for kind, status in live if status == "queued" and live[kind, status]}:
+        first = conn.execute("SELECT min(next_attempt_at) FROM sms_outbox WHERE status = 'queued' AND kind = ?",
+                             (kind,)).fetchone()[0]
+        if first is not None:
+            oldest[kind] = datetime.fromisoformat(first)
+    overdue = dict.fromkeys(OUTBOX_KINDS, 0)
+    for row in conn.execute(
+        "SELECT kind, count(*) AS n FROM sms_outbox WHERE status = 'submitted' AND submitted_at < ? "
+        "GROUP BY kind", (iso(receipts_before),),
+    ):
+        overdue[row["kind"]] = row["n"]
+    marketing = dict.fromkeys(OUTBOX_STATES, 0)
+    for row in conn.execute(
+        f"SELECT status, count(*) AS n FROM sms_outbox WHERE status IN ({_marks(OUTBOX_STATES)}) "
+        "AND kind = 'marketing' GROUP BY status", OUTBOX_STATES,
+    ):
+        marketing[row["status"]] = row["n"]
+    return OutboxFigures(live, oldest, overdue, marketing)
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
 
 
 # --- the router's side ----------------------------------------------------------

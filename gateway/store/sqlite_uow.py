@@ -40,6 +40,7 @@ from gateway.store.port import (
     Locks,
     LostReports,
     Outbox,
+    OutboxFigures,
     OutgoingSms,
     RateLimits,
     Postpaid,
@@ -289,6 +290,9 @@ class SqliteLocks(_Bound):
     def reset(self, kind: str, key: str, now: datetime) -> datetime | None:
         return locks_sql.reset(self._conn, kind, key, now)
 
+    def in_force(self, now: datetime) -> dict[str, int]:
+        return locks_sql.in_force(self._conn, now)
+
 
 class SqliteLostReports(_Bound):
     __slots__ = ()
@@ -425,8 +429,8 @@ class SqliteOutbox(_Bound):
     def recover(self, now: datetime, identity: str | None) -> int:
         return sms_sql.recover(self._conn, now, identity)
 
-    def depth(self) -> dict[str, int]:
-        return sms_sql.outbox_depth(self._conn)
+    def figures(self, receipts_before: datetime) -> OutboxFigures:
+        return sms_sql.outbox_figures(self._conn, receipts_before)
 
 
 class SqliteInbox(_Bound):

@@ -85,6 +85,7 @@ class Dialogues:
         self._unsaved: dict[str, sessions.Session] = {}
         self._flush_scheduled = False
         self._request_counters: dict[tuple[str, str], Any] = {}
+        self._step_timers: dict[str, Any] = {}
 
     async def handle(self, request: UssdRequest, msisdn: str) -> Reply:
         started = time.perf_counter()
@@ -118,7 +119,10 @@ class Dialogues:
             if counter is None:  # ``labels()`` takes a lock and checks its arguments each time
                 counter = self._request_counters[code, outcome] = self.metrics.requests.labels(code, outcome)
             counter.inc()
-            self.metrics.step_seconds.observe(elapsed)
+            timer = self._step_timers.get(code)
+            if timer is None:
+                timer = self._step_timers[code] = self.metrics.step_seconds.labels(code)
+            timer.observe(elapsed)
             log.info("ussd_turn", session_id=request.session_id, msisdn=msisdn, service_code=code,
                      step=len(request.answers), outcome=outcome, ms=round(elapsed * 1000, 2))
 

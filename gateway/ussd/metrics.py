@@ -30,7 +30,8 @@ class UssdMetrics:
             requests=Counter("ussd_requests", "USSD requests by service code and outcome",
                              ["service_code", "outcome"], registry=registry),
             step_seconds=Histogram(
-                "ussd_step_seconds", "Time to answer one USSD request", registry=registry,
+                "ussd_step_seconds", "Time to answer one USSD request, by service code", ["service_code"],
+                registry=registry,
                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             ),
             active_sessions=gauge,

@@ -1,4 +1,8 @@
-"""Abuse over SMS: the wrong-PIN lockout spans USSD and SMS; a flood of MO is limited and not answered in kind."""
+"""Abuse over SMS: the wrong-PIN lockout spans USSD and SMS; a flood of MO is limited and not answered in kind.
+
+Both show on ``/metrics`` as the dashboard reads them: the lockout in force
+(``selfcare_lockouts``) and the MO refused by the limit.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ def test_wrong_pins_over_both_channels_lock_both(tmp_path: Path, server_factory,
     data = seed(tmp_path / "gateway.db", subscribers=1, vouchers=1)
     number = data.numbers[0]
     smsc = smsc_factory(tmp_path).start()
-    server = server_factory(tmp_path, **sms_env(smsc)).start()
+    server = server_factory(tmp_path, GATEWAY_JOBS_FIGURES_INTERVAL_SECONDS="0.2", **sms_env(smsc)).start()
     wait_for(smsc.bound, 10, "the bind")
+    wait_for(lambda: 'selfcare_lockouts{kind="topup"} 0.0' in server.get("/metrics")[1], 5, "the first figures")
     for n in range(3):
         server.dial(f"pin-{n}", f"*123*1111222233{n:02d}#", number)
     for n in range(2):
@@ -25,6 +30,8 @@ def test_wrong_pins_over_both_channels_lock_both(tmp_path: Path, server_factory,
     wait_for(lambda: len(smsc.mt()) == 3, 10, "the SMS answer")
     assert "successful" not in ussd and "successful" not in str(smsc.mt()[-1]["text"])
     assert rows(server.db, "SELECT count(*) FROM topups")[0][0] == 0
+    wait_for(lambda: 'selfcare_lockouts{kind="topup"} 1.0' in server.get("/metrics")[1], 5,
+             "the lockout on /metrics")
 
 
 def test_mo_flood_is_limited_and_answered_once(tmp_path: Path, server_factory, smsc_factory) -> None:
@@ -44,4 +51,5 @@ def test_mo_flood_is_limited_and_answered_once(tmp_path: Path, server_factory, s
     assert sum("balance" in t.lower() for t in texts) == 5
     assert sum("too many" in t.lower() for t in texts) == 1
     assert len(texts) == 6
+    assert "selfcare_sms_rate_limited_total 35.0" in server.get("/metrics")[1]
     assert "Too many requests" in server.dial("after", "*124#", number)[-1]

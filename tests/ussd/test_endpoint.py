@@ -175,5 +175,7 @@ class TestMetrics:
             text = await r.text()
         assert 'ussd_requests_total{outcome="end",service_code="*124#"} 1.0' in text
         assert 'ussd_topups_total{outcome="credited"} 1.0' in text
-        assert "ussd_step_seconds_bucket" in text
+        # Latency by service code: one step of *124#, five of *100# (a dial, its three answers, one more).
+        assert 'ussd_step_seconds_count{service_code="*124#"} 1.0' in text
+        assert 'ussd_step_seconds_count{service_code="*100#"} 5.0' in text
         assert "ussd_active_sessions 1.0" in text  # the ended ones are not counted

@@ -18,10 +18,13 @@ from gateway.domain.secrets import keystream_xor
 from gateway.store.port import (
     FINAL_STATES,
     INBOX_LEASE,
+    OUTBOX_KINDS,
+    OUTBOX_STATES,
     DeliveryReport,
     Event,
     InboundSms,
     InboxMessage,
+    OutboxFigures,
     OutboxRow,
     OutgoingSms,
     Purged,
@@ -128,12 +131,27 @@ class PgOutbox(_Bound):
             (now, place_of(identity) + "#", identity),
         ).rowcount
 
-    def depth(self) -> dict[str, int]:
-        depth = dict.fromkeys(LIVE_STATES, 0)
+    def figures(self, receipts_before: datetime) -> OutboxFigures:
+        """As ``gateway.store.sms.outbox_figures``, on the same (status, kind, next_attempt_at) index."""
+        live = {(kind, status): 0 for kind in OUTBOX_KINDS for status in LIVE_STATES}
+        for row in self._sql.execute("SELECT kind, status, count(*) AS n FROM sms_outbox WHERE status = ANY(%s) "
+                                     "GROUP BY status, kind", (list(LIVE_STATES),)):
+            live[row["kind"], row["status"]] = int(row["n"])
+        oldest: dict[str, datetime] = {}
+        for kind in {kind for kind, status in live if status == "queued" and live[kind, status]}:
+            first = self._sql.scalar("SELECT min(next_attempt_at) FROM sms_outbox WHERE status = 'queued' "
+                                     "AND kind = %s", (kind,))
+            if isinstance(first, datetime):
+                oldest[kind] = first
+        overdue = dict.fromkeys(OUTBOX_KINDS, 0)
+        for row in self._sql.execute("SELECT kind, count(*) AS n FROM sms_outbox WHERE status = 'submitted' "
+                                     "AND submitted_at < %s GROUP BY kind", (receipts_before,)):
+            overdue[row["kind"]] = int(row["n"])
+        marketing = dict.fromkeys(OUTBOX_STATES, 0)
         for row in self._sql.execute("SELECT status, count(*) AS n FROM sms_outbox WHERE status = ANY(%s) "
-                                     "GROUP BY status", (list(LIVE_STATES),)):
-            depth[row["status"]] = int(row["n"])
-        return depth
+                                     "AND kind = 'marketing' GROUP BY status", (list(OUTBOX_STATES),)):
+            marketing[row["status"]] = int(row["n"])
+        return OutboxFigures(live, oldest, overdue, marketing)
 
 
 def _row(r: Row, identity: str | None, until: datetime) -> OutboxRow:

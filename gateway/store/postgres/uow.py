@@ -42,6 +42,7 @@ from gateway.store.port import (
     Consent,
     DuplicateNumber,
     Inbox,
+    LOCK_KINDS,
     LineSummary,
     Locks,
     LostReports,
@@ -492,6 +493,13 @@ class PgLocks(_Bound):
         until = self.get(kind, key)
         self._put(kind, key, now)
         return until if is_locked(until, now) else None
+
+    def in_force(self, now: datetime) -> dict[str, int]:
+        found = dict.fromkeys(LOCK_KINDS, 0)
+        for row in self._sql.execute("SELECT kind, count(*) AS n FROM locks WHERE locked_until > %s "
+                                     "GROUP BY kind", (now,)):
+            found[row["kind"]] = int(row["n"])
+        return found
 
 
 class PgRateLimits(_Bound):
