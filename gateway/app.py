@@ -161,6 +161,7 @@ class Gateway:
         self.batcher.close()
         try:
             self.dialogues.save_pending()  # rows of new dialogues not flushed yet
+            self.dialogues.journal.save_pending()  # and how the dialogues that ended did
         except Exception:  # noqa: BLE001 - conveniences: a restart replays the dialogue without them
             pass
         try:

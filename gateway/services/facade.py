@@ -17,7 +17,8 @@ from gateway.domain.channels import Channel
 from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, keyed_hash
 from gateway.services import (
-    accounts, care, consent, inactivity, lifecycle, lost, postpaid, ratelimit, sessions, topup, usage, vouchers,
+    accounts, care, consent, inactivity, journal, lifecycle, lost, postpaid, ratelimit, sessions, topup, usage,
+    vouchers,
 )
 from gateway.services.activity import ActivityLog
 from gateway.services.model import (
@@ -37,7 +38,7 @@ from gateway.services.model import (
 )
 from gateway.profile import OperatorProfile
 from gateway.services.ports import Context
-from gateway.store.port import ComplaintRow, DisputeRow, SessionRow, SessionState
+from gateway.store.port import ComplaintRow, DialogueRecord, DisputeRow, SessionReport, SessionRow, SessionState
 
 #: The use cases a menu or keyword may name.
 ACTIONS = frozenset(
@@ -89,6 +90,20 @@ class Services:
 
     def sweep_sessions(self, before: datetime) -> int:
         return sessions.sweep(self.ctx, before)
+
+    # --- the dialogue journal and end-of-session reports (``ussd report``) ----
+
+    def record_dialogues(self, rows: list[DialogueRecord]) -> None:
+        journal.record(self.ctx, rows)
+
+    def add_session_report(self, report: SessionReport) -> bool:
+        return journal.add_report(self.ctx, report)
+
+    def unrecorded_sessions(self, after: datetime, until: datetime, limit: int) -> list[SessionRow]:
+        return journal.unrecorded(self.ctx, after, until, limit)
+
+    def ussd_report(self, since: datetime | None) -> journal.FunnelReport:
+        return journal.report(self.ctx, since)
 
     # --- requests per number, shared by the processes (``ratelimit.LimitSharing``) ---
 

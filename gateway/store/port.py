@@ -108,6 +108,75 @@ class SessionRow:
 SessionState = tuple[str, str, str, str, datetime, datetime, datetime]
 
 
+# --- the dialogue journal and the aggregators' end-of-session reports (``ussd report``) --
+
+#: Who decided a journal row's outcome, lowest rank first: a row replaces a stored one of a lower
+#: rank only (the session sweep guesses, an aggregator's report knows more, our own END knows best).
+JOURNAL_SOURCES = ("sweep", "report", "gateway")
+
+
+@dataclass(frozen=True)
+class DialogueRecord:
+    """One USSD dialogue as the journal keeps it (``gateway.domain.funnel`` names the outcomes)."""
+
+    session_id: str
+    #: The dialect or path it came by (``africastalking``, ``hubtel``, ``smpp``, …).
+    path: str
+    service_code: str
+    msisdn: str
+    started_at: datetime
+    ended_at: datetime
+    outcome: str
+    #: The last screen shown, ``tree:screen`` (``""``: none of a tree).
+    screen: str
+    #: Answers the dialogue took.
+    steps: int
+    #: How it ended in the gateway's words (``end``, ``busy``, ``abandoned`` …).
+    detail: str | None
+    #: One of ``JOURNAL_SOURCES``.
+    source: str
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    """An aggregator's end-of-session report as stored: nothing of the answers but how many there were."""
+
+    session_id: str
+    service_code: str
+    msisdn: str
+    network_code: str | None
+    #: ``Success``, ``Incomplete`` or ``Failed`` (``gateway.domain.funnel.Reported``).
+    status: str
+    answers: int
+    duration_ms: int | None
+    hops: int | None
+    #: The aggregator saw our last reply end the session (None: it did not say).
+    app_ended: bool | None
+    error_message: str | None
+    cost: str | None
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class JournalCount:
+    """Journal rows of one kind since a moment, with the status of their report (None: none came)."""
+
+    service_code: str
+    outcome: str
+    screen: str
+    status: str | None
+    dialogues: int
+
+
+@dataclass(frozen=True)
+class ReportCount:
+    """Reports since a moment for sessions the journal has no row of."""
+
+    service_code: str
+    status: str
+    reports: int
+
+
 @dataclass(frozen=True)
 class InboxMessage:
     """One MO waiting to be answered (``text`` as stored: its secrets sealed)."""
@@ -510,6 +579,30 @@ class Sessions(Protocol):
     def sweep(self, before: datetime) -> int: ...
 
 
+class Journal(Protocol):
+    """The dialogue journal and the aggregators' end-of-session reports (see ``JOURNAL_SOURCES``)."""
+
+    def record(self, rows: Sequence[DialogueRecord]) -> None:
+        """Insert, or replace a stored row of the same session whose source ranks lower."""
+        ...
+
+    def add_report(self, report: SessionReport) -> bool:
+        """False: a report of that session was stored before (it is kept as it was)."""
+        ...
+
+    def counts(self, since: datetime | None) -> list[JournalCount]:
+        """Dialogues started at or after ``since`` (None: all), grouped with their report's status."""
+        ...
+
+    def unmatched_reports(self, since: datetime | None) -> list[ReportCount]:
+        """Reports received at or after ``since`` for sessions with no journal row."""
+        ...
+
+    def unrecorded_sessions(self, after: datetime, until: datetime, limit: int) -> list[SessionRow]:
+        """Session rows that expired in (``after``, ``until``] and have no journal row, by expiry."""
+        ...
+
+
 class Outbox(Protocol):
     def enqueue(self, sms: OutgoingSms, now: datetime) -> int | None: ...
     def enqueue_many(self, messages: list[OutgoingSms], now: datetime) -> int: ...
@@ -588,6 +681,7 @@ class UnitOfWork(Protocol):
     usage: Usage
     activity: Activity
     care: Care
+    journal: Journal
 
 
 class Database(Protocol):

@@ -23,6 +23,7 @@ from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store import accounts as accounts_sql
 from gateway.store.care import SqliteCare
+from gateway.store.journal import SqliteJournal
 from gateway.store import locks as locks_sql
 from gateway.store import outbox as outbox_sql
 from gateway.store.postpaid import SqlitePostpaid
@@ -36,6 +37,7 @@ from gateway.store.port import (
     DuplicateNumber,
     Inbox,
     InboxMessage,
+    Journal,
     LineSummary,
     Locks,
     LostReports,
@@ -475,7 +477,7 @@ class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
     __slots__ = ("accounts", "postpaid", "vouchers", "topups", "locks", "rate_limits", "lost", "consent", "sessions",
-                 "outbox", "inbox", "usage", "activity", "care")
+                 "outbox", "inbox", "usage", "activity", "care", "journal")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.accounts: Accounts = SqliteAccounts(conn)
@@ -492,3 +494,4 @@ class SqliteUnitOfWork:
         self.usage: Usage = SqliteUsage(conn)
         self.activity: Activity = SqliteActivity(conn)
         self.care: Care = SqliteCare(conn)
+        self.journal: Journal = SqliteJournal(conn)

@@ -44,6 +44,7 @@ from gateway.services.ratelimit import RateLimiter
 from gateway.services.batcher import Batcher
 from gateway.services.errors import DATABASE_ERRORS, StoreBusy
 from gateway.ussd import sessions
+from gateway.ussd.journal import Journal, known_screens
 from gateway.ussd.request import UssdRequest
 from gateway.ussd.metrics import UssdMetrics
 from menus.actions import ACTION_TABLE
@@ -85,6 +86,9 @@ class Dialogues:
         self._unsaved: dict[str, sessions.Session] = {}
         self._flush_scheduled = False
         self._request_counters: dict[tuple[str, str], Any] = {}
+        #: How each dialogue ended (``gateway.ussd.journal``), written behind the replies.
+        self.journal = Journal(services=services, batcher=batcher, clock=clock, metrics=metrics,
+                               screens=known_screens(engine.menus), idle=self.idle, read_services=self.read_services)
 
     async def handle(self, request: UssdRequest, msisdn: str) -> Reply:
         started = time.perf_counter()
@@ -427,10 +431,12 @@ class Dialogues:
             self.services.save_sessions([sessions.state_row(s, now) for s in self._unsaved.values()])
             self._unsaved.clear()
 
-    async def sweep(self) -> tuple[int, int]:
-        """Forget expired sessions: from memory now, from the database after ``RETENTION``."""
+    async def sweep(self) -> tuple[int, int, int]:
+        """Journal the dialogues that timed out, then forget expired sessions: from memory now, from the
+        database after ``RETENTION``. Returns (journaled, dropped, deleted)."""
         now = self.clock.now()
+        journaled = await self.journal.sweep(now)
         dropped = self.cache.drop_expired(now)
         self.limiter.prune()
         deleted = await self.batcher.call(self.services.sweep_sessions, now - sessions.RETENTION)
-        return dropped, deleted
+        return journaled, dropped, deleted

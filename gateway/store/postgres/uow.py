@@ -42,6 +42,7 @@ from gateway.store.port import (
     Consent,
     DuplicateNumber,
     Inbox,
+    Journal,
     LineSummary,
     Locks,
     LostReports,
@@ -610,10 +611,11 @@ class PgUnitOfWork:
     """Every repository of the port over one ``Sql`` (a transaction's connection, or the pool)."""
 
     __slots__ = ("sql", "accounts", "postpaid", "vouchers", "topups", "locks", "rate_limits", "lost", "consent",
-                 "sessions", "outbox", "inbox", "usage", "activity", "care")
+                 "sessions", "outbox", "inbox", "usage", "activity", "care", "journal")
 
     def __init__(self, sql: Sql) -> None:
         from gateway.store.postgres.care import PgCare
+        from gateway.store.postgres.journal import PgJournal
         from gateway.store.postgres.postpaid import PgPostpaid
         from gateway.store.postgres.sms import PgInbox, PgOutbox
         from gateway.store.postgres.usage import PgActivity, PgUsage
@@ -633,6 +635,7 @@ class PgUnitOfWork:
         self.usage: Usage = PgUsage(sql)
         self.activity: Activity = PgActivity(sql)
         self.care: Care = PgCare(sql)
+        self.journal: Journal = PgJournal(sql)
 
 
 @dataclass
