@@ -121,6 +121,53 @@ class Dialogues:
         return await self._serve(step.session_id, step.service_code, msisdn, len(request.answers),
                                  lambda deadline: self._handle(step, msisdn, deadline))
 
+    async def handle_latest(self, request: LatestRequest, msisdn: str) -> Reply:
+        """A request carrying only the latest answer: the path is kept in the session row.
+
+        ``first``: a new dialogue (the dialled segments its first answers, as
+        on ``/ussd``). Otherwise the answer is appended to the kept path and
+        the whole path walked (``_handle``). The same ``sequence`` again, a
+        resent first request, or a resend after our END gets the reply kept
+        in the row, and nothing is done or appended twice. A request for a
+        session we do not know (or that expired, or was closed) that is not
+        ``first`` gets the expired screen.
+        """
+        sid = request.session_id
+        return await self._serve(sid, request.service_code, msisdn, len(request.answers),
+                                 lambda deadline: self._latest(request, msisdn, deadline))
+
+    async def close(self, session_id: str, msisdn: str, reason: Close) -> None:
+        """The subscriber left or the network timed out: the dialogue ends without our END.
+
+        The row is marked (``ended``: the reason) and keeps its path and last
+        screen, so later requests of the session get the expired screen and
+        resume and the journal can still read where it stopped. A session we
+        never kept (a one-step read), or that already ended, is left as it is.
+        """
+        await self._turn(session_id)
+        try:
+            session = self.cache.get(session_id)
+            if session is None or (self.shared and session_id not in self._unsaved):
+                row = await self.batcher.read(self.read_services.load_session, session_id)
+                if row is not None:
+                    session = sessions.from_row(row, Caller(msisdn, self.profile.default_language))
+            if session is None or session.msisdn != msisdn or session.closed is not None:
+                return
+            now = self.clock.now()
+            session.closed = reason.value
+            session.expires_at = min(session.expires_at, now)
+            session.ended = True
+            self.cache.put(session)
+            await self._store(session, now, self.budget)
+            self._forget(session_id)
+        except StoreBusy:
+            log.warning("ussd_close_not_saved", session_id=session_id, reason="database busy")
+        except DATABASE_ERRORS:
+            log.exception("ussd_close_not_saved", session_id=session_id)
+        finally:
+            self._hand_over(session_id)
+        log.info("ussd_closed", session_id=session_id, msisdn=msisdn, reason=reason.value)
+
     async def _serve(
         self, sid: str, service_code: str, msisdn: str, answers: int,
         handle: Callable[[float], Awaitable[tuple[Reply, str]]],
@@ -212,6 +259,33 @@ class Dialogues:
                 caller = session.caller  # its row could not be written: memory is all there is
             return session, caller, fresh_view
         return session, session.caller, None
+
+    async def _latest(self, request: LatestRequest, msisdn: str, deadline: float) -> tuple[Reply, str]:
+        loaded = await self._load(request.session_id, msisdn)
+        session, caller, _ = loaded
+        code = request.service_code
+        if session is not None:
+            if session.msisdn != msisdn or session.closed in _LEFT:
+                return self.engine.expired(session.caller.language, code), "expired"
+            last = session.last
+            if last is not None and (
+                    request.first or (request.sequence is not None and request.sequence == last[0])
+                    or (session.closed == "end" and request.sequence is None)):
+                # A resend (the same step again, the first request again, or after our END): as sent.
+                return Reply(last[1], end=last[2], screen=session.screen, secret=session.secret,
+                             kept=session.path), "resent"
+            if session.closed is not None or session.expires_at <= self.clock.now():
+                return self.engine.expired(session.caller.language, code), "expired"
+        if request.first:
+            answers: tuple[Answer, ...] = request.answers
+        elif session is None:
+            return self.engine.expired(caller.language, code), "expired"
+        else:
+            answers = (*session.path, *request.answers)
+        if len(answers) > MAX_ANSWERS:
+            return self.engine.expired(caller.language, code), "expired"
+        step = _Step(request.session_id, code, answers, latest=True, sequence=request.sequence)
+        return await self._handle(step, msisdn, deadline, loaded)
 
     async def _handle(
         self, step: _Step, msisdn: str, deadline: float, loaded: _Loaded | None = None,
