@@ -84,6 +84,13 @@ class _Step:
 MAX_ANSWERS = MAX_FIELD // 2
 
 
+def _label(reply: Reply, result: object) -> str:
+    """The outcome label of a walked request: an action that broke (not a refusal) is ``failed``."""
+    if isinstance(result, Exception) and not isinstance(result, GatewayError):
+        return "failed"
+    return "end" if reply.end else "continue"
+
+
 class Dialogues:
     def __init__(
         self, *, engine: Engine, services: Services, batcher: Batcher, clock: Clock,
@@ -161,6 +168,7 @@ class Dialogues:
             session.closed = reason.value
             session.expires_at = min(session.expires_at, now)
             session.ended = True
+            self.journal.closed(session, reason)
             self.cache.put(session)
             await self._store(session, now, self.budget)
             self._forget(session_id)
@@ -191,15 +199,18 @@ class Dialogues:
                 try:
                     reply, outcome = await handle(started + self.budget)
                     if reply.end:
+                        self.journal.served(sid, service_code, msisdn, reply, outcome, self.cache.get(sid))
                         self._forget(sid)
                 finally:
                     self._hand_over(sid)
             except StoreBusy:
                 outcome = "busy"
+                self.journal.served(sid, service_code, msisdn, None, outcome, self.cache.get(sid))
                 return Reply(self.engine.replies.busy(self._language(sid)), end=True)
             except DATABASE_ERRORS:
                 # A damaged or unwritable file: a screen for the caller, the details for the operator.
                 log.exception("ussd_database_failed", session_id=sid)
+                self.journal.served(sid, service_code, msisdn, None, outcome, self.cache.get(sid))
                 return self.engine.unavailable(self._language(sid))
             return reply
         finally:
@@ -319,7 +330,7 @@ class Dialogues:
             result = await self._run(walked.call, fresh_view, deadline)
             reply = self.engine.complete(walked, result)
         else:
-            reply = walked
+            result, reply = None, walked
         try:
             await self._remember(session, reply, step, turn.caller, deadline)
         except StoreBusy:
@@ -327,7 +338,7 @@ class Dialogues:
                 raise  # nothing was done: say busy
             # The action went through; its result counts more than the session row.
             log.warning("ussd_session_not_saved", session_id=sid, reason="database busy")
-        return reply, "end" if reply.end else "continue"
+        return reply, _label(reply, result)
 
     def _prepare(self, sid: str, msisdn: str) -> tuple[Any, Caller, BalanceView | None]:
         """The session row and the caller's own line, on the read connection.
@@ -400,7 +411,7 @@ class Dialogues:
                 self._save_later(draft)
         else:
             await self._remember(session, reply, step, caller, deadline)
-        return reply, "end" if reply.end else "continue"
+        return reply, _label(reply, result)
 
     def _act_job(
         self, pending: Pending, draft: sessions.Session, step: _Step, now: datetime,
@@ -546,6 +557,7 @@ class Dialogues:
         self._flush()
         while self._writing:
             await asyncio.gather(*self._writing, return_exceptions=True)
+        await self.journal.settle()
 
     def _flushed(self, batch: list[sessions.Session], future: asyncio.Future[None]) -> None:
         self._writing.discard(future)

@@ -1,10 +1,12 @@
 """The dialogue journal: one row per USSD dialogue the gateway served, and how it ended.
 
-``Dialogues`` tells the journal when a dialogue ends (``ended``: our END, a
-close); the session sweep finds the ones that stopped without a word
-(``sweep``: timed out); an aggregator's end-of-session report may say the
-subscriber left (``report``). The rules naming the outcomes are
-``gateway.domain.funnel``'s; how an END maps to them is ``outcome_of``.
+``Dialogues`` tells the journal when a dialogue ends: our END (``served``:
+completed, or failed when we could not serve it, see ``ENDINGS``) or a
+dialect's close (``closed``: abandoned, or timed out). The session sweep
+finds the ones that stopped without a word (``sweep``: timed out on our
+idle timer). An aggregator's end-of-session report saying a session ended
+while a screen awaited input journals a dialogue still open as abandoned
+(``report``). The outcomes are defined in ``gateway.domain.funnel``.
 
 Nothing here may slow a request: rows wait in memory and are written
 together at the end of the loop iteration, without an fsync
@@ -19,7 +21,6 @@ gateway), so the order the three arrive in does not matter.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -33,10 +34,13 @@ from gateway.services import Services
 from gateway.services.batcher import Batcher
 from gateway.services.journal import JOURNAL_SOURCES, DialogueRecord, SessionReport
 from gateway.services.sessions import SessionRow
+from gateway.ussd import sessions
 from gateway.ussd.events import EndOfSession
 from gateway.ussd.metrics import UssdMetrics
+from gateway.ussd.request import Close
 from gateway.ussd.sessions import RETENTION
 from menus.loader import Menus
+from menus.model import Caller, Reply
 
 log = get_logger("gateway.ussd")
 
@@ -58,6 +62,8 @@ OTHER_SCREEN = "other"
 RECENT_MEMORY = 10_000
 #: Session rows read per hop of a sweep.
 SWEEP_BATCH = 5_000
+#: Rows held while the database refuses them; past this the newest are dropped (and counted in the log).
+MAX_PENDING = 100_000
 
 
 def known_screens(menus: Menus) -> frozenset[str]:
@@ -78,24 +84,19 @@ def path_of(session_id: str) -> str:
     return "africastalking"
 
 
-def stopped_at(row: SessionRow) -> tuple[str, int, Outcome, str]:
-    """Where a session row says its dialogue stood: (screen, answers, outcome, detail).
+#: How a session row says its dialogue ended (``Session.closed``); None: our idle expiry, if it expired.
+CLOSED = {"end": Outcome.COMPLETED, Close.ABANDONED.value: Outcome.ABANDONED, Close.TIMEOUT.value: Outcome.TIMED_OUT}
 
-    A row that says it ended (``"ended"`` in its state: our END or a close) keeps
-    that; any other expired row timed out on our idle timer.
+
+def stopped_at(row: SessionRow) -> tuple[sessions.Session, Outcome, str]:
+    """A session row, the outcome its dialogue had if it stopped now, and how it ended in our words.
+
+    A row that says it ended (our END, or a close) keeps that; any other
+    expired row timed out on our idle timer (``idle``).
     """
-    try:
-        state = json.loads(row.state or "{}")
-    except ValueError:
-        state = {}
-    if not isinstance(state, dict):
-        state = {}
-    screen = state.get("screen")
-    path = state.get("path")
-    answers = len(path) if isinstance(path, list) else 0
-    ended = state.get("ended")
-    outcome = {"end": Outcome.COMPLETED, "abandoned": Outcome.ABANDONED}.get(str(ended), Outcome.TIMED_OUT)
-    return (screen if isinstance(screen, str) else ""), answers, outcome, ("idle" if not ended else str(ended))
+    session = sessions.from_row(row, Caller(row.msisdn, ""))
+    closed = session.closed
+    return session, CLOSED.get(closed or "", Outcome.TIMED_OUT), closed or "idle"
 
 
 class Journal:
@@ -116,11 +117,36 @@ class Journal:
         self._recent: OrderedDict[str, str] = OrderedDict()
         #: Rows not written yet, by session (one per session: the best-ranked one).
         self._pending: dict[str, DialogueRecord] = {}
+        self._dropped = 0
+        #: Their writes on the way (``settle``).
+        self._writing: set[asyncio.Future[None]] = set()
         self._flush_scheduled = False
         #: Session rows that expired up to here have been looked at by ``sweep``.
         self._swept_until: datetime | None = None
 
     # --- what the dialogues tell -------------------------------------------------------
+
+    def served(self, session_id: str, service_code: str, msisdn: str, reply: Reply | None, label: str,
+               session: sessions.Session | None) -> None:
+        """A request got an END (``reply``; None: the busy or unavailable screen), ``label`` saying how
+        (``Dialogues``' outcome label). A request of a dialogue that had ended before (``expired``, a
+        resend answered as sent) journals nothing."""
+        outcome = outcome_of(label)
+        if outcome is None:
+            return
+        if reply is not None:
+            screen, steps = reply.screen, len(reply.kept)
+        else:
+            screen, steps = (session.screen, len(session.path)) if session is not None else ("", 0)
+        self.ended(session_id, service_code=service_code, msisdn=msisdn,
+                   started_at=session.created_at if session is not None else None, outcome=outcome,
+                   screen=screen, steps=steps, detail=label)
+
+    def closed(self, session: sessions.Session, reason: Close) -> None:
+        """The subscriber left (``ABANDONED``) or the network timed out (``TIMEOUT``): where it stood."""
+        self.ended(session.session_id, service_code=session.service_code, msisdn=session.msisdn,
+                   started_at=session.created_at, outcome=CLOSED[reason.value], screen=session.screen,
+                   steps=len(session.path), detail=reason.value)
 
     def ended(
         self, session_id: str, *, service_code: str, msisdn: str, started_at: datetime | None,
@@ -140,6 +166,9 @@ class Journal:
         while len(self._recent) > RECENT_MEMORY:
             self._recent.popitem(last=False)
         now = now or self.clock.now()
+        if len(self._pending) >= MAX_PENDING and session_id not in self._pending:
+            self._dropped += 1  # the database has refused writes for a long while
+            return
         self._pending[session_id] = DialogueRecord(session_id, path_of(session_id), service_code, msisdn,
                                                    started_at or now, now, outcome.value, screen, steps, detail,
                                                    source)
@@ -171,11 +200,12 @@ class Journal:
         if stored and event.status is Reported.INCOMPLETE:
             row = await self.batcher.read(self.read_services.load_session, event.session_id)
             if row is not None and row.msisdn == msisdn:
-                screen, steps, outcome, _ = stopped_at(row)
-                if outcome is Outcome.TIMED_OUT:  # (no END, no close: still open as far as we know)
+                session, _, how = stopped_at(row)
+                if how == "idle":  # no END, no close: still open as far as we know
                     self.ended(event.session_id, service_code=row.service_code, msisdn=msisdn,
-                               started_at=row.created_at, outcome=Outcome.ABANDONED, screen=screen,
-                               steps=max(steps, event.answers), detail="reported", source="report", now=now)
+                               started_at=row.created_at, outcome=Outcome.ABANDONED, screen=session.screen,
+                               steps=max(len(session.path), event.answers), detail="reported", source="report",
+                               now=now)
         return stored
 
     # --- the session sweep --------------------------------------------------------------
@@ -198,10 +228,10 @@ class Journal:
             rows = [row for row in rows if row.session_id not in self._pending]
             records = []
             for row in rows:
-                screen, steps, outcome, detail = stopped_at(row)
+                session, outcome, detail = stopped_at(row)
                 records.append(DialogueRecord(row.session_id, path_of(row.session_id), row.service_code, row.msisdn,
-                                              row.created_at, row.expires_at, outcome.value, screen, steps, detail,
-                                              "sweep"))
+                                              row.created_at, row.expires_at, outcome.value, session.screen,
+                                              len(session.path), detail, "sweep"))
             if records:
                 await self.batcher.write(self.services.record_dialogues, records, durable=False)
             found += len(records)
@@ -222,13 +252,25 @@ class Journal:
         except RuntimeError:  # closing: ``save_pending`` writes them
             return
         self._pending.clear()
+        self._writing.add(future)
         future.add_done_callback(lambda f: self._flushed(batch, f))
 
+    async def settle(self) -> None:
+        """Wait until every row told so far is written (or failed, to be retried): for whatever reads
+        the table next in the same process (a test)."""
+        for _ in range(3):  # a refused write is put back: try it again at once, a few times
+            self._flush()
+            if not self._writing:
+                return
+            await asyncio.gather(*self._writing, return_exceptions=True)
+
     def _flushed(self, batch: list[DialogueRecord], future: asyncio.Future[None]) -> None:
+        self._writing.discard(future)
         exc = None if future.cancelled() else future.exception()
         if not future.cancelled() and exc is None:
             return
-        log.warning("ussd_journal_not_saved", count=len(batch), reason=str(exc))
+        log.warning("ussd_journal_not_saved", count=len(batch), dropped=self._dropped, reason=str(exc))
+        self._dropped = 0
         for record in batch:  # retried with the next flush, in a second at the latest
             kept = self._pending.get(record.session_id)
             if kept is None or _RANK[kept.source] < _RANK[record.source]:
