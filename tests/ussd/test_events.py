@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 import pytest
 
@@ -96,5 +94,6 @@ async def test_a_pin_in_the_reports_input_reaches_no_table(world):
                              lastAppResponse=f"END {screen}", errorMessage=f"input was {pin}")
     assert status == 200
     assert world.sql("SELECT answers FROM ussd_reports")[0][0] == 1
-    await asyncio.sleep(0.05)  # the journal's row is written behind the reply
+    await world.gateway.dialogues.settle()  # the journal's row is written behind the reply
+    assert world.sql("SELECT outcome FROM ussd_journal WHERE session_id = 'ATUid_pin'")[0][0] == "completed"
     assert leaks(world.gateway.store, [pin]) == []
