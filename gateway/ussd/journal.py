@@ -32,6 +32,7 @@ from gateway.domain.funnel import Outcome, Reported
 from gateway.logs import get_logger
 from gateway.services import Services
 from gateway.services.batcher import Batcher
+from gateway.services.errors import DATABASE_ERRORS
 from gateway.services.journal import JOURNAL_SOURCES, DialogueRecord, SessionReport
 from gateway.services.sessions import SessionRow
 from gateway.ussd import sessions
@@ -184,7 +185,7 @@ class Journal:
 
     # --- the aggregator's end-of-session report ---------------------------------------------
 
-    async def report(self, event: EndOfSession, msisdn: str) -> bool:
+    async def report(self, event: EndOfSession, msisdn: str, budget: float | None = None) -> bool:
         """Store an end-of-session report (False: a resend, stored before; nothing else is done).
 
         ``Incomplete`` for a dialogue we still hold open (its session row is
@@ -192,13 +193,20 @@ class Journal:
         names: the aggregator saw the subscriber leave it awaiting an answer.
         The session row itself is left as it is (its idle expiry, and what a
         later dial may do with it, are the dialogues' business).
+
+        Raises:
+            StoreBusy, StoreError: the report could not be stored (``budget``: seconds it may wait).
         """
         now = self.clock.now()
         stored = await self.batcher.write(self.services.add_session_report, SessionReport(
             event.session_id, event.service_code, msisdn, event.network_code, event.status.value, event.answers,
-            event.duration_ms, event.hops, event.app_ended, event.error_message, event.cost, now))
+            event.duration_ms, event.hops, event.app_ended, event.error_message, event.cost, now), budget=budget)
         if stored and event.status is Reported.INCOMPLETE:
-            row = await self.batcher.read(self.read_services.load_session, event.session_id)
+            try:
+                row = await self.batcher.read(self.read_services.load_session, event.session_id)
+            except DATABASE_ERRORS as exc:  # stored: the report still combines with the sweep's row
+                log.warning("ussd_report_session_not_read", session_id=event.session_id, reason=str(exc))
+                return stored
             if row is not None and row.msisdn == msisdn:
                 session, _, how = stopped_at(row)
                 if how == "idle":  # no END, no close: still open as far as we know

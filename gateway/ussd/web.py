@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from gateway.config import ConfigError, HttpSettings
 from gateway.domain.errors import InvalidMsisdn
 from gateway.domain.msisdn import NumberPlan
+from gateway.services.errors import DATABASE_ERRORS
 from gateway.ussd import africastalking
 from gateway.ussd import events as end_of_session
 from gateway.ussd.access import Access
@@ -106,7 +107,10 @@ async def events(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text=f"{exc}\n") from None
     except InvalidMsisdn:
         raise web.HTTPBadRequest(text="phoneNumber: not a phone number of this operator\n") from None
-    await endpoint.dialogues.journal.report(report, msisdn)
+    try:
+        await endpoint.dialogues.journal.report(report, msisdn, budget=endpoint.dialogues.budget)
+    except DATABASE_ERRORS:  # (StoreBusy among them): not stored; the aggregator may send it again
+        raise web.HTTPServiceUnavailable(text="database busy or unavailable: not stored, send it again\n") from None
     return web.Response(text="ok\n", content_type="text/plain")
 
 

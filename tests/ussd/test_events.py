@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
+
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
+from gateway.app import build_gateway, build_web_app
 from tests.backends import leaks
 from tests.ussd.conftest import ME, World
 from tests.ussd.test_endpoint import _serve
@@ -19,6 +24,31 @@ async def report(world: World, headers: dict[str, str] | None = None, **fields: 
     phone = world.phone
     async with phone.client.post(phone.server.make_url("/ussd/events"), data=form, headers=headers or {}) as r:
         return r.status, await r.text()
+
+
+async def impatient_gateway(world: World, clock):
+    """A second gateway on the world's database that gives up on a busy database after 0.3 s."""
+    settings = world.gateway.settings
+    settings = dataclasses.replace(settings, database=dataclasses.replace(settings.database, busy_timeout_ms=300))
+    gateway = build_gateway(settings, clock=clock)
+    server = TestServer(build_web_app(gateway), host="127.0.0.1", port=0)
+    await server.start_server()
+    return gateway, server
+
+
+def hold_the_database(gateway):
+    """Take what a write needs from ``gateway``: SQLite's write lock, or every pooled PostgreSQL connection."""
+    store = gateway.store
+    if getattr(store, "conn", None) is not None:
+        blocker = sqlite3.connect(store.path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+
+        def release() -> None:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        return release
+    held = [store.pool.getconn() for _ in range(store.pool.max_size)]
+    return lambda: [store.pool.putconn(conn) for conn in held]
 
 
 def stored(world: World) -> list:
@@ -45,6 +75,26 @@ class TestStored:
 
 
 class TestRefused:
+    async def test_a_report_the_database_cannot_take_is_a_503_and_is_stored_when_sent_again(self, world, clock):
+        """The database held elsewhere: 503 with the reason, nothing stored; sent again later: stored."""
+        gateway, server = await impatient_gateway(world, clock)
+        try:
+            async with aiohttp.ClientSession() as client:
+                url = server.make_url("/ussd/events")
+                release = hold_the_database(gateway)
+                try:
+                    async with client.post(url, data=GOOD) as r:
+                        busy = r.status, await r.text()
+                finally:
+                    release()
+                async with client.post(url, data=GOOD) as r:
+                    again = r.status
+        finally:
+            await server.close()
+            gateway.close()
+        assert busy == (503, "database busy or unavailable: not stored, send it again\n")
+        assert again == 200 and [r[0] for r in stored(world)] == ["ATUid_ev1"]
+
     @pytest.mark.parametrize(("fields", "reason"), [
         ({"sessionId": None}, "sessionId: missing"),
         ({"sessionId": " "}, "sessionId: empty"),

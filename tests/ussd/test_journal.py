@@ -6,18 +6,14 @@ Real dialogues over HTTP on loopback (and, for a dialect's release or timeout, t
 
 from __future__ import annotations
 
-import dataclasses
-import sqlite3
 from datetime import datetime, timedelta
 
 import aiohttp
-from aiohttp.test_utils import TestServer
 
-from gateway.app import build_gateway, build_web_app
 from gateway.ussd.request import Close
 from tests.ussd.conftest import ME, START, Phone, World
 from tests.ussd.latest import Handset
-from tests.ussd.test_events import report
+from tests.ussd.test_events import hold_the_database, impatient_gateway, report
 
 IDLE = timedelta(seconds=180)  # both profiles' ussd_session_idle_seconds
 
@@ -149,14 +145,10 @@ class TestFailed:
     async def test_a_top_up_the_database_cannot_take_is_failed(self, world, tmp_path, clock):
         """The database held by someone else until the busy screen: the dialogue failed (and the journal's
         row still arrives once the database is free)."""
-        settings = world.gateway.settings
-        settings = dataclasses.replace(settings, database=dataclasses.replace(settings.database, busy_timeout_ms=300))
-        gateway = build_gateway(settings, clock=clock)
-        server = TestServer(build_web_app(gateway), host="127.0.0.1", port=0)
-        await server.start_server()
+        gateway, server = await impatient_gateway(world, clock)
         world.add()
         [pin] = world.vouchers()
-        release = _hold_the_database(gateway)
+        release = hold_the_database(gateway)
         try:
             async with aiohttp.ClientSession() as client:
                 status, body = await Phone(server, client).post("j-busy", "*123#", pin)
@@ -169,18 +161,3 @@ class TestFailed:
             await server.close()
             gateway.close()
         assert (await journal(world))["j-busy"][3:8] == ("failed", "", 0, "busy", "gateway")
-
-
-def _hold_the_database(gateway):
-    """Take what a write needs from ``gateway``: SQLite's write lock, or every pooled PostgreSQL connection."""
-    store = gateway.store
-    if getattr(store, "conn", None) is not None:
-        blocker = sqlite3.connect(store.path, isolation_level=None)
-        blocker.execute("BEGIN IMMEDIATE")
-
-        def release() -> None:
-            blocker.execute("ROLLBACK")
-            blocker.close()
-        return release
-    held = [store.pool.getconn() for _ in range(store.pool.max_size)]
-    return lambda: [store.pool.putconn(conn) for conn in held]
