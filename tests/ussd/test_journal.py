@@ -161,3 +161,17 @@ class TestFailed:
             await server.close()
             gateway.close()
         assert (await journal(world))["j-busy"][3:8] == ("failed", "", 0, "busy", "gateway")
+
+    async def test_an_action_that_breaks_is_failed_and_counted_so(self, world, monkeypatch):
+        """A written action raising (not refusing): the "unavailable" END, the dialogue failed on that screen,
+        the request counted ``failed``."""
+        world.add()
+
+        def broken(msisdn: str, language: str) -> str:
+            raise RuntimeError("the disk is on fire")
+
+        monkeypatch.setattr(world.gateway.services, "set_language", broken)
+        screens = await world.phone.dial("*100#", "5", "1", session_id="j-broke")
+        assert screens[-1].startswith("END ") and "unavailable" in screens[-1].lower(), screens
+        assert (await journal(world))["j-broke"][3:8] == ("failed", "selfcare:language_en", 2, "failed", "gateway")
+        assert 'ussd_requests_total{outcome="failed",service_code="*100#"} 1.0' in await metrics(world)
