@@ -64,6 +64,9 @@ class Session:
     #: The last reply as sent (dialect's sequence, text, end): answers a resend of a dialect that
     #: sends only the latest answer (None for the Africa's Talking path, which replays instead).
     last: tuple[int | None, str, bool] | None = None
+    #: The path of the dialogue this one was offered to resume (``Dialogues``: resume), until the
+    #: subscriber chose; on Africa's Talking for the whole dialogue (its ``text`` keeps the choice).
+    resume: tuple[Answer, ...] | None = None
 
 
 # --- rows (written through the services: ``Services.save_sessions`` and the rest) ---------
@@ -80,6 +83,7 @@ def from_row(row: SessionRow, caller: Caller) -> Session:
         screen=str(state.get("screen", "")), secret=bool(state.get("secret", False)),
         keep=bool(state.get("keep", False)), closed=state.get("ended"),
         last=None if last is None else (last[0], str(last[1]), bool(last[2])),
+        resume=None if state.get("resume") is None else decode_path(state["resume"]),
     )
 
 
@@ -102,6 +106,8 @@ def state_text(session: Session) -> str:
     }
     if session.last is not None:
         state["last"] = list(session.last)
+    if session.resume is not None:
+        state["resume"] = encode_path(session.resume)
     return json.dumps(state, ensure_ascii=False, separators=(",", ":"))
 
 
