@@ -10,6 +10,13 @@ grouped (``Batcher.write``: one commit for the writes waiting together).
 Requests of one session are handled one at a time, so a resent request waits
 for the first and then gets its saved answer.
 
+Two ways in, one walk (``_handle``): ``handle`` takes the whole path in each
+request (Africa's Talking); ``handle_latest`` takes the latest answer only and
+appends it to the path kept in the session row (``Session.path``, secrets
+sealed), answering a resend from the reply kept with it. ``close`` ends a
+dialogue the subscriber or the network gave up. A first request may be
+offered the caller's dialogue cut off a moment ago (resume: ``_resumable``).
+
 Under stress every request still gets a screen, never a 500 or a hang:
 
 - the database held by another writer: each database hop may wait in the
@@ -64,7 +71,7 @@ _LEFT = frozenset(reason.value for reason in Close)
 
 #: A session (if any), the caller, the caller's balance when it was read with the row, and the
 #: caller's latest earlier dialogue of the code when a first request looked for one (resume).
-_Loaded = tuple["sessions.Session | None", Caller, "BalanceView | None", "SessionRow | None"]
+_Loaded = tuple["sessions.Session | None", Caller, "BalanceView | None", "sessions.Session | None"]
 
 
 @dataclass(frozen=True)
@@ -174,7 +181,7 @@ class Dialogues:
             if session is None or session.msisdn != msisdn or session.closed is not None:
                 return
             now = self.clock.now()
-            session.closed = reason.value
+            session.closed, session.updated_at = reason.value, now
             session.expires_at = min(session.expires_at, now)
             session.ended = True
             self.cache.put(session)
@@ -286,25 +293,32 @@ class Dialogues:
                 self.cache.put(session)
             elif session is not None:
                 caller = session.caller  # its row could not be written: memory is all there is
-            return session, caller, fresh_view, earlier
+            return session, caller, fresh_view, None if earlier is None else sessions.from_row(earlier, caller)
         return session, session.caller, None, None
 
     async def _latest(self, request: LatestRequest, msisdn: str, deadline: float) -> tuple[Reply, str]:
         probe = self._probe(request.service_code, request.answers) if request.first else None
         loaded = await self._load(request.session_id, msisdn, probe)
-        session, caller, _, _ = loaded
+        session, caller, view, _ = loaded
         code = request.service_code
         if session is not None:
-            if session.msisdn != msisdn or session.closed in _LEFT:
-                return self.engine.expired(session.caller.language, code), "expired"
+            if session.msisdn != msisdn:
+                return self.engine.expired(caller.language, code), "expired"
             last = session.last
-            if last is not None and (
-                    request.first or (request.sequence is not None and request.sequence == last[0])
-                    or (session.closed == "end" and request.sequence is None)):
+            stopped = session.closed is not None or session.expires_at <= self.clock.now()
+            if last is not None and session.closed not in _LEFT and (
+                    (request.sequence is not None and request.sequence == last[0])
+                    or (request.first and not stopped)
+                    or (session.closed == "end" and request.sequence is None and not request.first)):
                 # A resend (the same step again, the first request again, or after our END): as sent.
                 return Reply(last[1], end=last[2], screen=session.screen, secret=session.secret,
                              kept=session.path), "resent"
-            if session.closed is not None or session.expires_at <= self.clock.now():
+            if request.first and stopped:
+                # A new dialogue under a key used before (USSD over SMPP keyed by number and code):
+                # it starts afresh, and the one before may be offered back (it is the latest).
+                earlier = session if probe is not None else None
+                loaded = (None, session.caller, view, earlier)
+            elif stopped:
                 return self.engine.expired(session.caller.language, code), "expired"
         if request.first:
             answers: tuple[Answer, ...] = request.answers
@@ -391,7 +405,7 @@ class Dialogues:
     # --- resume after a timeout ------------------------------------------------------------
 
     def _resumable(
-        self, row: SessionRow, caller: Caller, tree: str, now: datetime,
+        self, old: sessions.Session, caller: Caller, tree: str, now: datetime,
     ) -> tuple[sessions.Session, tuple[Answer, ...]] | None:
         """The caller's earlier dialogue and the path to offer back, if it may be.
 
@@ -404,11 +418,9 @@ class Dialogues:
         """
         if caller.refusal is not None:
             return None  # a lost, unknown or recycled line: the menus say so from the start
-        old = sessions.from_row(row, caller)
         if old.closed in ("end", Close.ABANDONED.value) or old.secret or not old.keep:
             return None
-        stopped = row.updated_at or row.created_at
-        if now - stopped > self.resume:
+        if now - (old.updated_at or old.created_at) > self.resume:
             return None
         path = old.resume if old.screen == RESUME_SCREEN and old.resume is not None else old.path
         if not path or old.screen == f"{tree}:{self.engine.menus.trees[tree].start}":
@@ -541,7 +553,7 @@ class Dialogues:
 
     def _apply(self, session: sessions.Session, reply: Reply, step: _Step, now: datetime) -> None:
         """The dialogue moved to ``reply``: its idle deadline, kept path, screen and last reply."""
-        session.expires_at = now + self.idle
+        session.expires_at, session.updated_at = now + self.idle, now
         if reply.save:
             session.results[reply.save[0]] = reply.save[1]
         session.path = reply.kept

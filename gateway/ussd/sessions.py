@@ -42,6 +42,8 @@ class Session:
     created_at: datetime
     #: Idle deadline, moved on every request.
     expires_at: datetime
+    #: Its last step, or its close: when it stopped, if it did (resume counts from here).
+    updated_at: datetime | None = None
     #: The deadline the row holds (None: no row yet).
     stored_until: datetime | None = None
     #: Rendered results of written actions, by answer path.
@@ -78,7 +80,7 @@ def from_row(row: SessionRow, caller: Caller) -> Session:
     return Session(
         session_id=row.session_id, msisdn=row.msisdn, service_code=row.service_code,
         caller=Caller(caller.msisdn, language, caller.refusal), created_at=row.created_at,
-        expires_at=row.expires_at, stored_until=row.expires_at, results=dict(state.get("results", {})),
+        expires_at=row.expires_at, updated_at=row.updated_at, stored_until=row.expires_at, results=dict(state.get("results", {})),
         wrong_pins=int(state.get("wrong_pins", 0)), path=decode_path(state.get("path", [])),
         screen=str(state.get("screen", "")), secret=bool(state.get("secret", False)),
         keep=bool(state.get("keep", False)), closed=state.get("ended"),

@@ -171,6 +171,17 @@ class TestLatestAnswer:
         assert (await again.answer(pin)).startswith("END Top-up of $5.00 successful")
         assert world.gateway.services.check_balance(ME).main.minor == 1100
 
+    async def test_a_key_used_again_is_offered_its_own_dialogue_back(self, world):
+        """USSD over SMPP keyed by number and code: the next dialogue comes under the same key."""
+        world.add()
+        phone = Handset(world.gateway.dialogues, session_id="smpp:85512345678:*100#")
+        await phone.dial("*100#", sequence=False)
+        await phone.answer("2", sequence=False)
+        await phone.close(Close.TIMEOUT)
+        await _later(world, 20)
+        assert await phone.dial("*100#", sequence=False) == OFFER
+        assert await phone.answer("1", sequence=False) == TOPUP_MENU
+
     async def test_2_starts_again(self, world):
         """Start again: the main menu; the next answer is read on it."""
         world.add()
