@@ -40,6 +40,7 @@ from gateway.ussd.events import EndOfSession
 from gateway.ussd.metrics import UssdMetrics
 from gateway.ussd.request import Close
 from gateway.ussd.sessions import RETENTION
+from menus.engine import RESUME_SCREEN
 from menus.loader import Menus
 from menus.model import Caller, Reply
 
@@ -68,8 +69,9 @@ MAX_PENDING = 100_000
 
 
 def known_screens(menus: Menus) -> frozenset[str]:
-    """Every screen of the menus as ``Reply.screen`` names it (``tree:screen``)."""
-    return frozenset(f"{tree.name}:{screen}" for tree in menus.trees.values() for screen in tree.screens)
+    """Every screen of the menus as ``Reply.screen`` names it (``tree:screen``), and the resume offer's."""
+    return frozenset(f"{tree.name}:{screen}" for tree in menus.trees.values() for screen in tree.screens) \
+        | {RESUME_SCREEN}
 
 
 def outcome_of(label: str) -> Outcome | None:

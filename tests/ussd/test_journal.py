@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import aiohttp
 
 from gateway.ussd.request import Close
-from tests.ussd.conftest import ME, START, Phone, World
+from tests.ussd.conftest import ME, OTHER, START, Phone, World
 from tests.ussd.latest import Handset
 from tests.ussd.test_events import hold_the_database, impatient_gateway, report
 
@@ -129,7 +129,8 @@ class TestTimedOut:
         await handset.dial("*100#")
         await handset.answer("2")
         await handset.close(Close.TIMEOUT)
-        done = Handset(world.gateway.dialogues)
+        world.add(OTHER)
+        done = Handset(world.gateway.dialogues, msisdn=OTHER)  # (the same number would be offered the first back)
         await done.dial("*100#")
         assert (await done.answer("1")).startswith("END ")
         clock.advance(2 * IDLE)

@@ -29,15 +29,20 @@ def ussd_report(world: World, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def record_a_mix(world: World) -> None:
-    """Every outcome, each way it can be reached, with and without the aggregator's report."""
-    world.add()
+    """Every outcome, each way it can be reached, with and without the aggregator's report.
+
+    One number per dialogue: a number dialling a code again just after leaving a dialogue
+    unfinished would be offered it back (resume), which is not what this mix is about.
+    """
+    number = {sid: world.add(f"8551200000{n}") for n, sid in enumerate(
+        ("r-bal", "r-late", "r-lost", "r-left", "r-idle", "r-released", "r-ghost"))}
     phone = world.phone
-    await phone.dial("*124#", session_id="r-bal")  # completed; reported Success
-    await phone.dial("*100#", "1", session_id="r-late")  # completed; reported Incomplete, late
-    await phone.dial("*100#", "1", session_id="r-lost")  # completed; reported Failed: it never arrived
-    await phone.dial("*100#", "2", session_id="r-left")  # left on the top-up menu; reported Incomplete
-    await phone.dial("*100#", session_id="r-idle")  # left on the main menu; no report: our timer
-    released = Handset(world.gateway.dialogues)  # a dialect's release on the PIN screen
+    await phone.dial("*124#", session_id="r-bal", msisdn=number["r-bal"])  # completed; reported Success
+    await phone.dial("*100#", "1", session_id="r-late", msisdn=number["r-late"])  # completed; reported Incomplete
+    await phone.dial("*100#", "1", session_id="r-lost", msisdn=number["r-lost"])  # completed; reported Failed
+    await phone.dial("*100#", "2", session_id="r-left", msisdn=number["r-left"])  # left on a menu; Incomplete
+    await phone.dial("*100#", session_id="r-idle", msisdn=number["r-idle"])  # left on the main menu; our timer
+    released = Handset(world.gateway.dialogues, msisdn=number["r-released"])  # a dialect's release on the PIN screen
     await released.dial("*100#")
     await released.answers("2", "1")
     await released.close(Close.ABANDONED)
@@ -45,7 +50,8 @@ async def record_a_mix(world: World) -> None:
     for sid, code, status in (("r-bal", "*124#", "Success"), ("r-late", "*100#", "Incomplete"),
                               ("r-lost", "*100#", "Failed"), ("r-left", "*100#", "Incomplete"),
                               ("r-ghost", "*123#", "Success")):  # a session this gateway never saw
-        assert (await report(world, sessionId=sid, serviceCode=code, status=status))[0] == 200
+        assert (await report(world, sessionId=sid, serviceCode=code, status=status, phoneNumber=number[sid],
+                             input=None))[0] == 200
     world.clock.advance(timedelta(minutes=10))
     await world.gateway.dialogues.sweep()
     await world.gateway.dialogues.settle()
