@@ -165,6 +165,7 @@ class Gateway:
         self.batcher.close()
         try:
             self.dialogues.save_pending()  # rows of new dialogues not flushed yet
+            self.dialogues.journal.save_pending()  # and how the dialogues that ended did
         except Exception:  # noqa: BLE001 - conveniences: a restart replays the dialogue without them
             pass
         try:
@@ -198,7 +199,7 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Wor
         services = Services(Context(store=store, clock=clock, profile=profile,
                                     pin_secret=settings.security.pin_secret, notices=replies))
         engine = Engine(menus=linted.menus, texts=catalog, replies=replies, limits=limits,
-                        seal=services.answer_key)
+                        seal=services.answer_key, seal_answer=services.seal_answer)
     except BaseException:
         store.close()
         raise

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "gateway.cli.serve",
     "gateway.cli.demo",
     "gateway.cli.ussd",
+    "gateway.cli.ussd_report",
     "gateway.cli.simulator",
     "gateway.cli.campaign",
     "gateway.cli.usage",

@@ -15,9 +15,10 @@ from typing import Any
 
 from gateway.domain.channels import Channel
 from gateway.domain.money import Money
-from gateway.domain.secrets import Sealed, keyed_hash
+from gateway.domain.secrets import Sealed, keyed_hash, seal
 from gateway.services import (
-    accounts, care, consent, inactivity, lifecycle, lost, postpaid, ratelimit, sessions, topup, usage, vouchers,
+    accounts, care, consent, inactivity, journal, lifecycle, lost, postpaid, ratelimit, sessions, topup, usage,
+    vouchers,
 )
 from gateway.services.activity import ActivityLog
 from gateway.services.model import (
@@ -37,7 +38,7 @@ from gateway.services.model import (
 )
 from gateway.profile import OperatorProfile
 from gateway.services.ports import Context
-from gateway.store.port import ComplaintRow, DisputeRow, SessionRow, SessionState
+from gateway.store.port import ComplaintRow, DialogueRecord, DisputeRow, SessionReport, SessionRow, SessionState
 
 #: The use cases a menu or keyword may name.
 ACTIONS = frozenset(
@@ -72,6 +73,15 @@ class Services:
         """A keyed hash of a USSD answer path that holds a secret answer (what a session keeps)."""
         return "#" + keyed_hash(self.ctx.pin_secret, ANSWERS_PURPOSE, answers)
 
+    def seal_answer(self, validator: str, cleaned: str) -> Sealed:
+        """A secret USSD answer as a session row keeps it between requests: a PIN or an ID number
+        sealed as the services take it in place of the secret (an SMS in the inbox does the same)."""
+        if validator == "pin":
+            return topup.seal_pin(self.ctx, cleaned)
+        if validator == "id_number":
+            return accounts.seal_id_number(self.ctx, cleaned)
+        return seal(self.ctx.pin_secret, f"{ANSWERS_PURPOSE}:{validator}", cleaned)
+
     def snapshot(self) -> AbstractContextManager[object]:
         """Several calls that must see one consistent state (reads only)."""
         return self.ctx.store.snapshot_uow()
@@ -81,6 +91,9 @@ class Services:
     def load_session(self, session_id: str) -> SessionRow | None:
         return sessions.load(self.ctx, session_id)
 
+    def latest_session(self, msisdn: str, service_code: str) -> SessionRow | None:
+        return sessions.latest(self.ctx, msisdn, service_code)
+
     def save_sessions(self, rows: list[SessionState]) -> None:
         sessions.save(self.ctx, rows)
 
@@ -89,6 +102,20 @@ class Services:
 
     def sweep_sessions(self, before: datetime) -> int:
         return sessions.sweep(self.ctx, before)
+
+    # --- the dialogue journal and end-of-session reports (``ussd report``) ----
+
+    def record_dialogues(self, rows: list[DialogueRecord]) -> None:
+        journal.record(self.ctx, rows)
+
+    def add_session_report(self, report: SessionReport) -> bool:
+        return journal.add_report(self.ctx, report)
+
+    def unrecorded_sessions(self, after: datetime, until: datetime, limit: int) -> list[SessionRow]:
+        return journal.unrecorded(self.ctx, after, until, limit)
+
+    def ussd_report(self, since: datetime | None) -> journal.FunnelReport:
+        return journal.report(self.ctx, since)
 
     # --- requests per number, shared by the processes (``ratelimit.LimitSharing``) ---
 

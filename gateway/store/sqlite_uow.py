@@ -23,6 +23,7 @@ from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store import accounts as accounts_sql
 from gateway.store.care import SqliteCare
+from gateway.store.journal import SqliteJournal
 from gateway.store import locks as locks_sql
 from gateway.store import outbox as outbox_sql
 from gateway.store.postpaid import SqlitePostpaid
@@ -36,6 +37,7 @@ from gateway.store.port import (
     DuplicateNumber,
     Inbox,
     InboxMessage,
+    Journal,
     LineSummary,
     Locks,
     LostReports,
@@ -379,16 +381,24 @@ class SqliteSessions(_Bound):
         "updated_at = excluded.updated_at, expires_at = excluded.expires_at"
     )
 
+    _COLUMNS = "SELECT session_id, msisdn, service_code, state, created_at, expires_at, updated_at FROM ussd_sessions "
+
     def load(self, session_id: str) -> SessionRow | None:
-        row = self._conn.execute(
-            "SELECT session_id, msisdn, service_code, state, created_at, expires_at "
-            "FROM ussd_sessions WHERE session_id = ?", (session_id,),
-        ).fetchone()
+        return self._row(self._conn.execute(self._COLUMNS + "WHERE session_id = ?", (session_id,)).fetchone())
+
+    def latest(self, msisdn: str, service_code: str) -> SessionRow | None:
+        return self._row(self._conn.execute(
+            self._COLUMNS + "WHERE msisdn = ? AND service_code = ? ORDER BY created_at DESC LIMIT 1",
+            (msisdn, service_code),
+        ).fetchone())
+
+    @staticmethod
+    def _row(row: Any) -> SessionRow | None:
         if row is None:
             return None
-        sid, msisdn, code, state, created_at, expires_at = row  # (by position: see accounts._record)
+        sid, msisdn, code, state, created_at, expires_at, updated_at = row  # (by position: see accounts._record)
         return SessionRow(sid, msisdn, code, state, datetime.fromisoformat(created_at),
-                          datetime.fromisoformat(expires_at))
+                          datetime.fromisoformat(expires_at), datetime.fromisoformat(updated_at))
 
     def save(self, rows: list[SessionState]) -> None:
         self._conn.executemany(self._UPSERT, [
@@ -479,7 +489,7 @@ class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
     __slots__ = ("accounts", "postpaid", "vouchers", "topups", "locks", "rate_limits", "lost", "consent", "sessions",
-                 "outbox", "inbox", "usage", "activity", "care")
+                 "outbox", "inbox", "usage", "activity", "care", "journal")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.accounts: Accounts = SqliteAccounts(conn)
@@ -496,3 +506,4 @@ class SqliteUnitOfWork:
         self.usage: Usage = SqliteUsage(conn)
         self.activity: Activity = SqliteActivity(conn)
         self.care: Care = SqliteCare(conn)
+        self.journal: Journal = SqliteJournal(conn)

@@ -20,6 +20,9 @@ class UssdMetrics:
     step_seconds: Histogram
     active_sessions: Gauge
     topups: Counter
+    #: Dialogues the subscriber left unfinished, by the screen they stood on (``tree:screen``, or
+    #: ``other``: a bounded label set, see ``gateway.ussd.journal``).
+    abandoned: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry, active: Callable[[], float]) -> UssdMetrics:
@@ -36,4 +39,6 @@ class UssdMetrics:
             ),
             active_sessions=gauge,
             topups=Counter("ussd_topups", "USSD top-ups by outcome", ["outcome"], registry=registry),
+            abandoned=Counter("ussd_abandoned_dialogues", "USSD dialogues abandoned, by the screen they stopped on",
+                              ["screen"], registry=registry),
         )

@@ -1,4 +1,4 @@
-"""The aiohttp application: ``POST /ussd``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
+"""The aiohttp application: ``POST /ussd``, ``POST /ussd/events``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
 
 Views stay thin: check access → parse → ``Dialogues.handle`` → render. The
 objects they use are built by ``gateway.app`` and passed to ``init_app``.
@@ -17,10 +17,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from gateway.config import ConfigError, HttpSettings
 from gateway.domain.errors import InvalidMsisdn
 from gateway.domain.msisdn import NumberPlan
+from gateway.services.errors import DATABASE_ERRORS
 from gateway.ussd import africastalking
+from gateway.ussd import events as end_of_session
 from gateway.ussd.access import Access
 from gateway.ussd.dialogue import Dialogues
 from gateway.ussd.metrics import UssdMetrics
+from gateway.ussd.request import BadRequest
 
 DIALECTS = {"africastalking": africastalking}
 
@@ -70,6 +73,7 @@ def init_app(*, settings: HttpSettings, dialogues: Dialogues, number_plan: Numbe
         readiness=readiness,
     )
     app.router.add_post("/ussd", ussd)
+    app.router.add_post("/ussd/events", events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
@@ -78,28 +82,7 @@ def init_app(*, settings: HttpSettings, dialogues: Dialogues, number_plan: Numbe
 
 async def ussd(request: web.Request) -> web.Response:
     endpoint = request.app[ENDPOINT]
-    if not endpoint.access.allows(request.remote, request.headers.get("Authorization")):
-        endpoint.metrics.requests.labels("-", "forbidden").inc()
-        raise web.HTTPForbidden(text="forbidden\n")
-    length = request.content_length
-    if length is not None and length > endpoint.max_body_bytes:
-        endpoint.metrics.requests.labels("-", "too_large").inc()
-        raise web.HTTPRequestEntityTooLarge(max_size=endpoint.max_body_bytes, actual_size=length)
-    try:
-        if request.content.is_eof():  # the body came with the headers (the usual case)
-            form = await _form(request)
-        else:
-            async with asyncio.timeout(endpoint.body_timeout):
-                form = await _form(request)
-    except TimeoutError:
-        # A body shorter than its Content-Length would hold the connection for ever.
-        endpoint.metrics.requests.labels("-", "timeout").inc()
-        raise web.HTTPRequestTimeout(text="body: not received in time\n") from None
-    except (UnicodeDecodeError, LookupError, ValueError):
-        # Bytes that are not in the declared charset (or an unknown charset, or
-        # multipart without a boundary) are the caller's mistake, not a 500.
-        endpoint.metrics.requests.labels("-", "bad_request").inc()
-        raise web.HTTPBadRequest(text="body: not a UTF-8 form\n") from None
+    form = await _checked_form(request, endpoint, lambda outcome: endpoint.metrics.requests.labels("-", outcome).inc())
     try:
         parsed = africastalking.parse(form)
         msisdn = endpoint.number_plan.normalise(parsed.phone_number)
@@ -111,6 +94,53 @@ async def ussd(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="phoneNumber: not a phone number of this operator\n") from None
     reply = await endpoint.dialogues.handle(parsed, msisdn)
     return web.Response(text=africastalking.render(reply), content_type="text/plain")
+
+
+async def events(request: web.Request) -> web.Response:
+    """An aggregator's end-of-session report: stored once (a resend is answered ``200`` too)."""
+    endpoint = request.app[ENDPOINT]
+    form = await _checked_form(request, endpoint, lambda outcome: None)
+    try:
+        report = end_of_session.parse(form)
+        msisdn = endpoint.number_plan.normalise(report.phone_number)
+    except BadRequest as exc:
+        raise web.HTTPBadRequest(text=f"{exc}\n") from None
+    except InvalidMsisdn:
+        raise web.HTTPBadRequest(text="phoneNumber: not a phone number of this operator\n") from None
+    try:
+        await endpoint.dialogues.journal.report(report, msisdn, budget=endpoint.dialogues.budget)
+    except DATABASE_ERRORS:  # (StoreBusy among them): not stored; the aggregator may send it again
+        raise web.HTTPServiceUnavailable(text="database busy or unavailable: not stored, send it again\n") from None
+    return web.Response(text="ok\n", content_type="text/plain")
+
+
+async def _checked_form(request: web.Request, endpoint: UssdEndpoint, count: Callable[[str], None]) -> dict[str, str]:
+    """The form of an aggregator's request that passed the access checks and the size and time limits.
+
+    Raises:
+        HTTPForbidden, HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPBadRequest: counted by ``count``.
+    """
+    if not endpoint.access.allows(request.remote, request.headers.get("Authorization")):
+        count("forbidden")
+        raise web.HTTPForbidden(text="forbidden\n")
+    length = request.content_length
+    if length is not None and length > endpoint.max_body_bytes:
+        count("too_large")
+        raise web.HTTPRequestEntityTooLarge(max_size=endpoint.max_body_bytes, actual_size=length)
+    try:
+        if request.content.is_eof():  # the body came with the headers (the usual case)
+            return await _form(request)
+        async with asyncio.timeout(endpoint.body_timeout):
+            return await _form(request)
+    except TimeoutError:
+        # A body shorter than its Content-Length would hold the connection for ever.
+        count("timeout")
+        raise web.HTTPRequestTimeout(text="body: not received in time\n") from None
+    except (UnicodeDecodeError, LookupError, ValueError):
+        # Bytes that are not in the declared charset (or an unknown charset, or
+        # multipart without a boundary) are the caller's mistake, not a 500.
+        count("bad_request")
+        raise web.HTTPBadRequest(text="body: not a UTF-8 form\n") from None
 
 
 async def _form(request: web.Request) -> dict[str, str]:

@@ -379,6 +379,40 @@ VERSIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE usage_records ADD COLUMN bill_id BIGINT REFERENCES bills(id)",
         "ALTER TABLE statements ADD COLUMN billed_bill_id BIGINT REFERENCES bills(id)",
     ),
+    # A number's latest dialogue of a code, for resume after a timeout: m0016_sessions_by_caller.
+    16: (
+        "CREATE INDEX idx_ussd_sessions_caller ON ussd_sessions(msisdn, service_code, created_at)",
+    ),
+    # The dialogue journal and the aggregators' end-of-session reports: m0017_ussd_journal.
+    17: (
+        """CREATE TABLE ussd_journal (
+            session_id TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            service_code TEXT NOT NULL,
+            msisdn TEXT NOT NULL,
+            started_at TIMESTAMPTZ NOT NULL,
+            ended_at TIMESTAMPTZ NOT NULL,
+            outcome TEXT NOT NULL,
+            screen TEXT NOT NULL,
+            steps INTEGER NOT NULL,
+            detail TEXT,
+            source TEXT NOT NULL)""",
+        "CREATE INDEX idx_ussd_journal_started_at ON ussd_journal(started_at)",
+        """CREATE TABLE ussd_reports (
+            session_id TEXT PRIMARY KEY,
+            service_code TEXT NOT NULL,
+            msisdn TEXT NOT NULL,
+            network_code TEXT,
+            status TEXT NOT NULL,
+            answers INTEGER NOT NULL,
+            duration_ms BIGINT,
+            hops INTEGER,
+            app_ended SMALLINT,
+            error_message TEXT,
+            cost TEXT,
+            received_at TIMESTAMPTZ NOT NULL)""",
+        "CREATE INDEX idx_ussd_reports_received_at ON ussd_reports(received_at)",
+    ),
 }
 
 LATEST = max(VERSIONS)
