@@ -23,6 +23,7 @@ from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store import accounts as accounts_sql
 from gateway.store.care import SqliteCare
+from gateway.store.console import SqliteAudit, SqliteReports
 from gateway.store import locks as locks_sql
 from gateway.store import outbox as outbox_sql
 from gateway.store.postpaid import SqlitePostpaid
@@ -31,6 +32,7 @@ from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.port import (
     Accounts,
     Activity,
+    Audit,
     Care,
     Consent,
     DuplicateNumber,
@@ -43,6 +45,7 @@ from gateway.store.port import (
     OutgoingSms,
     RateLimits,
     Postpaid,
+    Reports,
     SessionRow,
     Sessions,
     SessionState,
@@ -414,8 +417,9 @@ class SqliteOutbox(_Bound):
         stamp = iso(now)
         self._conn.execute(
             "INSERT INTO sms_outbox (source, destination, text, kind, status, attempts, "
-            "next_attempt_at, created_at, updated_at, error) VALUES (?, ?, ?, ?, 'skipped', 0, ?, ?, ?, ?)",
-            (sms.source, sms.destination, sms.text, sms.kind, stamp, stamp, stamp, reason),
+            "next_attempt_at, created_at, updated_at, error, campaign_id) "
+            "VALUES (?, ?, ?, ?, 'skipped', 0, ?, ?, ?, ?, ?)",
+            (sms.source, sms.destination, sms.text, sms.kind, stamp, stamp, stamp, reason, sms.campaign_id),
         )
 
     def claim_due(self, now: datetime, limit: int, *, identity: str | None,
@@ -427,6 +431,12 @@ class SqliteOutbox(_Bound):
 
     def depth(self) -> dict[str, int]:
         return sms_sql.outbox_depth(self._conn)
+
+    def add_campaign(self, text: str, now: datetime, channel: str) -> int:
+        cur = self._conn.execute("INSERT INTO campaigns (text, created_at, channel) VALUES (?, ?, ?)",
+                                 (text, iso(now), channel))
+        assert cur.lastrowid is not None
+        return cur.lastrowid
 
 
 class SqliteInbox(_Bound):
@@ -475,7 +485,7 @@ class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
     __slots__ = ("accounts", "postpaid", "vouchers", "topups", "locks", "rate_limits", "lost", "consent", "sessions",
-                 "outbox", "inbox", "usage", "activity", "care")
+                 "outbox", "inbox", "usage", "activity", "care", "reports", "audit")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.accounts: Accounts = SqliteAccounts(conn)
@@ -492,3 +502,5 @@ class SqliteUnitOfWork:
         self.usage: Usage = SqliteUsage(conn)
         self.activity: Activity = SqliteActivity(conn)
         self.care: Care = SqliteCare(conn)
+        self.reports: Reports = SqliteReports(conn)
+        self.audit: Audit = SqliteAudit(conn)

@@ -38,6 +38,7 @@ from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store.port import (
     Accounts,
     Activity,
+    Audit,
     Care,
     Consent,
     DuplicateNumber,
@@ -48,6 +49,7 @@ from gateway.store.port import (
     Outbox,
     RateLimits,
     Postpaid,
+    Reports,
     SessionRow,
     Sessions,
     SessionState,
@@ -610,10 +612,11 @@ class PgUnitOfWork:
     """Every repository of the port over one ``Sql`` (a transaction's connection, or the pool)."""
 
     __slots__ = ("sql", "accounts", "postpaid", "vouchers", "topups", "locks", "rate_limits", "lost", "consent",
-                 "sessions", "outbox", "inbox", "usage", "activity", "care")
+                 "sessions", "outbox", "inbox", "usage", "activity", "care", "reports", "audit")
 
     def __init__(self, sql: Sql) -> None:
         from gateway.store.postgres.care import PgCare
+        from gateway.store.postgres.console import PgAudit, PgReports
         from gateway.store.postgres.postpaid import PgPostpaid
         from gateway.store.postgres.sms import PgInbox, PgOutbox
         from gateway.store.postgres.usage import PgActivity, PgUsage
@@ -633,6 +636,8 @@ class PgUnitOfWork:
         self.usage: Usage = PgUsage(sql)
         self.activity: Activity = PgActivity(sql)
         self.care: Care = PgCare(sql)
+        self.reports: Reports = PgReports(sql)
+        self.audit: Audit = PgAudit(sql)
 
 
 @dataclass
