@@ -203,6 +203,9 @@ class Services:
 
     # --- what the operator console shows (``oversight``: JSON-ready, reads only) ---------------
 
+    def overview(self) -> dict[str, Any]:
+        return oversight.overview(self.ctx)
+
     def subscriber_record(self, msisdn: str, *, ledger_limit: int | None = None,
                           ledger_before: int | None = None) -> dict[str, Any]:
         return oversight.subscriber(self.ctx, msisdn, ledger_limit=ledger_limit, ledger_before=ledger_before)

@@ -19,7 +19,9 @@ from gateway.domain.errors import InvalidInput
 from gateway.domain.money import Money
 from gateway.profile import OperatorProfile
 from gateway.services import accounts, care
+from gateway.services.model import DisputeResolved
 from gateway.services.ports import Context
+from gateway.services.sms_delivery import outbox_depth
 from gateway.store.port import (
     CampaignRow,
     ComplaintRow,
@@ -126,6 +128,14 @@ def campaign_json(profile: OperatorProfile, row: CampaignRow) -> dict[str, Any]:
     }
 
 
+def resolved_json(profile: OperatorProfile, resolved: DisputeResolved) -> dict[str, Any]:
+    """What resolving a dispute did: its outcome, the final bill, and whether the subscriber was told by SMS."""
+    return {"reference": resolved.reference, "msisdn": resolved.msisdn, "status": resolved.status,
+            "amount": money(profile, resolved.amount.minor), "credit": money(profile, resolved.credit.minor),
+            "final": money(profile, resolved.final.minor), "late": resolved.late, "note": resolved.note,
+            "told": resolved.told}
+
+
 def action_json(profile: OperatorProfile, row: ConsoleAction) -> dict[str, Any]:
     return {"id": row.action_id, "at": when(profile, row.at), "role": row.role, "actor": row.actor,
             "action": row.action, "target": row.target, "outcome": row.outcome, "detail": row.detail}
@@ -153,10 +163,12 @@ def subscriber(ctx: Context, msisdn: str, *, ledger_limit: int | None = None,
 
     Raises:
         UnknownSubscriber: no line, live or given up, ever had this number.
+        InvalidMsisdn: not a number of this operator.
         InvalidInput: a bad ``ledger_limit``.
     """
     limit = page_size(ledger_limit)
     profile = ctx.profile
+    msisdn = profile.number_plan.normalise(msisdn)
     with ctx.store.snapshot_uow() as uow:
         record, shown = accounts.describe(ctx, uow, msisdn)
         ledger = uow.reports.ledger(record.subscriber_id, limit=limit, before=ledger_before)
@@ -240,6 +252,20 @@ def voucher_stock(ctx: Context) -> dict[str, Any]:
                                            or row.expires_on.isoformat() < batch["expires_on"]):
             batch["expires_on"] = row.expires_on.isoformat()
     return {"batches": list(batches.values()), "totals": totals, "as_of": today.isoformat()}
+
+
+def overview(ctx: Context) -> dict[str, Any]:
+    """What waits: the outbox by live state, the open disputes and complaints (None: not offered), the
+    latest campaign."""
+    offered = ctx.profile.care.offered
+    latest = ctx.store.read_uow().reports.campaigns(limit=1)
+    return {
+        "profile": ctx.profile.key,
+        "outbox": outbox_depth(ctx.store),
+        "open_disputes": len(care.list_disputes(ctx, open_only=True)) if "dispute" in offered else None,
+        "open_complaints": len(care.list_complaints(ctx, open_only=True)) if "complaint" in offered else None,
+        "latest_campaign": campaign_json(ctx.profile, latest[0]) if latest else None,
+    }
 
 
 def disputes(ctx: Context, *, open_only: bool = False) -> dict[str, Any]:
