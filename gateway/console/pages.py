@@ -42,6 +42,8 @@ class View:
     flash: Sequence[str] = ()
     errors: Sequence[str] = ()
     extra_head: list[str] = field(default_factory=list)
+    #: How this operator's numbers are written, for the lookup field's placeholder.
+    number_hint: str = ""
 
 
 def h(value: Any) -> str:
@@ -57,12 +59,18 @@ def when(value: str | None) -> str:
         return "—"
     moment = datetime.fromisoformat(value)
     offset = moment.strftime("%z")
-    shown = f"{moment:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}" if offset else f"{moment:%Y-%m-%d %H:%M:%S}"
-    return f'<time datetime="{h(value)}">{h(shown)}</time>'
+    clock = f"{moment:%H:%M:%S} {offset[:3]}:{offset[3:]}" if offset else f"{moment:%H:%M:%S}"
+    # The day and the clock each stay on one line; a narrow screen may break between them.
+    return f'<time datetime="{h(value)}"><span class="day">{moment:%Y-%m-%d}</span> <span class="day">{h(clock)}</span></time>'
+
+
+def period(start: str, end: str) -> str:
+    """A bill's period, each day kept on one line."""
+    return f'<span class="day">{h(start)}</span> – <span class="day">{h(end)}</span>'
 
 
 def amount(value: Mapping[str, Any] | None) -> str:
-    return "—" if value is None else h(value["display"])
+    return "—" if value is None else f'<span class="day">{h(value["display"])}</span>'
 
 
 def badge(state: Any) -> str:
@@ -160,29 +168,29 @@ def failure(status: int, reason: str, view: View | None, *, back: str | None = N
 def overview(data: Mapping[str, Any], view: View) -> str:
     depth = data["outbox"]
     cards = [
-        ("Outbox waiting", f'{h(depth.get("queued", 0))} queued · {h(depth.get("sending", 0))} sending',
-         "/admin/outbox?status=queued"),
-        ("Awaiting receipt", f'{h(depth.get("submitted", 0))} submitted', "/admin/outbox?status=submitted"),
+        ("Outbox waiting", h(depth.get("queued", 0) + depth.get("sending", 0)),
+         f'{h(depth.get("queued", 0))} queued, {h(depth.get("sending", 0))} sending', "/admin/outbox?status=queued"),
+        ("Awaiting receipt", h(depth.get("submitted", 0)), "submitted to the SMSC", "/admin/outbox?status=submitted"),
     ]
     if data["open_disputes"] is not None:
-        cards.append(("Open disputes", h(data["open_disputes"]), "/admin/disputes?open=1"))
+        cards.append(("Open disputes", h(data["open_disputes"]), "bills to settle", "/admin/disputes?open=1"))
     if data["open_complaints"] is not None:
-        cards.append(("Open complaints", h(data["open_complaints"]), "/admin/complaints?open=1"))
+        cards.append(("Open complaints", h(data["open_complaints"]), "to answer", "/admin/complaints?open=1"))
     latest = data["latest_campaign"]
     if latest is not None:
-        cards.append((f'Campaign #{latest["id"]}', f'{h(latest["delivered"])} delivered of {h(latest["total"])}',
-                      f'/admin/campaigns/{latest["id"]}'))
-    grid = "".join(f'<a class="card stat" href="{h(href)}"><span>{h(label)}</span><strong>{value}</strong></a>'
-                   for label, value, href in cards)
-    return layout("Overview", f'{lookup_form()}<div class="grid">{grid}</div>'
+        cards.append((f'Campaign #{latest["id"]}', f'{h(latest["delivered"])} / {h(latest["total"])}',
+                      f'delivered; {h(latest["skipped"])} skipped', f'/admin/campaigns/{latest["id"]}'))
+    grid = "".join(f'<a class="card stat" href="{h(href)}"><span>{h(label)}</span><strong>{value}</strong>'
+                   f"<small>{note}</small></a>" for label, value, note, href in cards)
+    return layout("Overview", f'{lookup_form(view)}<div class="grid">{grid}</div>'
                   f'<p class="hint">Profile {h(data["profile"])}.</p>', view, active="/admin/")
 
 
-def lookup_form(value: str = "") -> str:
+def lookup_form(view: View, value: str = "") -> str:
     return ('<form method="get" action="/admin/subscribers" class="search" role="search">'
             '<label for="msisdn">Number</label>'
             f'<input id="msisdn" name="msisdn" inputmode="tel" value="{h(value) if value else ""}" '
-            'placeholder="012345678 or +85512345678" required>'
+            f'placeholder="{h(view.number_hint) if view.number_hint else ""}" required>'
             '<button type="submit">Look up</button></form>')
 
 
@@ -190,7 +198,7 @@ def lookup_form(value: str = "") -> str:
 
 
 def subscriber_lookup(view: View, value: str = "") -> str:
-    return layout("Subscribers", lookup_form(value), view, active="/admin/subscribers")
+    return layout("Subscribers", lookup_form(view, value), view, active="/admin/subscribers")
 
 
 def subscriber(data: Mapping[str, Any], view: View) -> str:
@@ -210,7 +218,10 @@ def subscriber(data: Mapping[str, Any], view: View) -> str:
         ("Promotional", amount(balances["promo"]), when(balances["promo"]["expires_at"])),
         ("Restorable", amount(data["restorable"]), when(data["restorable"]["until"])),
     ])
-    parts = [f'<section><h2>Line</h2>{summary}</section><section><h2>Balances</h2>{funds}</section>']
+    prepaid_empty = data["type"] == "postpaid" and not any(
+        (balances["main"]["minor"], balances["promo"]["minor"], data["restorable"]["minor"]))
+    parts = [f'<div class="pair"><section><h2>Line</h2>{summary}</section>'
+             + ("" if prepaid_empty else f"<section><h2>Balances</h2>{funds}</section>") + "</div>"]
     postpaid = data.get("postpaid")
     if postpaid is not None:
         notice = postpaid["notice"]
@@ -221,7 +232,7 @@ def subscriber(data: Mapping[str, Any], view: View) -> str:
                 ("Notice", "—" if notice is None else
                  f'sent {when(notice["sent_at"])}, discontinued {when(notice["discontinue_on"])}'),
             ]) + table(("Period", "Issued", "Due", "Amount", "Paid", "Disputed"), [
-                (f'{h(b["period_start"])} – {h(b["period_end"])}', h(b["issued_on"]), h(b["due_on"]),
+                (period(b["period_start"], b["period_end"]), h(b["issued_on"]), h(b["due_on"]),
                  amount(b["amount"]), "yes" if b["paid"] else "no", "yes" if b["disputed"] else "no")
                 for b in postpaid["bills"]], empty="No bill yet.") + "</section>")
     parts.append("<section><h2>Marketing consent</h2>" + table(("When", "Choice", "Channel"), [
@@ -249,7 +260,8 @@ def subscriber(data: Mapping[str, Any], view: View) -> str:
         older = f'/admin/subscribers/{quote(data["msisdn"])}?ledger_before={data["ledger_next"]}'
         ledger += f"<p>{link(older, 'Older entries')}</p>"
     parts.append(f"<section><h2>Ledger</h2>{ledger}</section>")
-    return layout(f'Subscriber {data["msisdn"]}', lookup_form() + "".join(parts), view, active="/admin/subscribers")
+    return layout(f'Subscriber {data["msisdn"]}', lookup_form(view) + "".join(parts), view,
+                  active="/admin/subscribers")
 
 
 # --- outbox -------------------------------------------------------------------------------------
@@ -374,7 +386,7 @@ def disputes(data: Mapping[str, Any], view: View, *, open_only: bool) -> str:
                 f'{" " + badge("late") if d["late"] else ""}</h2>')
         info = facts([
             ("Number", number(view, d["msisdn"])),
-            ("Bill", f'{h(d["bill"]["period_start"])} – {h(d["bill"]["period_end"])}, {amount(d["amount"])}'),
+            ("Bill", f'{period(d["bill"]["period_start"], d["bill"]["period_end"])}, {amount(d["amount"])}'),
             ("Reason", h(d["reason"])), ("Raised", f'{when(d["raised_at"])} by {h(d["channel"])}'),
             ("Settle by", f'{when(d["settle_by"]["own_network"])} (own network), '
                           f'{when(d["settle_by"]["other_provider"])} (another provider)'),

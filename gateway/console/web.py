@@ -229,8 +229,10 @@ def _view(request: web.Request, principal: Principal) -> pages.View:
     flash = []
     if session is not None:
         flash, session.flash = session.flash, []
+    plan = request.app[CONSOLE].reads.profile.number_plan
     return pages.View(role=principal.role.value, may_act=principal.role.may_act,
-                      csrf=None if session is None else session.csrf, signed_in=session is not None, flash=flash)
+                      csrf=None if session is None else session.csrf, signed_in=session is not None, flash=flash,
+                      number_hint=f"national, or +{plan.country_code}…")
 
 
 def _principal(request: web.Request) -> Principal:
