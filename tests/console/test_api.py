@@ -293,3 +293,25 @@ async def test_a_profile_without_disputes_says_so(tmp_path) -> None:  # type: ig
         close()
         gateway.close()
 
+
+
+class TestLogs:
+    async def test_every_action_is_logged_with_who_and_never_a_token(self, console: Console) -> None:
+        """An action, a refused one, a lookup and a refused token each log one line naming the role and the
+        token by its id; no line holds a token, in any field."""
+        from structlog.testing import capture_logs
+
+        with capture_logs() as lines:
+            await console.api(f"/complaints/{console.seeded.complaint}/close", method="POST", json={"note": "Done."})
+            await console.api(f"/disputes/{console.seeded.dispute}/resolve", token=VIEWER, method="POST",
+                              json={"outcome": "rejected"})
+            await console.api(f"/subscribers/{PREPAID}", token=VIEWER)
+            await console.api("/outbox", token="a-token-nobody-was-given")
+        events = [(line["event"], line.get("role"), line.get("outcome")) for line in lines
+                  if line["event"].startswith("console_")]
+        assert events == [("console_action", "operator", "done"), ("console_action", "viewer", "refused"),
+                          ("console_lookup", "viewer", None), ("console_refused", None, None)]
+        actors = [line["actor"] for line in lines if "actor" in line]
+        assert all(re.fullmatch(r"(operator|viewer):tok-[0-9a-f]{8}", actor) for actor in actors), actors
+        text = json.dumps(lines, default=str)
+        assert OPERATOR not in text and VIEWER not in text and "a-token-nobody-was-given" not in text
