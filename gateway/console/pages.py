@@ -371,9 +371,12 @@ def campaign(data: Mapping[str, Any], view: View) -> str:
 # --- queues ---------------------------------------------------------------------------------------
 
 
-def _open_switch(base: str, open_only: bool) -> str:
-    return ('<p class="switch">' + (link(base, "Show all") if open_only else link(f"{base}?open=1", "Open only"))
-            + "</p>")
+def _queue(title: str, noun: str, cards: Sequence[str], view: View, *, open_only: bool) -> str:
+    """A queue page: the switch between open cases and all of them, then one card a case."""
+    base = f"/admin/{noun}s"
+    switch = link(base, "Show all") if open_only else link(f"{base}?open=1", "Open only")
+    body = f'<p class="switch">{switch}</p>' + ("".join(cards) or f'<p class="empty">No {noun}.</p>')
+    return layout(f"Open {title.lower()}" if open_only else title, body, view, active=base)
 
 
 def disputes(data: Mapping[str, Any], view: View, *, open_only: bool) -> str:
@@ -405,8 +408,7 @@ def disputes(data: Mapping[str, Any], view: View, *, open_only: bool) -> str:
                    '<label class="wide">Note to the subscriber <input name="note" maxlength="160"></label>'
                    f'<button type="submit">Resolve {h(d["reference"])}</button></fieldset></form>')
         cards.append(f'<article class="card case">{head}{info}{act}</article>')
-    body = _open_switch("/admin/disputes", open_only) + ("".join(cards) or '<p class="empty">No dispute.</p>')
-    return layout("Open disputes" if open_only else "Disputes", body, view, active="/admin/disputes")
+    return _queue("Disputes", "dispute", cards, view, open_only=open_only)
 
 
 def complaints(data: Mapping[str, Any], view: View, *, open_only: bool) -> str:
@@ -428,8 +430,7 @@ def complaints(data: Mapping[str, Any], view: View, *, open_only: bool) -> str:
                    'maxlength="300"></textarea></label>'
                    f'<button type="submit">Close {h(c["reference"])}</button></fieldset></form>')
         cards.append(f'<article class="card case">{head}{info}{act}</article>')
-    body = _open_switch("/admin/complaints", open_only) + ("".join(cards) or '<p class="empty">No complaint.</p>')
-    return layout("Open complaints" if open_only else "Complaints", body, view, active="/admin/complaints")
+    return _queue("Complaints", "complaint", cards, view, open_only=open_only)
 
 
 # --- vouchers and the trail -------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 """What the operator console reads and records, on either database (``port.Reports``, ``port.Audit``).
 
-One implementation for both adapters, as ``gateway.store.care``: the
-statements are written once with ``?`` placeholders, and how an instant and
-a day are stored is the subclass's (``PgReports`` / ``PgAudit`` in
-``gateway.store.postgres.console``). Every read is bounded (``LIMIT``) and
+One implementation for both adapters (``gateway.store.portable``): the
+statements are written once with ``?`` placeholders; ``PgReports`` /
+``PgAudit`` (``gateway.store.postgres.console``) run them on PostgreSQL. Every read is bounded (``LIMIT``) and
 walks an index newest first: a number's messages by
 ``(destination, id)``, a campaign's by ``(campaign_id, status)`` (both
 migration 18), a line's ledger by its subscriber. No statement here selects
@@ -13,11 +12,9 @@ a PIN hash, an ID hash or a sealed text.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.port import (
     CampaignRow,
     ConsoleAction,
@@ -27,6 +24,7 @@ from gateway.store.port import (
     OutboxPart,
     VoucherStock,
 )
+from gateway.store.portable import SqliteFlavour
 
 _MESSAGE = (
     "SELECT id, source, destination, text, kind, status, attempts, created_at, updated_at, submitted_at, smsc, "
@@ -34,38 +32,7 @@ _MESSAGE = (
 )
 
 
-class _Flavour:
-    """What differs between the databases: placeholders, and how instants and days are stored."""
-
-    __slots__ = ("_conn",)
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-
-    def _run(self, query: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(query, params)
-
-    def _instant(self, moment: datetime | None) -> Any:
-        return iso(moment)
-
-    def _day(self, day: date) -> Any:
-        return day.isoformat()
-
-    @staticmethod
-    def _read_instant(value: Any) -> datetime | None:
-        return from_iso(value)
-
-    @staticmethod
-    def _read_day(value: Any) -> date | None:
-        return date_from_iso(value)
-
-    def _when(self, value: Any) -> datetime:
-        moment = self._read_instant(value)
-        assert moment is not None
-        return moment
-
-
-class ReportsSql(_Flavour):
+class ReportsSql(SqliteFlavour):
     """``port.Reports`` over something that runs ``?`` statements (the SQLite flavour)."""
 
     __slots__ = ()
@@ -156,7 +123,7 @@ class ReportsSql(_Flavour):
         )
 
 
-class AuditSql(_Flavour):
+class AuditSql(SqliteFlavour):
     """``port.Audit`` over something that runs ``?`` statements (the SQLite flavour)."""
 
     __slots__ = ()

@@ -1,41 +1,14 @@
-"""``Reports`` and ``Audit`` on PostgreSQL: ``gateway.store.console`` with ``%s`` placeholders and native types."""
+"""``Reports`` and ``Audit`` on PostgreSQL: ``gateway.store.console`` in the PostgreSQL flavour."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
-from typing import Any
-
 from gateway.store.console import AuditSql, ReportsSql
+from gateway.store.postgres.portable import PgFlavour
 
 
-class _Native:
-    """Over the adapter's ``Sql`` (a transaction's connection, or the pool): TIMESTAMPTZ and DATE columns."""
-
-    __slots__ = ()
-    _conn: Any
-
-    def _run(self, query: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(query.replace("?", "%s"), params)
-
-    def _instant(self, moment: datetime | None) -> Any:
-        return moment
-
-    def _day(self, day: date) -> Any:
-        return day
-
-    @staticmethod
-    def _read_instant(value: Any) -> datetime | None:
-        return value  # type: ignore[no-any-return]
-
-    @staticmethod
-    def _read_day(value: Any) -> date | None:
-        return value  # type: ignore[no-any-return]
-
-
-class PgReports(_Native, ReportsSql):
+class PgReports(PgFlavour, ReportsSql):
     __slots__ = ()
 
 
-class PgAudit(_Native, AuditSql):
+class PgAudit(PgFlavour, AuditSql):
     __slots__ = ()
