@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import Server, free_port, server_factory, wait_for
+from tests.reliability.conftest import (
+    Server, Smsc, campaign, free_port, seed, server_factory, smsc_factory, sms_env, wait_for,
+)
 
-__all__ = ["server_factory"]  # the fixture, shared with the reliability tests
+__all__ = ["server_factory", "smsc_factory"]  # the fixtures, shared with the reliability tests
 
 TOKEN = "serve-operator-token-0123456789"
 VIEWER = "serve-viewer-token-0123456789"
@@ -83,6 +85,35 @@ class TestServeRunsTheConsole:
         assert str(log).count('"event": "console_listening"') == 1
         assert server.proc is not None and server.proc.poll() is None
         assert server.terminate() == 0
+
+
+class TestEndToEnd:
+    def test_a_campaign_followed_to_its_receipts_through_the_simulator(
+            self, tmp_path: Path, server_factory, smsc_factory) -> None:  # type: ignore[no-untyped-def]
+        """``campaign send`` (the CLI, another process), sent by ``serve`` over SMPP to the SMSC simulator,
+        which sends receipts back: the console shows the campaign delivered and each message's SMSC id and
+        DELIVRD receipt, without SQL."""
+        numbers = seed(tmp_path / "gateway.db", subscribers=2).numbers
+        smsc: Smsc = smsc_factory(tmp_path).start()
+        port = free_port()
+        server = server_factory(tmp_path, GATEWAY_ADMIN_TOKEN=TOKEN, GATEWAY_ADMIN_PORT=str(port),
+                                **sms_env(smsc)).start()
+        wait_for(smsc.bound, 10, "the gateway's bind")
+        campaign(server, numbers, "Weekend offer")
+
+        def delivered() -> dict[str, object] | None:
+            found = json.loads(get(port, "/admin/api/campaigns", TOKEN)[1])["campaigns"]
+            return found[0] if found and found[0]["delivered"] == 2 else None
+
+        shown = wait_for(delivered, 15, "both receipts")
+        assert isinstance(shown, dict) and (shown["sent"], shown["delivery_rate"]) == (2, 1.0)
+        status, body = get(port, f"/admin/api/outbox?campaign={shown['id']}", TOKEN)
+        messages = json.loads(body)["messages"]
+        assert status == 200 and {m["destination"] for m in messages} == set(numbers)
+        for message in messages:
+            [part] = message["parts"]
+            assert part["smsc_message_id"] and part["receipt"]["stat"] == "DELIVRD"
+        assert {m["message_id"] for m in smsc.mt()} == {m["parts"][0]["smsc_message_id"] for m in messages}
 
 
 class TestServeRefusesAConsoleItCannotRun:
