@@ -105,7 +105,7 @@ class Console:
 
 
 CONSOLE = web.AppKey("console", Console)
-#: Who the request being handled is (set by ``_guard``; a request is one task, so one value each).
+#: Who the request being handled is (set by ``_guard`` for the time of one request).
 _PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("console_principal", default=None)
 
 Loader = Callable[[web.Request], Awaitable[dict[str, Any]]]
@@ -169,6 +169,16 @@ def _route_name(request: web.Request) -> str:
 async def _guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                  ) -> web.StreamResponse:
     """Sign-in, then the handler; every refusal and failure as a JSON error or an HTML page; the headers."""
+    # Each request starts with nobody and leaves nobody behind, whichever task aiohttp runs it in.
+    reset = _PRINCIPAL.set(None)
+    try:
+        return await _guarded(request, handler)
+    finally:
+        _PRINCIPAL.reset(reset)
+
+
+async def _guarded(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                   ) -> web.StreamResponse:
     console = request.app[CONSOLE]
     try:
         try:
