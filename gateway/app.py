@@ -2,7 +2,8 @@
 
 settings → clock → store (migrated) → texts and replies → services → Batcher
 → menus and engine → USSD dialogues → aiohttp app; then ``serve`` adds the
-background jobs and (through a hook) the SMPP runtime. Dependencies are
+background jobs, the operator console (``[admin]``, its own port) and
+(through a hook) the SMPP runtime. Dependencies are
 passed as keyword arguments; nothing is built at import time.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import ipaddress
 import os
 import signal
 import socket
@@ -240,6 +242,81 @@ def build_web_app(gateway: Gateway) -> web.Application:
                     number_plan=gateway.profile.number_plan, readiness=gateway.readiness)
 
 
+def build_console(gateway: Gateway) -> tuple[web.Application, Callable[[], None]]:
+    """The operator console's application (``[admin]``), and what closes what it opened.
+
+    Its reads get a connection of their own on SQLite (read-only, used by one
+    thread), so a long page never holds the loop or the writer; on PostgreSQL
+    the pool serves them. Its actions go through the gateway's ``Batcher``.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import timedelta
+
+    from gateway.console.auth import Credentials, Sessions
+    from gateway.console.web import Console, init_console
+
+    settings = gateway.settings
+    admin = settings.admin
+    own: Store | None = None
+    store: Store | PgDatabase = gateway.store
+    if isinstance(gateway.store, Store):
+        store = own = open_store(settings.database.path, busy_timeout_ms=settings.database.busy_timeout_ms,
+                                 synchronous=settings.database.synchronous, read_only=True)
+    reads = Services(Context(store=store, clock=gateway.clock, profile=gateway.profile,
+                             pin_secret=settings.security.pin_secret, notices=gateway.replies))
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console")
+    lifetime = timedelta(minutes=admin.session_minutes)
+    console = Console(
+        services=gateway.services, batcher=gateway.batcher, reads=reads, reader=reader,
+        credentials=Credentials(admin.token, admin.viewer_token),
+        sessions=Sessions(gateway.clock, lifetime),
+        secure_cookie=not _loopback(admin.host), session_seconds=int(lifetime.total_seconds()),
+    )
+
+    def close() -> None:
+        reader.shutdown(wait=True)
+        if own is not None:
+            own.close()
+
+    return init_console(console), close
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (a cookie need not be ``Secure`` there)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def start_console(gateway: Gateway) -> Callable[[], Awaitable[None]]:
+    """Listen for the console on ``[admin] host:port``; returns what stops it.
+
+    Raises:
+        ConfigError: the port cannot be listened on.
+    """
+    admin = gateway.settings.admin
+    app, close = build_console(gateway)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, admin.host, admin.port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        close()
+        raise ConfigError(f"admin.port: cannot listen on {admin.host}:{admin.port}: {exc.strerror or exc}") from None
+    log.info("console_listening", addresses=[f"{a[0]}:{a[1]}" for a in runner.addresses],
+             viewer=bool(gateway.settings.admin.viewer_token))
+
+    async def stop() -> None:
+        await runner.cleanup()
+        close()
+
+    return stop
+
+
 async def start_sms_runtime(gateway: Gateway) -> SmsSide:
     """The SMS side of ``serve``: bind to the SMSC, answer keywords, send the outbox.
 
@@ -343,6 +420,7 @@ async def serve(
     # The figures job's one thread: its reading runs there, and its connection is closed there after it.
     figures_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="figures")
     release_figures: Callable[[], None] = lambda: None  # noqa: E731
+    stop_console: Callable[[], Awaitable[None]] | None = None
     try:
         await http.setup()
         site = GuardedSite(http, settings.http.host, settings.http.port, guard=guard,
@@ -353,6 +431,10 @@ async def serve(
             raise ConfigError(f"http.port: cannot listen on {settings.http.host}:{settings.http.port}: "
                               f"{exc.strerror or exc}") from None
         log.info("http_listening", addresses=[f"{a[0]}:{a[1]}" for a in http.addresses])
+        # The operator console: one process per host serves it (worker 0 of ``--workers N``), so its
+        # port is not shared and a signed-in browser always reaches the process that knows its session.
+        if settings.admin.enabled and worker.index == 0:
+            stop_console = await start_console(gateway)
 
         # --- SMPP hook ------------------------------------------------------------
         # The SMS side (ESME, outbox sender, MO keyword routing) starts here and
@@ -391,6 +473,8 @@ async def serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         await http.cleanup()  # stop accepting; in-flight requests finish
+        if stop_console is not None:
+            await stop_console()
         for task in jobs:
             task.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)

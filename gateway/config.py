@@ -246,6 +246,28 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class AdminSettings:
+    """The operator console (``gateway.console``): off unless ``token`` is set."""
+
+    #: Address the console listens on. Loopback by default: it shows subscribers' data. Anywhere
+    #: else it must sit behind TLS (its session cookie is then marked ``Secure``).
+    host: str = "127.0.0.1"
+    port: int = 8026
+    #: Bearer token (or sign-in) of the operator role: sees whole numbers and may act
+    #: (resolve disputes, close complaints). Empty: no console. At least 16 characters.
+    token: str = ""
+    #: Bearer token of the viewer role: reads everything with numbers masked, acts on nothing.
+    #: Empty: no viewer. At least 16 characters, and not the operator's.
+    viewer_token: str = ""
+    #: Minutes a browser stays signed in after signing in with a token.
+    session_minutes: float = 480.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+
+@dataclass(frozen=True)
 class Settings:
     operator: OperatorSettings = field(default_factory=OperatorSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -255,6 +277,7 @@ class Settings:
     jobs: JobsSettings = field(default_factory=JobsSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
     #: The file the settings came from (not a key).
     source: str = field(default="", compare=False)
 
@@ -483,3 +506,40 @@ def _validate(settings: Settings) -> None:
                 ipaddress.ip_network(network, strict=False)
             except ValueError:
                 raise ConfigError(f"http.{key}: {network!r} is not a network") from None
+    _validate_admin(settings)
+
+
+#: The shortest console token accepted: a token is the whole of the console's protection.
+MIN_ADMIN_TOKEN_LENGTH = 16
+
+
+def _validate_admin(settings: Settings) -> None:
+    """``[admin]``: checked whether or not the console is on, so a mistake shows before it is turned on.
+
+    Never quotes a token: the message names the key only.
+    """
+    admin = settings.admin
+    if not 0 <= admin.port <= 65535:
+        raise ConfigError(f"admin.port: not a TCP port: {admin.port}")
+    if admin.session_minutes <= 0:
+        raise ConfigError(f"admin.session_minutes: must be greater than 0, got {admin.session_minutes}")
+    if not admin.host.strip():
+        raise ConfigError("admin.host: must not be empty (127.0.0.1 keeps the console on this machine)")
+    for key in ("token", "viewer_token"):
+        token = getattr(admin, key)
+        if not token:
+            continue
+        if len(token) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ConfigError(f"admin.{key}: at least {MIN_ADMIN_TOKEN_LENGTH} characters")
+        if not (token.isascii() and token.isprintable()) or any(c.isspace() for c in token):
+            raise ConfigError(f"admin.{key}: printable ASCII without spaces (it travels in an HTTP header)")
+    if admin.viewer_token and not admin.token:
+        raise ConfigError("admin.viewer_token: needs admin.token (the console is off without it)")
+    if admin.token and admin.token == admin.viewer_token:
+        raise ConfigError("admin.viewer_token: must differ from admin.token (a viewer would act as the operator)")
+    if admin.token and admin.token == settings.http.token:
+        raise ConfigError("admin.token: must differ from http.token (the aggregator would be the operator)")
+    if admin.viewer_token and admin.viewer_token == settings.http.token:
+        raise ConfigError("admin.viewer_token: must differ from http.token")
+    if admin.token and admin.port != 0 and admin.port == settings.http.port and admin.host == settings.http.host:
+        raise ConfigError(f"admin.port: {admin.port} is http.port too; the console needs a port of its own")

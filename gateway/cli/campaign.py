@@ -73,5 +73,6 @@ def run_send(args: argparse.Namespace) -> int:
         result = queue_campaign(ctx, args.text, numbers)
     finally:
         store.close()
-    print(f"queued {result.queued}, skipped {result.skipped} (opted out or not a subscriber)")
+    print(f"queued {result.queued}, skipped {result.skipped} (opted out or not a subscriber); "
+          f"campaign {result.campaign_id}")
     return 0

@@ -2,7 +2,8 @@
 
 ``disputes list|resolve`` (clauses 3(B).4, 9.3: resolving tells the
 subscriber the final bill by SMS) and ``complaints list|close`` (9.1, 10.1:
-closing answers the complaint by SMS). Lists print one JSON array; times in
+closing answers the complaint by SMS). Lists print one JSON array of the
+shapes the operator console shows (``gateway.services.oversight``); times in
 the operator's time zone, money as ``{"minor", "display"}``.
 """
 
@@ -10,55 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
-from typing import Any
 
 from gateway.cli import CliError, add_config_option
 from gateway.cli.admin import open_services
-from gateway.domain.disputes import deadlines
-from gateway.domain.money import Money, parse_amount
-from gateway.services import Services
-from gateway.store.port import ComplaintRow, DisputeRow
-
-
-def _when(services: Services, moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(services.profile.time_zone).isoformat()
-
-
-def _money(services: Services, minor: int | None) -> dict[str, Any] | None:
-    if minor is None:
-        return None
-    amount = Money(minor, services.profile.currency)
-    return {"minor": amount.minor, "display": amount.display()}
-
-
-def dispute_json(services: Services, row: DisputeRow) -> dict[str, Any]:
-    policy = services.profile.care.dispute
-    other = deadlines(row.raised_at, policy).other_provider if policy is not None else None
-    return {
-        "reference": row.reference, "msisdn": row.msisdn, "status": row.status,
-        "bill": {"period_start": row.period_start.isoformat(), "period_end": row.period_end.isoformat()},
-        "amount": _money(services, row.amount_minor), "reason": row.reason, "channel": row.channel,
-        "raised_at": _when(services, row.raised_at),
-        "settle_by": {"own_network": _when(services, row.due_at), "other_provider": _when(services, other)},
-        "other_provider": row.other_provider, "credit": _money(services, row.credit_minor),
-        "final": _money(services, row.final_minor), "late": row.late, "note": row.note,
-        "resolved_at": _when(services, row.resolved_at),
-    }
-
-
-def complaint_json(services: Services, row: ComplaintRow) -> dict[str, Any]:
-    return {
-        "reference": row.reference, "msisdn": row.msisdn, "status": row.status, "text": row.text,
-        "channel": row.channel, "received_at": _when(services, row.received_at), "note": row.note,
-        "closed_at": _when(services, row.closed_at),
-    }
+from gateway.domain.money import parse_amount
+from gateway.services.oversight import complaint_json, dispute_json
 
 
 def cmd_disputes_list(args: argparse.Namespace) -> int:
     services = open_services(args)
     rows = services.list_disputes(open_only=args.open)
-    print(json.dumps([dispute_json(services, row) for row in rows], ensure_ascii=False, indent=2))
+    print(json.dumps([dispute_json(services.profile, row) for row in rows], ensure_ascii=False, indent=2))
     return 0
 
 
@@ -80,7 +43,7 @@ def cmd_disputes_resolve(args: argparse.Namespace) -> int:
 def cmd_complaints_list(args: argparse.Namespace) -> int:
     services = open_services(args)
     rows = services.list_complaints(open_only=args.open)
-    print(json.dumps([complaint_json(services, row) for row in rows], ensure_ascii=False, indent=2))
+    print(json.dumps([complaint_json(services.profile, row) for row in rows], ensure_ascii=False, indent=2))
     return 0
 
 

@@ -260,16 +260,26 @@ def show(ctx: Context, msisdn: str) -> dict[str, Any]:
     A recycled number is shown (state ``recycled``, its closed balances and
     history) until it is added again; nothing is written.
     """
+    with ctx.store.snapshot_uow() as uow:
+        return describe(ctx, uow, msisdn)[1]
+
+
+def describe(ctx: Context, uow: UnitOfWork, msisdn: str) -> tuple[SubscriberRecord, dict[str, Any]]:
+    """``show`` inside the caller's read (the operator console adds the line's history to it): the
+    newest subscriber row on ``msisdn`` and its JSON.
+
+    Raises:
+        UnknownSubscriber
+    """
     now = ctx.clock.now()
     tz = ctx.profile.time_zone
-    with ctx.store.snapshot_uow() as uow:
-        record = uow.accounts.load_latest(msisdn, ctx.profile.currency)
-        if record is None:
-            raise UnknownSubscriber(f"unknown number {msisdn}", msisdn)
-        bills = (uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
-                 if record.postpaid is not None and ctx.profile.policy.postpaid is not None else None)
-        view = view_of(ctx, record, now, bills)
-        consent = uow.consent.history(record.subscriber_id)
+    record = uow.accounts.load_latest(msisdn, ctx.profile.currency)
+    if record is None:
+        raise UnknownSubscriber(f"unknown number {msisdn}", msisdn)
+    bills = (uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
+             if record.postpaid is not None and ctx.profile.policy.postpaid is not None else None)
+    view = view_of(ctx, record, now, bills)
+    consent = uow.consent.history(record.subscriber_id)
     released = RELEASED.get(record.status)
 
     def when(moment: datetime | None) -> str | None:
@@ -278,7 +288,7 @@ def show(ctx: Context, msisdn: str) -> dict[str, Any]:
     def money(amount: Money, until: datetime | None) -> dict[str, Any]:
         return {"minor": amount.minor, "display": amount.display(), "expires_at": when(until)}
 
-    return {
+    return record, {
         "msisdn": record.msisdn,
         "type": record.type,
         "language": record.language,

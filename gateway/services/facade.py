@@ -17,7 +17,7 @@ from gateway.domain.channels import Channel
 from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, keyed_hash, seal
 from gateway.services import (
-    accounts, care, consent, inactivity, journal, lifecycle, lost, postpaid, ratelimit, sessions, topup, usage,
+    accounts, care, consent, inactivity, journal, lifecycle, lost, oversight, postpaid, ratelimit, sessions, topup, usage,
     vouchers,
 )
 from gateway.services.activity import ActivityLog
@@ -226,6 +226,47 @@ class Services:
 
     def close_complaint(self, reference: str, note: str) -> ComplaintRow:
         return care.close_complaint(self.ctx, reference, note)
+
+    # --- what the operator console shows (``oversight``: JSON-ready, reads only) ---------------
+
+    def overview(self) -> dict[str, Any]:
+        return oversight.overview(self.ctx)
+
+    def subscriber_record(self, msisdn: str, *, ledger_limit: int | None = None,
+                          ledger_before: int | None = None) -> dict[str, Any]:
+        return oversight.subscriber(self.ctx, msisdn, ledger_limit=ledger_limit, ledger_before=ledger_before)
+
+    def outbox_messages(self, *, msisdn: str | None = None, status: str | None = None, kind: str | None = None,
+                        campaign_id: int | None = None, limit: int | None = None,
+                        before: int | None = None) -> dict[str, Any]:
+        return oversight.outbox(self.ctx, msisdn=msisdn, status=status, kind=kind, campaign_id=campaign_id,
+                                limit=limit, before=before)
+
+    def outbox_message(self, outbox_id: int) -> dict[str, Any] | None:
+        return oversight.message(self.ctx, outbox_id)
+
+    def campaigns(self, *, limit: int | None = None, before: int | None = None) -> dict[str, Any]:
+        return oversight.campaigns(self.ctx, limit=limit, before=before)
+
+    def campaign(self, campaign_id: int) -> dict[str, Any] | None:
+        return oversight.campaign(self.ctx, campaign_id)
+
+    def voucher_stock(self) -> dict[str, Any]:
+        return oversight.voucher_stock(self.ctx)
+
+    def disputes_queue(self, *, open_only: bool = False) -> dict[str, Any]:
+        return oversight.disputes(self.ctx, open_only=open_only)
+
+    def complaints_queue(self, *, open_only: bool = False) -> dict[str, Any]:
+        return oversight.complaints(self.ctx, open_only=open_only)
+
+    def record_console_action(self, *, role: str, actor: str, action: str, target: str, outcome: str,
+                              detail: str | None = None) -> None:
+        oversight.record_action(self.ctx, role=role, actor=actor, action=action, target=target, outcome=outcome,
+                                detail=detail)
+
+    def console_actions(self, *, limit: int | None = None, before: int | None = None) -> dict[str, Any]:
+        return oversight.actions(self.ctx, limit=limit, before=before)
 
 
 from gateway.services import accounts_import  # noqa: E402  (kept last: it imports accounts)

@@ -111,6 +111,14 @@ def purge_texts(db: Database, now: datetime, retention: timedelta) -> int:
         return uow.inbox.purge_texts(now, retention)
 
 
+def outbox_depth(db: Database, now: datetime) -> dict[str, int]:
+    """Messages not in a final state, by status (queued, sending, submitted), every kind together."""
+    depth: dict[str, int] = {}
+    for (_, status), count in db.read_uow().outbox.figures(now).live.items():
+        depth[status] = depth.get(status, 0) + count
+    return depth
+
+
 def unhandled_inbox(db: Database, limit: int) -> list[int]:
     return db.read_uow().inbox.unhandled(limit)
 

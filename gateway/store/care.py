@@ -2,20 +2,19 @@
 
 One implementation for both adapters: the statements are written once, with
 ``?`` placeholders, and the few differences (placeholders, how an instant
-and a day are stored) are the subclass's. The status changes are
-conditional updates (``WHERE status = 'open'``): whoever settles a case
-first does, and the other is told it was settled already.
+and a day are stored) are the flavour's (``gateway.store.portable``). The
+status changes are conditional updates (``WHERE status = 'open'``): whoever
+settles a case first does, and the other is told it was settled already.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.port import ComplaintRow, DisputeRow, NumberChangeRow, StatementRow
+from gateway.store.portable import SqliteFlavour
 
 _DISPUTE = (
     "SELECT d.id, d.reference, d.subscriber_id, s.msisdn, s.language, d.bill_id, d.period_start, "
@@ -29,34 +28,10 @@ _COMPLAINT = (
 )
 
 
-class CareSql:
+class CareSql(SqliteFlavour):
     """The ``Care`` repository over something that runs ``?`` statements (the SQLite flavour)."""
 
-    __slots__ = ("_conn",)
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-
-    # --- what differs between the databases -------------------------------------
-
-    def _run(self, query: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(query, params)
-
-    def _instant(self, moment: datetime | None) -> Any:
-        return iso(moment)
-
-    def _day(self, day: date) -> Any:
-        return day.isoformat()
-
-    @staticmethod
-    def _read_instant(value: Any) -> datetime | None:
-        return from_iso(value)
-
-    @staticmethod
-    def _read_day(value: Any) -> date:
-        day = date_from_iso(value)
-        assert day is not None
-        return day
+    __slots__ = ()
 
     # --- the repository -----------------------------------------------------------
 
@@ -173,7 +148,7 @@ class CareSql:
         return DisputeRow(
             dispute_id=row["id"], reference=row["reference"], subscriber_id=row["subscriber_id"],
             msisdn=row["msisdn"], language=row["language"], bill_id=row["bill_id"],
-            period_start=self._read_day(row["period_start"]), period_end=self._read_day(row["period_end"]),
+            period_start=self._on(row["period_start"]), period_end=self._on(row["period_end"]),
             amount_minor=row["amount_minor"], reason=row["reason"], channel=row["channel"],
             raised_at=raised, due_at=due, status=row["status"],
             other_provider=None if row["other_provider"] is None else bool(row["other_provider"]),

@@ -396,10 +396,11 @@ def _receipt(conn: sqlite3.Connection, event: DeliveryReport, stamp: str | None)
         return
     outbox_id = target["outbox_id"]
     if target["part_id"] is None:
-        conn.execute("UPDATE sms_outbox SET status = ?, updated_at = ? WHERE id = ?",
-                     (final, stamp, outbox_id))
+        conn.execute("UPDATE sms_outbox SET status = ?, receipt_stat = ?, receipt_at = ?, updated_at = ? "
+                     "WHERE id = ?", (final, event.stat, stamp, stamp, outbox_id))
         return
-    conn.execute("UPDATE sms_outbox_parts SET status = ? WHERE id = ?", (final, target["part_id"]))
+    conn.execute("UPDATE sms_outbox_parts SET status = ?, receipt_stat = ?, receipt_at = ? WHERE id = ?",
+                 (final, event.stat, stamp, target["part_id"]))
     if final != "delivered":
         status: str | None = final
     else:
@@ -410,8 +411,8 @@ def _receipt(conn: sqlite3.Connection, event: DeliveryReport, stamp: str | None)
         status = "delivered" if left == 0 else None
     if status is not None:
         conn.execute(
-            "UPDATE sms_outbox SET status = ?, updated_at = ? WHERE id = ? AND status = 'submitted'",
-            (status, stamp, outbox_id),
+            "UPDATE sms_outbox SET status = ?, receipt_stat = ?, receipt_at = ?, updated_at = ? "
+            "WHERE id = ? AND status = 'submitted'", (status, event.stat, stamp, stamp, outbox_id),
         )
 
 

@@ -24,6 +24,7 @@ from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store import accounts as accounts_sql
 from gateway.store.care import SqliteCare
 from gateway.store.journal import SqliteJournal
+from gateway.store.console import SqliteAudit, SqliteReports
 from gateway.store import locks as locks_sql
 from gateway.store import outbox as outbox_sql
 from gateway.store.postpaid import SqlitePostpaid
@@ -32,6 +33,7 @@ from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.port import (
     Accounts,
     Activity,
+    Audit,
     Care,
     Consent,
     DuplicateNumber,
@@ -46,6 +48,7 @@ from gateway.store.port import (
     OutgoingSms,
     RateLimits,
     Postpaid,
+    Reports,
     SessionRow,
     Sessions,
     SessionState,
@@ -428,8 +431,9 @@ class SqliteOutbox(_Bound):
         stamp = iso(now)
         self._conn.execute(
             "INSERT INTO sms_outbox (source, destination, text, kind, status, attempts, "
-            "next_attempt_at, created_at, updated_at, error) VALUES (?, ?, ?, ?, 'skipped', 0, ?, ?, ?, ?)",
-            (sms.source, sms.destination, sms.text, sms.kind, stamp, stamp, stamp, reason),
+            "next_attempt_at, created_at, updated_at, error, campaign_id) "
+            "VALUES (?, ?, ?, ?, 'skipped', 0, ?, ?, ?, ?, ?)",
+            (sms.source, sms.destination, sms.text, sms.kind, stamp, stamp, stamp, reason, sms.campaign_id),
         )
 
     def claim_due(self, now: datetime, limit: int, *, identity: str | None,
@@ -441,6 +445,12 @@ class SqliteOutbox(_Bound):
 
     def figures(self, receipts_before: datetime) -> OutboxFigures:
         return sms_sql.outbox_figures(self._conn, receipts_before)
+
+    def add_campaign(self, text: str, now: datetime, channel: str) -> int:
+        cur = self._conn.execute("INSERT INTO campaigns (text, created_at, channel) VALUES (?, ?, ?)",
+                                 (text, iso(now), channel))
+        assert cur.lastrowid is not None
+        return cur.lastrowid
 
 
 class SqliteInbox(_Bound):
@@ -489,7 +499,7 @@ class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
     __slots__ = ("accounts", "postpaid", "vouchers", "topups", "locks", "rate_limits", "lost", "consent", "sessions",
-                 "outbox", "inbox", "usage", "activity", "care", "journal")
+                 "outbox", "inbox", "usage", "activity", "care", "journal", "reports", "audit")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.accounts: Accounts = SqliteAccounts(conn)
@@ -507,3 +517,5 @@ class SqliteUnitOfWork:
         self.activity: Activity = SqliteActivity(conn)
         self.care: Care = SqliteCare(conn)
         self.journal: Journal = SqliteJournal(conn)
+        self.reports: Reports = SqliteReports(conn)
+        self.audit: Audit = SqliteAudit(conn)

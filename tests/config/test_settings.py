@@ -163,3 +163,43 @@ class TestFileErrors:
         settings = load_settings(environ={"GATEWAY_SECURITY_PIN_SECRET": secret})
         with pytest.raises(ConfigError, match=f"^security.pin_secret: .*{reason}"):
             settings.require_pin_secret()
+
+
+class TestAdminConsole:
+    """``[admin]``: the console is off without a token; a token that would not protect it is refused."""
+
+    OPERATOR = "operator-token-0123456789"
+    VIEWER = "viewer-token-0123456789"
+
+    def test_off_by_default_on_loopback(self) -> None:
+        """The shipped file has no token (no console) and keeps the console on 127.0.0.1:8026."""
+        admin = load_settings(environ={}).admin
+        assert (admin.enabled, admin.host, admin.port, admin.viewer_token) == (False, "127.0.0.1", 8026, "")
+
+    def test_tokens_from_the_environment_turn_it_on(self) -> None:
+        """GATEWAY_ADMIN_TOKEN and GATEWAY_ADMIN_VIEWER_TOKEN set the two roles."""
+        admin = load_settings(environ={"GATEWAY_ADMIN_TOKEN": self.OPERATOR,
+                                       "GATEWAY_ADMIN_VIEWER_TOKEN": self.VIEWER}).admin
+        assert admin.enabled and (admin.token, admin.viewer_token) == (self.OPERATOR, self.VIEWER)
+
+    @pytest.mark.parametrize(
+        ("environ", "message"),
+        [
+            ({"GATEWAY_ADMIN_TOKEN": "short"}, "admin.token: at least 16 characters"),
+            ({"GATEWAY_ADMIN_TOKEN": "has a space in it 0123"}, "admin.token: printable ASCII"),
+            ({"GATEWAY_ADMIN_VIEWER_TOKEN": VIEWER}, "admin.viewer_token: needs admin.token"),
+            ({"GATEWAY_ADMIN_TOKEN": OPERATOR, "GATEWAY_ADMIN_VIEWER_TOKEN": OPERATOR},
+             "admin.viewer_token: must differ from admin.token"),
+            ({"GATEWAY_ADMIN_TOKEN": OPERATOR, "GATEWAY_HTTP_TOKEN": OPERATOR},
+             "admin.token: must differ from http.token"),
+            ({"GATEWAY_ADMIN_TOKEN": OPERATOR, "GATEWAY_ADMIN_PORT": "8080"}, "admin.port: 8080 is http.port"),
+            ({"GATEWAY_ADMIN_PORT": "70000"}, "admin.port: not a TCP port"),
+            ({"GATEWAY_ADMIN_SESSION_MINUTES": "0"}, "admin.session_minutes: must be greater than 0"),
+            ({"GATEWAY_ADMIN_TOKN": "x"}, "GATEWAY_ADMIN_TOKN: unknown setting"),
+        ],
+    )
+    def test_misconfiguration_is_refused_naming_the_key(self, environ: dict[str, str], message: str) -> None:
+        """Each refusal names the key, and never quotes a token."""
+        with pytest.raises(ConfigError, match=message) as caught:
+            load_settings(environ=environ)
+        assert self.OPERATOR not in str(caught.value) and self.VIEWER not in str(caught.value)

@@ -1,32 +1,12 @@
-"""The ``Care`` repository on PostgreSQL: ``gateway.store.care`` with ``%s`` placeholders and native types."""
+"""The ``Care`` repository on PostgreSQL: ``gateway.store.care`` in the PostgreSQL flavour."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
-from typing import Any
-
 from gateway.store.care import CareSql
+from gateway.store.postgres.portable import PgFlavour
 
 
-class PgCare(CareSql):
+class PgCare(PgFlavour, CareSql):
     """Over the adapter's ``Sql`` (a transaction's connection, or the pool): TIMESTAMPTZ and DATE columns."""
 
     __slots__ = ()
-
-    def _run(self, query: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(query.replace("?", "%s"), params)
-
-    def _instant(self, moment: datetime | None) -> Any:
-        return moment
-
-    def _day(self, day: date) -> Any:
-        return day
-
-    @staticmethod
-    def _read_instant(value: Any) -> datetime | None:
-        return value  # type: ignore[no-any-return]
-
-    @staticmethod
-    def _read_day(value: Any) -> date:
-        return value  # type: ignore[no-any-return]

@@ -45,7 +45,7 @@ from gateway.store.sms import (
 
 _ENQUEUE = (
     "INSERT INTO sms_outbox (source, destination, text, kind, status, attempts, next_attempt_at, created_at, "
-    "updated_at, dedupe_key) VALUES (%s, %s, %s, %s, 'queued', 0, %s, %s, %s, %s) "
+    "updated_at, dedupe_key, campaign_id) VALUES (%s, %s, %s, %s, 'queued', 0, %s, %s, %s, %s, %s) "
     "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
 )
 
@@ -55,7 +55,7 @@ class PgOutbox(_Bound):
 
     def enqueue(self, sms: OutgoingSms, now: datetime) -> int | None:
         found = self._sql.scalar(_ENQUEUE, (sms.source, sms.destination, sms.text, sms.kind, now, now, now,
-                                            sms.dedupe_key))
+                                            sms.dedupe_key, sms.campaign_id))
         return None if found is None else int(found)
 
     def enqueue_many(self, messages: list[OutgoingSms], now: datetime) -> int:
@@ -64,20 +64,21 @@ class PgOutbox(_Bound):
             return 0
         return self._sql.execute(
             "INSERT INTO sms_outbox (source, destination, text, kind, status, attempts, next_attempt_at, "
-            "created_at, updated_at, dedupe_key) SELECT m.source, m.destination, m.text, m.kind, 'queued', 0, "
-            "%(now)s, %(now)s, %(now)s, m.dedupe_key FROM unnest(%(source)s::text[], %(destination)s::text[], "
-            "%(text)s::text[], %(kind)s::text[], %(dedupe)s::text[]) "
-            "AS m(source, destination, text, kind, dedupe_key) ON CONFLICT (dedupe_key) DO NOTHING",
+            "created_at, updated_at, dedupe_key, campaign_id) SELECT m.source, m.destination, m.text, m.kind, "
+            "'queued', 0, %(now)s, %(now)s, %(now)s, m.dedupe_key, m.campaign_id FROM unnest(%(source)s::text[], "
+            "%(destination)s::text[], %(text)s::text[], %(kind)s::text[], %(dedupe)s::text[], "
+            "%(campaign)s::bigint[]) AS m(source, destination, text, kind, dedupe_key, campaign_id) "
+            "ON CONFLICT (dedupe_key) DO NOTHING",
             {"now": now, "source": [m.source for m in messages], "destination": [m.destination for m in messages],
              "text": [m.text for m in messages], "kind": [m.kind for m in messages],
-             "dedupe": [m.dedupe_key for m in messages]},
+             "dedupe": [m.dedupe_key for m in messages], "campaign": [m.campaign_id for m in messages]},
         ).rowcount
 
     def skipped(self, sms: OutgoingSms, now: datetime, reason: str) -> None:
         self._sql.execute(
             "INSERT INTO sms_outbox (source, destination, text, kind, status, attempts, next_attempt_at, "
-            "created_at, updated_at, error) VALUES (%s, %s, %s, %s, 'skipped', 0, %s, %s, %s, %s)",
-            (sms.source, sms.destination, sms.text, sms.kind, now, now, now, reason),
+            "created_at, updated_at, error, campaign_id) VALUES (%s, %s, %s, %s, 'skipped', 0, %s, %s, %s, %s, %s)",
+            (sms.source, sms.destination, sms.text, sms.kind, now, now, now, reason, sms.campaign_id),
         )
 
     def claim_due(self, now: datetime, limit: int, *, identity: str | None,
@@ -130,6 +131,10 @@ class PgOutbox(_Bound):
             "OR (starts_with(claimed_by, %s) AND claimed_by <> %s))",
             (now, place_of(identity) + "#", identity),
         ).rowcount
+
+    def add_campaign(self, text: str, now: datetime, channel: str) -> int:
+        return int(self._sql.scalar("INSERT INTO campaigns (text, created_at, channel) VALUES (%s, %s, %s) "
+                                    "RETURNING id", (text, now, channel)))
 
     def figures(self, receipts_before: datetime) -> OutboxFigures:
         """As ``gateway.store.sms.outbox_figures``, on the same (status, kind, next_attempt_at) index."""
@@ -458,14 +463,16 @@ def _receipt(sql: Sql, event: DeliveryReport, now: datetime) -> None:
         return
     outbox_id = target["outbox_id"]
     if target["part_id"] is None:
-        sql.execute("UPDATE sms_outbox SET status = %s, updated_at = %s WHERE id = %s", (final, now, outbox_id))
+        sql.execute("UPDATE sms_outbox SET status = %s, receipt_stat = %s, receipt_at = %s, updated_at = %s "
+                    "WHERE id = %s", (final, event.stat, now, now, outbox_id))
         return
-    sql.execute("UPDATE sms_outbox_parts SET status = %s WHERE id = %s", (final, target["part_id"]))
+    sql.execute("UPDATE sms_outbox_parts SET status = %s, receipt_stat = %s, receipt_at = %s WHERE id = %s",
+                (final, event.stat, now, target["part_id"]))
     status: str | None = final
     if final == "delivered":
         left = int(sql.scalar("SELECT count(*) FROM sms_outbox_parts WHERE outbox_id = %s AND status <> 'delivered'",
                               (outbox_id,)))
         status = "delivered" if left == 0 else None
     if status is not None:
-        sql.execute("UPDATE sms_outbox SET status = %s, updated_at = %s WHERE id = %s AND status = 'submitted'",
-                    (status, now, outbox_id))
+        sql.execute("UPDATE sms_outbox SET status = %s, receipt_stat = %s, receipt_at = %s, updated_at = %s "
+                    "WHERE id = %s AND status = 'submitted'", (status, event.stat, now, now, outbox_id))

@@ -38,6 +38,7 @@ from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store.port import (
     Accounts,
     Activity,
+    Audit,
     Care,
     Consent,
     DuplicateNumber,
@@ -50,6 +51,7 @@ from gateway.store.port import (
     Outbox,
     RateLimits,
     Postpaid,
+    Reports,
     SessionRow,
     Sessions,
     SessionState,
@@ -627,10 +629,11 @@ class PgUnitOfWork:
     """Every repository of the port over one ``Sql`` (a transaction's connection, or the pool)."""
 
     __slots__ = ("sql", "accounts", "postpaid", "vouchers", "topups", "locks", "rate_limits", "lost", "consent",
-                 "sessions", "outbox", "inbox", "usage", "activity", "care", "journal")
+                 "sessions", "outbox", "inbox", "usage", "activity", "care", "journal", "reports", "audit")
 
     def __init__(self, sql: Sql) -> None:
         from gateway.store.postgres.care import PgCare
+        from gateway.store.postgres.console import PgAudit, PgReports
         from gateway.store.postgres.journal import PgJournal
         from gateway.store.postgres.postpaid import PgPostpaid
         from gateway.store.postgres.sms import PgInbox, PgOutbox
@@ -652,6 +655,8 @@ class PgUnitOfWork:
         self.activity: Activity = PgActivity(sql)
         self.care: Care = PgCare(sql)
         self.journal: Journal = PgJournal(sql)
+        self.reports: Reports = PgReports(sql)
+        self.audit: Audit = PgAudit(sql)
 
 
 @dataclass
