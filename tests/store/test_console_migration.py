@@ -81,4 +81,4 @@ def test_earlier_marketing_rows_are_gathered_into_campaigns(migrated) -> None:  
     assert [(c.text, c.channel, dict(c.counts)) for c in reversed(campaigns)] == [
         ("May promo", "cli", {"delivered": 1, "skipped": 1}), ("Second promo", "cli", {"queued": 1})]
     assert [r[0] for r in rows(migrated, "SELECT campaign_id FROM sms_outbox WHERE kind = 'reply'")] == [None]
-    assert sms_delivery.outbox_depth(migrated)["queued"] == 1
+    assert sms_delivery.outbox_depth(migrated, LATER)["queued"] == 1
