@@ -1,0 +1,69 @@
+"""MTN MADAPI USSD inbound: one JSON request per step, only the latest answer after the first.
+
+Request: ``sessionId``, ``messageType`` (``0`` begin, ``1`` continue, ``2``
+end, ``4`` cancel, ``5`` timeout; a number or a string), ``msisdn``,
+``serviceCode`` (``*123#`` or ``123``), ``ussdString`` (on begin the dial
+string, ``*123*PIN#``; then the latest answer), optionally ``transactionId``.
+End and cancel are the subscriber leaving, timeout the network's timer.
+
+Reply: ``statusCode`` ``"0000"``, ``statusMessage``, ``transactionId`` (the
+request's, else its ``sessionId``) and ``data``: ``inboundResponse`` (the
+screen), ``userInputRequired``, ``messageType`` (``1`` continue, ``2`` end),
+``serviceCode`` and ``msisdn`` as they came.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gateway.ussd.dialects.fields import Closed, Parsed, code_of, number, text
+from gateway.ussd.request import BadRequest, Close, LatestRequest, split_dial
+from menus.model import Reply
+
+NAME = "madapi"
+PHONE = "msisdn"
+
+BEGIN, CONTINUE = 0, 1
+_CLOSES = {2: Close.ABANDONED, 4: Close.ABANDONED, 5: Close.TIMEOUT}
+
+
+def parse(body: Mapping[str, object]) -> Parsed:
+    """Raises BadRequest naming the field."""
+    raw_id = text(body, "sessionId")
+    session_id = f"{NAME}:{raw_id}"
+    kind = number(body, "messageType")
+    phone = text(body, PHONE)
+    service_code = text(body, "serviceCode", required=False)
+    transaction = text(body, "transactionId", required=False)
+    echo = {"transactionId": body["transactionId"] if transaction else body["sessionId"],
+            "serviceCode": body.get("serviceCode", ""), "msisdn": body[PHONE]}
+    if kind in _CLOSES:
+        return Parsed(Closed(session_id, phone, _CLOSES[kind]), echo)
+    if kind not in (BEGIN, CONTINUE):
+        raise BadRequest("messageType: expected 0, 1, 2, 4 or 5")
+    ussd = text(body, "ussdString", required=kind == CONTINUE, empty=True)
+    if kind == BEGIN:
+        # ussdString holds what was dialled (*123*PIN#); serviceCode alone, when it is empty.
+        dial, field = (ussd, "ussdString") if ussd else (service_code, "serviceCode")
+        if not dial:
+            raise BadRequest("ussdString: missing (the dial string on begin)")
+        code, segments = split_dial(dial, field)
+        return Parsed(LatestRequest(session_id, code, phone, True, segments), echo)
+    code = code_of(service_code, "serviceCode") if service_code else ""
+    return Parsed(LatestRequest(session_id, code, phone, False, (ussd,)), echo)
+
+
+def render(reply: Reply, parsed: Parsed) -> dict[str, object]:
+    echo = parsed.echo
+    return {
+        "statusCode": "0000",
+        "statusMessage": "Success",
+        "transactionId": echo["transactionId"],
+        "data": {
+            "inboundResponse": reply.text,
+            "userInputRequired": not reply.end,
+            "messageType": 2 if reply.end else 1,
+            "serviceCode": echo["serviceCode"],
+            "msisdn": echo["msisdn"],
+        },
+    }

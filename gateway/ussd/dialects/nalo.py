@@ -1,0 +1,42 @@
+"""Nalo Solutions: one JSON request per step, only the latest answer.
+
+Request: ``USERID`` (the account at Nalo), ``MSISDN``, ``USERDATA`` (on the
+first request the dial string, ``*123*PIN#``; then the latest answer),
+``MSGTYPE`` (``true`` on the first request), ``NETWORK``, ``SESSIONID``.
+No request carries the service code after the first, and none says the
+subscriber left: the dialogue then ends by its idle expiry.
+
+Reply: ``USERID`` and ``MSISDN`` as they came, ``MSG``, ``MSGTYPE``
+(``true``: an answer is awaited; ``false``: the end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gateway.ussd.dialects.fields import Parsed, flag, text
+from gateway.ussd.request import LatestRequest, split_dial
+from menus.model import Reply
+
+NAME = "nalo"
+PHONE = "MSISDN"
+
+
+def parse(body: Mapping[str, object]) -> Parsed:
+    """Raises BadRequest naming the field."""
+    text(body, "USERID")  # checked only: the reply carries it back as it came
+    phone = text(body, PHONE)
+    session_id = f"{NAME}:{text(body, 'SESSIONID')}"
+    first = flag(body, "MSGTYPE")
+    data = text(body, "USERDATA", empty=not first)
+    network = text(body, "NETWORK", required=False)
+    echo = {"USERID": body["USERID"], "MSISDN": body[PHONE]}
+    if first:
+        code, segments = split_dial(data, "USERDATA")
+        return Parsed(LatestRequest(session_id, code, phone, True, segments, None, network), echo)
+    return Parsed(LatestRequest(session_id, "", phone, False, (data,), None, network), echo)
+
+
+def render(reply: Reply, parsed: Parsed) -> dict[str, object]:
+    return {"USERID": parsed.echo["USERID"], "MSISDN": parsed.echo["MSISDN"], "MSG": reply.text,
+            "MSGTYPE": not reply.end}
