@@ -264,6 +264,10 @@ class Dialogues:
         loaded = await self._load(request.session_id, msisdn)
         session, caller, _ = loaded
         code = request.service_code
+        if not request.first:
+            # The dialogue's own code: Nalo and Arkesel send none after the first request. For a
+            # session we do not know, the expired screen names the code given, else the self-care one.
+            code = session.service_code if session is not None else code or self.profile.codes.selfcare
         if session is not None:
             if session.msisdn != msisdn or session.closed in _LEFT:
                 return self.engine.expired(session.caller.language, code), "expired"

@@ -20,6 +20,8 @@ class UssdMetrics:
     step_seconds: Histogram
     active_sessions: Gauge
     topups: Counter
+    #: Every HTTP request by dialect and outcome (``ok``, ``closed``, ``bad_request``, ``forbidden``, ...).
+    dialect_requests: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry, active: Callable[[], float]) -> UssdMetrics:
@@ -35,4 +37,6 @@ class UssdMetrics:
             ),
             active_sessions=gauge,
             topups=Counter("ussd_topups", "USSD top-ups by outcome", ["outcome"], registry=registry),
+            dialect_requests=Counter("ussd_dialect_requests", "USSD HTTP requests by aggregator dialect and outcome",
+                                     ["dialect", "outcome"], registry=registry),
         )
