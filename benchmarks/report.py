@@ -243,8 +243,8 @@ def table(res: dict[str, Any]) -> str:
                          f"{_f(d['server_cpu_us_per_step'], '{:.0f}'):>13} {d['cpu_per_step_over_at']:>6.2f} "
                          f"{_f(pure, '{:.1f}'):>8} {_f(c.get('with_json_us'), '{:.1f}'):>8} "
                          f"{_f(share, '{:.1%}'):>9}")
-        lines.append(f"top-ups sent/in the database {dl['topups_sent']}/{dl['topups_in_db']}; codec µs: best of 5 x "
-                     f"{codec['loops']:,} loops in the bench process (AT: form reader + parse + render)")
+        lines.append(f"top-ups sent/in the database {dl['topups_sent']}/{dl['topups_in_db']}; codec µs: best of "
+                     f"{codec.get('repeats', 5)} x {codec['loops']:,} loops in the bench process (AT: form reader + parse + render)")
     lines.append("\nBudgets:")
     for name, b in res.get("budgets", {}).items():
         verdict = "pending" if b["met"] is None else ("met" if b["met"] else "NOT MET")
