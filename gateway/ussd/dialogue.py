@@ -133,7 +133,11 @@ class Dialogues:
         ``first`` gets the expired screen.
         """
         sid = request.session_id
-        return await self._serve(sid, request.service_code, msisdn, len(request.answers),
+        code = request.service_code
+        if not code and not request.first:  # Nalo, Arkesel: the code of the dialogue, for the metrics and the log
+            session = self.cache.get(sid)
+            code = session.service_code if session is not None else ""
+        return await self._serve(sid, code, msisdn, len(request.answers),
                                  lambda deadline: self._latest(request, msisdn, deadline))
 
     async def close(self, session_id: str, msisdn: str, reason: Close) -> None:

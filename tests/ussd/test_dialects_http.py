@@ -9,13 +9,17 @@ screens ``POST /ussd`` is held to in test_selfcare_http.py.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import logging
 from pathlib import Path
 
 import pytest
+import structlog
 
 from gateway.config import HTTP_DIALECTS, ConfigError, OperatorSettings
 from gateway.domain.money import parse_amount
+from gateway.logs import configure_logging
 from gateway.ussd.dialects import JSON_DIALECTS
 from gateway.ussd.web import DIALECTS
 from tests.backends import BACKENDS, database_url
@@ -167,6 +171,43 @@ async def test_each_reply_carries_the_dialects_fields(gw_sqlite, dialect):
     assert screen_of(dialect, reply).startswith("CON Smart self-care\n1 Balance")
 
 
+@pytest.mark.parametrize("dialect", LATEST)
+async def test_no_pin_or_id_number_in_the_rows_or_the_logs(gw, dialect):
+    """A PIN dialled whole (``*123*PIN#``) or typed, an ID number typed: kept sealed, never in clear."""
+    gw.add()
+    gw.add(OTHER, id_number="KH-445566")
+    direct, typed = gw.vouchers(2)
+    p = phone(gw, dialect)
+    stream = io.StringIO()
+    configure_logging("debug", "json")
+    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    try:
+        assert (await p.dial(f"*123*{direct}#"))[-1].startswith("END Top-up of $5.00 successful")
+        assert (await p.dial("*100#", "2", "1", typed))[-1].startswith("END Top-up of $5.00 successful")
+        assert "blocked" in (await p.dial("*100#", "3", "098765432", "KH-445566", "1"))[-1]
+        await gw.gateway.dialogues.settle()
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
+    kept = " ".join(str(v) for r in gw.sql("SELECT * FROM ussd_sessions") for v in r)
+    kept += " ".join(str(r[0]) for r in gw.sql("SELECT request_key FROM topups"))
+    logged = stream.getvalue()
+    assert gw.sql("SELECT COUNT(*) FROM ussd_sessions")[0][0] >= 3 and "ussd_turn" in logged
+    for secret in (direct, typed, "445566"):
+        assert secret not in kept and secret not in logged
+
+
+async def test_hubtel_resend_of_a_step_in_the_middle_is_not_a_second_answer(gw):
+    """The same Sequence again gets the same screen, and the path does not take the answer twice."""
+    gw.add()
+    p = phone(gw, "hubtel")
+    await p.step("hm1", "*100#")
+    top_up = await p.step("hm1", "*100#", "2")
+    assert top_up.startswith("CON Top up\n1 My number")
+    assert await p.step("hm1", "*100#", "2") == top_up  # Sequence 2 once more
+    assert await p.step("hm1", "*100#", "2", "1") == "CON Enter the card PIN:\n0 Back"
+
+
 # --- closes ------------------------------------------------------------------------------
 
 CLOSES = [("hubtel", {"Type": "Release"}), ("hubtel", {"Type": "Timeout"}), ("madapi", {"messageType": 2}),
@@ -257,12 +298,14 @@ async def test_metrics_count_requests_by_dialect(gw_sqlite):
     for dialect in ("hubtel", "madapi"):
         await phone(gw_sqlite, dialect).dial("*124#")
     await phone(gw_sqlite, "nalo").send({"USERID": "x"})
+    await phone(gw_sqlite, "nalo").dial("*100#", "4")  # Nalo names no code after the first request
     async with gw_sqlite.phone.client.get(gw_sqlite.phone.server.make_url("/metrics")) as r:
         text = await r.text()
     assert 'ussd_dialect_requests_total{dialect="hubtel",outcome="ok"} 1.0' in text
     assert 'ussd_dialect_requests_total{dialect="madapi",outcome="ok"} 1.0' in text
     assert 'ussd_dialect_requests_total{dialect="nalo",outcome="bad_request"} 1.0' in text
     assert 'ussd_requests_total{outcome="end",service_code="*124#"} 2.0' in text
+    assert 'ussd_requests_total{outcome="continue",service_code="*100#"} 2.0' in text
 
 
 async def test_settings_built_in_code_are_checked_too(tmp_path, clock):
