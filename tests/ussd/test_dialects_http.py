@@ -12,6 +12,7 @@ import dataclasses
 import io
 import json
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -206,6 +207,34 @@ async def test_hubtel_resend_of_a_step_in_the_middle_is_not_a_second_answer(gw):
     assert top_up.startswith("CON Top up\n1 My number")
     assert await p.step("hm1", "*100#", "2") == top_up  # Sequence 2 once more
     assert await p.step("hm1", "*100#", "2", "1") == "CON Enter the card PIN:\n0 Back"
+
+
+OFFERS = {"en": "CON Continue where you left off?\n1 Continue\n2 Start again",
+          "km": "CON បន្តពីកន្លែងដែលអ្នកបានឈប់?\n1 បន្ត\n2 ចាប់ផ្ដើមម្ដងទៀត"}
+#: How each dialect loses a dialogue: the network's timeout where it says so, else silence.
+TIMEOUTS = {"hubtel": {"Type": "Timeout"}, "madapi": {"messageType": 5}}
+
+
+@pytest.mark.parametrize("dialect", LATEST)
+@pytest.mark.parametrize("language", ["en", "km"])
+async def test_a_dialogue_cut_off_is_offered_back(gw, dialect, language):
+    """Cut off on the top-up menu, dialled again: Continue goes back there; then the top-up, once."""
+    gw.add(language=language)
+    [pin] = gw.vouchers()
+    p = phone(gw, dialect)
+    await p.step("cut1", "*100#")
+    top_up = await p.step("cut1", "*100#", "2")
+    if dialect in TIMEOUTS:
+        status, _ = await p.send({**dialect_request(dialect, "cut1", ME, "*100#", ("2",)), "Message": "",
+                                  "ussdString": "", **TIMEOUTS[dialect]})
+        assert status == 200
+    await gw.gateway.dialogues.settle()
+    gw.clock.advance(timedelta(seconds=40))
+    assert await p.step("cut2", "*100#") == OFFERS[language]
+    assert await p.step("cut2", "*100#", "1") == top_up
+    assert (await p.step("cut2", "*100#", "1", "1")).startswith("CON ")
+    assert (await p.step("cut2", "*100#", "1", "1", pin)).startswith("END ")
+    assert gw.gateway.services.check_balance(ME).main.minor == 1100
 
 
 # --- closes ------------------------------------------------------------------------------
