@@ -36,6 +36,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.ussd.dialects import JSON_DIALECTS
+
 MAX_CONNECTIONS = 1024
 STRIDE = 1_000_003  # prime: coprime with every subscriber count that is not its multiple
 
@@ -100,18 +102,10 @@ def screen(dialect: str, body: bytes) -> bytes:
     if dialect == "africastalking":
         return body
     try:
-        reply = json.loads(body)
-        if dialect == "hubtel":
-            end, text = reply["Type"] == "Release", reply["Message"]
-        elif dialect == "nalo":
-            end, text = reply["MSGTYPE"] is False, reply["MSG"]
-        elif dialect == "arkesel":
-            end, text = reply["continueSession"] is False, reply["message"]
-        else:
-            end, text = reply["data"]["messageType"] == 2, reply["data"]["inboundResponse"]
+        text, end = JSON_DIALECTS[dialect].read_reply(json.loads(body))
     except (ValueError, KeyError, TypeError):
         return b""
-    return (b"END " if end else b"CON ") + str(text).encode()
+    return (b"END " if end else b"CON ") + text.encode()
 
 
 class Dialogues:

@@ -115,6 +115,11 @@ class _Counted:
         self.metrics.requests.labels("-", outcome).inc()
         self.metrics.dialect_requests.labels(self.dialect, outcome).inc()
 
+    def bad_request(self, reason: str) -> web.HTTPBadRequest:
+        """Counted; the 400 to raise, its body the reason."""
+        self.refused("bad_request")
+        return web.HTTPBadRequest(text=f"{reason}\n")
+
 
 async def _body(request: web.Request, counted: _Counted, read: Callable[[web.Request], Awaitable[T]]) -> T:
     """The checks every USSD route makes before its body (who calls, how big, how slow), then the body."""
@@ -145,17 +150,14 @@ async def ussd(request: web.Request, counted: _Counted) -> web.Response:
     except (UnicodeDecodeError, LookupError, ValueError):
         # Bytes that are not in the declared charset (or an unknown charset, or
         # multipart without a boundary) are the caller's mistake, not a 500.
-        counted.refused("bad_request")
-        raise web.HTTPBadRequest(text="body: not a UTF-8 form\n") from None
+        raise counted.bad_request("body: not a UTF-8 form") from None
     try:
         parsed = africastalking.parse(form)
         msisdn = endpoint.number_plan.normalise(parsed.phone_number)
     except BadRequest as exc:
-        counted.refused("bad_request")
-        raise web.HTTPBadRequest(text=f"{exc}\n") from None
+        raise counted.bad_request(str(exc)) from None
     except InvalidMsisdn:
-        counted.refused("bad_request")
-        raise web.HTTPBadRequest(text="phoneNumber: not a phone number of this operator\n") from None
+        raise counted.bad_request("phoneNumber: not a phone number of this operator") from None
     reply = await endpoint.dialogues.handle(parsed, msisdn)
     counted.ok.inc()
     return web.Response(text=africastalking.render(reply), content_type="text/plain")
@@ -169,11 +171,9 @@ async def dialect_view(request: web.Request, codec: Codec, counted: _Counted) ->
         event = parsed.event
         msisdn = endpoint.number_plan.normalise(event.phone_number)
     except BadRequest as exc:
-        counted.refused("bad_request")
-        raise web.HTTPBadRequest(text=f"{exc}\n") from None
+        raise counted.bad_request(str(exc)) from None
     except InvalidMsisdn:
-        counted.refused("bad_request")
-        raise web.HTTPBadRequest(text=f"{codec.PHONE}: not a phone number of this operator\n") from None
+        raise counted.bad_request(f"{codec.PHONE}: not a phone number of this operator") from None
     if isinstance(event, LatestRequest):
         reply = await endpoint.dialogues.handle_latest(event, msisdn)
         counted.ok.inc()

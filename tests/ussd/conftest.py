@@ -19,6 +19,7 @@ from gateway.app import Gateway, build_gateway, build_web_app
 from gateway.clock import FixedClock
 from gateway.config import DatabaseSettings, HttpSettings, SecuritySettings, Settings
 from gateway.domain.money import parse_amount
+from gateway.ussd.dialects import JSON_DIALECTS
 from tests.backends import BACKENDS, database_url, rows
 
 SECRET = "ussd-test-secret-0123456789"
@@ -156,20 +157,8 @@ def dialect_request(dialect: str, session_id: str, msisdn: str, dial: str, answe
 
 def screen_of(dialect: str, reply: dict[str, object]) -> str:
     """A dialect's JSON reply as ``CON text`` / ``END text``, so every dialect meets the same expectations."""
-    if dialect == "hubtel":
-        end, text = reply["Type"] == "Release", reply["Message"]
-    elif dialect == "nalo":
-        end, text = reply["MSGTYPE"] is False, reply["MSG"]
-    elif dialect == "arkesel":
-        end, text = reply["continueSession"] is False, reply["message"]
-    elif dialect == "madapi":
-        data = reply["data"]
-        assert isinstance(data, dict)
-        end, text = data["messageType"] == 2, data["inboundResponse"]
-        assert data["userInputRequired"] is not end
-    else:
-        raise ValueError(dialect)
-    return ("END " if end else "CON ") + str(text)
+    text, end = JSON_DIALECTS[dialect].read_reply(reply)
+    return ("END " if end else "CON ") + text
 
 
 @dataclass

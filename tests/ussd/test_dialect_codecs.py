@@ -237,6 +237,16 @@ class TestMadapi:
 # --- all of them ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", sorted(JSON_DIALECTS))
+def test_read_reply_reads_what_render_wrote(name):
+    """The inverse the test harness and the load generator read replies with."""
+    codec = JSON_DIALECTS[name]
+    body = {"hubtel": _hubtel(), "nalo": _nalo(), "arkesel": _arkesel(), "madapi": _madapi()}[name]
+    parsed = codec.parse(body)
+    for reply in (MORE, DONE, Reply("", end=True)):
+        assert codec.read_reply(json.loads(json.dumps(codec.render(reply, parsed)))) == (reply.text, reply.end)
+
+
+@pytest.mark.parametrize("name", sorted(JSON_DIALECTS))
 @pytest.mark.parametrize("body", [{}, {"x": 1}, {"Type": None, "sessionId": {}, "USERID": [], "sessionID": 1.5}])
 def test_any_wrong_body_is_a_bad_request_naming_a_field(name, body):
     """Never a KeyError or a TypeError (a 500): each codec reads its fields through the checked readers."""

@@ -2,7 +2,9 @@
 
 Each module has ``NAME``, ``PHONE`` (the field holding the subscriber's
 number), ``parse(body) -> Parsed`` (raising ``BadRequest`` naming the field)
-and ``render(reply, parsed) -> dict`` (the JSON reply). ``gateway.ussd.web``
+``render(reply, parsed) -> dict`` (the JSON reply) and ``read_reply``, its
+inverse (the text and whether it ends), for whatever plays the aggregator
+(the test harness, the load generator). ``gateway.ussd.web``
 mounts each one listed in ``[http] dialects`` on ``POST /ussd/<name>``.
 Session ids are namespaced by dialect (``hubtel:<SessionId>``), so two
 aggregators' ids can never meet in the session store.
@@ -30,6 +32,8 @@ class Codec(Protocol):
     def parse(self, body: Mapping[str, object]) -> Parsed: ...
 
     def render(self, reply: Reply, parsed: Parsed) -> dict[str, object]: ...
+
+    def read_reply(self, reply: Mapping[str, object]) -> tuple[str, bool]: ...
 
 
 JSON_DIALECTS: Mapping[str, Codec] = {m.NAME: m for m in (hubtel, nalo, arkesel, madapi)}

@@ -37,6 +37,11 @@ def parse(body: Mapping[str, object]) -> Parsed:
     return Parsed(LatestRequest(session_id, "", phone, False, (data,), None, network), echo)
 
 
+def read_reply(reply: Mapping[str, object]) -> tuple[str, bool]:
+    """What a reply says, its text and whether it ends (a test harness or load generator reading it)."""
+    return str(reply["message"]), reply["continueSession"] is False
+
+
 def render(reply: Reply, parsed: Parsed) -> dict[str, object]:
     echo = parsed.echo
     return {"sessionID": echo["sessionID"], "userID": echo["userID"], "msisdn": echo["msisdn"],

@@ -55,6 +55,11 @@ def parse(body: Mapping[str, object]) -> Parsed:
     return Parsed(LatestRequest(session_id, code, phone, False, (message,), sequence, operator), echo)
 
 
+def read_reply(reply: Mapping[str, object]) -> tuple[str, bool]:
+    """What a reply says, its text and whether it ends (a test harness or load generator reading it)."""
+    return str(reply["Message"]), reply["Type"] == "Release"
+
+
 def render(reply: Reply, parsed: Parsed) -> dict[str, object]:
     return {
         "SessionId": parsed.echo["SessionId"],

@@ -53,6 +53,14 @@ def parse(body: Mapping[str, object]) -> Parsed:
     return Parsed(LatestRequest(session_id, code, phone, False, (ussd,)), echo)
 
 
+def read_reply(reply: Mapping[str, object]) -> tuple[str, bool]:
+    """What a reply says, its text and whether it ends (a test harness or load generator reading it)."""
+    data = reply["data"]
+    if not isinstance(data, Mapping):
+        raise TypeError("data: not an object")
+    return str(data["inboundResponse"]), data["messageType"] == 2
+
+
 def render(reply: Reply, parsed: Parsed) -> dict[str, object]:
     echo = parsed.echo
     return {

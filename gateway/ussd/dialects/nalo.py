@@ -37,6 +37,11 @@ def parse(body: Mapping[str, object]) -> Parsed:
     return Parsed(LatestRequest(session_id, "", phone, False, (data,), None, network), echo)
 
 
+def read_reply(reply: Mapping[str, object]) -> tuple[str, bool]:
+    """What a reply says, its text and whether it ends (a test harness or load generator reading it)."""
+    return str(reply["MSG"]), reply["MSGTYPE"] is False
+
+
 def render(reply: Reply, parsed: Parsed) -> dict[str, object]:
     return {"USERID": parsed.echo["USERID"], "MSISDN": parsed.echo["MSISDN"], "MSG": reply.text,
             "MSGTYPE": not reply.end}
