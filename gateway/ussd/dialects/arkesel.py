@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.ussd.dialects.fields import Parsed, flag, text
-from gateway.ussd.request import LatestRequest, split_dial
+from gateway.ussd.dialects.fields import Parsed, flag, step, text
 from menus.model import Reply
 
 NAME = "arkesel"
@@ -31,10 +30,7 @@ def parse(body: Mapping[str, object]) -> Parsed:
     data = text(body, "userData", empty=not first)
     network = text(body, "network", required=False)
     echo = {"sessionID": body["sessionID"], "userID": body["userID"], "msisdn": body[PHONE]}
-    if first:
-        code, segments = split_dial(data, "userData")
-        return Parsed(LatestRequest(session_id, code, phone, True, segments, None, network), echo)
-    return Parsed(LatestRequest(session_id, "", phone, False, (data,), None, network), echo)
+    return Parsed(step(session_id, phone, first, data, "userData", network=network), echo)
 
 
 def read_reply(reply: Mapping[str, object]) -> tuple[str, bool]:

@@ -96,6 +96,20 @@ def flag(body: Mapping[str, object], name: str) -> bool:
     raise BadRequest(f"{name}: expected true or false")
 
 
-def code_of(dial: str, name: str) -> str:
-    """The service code of a dial string in any form (``713``, ``711*2``, ``*123#``): ``*713#``."""
-    return split_dial(dial, name)[0]
+def step(session_id: str, phone: str, first: bool, data: str, field: str, *, code: str = "",
+         code_field: str = "", sequence: int | None = None, network: str = "") -> LatestRequest:
+    """The request of one step of a latest-answer dialect.
+
+    ``first``: ``data`` is what was dialled (``*123*PIN#``, read as field
+    ``field``), or, when empty, the service code ``code`` alone (field
+    ``code_field``). Otherwise ``data`` is the latest answer and ``code``, if
+    the dialect sends one, in any form (``711*2``: ``*711#``).
+    """
+    if first:
+        dial, name = (data, field) if data else (code, code_field)
+        if not dial:
+            raise BadRequest(f"{field}: missing (the dial string on the first request)")
+        service_code, segments = split_dial(dial, name)
+        return LatestRequest(session_id, service_code, phone, True, segments, sequence, network)
+    service_code = split_dial(code, code_field)[0] if code else ""
+    return LatestRequest(session_id, service_code, phone, False, (data,), sequence, network)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.ussd.dialects.fields import Closed, Parsed, code_of, number, text
-from gateway.ussd.request import BadRequest, Close, LatestRequest, split_dial
+from gateway.ussd.dialects.fields import Closed, Parsed, number, step, text
+from gateway.ussd.request import BadRequest, Close
 from menus.model import Reply
 
 NAME = "hubtel"
@@ -44,15 +44,9 @@ def parse(body: Mapping[str, object]) -> Parsed:
     operator = text(body, "Operator", required=False)
     message = text(body, "Message", required=kind == "response", empty=True)
     service_code = text(body, "ServiceCode", required=False)
-    if kind == "initiation":
-        # Message holds what was dialled (*123*PIN#); ServiceCode alone, when it is empty.
-        dial, field = (message, "Message") if message else (service_code, "ServiceCode")
-        if not dial:
-            raise BadRequest("Message: missing (the dial string on Initiation)")
-        code, segments = split_dial(dial, field)
-        return Parsed(LatestRequest(session_id, code, phone, True, segments, sequence, operator), echo)
-    code = code_of(service_code, "ServiceCode") if service_code else ""
-    return Parsed(LatestRequest(session_id, code, phone, False, (message,), sequence, operator), echo)
+    # On Initiation, Message holds what was dialled (*123*PIN#); ServiceCode alone, when it is empty.
+    return Parsed(step(session_id, phone, kind == "initiation", message, "Message", code=service_code,
+                       code_field="ServiceCode", sequence=sequence, network=operator), echo)
 
 
 def read_reply(reply: Mapping[str, object]) -> tuple[str, bool]:

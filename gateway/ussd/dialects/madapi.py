@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.ussd.dialects.fields import Closed, Parsed, code_of, number, text
-from gateway.ussd.request import BadRequest, Close, LatestRequest, split_dial
+from gateway.ussd.dialects.fields import Closed, Parsed, number, step, text
+from gateway.ussd.request import BadRequest, Close
 from menus.model import Reply
 
 NAME = "madapi"
@@ -42,15 +42,9 @@ def parse(body: Mapping[str, object]) -> Parsed:
     if kind not in (BEGIN, CONTINUE):
         raise BadRequest("messageType: expected 0, 1, 2, 4 or 5")
     ussd = text(body, "ussdString", required=kind == CONTINUE, empty=True)
-    if kind == BEGIN:
-        # ussdString holds what was dialled (*123*PIN#); serviceCode alone, when it is empty.
-        dial, field = (ussd, "ussdString") if ussd else (service_code, "serviceCode")
-        if not dial:
-            raise BadRequest("ussdString: missing (the dial string on begin)")
-        code, segments = split_dial(dial, field)
-        return Parsed(LatestRequest(session_id, code, phone, True, segments), echo)
-    code = code_of(service_code, "serviceCode") if service_code else ""
-    return Parsed(LatestRequest(session_id, code, phone, False, (ussd,)), echo)
+    # On begin, ussdString holds what was dialled (*123*PIN#); serviceCode alone, when it is empty.
+    return Parsed(step(session_id, phone, kind == BEGIN, ussd, "ussdString", code=service_code,
+                       code_field="serviceCode"), echo)
 
 
 def read_reply(reply: Mapping[str, object]) -> tuple[str, bool]:

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.ussd.dialects.fields import Parsed, flag, text
-from gateway.ussd.request import LatestRequest, split_dial
+from gateway.ussd.dialects.fields import Parsed, flag, step, text
 from menus.model import Reply
 
 NAME = "nalo"
@@ -31,10 +30,7 @@ def parse(body: Mapping[str, object]) -> Parsed:
     data = text(body, "USERDATA", empty=not first)
     network = text(body, "NETWORK", required=False)
     echo = {"USERID": body["USERID"], "MSISDN": body[PHONE]}
-    if first:
-        code, segments = split_dial(data, "USERDATA")
-        return Parsed(LatestRequest(session_id, code, phone, True, segments, None, network), echo)
-    return Parsed(LatestRequest(session_id, "", phone, False, (data,), None, network), echo)
+    return Parsed(step(session_id, phone, first, data, "USERDATA", network=network), echo)
 
 
 def read_reply(reply: Mapping[str, object]) -> tuple[str, bool]:
