@@ -15,6 +15,8 @@ so each result is also a ratio that survives a noisy machine:
    against two, redemptions per second at the service layer.
 6. ``sms``: MO ``BAL`` -> MT reply round trips and a campaign through the
    gateway and the simulator, on each backend.
+7. ``dialects`` (``benchmarks.dialects``): the mix through each aggregator
+   dialect next to Africa's Talking on one ``serve``, and each codec alone.
 
 The SQLite parts use ``bench-results/db/`` (cached seeded files); PostgreSQL
 is ``benchmarks.postgres`` (a cluster of its own, or
@@ -37,11 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import report, seed
+from benchmarks.dialects import part_dialects
 from benchmarks.common import BACKENDS, PinBudget, Plan, count, gateway_server, median_run, spec
 from benchmarks.procs import ROOT, Server, cores, free_port, loadgen, pinned, run_json
 from benchmarks.scale import part_growth, part_pg, part_topups, part_workers, per_backend
 
-PARTS = ("simulator", "ussd", "minimal", "soak", "pg", "growth", "workers", "topups", "sms")
+PARTS = ("simulator", "ussd", "minimal", "soak", "pg", "growth", "workers", "topups", "sms", "dialects")
 
 
 def machine() -> dict[str, Any]:
@@ -311,7 +314,7 @@ def _commit() -> str | None:
 
 
 RUNNERS = {"ussd": part_ussd, "minimal": part_minimal, "soak": part_soak, "pg": part_pg, "growth": part_growth,
-           "workers": part_workers, "topups": part_topups, "simulator": part_simulator, "sms": part_sms}
+           "workers": part_workers, "topups": part_topups, "simulator": part_simulator, "sms": part_sms, "dialects": part_dialects}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,10 +86,12 @@ def count(db: str | Path, sql: str) -> int:
         lite.close()
 
 
-def gateway_server(db: str | Path, logdir: Path, name: str, core: int | None = 0, workers: int = 1) -> Server:
-    """``serve`` on ``db`` with SMPP off (``workers`` > 1: ``serve --workers N``, ready once every worker answers)."""
+def gateway_server(db: str | Path, logdir: Path, name: str, core: int | None = 0, workers: int = 1,
+                   **env_extra: str) -> Server:
+    """``serve`` on ``db`` with SMPP off (``workers`` > 1: ``serve --workers N``, ready once every worker
+    answers); ``env_extra``: more ``GATEWAY_*`` settings."""
     port = free_port()
-    env = seed.gateway_env(db, GATEWAY_HTTP_PORT=str(port), GATEWAY_SMPP_ENABLED="false")
+    env = seed.gateway_env(db, GATEWAY_HTTP_PORT=str(port), GATEWAY_SMPP_ENABLED="false", **env_extra)
     argv = [sys.executable, "-m", "gateway", "serve", *(["--workers", str(workers)] if workers > 1 else [])]
     server = Server(name, argv, port, env=env, log=logdir / f"{name}.log", core=core, tree=workers > 1)
     if workers > 1:

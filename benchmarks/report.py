@@ -15,6 +15,8 @@ RATIO_C64 = 0.5
 SMS_RATIO = 0.5
 SMS_CAMPAIGN = 2000.0
 RSS_MB = 150.0
+#: Issue #18: a dialect's codec costs at most this share of a step next to Africa's Talking's.
+DIALECT_SHARE = 0.10
 
 
 def _level(res: dict[str, Any], c: int) -> dict[str, Any] | None:
@@ -60,6 +62,13 @@ def budgets(res: dict[str, Any]) -> dict[str, Any]:
     for backend, growth in _backends(res, "growth"):
         worst = max(max(g["p50_ratio"], g["p99_ratio"]) for g in growth["levels"])
         out[f"growth_latency_ratio_{backend}"] = _check(worst, f"<= {GROWTH_RATIO}", worst <= GROWTH_RATIO)
+    dl = res.get("dialects")
+    if dl:
+        worst = max(d["cpu_per_step_over_at"] for name, d in dl["dialects"].items() if name != "africastalking")
+        out["dialect_step_cpu_over_at"] = _check(worst, f"<= {1 + DIALECT_SHARE:.2f}", worst <= 1 + DIALECT_SHARE)
+        shares = [d["share_of_at_step"] for d in dl["codec"]["dialects"].values() if "share_of_at_step" in d]
+        if shares:
+            out["dialect_codec_share"] = _check(max(shares), f"<= {DIALECT_SHARE}", max(shares) <= DIALECT_SHARE)
     for backend, sms in _backends(res, "sms"):
         rate, floor = sms["round_trips_per_s"], SMS_ROUND_TRIPS[backend]
         out[f"sms_round_trips_per_s_{backend}"] = _check(rate, f">= {floor:.0f}", rate >= floor)
@@ -218,6 +227,24 @@ def table(res: dict[str, Any]) -> str:
                      f"{_f(sms.get('campaign_ratio_to_simulator'), '{:.2f}')}; {cp['end_to_end_per_s']:,.0f}/s "
                      f"with the CLI queueing ({cp['queue_s']:.2f} s); CPU: serve "
                      f"{cp.get('serve_cpu_share', 0):.0%}, simulator {cp.get('simulator_cpu_share', 0):.0%}")
+    dl = res.get("dialects")
+    if dl:
+        codec = dl["codec"]
+        lines.append(f"\nDialects: the mix at c={dl['concurrency']} on one serve, each dialect after Africa's Talking "
+                     f"(median of {len(dl['dialects']['africastalking']['rounds_steps_per_s'])} rounds; "
+                     f"CPU per step against the same round's Africa's Talking run):")
+        lines.append(f"{'dialect':>15} {'steps/s':>8} {'p99 ms':>7} {'errors':>6} {'serve µs/step':>13} "
+                     f"{'vs AT':>6} {'codec µs':>8} {'+JSON µs':>8} {'of a step':>9}")
+        for name, d in dl["dialects"].items():
+            c = codec["dialects"].get(name, {})
+            pure = codec["africastalking_us"] if name == "africastalking" else c.get("codec_us")
+            share = c.get("share_of_at_step")
+            lines.append(f"{name:>15} {d['steps_per_s']:>8,.0f} {d['p99_ms']:>7.2f} {d['errors']:>6} "
+                         f"{_f(d['server_cpu_us_per_step'], '{:.0f}'):>13} {d['cpu_per_step_over_at']:>6.2f} "
+                         f"{_f(pure, '{:.1f}'):>8} {_f(c.get('with_json_us'), '{:.1f}'):>8} "
+                         f"{_f(share, '{:.1%}'):>9}")
+        lines.append(f"top-ups sent/in the database {dl['topups_sent']}/{dl['topups_in_db']}; codec µs: best of "
+                     f"{codec.get('repeats', 5)} x {codec['loops']:,} loops in the bench process (AT: form reader + parse + render)")
     lines.append("\nBudgets:")
     for name, b in res.get("budgets", {}).items():
         verdict = "pending" if b["met"] is None else ("met" if b["met"] else "NOT MET")

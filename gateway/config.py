@@ -44,6 +44,10 @@ DEMO_PIN_SECRET = "demo-only-not-a-secret"
 MIN_PIN_SECRET_LENGTH = 16
 
 
+#: The aggregator conventions ``gateway.ussd`` speaks (``[http] dialect`` and ``dialects``).
+HTTP_DIALECTS = ("africastalking", "hubtel", "nalo", "arkesel", "madapi")
+
+
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key."""
 
@@ -112,8 +116,10 @@ class HttpSettings:
     token: str = ""
     #: Largest request body accepted on ``/ussd``, in bytes.
     max_body_bytes: int = 4096
-    #: USSD dialect of the aggregator.
+    #: USSD dialect of the aggregator on ``POST /ussd``.
     dialect: str = "africastalking"
+    #: Dialects also served, each on ``POST /ussd/<dialect>`` (the same access checks and limits).
+    dialects: tuple[str, ...] = ()
     #: Source networks allowed to read ``/metrics`` (CIDR). Empty: anyone.
     metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     #: Characters on one USSD screen of the dialect: GSM 7-bit text, and text
@@ -500,6 +506,12 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(
                 f"simulator.accounts.{system_id}: system id ≤ 15 and password ≤ 8 characters"
             )
+    if settings.http.dialect not in HTTP_DIALECTS:
+        raise ConfigError(f"http.dialect: unknown dialect {settings.http.dialect!r} "
+                          f"(one of {', '.join(HTTP_DIALECTS)})")
+    for name in settings.http.dialects:
+        if name not in HTTP_DIALECTS:
+            raise ConfigError(f"http.dialects: unknown dialect {name!r} (any of {', '.join(HTTP_DIALECTS)})")
     for key in ("allowed_networks", "metrics_networks"):
         for network in getattr(settings.http, key):
             try:

@@ -60,12 +60,15 @@ from gateway.ussd.request import MAX_FIELD, Close, LatestRequest, UssdRequest
 from gateway.ussd.metrics import UssdMetrics
 from menus.actions import ACTION_TABLE
 from menus.engine import RESUME_CONTINUE, RESUME_RESTART, RESUME_SCREEN, Engine
-from menus.model import ActionCall, Answer, Caller, Pending, Reply, Turn
+from menus.model import ActionCall, Answer, Caller, Pending, Reply, ScreenKind, Turn
 
 log = get_logger("gateway.ussd")
 
 #: Wrong PINs one USSD session may try; a genuine session tries one.
 WRONG_PINS_PER_SESSION = 3
+
+#: Screens a dialogue may stop on and be offered back from (``Reply.keep``).
+_KEPT = frozenset({ScreenKind.MENU, ScreenKind.INPUT, ScreenKind.CONFIRM})
 
 #: How a dialogue ended when the subscriber or the network ended it (``Session.closed``).
 _LEFT = frozenset(reason.value for reason in Close)
@@ -143,6 +146,12 @@ class Dialogues:
         #: Sessions with a request in progress, and the requests waiting behind it.
         self._active: dict[str, list[asyncio.Future[None]]] = {}
         self._known_codes = frozenset(engine.menus.by_code)
+        #: Codes whose tree has somewhere to resume (a menu, input or confirmation past its start that
+        #: is not secret): a first request of another (``*124#``) looks nothing up.
+        self._resumable_codes = frozenset(
+            code for code, name in engine.menus.by_code.items()
+            if any(screen.kind in _KEPT and not screen.secret and screen.id != engine.menus.trees[name].start
+                   for screen in engine.menus.trees[name].screens.values()))
         #: Sessions whose row is behind memory (``_save_later``), and whether a flush is due.
         self._unsaved: dict[str, sessions.Session] = {}
         self._flush_scheduled = False
@@ -172,7 +181,11 @@ class Dialogues:
         ``first`` gets the expired screen.
         """
         sid = request.session_id
-        return await self._serve(sid, request.service_code, msisdn, len(request.answers),
+        code = request.service_code
+        if not code and not request.first:  # Nalo, Arkesel: the code of the dialogue, for the metrics and the log
+            session = self.cache.get(sid)
+            code = session.service_code if session is not None else ""
+        return await self._serve(sid, code, msisdn, len(request.answers),
                                  lambda deadline: self._latest(request, msisdn, deadline))
 
     async def close(self, session_id: str, msisdn: str, reason: Close) -> None:
@@ -200,13 +213,14 @@ class Dialogues:
             self.cache.put(session)
             await self._store(session, now, self.budget)
             self._forget(session_id)
+            log.info("ussd_closed", session_id=session_id, msisdn=msisdn, reason=reason.value,
+                     screen=session.screen)
         except StoreBusy:
             log.warning("ussd_close_not_saved", session_id=session_id, reason="database busy")
         except DATABASE_ERRORS:
             log.exception("ussd_close_not_saved", session_id=session_id)
         finally:
             self._hand_over(session_id)
-        log.info("ussd_closed", session_id=session_id, msisdn=msisdn, reason=reason.value)
 
     async def _serve(
         self, sid: str, service_code: str, msisdn: str, answers: int,
@@ -296,7 +310,7 @@ class Dialogues:
     def _probe(self, code: str, answers: tuple[Answer, ...]) -> str | None:
         """The code whose latest earlier dialogue a request looks up (a first one, nothing dialled
         after the code, resume on), else None."""
-        return code if not answers and self.resume and code in self._known_codes else None
+        return code if not answers and self.resume and code in self._resumable_codes else None
 
     async def _load(self, sid: str, msisdn: str, probe: str | None) -> _Loaded:
         """The session (from memory, else its row) and the caller, with the caller's balance if read.
@@ -312,6 +326,8 @@ class Dialogues:
                 self.cache.put(session)
             elif session is not None:
                 caller = session.caller  # its row could not be written: memory is all there is
+            if earlier is not None and self.clock.now() - (earlier.updated_at or earlier.created_at) > self.resume:
+                earlier = None  # too long ago to offer: not worth decoding
             return session, caller, fresh_view, None if earlier is None else sessions.from_row(earlier, caller)
         return session, session.caller, None, None
 
@@ -320,6 +336,10 @@ class Dialogues:
         loaded = await self._load(request.session_id, msisdn, probe)
         session, caller, view, _ = loaded
         code = request.service_code
+        if not request.first:
+            # The dialogue's own code: Nalo and Arkesel send none after the first request. For a
+            # session we do not know, the expired screen names the code given, else the self-care one.
+            code = session.service_code if session is not None else code or self.profile.codes.selfcare
         if session is not None:
             if session.msisdn != msisdn:
                 return self.engine.expired(caller.language, code), "expired"
@@ -330,8 +350,8 @@ class Dialogues:
                     or (request.first and not stopped)
                     or (session.closed == "end" and request.sequence is None and not request.first)):
                 # A resend (the same step again, the first request again, or after our END): as sent.
-                return Reply(last[1], end=last[2], screen=session.screen, secret=session.secret,
-                             kept=session.path), "resent"
+                return Reply(last[1], end=last[2], keep=session.keep, screen=session.screen,
+                             secret=session.secret, kept=session.path), "resent"
             if request.first and stopped:
                 # A new dialogue under a key used before (USSD over SMPP keyed by number and code):
                 # it starts afresh, and the one before may be offered back (it is the latest).
@@ -568,7 +588,7 @@ class Dialogues:
                                      durable=False, budget=self._db(deadline))
             session.stored_until = session.expires_at
         else:
-            await self._store(session, now, self._db(deadline))
+            await self._store(session, now, self._db(deadline), last=reply.end and not step.latest)
 
     def _apply(self, session: sessions.Session, reply: Reply, step: _Step, now: datetime) -> None:
         """The dialogue moved to ``reply``: its idle deadline, kept path, screen and last reply."""
@@ -584,14 +604,17 @@ class Dialogues:
             if reply.screen != RESUME_SCREEN:
                 session.resume = None  # chosen: the kept path is the resumed one from now on
 
-    async def _store(self, session: sessions.Session, now: datetime, budget: float) -> None:
+    async def _store(self, session: sessions.Session, now: datetime, budget: float, *,
+                     last: bool = False) -> None:
         """A row that only says where the dialogue stands (nothing was done): behind the reply.
 
         Shared, before it: the next step may reach another process before a
         lazy write lands, and a late lazy write of an older step would undo
-        the other process's newer one.
+        the other process's newer one. ``last``: no step follows (our END on
+        /ussd, whose resend replays from ``text`` wherever it lands), so
+        behind the reply there too.
         """
-        if not self.shared:
+        if not self.shared or last:
             self._save_later(session)
             return
         self._unsaved.pop(session.session_id, None)

@@ -23,6 +23,8 @@ class UssdMetrics:
     #: Dialogues the subscriber left unfinished, by the screen they stood on (``tree:screen``, or
     #: ``other``: a bounded label set, see ``gateway.ussd.journal``).
     abandoned: Counter
+    #: Every HTTP request by dialect and outcome (``ok``, ``closed``, ``bad_request``, ``forbidden``, ...).
+    dialect_requests: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry, active: Callable[[], float]) -> UssdMetrics:
@@ -41,4 +43,6 @@ class UssdMetrics:
             topups=Counter("ussd_topups", "USSD top-ups by outcome", ["outcome"], registry=registry),
             abandoned=Counter("ussd_abandoned_dialogues", "USSD dialogues abandoned, by the screen they stopped on",
                               ["screen"], registry=registry),
+            dialect_requests=Counter("ussd_dialect_requests", "USSD HTTP requests by aggregator dialect and outcome",
+                                     ["dialect", "outcome"], registry=registry),
         )

@@ -1,14 +1,21 @@
-"""The aiohttp application: ``POST /ussd``, ``POST /ussd/events``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
+"""The aiohttp application: ``POST /ussd``, ``POST /ussd/<dialect>``, ``POST /ussd/events``,
+``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
 
-Views stay thin: check access → parse → ``Dialogues.handle`` → render. The
-objects they use are built by ``gateway.app`` and passed to ``init_app``.
+Views stay thin: check access → parse → the dialogues → render. ``POST /ussd``
+speaks ``[http] dialect``; each dialect in ``[http] dialects`` is also served
+on ``POST /ussd/<dialect>``, behind the same access checks, body limits and
+timeouts. The objects they use are built by ``gateway.app`` and passed to
+``init_app``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -21,15 +28,23 @@ from gateway.services.errors import DATABASE_ERRORS
 from gateway.ussd import africastalking
 from gateway.ussd import events as end_of_session
 from gateway.ussd.access import Access
+from gateway.ussd.dialects import JSON_DIALECTS, Closed, Codec
 from gateway.ussd.dialogue import Dialogues
 from gateway.ussd.metrics import UssdMetrics
-from gateway.ussd.request import BadRequest
+from gateway.ussd.request import BadRequest, LatestRequest
+from menus.model import Reply
 
-DIALECTS = {"africastalking": africastalking}
+#: Every dialect served (``gateway.config.HTTP_DIALECTS`` names the same, for the settings' checks).
+DIALECTS = ("africastalking", *JSON_DIALECTS)
 
 #: What ``/readyz`` asks: the reasons the gateway cannot do all its work now
 #: (empty: ready). Built by ``gateway.app``, which knows the database and the SMS side.
 Readiness = Callable[[], Awaitable[list[str]]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
+
+#: What the dialogues answer a close with: the dialect's own end of session, no text.
+CLOSED = Reply("", end=True)
 
 
 @dataclass(frozen=True)
@@ -54,11 +69,12 @@ def init_app(*, settings: HttpSettings, dialogues: Dialogues, number_plan: Numbe
     """The HTTP application of the USSD channel.
 
     Raises:
-        ConfigError: an unknown ``http.dialect``.
+        ConfigError: an unknown ``http.dialect`` or name in ``http.dialects``.
     """
-    if settings.dialect not in DIALECTS:
-        raise ConfigError(f"http.dialect: unknown dialect {settings.dialect!r} "
-                          f"(one of {', '.join(DIALECTS)})")
+    for key, names in (("http.dialect", (settings.dialect,)), ("http.dialects", settings.dialects)):
+        for name in names:
+            if name not in DIALECTS:
+                raise ConfigError(f"{key}: unknown dialect {name!r} (one of {', '.join(DIALECTS)})")
     app = web.Application(client_max_size=settings.max_body_bytes)
     metrics = dialogues.metrics
     app[METRICS_REGISTRY] = metrics.registry
@@ -72,41 +88,130 @@ def init_app(*, settings: HttpSettings, dialogues: Dialogues, number_plan: Numbe
         body_timeout=settings.body_timeout,
         readiness=readiness,
     )
-    app.router.add_post("/ussd", ussd)
-    app.router.add_post("/ussd/events", events)
+    app.router.add_post("/ussd", _view(settings.dialect, metrics))
+    app.router.add_post("/ussd/events", partial(events, counted=_Uncounted(metrics, "events")))
+    for name in dict.fromkeys(settings.dialects):
+        app.router.add_post(f"/ussd/{name}", _view(name, metrics))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
     return app
 
 
-async def ussd(request: web.Request) -> web.Response:
+def _view(name: str, metrics: UssdMetrics) -> Handler:
+    """The view of dialect ``name``, with its outcome counters bound once (``labels()`` locks and checks)."""
+    counted = _Counted(metrics, name)
+    if name == "africastalking":
+        return partial(ussd, counted=counted)
+    return partial(dialect_view, codec=JSON_DIALECTS[name], counted=counted)
+
+
+class _Counted:
+    """``ussd_dialect_requests`` of one dialect, a child per outcome; rejections count in ``ussd_requests`` too."""
+
+    def __init__(self, metrics: UssdMetrics, dialect: str) -> None:
+        self.metrics = metrics
+        self.dialect = dialect
+        self.ok = metrics.dialect_requests.labels(dialect, "ok")
+        self.closed = metrics.dialect_requests.labels(dialect, "closed")
+
+    def refused(self, outcome: str) -> None:
+        self.metrics.requests.labels("-", outcome).inc()
+        self.metrics.dialect_requests.labels(self.dialect, outcome).inc()
+
+    def bad_request(self, reason: str) -> web.HTTPBadRequest:
+        """Counted; the 400 to raise, its body the reason."""
+        self.refused("bad_request")
+        return web.HTTPBadRequest(text=f"{reason}\n")
+
+
+class _Uncounted(_Counted):
+    """End-of-session reports are not USSD steps: their refusals count nowhere."""
+
+    def refused(self, outcome: str) -> None:
+        pass
+
+
+async def _body(request: web.Request, counted: _Counted, read: Callable[[web.Request], Awaitable[T]]) -> T:
+    """The checks every USSD route makes before its body (who calls, how big, how slow), then the body."""
     endpoint = request.app[ENDPOINT]
-    form = await _checked_form(request, endpoint, lambda outcome: endpoint.metrics.requests.labels("-", outcome).inc())
+    if not endpoint.access.allows(request.remote, request.headers.get("Authorization")):
+        counted.refused("forbidden")
+        raise web.HTTPForbidden(text="forbidden\n")
+    length = request.content_length
+    if length is not None and length > endpoint.max_body_bytes:
+        counted.refused("too_large")
+        raise web.HTTPRequestEntityTooLarge(max_size=endpoint.max_body_bytes, actual_size=length)
+    try:
+        if request.content.is_eof():  # the body came with the headers (the usual case)
+            return await read(request)
+        async with asyncio.timeout(endpoint.body_timeout):
+            return await read(request)
+    except TimeoutError:
+        # A body shorter than its Content-Length would hold the connection for ever.
+        counted.refused("timeout")
+        raise web.HTTPRequestTimeout(text="body: not received in time\n") from None
+
+
+async def ussd(request: web.Request, counted: _Counted) -> web.Response:
+    """The Africa's Talking convention: a form in, ``CON …`` / ``END …`` out."""
+    endpoint = request.app[ENDPOINT]
+    try:
+        form = await _body(request, counted, _form)
+    except (UnicodeDecodeError, LookupError, ValueError):
+        # Bytes that are not in the declared charset (or an unknown charset, or
+        # multipart without a boundary) are the caller's mistake, not a 500.
+        raise counted.bad_request("body: not a UTF-8 form") from None
     try:
         parsed = africastalking.parse(form)
         msisdn = endpoint.number_plan.normalise(parsed.phone_number)
-    except africastalking.BadRequest as exc:
-        endpoint.metrics.requests.labels("-", "bad_request").inc()
-        raise web.HTTPBadRequest(text=f"{exc}\n") from None
+    except BadRequest as exc:
+        raise counted.bad_request(str(exc)) from None
     except InvalidMsisdn:
-        endpoint.metrics.requests.labels("-", "bad_request").inc()
-        raise web.HTTPBadRequest(text="phoneNumber: not a phone number of this operator\n") from None
+        raise counted.bad_request("phoneNumber: not a phone number of this operator") from None
     reply = await endpoint.dialogues.handle(parsed, msisdn)
+    counted.ok.inc()
     return web.Response(text=africastalking.render(reply), content_type="text/plain")
 
 
-async def events(request: web.Request) -> web.Response:
+async def dialect_view(request: web.Request, codec: Codec, counted: _Counted) -> web.Response:
+    """A JSON dialect: its request → the dialogues (a step, or a close) → its JSON reply."""
+    endpoint = request.app[ENDPOINT]
+    try:
+        parsed = codec.parse(await _body(request, counted, _json_object))
+        event = parsed.event
+        msisdn = endpoint.number_plan.normalise(event.phone_number)
+    except BadRequest as exc:
+        raise counted.bad_request(str(exc)) from None
+    except InvalidMsisdn:
+        raise counted.bad_request(f"{codec.PHONE}: not a phone number of this operator") from None
+    if isinstance(event, LatestRequest):
+        reply = await endpoint.dialogues.handle_latest(event, msisdn)
+        counted.ok.inc()
+    elif isinstance(event, Closed):
+        await endpoint.dialogues.close(event.session_id, msisdn, event.reason)
+        reply = CLOSED
+        counted.closed.inc()
+    else:
+        reply = await endpoint.dialogues.handle(event, msisdn)
+        counted.ok.inc()
+    return web.json_response(codec.render(reply, parsed), dumps=_dumps)
+
+
+async def events(request: web.Request, counted: _Counted) -> web.Response:
     """An aggregator's end-of-session report: stored once (a resend is answered ``200`` too)."""
     endpoint = request.app[ENDPOINT]
-    form = await _checked_form(request, endpoint, lambda outcome: None)
+    try:
+        form = await _body(request, counted, _form)
+    except (UnicodeDecodeError, LookupError, ValueError):
+        raise counted.bad_request("body: not a UTF-8 form") from None
     try:
         report = end_of_session.parse(form)
         msisdn = endpoint.number_plan.normalise(report.phone_number)
     except BadRequest as exc:
-        raise web.HTTPBadRequest(text=f"{exc}\n") from None
+        raise counted.bad_request(str(exc)) from None
     except InvalidMsisdn:
-        raise web.HTTPBadRequest(text="phoneNumber: not a phone number of this operator\n") from None
+        raise counted.bad_request("phoneNumber: not a phone number of this operator") from None
     try:
         await endpoint.dialogues.journal.report(report, msisdn, budget=endpoint.dialogues.budget)
     except DATABASE_ERRORS:  # (StoreBusy among them): not stored; the aggregator may send it again
@@ -114,33 +219,23 @@ async def events(request: web.Request) -> web.Response:
     return web.Response(text="ok\n", content_type="text/plain")
 
 
-async def _checked_form(request: web.Request, endpoint: UssdEndpoint, count: Callable[[str], None]) -> dict[str, str]:
-    """The form of an aggregator's request that passed the access checks and the size and time limits.
+_dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _json_object(request: web.Request) -> dict[str, object]:
+    """The body as a JSON object, whatever the declared type (aggregators are not careful with it).
 
     Raises:
-        HTTPForbidden, HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPBadRequest: counted by ``count``.
+        BadRequest: not JSON, or not an object.
     """
-    if not endpoint.access.allows(request.remote, request.headers.get("Authorization")):
-        count("forbidden")
-        raise web.HTTPForbidden(text="forbidden\n")
-    length = request.content_length
-    if length is not None and length > endpoint.max_body_bytes:
-        count("too_large")
-        raise web.HTTPRequestEntityTooLarge(max_size=endpoint.max_body_bytes, actual_size=length)
+    data = await request.read()
     try:
-        if request.content.is_eof():  # the body came with the headers (the usual case)
-            return await _form(request)
-        async with asyncio.timeout(endpoint.body_timeout):
-            return await _form(request)
-    except TimeoutError:
-        # A body shorter than its Content-Length would hold the connection for ever.
-        count("timeout")
-        raise web.HTTPRequestTimeout(text="body: not received in time\n") from None
-    except (UnicodeDecodeError, LookupError, ValueError):
-        # Bytes that are not in the declared charset (or an unknown charset, or
-        # multipart without a boundary) are the caller's mistake, not a 500.
-        count("bad_request")
-        raise web.HTTPBadRequest(text="body: not a UTF-8 form\n") from None
+        body = json.loads(data)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
+        raise BadRequest("body: not JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body: expected a JSON object")
+    return body
 
 
 async def _form(request: web.Request) -> dict[str, str]:

@@ -17,7 +17,7 @@ def test_smoke_run_measures_every_part_and_writes_json(tmp_path):
     """A tiny run finishes, prints the table and writes every part's figures as JSON: on SQLite, and
     on PostgreSQL too where its server binaries are installed (else those parts say why they skipped)."""
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", "--results", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+                          cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Budgets:" in proc.stdout
     result = json.loads((tmp_path / "smoke.json").read_text())
@@ -54,6 +54,14 @@ def test_smoke_run_measures_every_part_and_writes_json(tmp_path):
         assert sms["campaign"]["submitted"] == sms["campaign"]["count"]
     assert result["simulator"]["submit_sm_per_s"] > 0
     assert "sms_round_trips_per_s_sqlite" in result["budgets"]
+    dialects = result["dialects"]  # the same mix through every HTTP dialect, every top-up in the file
+    assert set(dialects["dialects"]) == {"africastalking", "hubtel", "nalo", "arkesel", "madapi"}
+    for run in dialects["dialects"].values():
+        assert run["errors"] == 0 and run["steps_per_s"] > 0, run["error_samples"]
+        assert set(run["dialogues"]) == {"balance", "menu", "topup"} and run["cpu_per_step_over_at"] > 0
+    assert dialects["topups_in_db"] == dialects["topups_sent"] > 0
+    assert all(c["codec_us"] > 0 and c["with_json_us"] > 0 for c in dialects["codec"]["dialects"].values())
+    assert {"dialect_step_cpu_over_at", "dialect_codec_share"} <= set(result["budgets"])
     if "postgres" not in backends:
         assert "skipped" in result["pg"] and "skipped" in result["growth"]["postgres"]
         return

@@ -46,6 +46,8 @@ class TestConfiguration:
             "db", "migrate", env={"GATEWAY_HTTP_PROT": "9000"})
         assert "http.port (from GATEWAY_HTTP_PORT)" in gateway.refused(
             "db", "migrate", env={"GATEWAY_HTTP_PORT": "x"})
+        assert "http.dialects: unknown dialect 'vodacom'" in gateway.refused(
+            "db", "migrate", env={"GATEWAY_HTTP_DIALECTS": "hubtel,vodacom"})
         assert not gateway.db.exists()
 
     def test_custom_config_file_is_used(self, gateway: Gateway) -> None:

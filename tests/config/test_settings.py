@@ -50,6 +50,8 @@ class TestEnvironmentOverrides:
         assert settings.smpp.host == "smsc.example"
         assert settings.http.allowed_networks == ("10.0.0.0/8", "192.168.1.0/24")
         settings.require_pin_secret()
+        dialects = load_settings(environ={"GATEWAY_HTTP_DIALECTS": "hubtel, madapi,"}).http.dialects
+        assert dialects == ("hubtel", "madapi")
 
     @pytest.mark.parametrize(("text", "value"), [("1", True), ("YES", True), ("true", True), ("0", False),
                                                  ("False", False), ("no", False)])
@@ -76,6 +78,7 @@ class TestEnvironmentOverrides:
             ("GATEWAY_HTTP_PROT", "1", "GATEWAY_HTTP_PROT: unknown setting"),
             ("GATEWAY_SIMULATOR_ACCOUNTS", "a=b", "GATEWAY_SIMULATOR_ACCOUNTS: simulator.accounts cannot be set"),
             ("GATEWAY_SMPP_PASSWORD", "123456789", "smpp.password: at most 8"),
+            ("GATEWAY_HTTP_DIALECTS", "hubtel,vodacom", "http.dialects: unknown dialect 'vodacom'"),
         ],
     )
     def test_errors_name_the_key(self, name: str, value: str, message: str) -> None:
@@ -107,6 +110,9 @@ class TestFileErrors:
             ("[http]\nmax_connections = 0\n", "http.max_connections: must be greater than 0"),
             ("[http]\nbody_timeout = -1.0\n", "http.body_timeout: must be greater than 0"),
             ("[http]\nprot = 1\n", "http.prot: unknown key"),
+            ('[http]\ndialects = ["hubtel", "twilio"]\n', "http.dialects: unknown dialect 'twilio'"),
+            ('[http]\ndialects = "hubtel"\n', "http.dialects: expected a list of strings"),
+            ('[http]\ndialect = "nalo2"\n', "http.dialect: unknown dialect 'nalo2'"),
             ("[htp]\n", "htp: unknown section"),
             ("http = 1\n", "http: expected a table"),
             ("[simulator.accounts]\nbank = 1\n", "simulator.accounts: expected a table of strings"),
