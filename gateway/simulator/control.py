@@ -10,6 +10,14 @@ requests go through ``POST /ussd`` here, which forwards them to
 ``[simulator] gateway_url`` in the Africa's Talking convention, so the
 browser never needs the gateway to allow cross-origin requests.
 
+The simulator is a USSD centre over SMPP too (``gateway.simulator.ussd``):
+``POST /ussd/dial {"msisdn", "code"}`` and ``POST /ussd/answer {"session",
+"text"}`` answer the gateway's next screen as ``{"session", "text", "end"}``,
+``POST /ussd/abort {"session"}`` hangs up. Bad input is a 400, an unknown
+session a 404, one that has ended (or awaits a screen) a 409, no bound
+gateway a 503, a refusal or a lost bind a 502, no screen in time a 504;
+each with ``{"error": reason}``.
+
 Phone numbers given to ``/mo`` and ``/mt`` in any spelling of the operator's
 number plan (``012000444``, ``+855 12 000 444``) are taken in international
 form, as a real network presents a sender, so a reply the gateway sends to
@@ -19,6 +27,7 @@ form, as a real network presents a sender, so a reply the gateway sends to
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +36,11 @@ from aiohttp import web
 
 from gateway.domain.errors import InvalidMsisdn
 from gateway.domain.msisdn import NumberPlan
+from gateway.smpp.codec import encode_ussd
 from gateway.simulator.codec import choose_data_coding, encode_text
 from gateway.simulator.load import MtCount, RoundTrips
 from gateway.simulator.server import Simulator
+from gateway.simulator.ussd import Dialogue, Screen, UssdError
 
 STATIC = Path(__file__).parent / "static"
 SIMULATOR: web.AppKey[Simulator] = web.AppKey("simulator", Simulator)
@@ -55,6 +66,9 @@ def init_app(simulator: Simulator, gateway_url: str, number_plan: NumberPlan | N
     app.router.add_post("/load/mt-count", post_mt_count)
     app.router.add_get("/load", get_load)
     app.router.add_post("/ussd", proxy_ussd)
+    app.router.add_post("/ussd/dial", post_ussd_dial)
+    app.router.add_post("/ussd/answer", post_ussd_answer)
+    app.router.add_post("/ussd/abort", post_ussd_abort)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)
     return app
@@ -195,6 +209,86 @@ async def get_load(request: web.Request) -> web.Response:
     if load is None:
         return web.json_response({"error": "no load started"}, status=404)
     return web.json_response(load.report())
+
+
+#: A dial string: ``*code#`` with segments after the code (``*123*PIN#``).
+_DIAL = re.compile(r"\*[0-9]+(\*[^*#]+)*#")
+#: Longest answer a subscriber can type (GSM 03.90: 182 characters).
+MAX_USSD_TEXT = 182
+
+
+def _screen(d: Dialogue, screen: Screen) -> web.Response:
+    return web.json_response({"session": d.id, "text": screen.text, "end": screen.end})
+
+
+def _ussd_error(exc: UssdError) -> web.Response:
+    return web.json_response({"error": str(exc)}, status=exc.status)
+
+
+def _ussd_text(text: str, key: str) -> str | None:
+    """Why ``text`` cannot go in a USSD message (None: it can)."""
+    if len(text) > MAX_USSD_TEXT:
+        return f"'{key}' longer than {MAX_USSD_TEXT} characters"
+    try:
+        encode_ussd(text)
+    except ValueError as exc:
+        return f"'{key}': {exc}"
+    return None
+
+
+async def post_ussd_dial(request: web.Request) -> web.Response:
+    """``{"msisdn", "code"}``: the subscriber dials ``code`` (``*124#``, ``*123*PIN#``); the first screen."""
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    for key in ("msisdn", "code"):
+        if not isinstance(body.get(key), str) or not body[key].strip():
+            return _bad(f"'{key}' is required and must be a non-empty string")
+    msisdn, code = _subscriber(request, body["msisdn"].strip()), body["code"].strip()
+    if len(msisdn) > 20:
+        return _bad("'msisdn' must be at most 20 characters")
+    if not _DIAL.fullmatch(code):
+        return _bad("'code' must be a USSD code such as *100# or *123*PIN#")
+    reason = _ussd_text(code, "code")
+    if reason is not None:
+        return _bad(reason)
+    try:
+        d, screen = await request.app[SIMULATOR].ussd.dial(msisdn, code)
+    except UssdError as exc:
+        return _ussd_error(exc)
+    return _screen(d, screen)
+
+
+async def post_ussd_answer(request: web.Request) -> web.Response:
+    """``{"session", "text"}``: the subscriber answers the screen; the next one."""
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    for key in ("session", "text"):
+        if not isinstance(body.get(key), str):
+            return _bad(f"'{key}' is required and must be a string")
+    reason = _ussd_text(body["text"], "text")
+    if reason is not None:
+        return _bad(reason)
+    try:
+        d, screen = await request.app[SIMULATOR].ussd.answer(body["session"], body["text"])
+    except UssdError as exc:
+        return _ussd_error(exc)
+    return _screen(d, screen)
+
+
+async def post_ussd_abort(request: web.Request) -> web.Response:
+    """``{"session"}``: the subscriber hangs up (the vendor's abort goes to the gateway)."""
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    if not isinstance(body.get("session"), str):
+        return _bad("'session' is required and must be a string")
+    try:
+        d = request.app[SIMULATOR].ussd.abort(body["session"])
+    except UssdError as exc:
+        return _ussd_error(exc)
+    return web.json_response({"session": d.id, "end": True})
 
 
 async def index(request: web.Request) -> web.FileResponse:
