@@ -192,7 +192,7 @@ def build_gateway(settings: Settings, *, clock: Clock | None = None, worker: Wor
         engine = Engine(
             menus=load_menus(catalog, profile), texts=catalog, replies=replies,
             limits=ScreenLimits(settings.http.screen_chars_gsm, settings.http.screen_chars_ucs2),
-            seal=services.answer_key,
+            seal=services.answer_key, seal_answer=services.seal_answer,
         )
     except BaseException:
         store.close()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gateway.domain.channels import Channel
+from gateway.domain.secrets import Sealed
 from gateway.services.facade import ACTIONS, Services
 from gateway.services.model import BalanceView, ConsentView, LostReportResult, ReportLost, TopUp, TopUpResult
 from menus.replies import ReplyTexts
@@ -36,12 +37,23 @@ class ActionSpec:
     #: Argument names the menu may pass (all required unless in ``optional``).
     params: frozenset[str]
     optional: frozenset[str]
-    invoke: Callable[[Services, str, Mapping[str, str], str], Any]
-    render: Callable[[ReplyTexts, Any, Mapping[str, str], str], str]
+    invoke: Callable[[Services, str, Args, str], Any]
+    render: Callable[[ReplyTexts, Any, Args, str], str]
 
 
-def _bool(text: str) -> bool:
-    return text.strip().lower() in ("1", "true", "yes", "on")
+#: An action's arguments: as typed, or ``Sealed`` for a secret replayed from a kept path.
+Args = Mapping[str, "str | Sealed"]
+
+
+def _bool(text: str | Sealed) -> bool:
+    return _text(text).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _text(value: str | Sealed | None) -> str:
+    """An argument that is never a secret (a number, a language, a flag)."""
+    if isinstance(value, Sealed):
+        raise TypeError("a sealed answer where a plain one was expected")
+    return value or ""
 
 
 ACTION_TABLE: Mapping[str, ActionSpec] = {
@@ -60,16 +72,16 @@ ACTION_TABLE: Mapping[str, ActionSpec] = {
         ActionSpec(
             "top_up", True, frozenset({"pin", "target"}), frozenset({"target"}),
             lambda s, msisdn, a, key: s.top_up(
-                TopUp(msisdn, a["pin"], Channel.USSD, target=a.get("target") or None, request_key=key)
+                TopUp(msisdn, a["pin"], Channel.USSD, target=_text(a.get("target")) or None, request_key=key)
             ),
             lambda r, result, a, lang: r.topup(result, lang),
         ),
         ActionSpec(
             "report_lost_sim", True, frozenset({"number", "id_number"}), frozenset(),
             lambda s, msisdn, a, key: s.report_lost_sim(
-                ReportLost(msisdn, a["number"], a["id_number"], Channel.USSD)
+                ReportLost(msisdn, _text(a["number"]), a["id_number"], Channel.USSD)
             ),
-            lambda r, result, a, lang: r.lost(result, a["number"], lang),
+            lambda r, result, a, lang: r.lost(result, _text(a["number"]), lang),
         ),
         ActionSpec(
             "marketing_consent", False, frozenset(), frozenset(),
@@ -89,12 +101,12 @@ ACTION_TABLE: Mapping[str, ActionSpec] = {
         ),
         ActionSpec(
             "dispute_bill", True, frozenset({"reason"}), frozenset({"reason"}),
-            lambda s, msisdn, a, key: s.dispute_bill(msisdn, a.get("reason", ""), Channel.USSD),
+            lambda s, msisdn, a, key: s.dispute_bill(msisdn, _text(a.get("reason")), Channel.USSD),
             lambda r, result, a, lang: r.dispute(result, lang),
         ),
         ActionSpec(
             "file_complaint", True, frozenset({"text"}), frozenset(),
-            lambda s, msisdn, a, key: s.file_complaint(msisdn, a["text"], Channel.USSD),
+            lambda s, msisdn, a, key: s.file_complaint(msisdn, _text(a["text"]), Channel.USSD),
             lambda r, result, a, lang: r.complaint(result, lang),
         ),
         ActionSpec(
@@ -104,7 +116,7 @@ ACTION_TABLE: Mapping[str, ActionSpec] = {
         ),
         ActionSpec(
             "set_language", True, frozenset({"language"}), frozenset(),
-            lambda s, msisdn, a, key: s.set_language(msisdn, a["language"]),
+            lambda s, msisdn, a, key: s.set_language(msisdn, _text(a["language"])),
             # The confirmation is in the language just chosen.
             lambda r, result, a, lang: r.language_set(str(result)),
         ),

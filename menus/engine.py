@@ -21,6 +21,14 @@ A written action's result comes back with ``Reply.save``; given back in
 twice. It is kept under its answer path, or, when an answer of the path was
 typed on a ``secret`` input (a PIN, an ID number), under ``seal(path)`` (a
 keyed hash), so that a session row never holds a secret in clear. A screen that does not fit is split into pages (``menus.paging``).
+
+Every reply also gives the path walked as a session row may keep it
+(``Reply.kept``): an answer typed on a secret input is sealed there
+(``SealedAnswer``, the services' own seal of a PIN or an ID number). The
+dialects that send only the latest answer append it to the kept path and
+call ``step`` with the whole of it; a sealed answer is replayed as taken
+(and reaches an action ``Sealed``, which the services accept), so no
+secret needs to outlive the request it was typed in.
 """
 
 from __future__ import annotations
@@ -30,10 +38,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from gateway.domain.errors import GatewayError, LineLost, NumberRecycled, UnknownSubscriber
+from gateway.domain.secrets import Sealed
+from gateway.domain.secrets import seal as seal_value
 from menus.actions import ACTION_TABLE, Texts
 from menus.replies import ReplyTexts
 from menus.loader import Menus
-from menus.model import ActionCall, MenuTree, Pending, Reply, Screen, ScreenKind, Turn
+from menus.model import ActionCall, Answer, MenuTree, Pending, Reply, SealedAnswer, Screen, ScreenKind, Turn
 from menus.paging import BACK, HOME, MORE, ScreenLimits, paginate
 
 
@@ -43,7 +53,7 @@ class _Walk:
 
     screen: Screen
     stack: list[Screen] = field(default_factory=list)
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str | Sealed] = field(default_factory=dict)
     shown: dict[str, str] = field(default_factory=dict)
     page: int = 0
     hint: str | None = None
@@ -51,10 +61,14 @@ class _Walk:
 
 class Engine:
     def __init__(self, *, menus: Menus, texts: Texts, replies: ReplyTexts, limits: ScreenLimits,
-                 seal: Callable[[str], str] | None = None) -> None:
-        """``seal``: the key a path holding a secret answer is kept under (None: the path itself)."""
+                 seal: Callable[[str], str] | None = None,
+                 seal_answer: Callable[[str, str], Sealed] | None = None) -> None:
+        """``seal``: the key a path holding a secret answer is kept under (None: the path itself).
+        ``seal_answer``: (validator name, cleaned answer) → the answer as a row may keep it, in the
+        form the services take instead of the secret (``Services.seal_answer``)."""
         self.menus = menus
         self.seal = seal
+        self.seal_answer = seal_answer
         self.texts = texts
         self.replies = replies
         self.limits = limits
@@ -75,55 +89,74 @@ class Engine:
         walk = _Walk(self._enter(tree, tree.start, answers, 0))
         i = 0
         secret = False  # an answer so far was typed on a secret input
+        kept: list[Answer] = []  # the answers walked, as a row may keep them
         while True:
             screen = walk.screen
             if turn.caller.refusal is not None and (screen.own_line or isinstance(turn.caller.refusal, LineLost)):
                 # A lost SIM originates nothing (``domain.lost``): no menu is worth walking.
                 return Reply(self.replies.error(turn.caller.refusal, lang), end=True,
-                             screen=f"{tree.name}:{screen.id}")
+                             screen=f"{tree.name}:{screen.id}", kept=tuple(kept))
             if screen.kind in (ScreenKind.ACTION, ScreenKind.END) or i >= len(answers):
                 break
-            answer = answers[i].strip()
+            raw = answers[i]
             i += 1
-            secret = secret or screen.secret
+            if isinstance(raw, SealedAnswer):  # a secret typed in an earlier request
+                secret = True
+                kept.append(raw)
+                self._answer(tree, walk, raw, answers, i)
+                continue
+            answer = raw.strip()
             if answer == HOME:
+                kept.append(raw)
                 walk = _Walk(self._enter(tree, tree.start, answers, i))
                 continue
             pages = self._page_count(tree, walk, lang)
             if answer == MORE and walk.page + 1 < pages:
+                kept.append(raw)
                 walk.page += 1
             elif answer == BACK:
+                kept.append(raw)
                 if walk.page > 0:
                     walk.page -= 1
                 elif walk.stack:
                     walk.screen, walk.page, walk.hint = walk.stack.pop(), 0, None
                 else:
                     walk.hint = None
+            elif screen.secret:
+                # Kept sealed, refused or not: a mistyped PIN is still most of a PIN.
+                secret = True
+                cleaned = self._answer(tree, walk, answer, answers, i)
+                kept.append(SealedAnswer(None) if cleaned is None or screen.validate is None
+                            else self._seal_answer(screen.validate, cleaned))
             else:
+                kept.append(raw)
                 self._answer(tree, walk, answer, answers, i)
 
         screen = walk.screen
         if screen.kind is ScreenKind.ACTION:
-            path = "*".join(answers[:i])
+            path = "*".join(a if isinstance(a, str) else a.token for a in kept)
             key = self.seal(path) if secret and self.seal is not None else path
             rest = tuple(answers[i:])
+            whole = (*kept, *rest)
             if key in turn.results:
-                return self._result(turn.results[key], rest, None, lang, f"{tree.name}:{screen.id}")
+                return self._result(turn.results[key], rest, None, lang, f"{tree.name}:{screen.id}", whole,
+                                    secret)
             assert screen.action is not None
             args = {name: (walk.values.get(v[1:], "") if v.startswith("$") else v) for name, v in screen.args}
             call = ActionCall(screen.action, turn.caller.msisdn, args,
                               f"ussd:{turn.session_id}:{path}", lang)
-            return Pending(call, tree.name, screen.id, key, rest, params=dict(walk.shown))
+            return Pending(call, tree.name, screen.id, key, rest, params=dict(walk.shown), kept=whole,
+                           secret=secret)
         if screen.kind is ScreenKind.END:
             return self._result(self._text(screen.text, lang, walk.shown), tuple(answers[i:]), None, lang,
-                                f"{tree.name}:{screen.id}")
+                                f"{tree.name}:{screen.id}", (*kept, *answers[i:]), secret)
         if screen.show is not None:
             call = ActionCall(screen.show, turn.caller.msisdn, {}, "", lang)
             return Pending(call, tree.name, screen.id, "", (), walk.page, walk.hint,
-                           {"__back__": "1" if walk.stack else "", **walk.shown})
+                           {"__back__": "1" if walk.stack else "", **walk.shown}, kept=tuple(kept))
         shown_pages = self._screen_pages(tree, screen, lang, walk.hint, bool(walk.stack), walk.shown)
         return Reply(shown_pages[min(walk.page, len(shown_pages) - 1)], end=False, keep=True,
-                     screen=f"{tree.name}:{screen.id}", secret=secret or screen.secret)
+                     screen=f"{tree.name}:{screen.id}", secret=secret or screen.secret, kept=tuple(kept))
 
     def complete(self, pending: Pending, outcome: object) -> Reply:
         """The screen for an action's result (or refusal) asked for by ``step``."""
@@ -144,11 +177,12 @@ class Engine:
             lines = [text, *self._lines(screen, call.language, pending.hint, params)]
             pages = self._paginate(lines, call.language, back)
             return Reply(pages[min(pending.page, len(pages) - 1)], end=False, keep=True,
-                         screen=f"{pending.tree}:{pending.screen}")
+                         screen=f"{pending.tree}:{pending.screen}", kept=pending.kept)
         if screen.text:
             text += "\n" + self._text(screen.text, call.language, pending.params)
         save = (pending.path, text) if spec.writes and not failed else None
-        return self._result(text, pending.rest, save, call.language, f"{pending.tree}:{pending.screen}")
+        return self._result(text, pending.rest, save, call.language, f"{pending.tree}:{pending.screen}",
+                            pending.kept, pending.secret)
 
     # --- fixed screens ------------------------------------------------------------
 
@@ -163,17 +197,29 @@ class Engine:
 
     # --- helpers -------------------------------------------------------------------
 
-    def _enter(self, tree: MenuTree, sid: str, answers: tuple[str, ...], i: int) -> Screen:
+    def _enter(self, tree: MenuTree, sid: str, answers: tuple[Answer, ...], i: int) -> Screen:
         screen = tree.screen(sid)
         # An answer that can only be dialled with the code is skipped when none waits.
         while screen.dialled_only and i >= len(answers) and screen.next is not None:
             screen = tree.screen(screen.next)
         return screen
 
-    def _answer(self, tree: MenuTree, walk: _Walk, answer: str, answers: tuple[str, ...], i: int) -> None:
+    def _answer(
+        self, tree: MenuTree, walk: _Walk, answer: Answer, answers: tuple[Answer, ...], i: int,
+    ) -> str | None:
+        """Apply one answer to the screen it was typed on; the cleaned value an input took, if any."""
         screen = walk.screen
         target: str | None = None
-        if screen.kind is ScreenKind.MENU:
+        taken: str | None = None
+        if isinstance(answer, SealedAnswer):
+            # Replayed on the secret input it was typed on: taken as it was then (sealed), or refused.
+            if screen.kind is ScreenKind.INPUT and answer.value is not None and screen.store is not None:
+                walk.values[screen.store], walk.shown[screen.store] = answer.value, "*" * answer.value.length
+                target = screen.next
+            else:
+                walk.hint = self.menus.validators[(tree.name, screen.id)].hint \
+                    if screen.kind is ScreenKind.INPUT else "ussd.hint_choice"
+        elif screen.kind is ScreenKind.MENU:
             if answer.isdigit() and 1 <= int(answer) <= len(screen.options):
                 target = screen.options[int(answer) - 1].target
             else:
@@ -184,7 +230,7 @@ class Engine:
             elif answer == "2":
                 walk.screen, walk.stack, walk.page, walk.hint = (
                     self._enter(tree, screen.cancel or tree.start, answers, i), [], 0, None)
-                return
+                return None
             else:
                 walk.hint = "ussd.hint_choice"
         elif screen.kind is ScreenKind.INPUT:
@@ -194,11 +240,21 @@ class Engine:
                 walk.hint = validator.hint
             else:
                 assert screen.store is not None
-                walk.values[screen.store], walk.shown[screen.store] = checked
+                taken, shown = checked
+                # A secret is shown masked, as it is when replayed sealed.
+                walk.values[screen.store] = taken
+                walk.shown[screen.store] = "*" * len(taken) if screen.secret else shown
                 target = screen.next
         if target is not None:
             walk.stack.append(screen)
             walk.screen, walk.page, walk.hint = self._enter(tree, target, answers, i), 0, None
+        return taken
+
+    def _seal_answer(self, validator: str, cleaned: str) -> SealedAnswer:
+        if self.seal_answer is not None:
+            return SealedAnswer(self.seal_answer(validator, cleaned))
+        # An engine built without the operator's key (a test of the walk alone): still never in clear.
+        return SealedAnswer(seal_value("", f"answer:{validator}", cleaned))
 
     def _text(self, key: str | None, language: str, params: Mapping[str, str]) -> str:
         if key is None:
@@ -248,22 +304,24 @@ class Engine:
         )
 
     def _result(
-        self, text: str, rest: tuple[str, ...], save: tuple[str, str] | None, lang: str, screen: str,
+        self, text: str, rest: tuple[Answer, ...], save: tuple[str, str] | None, lang: str, screen: str,
+        kept: tuple[Answer, ...], secret: bool,
     ) -> Reply:
         """A result ends the session; a long one is paged first (``98`` / ``0``)."""
         pages = self._paginate([text], lang, False, final=True)
         page = 0
         for answer in rest:
-            if answer.strip() == MORE:
+            move = answer.strip() if isinstance(answer, str) else ""
+            if move == MORE:
                 page = min(page + 1, len(pages) - 1)
-            elif answer.strip() == BACK:
+            elif move == BACK:
                 page = max(page - 1, 0)
-        return Reply(pages[page], end=page == len(pages) - 1, save=save, screen=screen)
+        return Reply(pages[page], end=page == len(pages) - 1, save=save, screen=screen, secret=secret, kept=kept)
 
 
 def _with_subject(exc: GatewayError, call: ActionCall) -> GatewayError:
     """Name the number a refusal is about, when it is not the caller's own."""
     subject = call.args.get("target") or call.args.get("number")
-    if subject and isinstance(exc, (UnknownSubscriber, NumberRecycled)) and exc.msisdn is None:
+    if isinstance(subject, str) and subject and isinstance(exc, (UnknownSubscriber, NumberRecycled)) and exc.msisdn is None:
         exc.msisdn = subject
     return exc

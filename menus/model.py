@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.domain.errors import GatewayError
+from gateway.domain.secrets import Sealed
 
 
 class ScreenKind(enum.Enum):
@@ -83,11 +84,34 @@ class Caller:
 
 
 @dataclass(frozen=True)
+class SealedAnswer:
+    """An answer typed on a ``secret`` input, as a session row may keep it.
+
+    ``value``: the cleaned answer sealed (``Engine(seal_answer=...)``: the
+    services' own seal of a PIN or an ID number, so an action can still be
+    run with it), or None when the input refused it (only the hint follows).
+    A path kept by the gateway for a dialect that sends the latest answer
+    only holds these in place of the secrets; the engine replays them.
+    """
+
+    value: Sealed | None
+
+    @property
+    def token(self) -> str:
+        """How the answer reads in a path key (``Pending.path``, the request key)."""
+        return "#" + (self.value.digest if self.value is not None else "-")
+
+
+#: One answer of a path: as typed, or sealed (a secret kept between requests).
+Answer = str | SealedAnswer
+
+
+@dataclass(frozen=True)
 class Turn:
     """One request of a dialogue: every answer so far, replayed from the start."""
 
     tree: str
-    answers: tuple[str, ...]
+    answers: tuple[Answer, ...]
     caller: Caller
     session_id: str
     #: Rendered results of earlier actions of this session, by answer path.
@@ -112,6 +136,9 @@ class Reply:
     #: The screen waits for a secret answer (a PIN, an ID number) or the path
     #: already holds one: a dialogue stopped here is never offered back.
     secret: bool = False
+    #: The answers that led here as a session row may keep them: each answer
+    #: typed on a secret input sealed (``SealedAnswer``), the rest as typed.
+    kept: tuple[Answer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,7 +147,8 @@ class ActionCall:
 
     name: str
     msisdn: str
-    args: Mapping[str, str]
+    #: A secret answer replayed from a kept path arrives ``Sealed`` (the services take either).
+    args: Mapping[str, str | Sealed]
     request_key: str
     language: str
 
@@ -135,8 +163,11 @@ class Pending:
     #: Answer path up to the action, as its result is saved under (sealed if it holds a secret).
     path: str
     #: Answers after the action: paging through its result.
-    rest: tuple[str, ...] = ()
+    rest: tuple[Answer, ...] = ()
     #: For a menu's ``show``: the page and hint of the menu itself.
     page: int = 0
     hint: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: ``Reply.kept`` and ``Reply.secret`` of the screen ``complete`` renders.
+    kept: tuple[Answer, ...] = ()
+    secret: bool = False

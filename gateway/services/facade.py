@@ -15,7 +15,7 @@ from typing import Any
 
 from gateway.domain.channels import Channel
 from gateway.domain.money import Money
-from gateway.domain.secrets import Sealed, keyed_hash
+from gateway.domain.secrets import Sealed, keyed_hash, seal
 from gateway.services import (
     accounts, care, consent, inactivity, lifecycle, lost, postpaid, ratelimit, sessions, topup, usage, vouchers,
 )
@@ -71,6 +71,15 @@ class Services:
     def answer_key(self, answers: str) -> str:
         """A keyed hash of a USSD answer path that holds a secret answer (what a session keeps)."""
         return "#" + keyed_hash(self.ctx.pin_secret, ANSWERS_PURPOSE, answers)
+
+    def seal_answer(self, validator: str, cleaned: str) -> Sealed:
+        """A secret USSD answer as a session row keeps it between requests: a PIN or an ID number
+        sealed as the services take it in place of the secret (an SMS in the inbox does the same)."""
+        if validator == "pin":
+            return topup.seal_pin(self.ctx, cleaned)
+        if validator == "id_number":
+            return accounts.seal_id_number(self.ctx, cleaned)
+        return seal(self.ctx.pin_secret, f"{ANSWERS_PURPOSE}:{validator}", cleaned)
 
     def snapshot(self) -> AbstractContextManager[object]:
         """Several calls that must see one consistent state (reads only)."""

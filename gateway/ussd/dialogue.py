@@ -30,7 +30,10 @@ Under stress every request still gets a screen, never a 500 or a hang:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,16 +47,40 @@ from gateway.services.ratelimit import RateLimiter
 from gateway.services.batcher import Batcher
 from gateway.services.errors import DATABASE_ERRORS, StoreBusy
 from gateway.ussd import sessions
-from gateway.ussd.request import UssdRequest
+from gateway.ussd.request import MAX_FIELD, Close, LatestRequest, UssdRequest
 from gateway.ussd.metrics import UssdMetrics
 from menus.actions import ACTION_TABLE
 from menus.engine import Engine
-from menus.model import ActionCall, Caller, Pending, Reply, Turn
+from menus.model import ActionCall, Answer, Caller, Pending, Reply, Turn
 
 log = get_logger("gateway.ussd")
 
 #: Wrong PINs one USSD session may try; a genuine session tries one.
 WRONG_PINS_PER_SESSION = 3
+
+#: How a dialogue ended when the subscriber or the network ended it (``Session.closed``).
+_LEFT = frozenset(reason.value for reason in Close)
+
+#: A session (if any), the caller, and the caller's balance when it was read with the row.
+_Loaded = tuple["sessions.Session | None", Caller, "BalanceView | None"]
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One request as ``_handle`` walks it: the whole path, whichever way it arrived."""
+
+    session_id: str
+    service_code: str
+    answers: tuple[Answer, ...]
+    #: Came through ``handle_latest``: the reply is kept for a resend (``Session.last``).
+    latest: bool = False
+    #: The dialect's step number, when it sends one.
+    sequence: int | None = None
+
+
+#: Answers one dialogue may give: a latest-answer dialect could otherwise grow a kept path (and
+#: its replay) without end; Africa's Talking's ``text`` stops at the same (``MAX_FIELD`` characters).
+MAX_ANSWERS = MAX_FIELD // 2
 
 
 class Dialogues:
@@ -81,12 +108,72 @@ class Dialogues:
         #: Sessions with a request in progress, and the requests waiting behind it.
         self._active: dict[str, list[asyncio.Future[None]]] = {}
         self._known_codes = frozenset(engine.menus.by_code)
-        #: New dialogues whose row is not written yet (``_save_later``), and whether a flush is due.
+        #: Sessions whose row is behind memory (``_save_later``), and whether a flush is due.
         self._unsaved: dict[str, sessions.Session] = {}
         self._flush_scheduled = False
+        #: Their writes on the way (``settle``).
+        self._writing: set[asyncio.Future[None]] = set()
         self._request_counters: dict[tuple[str, str], Any] = {}
 
     async def handle(self, request: UssdRequest, msisdn: str) -> Reply:
+        """A request carrying the whole path so far (Africa's Talking)."""
+        step = _Step(request.session_id, request.service_code, request.answers)
+        return await self._serve(step.session_id, step.service_code, msisdn, len(request.answers),
+                                 lambda deadline: self._handle(step, msisdn, deadline))
+
+    async def handle_latest(self, request: LatestRequest, msisdn: str) -> Reply:
+        """A request carrying only the latest answer: the path is kept in the session row.
+
+        ``first``: a new dialogue (the dialled segments its first answers, as
+        on ``/ussd``). Otherwise the answer is appended to the kept path and
+        the whole path walked (``_handle``). The same ``sequence`` again, a
+        resent first request, or a resend after our END gets the reply kept
+        in the row, and nothing is done or appended twice. A request for a
+        session we do not know (or that expired, or was closed) that is not
+        ``first`` gets the expired screen.
+        """
+        sid = request.session_id
+        return await self._serve(sid, request.service_code, msisdn, len(request.answers),
+                                 lambda deadline: self._latest(request, msisdn, deadline))
+
+    async def close(self, session_id: str, msisdn: str, reason: Close) -> None:
+        """The subscriber left or the network timed out: the dialogue ends without our END.
+
+        The row is marked (``ended``: the reason) and keeps its path and last
+        screen, so later requests of the session get the expired screen and
+        resume and the journal can still read where it stopped. A session we
+        never kept (a one-step read), or that already ended, is left as it is.
+        """
+        await self._turn(session_id)
+        try:
+            session = self.cache.get(session_id)
+            if session is None or (self.shared and session_id not in self._unsaved):
+                row = await self.batcher.read(self.read_services.load_session, session_id)
+                if row is not None:
+                    session = sessions.from_row(row, Caller(msisdn, self.profile.default_language))
+            if session is None or session.msisdn != msisdn or session.closed is not None:
+                return
+            now = self.clock.now()
+            session.closed = reason.value
+            session.expires_at = min(session.expires_at, now)
+            session.ended = True
+            self.cache.put(session)
+            await self._store(session, now, self.budget)
+            self._forget(session_id)
+        except StoreBusy:
+            log.warning("ussd_close_not_saved", session_id=session_id, reason="database busy")
+        except DATABASE_ERRORS:
+            log.exception("ussd_close_not_saved", session_id=session_id)
+        finally:
+            self._hand_over(session_id)
+        log.info("ussd_closed", session_id=session_id, msisdn=msisdn, reason=reason.value)
+
+    async def _serve(
+        self, sid: str, service_code: str, msisdn: str, answers: int,
+        handle: Callable[[float], Awaitable[tuple[Reply, str]]],
+    ) -> Reply:
+        """What every request goes through: the rate limit, one request of a session at a time,
+        a screen for every database failure, the metrics and the log line."""
         started = time.perf_counter()
         outcome = "error"
         try:
@@ -94,33 +181,33 @@ class Dialogues:
             wait = self.limiter.take(msisdn)
             if wait > 0:
                 outcome = "rate_limited"
-                return self._refusal(request, RateLimited(self.clock.now() + timedelta(seconds=wait)))
+                return self._refusal(sid, RateLimited(self.clock.now() + timedelta(seconds=wait)))
             try:
-                await self._turn(request.session_id)
+                await self._turn(sid)
                 try:
-                    reply, outcome = await self._handle(request, msisdn, started + self.budget)
+                    reply, outcome = await handle(started + self.budget)
                     if reply.end:
-                        self._forget(request.session_id)
+                        self._forget(sid)
                 finally:
-                    self._hand_over(request.session_id)
+                    self._hand_over(sid)
             except StoreBusy:
                 outcome = "busy"
-                return Reply(self.engine.replies.busy(self._language(request)), end=True)
+                return Reply(self.engine.replies.busy(self._language(sid)), end=True)
             except DATABASE_ERRORS:
                 # A damaged or unwritable file: a screen for the caller, the details for the operator.
-                log.exception("ussd_database_failed", session_id=request.session_id)
-                return self.engine.unavailable(self._language(request))
+                log.exception("ussd_database_failed", session_id=sid)
+                return self.engine.unavailable(self._language(sid))
             return reply
         finally:
             elapsed = time.perf_counter() - started
-            code = request.service_code if request.service_code in self._known_codes else "other"
+            code = service_code if service_code in self._known_codes else "other"
             counter = self._request_counters.get((code, outcome))
             if counter is None:  # ``labels()`` takes a lock and checks its arguments each time
                 counter = self._request_counters[code, outcome] = self.metrics.requests.labels(code, outcome)
             counter.inc()
             self.metrics.step_seconds.observe(elapsed)
-            log.info("ussd_turn", session_id=request.session_id, msisdn=msisdn, service_code=code,
-                     step=len(request.answers), outcome=outcome, ms=round(elapsed * 1000, 2))
+            log.info("ussd_turn", session_id=sid, msisdn=msisdn, service_code=code,
+                     step=answers, outcome=outcome, ms=round(elapsed * 1000, 2))
 
     async def _turn(self, sid: str) -> None:
         """One request of a session at a time: wait for the one in progress, if any."""
@@ -149,21 +236,20 @@ class Dialogues:
                 return
         del self._active[sid]
 
-    def _language(self, request: UssdRequest) -> str:
-        session = self.cache.get(request.session_id)
+    def _language(self, sid: str) -> str:
+        session = self.cache.get(sid)
         return session.caller.language if session is not None else self.profile.default_language
 
-    def _refusal(self, request: UssdRequest, exc: GatewayError) -> Reply:
-        return Reply(self.engine.replies.error(exc, self._language(request)), end=True)
+    def _refusal(self, sid: str, exc: GatewayError) -> Reply:
+        return Reply(self.engine.replies.error(exc, self._language(sid)), end=True)
 
     def _db(self, deadline: float) -> float:
         """What is left of the request's budget for the next database hop."""
         return deadline - time.perf_counter()
 
-    async def _handle(self, request: UssdRequest, msisdn: str, deadline: float) -> tuple[Reply, str]:
-        sid = request.session_id
+    async def _load(self, sid: str, msisdn: str) -> _Loaded:
+        """The session (from memory, else its row) and the caller, with the caller's balance if read."""
         session = self.cache.get(sid)
-        fresh_view: BalanceView | None = None
         if session is None or (self.shared and sid not in self._unsaved):
             row, caller, fresh_view = await self.batcher.read(self._prepare, sid, msisdn)
             if row is not None:
@@ -171,34 +257,67 @@ class Dialogues:
                 self.cache.put(session)
             elif session is not None:
                 caller = session.caller  # its row could not be written: memory is all there is
+            return session, caller, fresh_view
+        return session, session.caller, None
+
+    async def _latest(self, request: LatestRequest, msisdn: str, deadline: float) -> tuple[Reply, str]:
+        loaded = await self._load(request.session_id, msisdn)
+        session, caller, _ = loaded
+        code = request.service_code
+        if session is not None:
+            if session.msisdn != msisdn or session.closed in _LEFT:
+                return self.engine.expired(session.caller.language, code), "expired"
+            last = session.last
+            if last is not None and (
+                    request.first or (request.sequence is not None and request.sequence == last[0])
+                    or (session.closed == "end" and request.sequence is None)):
+                # A resend (the same step again, the first request again, or after our END): as sent.
+                return Reply(last[1], end=last[2], screen=session.screen, secret=session.secret,
+                             kept=session.path), "resent"
+            if session.closed is not None or session.expires_at <= self.clock.now():
+                return self.engine.expired(session.caller.language, code), "expired"
+        if request.first:
+            answers: tuple[Answer, ...] = request.answers
+        elif session is None:
+            return self.engine.expired(caller.language, code), "expired"
         else:
-            caller = session.caller
+            answers = (*session.path, *request.answers)
+        if len(answers) > MAX_ANSWERS:
+            return self.engine.expired(caller.language, code), "expired"
+        step = _Step(request.session_id, code, answers, latest=True, sequence=request.sequence)
+        return await self._handle(step, msisdn, deadline, loaded)
+
+    async def _handle(
+        self, step: _Step, msisdn: str, deadline: float, loaded: _Loaded | None = None,
+    ) -> tuple[Reply, str]:
+        sid = step.session_id
+        session, caller, fresh_view = loaded if loaded is not None else await self._load(sid, msisdn)
         now = self.clock.now()
         if session is not None and session.msisdn != msisdn:
-            return self.engine.expired(caller.language, request.service_code), "expired"
-        if session is not None and session.expires_at <= now:
-            return self.engine.expired(session.caller.language, request.service_code), "expired"
-        tree = self.engine.tree_for(request.service_code)
+            return self.engine.expired(caller.language, step.service_code), "expired"
+        if session is not None and (session.expires_at <= now or session.closed in _LEFT):
+            return self.engine.expired(session.caller.language, step.service_code), "expired"
+        tree = self.engine.tree_for(step.service_code)
         if tree is None:
-            return self.engine.unknown_code(caller.language, request.service_code), "unknown_code"
+            return self.engine.unknown_code(caller.language, step.service_code), "unknown_code"
 
-        turn = Turn(tree, request.answers, session.caller if session else caller, sid,
+        turn = Turn(tree, step.answers, session.caller if session else caller, sid,
                     session.results if session else {})
-        step = self.engine.step(turn)
-        if isinstance(step, Pending):
-            if (step.call.name == "top_up" and session is not None
+        walked = self.engine.step(turn)
+        if isinstance(walked, Pending):
+            if (walked.call.name == "top_up" and session is not None
                     and session.wrong_pins >= WRONG_PINS_PER_SESSION):
                 until = now + self.idle
                 return Reply(self.engine.replies.error(RateLimited(until), turn.caller.language), end=True), \
                     "rate_limited"
-            if ACTION_TABLE[step.call.name].writes:
-                return await self._act(step, session, request, turn.caller, deadline)
-            result = await self._run(step.call, fresh_view, deadline)
-            reply = self.engine.complete(step, result)
+            if ACTION_TABLE[walked.call.name].writes:
+                return await self._act(walked, session, step, turn.caller, deadline)
+            result = await self._run(walked.call, fresh_view, deadline)
+            reply = self.engine.complete(walked, result)
         else:
-            reply = step
+            reply = walked
         try:
-            await self._remember(session, reply, request, turn.caller, deadline)
+            await self._remember(session, reply, step, turn.caller, deadline)
         except StoreBusy:
             if reply.save is None:
                 raise  # nothing was done: say busy
@@ -239,7 +358,7 @@ class Dialogues:
             return exc
 
     async def _act(
-        self, step: Pending, session: sessions.Session | None, request: UssdRequest, caller: Caller,
+        self, pending: Pending, session: sessions.Session | None, step: _Step, caller: Caller,
         deadline: float,
     ) -> tuple[Reply, str]:
         """A written action and its session row: one job, one transaction, one commit.
@@ -248,63 +367,56 @@ class Dialogues:
         (what a resent request is answered from) commits with the action
         itself, instead of in a second transaction after it.
         """
-        sid = request.session_id
+        sid = step.session_id
         now = self.clock.now()
-        expires = now + self.idle
         # The job writes the whole row: a pending lazy save of it would be stale.
-        was_unsaved = self._unsaved.pop(sid, None) is not None
+        self._unsaved.pop(sid, None)
         if session is not None:
-            base = (session.msisdn, session.service_code, session.caller.language, dict(session.results),
-                    session.wrong_pins, session.created_at)
+            draft = dataclasses.replace(session, results=dict(session.results))
         else:
-            base = (caller.msisdn, request.service_code, caller.language, {}, 0, now)
+            draft = sessions.Session(sid, caller.msisdn, step.service_code, caller,
+                                     created_at=now, expires_at=now + self.idle)
         try:
             result, reply, saved = await self.batcher.write(
-                self._act_job, step, sid, base, now, expires, budget=self._db(deadline))
+                self._act_job, pending, draft, step, now, budget=self._db(deadline))
         except StoreBusy:
             raise  # nothing was done: the busy screen, not "unavailable"
         except Exception as exc:  # the action failed, or its group's commit did
-            log.exception("ussd_action_failed", action=step.call.name)
-            result, reply, saved = exc, self.engine.complete(step, exc), False
-        if step.call.name == "top_up":
+            log.exception("ussd_action_failed", action=pending.call.name)
+            result, reply, saved = exc, self.engine.complete(pending, exc), False
+        if pending.call.name == "top_up":
             self._count_topup(result)
         if reply.save is not None:
-            if session is None:
-                session = sessions.Session(sid, caller.msisdn, request.service_code, caller,
-                                           created_at=now, expires_at=expires)
-                self.cache.put(session)  # even if the row was not written: the result is replayed
-            session.expires_at = expires
-            session.results[reply.save[0]] = reply.save[1]
-            session.wrong_pins += isinstance(result, WrongPin)
+            # The job applied the reply to the draft: it is the session now (kept in memory even if
+            # its row was not written, so that a resend replays the result).
+            self.cache.put(draft)
             if saved:
-                session.stored_until = expires
-        elif session is not None:
-            await self._remember(session, reply, request, caller, deadline)
-        if was_unsaved and not saved and session is not None:
-            self._save_later(session)
+                draft.stored_until = draft.expires_at
+            else:
+                self._save_later(draft)
+        else:
+            await self._remember(session, reply, step, caller, deadline)
         return reply, "end" if reply.end else "continue"
 
     def _act_job(
-        self, step: Pending, sid: str,
-        base: tuple[str, str, str, dict[str, str], int, datetime], now: datetime, expires: datetime,
+        self, pending: Pending, draft: sessions.Session, step: _Step, now: datetime,
     ) -> tuple[object, Reply, bool]:
         """Inside a group (on the loop or a lane, as the batcher runs it): the action, its screen and the row."""
-        call = step.call
+        call = pending.call
         try:
             result: object = ACTION_TABLE[call.name].invoke(self.services, call.msisdn, call.args,
                                                             call.request_key)
         except GatewayError as exc:  # a refusal (recorded, if it counts, in its own savepoint)
             result = exc
-        reply = self.engine.complete(step, result)
+        reply = self.engine.complete(pending, result)
         if reply.save is None:
             return result, reply, False
-        msisdn, code, language, results, wrong_pins, created = base
-        results[reply.save[0]] = reply.save[1]
-        state = sessions.state_text(language, results, wrong_pins + isinstance(result, WrongPin))
+        draft.wrong_pins += isinstance(result, WrongPin)
+        self._apply(draft, reply, step, now)
         try:
-            self.services.save_sessions([(sid, msisdn, code, state, created, now, expires)])
+            self.services.save_sessions([sessions.state_row(draft, now)])
         except Exception as exc:  # noqa: BLE001 - the action went through: its result counts more
-            log.warning("ussd_session_not_saved", session_id=sid, reason=str(exc))
+            log.warning("ussd_session_not_saved", session_id=draft.session_id, reason=str(exc))
             return result, reply, False
         return result, reply, True
 
@@ -316,40 +428,52 @@ class Dialogues:
         self.metrics.topups.labels(label).inc()
 
     async def _remember(
-        self, session: sessions.Session | None, reply: Reply, request: UssdRequest, caller: Caller,
+        self, session: sessions.Session | None, reply: Reply, step: _Step, caller: Caller,
         deadline: float,
     ) -> None:
+        """Keep where the dialogue stands (``_apply``) and have its row follow."""
         now = self.clock.now()
         if session is None:
             if not (reply.keep or reply.save):
                 return  # a one-step read, or result pages the text alone can replay
-            session = sessions.Session(request.session_id, caller.msisdn, request.service_code, caller,
+            session = sessions.Session(step.session_id, caller.msisdn, step.service_code, caller,
                                        created_at=now, expires_at=now + self.idle)
-            if reply.save:
-                session.results[reply.save[0]] = reply.save[1]
             self.cache.put(session)
-            if not reply.save and not self.shared:
-                # A screen shown, nothing done: see ``_save_later``. Shared, the row is written before
-                # the reply: the next step may reach another process before a lazy write lands.
-                self._save_later(session)
-                return
+        self._apply(session, reply, step, now)
+        if reply.save:
+            self._unsaved.pop(session.session_id, None)
             await self.batcher.write(self.services.save_sessions, [sessions.state_row(session, now)],
-                                      durable=False, budget=self._db(deadline))
+                                     durable=False, budget=self._db(deadline))
             session.stored_until = session.expires_at
-            return
+        else:
+            await self._store(session, now, self._db(deadline))
+
+    def _apply(self, session: sessions.Session, reply: Reply, step: _Step, now: datetime) -> None:
+        """The dialogue moved to ``reply``: its idle deadline, kept path, screen and last reply."""
         session.expires_at = now + self.idle
         if reply.save:
             session.results[reply.save[0]] = reply.save[1]
-            self._unsaved.pop(session.session_id, None)
-            await self.batcher.write(self.services.save_sessions, [sessions.state_row(session, now)],
-                                      durable=False, budget=self._db(deadline))
-            session.stored_until = session.expires_at
-        elif session.session_id in self._unsaved:
-            pass  # its row is written by the next flush, as it stands then
-        elif session.stored_until is None or session.stored_until - now < self.idle / 2:
-            await self.batcher.write(self.services.touch_session, session.session_id, session.expires_at, now,
-                                      durable=False, budget=self._db(deadline))
-            session.stored_until = session.expires_at
+        session.path = reply.kept
+        session.screen, session.secret, session.keep = reply.screen, reply.secret, reply.keep
+        if reply.end:
+            session.closed = "end"
+        if step.latest:
+            session.last = (step.sequence, reply.text, reply.end)
+
+    async def _store(self, session: sessions.Session, now: datetime, budget: float) -> None:
+        """A row that only says where the dialogue stands (nothing was done): behind the reply.
+
+        Shared, before it: the next step may reach another process before a
+        lazy write lands, and a late lazy write of an older step would undo
+        the other process's newer one.
+        """
+        if not self.shared:
+            self._save_later(session)
+            return
+        self._unsaved.pop(session.session_id, None)
+        await self.batcher.write(self.services.save_sessions, [sessions.state_row(session, now)],
+                                 durable=False, budget=budget)
+        session.stored_until = session.expires_at
 
     def _forget(self, sid: str) -> None:
         """An ended dialogue leaves the cache once its row is in the database.
@@ -373,16 +497,20 @@ class Dialogues:
     # --- lazy session rows --------------------------------------------------------------
 
     def _save_later(self, session: sessions.Session) -> None:
-        """Write the row of a new dialogue with the next group, not before the reply.
+        """Write the row of ``session`` with the next group, not before the reply.
 
-        Nothing was done yet in such a session, and the aggregator resends the
-        whole path in ``text``: a request that finds no row (after a crash
-        within the few milliseconds before the flush) replays the dialogue from
-        the start screen, exactly as the cached session would. What the row
-        adds is the idle expiry across a restart; it is written at the end of
-        this loop iteration, with every other new session of the iteration,
-        in one statement and without an fsync (as before, ``durable=False``).
-        A graceful shutdown writes what is still pending (``save_pending``).
+        Nothing was done in such a step (a written action's row commits with
+        it). For Africa's Talking, which resends the whole path in ``text``, a
+        request that finds an older row (after a crash within the few
+        milliseconds before the flush) replays the dialogue exactly as the
+        cached session would; what the row adds is the idle expiry across a
+        restart and where the dialogue stood (resume, the journal). A dialect
+        that sends only the latest answer would, after such a crash, append to
+        the step before: a wrong screen, never a second side effect. The row is
+        written at the end of this loop iteration, with every other session of
+        the iteration, in one statement and without an fsync
+        (``durable=False``); several steps of one session in between cost one
+        write. A graceful shutdown writes what is still pending (``save_pending``).
         """
         self._unsaved[session.session_id] = session
         if not self._flush_scheduled:
@@ -402,10 +530,21 @@ class Dialogues:
             return
         self._unsaved.clear()
         for s in batch:
-            s.stored_until = s.expires_at  # so that no touch is queued while the write is on its way
+            s.stored_until = s.expires_at  # (written, as far as the next step can tell)
+        self._writing.add(future)
         future.add_done_callback(lambda f: self._flushed(batch, f))
 
+    async def settle(self) -> None:
+        """Wait until every row kept behind a reply so far is written (or failed, to be retried).
+
+        For whatever reads the table itself next (a test, ``ussd report`` in the same process).
+        """
+        self._flush()
+        while self._writing:
+            await asyncio.gather(*self._writing, return_exceptions=True)
+
     def _flushed(self, batch: list[sessions.Session], future: asyncio.Future[None]) -> None:
+        self._writing.discard(future)
         exc = None if future.cancelled() else future.exception()
         if not future.cancelled() and exc is None:
             for s in batch:  # written: an ended one needs no memory any more (``_forget``)

@@ -1,20 +1,22 @@
 """USSD sessions: what a replayed dialogue keeps between requests.
 
-The aggregator resends the whole path in ``text``, so navigation needs no
-state. A session is remembered only when it must be:
+Africa's Talking resends the whole path in ``text``, so navigation needs no
+state there. A session is remembered only when it must be:
 
 - a dialogue screen was shown (menu, input, confirmation): its idle expiry
   must be enforced, across a restart too — one row when it starts;
 - a written action answered (top-up, lost SIM, consent, language): its
   result is kept with the session, so a resent request gets the same screen
-  and nothing happens twice — one row update.
+  and nothing happens twice — one row update, with the action.
 
-The idle deadline moves in memory on every request; the row is only
-refreshed when less than half the idle period is left on it, so a typical
-dialogue costs one write. After a restart a session may therefore expire up
-to half an idle period early, never late. Rows are kept ``RETENTION`` past
-their expiry, so a late request is told the session expired rather than
-starting afresh, then deleted by ``Services.sweep_sessions``.
+The row also says where the dialogue stands (the kept path, the screen,
+whether it is secret, why it ended): a dialect that sends only the latest
+answer appends to that path, resume offers it back, the journal reports it.
+A step that only shows a screen updates the row behind the reply (the next
+flush of ``Dialogues``, coalesced with every other session's, no fsync);
+with several processes on one database, before it. Rows are kept
+``RETENTION`` past their expiry, so a late request is told the session
+expired rather than starting afresh, then deleted by ``Services.sweep_sessions``.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from gateway.domain.secrets import Sealed
 from gateway.services.sessions import SessionRow, SessionState
-from menus.model import Caller
+from menus.model import Answer, Caller, SealedAnswer
 
 RETENTION = timedelta(hours=1)
 
@@ -47,6 +50,20 @@ class Session:
     wrong_pins: int = 0
     #: Its last screen was an END: it leaves the cache once its row is written.
     ended: bool = False
+    #: The answers that led to the last screen, secrets sealed (``Reply.kept``): what a dialect that
+    #: sends only the latest answer appends to, and what a resumed dialogue starts from.
+    path: tuple[Answer, ...] = ()
+    #: The last screen shown (``Reply.screen``), whether it or the path is secret, whether it was a
+    #: menu, input or confirmation (``Reply.keep``): where the dialogue stands.
+    screen: str = ""
+    secret: bool = False
+    keep: bool = False
+    #: Why it ended, if it did: ``end`` (our END), or a ``Close`` value (the subscriber left,
+    #: the network timed out). None: still going, or stopped by our idle expiry.
+    closed: str | None = None
+    #: The last reply as sent (dialect's sequence, text, end): answers a resend of a dialect that
+    #: sends only the latest answer (None for the Africa's Talking path, which replays instead).
+    last: tuple[int | None, str, bool] | None = None
 
 
 # --- rows (written through the services: ``Services.save_sessions`` and the rest) ---------
@@ -54,24 +71,64 @@ class Session:
 def from_row(row: SessionRow, caller: Caller) -> Session:
     state = json.loads(row.state or "{}")
     language = state.get("language") or caller.language
+    last = state.get("last")
     return Session(
         session_id=row.session_id, msisdn=row.msisdn, service_code=row.service_code,
         caller=Caller(caller.msisdn, language, caller.refusal), created_at=row.created_at,
         expires_at=row.expires_at, stored_until=row.expires_at, results=dict(state.get("results", {})),
-        wrong_pins=int(state.get("wrong_pins", 0)),
+        wrong_pins=int(state.get("wrong_pins", 0)), path=decode_path(state.get("path", [])),
+        screen=str(state.get("screen", "")), secret=bool(state.get("secret", False)),
+        keep=bool(state.get("keep", False)), closed=state.get("ended"),
+        last=None if last is None else (last[0], str(last[1]), bool(last[2])),
     )
 
 
 def state_row(session: Session, now: datetime) -> SessionState:
     """The row of ``session`` as it stands, for ``Services.save_sessions``."""
-    return (session.session_id, session.msisdn, session.service_code, state_text(
-        session.caller.language, session.results, session.wrong_pins), session.created_at, now,
-        session.expires_at)
+    return (session.session_id, session.msisdn, session.service_code, state_text(session),
+            session.created_at, now, session.expires_at)
 
 
-def state_text(language: str, results: dict[str, str], wrong_pins: int) -> str:
-    """The ``state`` column: what a resent request or a restart needs of the dialogue."""
-    return json.dumps({"language": language, "results": results, "wrong_pins": wrong_pins}, ensure_ascii=False)
+def state_text(session: Session) -> str:
+    """The ``state`` column: what a resent request, a restart, resume and the journal need.
+
+    ``path`` holds no secret in clear (``SealedAnswer``); ``screen``, ``secret`` and ``ended``
+    say where the dialogue stood and why it stopped.
+    """
+    state: dict[str, object] = {
+        "language": session.caller.language, "results": session.results, "wrong_pins": session.wrong_pins,
+        "path": encode_path(session.path), "screen": session.screen, "secret": session.secret,
+        "keep": session.keep, "ended": session.closed,
+    }
+    if session.last is not None:
+        state["last"] = list(session.last)
+    return json.dumps(state, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode_path(path: tuple[Answer, ...]) -> list[object]:
+    """A path as JSON: a typed answer as itself, a sealed one as ``{"s": [digest, length, digits]}``
+    (``{"s": null}``: refused by its input), so no typed text can pass for a sealed answer."""
+    out: list[object] = []
+    for answer in path:
+        if isinstance(answer, str):
+            out.append(answer)
+        elif answer.value is None:
+            out.append({"s": None})
+        else:
+            out.append({"s": [answer.value.digest, answer.value.length, answer.value.digits]})
+    return out
+
+
+def decode_path(items: list[object]) -> tuple[Answer, ...]:
+    out: list[Answer] = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            sealed = item.get("s")
+            out.append(SealedAnswer(None) if sealed is None
+                       else SealedAnswer(Sealed(str(sealed[0]), int(sealed[1]), bool(sealed[2]))))
+    return tuple(out)
 
 
 # --- memory ------------------------------------------------------------------------

@@ -41,7 +41,8 @@ def test_action_is_requested_as_data(engine):
     assert isinstance(pending, Pending)
     assert pending.call.name == "top_up"
     assert pending.call.args == {"pin": "12345678901234"}
-    assert pending.call.request_key == "ussd:sid:2*1*12345678901234"
+    assert pending.call.request_key.startswith("ussd:sid:2*1*#")  # the PIN sealed, as in every key
+    assert "12345678901234" not in pending.call.request_key
 
 
 def test_refusal_renders_and_is_saved(engine):
@@ -49,12 +50,13 @@ def test_refusal_renders_and_is_saved(engine):
     pending = engine.step(turn("2*1*12345678901234"))
     reply = engine.complete(pending, WrongPin(3))
     assert reply.end and reply.text == "Wrong PIN. 3 attempt(s) left."
-    assert reply.save == ("2*1*12345678901234", reply.text)
+    assert reply.save == (pending.path, reply.text) and "12345678901234" not in pending.path
 
 
 def test_saved_result_is_shown_again_without_acting(engine):
     """A resent request with a saved result gets it back, with no action requested."""
-    reply = engine.step(turn("2*1*12345678901234", results={"2*1*12345678901234": "Done."}))
+    key = engine.step(turn("2*1*12345678901234")).path
+    reply = engine.step(turn("2*1*12345678901234", results={key: "Done."}))
     assert (reply.text, reply.end, reply.screen) == ("Done.", True, "selfcare:topup_mine")
 
 
