@@ -186,12 +186,9 @@ class UssdOverSmpp:
         text = self._text(sm)
         if step is Step.NEW:
             code, segments = split_dial(text, "short_message")
-            return LatestRequest(sid, code, sm.source, True, segments)
-        try:
-            code = split_dial(sm.destination, "destination_addr")[0]
-        except BadRequest:
-            code = ""  # the centre's short code, not a dial string: the dialogue knows its code
-        return LatestRequest(sid, code, sm.source, False, (text,))
+            return LatestRequest(sid, code, sm.source, True, segments, restart=True)
+        # destination_addr may be the code or the centre's own address: the dialogue knows its code.
+        return LatestRequest(sid, "", sm.source, False, (text,), restart=True)
 
     @staticmethod
     def _text(sm: SmBody) -> str:

@@ -263,7 +263,12 @@ class Dialogues:
     async def _latest(self, request: LatestRequest, msisdn: str, deadline: float) -> tuple[Reply, str]:
         loaded = await self._load(request.session_id, msisdn)
         session, caller, _ = loaded
-        code = request.service_code
+        if session is not None and request.first and request.restart:
+            # A new dialogue on a session id an earlier one had: nothing of that one carries over.
+            self.cache.drop(request.session_id)
+            self._unsaved.pop(request.session_id, None)
+            session, loaded = None, (None, caller, loaded[2])
+        code = request.service_code or (session.service_code if session is not None else "")
         if session is not None:
             if session.msisdn != msisdn or session.closed in _LEFT:
                 return self.engine.expired(session.caller.language, code), "expired"
