@@ -38,7 +38,7 @@ from gateway.domain.errors import InvalidMsisdn
 from gateway.domain.msisdn import NumberPlan
 from gateway.smpp.codec import encode_ussd
 from gateway.simulator.codec import choose_data_coding, encode_text
-from gateway.simulator.load import MtCount, RoundTrips
+from gateway.simulator.load import MtCount, RoundTrips, UssdSteps
 from gateway.simulator.server import Simulator
 from gateway.simulator.ussd import Dialogue, Screen, UssdError
 
@@ -64,6 +64,7 @@ def init_app(simulator: Simulator, gateway_url: str, number_plan: NumberPlan | N
     app.router.add_get("/stats", get_stats)
     app.router.add_post("/load/round-trips", post_round_trips)
     app.router.add_post("/load/mt-count", post_mt_count)
+    app.router.add_post("/load/ussd", post_ussd_steps)
     app.router.add_get("/load", get_load)
     app.router.add_post("/ussd", proxy_ussd)
     app.router.add_post("/ussd/dial", post_ussd_dial)
@@ -201,6 +202,31 @@ async def post_mt_count(request: web.Request) -> web.Response:
         return ints
     load = MtCount(ints["count"])
     request.app[SIMULATOR].load = load
+    return web.json_response(load.report(), status=202)
+
+
+async def post_ussd_steps(request: web.Request) -> web.Response:
+    """``{"first": 85510000000, "numbers": N, "scripts": [["*124#"], ["*100#", "1"]], "count", "window"}``:
+    USSD dialogues over SMPP from ``numbers`` consecutive phones, ``window`` open at once, each playing
+    the next script, until ``count`` steps are answered."""
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    ints = _ints(body, "first", "numbers", "count", "window")
+    if isinstance(ints, web.Response):
+        return ints
+    scripts = body.get("scripts", [["*124#"]])
+    if (not isinstance(scripts, list) or not scripts
+            or not all(isinstance(s, list) and s and all(isinstance(t, str) for t in s) for s in scripts)
+            or not all(_DIAL.fullmatch(s[0]) for s in scripts)):
+        return _bad("'scripts' must be a list of [dial string, answer, ...] lists")
+    sim = request.app[SIMULATOR]
+    if sim.receiver("") is None:
+        return web.json_response({"error": "no gateway is bound to receive"}, status=503)
+    load = UssdSteps(sim, first=ints["first"], numbers=ints["numbers"], scripts=scripts,
+                     count=ints["count"], window=ints["window"])
+    sim.load = load
+    load.start()
     return web.json_response(load.report(), status=202)
 
 

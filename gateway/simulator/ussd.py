@@ -151,6 +151,8 @@ class UssdCentre:
         self.timeout = timeout
         self.dialogues: dict[str, Dialogue] = {}
         self._by_key: dict[tuple[str, int], Dialogue] = {}
+        #: The open dialogue of each phone (a phone holds one).
+        self._phones: dict[str, Dialogue] = {}
         self._ids = itertools.count(1)
         self._numbers = itertools.count(1)
         #: deliver_sm sent and not answered yet: (connection id, sequence) → dialogue.
@@ -195,16 +197,22 @@ class UssdCentre:
 
     # --- sending --------------------------------------------------------------------------------
 
-    def open(self, msisdn: str, dial: str) -> Dialogue:
+    def open(self, msisdn: str, dial: str, *, flush: bool = True) -> Dialogue:
         """Send the PSSR indication of a new dialogue (the caller then ``wait``s for its screen)."""
         code = "*" + dial.strip("*#").split("*")[0] + "#"
-        for live in [d for d in self.dialogues.values() if d.msisdn == msisdn and not d.ended]:
+        live = self._phones.get(msisdn)
+        if live is not None and not live.ended:
             self._hang_up(live)  # one dialogue per phone
         d = Dialogue(f"u{next(self._ids)}", msisdn, code, self._number(msisdn))
-        self.send(d, self.vendor.fields(d, PSSR_INDICATION), dial)
+        self.send(d, self.vendor.fields(d, PSSR_INDICATION), dial, flush=flush)
         self.dialogues[d.id] = d
         self._by_key[(msisdn, d.number)] = d
+        self._phones[msisdn] = d
         return d
+
+    def answer_nowait(self, d: Dialogue, text: str) -> None:
+        """Send an answer without waiting for its screen (a load counts screens in ``on_screen``)."""
+        self.send(d, self.vendor.fields(d, USSR_CONFIRM), text, flush=False)
 
     async def wait(self, d: Dialogue) -> Screen:
         assert d.waiting is not None
@@ -262,6 +270,8 @@ class UssdCentre:
         d.waiting = None
         if self._by_key.get((d.msisdn, d.number)) is d:
             del self._by_key[(d.msisdn, d.number)]
+        if self._phones.get(d.msisdn) is d:
+            del self._phones[d.msisdn]
 
     # --- what the gateway sends ---------------------------------------------------------------------
 
@@ -308,8 +318,10 @@ class UssdCentre:
                 self._end(d, GatewayFailed("the gateway's bind closed before it sent the screen"))
 
     def forget_ended(self, keep: int = 10_000) -> None:
-        """Drop the oldest ended dialogues beyond ``keep`` (a load must not grow the process)."""
-        if len(self.dialogues) <= keep:
-            return
-        for dialogue_id in [i for i, d in self.dialogues.items() if d.ended][: len(self.dialogues) - keep]:
-            del self.dialogues[dialogue_id]
+        """Drop the oldest dialogues beyond ``keep`` that have ended (a load must not grow the process)."""
+        dialogues = self.dialogues
+        while len(dialogues) > keep:
+            oldest = next(iter(dialogues))
+            if not dialogues[oldest].ended:
+                return
+            del dialogues[oldest]

@@ -54,6 +54,9 @@ def test_smoke_run_measures_every_part_and_writes_json(tmp_path):
         assert sms["campaign"]["submitted"] == sms["campaign"]["count"]
     assert result["simulator"]["submit_sm_per_s"] > 0
     assert "sms_round_trips_per_s_sqlite" in result["budgets"]
+    ussd_smpp = result["ussd_smpp"]  # every step answered over SMPP, dialogues of both scripts kept
+    assert ussd_smpp["answered"] == ussd_smpp["count"] > 0 and ussd_smpp["failed"] == 0
+    assert ussd_smpp["session_rows"] > 0 and "ussd_smpp_steps_per_s" in result["budgets"]
     if "postgres" not in backends:
         assert "skipped" in result["pg"] and "skipped" in result["growth"]["postgres"]
         return
