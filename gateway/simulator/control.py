@@ -3,8 +3,8 @@
 ``POST /mo`` injects a mobile-originated SMS, ``GET /mt`` lists what ESMEs
 submitted (reassembled), ``DELETE /mt`` forgets it, ``GET /binds`` shows who
 is bound, ``GET /stats`` which MO were acknowledged and how connections
-ended (unbind or drop). For benchmarks, ``POST /load/round-trips`` and
-``POST /load/mt-count`` start a load the simulator drives itself and
+ended (unbind or drop). For benchmarks, ``POST /load/round-trips``,
+``POST /load/mt-count`` and ``POST /load/ussd`` start a load the simulator drives itself and
 ``GET /load`` reports it (``gateway.simulator.load``). ``GET /`` serves the phone page from ``static/``; the page's USSD
 requests go through ``POST /ussd`` here, which forwards them to
 ``[simulator] gateway_url`` in the Africa's Talking convention, so the
