@@ -148,6 +148,21 @@ class UssdOverSmpp:
     # --- one step -------------------------------------------------------------------------------
 
     async def _step(self, sm: SmBody, ack: Ack, link: Link) -> None:
+        acked = False
+
+        def once(status: int) -> None:
+            nonlocal acked
+            acked = True
+            ack(status)
+
+        try:
+            await self._serve(sm, once, link)
+        except Exception:  # noqa: BLE001 - never leave the centre without an answer; the trace for the operator
+            log.exception("ussd_smpp_step_failed")
+            if not acked:
+                once(S.ESME_RX_T_APPN)
+
+    async def _serve(self, sm: SmBody, ack: Ack, link: Link) -> None:
         try:
             fields = ussd_fields(sm.tlvs)
             assert fields is not None  # the session hands over only messages that carry the TLV
@@ -167,11 +182,13 @@ class UssdOverSmpp:
             return
         self._metrics.messages.labels(inbound.step.value).inc()
         sid = self.session_id(inbound.key)
-        try:
-            if inbound.step is Step.CLOSE:
+        if inbound.step is Step.CLOSE:
+            try:
                 await self._dialogues.close(sid, msisdn, Close.ABANDONED)
-                ack(S.ESME_ROK)
-                return
+            finally:
+                ack(S.ESME_ROK)  # the subscriber is gone either way: nothing for the centre to resend
+            return
+        try:
             reply = await self._dialogues.handle_latest(self._request(sid, sm, msisdn, inbound.step), msisdn)
         except BadRequest:
             reply = self._screens.unknown_code(self._language, self._text(sm)[:20])

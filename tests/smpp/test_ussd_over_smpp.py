@@ -6,14 +6,18 @@ sockets on 127.0.0.1; the dialogues run on a real database.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from gateway.clock import FixedClock
-from tests.backends import BACKENDS, database_url, rows
+from gateway.logs import configure_logging
+from tests.backends import BACKENDS, database_url, leaks, rows
 from tests.smpp.conftest import eventually
 from tests.smpp.ussd_line import UssdLine
 from tests.ussd.conftest import ME, START
@@ -135,3 +139,28 @@ async def test_a_session_number_used_again_is_a_new_dialogue_with_its_own_code(t
         assert (await line.answer(menu["session"], "1"))["text"] == BALANCE[4:].replace("6.00", "11.00")
     finally:
         await line.close()
+
+
+async def test_no_number_or_pin_in_the_logs_session_ids_or_tables(line: UssdLine) -> None:
+    """A top-up by ``*123*PIN#``, a menu walk and a hang-up: the PIN is stored nowhere in clear, the
+    session ids given to the dialogues hold no phone number, and the log shows it masked."""
+    stream = io.StringIO()
+    configure_logging("info", "json")
+    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    try:
+        [pin] = line.vouchers()
+        assert await line.walk(f"*123*{pin}#") == [TOPPED_UP]
+        walk = await line.dial("*100#")
+        await line.answer(walk["session"], "2")
+        await line.abort(walk["session"])
+        await eventually(lambda: [r for r in session_rows(line) if r.get("ended") == "abandoned"])
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
+    assert line.gateway is not None
+    ids = [r[0] for r in rows(line.gateway.store, "SELECT session_id FROM ussd_sessions")]
+    assert ids and all(i.startswith("smpp:") and ME not in i and ME[3:] not in i for i in ids)
+    assert leaks(line.gateway.store, [pin]) == []
+    output = stream.getvalue()
+    assert "ussd_turn" in output and "ussd_closed" in output and "855*****678" in output
+    assert ME not in output and pin not in output
