@@ -63,6 +63,9 @@ class OperatorProfile:
     policy: Policy
     #: Seconds a USSD session may stay idle before it is forgotten.
     ussd_session_idle_seconds: int
+    #: Seconds after a dialogue stopped without our END (dropped by the network, closed on a
+    #: timeout, or idle) within which dialling the same code again offers it back (0: never).
+    ussd_resume_seconds: int
     #: Service requests per number per minute on any channel (0: unlimited).
     requests_per_minute: int
     #: How usage is rated and which funds pay for it (``usage import``).
@@ -89,7 +92,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
               "sms_keywords": str, "sms_marketing": str},
     "periods": {"default_valid_days": int, "restore_window_days": int,
                 "promo_valid_days": int, "expiry_reminder_days": int,
-                "ussd_session_idle_seconds": int},
+                "ussd_session_idle_seconds": int, "ussd_resume_seconds": int},
     "limits": {"pin_max_failures": int, "pin_failure_window_hours": int,
                "pin_lockout_hours": int, "lost_max_failures": int,
                "lost_failure_window_hours": int, "lost_lockout_hours": int,
@@ -209,10 +212,23 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         codes=Codes(**codes),
         policy=policy,
         ussd_session_idle_seconds=periods["ussd_session_idle_seconds"],
+        ussd_resume_seconds=_resume_seconds(path, periods["ussd_resume_seconds"]),
         requests_per_minute=limits["requests_per_minute"],
         example_number=top["example_number"],
         care=_care(path, raw, currency),
     )
+
+
+#: The longest resume window: a session row is deleted an hour after its expiry
+#: (``gateway.ussd.sessions.RETENTION``), and a dialogue stops at the latest when it expires.
+MAX_RESUME_SECONDS = 3600
+
+
+def _resume_seconds(path: Path, seconds: int) -> int:
+    if seconds > MAX_RESUME_SECONDS:
+        raise ConfigError(f"{path}: periods.ussd_resume_seconds: at most {MAX_RESUME_SECONDS} "
+                          "(a stopped dialogue's row is kept an hour)")
+    return seconds
 
 
 def _tariff(path: Path, table: dict[str, Any], currency: Currency) -> Tariff:

@@ -47,6 +47,12 @@ from menus.model import ActionCall, Answer, MenuTree, Pending, Reply, SealedAnsw
 from menus.paging import BACK, HOME, MORE, ScreenLimits, paginate
 
 
+#: ``Reply.screen`` of the resume offer (``Engine.resume_offer``).
+RESUME_SCREEN = "resume"
+#: Its answers: the dialogue where it stopped, or the tree's start screen.
+RESUME_CONTINUE, RESUME_RESTART = "1", "2"
+
+
 @dataclass
 class _Walk:
     """Where the replay stands (mutable, private to one ``step``)."""
@@ -185,6 +191,17 @@ class Engine:
                             pending.kept, pending.secret)
 
     # --- fixed screens ------------------------------------------------------------
+
+    def resume_offer(self, language: str, *, hint: bool = False) -> Reply:
+        """``1 Continue`` / ``2 Start again``: a dialogue cut off a moment ago, offered back.
+
+        Not a screen of a tree (it comes before any): ``Reply.screen`` is ``RESUME_SCREEN``.
+        """
+        lines = [self.texts.text("ussd.hint_choice", language)] if hint else []
+        lines += [self.texts.text("ussd.resume_title", language),
+                  f"1 {self.texts.text('ussd.resume_continue', language)}",
+                  f"2 {self.texts.text('ussd.resume_restart', language)}"]
+        return Reply(self._paginate(lines, language, False)[0], end=False, keep=True, screen=RESUME_SCREEN)
 
     def expired(self, language: str, code: str) -> Reply:
         return Reply(self.texts.text("ussd.expired", language, code=code), end=True)

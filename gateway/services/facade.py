@@ -90,6 +90,9 @@ class Services:
     def load_session(self, session_id: str) -> SessionRow | None:
         return sessions.load(self.ctx, session_id)
 
+    def latest_session(self, msisdn: str, service_code: str) -> SessionRow | None:
+        return sessions.latest(self.ctx, msisdn, service_code)
+
     def save_sessions(self, rows: list[SessionState]) -> None:
         sessions.save(self.ctx, rows)
 

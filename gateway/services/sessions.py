@@ -12,11 +12,16 @@ from datetime import datetime
 from gateway.services.ports import Context
 from gateway.store.port import SessionRow, SessionState
 
-__all__ = ["SessionRow", "SessionState", "load", "save", "sweep", "touch"]
+__all__ = ["SessionRow", "SessionState", "latest", "load", "save", "sweep", "touch"]
 
 
 def load(ctx: Context, session_id: str) -> SessionRow | None:
     return ctx.store.read_uow().sessions.load(session_id)
+
+
+def latest(ctx: Context, msisdn: str, service_code: str) -> SessionRow | None:
+    """The number's newest dialogue of ``service_code`` (what resume may offer back)."""
+    return ctx.store.read_uow().sessions.latest(msisdn, service_code)
 
 
 def save(ctx: Context, rows: list[SessionState]) -> None:

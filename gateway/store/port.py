@@ -102,6 +102,8 @@ class SessionRow:
     state: str | None
     created_at: datetime
     expires_at: datetime
+    #: When the row was last written: the dialogue's last step, or its close.
+    updated_at: datetime | None = None
 
 
 #: A session row to write: (session_id, msisdn, service_code, state, created_at, updated_at, expires_at).
@@ -505,6 +507,9 @@ class Sessions(Protocol):
     """USSD sessions (see ``gateway.ussd.sessions`` for when a row is written)."""
 
     def load(self, session_id: str) -> SessionRow | None: ...
+    def latest(self, msisdn: str, service_code: str) -> SessionRow | None:
+        """The number's newest session of ``service_code`` (resume after a timeout)."""
+        ...
     def save(self, rows: list[SessionState]) -> None: ...
     def touch(self, session_id: str, expires_at: datetime, now: datetime) -> None: ...
     def sweep(self, before: datetime) -> int: ...

@@ -376,16 +376,24 @@ class SqliteSessions(_Bound):
         "updated_at = excluded.updated_at, expires_at = excluded.expires_at"
     )
 
+    _COLUMNS = "SELECT session_id, msisdn, service_code, state, created_at, expires_at, updated_at FROM ussd_sessions "
+
     def load(self, session_id: str) -> SessionRow | None:
-        row = self._conn.execute(
-            "SELECT session_id, msisdn, service_code, state, created_at, expires_at "
-            "FROM ussd_sessions WHERE session_id = ?", (session_id,),
-        ).fetchone()
+        return self._row(self._conn.execute(self._COLUMNS + "WHERE session_id = ?", (session_id,)).fetchone())
+
+    def latest(self, msisdn: str, service_code: str) -> SessionRow | None:
+        return self._row(self._conn.execute(
+            self._COLUMNS + "WHERE msisdn = ? AND service_code = ? ORDER BY created_at DESC LIMIT 1",
+            (msisdn, service_code),
+        ).fetchone())
+
+    @staticmethod
+    def _row(row: Any) -> SessionRow | None:
         if row is None:
             return None
-        sid, msisdn, code, state, created_at, expires_at = row  # (by position: see accounts._record)
+        sid, msisdn, code, state, created_at, expires_at, updated_at = row  # (by position: see accounts._record)
         return SessionRow(sid, msisdn, code, state, datetime.fromisoformat(created_at),
-                          datetime.fromisoformat(expires_at))
+                          datetime.fromisoformat(expires_at), datetime.fromisoformat(updated_at))
 
     def save(self, rows: list[SessionState]) -> None:
         self._conn.executemany(self._UPSERT, [

@@ -10,6 +10,13 @@ grouped (``Batcher.write``: one commit for the writes waiting together).
 Requests of one session are handled one at a time, so a resent request waits
 for the first and then gets its saved answer.
 
+Two ways in, one walk (``_handle``): ``handle`` takes the whole path in each
+request (Africa's Talking); ``handle_latest`` takes the latest answer only and
+appends it to the path kept in the session row (``Session.path``, secrets
+sealed), answering a resend from the reply kept with it. ``close`` ends a
+dialogue the subscriber or the network gave up. A first request may be
+offered the caller's dialogue cut off a moment ago (resume: ``_resumable``).
+
 Under stress every request still gets a screen, never a 500 or a hang:
 
 - the database held by another writer: each database hop may wait in the
@@ -46,11 +53,12 @@ from gateway.services.model import BalanceView
 from gateway.services.ratelimit import RateLimiter
 from gateway.services.batcher import Batcher
 from gateway.services.errors import DATABASE_ERRORS, StoreBusy
+from gateway.services.sessions import SessionRow
 from gateway.ussd import sessions
 from gateway.ussd.request import MAX_FIELD, Close, LatestRequest, UssdRequest
 from gateway.ussd.metrics import UssdMetrics
 from menus.actions import ACTION_TABLE
-from menus.engine import Engine
+from menus.engine import RESUME_CONTINUE, RESUME_RESTART, RESUME_SCREEN, Engine
 from menus.model import ActionCall, Answer, Caller, Pending, Reply, Turn
 
 log = get_logger("gateway.ussd")
@@ -61,8 +69,9 @@ WRONG_PINS_PER_SESSION = 3
 #: How a dialogue ended when the subscriber or the network ended it (``Session.closed``).
 _LEFT = frozenset(reason.value for reason in Close)
 
-#: A session (if any), the caller, and the caller's balance when it was read with the row.
-_Loaded = tuple["sessions.Session | None", Caller, "BalanceView | None"]
+#: A session (if any), the caller, the caller's balance when it was read with the row, and the
+#: caller's latest earlier dialogue of the code when a first request looked for one (resume).
+_Loaded = tuple["sessions.Session | None", Caller, "BalanceView | None", "sessions.Session | None"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,22 @@ class _Step:
 #: Answers one dialogue may give: a latest-answer dialect could otherwise grow a kept path (and
 #: its replay) without end; Africa's Talking's ``text`` stops at the same (``MAX_FIELD`` characters).
 MAX_ANSWERS = MAX_FIELD // 2
+
+
+def _resumed(resume: tuple[Answer, ...], answers: tuple[Answer, ...]) -> tuple[tuple[Answer, ...], bool]:
+    """The path of a resumed dialogue: the offered one then the answers after ``1``, or the answers
+    after ``2`` alone (answers before the choice were wrong ones on the offer); False: no choice yet.
+
+    On Africa's Talking ``text`` keeps the choice for the whole dialogue, so every request is
+    translated; a latest-answer dialect translates once and keeps the path that results.
+    """
+    for j, answer in enumerate(answers):
+        choice = answer.strip() if isinstance(answer, str) else ""
+        if choice == RESUME_CONTINUE:
+            return (*resume, *answers[j + 1:]), True
+        if choice == RESUME_RESTART:
+            return tuple(answers[j + 1:]), True
+    return (), False
 
 
 class Dialogues:
@@ -105,6 +130,8 @@ class Dialogues:
         #: How long one request may wait for the database, in all.
         self.budget = budget_seconds
         self.idle = timedelta(seconds=profile.ussd_session_idle_seconds)
+        #: How soon after a dialogue stopped without our END dialling again offers it back (0: never).
+        self.resume = timedelta(seconds=profile.ussd_resume_seconds)
         #: Sessions with a request in progress, and the requests waiting behind it.
         self._active: dict[str, list[asyncio.Future[None]]] = {}
         self._known_codes = frozenset(engine.menus.by_code)
@@ -154,7 +181,7 @@ class Dialogues:
             if session is None or session.msisdn != msisdn or session.closed is not None:
                 return
             now = self.clock.now()
-            session.closed = reason.value
+            session.closed, session.updated_at = reason.value, now
             session.expires_at = min(session.expires_at, now)
             session.ended = True
             self.cache.put(session)
@@ -247,39 +274,52 @@ class Dialogues:
         """What is left of the request's budget for the next database hop."""
         return deadline - time.perf_counter()
 
-    async def _load(self, sid: str, msisdn: str) -> _Loaded:
-        """The session (from memory, else its row) and the caller, with the caller's balance if read."""
+    def _probe(self, code: str, answers: tuple[Answer, ...]) -> str | None:
+        """The code whose latest earlier dialogue a request looks up (a first one, nothing dialled
+        after the code, resume on), else None."""
+        return code if not answers and self.resume and code in self._known_codes else None
+
+    async def _load(self, sid: str, msisdn: str, probe: str | None) -> _Loaded:
+        """The session (from memory, else its row) and the caller, with the caller's balance if read.
+
+        ``probe`` (``_probe``): without a row, also the caller's latest
+        dialogue of that code, in the same read (resume).
+        """
         session = self.cache.get(sid)
         if session is None or (self.shared and sid not in self._unsaved):
-            row, caller, fresh_view = await self.batcher.read(self._prepare, sid, msisdn)
+            row, caller, fresh_view, earlier = await self.batcher.read(self._prepare, sid, msisdn, probe)
             if row is not None:
                 session = sessions.from_row(row, caller)
                 self.cache.put(session)
             elif session is not None:
                 caller = session.caller  # its row could not be written: memory is all there is
-            return session, caller, fresh_view
-        return session, session.caller, None
+            return session, caller, fresh_view, None if earlier is None else sessions.from_row(earlier, caller)
+        return session, session.caller, None, None
 
     async def _latest(self, request: LatestRequest, msisdn: str, deadline: float) -> tuple[Reply, str]:
-        loaded = await self._load(request.session_id, msisdn)
-        session, caller, _ = loaded
-        if session is not None and request.first and request.restart:
-            # A new dialogue on a session id an earlier one had: nothing of that one carries over.
-            self.cache.drop(request.session_id)
-            self._unsaved.pop(request.session_id, None)
-            session, loaded = None, (None, caller, loaded[2])
+        probe = self._probe(request.service_code, request.answers) if request.first else None
+        loaded = await self._load(request.session_id, msisdn, probe)
+        session, caller, view, _ = loaded
         code = request.service_code or (session.service_code if session is not None else "")
         if session is not None:
-            if session.msisdn != msisdn or session.closed in _LEFT:
-                return self.engine.expired(session.caller.language, code), "expired"
+            if session.msisdn != msisdn:
+                return self.engine.expired(caller.language, code), "expired"
             last = session.last
-            if last is not None and (
-                    request.first or (request.sequence is not None and request.sequence == last[0])
-                    or (session.closed == "end" and request.sequence is None)):
+            stopped = session.closed is not None or session.expires_at <= self.clock.now()
+            if last is not None and session.closed not in _LEFT and (
+                    (request.sequence is not None and request.sequence == last[0])
+                    or (request.first and not stopped and not request.restart)
+                    or (session.closed == "end" and request.sequence is None and not request.first)):
                 # A resend (the same step again, the first request again, or after our END): as sent.
                 return Reply(last[1], end=last[2], screen=session.screen, secret=session.secret,
                              kept=session.path), "resent"
-            if session.closed is not None or session.expires_at <= self.clock.now():
+            if request.first and (stopped or request.restart):
+                # A new dialogue under a key used before (USSD over SMPP keyed by number and code, or
+                # a session number the centre gave again): it starts afresh, and the one before, if
+                # it stopped, may be offered back (it is the latest).
+                earlier = session if probe is not None and stopped else None
+                loaded = (None, session.caller, view, earlier)
+            elif stopped:
                 return self.engine.expired(session.caller.language, code), "expired"
         if request.first:
             answers: tuple[Answer, ...] = request.answers
@@ -296,7 +336,9 @@ class Dialogues:
         self, step: _Step, msisdn: str, deadline: float, loaded: _Loaded | None = None,
     ) -> tuple[Reply, str]:
         sid = step.session_id
-        session, caller, fresh_view = loaded if loaded is not None else await self._load(sid, msisdn)
+        if loaded is None:
+            loaded = await self._load(sid, msisdn, self._probe(step.service_code, step.answers))
+        session, caller, fresh_view, earlier = loaded
         now = self.clock.now()
         if session is not None and session.msisdn != msisdn:
             return self.engine.expired(caller.language, step.service_code), "expired"
@@ -305,8 +347,19 @@ class Dialogues:
         tree = self.engine.tree_for(step.service_code)
         if tree is None:
             return self.engine.unknown_code(caller.language, step.service_code), "unknown_code"
+        answers = step.answers
+        if session is None and earlier is not None and not answers:
+            offered = self._resumable(earlier, caller, tree, now)
+            if offered is not None:
+                return await self._offer(offered, step, caller, now, deadline)
+        elif session is not None and session.resume is not None:
+            answers, chosen = _resumed(session.resume, answers)
+            if not chosen:  # still on the offer: again, with a hint after a wrong answer
+                reply = self.engine.resume_offer(session.caller.language, hint=bool(step.answers))
+                await self._remember(session, reply, step, session.caller, deadline)
+                return reply, "continue"
 
-        turn = Turn(tree, step.answers, session.caller if session else caller, sid,
+        turn = Turn(tree, answers, session.caller if session else caller, sid,
                     session.results if session else {})
         walked = self.engine.step(turn)
         if isinstance(walked, Pending):
@@ -330,21 +383,67 @@ class Dialogues:
             log.warning("ussd_session_not_saved", session_id=sid, reason="database busy")
         return reply, "end" if reply.end else "continue"
 
-    def _prepare(self, sid: str, msisdn: str) -> tuple[Any, Caller, BalanceView | None]:
-        """The session row and the caller's own line, on the read connection.
+    def _prepare(
+        self, sid: str, msisdn: str, probe: str | None,
+    ) -> tuple[SessionRow | None, Caller, BalanceView | None, SessionRow | None]:
+        """The session row and the caller's own line, on the read connection; with ``probe`` (a first
+        request of that code) and no row, also the caller's latest dialogue of the code.
 
-        One read transaction for both: each statement in autocommit takes and
+        One read transaction for all: each statement in autocommit takes and
         drops the WAL read lock (two ``fcntl`` system calls) on its own.
         """
         with self.read_services.snapshot():
             row = self.read_services.load_session(sid)
+            earlier = self.read_services.latest_session(msisdn, probe) if probe and row is None else None
             try:
                 view = self.read_services.check_balance(msisdn)
             except LineLost as exc:
-                return row, Caller(msisdn, self.read_services.subscriber_language(msisdn), exc), None
+                return row, Caller(msisdn, self.read_services.subscriber_language(msisdn), exc), None, earlier
             except GatewayError as exc:  # unknown or recycled: the menus still answer
-                return row, Caller(msisdn, self.profile.default_language, exc), None
-        return row, Caller(msisdn, view.language), view
+                return row, Caller(msisdn, self.profile.default_language, exc), None, earlier
+        return row, Caller(msisdn, view.language), view, earlier
+
+    # --- resume after a timeout ------------------------------------------------------------
+
+    def _resumable(
+        self, old: sessions.Session, caller: Caller, tree: str, now: datetime,
+    ) -> tuple[sessions.Session, tuple[Answer, ...]] | None:
+        """The caller's earlier dialogue and the path to offer back, if it may be.
+
+        Offered when it stopped without our END and without the subscriber
+        leaving (a network timeout, ``close(TIMEOUT)``, or no answer until it
+        went idle; a released or cancelled dialogue was the subscriber's
+        choice), ``ussd_resume_seconds`` ago at most (from its last step or its
+        close), on a menu, input or confirmation that is not secret and whose
+        path holds no secret, and not on the start screen (nothing to resume).
+        """
+        if caller.refusal is not None:
+            return None  # a lost, unknown or recycled line: the menus say so from the start
+        if old.closed in ("end", Close.ABANDONED.value) or old.secret or not old.keep:
+            return None
+        if now - (old.updated_at or old.created_at) > self.resume:
+            return None
+        path = old.resume if old.screen == RESUME_SCREEN and old.resume is not None else old.path
+        if not path or old.screen == f"{tree}:{self.engine.menus.trees[tree].start}":
+            return None
+        return old, path
+
+    async def _offer(
+        self, offered: tuple[sessions.Session, tuple[Answer, ...]], step: _Step, caller: Caller,
+        now: datetime, deadline: float,
+    ) -> tuple[Reply, str]:
+        """``1 Continue`` / ``2 Start again``, in a new session that keeps the path it offers."""
+        old, path = offered
+        session = sessions.Session(step.session_id, caller.msisdn, step.service_code, caller,
+                                   created_at=now, expires_at=now + self.idle,
+                                   results=dict(old.results), resume=path)
+        self.cache.put(session)
+        reply = self.engine.resume_offer(caller.language)
+        self._apply(session, reply, step, now)
+        await self._store(session, now, self._db(deadline))
+        log.info("ussd_resume_offered", session_id=step.session_id, msisdn=caller.msisdn,
+                 earlier=old.session_id, screen=old.screen)
+        return reply, "resume_offered"
 
     async def _run(self, call: ActionCall, fresh_view: BalanceView | None, deadline: float) -> object:
         """A read-only action, inline on the read connection."""
@@ -455,7 +554,7 @@ class Dialogues:
 
     def _apply(self, session: sessions.Session, reply: Reply, step: _Step, now: datetime) -> None:
         """The dialogue moved to ``reply``: its idle deadline, kept path, screen and last reply."""
-        session.expires_at = now + self.idle
+        session.expires_at, session.updated_at = now + self.idle, now
         if reply.save:
             session.results[reply.save[0]] = reply.save[1]
         session.path = reply.kept
@@ -464,6 +563,8 @@ class Dialogues:
             session.closed = "end"
         if step.latest:
             session.last = (step.sequence, reply.text, reply.end)
+            if reply.screen != RESUME_SCREEN:
+                session.resume = None  # chosen: the kept path is the resumed one from now on
 
     async def _store(self, session: sessions.Session, now: datetime, budget: float) -> None:
         """A row that only says where the dialogue stands (nothing was done): behind the reply.

@@ -42,6 +42,8 @@ class Session:
     created_at: datetime
     #: Idle deadline, moved on every request.
     expires_at: datetime
+    #: Its last step, or its close: when it stopped, if it did (resume counts from here).
+    updated_at: datetime | None = None
     #: The deadline the row holds (None: no row yet).
     stored_until: datetime | None = None
     #: Rendered results of written actions, by answer path.
@@ -64,6 +66,9 @@ class Session:
     #: The last reply as sent (dialect's sequence, text, end): answers a resend of a dialect that
     #: sends only the latest answer (None for the Africa's Talking path, which replays instead).
     last: tuple[int | None, str, bool] | None = None
+    #: The path of the dialogue this one was offered to resume (``Dialogues``: resume), until the
+    #: subscriber chose; on Africa's Talking for the whole dialogue (its ``text`` keeps the choice).
+    resume: tuple[Answer, ...] | None = None
 
 
 # --- rows (written through the services: ``Services.save_sessions`` and the rest) ---------
@@ -75,11 +80,12 @@ def from_row(row: SessionRow, caller: Caller) -> Session:
     return Session(
         session_id=row.session_id, msisdn=row.msisdn, service_code=row.service_code,
         caller=Caller(caller.msisdn, language, caller.refusal), created_at=row.created_at,
-        expires_at=row.expires_at, stored_until=row.expires_at, results=dict(state.get("results", {})),
+        expires_at=row.expires_at, updated_at=row.updated_at, stored_until=row.expires_at, results=dict(state.get("results", {})),
         wrong_pins=int(state.get("wrong_pins", 0)), path=decode_path(state.get("path", [])),
         screen=str(state.get("screen", "")), secret=bool(state.get("secret", False)),
         keep=bool(state.get("keep", False)), closed=state.get("ended"),
         last=None if last is None else (last[0], str(last[1]), bool(last[2])),
+        resume=None if state.get("resume") is None else decode_path(state["resume"]),
     )
 
 
@@ -102,6 +108,8 @@ def state_text(session: Session) -> str:
     }
     if session.last is not None:
         state["last"] = list(session.last)
+    if session.resume is not None:
+        state["resume"] = encode_path(session.resume)
     return json.dumps(state, ensure_ascii=False, separators=(",", ":"))
 
 

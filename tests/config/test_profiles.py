@@ -76,8 +76,16 @@ def test_a_profile_without_a_postpaid_table_has_no_postpaid_lines(tmp_path):
     ("deposit_notice_days = 7", "", "go together"),
     ("inactive_months = 6", "inactive_months = 6\noutgoing_barred_days = 60", "unknown key"),
     ('reissue_fee = "100.00"', 'reissue_fee = "1.234"', "reissue_fee"),
+    ("ussd_resume_seconds = 120", "ussd_resume_seconds = 7200", "ussd_resume_seconds: at most 3600"),
+    ("ussd_resume_seconds = 120", "ussd_resume_seconds = -1", "ussd_resume_seconds: must not be negative"),
+    ("ussd_resume_seconds = 120\n", "", "ussd_resume_seconds: missing"),
 ])
 def test_a_malformed_profile_is_refused_naming_the_key(tmp_path, old, new, message):
     """Unknown life-cycle kinds, half a deposit rule, keys of the other kind, bad amounts: refused."""
     with pytest.raises(ConfigError, match=message):
         load_profile(str(_variant(tmp_path, old, new)))
+
+
+def test_both_profiles_offer_a_dialogue_back_for_two_minutes():
+    """``ussd_resume_seconds``: the operator's choice (no clause), 120 s on both; 0 would turn it off."""
+    assert load_profile("smart-kh").ussd_resume_seconds == load_profile("smart-np").ussd_resume_seconds == 120

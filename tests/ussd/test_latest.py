@@ -168,10 +168,38 @@ async def test_closed_dialogue_answers_expired_and_keeps_where_it_stopped(world)
     await phone.answer("2")
     await phone.close(Close.ABANDONED)
     assert await phone.answer("1") == EXPIRED
-    assert await phone.dial("*100#") == EXPIRED  # the first request again, after the close
     state = await _state(world, phone.session_id)
     assert (state["ended"], state["screen"], state["secret"], state["path"]) == \
         ("abandoned", "selfcare:topup", False, ["2"])
+
+
+async def test_a_key_used_again_for_a_new_dialogue_starts_afresh(world):
+    """USSD over SMPP keyed by number and code: each dialogue comes under the same key. A first
+    request after our END, or after a close, is a new dialogue, not a resend."""
+    world.add()
+    phone = Handset(world.gateway.dialogues, session_id="smpp:85512345678:*100#")
+    await phone.dial("*100#", sequence=False)
+    assert (await phone.answer("1", sequence=False)).startswith("END Main balance")
+    assert (await phone.dial("*100#", sequence=False)).startswith(MAIN)
+    await phone.answer("4", sequence=False)
+    await phone.close(Close.ABANDONED)
+    assert (await phone.dial("*100#", sequence=False)).startswith(MAIN)
+    assert (await phone.answer("2", sequence=False)).startswith("CON Top up")
+
+
+async def test_a_dialogue_may_give_only_so_many_answers(world):
+    """A kept path stops growing where Africa's Talking's ``text`` would: then the expired screen."""
+    from gateway.ussd.dialogue import MAX_ANSWERS
+
+    from gateway.services.ratelimit import RateLimiter
+
+    world.add()
+    world.gateway.dialogues.limiter = RateLimiter(0)  # (the limit per minute would stop it first)
+    phone = Handset(world.gateway.dialogues)
+    await phone.dial("*100#")
+    screens = [await phone.answer("0") for _ in range(MAX_ANSWERS + 1)]
+    assert set(screens[:MAX_ANSWERS]) == {screens[0]} and screens[0].startswith(MAIN)
+    assert screens[-1] == EXPIRED
 
 
 async def test_unknown_session_gets_the_expired_screen_and_nothing_is_kept(world):

@@ -19,16 +19,18 @@ async def latest(dialogues, code: str, first: bool, *answers: str, restart: bool
         LatestRequest(SID, code, ME, first, answers, restart=restart), ME))
 
 
-async def test_a_first_request_on_a_closed_session_id_starts_a_new_dialogue(world):
-    """Without ``restart`` the id is a dialogue that ended (the expired screen); with it, a new one."""
+async def test_a_first_request_on_a_live_session_id_starts_a_new_dialogue(world):
+    """Without ``restart`` a first request on a dialogue still going is its resend (the last screen
+    again); with it, a new dialogue: the centre gave a new dial the id of one we had not seen end."""
     world.add()
     dialogues = world.gateway.dialogues
     assert (await latest(dialogues, "*100#", True)).startswith("CON Smart self-care")
     assert (await latest(dialogues, "", False, "2")).startswith("CON Top up")
-    await dialogues.close(SID, ME, Close.ABANDONED)
-    assert (await latest(dialogues, "*100#", True, restart=False)).startswith("END Your session has expired")
+    assert (await latest(dialogues, "*100#", True, restart=False)).startswith("CON Top up")
     assert (await latest(dialogues, "*100#", True)).startswith("CON Smart self-care")
     assert (await latest(dialogues, "", False, "1")).startswith("END Main balance: $6.00")
+    await dialogues.close(SID, ME, Close.ABANDONED)
+    assert (await latest(dialogues, "*124#", True)).startswith("END Main balance: $6.00")
 
 
 async def test_a_first_request_on_an_ended_session_id_is_not_a_resend(world):

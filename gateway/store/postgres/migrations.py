@@ -379,6 +379,10 @@ VERSIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE usage_records ADD COLUMN bill_id BIGINT REFERENCES bills(id)",
         "ALTER TABLE statements ADD COLUMN billed_bill_id BIGINT REFERENCES bills(id)",
     ),
+    # A number's latest dialogue of a code, for resume after a timeout: m0016_sessions_by_caller.
+    16: (
+        "CREATE INDEX idx_ussd_sessions_caller ON ussd_sessions(msisdn, service_code, created_at)",
+    ),
 }
 
 LATEST = max(VERSIONS)

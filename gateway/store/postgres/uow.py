@@ -577,15 +577,23 @@ class PgConsent(_Bound):
 class PgSessions(_Bound):
     __slots__ = ()
 
+    _COLUMNS = "SELECT session_id, msisdn, service_code, state, created_at, expires_at, updated_at FROM ussd_sessions "
+
     def load(self, session_id: str) -> SessionRow | None:
-        row = self._sql.execute(
-            "SELECT session_id, msisdn, service_code, state, created_at, expires_at "
-            "FROM ussd_sessions WHERE session_id = %s", (session_id,),
-        ).fetchone()
+        return self._row(self._sql.execute(self._COLUMNS + "WHERE session_id = %s", (session_id,)).fetchone())
+
+    def latest(self, msisdn: str, service_code: str) -> SessionRow | None:
+        return self._row(self._sql.execute(
+            self._COLUMNS + "WHERE msisdn = %s AND service_code = %s ORDER BY created_at DESC LIMIT 1",
+            (msisdn, service_code),
+        ).fetchone())
+
+    @staticmethod
+    def _row(row: Any) -> SessionRow | None:
         if row is None:
             return None
         return SessionRow(row["session_id"], row["msisdn"], row["service_code"], row["state"],
-                          row["created_at"], row["expires_at"])
+                          row["created_at"], row["expires_at"], row["updated_at"])
 
     def save(self, rows: list[SessionState]) -> None:
         self._sql.executemany(
