@@ -19,8 +19,10 @@ so that a test of one against the other can fail:
 | `mica`    | `user_message_reference`                            | `ussd_service_op` 0x81             |
 | `msisdn`  | nothing: the subscriber's number                    | `ussd_service_op` 0x81             |
 
-A phone holds one USSD dialogue: dialling again while one is open first
-hangs that one up. A screen must come within ``ussd_timeout`` seconds
+A phone holds one USSD dialogue: dialling again while one is open ends that
+one first, without a word to the gateway (the network lost it: the
+gateway's dialogue stays as it was, and may be offered back on the new
+dial); ``abort`` is the subscriber hanging up, which the gateway is told. A screen must come within ``ussd_timeout`` seconds
 (``NoAnswer``); a gateway that refuses the deliver_sm, or whose bind closes
 first, ends the dialogue too (``GatewayFailed``).
 """
@@ -202,7 +204,7 @@ class UssdCentre:
         code = "*" + dial.strip("*#").split("*")[0] + "#"
         live = self._phones.get(msisdn)
         if live is not None and not live.ended:
-            self._hang_up(live)  # one dialogue per phone
+            self._end(live)  # one dialogue per phone: the network lost the open one
         d = Dialogue(f"u{next(self._ids)}", msisdn, code, self._number(msisdn))
         self.send(d, self.vendor.fields(d, PSSR_INDICATION), dial, flush=flush)
         self.dialogues[d.id] = d

@@ -315,9 +315,9 @@ class Dialogues:
                              kept=session.path), "resent"
             if request.first and (stopped or request.restart):
                 # A new dialogue under a key used before (USSD over SMPP keyed by number and code, or
-                # a session number the centre gave again): it starts afresh, and the one before, if
-                # it stopped, may be offered back (it is the latest).
-                earlier = session if probe is not None and stopped else None
+                # a session number the centre gave again): it starts afresh, and the one before (cut
+                # off, as the new dial says) may be offered back (it is the latest).
+                earlier = session if probe is not None else None
                 loaded = (None, session.caller, view, earlier)
             elif stopped:
                 return self.engine.expired(session.caller.language, code), "expired"

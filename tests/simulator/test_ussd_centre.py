@@ -150,8 +150,9 @@ async def test_abort_sends_the_vendors_hang_up(start_sim, http, vendor):
         await raw.close()
 
 
-async def test_dialling_again_hangs_up_the_open_dialogue(start_sim, http):
-    """A phone holds one dialogue: a second dial first sends the hang-up of the first."""
+async def test_dialling_again_ends_the_open_dialogue_without_telling_the_gateway(start_sim, http):
+    """A phone holds one dialogue: a second dial ends the first (the network lost it) and sends only
+    the new PSSR indication; the first takes no more answers."""
     sim = await start_sim(ussd_vendor="sixdee")
     raw = await RawClient.connect(sim.port)
     await raw.bind()
@@ -161,11 +162,12 @@ async def test_dialling_again_hangs_up_the_open_dialogue(start_sim, http):
         await screen(raw, ME, "menu", reply_of(tlvs(first), 2))
         await dial
         again = asyncio.create_task(post(http, f"{sim.control_url}/ussd/dial", {"msisdn": ME, "code": "*124#"}))
-        hang_up, second = await receive(raw), await receive(raw)
-        assert (tlvs(hang_up)[OP], tlvs(hang_up)[SESSION]) == (b"\x81", tlvs(first)[SESSION])
+        second = await receive(raw)
         assert tlvs(second)[OP] == b"\x01" and tlvs(second)[SESSION] != tlvs(first)[SESSION]
         await screen(raw, ME, "balance", reply_of(tlvs(second), 17))
         assert await again == (200, {"session": "u2", "text": "balance", "end": True})
+        status, body = await post(http, f"{sim.control_url}/ussd/answer", {"session": "u1", "text": "1"})
+        assert (status, body["error"]) == (409, "dialogue u1 has ended")
     finally:
         await raw.close()
 

@@ -164,3 +164,22 @@ async def test_no_number_or_pin_in_the_logs_session_ids_or_tables(line: UssdLine
     output = stream.getvalue()
     assert "ussd_turn" in output and "ussd_closed" in output and "855*****678" in output
     assert ME not in output and pin not in output
+
+
+async def test_a_dialogue_cut_off_on_a_menu_is_offered_back_on_the_next_dial(line: UssdLine) -> None:
+    """The network loses the dialogue on the top-up menu (the centre tells no one); dialled again a
+    minute later it is offered back, and Continue carries on from that menu to a top-up."""
+    from datetime import timedelta
+
+    [pin] = line.vouchers()
+    first = await line.dial("*100#")
+    assert (await line.answer(first["session"], "2"))["text"].startswith("Top up\n1 My number")
+    assert line.gateway is not None
+    await line.gateway.dialogues.settle()
+    line.clock.advance(timedelta(seconds=60))
+    again = await line.dial("*100#")
+    assert (again["text"], again["end"]) == ("Continue where you left off?\n1 Continue\n2 Start again", False)
+    assert (await line.answer(again["session"], "1"))["text"].startswith("Top up\n1 My number")
+    assert (await line.answer(again["session"], "1"))["text"] == PIN_PROMPT
+    assert (await line.answer(again["session"], pin))["text"] == TOPPED_UP[4:]
+    assert line.balance() == 1100

@@ -21,13 +21,16 @@ async def latest(dialogues, code: str, first: bool, *answers: str, restart: bool
 
 async def test_a_first_request_on_a_live_session_id_starts_a_new_dialogue(world):
     """Without ``restart`` a first request on a dialogue still going is its resend (the last screen
-    again); with it, a new dialogue: the centre gave a new dial the id of one we had not seen end."""
+    again); with it, a new dialogue: the centre gave a new dial the id of one we had not seen end, so
+    that one was cut off on its menu and is offered back."""
     world.add()
     dialogues = world.gateway.dialogues
     assert (await latest(dialogues, "*100#", True)).startswith("CON Smart self-care")
     assert (await latest(dialogues, "", False, "2")).startswith("CON Top up")
     assert (await latest(dialogues, "*100#", True, restart=False)).startswith("CON Top up")
-    assert (await latest(dialogues, "*100#", True)).startswith("CON Smart self-care")
+    await dialogues.settle()
+    assert (await latest(dialogues, "*100#", True)).startswith("CON Continue where you left off?")
+    assert (await latest(dialogues, "", False, "2")).startswith("CON Smart self-care")
     assert (await latest(dialogues, "", False, "1")).startswith("END Main balance: $6.00")
     await dialogues.close(SID, ME, Close.ABANDONED)
     assert (await latest(dialogues, "*124#", True)).startswith("END Main balance: $6.00")
