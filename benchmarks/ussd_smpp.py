@@ -18,29 +18,20 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from typing import Any
 
-import aiohttp
-
 from benchmarks.seed import msisdn
-from benchmarks.sms import LIMIT_S, _cpu, _wait_load
+from benchmarks.sms import run_load
 
 #: The dialogues played in turn: a one-step balance, and the menu then its balance.
 SCRIPTS = [["*124#"], ["*100#", "1"]]
 
 
 async def steps(url: str, count: int, window: int, subscribers: int, offset: int = 0) -> dict[str, Any]:
-    cpu0, wall0 = _cpu(), time.perf_counter()
-    async with aiohttp.ClientSession() as http:
-        spec = {"first": int(msisdn(offset)), "numbers": subscribers - offset, "scripts": SCRIPTS,
-                "count": count, "window": window}
-        async with http.post(f"{url}/load/ussd", json=spec) as resp:
-            if resp.status != 202:
-                raise RuntimeError(f"POST /load/ussd answered {resp.status}: {await resp.text()}")
-        report = await _wait_load(http, url, wall0 + LIMIT_S)
+    spec = {"first": int(msisdn(offset)), "numbers": subscribers - offset, "scripts": SCRIPTS,
+            "count": count, "window": window}
+    report = await run_load(url, "/load/ussd", spec)
     report["steps_per_s"] = report["per_s"]
-    report["driver_cpu_share"] = round((_cpu() - cpu0) / (time.perf_counter() - wall0), 3)
     return report
 
 

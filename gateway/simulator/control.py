@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -172,15 +173,24 @@ def _ints(body: dict[str, Any], *keys: str) -> dict[str, int] | web.Response:
     return out
 
 
-async def post_round_trips(request: web.Request) -> web.Response:
-    """``{"first": 85510000000, "numbers": N, "to", "text", "count", "window"}``: MO from
-    ``numbers`` consecutive senders, ``window`` awaiting a reply, until ``count`` are answered."""
+async def _load_spec(request: web.Request, *keys: str) -> tuple[dict[str, Any], dict[str, int]] | web.Response:
+    """A load's JSON body and its positive integers ``keys``, or the 400 saying what is wrong."""
     body = await _json_object(request)
     if isinstance(body, web.Response):
         return body
-    ints = _ints(body, "first", "numbers", "count", "window")
+    ints = _ints(body, *keys)
     if isinstance(ints, web.Response):
         return ints
+    return body, ints
+
+
+async def post_round_trips(request: web.Request) -> web.Response:
+    """``{"first": 85510000000, "numbers": N, "to", "text", "count", "window"}``: MO from
+    ``numbers`` consecutive senders, ``window`` awaiting a reply, until ``count`` are answered."""
+    spec = await _load_spec(request, "first", "numbers", "count", "window")
+    if isinstance(spec, web.Response):
+        return spec
+    body, ints = spec
     to, text = body.get("to", "888"), body.get("text", "BAL")
     if not isinstance(to, str) or not isinstance(text, str) or not text or len(text) > 160:
         return _bad("'to' and 'text' must be strings ('text' 1 to 160 characters)")
@@ -194,13 +204,10 @@ async def post_round_trips(request: web.Request) -> web.Response:
 
 async def post_mt_count(request: web.Request) -> web.Response:
     """``{"count": N}``: time the next N accepted submit_sm."""
-    body = await _json_object(request)
-    if isinstance(body, web.Response):
-        return body
-    ints = _ints(body, "count")
-    if isinstance(ints, web.Response):
-        return ints
-    load = MtCount(ints["count"])
+    spec = await _load_spec(request, "count")
+    if isinstance(spec, web.Response):
+        return spec
+    load = MtCount(spec[1]["count"])
     request.app[SIMULATOR].load = load
     return web.json_response(load.report(), status=202)
 
@@ -209,12 +216,10 @@ async def post_ussd_steps(request: web.Request) -> web.Response:
     """``{"first": 85510000000, "numbers": N, "scripts": [["*124#"], ["*100#", "1"]], "count", "window"}``:
     USSD dialogues over SMPP from ``numbers`` consecutive phones, ``window`` open at once, each playing
     the next script, until ``count`` steps are answered."""
-    body = await _json_object(request)
-    if isinstance(body, web.Response):
-        return body
-    ints = _ints(body, "first", "numbers", "count", "window")
-    if isinstance(ints, web.Response):
-        return ints
+    spec = await _load_spec(request, "first", "numbers", "count", "window")
+    if isinstance(spec, web.Response):
+        return spec
+    body, ints = spec
     scripts = body.get("scripts", [["*124#"]])
     if (not isinstance(scripts, list) or not scripts
             or not all(isinstance(s, list) and s and all(isinstance(t, str) for t in s) for s in scripts)
@@ -243,7 +248,12 @@ _DIAL = re.compile(r"\*[0-9]+(\*[^*#]+)*#")
 MAX_USSD_TEXT = 182
 
 
-def _screen(d: Dialogue, screen: Screen) -> web.Response:
+async def _screen(step: Awaitable[tuple[Dialogue, Screen]]) -> web.Response:
+    """The screen a dial or an answer brings, or the centre's refusal."""
+    try:
+        d, screen = await step
+    except UssdError as exc:
+        return _ussd_error(exc)
     return web.json_response({"session": d.id, "text": screen.text, "end": screen.end})
 
 
@@ -278,11 +288,7 @@ async def post_ussd_dial(request: web.Request) -> web.Response:
     reason = _ussd_text(code, "code")
     if reason is not None:
         return _bad(reason)
-    try:
-        d, screen = await request.app[SIMULATOR].ussd.dial(msisdn, code)
-    except UssdError as exc:
-        return _ussd_error(exc)
-    return _screen(d, screen)
+    return await _screen(request.app[SIMULATOR].ussd.dial(msisdn, code))
 
 
 async def post_ussd_answer(request: web.Request) -> web.Response:
@@ -296,11 +302,7 @@ async def post_ussd_answer(request: web.Request) -> web.Response:
     reason = _ussd_text(body["text"], "text")
     if reason is not None:
         return _bad(reason)
-    try:
-        d, screen = await request.app[SIMULATOR].ussd.answer(body["session"], body["text"])
-    except UssdError as exc:
-        return _ussd_error(exc)
-    return _screen(d, screen)
+    return await _screen(request.app[SIMULATOR].ussd.answer(body["session"], body["text"]))
 
 
 async def post_ussd_abort(request: web.Request) -> web.Response:

@@ -45,6 +45,20 @@ def _percentile(ordered: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _rates(answered: int, count: int, started: float, finished: float, latencies: list[float]) -> dict[str, Any]:
+    """How far a load is and how fast it went: answered, done, seconds, per second, p50 and p99."""
+    done = answered >= count
+    seconds = (finished if done else time.perf_counter()) - started
+    ordered = sorted(latencies)
+    p50, p99 = _percentile(ordered, 0.5), _percentile(ordered, 0.99)
+    return {
+        "answered": answered, "done": done, "seconds": round(seconds, 3),
+        "per_s": round(answered / seconds, 1) if seconds > 0 else 0.0,
+        "p50_ms": round(p50 * 1000, 2) if p50 is not None else None,
+        "p99_ms": round(p99 * 1000, 2) if p99 is not None else None,
+    }
+
+
 class RoundTrips:
     """MO → MT reply round trips, ``window`` outstanding, matched by the MT's destination."""
 
@@ -90,19 +104,8 @@ class RoundTrips:
             self._top_up()
 
     def report(self) -> dict[str, Any]:
-        done = self.answered >= self.count
-        end = self.finished if done else time.perf_counter()
-        seconds = end - self.started
-        ordered = sorted(self._latencies)
-        p50, p99 = _percentile(ordered, 0.5), _percentile(ordered, 0.99)
-        return {
-            "kind": "round_trips", "count": self.count, "window": self.window,
-            "injected": self.injected, "answered": self.answered, "done": done,
-            "seconds": round(seconds, 3),
-            "per_s": round(self.answered / seconds, 1) if seconds > 0 else 0.0,
-            "p50_ms": round(p50 * 1000, 2) if p50 is not None else None,
-            "p99_ms": round(p99 * 1000, 2) if p99 is not None else None,
-        }
+        return {"kind": "round_trips", "count": self.count, "window": self.window, "injected": self.injected,
+                **_rates(self.answered, self.count, self.started, self.finished, self._latencies)}
 
 
 class MtCount:
@@ -201,16 +204,6 @@ class UssdSteps:
         self._sim.flush_soon()
 
     def report(self) -> dict[str, Any]:
-        done = self.answered >= self.count
-        end = self.finished if done else time.perf_counter()
-        seconds = end - self.started
-        ordered = sorted(self._latencies)
-        p50, p99 = _percentile(ordered, 0.5), _percentile(ordered, 0.99)
-        return {
-            "kind": "ussd_steps", "count": self.count, "window": self.window, "dialogues": self.dialogues,
-            "sent": self.sent, "answered": self.answered, "failed": self.failed, "done": done,
-            "seconds": round(seconds, 3),
-            "per_s": round(self.answered / seconds, 1) if seconds > 0 else 0.0,
-            "p50_ms": round(p50 * 1000, 2) if p50 is not None else None,
-            "p99_ms": round(p99 * 1000, 2) if p99 is not None else None,
-        }
+        return {"kind": "ussd_steps", "count": self.count, "window": self.window, "dialogues": self.dialogues,
+                "sent": self.sent, "failed": self.failed,
+                **_rates(self.answered, self.count, self.started, self.finished, self._latencies)}

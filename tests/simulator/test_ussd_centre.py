@@ -8,7 +8,9 @@ too, with the TLV octets each vendor's centre is expected to use written out her
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -89,27 +91,41 @@ async def post(http: aiohttp.ClientSession, url: str, body: Any) -> tuple[int, A
         return resp.status, await resp.json()
 
 
+@contextlib.asynccontextmanager
+async def bound(start_sim: Any, vendor: str) -> AsyncIterator[tuple[Any, RawClient]]:
+    """A simulator playing ``vendor``'s centre, numbering from the table's start, and a raw ESME bound to it."""
+    sim = await start_sim(ussd_vendor=vendor)
+    sim.simulator.ussd.number_from(VENDORS[vendor]["start"])
+    raw = await RawClient.connect(sim.port)
+    await raw.bind()
+    try:
+        yield sim, raw
+    finally:
+        await raw.close()
+
+
+async def step(http: aiohttp.ClientSession, sim: Any, raw: RawClient, path: str,
+               body: dict[str, str]) -> tuple[asyncio.Task[tuple[int, Any]], Any]:
+    """``POST /ussd/<path>`` under way, and the deliver_sm it sent (acknowledged)."""
+    task = asyncio.create_task(post(http, f"{sim.control_url}/ussd/{path}", body))
+    return task, await receive(raw)
+
+
 @pytest.mark.parametrize("vendor", list(VENDORS))
 async def test_a_dialogue_carries_each_vendors_tlvs_both_ways(start_sim, http, vendor):
     """Dial, answer and end: the deliver_sm carry the vendor's TLVs (octets 0x80+ and 0x00 intact),
     the ESME's submit_sm with the same TLVs is the screen the control API returns, and a USSD
     screen is not listed as an MT."""
     expect = VENDORS[vendor]
-    sim = await start_sim(ussd_vendor=vendor)
-    sim.simulator.ussd.number_from(expect["start"])
-    raw = await RawClient.connect(sim.port)
-    await raw.bind()
-    try:
-        dial = asyncio.create_task(post(http, f"{sim.control_url}/ussd/dial", {"msisdn": ME, "code": "*123*1234#"}))
-        first = await receive(raw)
+    async with bound(start_sim, vendor) as (sim, raw):
+        dial, first = await step(http, sim, raw, "dial", {"msisdn": ME, "code": "*123*1234#"})
         assert (first.source_addr, first.destination_addr, first.short_message) == (ME, "*123#", b"*123*1234#")
         assert first.service_type == "USSD"
         assert tlvs(first) == expect["dial"]
         assert await screen(raw, ME, "1 Balance\n2 Top up", reply_of(tlvs(first), 2)) == 0
         assert await dial == (200, {"session": "u1", "text": "1 Balance\n2 Top up", "end": False})
 
-        answer = asyncio.create_task(post(http, f"{sim.control_url}/ussd/answer", {"session": "u1", "text": "1"}))
-        second = await receive(raw)
+        answer, second = await step(http, sim, raw, "answer", {"session": "u1", "text": "1"})
         assert second.short_message == b"1"
         assert tlvs(second) == expect["answer"]
         assert await screen(raw, ME, "Your balance is $6.00", reply_of(tlvs(second), 17)) == 0
@@ -119,35 +135,24 @@ async def test_a_dialogue_carries_each_vendors_tlvs_both_ways(start_sim, http, v
         assert (status, body["error"]) == (409, "dialogue u1 has ended")
         async with http.get(f"{sim.control_url}/mt") as resp:
             assert await resp.json() == []
-    finally:
-        await raw.close()
 
 
 @pytest.mark.parametrize("vendor", list(VENDORS))
 async def test_abort_sends_the_vendors_hang_up(start_sim, http, vendor):
     """POST /ussd/abort sends the vendor's hang-up to the gateway, and the dialogue takes no answer."""
-    expect = VENDORS[vendor]
-    sim = await start_sim(ussd_vendor=vendor)
-    sim.simulator.ussd.number_from(expect["start"])
-    raw = await RawClient.connect(sim.port)
-    await raw.bind()
-    try:
-        dial = asyncio.create_task(post(http, f"{sim.control_url}/ussd/dial", {"msisdn": ME, "code": "*100#"}))
-        first = await receive(raw)
+    async with bound(start_sim, vendor) as (sim, raw):
+        dial, first = await step(http, sim, raw, "dial", {"msisdn": ME, "code": "*100#"})
         await screen(raw, ME, "1 Balance", reply_of(tlvs(first), 2))
         assert (await dial)[0] == 200
-        answer = asyncio.create_task(post(http, f"{sim.control_url}/ussd/answer", {"session": "u1", "text": "1"}))
-        second = await receive(raw)
+        answer, second = await step(http, sim, raw, "answer", {"session": "u1", "text": "1"})
         await screen(raw, ME, "PIN?", reply_of(tlvs(second), 2))
         await answer
         assert await post(http, f"{sim.control_url}/ussd/abort", {"session": "u1"}) == \
             (200, {"session": "u1", "end": True})
         hang_up = await receive(raw)
-        assert tlvs(hang_up) == expect["abort"]
+        assert tlvs(hang_up) == VENDORS[vendor]["abort"]
         status, _ = await post(http, f"{sim.control_url}/ussd/answer", {"session": "u1", "text": "1"})
         assert status == 409
-    finally:
-        await raw.close()
 
 
 async def test_dialling_again_ends_the_open_dialogue_without_telling_the_gateway(start_sim, http):
