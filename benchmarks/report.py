@@ -10,6 +10,8 @@ P99_C64_MS = 25.0
 PG_CPU_RATIO = 1.5
 GROWTH_RATIO = 1.2
 SMS_ROUND_TRIPS = {"sqlite": 5000.0, "postgres": 2000.0}
+#: Budget of issue #18: USSD over SMPP through the simulator, on SQLite.
+USSD_SMPP_STEPS = 2000.0
 #: Budgets of issue #6 that still stand.
 RATIO_C64 = 0.5
 SMS_RATIO = 0.5
@@ -77,6 +79,10 @@ def budgets(res: dict[str, Any]) -> dict[str, Any]:
         if backend == "sqlite":
             ratio = sms.get("ratio_to_simulator", 0.0)
             out["sms_ratio (#6)"] = _check(ratio, f">= {SMS_RATIO}", ratio >= SMS_RATIO)
+    us = res.get("ussd_smpp")
+    if us:
+        rate = us["steps_per_s"]
+        out["ussd_smpp_steps_per_s"] = _check(rate, f">= {USSD_SMPP_STEPS:.0f}", rate >= USSD_SMPP_STEPS)
     return out
 
 
@@ -245,6 +251,16 @@ def table(res: dict[str, Any]) -> str:
                          f"{_f(share, '{:.1%}'):>9}")
         lines.append(f"top-ups sent/in the database {dl['topups_sent']}/{dl['topups_in_db']}; codec µs: best of "
                      f"{codec.get('repeats', 5)} x {codec['loops']:,} loops in the bench process (AT: form reader + parse + render)")
+    us = res.get("ussd_smpp")
+    if us:
+        lines.append(f"\nUSSD over SMPP on {us['backend']} (the simulator as the {us['vendor']} USSD centre, "
+                     f"dialogues {us['scripts']}, window {us['window']}): {us['steps_per_s']:,.0f} steps/s "
+                     f"(rounds {', '.join(format(r, ',.0f') for r in us['rounds_per_s'])}; "
+                     f"{us['answered']:,}/{us['count']:,} in {us['dialogues']:,} dialogues, "
+                     f"p50 {_f(us['p50_ms'], '{:.1f}')} ms, p99 {_f(us['p99_ms'], '{:.1f}')} ms); CPU: serve "
+                     f"{us.get('serve_cpu_share', 0):.0%} ({_f(us.get('serve_cpu_us_per_step'), '{:.0f}')} µs/step), "
+                     f"simulator {us.get('simulator_cpu_share', 0):.0%}, driver {us.get('driver_cpu_share', 0):.1%}; "
+                     f"serve RSS {us['serve_peak_rss_mb']:.1f} MB")
     lines.append("\nBudgets:")
     for name, b in res.get("budgets", {}).items():
         verdict = "pending" if b["met"] is None else ("met" if b["met"] else "NOT MET")

@@ -51,17 +51,23 @@ async def _wait_load(http: aiohttp.ClientSession, url: str, deadline: float) -> 
         await asyncio.sleep(POLL_S)
 
 
-async def round_trips(url: str, count: int, window: int, subscribers: int, offset: int = 0) -> dict[str, Any]:
+async def run_load(url: str, path: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Start a load the simulator drives (``POST path``), wait for its report; the driver's CPU share added."""
     cpu0, wall0 = _cpu(), time.perf_counter()
     async with aiohttp.ClientSession() as http:
-        spec = {"first": int(msisdn(offset)), "numbers": subscribers - offset, "to": "888", "text": "BAL",
-                "count": count, "window": window}
-        async with http.post(f"{url}/load/round-trips", json=spec) as resp:
+        async with http.post(f"{url}{path}", json=spec) as resp:
             if resp.status != 202:
-                raise RuntimeError(f"POST /load/round-trips answered {resp.status}: {await resp.text()}")
+                raise RuntimeError(f"POST {path} answered {resp.status}: {await resp.text()}")
         report = await _wait_load(http, url, wall0 + LIMIT_S)
-    report["round_trips_per_s"] = report["per_s"]
     report["driver_cpu_share"] = round((_cpu() - cpu0) / (time.perf_counter() - wall0), 3)
+    return report
+
+
+async def round_trips(url: str, count: int, window: int, subscribers: int, offset: int = 0) -> dict[str, Any]:
+    spec = {"first": int(msisdn(offset)), "numbers": subscribers - offset, "to": "888", "text": "BAL",
+            "count": count, "window": window}
+    report = await run_load(url, "/load/round-trips", spec)
+    report["round_trips_per_s"] = report["per_s"]
     return report
 
 

@@ -318,17 +318,25 @@ async def start_console(gateway: Gateway) -> Callable[[], Awaitable[None]]:
 
 
 async def start_sms_runtime(gateway: Gateway) -> SmsSide:
-    """The SMS side of ``serve``: bind to the SMSC, answer keywords, send the outbox.
+    """The SMS side of ``serve``: bind to the SMSC, answer keywords, send the outbox, and with
+    ``[smpp] ussd`` answer the USSD centre's dialogues on the same bind (``gateway.smpp.ussd``).
 
     Returns the running side; ``close()`` unbinds and stops it (queued rows stay queued).
     """
     from gateway.smpp import start_sms
+    from gateway.smpp.ussd import UssdOverSmpp
 
+    settings = gateway.settings
+    ussd = UssdOverSmpp(
+        dialogues=gateway.dialogues, screens=gateway.engine, number_plan=gateway.profile.number_plan,
+        vendor=settings.smpp.ussd_vendor, secret=settings.security.pin_secret,
+        language=gateway.profile.default_language, registry=gateway.registry,
+    ) if settings.smpp.ussd else None
     runtime = await start_sms(
-        settings=gateway.settings, profile=gateway.profile, services=gateway.services,
+        settings=settings, profile=gateway.profile, services=gateway.services,
         store=gateway.store, clock=gateway.clock, batcher=gateway.batcher,
         registry=gateway.registry, texts=gateway.replies, limiter=gateway.limiter,
-        identity=gateway.identity,
+        identity=gateway.identity, ussd=ussd,
     )
     return runtime
 

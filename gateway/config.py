@@ -42,6 +42,8 @@ DEFAULT_CONFIG = CONFIG_DIR / "gateway.toml"
 #: The PIN secret shipped in the embedded default. Only ``demo`` accepts it.
 DEMO_PIN_SECRET = "demo-only-not-a-secret"
 MIN_PIN_SECRET_LENGTH = 16
+#: USSD centres over SMPP whose session rules ``gateway.smpp.vendors`` knows (``[smpp] ussd_vendor``).
+USSD_VENDORS = ("generic", "sixdee", "mica", "msisdn")
 
 
 #: The aggregator conventions ``gateway.ussd`` speaks (``[http] dialect`` and ``dialects``).
@@ -185,6 +187,12 @@ class SmppSettings:
     #: waits to be sent and answered (``claim_batch / send_rate + response_timeout``), twice
     #: over, or a slow but live sender's rows would be sent a second time.
     outbox_lease: float = 120.0
+    #: The SMSC is also a USSD centre: a deliver_sm carrying ``ussd_service_op`` is a USSD
+    #: message, answered at once on the same bind by the dialogues (not the SMS keywords).
+    ussd: bool = False
+    #: How the USSD centre names a dialogue and says the subscriber hung up: ``generic``
+    #: (SMPP 3.4 ``its_session_info``), ``sixdee``, ``mica`` or ``msisdn`` (``gateway.smpp.vendors``).
+    ussd_vendor: str = "generic"
 
 
 @dataclass(frozen=True)
@@ -218,6 +226,10 @@ class SimulatorSettings:
     smsc_system_id: str = "SMSCSIM"
     #: USSD gateway the web page's phone talks to.
     gateway_url: str = "http://127.0.0.1:8080/ussd"
+    #: The USSD centre's vendor rules (``POST /ussd/dial`` over SMPP): one of ``smpp.ussd_vendor``'s.
+    ussd_vendor: str = "generic"
+    #: Seconds the USSD centre waits for the gateway's next screen (then 504, the dialogue ends).
+    ussd_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -497,6 +509,12 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("logging.level: must be debug, info, warning or error")
     if settings.logging.format not in ("auto", "json", "console"):
         raise ConfigError("logging.format: must be auto, json or console")
+    for key in ("smpp.ussd_vendor", "simulator.ussd_vendor"):
+        section, name = key.split(".")
+        vendor = getattr(getattr(settings, section), name)
+        if vendor not in USSD_VENDORS:
+            raise ConfigError(f"{key}: unknown USSD vendor {vendor!r} (one of {', '.join(USSD_VENDORS)})")
+    positive("simulator.ussd_timeout", settings.simulator.ussd_timeout)
     if len(settings.smpp.system_id) > 15:
         raise ConfigError("smpp.system_id: at most 15 characters")
     if len(settings.smpp.password) > 8:

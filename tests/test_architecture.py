@@ -60,6 +60,9 @@ EXCEPTIONS = {
     # The PostgreSQL adapter masks the password of the configured URL in its messages.
     "gateway/store/postgres/connection.py": ("gateway.config",),
     "gateway/store/postgres/migrations.py": ("gateway.config",),
+    # USSD over SMPP is a path into the USSD dialogues, as the HTTP dialects are: it hands them
+    # the same requests (``gateway.ussd.request``).
+    "gateway/smpp/ussd.py": ("gateway.ussd.request",),
 }
 
 

@@ -9,6 +9,9 @@ enough to serve the SMSC too (``BindTransceiver.from_pdu`` parses a bind,
   command id or status it has no enum member for, and a server must answer
   those with ``generic_nack`` instead of dying;
 - ``decode_request``: ``from_pdu`` plus the one known quirk fix (below);
+- ``decode_submit``: the USSD TLVs of a submit_sm read as integers by the
+  gateway's codec and taken out before ``from_pdu``, which reads them as
+  ASCII text (and fails on an octet of 0x80 or more);
 - splitting long MO text into concatenated parts with a UDH, because
   ``aiosmpplib.utils.split_sms_udh`` treats every non-GSM encoding as UCS-2
   and returns a length-prefixed single part but UDH-prefixed multi parts.
@@ -44,6 +47,9 @@ from aiosmpplib import (
 from aiosmpplib.codec import GSM7BitCodec
 from aiosmpplib.protocol import DeliverSmResp, PduHeader
 from aiosmpplib.state import SAR_MSG_REF_NUM, SAR_SEGMENT_SEQNUM, SAR_TOTAL_SEGMENTS
+
+from gateway.smpp.codec import USSD_TLVS, UssdFields, split_tlvs, ussd_fields
+from gateway.smpp.errors import SmppRemoteError
 
 HEADER: Final = struct.Struct("!IIII")
 HEADER_LENGTH: Final = 16
@@ -110,6 +116,20 @@ def decode_request(pdu: bytes, header: RawHeader) -> SmppMessage:
         return cls.from_pdu(pdu, parsed, default_encoding="gsm0338")
     except (ValueError, struct.error, UnicodeError, LookupError, IndexError, KeyError) as exc:
         raise MalformedPdu(f"{SmppCommand(header.command_id).name.lower()}: {exc}") from None
+
+
+def decode_submit(pdu: bytes, header: RawHeader) -> tuple[SmppMessage, UssdFields | None]:
+    """A submit_sm and its USSD TLVs (None: an SMS).
+
+    Raises:
+        MalformedPdu: as ``decode_request``, or a USSD TLV of the wrong length.
+    """
+    try:
+        rest, taken = split_tlvs(pdu, USSD_TLVS)
+        fields = ussd_fields(taken)
+    except SmppRemoteError as exc:
+        raise MalformedPdu(f"submit_sm: {exc}") from None
+    return decode_request(rest, RawHeader(len(rest), header.command_id, header.status, header.sequence)), fields
 
 
 def generic_nack(sequence: int, status: SmppCommandStatus) -> bytes:

@@ -3,12 +3,20 @@
 ``POST /mo`` injects a mobile-originated SMS, ``GET /mt`` lists what ESMEs
 submitted (reassembled), ``DELETE /mt`` forgets it, ``GET /binds`` shows who
 is bound, ``GET /stats`` which MO were acknowledged and how connections
-ended (unbind or drop). For benchmarks, ``POST /load/round-trips`` and
-``POST /load/mt-count`` start a load the simulator drives itself and
+ended (unbind or drop). For benchmarks, ``POST /load/round-trips``,
+``POST /load/mt-count`` and ``POST /load/ussd`` start a load the simulator drives itself and
 ``GET /load`` reports it (``gateway.simulator.load``). ``GET /`` serves the phone page from ``static/``; the page's USSD
 requests go through ``POST /ussd`` here, which forwards them to
 ``[simulator] gateway_url`` in the Africa's Talking convention, so the
 browser never needs the gateway to allow cross-origin requests.
+
+The simulator is a USSD centre over SMPP too (``gateway.simulator.ussd``):
+``POST /ussd/dial {"msisdn", "code"}`` and ``POST /ussd/answer {"session",
+"text"}`` answer the gateway's next screen as ``{"session", "text", "end"}``,
+``POST /ussd/abort {"session"}`` hangs up. Bad input is a 400, an unknown
+session a 404, one that has ended (or awaits a screen) a 409, no bound
+gateway a 503, a refusal or a lost bind a 502, no screen in time a 504;
+each with ``{"error": reason}``.
 
 Phone numbers given to ``/mo`` and ``/mt`` in any spelling of the operator's
 number plan (``012000444``, ``+855 12 000 444``) are taken in international
@@ -19,6 +27,8 @@ form, as a real network presents a sender, so a reply the gateway sends to
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +37,11 @@ from aiohttp import web
 
 from gateway.domain.errors import InvalidMsisdn
 from gateway.domain.msisdn import NumberPlan
+from gateway.smpp.codec import encode_ussd
 from gateway.simulator.codec import choose_data_coding, encode_text
-from gateway.simulator.load import MtCount, RoundTrips
+from gateway.simulator.load import MtCount, RoundTrips, UssdSteps
 from gateway.simulator.server import Simulator
+from gateway.simulator.ussd import Dialogue, Screen, UssdError
 
 STATIC = Path(__file__).parent / "static"
 SIMULATOR: web.AppKey[Simulator] = web.AppKey("simulator", Simulator)
@@ -53,8 +65,12 @@ def init_app(simulator: Simulator, gateway_url: str, number_plan: NumberPlan | N
     app.router.add_get("/stats", get_stats)
     app.router.add_post("/load/round-trips", post_round_trips)
     app.router.add_post("/load/mt-count", post_mt_count)
+    app.router.add_post("/load/ussd", post_ussd_steps)
     app.router.add_get("/load", get_load)
     app.router.add_post("/ussd", proxy_ussd)
+    app.router.add_post("/ussd/dial", post_ussd_dial)
+    app.router.add_post("/ussd/answer", post_ussd_answer)
+    app.router.add_post("/ussd/abort", post_ussd_abort)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)
     return app
@@ -157,15 +173,24 @@ def _ints(body: dict[str, Any], *keys: str) -> dict[str, int] | web.Response:
     return out
 
 
-async def post_round_trips(request: web.Request) -> web.Response:
-    """``{"first": 85510000000, "numbers": N, "to", "text", "count", "window"}``: MO from
-    ``numbers`` consecutive senders, ``window`` awaiting a reply, until ``count`` are answered."""
+async def _load_spec(request: web.Request, *keys: str) -> tuple[dict[str, Any], dict[str, int]] | web.Response:
+    """A load's JSON body and its positive integers ``keys``, or the 400 saying what is wrong."""
     body = await _json_object(request)
     if isinstance(body, web.Response):
         return body
-    ints = _ints(body, "first", "numbers", "count", "window")
+    ints = _ints(body, *keys)
     if isinstance(ints, web.Response):
         return ints
+    return body, ints
+
+
+async def post_round_trips(request: web.Request) -> web.Response:
+    """``{"first": 85510000000, "numbers": N, "to", "text", "count", "window"}``: MO from
+    ``numbers`` consecutive senders, ``window`` awaiting a reply, until ``count`` are answered."""
+    spec = await _load_spec(request, "first", "numbers", "count", "window")
+    if isinstance(spec, web.Response):
+        return spec
+    body, ints = spec
     to, text = body.get("to", "888"), body.get("text", "BAL")
     if not isinstance(to, str) or not isinstance(text, str) or not text or len(text) > 160:
         return _bad("'to' and 'text' must be strings ('text' 1 to 160 characters)")
@@ -179,14 +204,34 @@ async def post_round_trips(request: web.Request) -> web.Response:
 
 async def post_mt_count(request: web.Request) -> web.Response:
     """``{"count": N}``: time the next N accepted submit_sm."""
-    body = await _json_object(request)
-    if isinstance(body, web.Response):
-        return body
-    ints = _ints(body, "count")
-    if isinstance(ints, web.Response):
-        return ints
-    load = MtCount(ints["count"])
+    spec = await _load_spec(request, "count")
+    if isinstance(spec, web.Response):
+        return spec
+    load = MtCount(spec[1]["count"])
     request.app[SIMULATOR].load = load
+    return web.json_response(load.report(), status=202)
+
+
+async def post_ussd_steps(request: web.Request) -> web.Response:
+    """``{"first": 85510000000, "numbers": N, "scripts": [["*124#"], ["*100#", "1"]], "count", "window"}``:
+    USSD dialogues over SMPP from ``numbers`` consecutive phones, ``window`` open at once, each playing
+    the next script, until ``count`` steps are answered."""
+    spec = await _load_spec(request, "first", "numbers", "count", "window")
+    if isinstance(spec, web.Response):
+        return spec
+    body, ints = spec
+    scripts = body.get("scripts", [["*124#"]])
+    if (not isinstance(scripts, list) or not scripts
+            or not all(isinstance(s, list) and s and all(isinstance(t, str) for t in s) for s in scripts)
+            or not all(_DIAL.fullmatch(s[0]) for s in scripts)):
+        return _bad("'scripts' must be a list of [dial string, answer, ...] lists")
+    sim = request.app[SIMULATOR]
+    if sim.receiver("") is None:
+        return web.json_response({"error": "no gateway is bound to receive"}, status=503)
+    load = UssdSteps(sim, first=ints["first"], numbers=ints["numbers"], scripts=scripts,
+                     count=ints["count"], window=ints["window"])
+    sim.load = load
+    load.start()
     return web.json_response(load.report(), status=202)
 
 
@@ -195,6 +240,83 @@ async def get_load(request: web.Request) -> web.Response:
     if load is None:
         return web.json_response({"error": "no load started"}, status=404)
     return web.json_response(load.report())
+
+
+#: A dial string: ``*code#`` with segments after the code (``*123*PIN#``).
+_DIAL = re.compile(r"\*[0-9]+(\*[^*#]+)*#")
+#: Longest answer a subscriber can type (GSM 03.90: 182 characters).
+MAX_USSD_TEXT = 182
+
+
+async def _screen(step: Awaitable[tuple[Dialogue, Screen]]) -> web.Response:
+    """The screen a dial or an answer brings, or the centre's refusal."""
+    try:
+        d, screen = await step
+    except UssdError as exc:
+        return _ussd_error(exc)
+    return web.json_response({"session": d.id, "text": screen.text, "end": screen.end})
+
+
+def _ussd_error(exc: UssdError) -> web.Response:
+    return web.json_response({"error": str(exc)}, status=exc.status)
+
+
+def _ussd_text(text: str, key: str) -> str | None:
+    """Why ``text`` cannot go in a USSD message (None: it can)."""
+    if len(text) > MAX_USSD_TEXT:
+        return f"'{key}' longer than {MAX_USSD_TEXT} characters"
+    try:
+        encode_ussd(text)
+    except ValueError as exc:
+        return f"'{key}': {exc}"
+    return None
+
+
+async def post_ussd_dial(request: web.Request) -> web.Response:
+    """``{"msisdn", "code"}``: the subscriber dials ``code`` (``*124#``, ``*123*PIN#``); the first screen."""
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    for key in ("msisdn", "code"):
+        if not isinstance(body.get(key), str) or not body[key].strip():
+            return _bad(f"'{key}' is required and must be a non-empty string")
+    msisdn, code = _subscriber(request, body["msisdn"].strip()), body["code"].strip()
+    if len(msisdn) > 20:
+        return _bad("'msisdn' must be at most 20 characters")
+    if not _DIAL.fullmatch(code):
+        return _bad("'code' must be a USSD code such as *100# or *123*PIN#")
+    reason = _ussd_text(code, "code")
+    if reason is not None:
+        return _bad(reason)
+    return await _screen(request.app[SIMULATOR].ussd.dial(msisdn, code))
+
+
+async def post_ussd_answer(request: web.Request) -> web.Response:
+    """``{"session", "text"}``: the subscriber answers the screen; the next one."""
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    for key in ("session", "text"):
+        if not isinstance(body.get(key), str):
+            return _bad(f"'{key}' is required and must be a string")
+    reason = _ussd_text(body["text"], "text")
+    if reason is not None:
+        return _bad(reason)
+    return await _screen(request.app[SIMULATOR].ussd.answer(body["session"], body["text"]))
+
+
+async def post_ussd_abort(request: web.Request) -> web.Response:
+    """``{"session"}``: the subscriber hangs up (the vendor's abort goes to the gateway)."""
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    if not isinstance(body.get("session"), str):
+        return _bad("'session' is required and must be a string")
+    try:
+        d = request.app[SIMULATOR].ussd.abort(body["session"])
+    except UssdError as exc:
+        return _ussd_error(exc)
+    return web.json_response({"session": d.id, "end": True})
 
 
 async def index(request: web.Request) -> web.FileResponse:

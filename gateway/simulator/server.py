@@ -35,6 +35,7 @@ from gateway.simulator.session import (
     SubmitReceived,
 )
 from gateway.simulator.store import MoMessage, MoQueue, MtPart, MtStore
+from gateway.simulator.ussd import UssdCentre
 
 log = get_logger("gateway.simulator")
 OK = SmppCommandStatus.ESME_ROK
@@ -133,6 +134,8 @@ class Simulator:
         self.load: Load | None = None
         self._to_flush: set[SmppConnection] = set()
         self._flush_scheduled = False
+        #: The USSD centre: dialogues over SMPP with the bound gateway (``POST /ussd/dial``).
+        self.ussd = UssdCentre(self, settings.ussd_vendor, settings.ussd_timeout)
 
     # -- events from sessions -------------------------------------------------
 
@@ -142,7 +145,9 @@ class Simulator:
             self._submit(conn, event)
         elif isinstance(event, DeliverAnswered):
             mo = conn.unacked.pop(event.sequence, None)
-            if mo is not None:
+            if mo is None:
+                self.ussd.on_deliver_resp(conn, event.sequence, event.status)
+            else:
                 conn.delivered += 1
                 if event.status == OK:
                     left = self._mo_parts_left.get(mo.id, 1) - 1
@@ -170,12 +175,18 @@ class Simulator:
 
     def _submit(self, conn: SmppConnection, event: SubmitReceived) -> None:
         now = self.loop.time()
+        msg = event.message
+        if event.ussd is not None:  # a USSD screen, not an SMS: the centre's, not the MT store's
+            conn.in_flight += 1
+            status = self.ussd.on_submit(conn, msg.destination.number, event.ussd, data_coding_of(msg),
+                                         msg.short_message or msg.message_payload)
+            self._answer(conn, event.sequence, status, f"{next(self._message_ids):010x}" if status == OK else "")
+            return
         refusal = self.faults.refuse(conn.bucket, conn.in_flight, now)
         conn.in_flight += 1
         if refusal is not None:
             self._answer(conn, event.sequence, refusal, "")
             return
-        msg = event.message
         message_id = f"{next(self._message_ids):010x}"
         part = MtPart(
             message_id=message_id,
@@ -262,6 +273,11 @@ class Simulator:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush_queued)
 
+    def flush_later(self, conn: SmppConnection) -> None:
+        """Write what is queued on ``conn`` once, later in this loop turn (with everything else queued)."""
+        self._to_flush.add(conn)
+        self.flush_soon()
+
     def _flush_queued(self) -> None:
         self._flush_scheduled = False
         touched, self._to_flush = self._to_flush, set()
@@ -278,6 +294,10 @@ class Simulator:
                 target.flush()
             else:
                 self._to_flush.add(target)
+
+    def receiver(self, destination: str) -> SmppConnection | None:
+        """The bound connection that receives messages to ``destination`` (its address_range first)."""
+        return self._mo_target(destination)
 
     def _mo_target(self, destination: str) -> SmppConnection | None:
         first = None
@@ -313,6 +333,7 @@ class Simulator:
         """Forget the connection; MO it never acknowledged waits for the next bind."""
         if conn in self.connections:
             self.connections.remove(conn)
+        self.ussd.lost(conn)
         if conn.session.system_id:
             log.info("smpp_unbound", system_id=conn.session.system_id, peer=conn.peer)
             if not conn.unbound:

@@ -43,6 +43,7 @@ from aiosmpplib import (
     UnbindResp,
 )
 
+from gateway.smpp.codec import UssdFields
 from gateway.simulator.codec import (
     HEADER_LENGTH,
     MAX_PDU_LENGTH,
@@ -50,6 +51,7 @@ from gateway.simulator.codec import (
     MalformedPdu,
     RawHeader,
     decode_request,
+    decode_submit,
     generic_nack,
     parse_raw_header,
 )
@@ -110,6 +112,8 @@ class SubmitReceived:
 
     sequence: int
     message: SubmitSm
+    #: Its USSD TLVs (``ussd_service_op`` and the session's), as integers; None for an SMS.
+    ussd: UssdFields | None = None
 
 
 @dataclass(frozen=True)
@@ -224,14 +228,18 @@ class SmppSession:
         if allowed is not None and self.state not in allowed:
             self._refuse(command, header.sequence, S.ESME_RINVBNDSTS)
             return ProtocolError(f"{SmppCommand(command).name.lower()} in state {self.state.value}")
+        ussd = None
         try:
-            message = decode_request(pdu, header)
+            if command == SmppCommand.SUBMIT_SM:
+                message, ussd = decode_submit(pdu, header)
+            else:
+                message = decode_request(pdu, header)
         except MalformedPdu as exc:
             self._out.append(generic_nack(header.sequence, S.ESME_RINVCMDLEN))
             return ProtocolError(str(exc))
         if command == SmppCommand.SUBMIT_SM:
             assert isinstance(message, SubmitSm)
-            return SubmitReceived(header.sequence, message)
+            return SubmitReceived(header.sequence, message, ussd)
         if command == SmppCommand.DELIVER_SM_RESP:
             return DeliverAnswered(header.sequence, header.status)
         if command in _BIND_STATE:

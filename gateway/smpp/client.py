@@ -29,6 +29,7 @@ from gateway.smpp.errors import BindRefused, SmppRemoteError
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
 from gateway.smpp.session import Session, read_pdu
+from gateway.smpp.ussd import UssdOverSmpp
 from gateway.services.sms_delivery import OutboxRow
 
 log = get_logger("gateway.smpp")
@@ -45,8 +46,9 @@ def smsc_identity(settings: SmppSettings) -> str:
 class Esme:
     def __init__(self, *, settings: SmppSettings, hook: StoreHook, broker: OutboxBroker,
                  clock: Clock, registry: CollectorRegistry | None = None,
-                 metrics: SmsMetrics | None = None) -> None:
+                 metrics: SmsMetrics | None = None, ussd: UssdOverSmpp | None = None) -> None:
         self._settings = settings
+        self._ussd = ussd
         self._hook = hook
         self._broker = broker
         self._clock = clock
@@ -129,7 +131,7 @@ class Esme:
                           rate=s.send_rate, response_timeout=s.response_timeout,
                           enquire_interval=s.enquire_link_interval, retry_at=self.retry_at,
                           max_attempts=s.max_attempts, seq=self._seq, metrics=self._metrics,
-                          smsc=smsc_identity(s))
+                          smsc=smsc_identity(s), ussd=self._ussd)
         self._session = session
         self._session_over = asyncio.Event()
         self._set_bound(True)
@@ -185,6 +187,8 @@ class Esme:
         session.stop_sending()
         with contextlib.suppress(TimeoutError):  # MO received so far: saved and acknowledged first
             await asyncio.wait_for(self._hook.flush(), drain_timeout)
+        if self._ussd is not None:  # USSD steps in progress: their screens go out first
+            await self._ussd.drain(drain_timeout)
         while len(session.correlator) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.02)
         await session.unbind(timeout=1.0)

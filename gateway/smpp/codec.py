@@ -13,14 +13,22 @@ Sans-I/O: bytes in, values out. aiosmpplib supplies the GSM 03.38 tables
   ``short_message``, and every TLV kept as raw bytes (aiosmpplib decodes
   ``ussd_service_op`` and ``its_session_info`` as text and fails on them);
   up to three stray octets after the last TLV are ignored, not refused;
-- every data_coding of SMPP 3.4 §5.2.19 is read in its alphabet (``alphabet``).
+- every data_coding of SMPP 3.4 §5.2.19 is read in its alphabet (``alphabet``);
+- the USSD TLVs are integers both ways (``IntParam``, ``ussd_fields``):
+  aiosmpplib types ``ussd_service_op`` (0x0501) and ``its_session_info``
+  (0x1383) as ASCII text, so an octet of 0x80 or more cannot be encoded or
+  read and a trailing 0x00 is stripped (session info 0x0200 reads as 0x02).
+  ``user_message_reference`` (0x0204) it gets right; it is read the same way
+  here, from the raw octets, so all three take one path.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from aiosmpplib import OptionalParam
 from aiosmpplib.codec import ESCAPE, GSM_BASIC_ENCODE_MAP, GSM_EXTENDED_ENCODE_MAP, GSM7BitCodec
 
 from gateway.smpp.errors import SmppRemoteError
@@ -42,6 +50,15 @@ TLV_SAR_SEGMENT_SEQNUM = 0x020F
 TLV_MESSAGE_PAYLOAD = 0x0424
 TLV_RECEIPTED_MESSAGE_ID = 0x001E
 TLV_MESSAGE_STATE = 0x0427
+TLV_USER_MESSAGE_REFERENCE = 0x0204
+TLV_USSD_SERVICE_OP = 0x0501
+TLV_ITS_SESSION_INFO = 0x1383
+#: The integer TLVs of USSD over SMPP and their width in octets (SMPP 3.4 §5.3.2).
+USSD_TLVS = {TLV_USSD_SERVICE_OP: 1, TLV_ITS_SESSION_INFO: 2, TLV_USER_MESSAGE_REFERENCE: 2}
+_TLV_NAMES = {TLV_USSD_SERVICE_OP: "ussd_service_op", TLV_ITS_SESSION_INFO: "its_session_info",
+              TLV_USER_MESSAGE_REFERENCE: "user_message_reference"}
+#: Longest short_message (SMPP 3.4 §5.2.21).
+MAX_SHORT_MESSAGE = 254
 
 _GSM = GSM7BitCodec()
 _GSM_SINGLE, _GSM_PART = 160, 153
@@ -187,6 +204,31 @@ def _cstring(body: bytes, at: int) -> tuple[str, int]:
     return body[at:end].decode("latin-1"), end + 1
 
 
+def _mandatory(body: bytes) -> tuple[str, str, str, int, int, int, bytes, int]:
+    """The mandatory fields of a submit_sm or deliver_sm body and the offset of its first TLV.
+
+    Raises IndexError, ValueError or SmppRemoteError on a truncated body.
+    """
+    service_type, at = _cstring(body, 0)
+    at += 2
+    source, at = _cstring(body, at)
+    at += 2
+    destination, at = _cstring(body, at)
+    esm_class = body[at]
+    at += 3
+    _, at = _cstring(body, at)  # schedule_delivery_time
+    _, at = _cstring(body, at)  # validity_period
+    registered_delivery = body[at]
+    data_coding = body[at + 2]
+    sm_length = body[at + 4]
+    at += 5
+    short_message = body[at:at + sm_length]
+    if len(short_message) != sm_length:
+        raise SmppRemoteError("short_message truncated")
+    return (service_type, source, destination, esm_class, registered_delivery, data_coding,
+            short_message, at + sm_length)
+
+
 def parse_sm_body(body: bytes) -> SmBody:
     """Parse a deliver_sm body (the PDU after its 16-octet header).
 
@@ -194,23 +236,8 @@ def parse_sm_body(body: bytes) -> SmBody:
         SmppRemoteError: the body is truncated or malformed.
     """
     try:
-        service_type, at = _cstring(body, 0)
-        at += 2
-        source, at = _cstring(body, at)
-        at += 2
-        destination, at = _cstring(body, at)
-        esm_class = body[at]
-        at += 3
-        _, at = _cstring(body, at)  # schedule_delivery_time
-        _, at = _cstring(body, at)  # validity_period
-        registered_delivery = body[at]
-        data_coding = body[at + 2]
-        sm_length = body[at + 4]
-        at += 5
-        short_message = body[at:at + sm_length]
-        if len(short_message) != sm_length:
-            raise SmppRemoteError("short_message truncated")
-        at += sm_length
+        (service_type, source, destination, esm_class, registered_delivery, data_coding,
+         short_message, at) = _mandatory(body)
         tlvs: dict[int, bytes] = {}
         while at + 4 <= len(body):
             tag, length = struct.unpack_from("!HH", body, at)
@@ -237,6 +264,40 @@ def parse_sm_body(body: bytes) -> SmBody:
         segment = None
     return SmBody(service_type, source, destination, esm_class, data_coding,
                   registered_delivery, payload, segment, tlvs, trailing)
+
+
+def split_tlvs(pdu: bytes, tags: Collection[int]) -> tuple[bytes, dict[int, bytes]]:
+    """A whole submit_sm or deliver_sm PDU without the TLVs ``tags``, and their raw values.
+
+    For a decoder that cannot read those TLVs (aiosmpplib's ``from_pdu`` and
+    the USSD integers): the PDU it gets has them removed and its
+    ``command_length`` set to match; nothing else changes.
+
+    Raises:
+        SmppRemoteError: the body is truncated or malformed.
+    """
+    body = pdu[16:]
+    try:
+        at = _mandatory(body)[-1]
+        kept = [body[:at]]
+        taken: dict[int, bytes] = {}
+        while at + 4 <= len(body):
+            tag, length = struct.unpack_from("!HH", body, at)
+            end = at + 4 + length
+            if end > len(body):
+                raise SmppRemoteError("optional parameters truncated")
+            if tag in tags:
+                taken[tag] = body[at + 4:end]
+            else:
+                kept.append(body[at:end])
+            at = end
+        kept.append(body[at:])
+    except (IndexError, ValueError, struct.error) as exc:
+        raise SmppRemoteError(f"malformed body: {exc}") from None
+    if not taken:
+        return pdu, taken
+    rest = b"".join(kept)
+    return struct.pack("!I", 16 + len(rest)) + pdu[4:16] + rest, taken
 
 
 def split_udh(data: bytes) -> tuple[Segment | None, bytes]:
@@ -292,3 +353,92 @@ def parse_receipt(body: SmBody) -> Receipt | None:
     if not message_id:
         return None
     return Receipt(message_id, stat or "UNKNOWN")
+
+
+# --- USSD over SMPP: the integer TLVs -----------------------------------------------------------
+
+
+@dataclass
+class IntParam(OptionalParam):  # type: ignore[misc]  # aiosmpplib has no type information
+    """An integer optional parameter of a fixed width, encoded here.
+
+    aiosmpplib builds a PDU's optional parameters from each one's ``tlv``;
+    this subclass is where it is extended: the value is packed as an
+    unsigned big-endian integer of ``width`` octets, whatever type
+    aiosmpplib's own table gives the tag (text for 0x0501 and 0x1383).
+    """
+
+    width: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, int) or isinstance(self.value, bool):
+            raise ValueError(f"TLV 0x{self.tag:04x}: an integer value, got {self.value!r}")
+        if not 0 <= self.tag <= 0xFFFF or self.width not in (1, 2, 4):
+            raise ValueError(f"TLV 0x{self.tag:04x}: tag or width {self.width} out of range")
+        if not 0 <= self.value < 1 << (8 * self.width):
+            raise ValueError(f"TLV 0x{self.tag:04x}: {self.value} does not fit {self.width} octet(s)")
+
+    @property
+    def length(self) -> int:
+        return self.width
+
+    @property
+    def tlv(self) -> bytes:
+        return struct.pack("!HH", self.tag, self.width) + int(self.value).to_bytes(self.width, "big")
+
+
+@dataclass(frozen=True)
+class UssdFields:
+    """The USSD TLVs of one deliver_sm or submit_sm, as integers (None: absent)."""
+
+    service_op: int
+    session_info: int | None = None
+    user_message_reference: int | None = None
+
+    def params(self) -> list[IntParam]:
+        """These fields as optional parameters for an aiosmpplib PDU."""
+        out = [IntParam(TLV_USSD_SERVICE_OP, self.service_op, 1)]
+        if self.session_info is not None:
+            out.append(IntParam(TLV_ITS_SESSION_INFO, self.session_info, 2))
+        if self.user_message_reference is not None:
+            out.append(IntParam(TLV_USER_MESSAGE_REFERENCE, self.user_message_reference, 2))
+        return out
+
+
+def _integer(tlvs: Mapping[int, bytes], tag: int) -> int | None:
+    raw = tlvs.get(tag)
+    if raw is None:
+        return None
+    if len(raw) != USSD_TLVS[tag]:
+        raise SmppRemoteError(f"{_TLV_NAMES[tag]}: {len(raw)} octets, SMPP 3.4 says {USSD_TLVS[tag]}")
+    return int.from_bytes(raw, "big")
+
+
+def ussd_fields(tlvs: Mapping[int, bytes]) -> UssdFields | None:
+    """The USSD TLVs among raw ``tlvs`` (``SmBody.tlvs``, ``split_tlvs``); None without ``ussd_service_op``.
+
+    Raises:
+        SmppRemoteError: one of them has the wrong length.
+    """
+    op = _integer(tlvs, TLV_USSD_SERVICE_OP)
+    if op is None:
+        return None
+    return UssdFields(op, _integer(tlvs, TLV_ITS_SESSION_INFO), _integer(tlvs, TLV_USER_MESSAGE_REFERENCE))
+
+
+def encode_ussd(text: str) -> tuple[int, bytes]:
+    """A USSD screen as (data_coding, short_message): GSM 7-bit unpacked (0) when it can be, else UCS-2 (8).
+
+    A USSD message is never concatenated: the menus keep a screen within
+    ``http.screen_chars_*``, which fits one short_message.
+
+    Raises:
+        ValueError: the screen is longer than one short_message.
+    """
+    if _GSM_CHARS.issuperset(text):
+        dc, data = DC_DEFAULT, text.translate(_GSM_TABLE).encode("latin-1")
+    else:
+        dc, data = DC_UCS2, text.encode("utf-16-be")
+    if len(data) > MAX_SHORT_MESSAGE:
+        raise ValueError(f"USSD screen of {len(data)} octets, longer than one short_message")
+    return dc, data

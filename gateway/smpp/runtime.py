@@ -40,6 +40,7 @@ from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.client import Esme
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
+from gateway.smpp.ussd import UssdOverSmpp
 from gateway.services import sms_delivery
 from gateway.services.sms_delivery import Database, Purged
 
@@ -263,7 +264,8 @@ async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfi
                     services: Services, store: Database, clock: Clock, batcher: Batcher,
                     registry: CollectorRegistry | None = None,
                     texts: ReplyTexts | None = None,
-                    limiter: RateLimiter | None = None, identity: str | None = None) -> SmsRuntime:
+                    limiter: RateLimiter | None = None, identity: str | None = None,
+                    ussd: UssdOverSmpp | None = None) -> SmsRuntime:
     """Start answering SMS keywords and sending the outbox; returns the running runtime.
 
     With ``[smpp] enabled = false`` nothing binds (``bound`` stays False) but
@@ -271,7 +273,8 @@ async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfi
     per-number limit shared with USSD (None: no limit on SMS). ``identity``
     names this process on the outbox rows it claims (``store.sms.claimant``;
     None: a process alone on its database, which takes every claim left
-    ``sending`` for its own).
+    ``sending`` for its own). ``ussd``: USSD over SMPP on the same bind
+    (``[smpp] ussd``; None: every deliver_sm is an SMS).
     """
     metrics = SmsMetrics.create(registry)
     smpp = settings.smpp if isinstance(settings, Settings) else settings
@@ -284,7 +287,7 @@ async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfi
                      secret=services.ctx.pin_secret, on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics,
                      seal=inbox_seal(services), identity=identity)
     esme = Esme(settings=smpp, hook=hook, broker=broker, clock=clock,
-                registry=registry, metrics=metrics) if smpp.enabled else None
+                registry=registry, metrics=metrics, ussd=ussd) if smpp.enabled else None
     runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, batcher=batcher,
                          store=store, clock=clock, limiter=limiter, metrics=metrics,
                          text_retention=timedelta(days=smpp.inbox_text_retention_days))

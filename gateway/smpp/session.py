@@ -15,7 +15,10 @@ dequeued when the link drops. Here:
   read it, are told to the hook (``Unacknowledged``): the SMSC may deliver
   them again. A link that ended with an unbind handshake has no such doubt;
 - when the session ends, every message claimed but not accepted goes back to
-  the outbox queue (``release``), to be sent on the next bind.
+  the outbox queue (``release``), to be sent on the next bind;
+- with ``[smpp] ussd`` a deliver_sm carrying ``ussd_service_op`` goes to the
+  USSD adapter (``gateway.smpp.ussd``), which answers it on this link; its
+  screens' submit_sm_resp go back to it, not to the outbox.
 """
 
 from __future__ import annotations
@@ -46,12 +49,13 @@ from aiosmpplib import (
 
 from gateway.logs import get_logger
 from gateway.smpp.broker import OutboxBroker
-from gateway.smpp.codec import DC_UCS2, encode_text, parse_receipt, parse_sm_body
+from gateway.smpp.codec import DC_UCS2, TLV_USSD_SERVICE_OP, encode_text, parse_receipt, parse_sm_body
 from gateway.smpp.correlator import Correlator, Flight
 from gateway.smpp.errors import SmppRemoteError, status_name
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
 from gateway.smpp.throttle import ThrottleBackoff, TokenBucket
+from gateway.smpp.ussd import UssdOverSmpp
 from gateway.services import sms_delivery
 
 log = get_logger("gateway.smpp")
@@ -98,8 +102,11 @@ class Session:
                  window: int, rate: float, response_timeout: float, enquire_interval: float,
                  retry_at: Callable[[sms_delivery.OutboxRow, bool], datetime],
                  max_attempts: int, seq: itertools.count[int],
-                 metrics: SmsMetrics | None = None, smsc: str = "") -> None:
+                 metrics: SmsMetrics | None = None, smsc: str = "",
+                 ussd: UssdOverSmpp | None = None) -> None:
         self._reader, self._writer = reader, writer
+        #: USSD over SMPP (``[smpp] ussd``): where deliver_sm carrying ``ussd_service_op`` go.
+        self._ussd = ussd
         #: The SMSC's identity (``client.smsc_identity``): its message ids mean something there only.
         self._smsc = smsc
         self._metrics = metrics or SmsMetrics.create(None)
@@ -241,6 +248,8 @@ class Session:
                                        command_status=SmppCommandStatus.ESME_RINVCMDID).pdu())
 
     def _on_submit_resp(self, seq: int, status: int, body: bytes) -> None:
+        if self._ussd is not None and self._ussd.answered(seq, status):
+            return  # a USSD screen's, sent outside the window
         message_id = body.rstrip(b"\x00").decode("latin-1")
         try:
             flight = self.correlator.answer(seq, status, message_id, status_name(status))
@@ -298,6 +307,9 @@ class Session:
             self._metrics.receipts.labels(
                 sms_delivery.FINAL_STATES.get(receipt.stat, receipt.stat.lower() or "unknown")).inc()
             self._hook.record(sms_delivery.DeliveryReport(receipt.message_id, receipt.stat, self._smsc), ack)
+            return
+        if self._ussd is not None and TLV_USSD_SERVICE_OP in sm.tlvs:
+            self._ussd.deliver(sm, ack, self)
             return
         seg = sm.segment
         digest = self._hook.identity(sm.source, sm.destination, sm.data_coding, sm.esm_class,

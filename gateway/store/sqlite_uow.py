@@ -380,7 +380,8 @@ class SqliteSessions(_Bound):
     _UPSERT = (
         "INSERT INTO ussd_sessions (session_id, msisdn, service_code, state, created_at, "
         "updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, "
+        "ON CONFLICT (session_id) DO UPDATE SET msisdn = excluded.msisdn, "
+        "service_code = excluded.service_code, state = excluded.state, created_at = excluded.created_at, "
         "updated_at = excluded.updated_at, expires_at = excluded.expires_at"
     )
 

@@ -336,8 +336,8 @@ class Dialogues:
         loaded = await self._load(request.session_id, msisdn, probe)
         session, caller, view, _ = loaded
         code = request.service_code
-        if not request.first:
-            # The dialogue's own code: Nalo and Arkesel send none after the first request. For a
+        if not request.first or not code:
+            # The dialogue's own code: Nalo, Arkesel and SMPP answers send none after the first request. For a
             # session we do not know, the expired screen names the code given, else the self-care one.
             code = session.service_code if session is not None else code or self.profile.codes.selfcare
         if session is not None:
@@ -347,14 +347,15 @@ class Dialogues:
             stopped = session.closed is not None or session.expires_at <= self.clock.now()
             if last is not None and session.closed not in _LEFT and (
                     (request.sequence is not None and request.sequence == last[0])
-                    or (request.first and not stopped)
+                    or (request.first and not stopped and not request.restart)
                     or (session.closed == "end" and request.sequence is None and not request.first)):
                 # A resend (the same step again, the first request again, or after our END): as sent.
                 return Reply(last[1], end=last[2], keep=session.keep, screen=session.screen,
                              secret=session.secret, kept=session.path), "resent"
-            if request.first and stopped:
-                # A new dialogue under a key used before (USSD over SMPP keyed by number and code):
-                # it starts afresh, and the one before may be offered back (it is the latest).
+            if request.first and (stopped or request.restart):
+                # A new dialogue under a key used before (USSD over SMPP keyed by number and code, or
+                # a session number the centre gave again): it starts afresh, and the one before (cut
+                # off, as the new dial says) may be offered back (it is the latest).
                 earlier = session if probe is not None else None
                 loaded = (None, session.caller, view, earlier)
             elif stopped:

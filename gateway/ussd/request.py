@@ -53,6 +53,11 @@ class LatestRequest:
     after the code (``*123*PIN#`` → ``("PIN",)``), possibly none. Otherwise
     ``answers`` is exactly one answer. ``sequence``: the dialect's step number
     when it sends one (Hubtel); the same sequence again is a resend.
+    ``service_code`` may be empty after the first request: the dialogue's own
+    is used. ``restart``: the path names a subscriber's dialogue, not one
+    dialogue, so a session id comes back for later dialogues (USSD over SMPP
+    keyed by the number and a session number the centre reuses): a first
+    request then always starts a new dialogue, never a resend of an old one.
     """
 
     session_id: str
@@ -62,6 +67,7 @@ class LatestRequest:
     answers: tuple[str, ...]
     sequence: int | None = None
     network_code: str = ""
+    restart: bool = False
 
 
 def split_dial(dial: str, field: str = "serviceCode") -> tuple[str, tuple[str, ...]]:

@@ -62,6 +62,9 @@ def test_smoke_run_measures_every_part_and_writes_json(tmp_path):
     assert dialects["topups_in_db"] == dialects["topups_sent"] > 0
     assert all(c["codec_us"] > 0 and c["with_json_us"] > 0 for c in dialects["codec"]["dialects"].values())
     assert {"dialect_step_cpu_over_at", "dialect_codec_share"} <= set(result["budgets"])
+    ussd_smpp = result["ussd_smpp"]  # every step answered over SMPP, dialogues of both scripts kept
+    assert ussd_smpp["answered"] == ussd_smpp["count"] > 0 and ussd_smpp["failed"] == 0
+    assert ussd_smpp["session_rows"] > 0 and "ussd_smpp_steps_per_s" in result["budgets"]
     if "postgres" not in backends:
         assert "skipped" in result["pg"] and "skipped" in result["growth"]["postgres"]
         return

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
+from collections.abc import AsyncIterator
 
 import pytest
+import smpp34
 from aiohttp import web
 
 from tests.simulator.test_cli import echo_esme
@@ -123,3 +127,64 @@ async def test_sms_reply_shows_for_a_number_typed_in_national_form(sim, page):
         await page.click("#sms-send")
         await async_api.expect(page.locator("#thread li.out")).to_have_text("BAL", timeout=5000)
         await async_api.expect(page.locator("#thread li.in")).to_have_text("Balance: USD 1.00", timeout=5000)
+
+
+@contextlib.asynccontextmanager
+async def ussd_esme(port: int) -> AsyncIterator[list[bytes]]:
+    """A tiny gateway stand-in over SMPP: a menu on the dial, the balance on "1"; yields every
+    ``ussd_service_op`` it received."""
+    client = smpp34.Client("127.0.0.1", port, "selfcare", "secret", bind_type="TRX")
+    smsc = await client.connect()
+    ops: list[bytes] = []
+
+    async def answer() -> None:
+        while True:
+            event = await smsc.next()
+            if not isinstance(event, smpp34.DeliverSmEvent):
+                return
+            fields = {t.tag: t.value for t in event.tlvs}
+            ops.append(fields.get(0x0501, b""))
+            if fields.get(0x0501) == b"\x01":
+                op, text = b"\x02", "Menu over SMPP\n1 Balance"
+            elif fields.get(0x0501) == b"\x12":
+                op, text = b"\x11", f"Balance via SMPP ({event.short_message.decode()})"
+            else:
+                continue
+            await smsc.submit_sm(event.source_addr, text.encode(), source_addr=event.destination_addr,
+                                 tlvs=[smpp34.Tlv(0x0501, op), smpp34.Tlv(0x1383, fields[0x1383])])
+
+    task = asyncio.create_task(answer())
+    try:
+        yield ops
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await smsc.unbind()
+        await client.stop()
+
+
+async def test_the_phone_dials_through_smpp_when_asked(sim, page):
+    """With "over SMPP" ticked the phone talks to the simulator's USSD centre: the dial and the
+    answer reach the bound ESME as deliver_sm, its screens come back; End hangs up."""
+    async with ussd_esme(sim.port) as ops:
+        await page.goto(sim.control_url + "/")
+        await page.check("#via-smpp")
+        screen = page.locator("#screen")
+        await page.fill("#entry", "*100#")
+        await page.click("#call")
+        await async_api.expect(screen).to_contain_text("Menu over SMPP", timeout=5000)
+        await press(page, "1")
+        await page.click("#call")
+        await async_api.expect(screen).to_have_text("Balance via SMPP (1)", timeout=5000)
+        await async_api.expect(screen).to_have_class("screen ended")
+        await page.fill("#entry", "*100#")
+        await page.click("#call")
+        await async_api.expect(screen).to_contain_text("Menu over SMPP", timeout=5000)
+        await page.click("#hangup")
+        for _ in range(100):
+            if len(ops) == 4:
+                break
+            await asyncio.sleep(0.02)
+        assert ops == [b"\x01", b"\x12", b"\x01", b"\x12"]  # generic: the hang-up is op 18 with bit 0 set
+    assert [d.ended for d in sim.simulator.ussd.dialogues.values()] == [True, True]

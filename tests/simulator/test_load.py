@@ -63,3 +63,62 @@ async def test_mt_count_times_the_next_submits(sim):
         async with http.post(f"{sim.control_url}/load/mt-count", json={"count": 0}) as resp:
             assert resp.status == 400
     assert report["done"] and report["seen"] == 3 and report["per_s"] > 0
+
+
+async def ussd_echo(raw: RawClient, screens: int, seen: list[tuple[int, int, bytes]]) -> None:
+    """Acknowledge each USSD deliver_sm and answer a dial with a menu (op 2), an answer with the end (op 17)."""
+    from gateway.smpp.codec import UssdFields, ussd_fields
+    from tests.smpp.test_ussd_codec import submit
+
+    sent = 0
+    while sent < screens:
+        pdu = await raw.read()
+        if pdu.command_id != DELIVER_SM:
+            continue
+        sm = parse_sm_body(pdu.body)
+        fields = ussd_fields(sm.tlvs)
+        assert fields is not None
+        raw.writer.write(struct.pack("!IIII", 17, DELIVER_SM_RESP, 0, pdu.sequence) + b"\x00")
+        seen.append((fields.service_op, (fields.session_info or 0) & 1, sm.payload))
+        if fields.service_op not in (1, 18) or (fields.session_info or 0) & 1:
+            continue  # a hang-up (generic: the end bit): nothing to answer
+        op = 2 if fields.service_op == 1 and sm.payload == b"*100#" else 17
+        reply = bytearray(submit(UssdFields(op, fields.session_info), text=b"screen"))
+        reply[12:16] = struct.pack("!I", raw.next_seq())
+        # to the dialling number, as the gateway does (submit() addresses the test's own number)
+        await raw.send(bytes(reply).replace(b"85512345678", sm.source.encode()))
+        sent += 1
+
+
+async def test_ussd_steps_play_the_scripts_and_count_each_screen(sim):
+    """POST /load/ussd keeps `window` dialogues open, each from its own number, plays the scripts in
+    turn (the menu answered with "1") and counts every screen; GET /load reports the rate."""
+    raw = await RawClient.connect(sim.port)
+    await raw.bind()
+    seen: list[tuple[int, int, bytes]] = []
+    async with aiohttp.ClientSession() as http:
+        spec = {"first": 85510000000, "numbers": 50, "scripts": [["*124#"], ["*100#", "1"]], "count": 30,
+                "window": 4}
+        async with http.post(f"{sim.control_url}/load/ussd", json=spec) as resp:
+            assert resp.status == 202
+            assert (await resp.json())["sent"] == 4
+        await asyncio.wait_for(ussd_echo(raw, 30, seen), 5)
+        await asyncio.sleep(0.05)
+        async with http.get(f"{sim.control_url}/load") as resp:
+            report = await resp.json()
+    await raw.close()
+    assert report["done"] and report["answered"] == 30 and report["failed"] == 0
+    dials = [text for op, _, text in seen if op == 1]
+    answers = [text for op, end, text in seen if op == 18 and not end]
+    assert len(dials) == report["dialogues"] and dials[:4] == [b"*124#", b"*100#", b"*124#", b"*100#"]
+    assert len(dials) + len(answers) == 30 and set(answers) == {b"1"}  # each menu answered "1"
+    assert report["per_s"] > 0 and report["p99_ms"] >= report["p50_ms"] > 0
+
+
+async def test_ussd_steps_need_a_bound_gateway_and_scripts_that_dial(sim):
+    async with aiohttp.ClientSession() as http:
+        spec = {"first": 85510000000, "numbers": 5, "count": 3, "window": 1}
+        async with http.post(f"{sim.control_url}/load/ussd", json=spec) as resp:
+            assert resp.status == 503
+        async with http.post(f"{sim.control_url}/load/ussd", json={**spec, "scripts": [["124"]]}) as resp:
+            assert resp.status == 400 and "'scripts'" in (await resp.json())["error"]

@@ -1,11 +1,14 @@
-// Phone emulator: USSD through the simulator's /ussd proxy, SMS through /mo and /mt.
+// Phone emulator: USSD through the simulator's /ussd proxy (the gateway's HTTP endpoint) or, with
+// "over SMPP" ticked, through the simulator as USSD centre (/ussd/dial, /ussd/answer, /ussd/abort);
+// SMS through /mo and /mt.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const screen = $("screen");
 const entry = $("entry");
 
-// One USSD session: the service code and every answer so far (joined by "*").
+// One USSD session: over HTTP the service code and every answer so far (joined by "*");
+// over SMPP the simulator's session id (the centre keeps the dialogue).
 let ussd = null;
 
 function show(text, state) {
@@ -51,6 +54,38 @@ async function turn() {
   }
 }
 
+async function post(path, payload) {
+  const resp = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+  const body = await resp.json();
+  if (!resp.ok) throw new Error(body.error || resp.statusText);
+  return body;
+}
+
+async function smppTurn(typed) {
+  show("…", "");
+  let screenBody;
+  try {
+    screenBody = ussd.session === null
+      ? await post("/ussd/dial", { msisdn: $("msisdn").value.trim(), code: typed })
+      : await post("/ussd/answer", { session: ussd.session, text: typed });
+  } catch (err) {
+    ussd = null;
+    show("Connection problem or invalid MMI code.\n" + err.message, "error");
+    return;
+  }
+  if (screenBody.end) {
+    ussd = null;
+    show(screenBody.text, "ended");
+  } else {
+    ussd.session = screenBody.session;
+    show(screenBody.text, "");
+  }
+}
+
 function callOrSend() {
   const typed = entry.value.trim();
   entry.value = "";
@@ -59,8 +94,16 @@ function callOrSend() {
       show("Dial a USSD code such as *100#", "error");
       return;
     }
+    if ($("via-smpp").checked) {
+      ussd = { smpp: true, session: null };
+      smppTurn(typed);
+      return;
+    }
     const { serviceCode, answers } = splitDialled(typed);
     ussd = { sessionId: "web-" + Date.now() + "-" + Math.floor(Math.random() * 1e6), serviceCode, answers };
+  } else if (ussd.smpp) {
+    smppTurn(typed);
+    return;
   } else {
     ussd.answers.push(typed);
   }
@@ -74,7 +117,14 @@ $("keypad").addEventListener("click", (ev) => {
 $("call").addEventListener("click", callOrSend);
 entry.addEventListener("keydown", (ev) => { if (ev.key === "Enter") callOrSend(); });
 $("clear").addEventListener("click", () => { entry.value = entry.value.slice(0, -1); });
-$("hangup").addEventListener("click", () => { ussd = null; entry.value = ""; show("Dial a code, e.g. *100#", ""); });
+$("hangup").addEventListener("click", () => {
+  if (ussd !== null && ussd.smpp && ussd.session !== null) {
+    post("/ussd/abort", { session: ussd.session }).catch(() => {});  // the centre tells the gateway
+  }
+  ussd = null;
+  entry.value = "";
+  show("Dial a code, e.g. *100#", "");
+});
 
 // SMS conversation ---------------------------------------------------------
 let lastMt = 0;

@@ -610,7 +610,8 @@ class PgSessions(_Bound):
         self._sql.executemany(
             "INSERT INTO ussd_sessions (session_id, msisdn, service_code, state, created_at, updated_at, "
             "expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (session_id) DO UPDATE SET state = EXCLUDED.state, "
+            "ON CONFLICT (session_id) DO UPDATE SET msisdn = EXCLUDED.msisdn, "
+            "service_code = EXCLUDED.service_code, state = EXCLUDED.state, created_at = EXCLUDED.created_at, "
             "updated_at = EXCLUDED.updated_at, expires_at = EXCLUDED.expires_at", rows,
         )
 
