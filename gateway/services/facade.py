@@ -94,6 +94,11 @@ class Services:
     def latest_session(self, msisdn: str, service_code: str) -> SessionRow | None:
         return sessions.latest(self.ctx, msisdn, service_code)
 
+    def load_session_and_latest(
+        self, session_id: str, msisdn: str, service_code: str,
+    ) -> tuple[SessionRow | None, SessionRow | None]:
+        return sessions.load_and_latest(self.ctx, session_id, msisdn, service_code)
+
     def save_sessions(self, rows: list[SessionState]) -> None:
         sessions.save(self.ctx, rows)
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from gateway.services.ports import Context
 from gateway.store.port import SessionRow, SessionState
 
-__all__ = ["SessionRow", "SessionState", "latest", "load", "save", "sweep", "touch"]
+__all__ = ["SessionRow", "SessionState", "latest", "load", "load_and_latest", "save", "sweep", "touch"]
 
 
 def load(ctx: Context, session_id: str) -> SessionRow | None:
@@ -22,6 +22,13 @@ def load(ctx: Context, session_id: str) -> SessionRow | None:
 def latest(ctx: Context, msisdn: str, service_code: str) -> SessionRow | None:
     """The number's newest dialogue of ``service_code`` (what resume may offer back)."""
     return ctx.store.read_uow().sessions.latest(msisdn, service_code)
+
+
+def load_and_latest(
+    ctx: Context, session_id: str, msisdn: str, service_code: str,
+) -> tuple[SessionRow | None, SessionRow | None]:
+    """``load`` and ``latest`` in one statement: a first request's read (one round trip on a server)."""
+    return ctx.store.read_uow().sessions.load_and_latest(session_id, msisdn, service_code)
 
 
 def save(ctx: Context, rows: list[SessionState]) -> None:

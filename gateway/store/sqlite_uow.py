@@ -396,6 +396,21 @@ class SqliteSessions(_Bound):
             (msisdn, service_code),
         ).fetchone())
 
+    _BOTH = (
+        "SELECT 0, session_id, msisdn, service_code, state, created_at, expires_at, updated_at "
+        "FROM ussd_sessions WHERE session_id = ? UNION ALL SELECT * FROM ("
+        "SELECT 1, session_id, msisdn, service_code, state, created_at, expires_at, updated_at "
+        "FROM ussd_sessions WHERE msisdn = ? AND service_code = ? ORDER BY created_at DESC LIMIT 1)"
+    )
+
+    def load_and_latest(
+        self, session_id: str, msisdn: str, service_code: str,
+    ) -> tuple[SessionRow | None, SessionRow | None]:
+        found: list[SessionRow | None] = [None, None]
+        for which, *row in self._conn.execute(self._BOTH, (session_id, msisdn, service_code)):
+            found[which] = self._row(row)
+        return found[0], found[1]
+
     @staticmethod
     def _row(row: Any) -> SessionRow | None:
         if row is None:

@@ -432,8 +432,12 @@ class Dialogues:
         drops the WAL read lock (two ``fcntl`` system calls) on its own.
         """
         with self.read_services.snapshot():
-            row = self.read_services.load_session(sid)
-            earlier = self.read_services.latest_session(msisdn, probe) if probe and row is None else None
+            if probe:
+                row, earlier = self.read_services.load_session_and_latest(sid, msisdn, probe)
+                if row is not None:
+                    earlier = None  # not a first request after all
+            else:
+                row, earlier = self.read_services.load_session(sid), None
             try:
                 view = self.read_services.check_balance(msisdn)
             except LineLost as exc:

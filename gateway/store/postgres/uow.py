@@ -599,6 +599,21 @@ class PgSessions(_Bound):
             (msisdn, service_code),
         ).fetchone())
 
+    _BOTH = (
+        "SELECT 0 AS which, session_id, msisdn, service_code, state, created_at, expires_at, updated_at "
+        "FROM ussd_sessions WHERE session_id = %s UNION ALL SELECT * FROM ("
+        "SELECT 1 AS which, session_id, msisdn, service_code, state, created_at, expires_at, updated_at "
+        "FROM ussd_sessions WHERE msisdn = %s AND service_code = %s ORDER BY created_at DESC LIMIT 1) AS latest"
+    )
+
+    def load_and_latest(
+        self, session_id: str, msisdn: str, service_code: str,
+    ) -> tuple[SessionRow | None, SessionRow | None]:
+        found: list[SessionRow | None] = [None, None]
+        for row in self._sql.execute(self._BOTH, (session_id, msisdn, service_code)).fetchall():
+            found[row["which"]] = self._row(row)
+        return found[0], found[1]
+
     @staticmethod
     def _row(row: Any) -> SessionRow | None:
         if row is None:
