@@ -156,11 +156,12 @@ def test_the_same_number_added_twice_at_once_is_refused_once_with_one_line(gatew
     exit 2, one line, "already exists" — and one live row is left."""
     env = {"GATEWAY_DATABASE_URL": postgres_url}
     gateway("db", "migrate", env=env)
-    (ok, _, _), (refused, _, stderr) = collide(
+    outcomes = collide(
         gateway, postgres_url, ["subscribers", "add", "012345678", "--balance", "1"],
         hold="INSERT INTO subscribers (msisdn, type, language, status, created_at) "
              "VALUES ('85512345678', 'prepaid', 'en', 'live', now())",  # not committed
         waiting_on="INSERT INTO subscribers%")
+    (ok, _, _), (refused, _, stderr) = outcomes
     assert (ok, refused) == (0, 2), outcomes
     assert stderr.splitlines() == ["error: subscriber 85512345678 already exists"], stderr
     with psycopg.connect(postgres_url) as conn:
@@ -180,10 +181,11 @@ def test_the_same_new_payment_reference_imported_twice_at_once_is_refused_once_w
     gateway("subscribers", "add", "012345678", "--type", "postpaid", "--deposit", "50", env=env)
     csv = gateway.tmp / "payments.csv"
     csv.write_text("msisdn,amount,paid_at,reference\n012345678,10.00,2026-11-02,BANK-0001\n", encoding="utf-8")
-    (ok, _, _), (refused, _, stderr) = collide(
+    outcomes = collide(
         gateway, postgres_url, ["payments", "import", str(csv)],
         hold="SELECT id FROM subscribers WHERE msisdn = '85512345678' FOR UPDATE",
         waiting_on="%FROM subscribers%FOR UPDATE%")
+    (ok, _, _), (refused, _, stderr) = outcomes
     assert (ok, refused) == (0, 2), outcomes
     assert stderr.splitlines() == [f"error: {csv}: line 2: reference 'BANK-0001' was imported before"], stderr
     with psycopg.connect(postgres_url) as conn:
