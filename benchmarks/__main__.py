@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import report, seed
-from benchmarks.dialects import part_dialects
 from benchmarks.common import BACKENDS, PinBudget, Plan, count, gateway_server, median_run, spec
+from benchmarks.dialects import part_dialects
 from benchmarks.procs import ROOT, Server, cores, free_port, loadgen, pinned, run_json
 from benchmarks.scale import part_growth, part_pg, part_topups, part_workers, per_backend
 
@@ -186,7 +186,7 @@ def part_soak(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
 def _ceiling_code() -> str:
     return (
         "import asyncio, json, sys\n"
-        "from gateway.simulator.bench import measure_submit_rate as m\n"
+        "from simulator.bench import measure_submit_rate as m\n"
         "p, n = int(sys.argv[1]), int(sys.argv[2])\n"
         "asyncio.run(m('127.0.0.1', p, 'selfcare', 'secret', min(n, 2000), 64))\n"
         "print(json.dumps({'submit_sm_per_s': round(asyncio.run(m('127.0.0.1', p, 'selfcare', 'secret', n, 64)), 1)}))\n"

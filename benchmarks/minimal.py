@@ -34,7 +34,7 @@ import sqlite3
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO
 
 from aiohttp import web
@@ -90,7 +90,7 @@ class Minimal:
             "session_id": session_id, "msisdn": msisdn[:3] + "*****" + msisdn[-3:], "service_code": code,
             "outcome": "end" if reply.startswith("END") else "continue",
             "ms": round((time.perf_counter() - started) * 1000, 2), "event": "ussd_turn", "level": "info",
-            "logger": "minimal", "timestamp": datetime.now(timezone.utc).isoformat(),
+            "logger": "minimal", "timestamp": datetime.now(UTC).isoformat(),
         }) + "\n")
         if not self.flush_due:
             self.flush_due = True
@@ -117,7 +117,7 @@ class Minimal:
         if self.committing or not self.waiting:
             return
         group, self.waiting = self.waiting[:MAX_GROUP], self.waiting[MAX_GROUP:]
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         self.write.execute("BEGIN IMMEDIATE")
         answers = []
         for pin, msisdn, future in group:

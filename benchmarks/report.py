@@ -119,7 +119,7 @@ def table(res: dict[str, Any]) -> str:
             lines.append(f"{lv['concurrency']:>4} {lv['baseline']['steps_per_s']:>8,.0f} {g['steps_per_s']:>10,.0f} "
                          f"{lv['ratio']:>6.2f} {g['p50_ms']:>7.2f} {g['p99_ms']:>7.2f} {g['max_ms']:>7.1f} "
                          f"{g['errors']:>6} {g['generator_cpu_share']:>7.0%} {g['server_peak_rss_mb']:>12.1f}")
-        lines.append(f"bare p50/p99 at c=64: " + ", ".join(
+        lines.append("bare p50/p99 at c=64: " + ", ".join(
             f"{lv['baseline']['p50_ms']:.2f}/{lv['baseline']['p99_ms']:.2f} ms" for lv in u["levels"]
             if lv["concurrency"] == 64))
     mn = res.get("minimal")

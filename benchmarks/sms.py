@@ -1,7 +1,7 @@
 """SMS through the simulator, driven by the simulator itself: MO ``BAL`` in, MT reply out.
 
 The driver only starts a load inside the SMSC simulator and reads its
-report (``gateway.simulator.load``): ``POST /load/round-trips`` has the
+report (``simulator.load``): ``POST /load/round-trips`` has the
 simulator deliver MO from distinct numbers, at most ``window`` awaiting
 their reply, and match each reply submit_sm by its destination, timing
 from the deliver_sm written to the reply read, all in the simulator's

@@ -1,7 +1,7 @@
 """USSD over SMPP through the simulator, driven by the simulator itself.
 
 The driver only starts a load inside the SMSC simulator and reads its report
-(``POST /load/ussd``, ``gateway.simulator.load.UssdSteps``): the simulator,
+(``POST /load/ussd``, ``simulator.load.UssdSteps``): the simulator,
 as the USSD centre, keeps ``window`` dialogues open from distinct numbers,
 each playing the next script (``*124#``; ``*100#`` then ``1``), and times
 each step from its deliver_sm written to the gateway's screen (submit_sm)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import csv
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-
-from collections.abc import Callable
 
 from gateway.domain.channels import Channel
 from gateway.domain.money import parse_amount

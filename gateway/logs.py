@@ -42,7 +42,7 @@ import sys
 import threading
 import time
 from collections.abc import MutableMapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -123,7 +123,7 @@ def _render(event: MutableMapping[str, Any]) -> str:
     """One of our own lines as JSON, exactly as the shared chain and ``JSONRenderer`` write it."""
     stamp = event.get("timestamp")
     if type(stamp) is float:
-        event["timestamp"] = datetime.fromtimestamp(stamp, timezone.utc).isoformat().replace("+00:00", "Z")
+        event["timestamp"] = datetime.fromtimestamp(stamp, UTC).isoformat().replace("+00:00", "Z")
     return _ENCODE(_privacy(None, "", event))
 
 

@@ -22,8 +22,8 @@ from gateway.config import CONFIG_DIR, ConfigError
 from gateway.domain.account import Bucket
 from gateway.domain.care import CarePolicy, ComplaintPolicy, DisputePolicy, NumberChangePolicy, StatementPolicy
 from gateway.domain.errors import InvalidAmount
-from gateway.domain.money import Currency, Money, parse_amount
 from gateway.domain.lifecycle import LineLifecycle, line_cycle
+from gateway.domain.money import Currency, Money, parse_amount
 from gateway.domain.msisdn import NumberPlan
 from gateway.domain.policy import (
     AttemptLimit,

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from gateway.domain.channels import Channel
 from gateway.domain.secrets import Sealed
 from gateway.services.facade import ACTIONS, Services
-from gateway.services.model import BalanceView, ConsentView, LostReportResult, ReportLost, TopUp, TopUpResult
+from gateway.services.model import ReportLost, TopUp
 from menus.replies import ReplyTexts
 
 

@@ -41,11 +41,10 @@ from gateway.domain.errors import GatewayError, LineLost, NumberRecycled, Unknow
 from gateway.domain.secrets import Sealed
 from gateway.domain.secrets import seal as seal_value
 from menus.actions import ACTION_TABLE, Texts
-from menus.replies import ReplyTexts
 from menus.loader import Menus
-from menus.model import ActionCall, Answer, MenuTree, Pending, Reply, SealedAnswer, Screen, ScreenKind, Turn
+from menus.model import ActionCall, Answer, MenuTree, Pending, Reply, Screen, ScreenKind, SealedAnswer, Turn
 from menus.paging import BACK, HOME, MORE, ScreenLimits, paginate
-
+from menus.replies import ReplyTexts
 
 #: ``Reply.screen`` of the resume offer (``Engine.resume_offer``).
 RESUME_SCREEN = "resume"

@@ -8,8 +8,8 @@ services: the confirmation and reminder SMS use the same texts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import datetime as dt
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 

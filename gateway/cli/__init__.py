@@ -15,8 +15,8 @@ import importlib
 import os
 import sqlite3
 import sys
-from typing import NoReturn
 from collections.abc import Sequence
+from typing import NoReturn
 
 from gateway.config import ConfigError
 from gateway.domain.errors import GatewayError

@@ -9,8 +9,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.clock import Clock, FixedClock, SystemClock
 from gateway.cli import DEMO_DB, CliError, add_config_option
+from gateway.clock import Clock, FixedClock, SystemClock
 from gateway.config import Settings, load_settings, mask_url
 from gateway.domain.errors import InvalidInput
 from gateway.domain.money import parse_amount

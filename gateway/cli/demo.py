@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(settings: Settings, data: Any) -> None:
     from gateway.app import serve, start_sms_runtime
-    from gateway.simulator import start_simulator
+    from simulator import start_simulator
 
     simulator = await start_simulator(settings)
     try:

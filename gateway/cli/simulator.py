@@ -56,7 +56,7 @@ def run_simulator(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Any, port: int | None, control_port: int | None) -> None:
-    from gateway.simulator import start_simulator
+    from simulator import start_simulator
 
     running = await start_simulator(settings, port=port, control_port=control_port)
     print(

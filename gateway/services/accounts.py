@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.domain import account as rules
+from gateway.domain import postpaid as postpaid_rules
 from gateway.domain.errors import (
     InvalidInput,
     NumberRecycled,
@@ -16,9 +17,8 @@ from gateway.domain.lifecycle import GONE, LineFacts, LineState
 from gateway.domain.limits import check_opening_balance
 from gateway.domain.lost import check_may_originate
 from gateway.domain.money import Money
-from gateway.domain.secrets import Sealed, normalise_id_number, seal
-from gateway.domain import postpaid as postpaid_rules
 from gateway.domain.postpaid import Bill
+from gateway.domain.secrets import Sealed, normalise_id_number, seal
 from gateway.services import postpaid
 from gateway.services.model import BalanceView, BillView
 from gateway.services.ports import Context

@@ -27,8 +27,8 @@ from gateway.domain.limits import check_opening_balance
 from gateway.domain.money import Money, parse_amount
 from gateway.services.accounts import SUBSCRIBER_TYPES, hash_id_number
 from gateway.services.csvfile import read_rows
-from gateway.services.postpaid import open_line
 from gateway.services.ports import Context
+from gateway.services.postpaid import open_line
 from gateway.store.port import DuplicateNumber, UnitOfWork
 
 FIELDS = ("msisdn", "balance", "expires_at", "id_number", "language", "type")

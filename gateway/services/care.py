@@ -19,13 +19,13 @@ one transaction, its SMS queued in it.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import datetime
 
 from gateway.domain import disputes as dispute_rules
 from gateway.domain import postpaid as postpaid_rules
 from gateway.domain.account import Bucket, EntryKind, LedgerEntry
-from gateway.domain.care import REFERENCE_ALPHABET, CarePolicy, REFERENCE_LENGTH, format_reference
+from gateway.domain.care import REFERENCE_ALPHABET, REFERENCE_LENGTH, CarePolicy, format_reference
 from gateway.domain.channels import Channel
 from gateway.domain.complaints import ComplaintStatus, complaint_text
 from gateway.domain.errors import (
@@ -42,7 +42,6 @@ from gateway.domain.postpaid import Bill
 from gateway.domain.statements import check_statement, chunks, period_bounds
 from gateway.logs import get_logger
 from gateway.services.accounts import find_originator
-from gateway.services.postpaid import settle_line
 from gateway.services.model import (
     ComplaintResult,
     DisputeResolved,
@@ -53,6 +52,7 @@ from gateway.services.model import (
     StatementResult,
 )
 from gateway.services.ports import Context
+from gateway.services.postpaid import settle_line
 from gateway.store.port import ComplaintRow, DisputeRow, SubscriberRecord, UnitOfWork
 
 log = get_logger(__name__)

@@ -16,8 +16,21 @@ from typing import Any
 from gateway.domain.channels import Channel
 from gateway.domain.money import Money
 from gateway.domain.secrets import Sealed, keyed_hash, seal
+from gateway.profile import OperatorProfile
 from gateway.services import (
-    accounts, care, consent, inactivity, journal, lifecycle, lost, oversight, postpaid, ratelimit, sessions, topup, usage,
+    accounts,
+    care,
+    consent,
+    inactivity,
+    journal,
+    lifecycle,
+    lost,
+    oversight,
+    postpaid,
+    ratelimit,
+    sessions,
+    topup,
+    usage,
     vouchers,
 )
 from gateway.services.activity import ActivityLog
@@ -36,7 +49,6 @@ from gateway.services.model import (
     TopUp,
     TopUpResult,
 )
-from gateway.profile import OperatorProfile
 from gateway.services.ports import Context
 from gateway.store.port import ComplaintRow, DialogueRecord, DisputeRow, SessionReport, SessionRow, SessionState
 

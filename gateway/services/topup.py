@@ -20,9 +20,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from gateway.domain import account as rules
-from gateway.domain.channels import Channel
-from gateway.logs import get_logger
 from gateway.domain.attempts import is_locked
+from gateway.domain.channels import Channel
 from gateway.domain.errors import (
     GatewayError,
     GiftRefused,
@@ -42,6 +41,7 @@ from gateway.domain.vouchers import (
     check_redeemable,
     clean_pin,
 )
+from gateway.logs import get_logger
 from gateway.services.accounts import find, find_originator, line_facts, refuse_lost_originator, subscriber_language
 from gateway.services.model import OutgoingSms, TopUp, TopUpResult
 from gateway.services.ports import Context

@@ -20,8 +20,8 @@ import asyncio
 from datetime import timedelta
 
 from gateway.clock import Clock
-from gateway.services.batcher import Batcher
 from gateway.services import sms_delivery
+from gateway.services.batcher import Batcher
 from gateway.services.sms_delivery import Database, OutboxRow
 
 

@@ -24,13 +24,13 @@ from prometheus_client import CollectorRegistry, Gauge
 from gateway.clock import Clock
 from gateway.config import SmppSettings
 from gateway.logs import get_logger
+from gateway.services.sms_delivery import OutboxRow
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.errors import BindRefused, SmppRemoteError
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
 from gateway.smpp.session import Session, read_pdu
 from gateway.smpp.ussd import UssdOverSmpp
-from gateway.services.sms_delivery import OutboxRow
 
 log = get_logger("gateway.smpp")
 

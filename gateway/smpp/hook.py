@@ -24,11 +24,11 @@ from datetime import timedelta
 
 from gateway.clock import Clock
 from gateway.logs import get_logger
+from gateway.services import sms_delivery
 from gateway.services.batcher import Batcher
+from gateway.services.sms_delivery import Database, Event
 from gateway.smpp.codec import decode_text
 from gateway.smpp.metrics import SmsMetrics
-from gateway.services import sms_delivery
-from gateway.services.sms_delivery import Database, Event
 
 log = get_logger("gateway.smpp")
 

@@ -30,19 +30,19 @@ from gateway.config import Settings, SmppSettings
 from gateway.domain.errors import GatewayError, InvalidMsisdn, RateLimited
 from gateway.logs import get_logger
 from gateway.profile import OperatorProfile
+from gateway.services import sms_delivery
+from gateway.services.batcher import Batcher
 from gateway.services.facade import Services
 from gateway.services.ratelimit import RateLimiter
-from gateway.services.batcher import Batcher
-from gateway.sms.keywords import seal
-from gateway.sms.router import KeywordRouter
-from menus.replies import ReplyTexts
+from gateway.services.sms_delivery import Database, Purged
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.client import Esme
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
 from gateway.smpp.ussd import UssdOverSmpp
-from gateway.services import sms_delivery
-from gateway.services.sms_delivery import Database, Purged
+from gateway.sms.keywords import seal
+from gateway.sms.router import KeywordRouter
+from menus.replies import ReplyTexts
 
 log = get_logger("gateway.sms")
 

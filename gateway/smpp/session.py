@@ -48,6 +48,7 @@ from aiosmpplib import (
 )
 
 from gateway.logs import get_logger
+from gateway.services import sms_delivery
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.codec import DC_UCS2, TLV_USSD_SERVICE_OP, encode_text, parse_receipt, parse_sm_body
 from gateway.smpp.correlator import Correlator, Flight
@@ -56,7 +57,6 @@ from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
 from gateway.smpp.throttle import ThrottleBackoff, TokenBucket
 from gateway.smpp.ussd import UssdOverSmpp
-from gateway.services import sms_delivery
 
 log = get_logger("gateway.smpp")
 

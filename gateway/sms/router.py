@@ -23,25 +23,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from gateway.domain.channels import Channel
 from gateway.domain.errors import GatewayError, InvalidMsisdn, UnknownSubscriber
 from gateway.domain.msisdn import NumberPlan
 from gateway.logs import get_logger
+from gateway.services import sms_delivery
 from gateway.services.facade import Services
 from gateway.services.model import (
-    BalanceView,
-    ConsentView,
-    LostReportResult,
     OutgoingSms,
     ReportLost,
     TopUp,
-    TopUpResult,
 )
-from gateway.sms import keywords as kw
-from gateway.services import sms_delivery
 from gateway.services.sms_delivery import InboxMessage
+from gateway.sms import keywords as kw
 from menus.replies import ReplyTexts
 
 log = get_logger("gateway.sms")

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import sqlite_utils
 
-from gateway.store.port import StoreBusy as StoreBusy, StoreError as StoreError
+from gateway.store.port import StoreBusy as StoreBusy
+from gateway.store.port import StoreError as StoreError
 
 if TYPE_CHECKING:
     from gateway.store.sqlite_uow import SqliteUnitOfWork

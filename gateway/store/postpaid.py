@@ -15,7 +15,7 @@ from typing import Any
 from gateway.domain.account import Bucket, LedgerEntry
 from gateway.domain.money import Currency, Money
 from gateway.domain.postpaid import Bill, Notice, PostpaidAccount
-from gateway.store.db import from_iso, iso
+from gateway.store.db import iso
 from gateway.store.port import DuplicateBill, DuplicatePayment
 
 #: The subscriber columns a postpaid record is read from (``SELECT s.<these>``).

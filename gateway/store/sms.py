@@ -52,22 +52,48 @@ from datetime import datetime, timedelta
 from gateway.domain.secrets import keystream_xor
 from gateway.store.db import iso
 from gateway.store.port import (
+    DEFAULT_LEASE as DEFAULT_LEASE,
+)
+from gateway.store.port import (
     FINAL_STATES as FINAL_STATES,
+)
+from gateway.store.port import (
+    INBOX_LEASE as INBOX_LEASE,
+)
+from gateway.store.port import (
     LIVE_OUTBOX_STATES,
     OUTBOX_KINDS,
     OUTBOX_STATES,
     OutboxFigures,
+)
+from gateway.store.port import (
     DeliveryReport as DeliveryReport,
+)
+from gateway.store.port import (
     Event as Event,
+)
+from gateway.store.port import (
     InboundSms as InboundSms,
+)
+from gateway.store.port import (
     OutboxRow as OutboxRow,
+)
+from gateway.store.port import (
     Purged as Purged,
+)
+from gateway.store.port import (
     SendFailed as SendFailed,
+)
+from gateway.store.port import (
     Submitted as Submitted,
+)
+from gateway.store.port import (
     Unacknowledged as Unacknowledged,
-    DEFAULT_LEASE as DEFAULT_LEASE,
-    INBOX_LEASE as INBOX_LEASE,
+)
+from gateway.store.port import (
     claimant as claimant,
+)
+from gateway.store.port import (
     place_of as place_of,
 )
 

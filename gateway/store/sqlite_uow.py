@@ -22,14 +22,13 @@ from gateway.domain.money import Currency, Money
 from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store import accounts as accounts_sql
-from gateway.store.care import SqliteCare
-from gateway.store.journal import SqliteJournal
-from gateway.store.console import SqliteAudit, SqliteReports
 from gateway.store import locks as locks_sql
 from gateway.store import outbox as outbox_sql
-from gateway.store.postpaid import SqlitePostpaid
 from gateway.store import sms as sms_sql
+from gateway.store.care import SqliteCare
+from gateway.store.console import SqliteAudit, SqliteReports
 from gateway.store.db import date_from_iso, from_iso, iso
+from gateway.store.journal import SqliteJournal
 from gateway.store.port import (
     Accounts,
     Activity,
@@ -46,8 +45,8 @@ from gateway.store.port import (
     Outbox,
     OutboxFigures,
     OutgoingSms,
-    RateLimits,
     Postpaid,
+    RateLimits,
     Reports,
     SessionRow,
     Sessions,
@@ -58,6 +57,7 @@ from gateway.store.port import (
     Usage,
     Vouchers,
 )
+from gateway.store.postpaid import SqlitePostpaid
 from gateway.store.usage import SqliteActivity, SqliteUsage
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest

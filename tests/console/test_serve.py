@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.conftest import (
-    Server, Smsc, campaign, free_port, seed, server_factory, smsc_factory, sms_env, wait_for,
+    Server,
+    Smsc,
+    campaign,
+    free_port,
+    seed,
+    server_factory,
+    sms_env,
+    smsc_factory,
+    wait_for,
 )
 
 __all__ = ["server_factory", "smsc_factory"]  # the fixtures, shared with the reliability tests

@@ -20,6 +20,7 @@ from tests.reliability.conftest import Server, Smsc, campaign, seed, sms_env, wa
 from tests.reliability.test_crash import _burst as topup_burst
 from tests.reliability.test_sms_crash import _burst as sms_burst
 
+
 def pg_env(tmp_path: Path, url: str, **extra: str) -> dict[str, str]:
     """Settings of a ``serve`` on the database at ``url`` (``extra``: more settings)."""
     return {"GATEWAY_DATABASE_URL": url, "GATEWAY_DATABASE_PATH": str(tmp_path / "never.db"), **extra}

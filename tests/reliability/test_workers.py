@@ -19,8 +19,6 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
 from tests.reliability.conftest import Server, audit, campaign, rows, seed, sms_env, wait_for
 
 WORKERS = 2

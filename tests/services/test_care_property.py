@@ -24,7 +24,7 @@ from gateway.services import Context, Services
 from gateway.store import open_store
 from menus.catalog import Catalog
 from menus.replies import Replies
-from tests.care import give_bill, pay, postpaid_line
+from tests.care import pay, postpaid_line
 
 ME = "9779801234567"
 KTM = ZoneInfo("Asia/Kathmandu")

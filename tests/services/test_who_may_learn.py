@@ -11,9 +11,9 @@ from gateway.domain.channels import Channel
 from gateway.domain.errors import (
     GatewayError,
     LineLost,
-    NotPostpaid,
     LostDetailsMismatch,
     LostReportLocked,
+    NotPostpaid,
     TopUpLocked,
     VoucherAlreadyUsed,
     WrongPin,

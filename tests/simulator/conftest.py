@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gateway.config import Settings
-from gateway.simulator import RunningSimulator, start_simulator
+from simulator import RunningSimulator, start_simulator
 
 StartSim = Callable[..., Awaitable[RunningSimulator]]
 

@@ -11,7 +11,7 @@ import asyncio
 import struct
 from dataclasses import dataclass
 
-from aiosmpplib import BindTransceiver, BindReceiver, BindTransmitter, PhoneNumber, SubmitSm
+from aiosmpplib import BindReceiver, BindTransceiver, BindTransmitter, PhoneNumber, SubmitSm
 
 TIMEOUT = 2.0
 

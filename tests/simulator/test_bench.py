@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.simulator.bench import measure_submit_rate
+from simulator.bench import measure_submit_rate
 
 
 async def test_pipelined_client_gets_every_submit_answered(sim):

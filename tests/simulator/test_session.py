@@ -6,7 +6,7 @@ import struct
 
 from aiosmpplib import BindTransceiver, BindTransmitter, EnquireLink, PhoneNumber, SubmitSm
 
-from gateway.simulator.session import (
+from simulator.session import (
     BindRefused,
     Bound,
     Closed,

@@ -18,9 +18,9 @@ from gateway.clock import SystemClock
 from gateway.config import SmppSettings
 from gateway.domain.money import Money
 from gateway.profile import OperatorProfile, load_profile
+from gateway.services.batcher import Batcher
 from gateway.services.facade import Services
 from gateway.services.ports import Context
-from gateway.services.batcher import Batcher
 from gateway.smpp import SmsRuntime, start_sms
 from gateway.store import Store, open_store
 from tests.sms.fakes import FakeTexts

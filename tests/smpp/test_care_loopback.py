@@ -22,9 +22,9 @@ from gateway.config import Settings
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services.facade import Services
 from gateway.services.ports import Context
-from gateway.simulator import RunningSimulator, start_simulator
 from gateway.smpp.runtime import default_texts
 from gateway.store import Store
+from simulator import RunningSimulator, start_simulator
 from tests.care import give_bill, postpaid_line
 from tests.smpp.conftest import Start, eventually
 

@@ -8,7 +8,6 @@ import struct
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
-from gateway.domain.channels import Channel
 from gateway.services.campaign import queue_campaign
 from gateway.services.facade import Services
 from gateway.services.model import OutgoingSms

@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from gateway.config import Settings
-from gateway.simulator import RunningSimulator, start_simulator
 from gateway.smpp.runtime import default_texts
+from simulator import RunningSimulator, start_simulator
 from tests.smpp.conftest import KHMER, SUBSCRIBER, Start, eventually  # noqa: F401
 
 
@@ -119,7 +119,6 @@ async def test_receipts_after_an_smsc_restart_reach_the_new_messages(start_gatew
 
     from gateway.services.model import OutgoingSms
     from gateway.store.outbox import enqueue
-
     from tests.smpp.conftest import free_port
 
     def queue(tag: str) -> None:

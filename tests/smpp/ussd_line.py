@@ -23,7 +23,7 @@ from gateway.app import Gateway, SmsSide, build_gateway, start_sms_runtime
 from gateway.clock import FixedClock
 from gateway.config import SmppSettings
 from gateway.domain.money import parse_amount
-from gateway.simulator import RunningSimulator, start_simulator
+from simulator import RunningSimulator, start_simulator
 from tests.smpp.conftest import eventually
 from tests.ussd.conftest import ME, make_settings
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from gateway.clock import FixedClock
 from gateway.services.facade import Services
-from gateway.sms.router import KeywordRouter
 from gateway.smpp.codec import decode_text
+from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store
 from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox, read
@@ -32,7 +32,7 @@ def purge(services: Services) -> sms_store.Purged:
 
 
 def inbox(store: Store) -> list[tuple[str, int]]:
-    return [(r["text"], r["incomplete"]) for r in read(store, 
+    return [(r["text"], r["incomplete"]) for r in read(store,
         "SELECT text, incomplete FROM sms_inbox ORDER BY id")]
 
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from gateway.services.batcher import Batcher
 from gateway.services.facade import Services
 from gateway.services.model import OutgoingSms
-from gateway.services.batcher import Batcher
-from gateway.sms.router import KeywordRouter
 from gateway.smpp import runtime as rt
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.codec import decode_text
 from gateway.smpp.hook import StoreHook
+from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from gateway.store.outbox import enqueue
 from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox, read
 from tests.sms.fakes import FakeTexts
 from tests.sms.test_router import receive

@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 
 from gateway.clock import FixedClock
-from gateway.services.model import OutgoingSms
 from gateway.services.batcher import Batcher
+from gateway.services.model import OutgoingSms
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.codec import decode_text
 from gateway.store import Store

@@ -10,7 +10,6 @@ from gateway.services.model import OutgoingSms
 from gateway.smpp.codec import decode_text
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from gateway.store.outbox import enqueue
 from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox, read
 
 SMSC = "selfcare@127.0.0.1:2775"
@@ -36,7 +35,7 @@ def _status(store: Store) -> dict[int, str]:
 
 
 def _parts(store: Store, outbox_id: int) -> list[tuple[str, int, str]]:
-    return [(r["smsc_message_id"], r["part"], r["status"]) for r in read(store, 
+    return [(r["smsc_message_id"], r["part"], r["status"]) for r in read(store,
         "SELECT * FROM sms_outbox_parts WHERE outbox_id = ? ORDER BY part", (outbox_id,))]
 
 

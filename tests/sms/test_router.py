@@ -9,8 +9,8 @@ import pytest
 from gateway.domain.money import Money
 from gateway.services.facade import Services
 from gateway.services.model import Channel, ReportLost
-from gateway.sms.router import KeywordRouter
 from gateway.smpp.codec import decode_text
+from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store
 from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox, read

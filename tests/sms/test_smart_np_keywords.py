@@ -12,8 +12,8 @@ import pytest
 from gateway.domain.money import Money
 from gateway.profile import load_profile
 from gateway.services import Context, Services
-from gateway.sms.router import KeywordRouter
 from gateway.smpp.codec import decode_text
+from gateway.sms.router import KeywordRouter
 from gateway.store import sms as sms_store
 from menus.catalog import Catalog
 from menus.replies import Replies

@@ -7,8 +7,8 @@ from datetime import timedelta
 from gateway.domain.money import Money
 from gateway.services.facade import Services
 from gateway.services.model import Channel, ReportLost, TopUp
-from gateway.sms.router import KeywordRouter
 from gateway.smpp.codec import decode_text
+from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store
 from menus.catalog import Catalog

@@ -91,7 +91,7 @@ def test_an_unreachable_server_is_one_line_without_the_password() -> None:
     with pytest.raises(StoreError) as info:
         connection.open_pool(url, timeout=2.0)
     message = str(info.value)
-    assert message.startswith(f"postgresql://gw:***@127.0.0.1:") and "cannot connect" in message
+    assert message.startswith("postgresql://gw:***@127.0.0.1:") and "cannot connect" in message
     assert "hunter2-pw" not in message and "\n" not in message
 
 

@@ -8,17 +8,17 @@ hand a balance the expiry's value; these tests read back what was written.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from gateway.domain.money import Currency
 from gateway.store import open_store
 from gateway.store.accounts import _LOAD_LIVE, _record
-from gateway.domain.money import Currency
 
 USD = Currency("USD", 2, "$")
-NOW = datetime(2026, 12, 23, 10, 5, 7, 123456, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 23, 10, 5, 7, 123456, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ answer is compared with the general code's, on generated input.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote
 
 import pytest
@@ -65,7 +65,7 @@ def replies() -> Replies:
 
 
 MOMENTS = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
-                       timezones=st.just(timezone.utc))
+                       timezones=st.just(UTC))
 
 
 @given(MOMENTS)
@@ -78,8 +78,8 @@ def test_dates_and_times_read_as_strftime_writes_them(replies: Replies, moment: 
 def test_no_date_is_a_dash(replies: Replies) -> None:
     assert (replies.date(None), replies.time(None)) == ("-", "-")
     # 17:05 on 23 December in Phnom Penh (UTC+7)
-    assert replies.time(datetime(2026, 12, 23, 10, 5, tzinfo=timezone.utc)) == "17:05 23/12/2026"
-    assert replies.date(datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc) + timedelta(minutes=1)) == "01/01/2027"
+    assert replies.time(datetime(2026, 12, 23, 10, 5, tzinfo=UTC)) == "17:05 23/12/2026"
+    assert replies.date(datetime(2026, 12, 31, 17, 0, tzinfo=UTC) + timedelta(minutes=1)) == "01/01/2027"
 
 
 @pytest.mark.parametrize(("form", "reason"), [

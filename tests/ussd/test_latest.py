@@ -189,9 +189,8 @@ async def test_a_key_used_again_for_a_new_dialogue_starts_afresh(world):
 
 async def test_a_dialogue_may_give_only_so_many_answers(world):
     """A kept path stops growing where Africa's Talking's ``text`` would: then the expired screen."""
-    from gateway.ussd.dialogue import MAX_ANSWERS
-
     from gateway.services.ratelimit import RateLimiter
+    from gateway.ussd.dialogue import MAX_ANSWERS
 
     world.add()
     world.gateway.dialogues.limiter = RateLimiter(0)  # (the limit per minute would stop it first)

@@ -292,7 +292,7 @@ class TestLength:
 
     def test_many_short_options_are_paged_not_refused(self, kh: Menus) -> None:
         """A menu needing several pages of short options is fine: paging mends it."""
-        options = "".join(f'    {{ label = "selfcare.opt_stop", target = "stop" }},\n' for _ in range(12))
+        options = "".join('    { label = "selfcare.opt_stop", target = "stop" },\n' for _ in range(12))
         kh.edit_tree('    { label = "selfcare.opt_stop", target = "stop" },\n', options)
 
         assert kh.lines() == []

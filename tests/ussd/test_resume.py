@@ -118,10 +118,10 @@ class TestOverHttp:
 
     async def test_the_offer_survives_a_restart(self, world, tmp_path, clock):
         """Offered by one gateway, chosen on a new one over the same database."""
+        import aiohttp
+
         from tests.ussd.conftest import Phone
         from tests.ussd.test_endpoint import _serve
-
-        import aiohttp
 
         world.add()
         await _cut_off_on_the_topup_menu(world)

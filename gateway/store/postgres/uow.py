@@ -35,7 +35,9 @@ from gateway.domain.attempts import AttemptState, after_failure, count_failures_
 from gateway.domain.money import Currency, Money
 from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
+from gateway.store import postpaid as postpaid_sql
 from gateway.store.port import (
+    LOCK_KINDS,
     Accounts,
     Activity,
     Audit,
@@ -43,27 +45,25 @@ from gateway.store.port import (
     Consent,
     DuplicateNumber,
     Inbox,
-    LOCK_KINDS,
     Journal,
     LineSummary,
     Locks,
     LostReports,
     Outbox,
-    RateLimits,
     Postpaid,
+    RateLimits,
     Reports,
     SessionRow,
     Sessions,
     SessionState,
     StoreBusy,
-    StoreError,
     StoredTopUp,
+    StoreError,
     SubscriberRecord,
     TopUps,
     Usage,
     Vouchers,
 )
-from gateway.store import postpaid as postpaid_sql
 from gateway.store.postgres.connection import Connection, describe, url_of
 
 Row = dict[str, Any]

@@ -29,8 +29,8 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from gateway.simulator.server import Simulator
-    from gateway.simulator.ussd import Dialogue, Screen
+    from simulator.server import Simulator
+    from simulator.ussd import Dialogue, Screen
 
 
 class Load(Protocol):

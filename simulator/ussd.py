@@ -39,7 +39,7 @@ from aiosmpplib import NPI, TON, DeliverSm, PhoneNumber, SmppCommandStatus
 from gateway.smpp.codec import UssdFields, encode_ussd
 
 if TYPE_CHECKING:
-    from gateway.simulator.server import SmppConnection, Simulator
+    from simulator.server import Simulator, SmppConnection
 
 PSSR_INDICATION, USSR_REQUEST, PSSR_RESPONSE, USSR_CONFIRM = 1, 2, 17, 18
 USER_ABORT = 0x81
@@ -159,7 +159,7 @@ class UssdCentre:
         self._numbers = itertools.count(1)
         #: deliver_sm sent and not answered yet: (connection id, sequence) → dialogue.
         self._sent: dict[tuple[int, int], Dialogue] = {}
-        #: A benchmark load driving dialogues (``gateway.simulator.load.UssdSteps``), if any.
+        #: A benchmark load driving dialogues (``simulator.load.UssdSteps``), if any.
         self.on_screen: Any = None
 
     # --- the control API's three calls --------------------------------------------------------

@@ -3,7 +3,7 @@
 ``measure_submit_rate`` is a deliberately thin pipelining client (one
 pre-encoded submit_sm whose sequence number is patched in place, raw header
 parsing of the responses, one write per batch) so that it measures the
-server, not itself. ``python -m gateway.simulator.bench`` runs both servers
+server, not itself. ``python -m simulator.bench`` runs both servers
 in their own processes and prints the two rates.
 """
 
@@ -87,7 +87,7 @@ async def _serve_ours(port: int) -> None:
     import dataclasses
 
     from gateway.config import Settings
-    from gateway.simulator import start_simulator
+    from simulator import start_simulator
 
     base = Settings()
     settings = dataclasses.replace(base, simulator=dataclasses.replace(base.simulator, port=port, control_port=0))
@@ -135,7 +135,7 @@ async def compare(count: int, window: int) -> dict[str, float]:
     for name in ("ours", "smpp34"):
         port = _free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.simulator.bench", f"--serve-{name}", str(port)],
+            [sys.executable, "-m", "simulator.bench", f"--serve-{name}", str(port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:

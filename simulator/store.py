@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.simulator.codec import ConcatInfo
+from simulator.codec import ConcatInfo
 
 
 @dataclass(frozen=True)

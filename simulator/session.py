@@ -44,7 +44,7 @@ from aiosmpplib import (
 )
 
 from gateway.smpp.codec import UssdFields
-from gateway.simulator.codec import (
+from simulator.codec import (
     HEADER_LENGTH,
     MAX_PDU_LENGTH,
     REQUEST_TYPES,

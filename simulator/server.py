@@ -22,10 +22,10 @@ from aiosmpplib import SmppCommandStatus
 
 from gateway.config import SimulatorSettings
 from gateway.logs import get_logger
-from gateway.simulator.codec import concat_info, data_coding_of, deliver_parts
-from gateway.simulator.faults import SubmitFaults, receipt_pdu, wants_receipt
-from gateway.simulator.load import Load
-from gateway.simulator.session import (
+from simulator.codec import concat_info, data_coding_of, deliver_parts
+from simulator.faults import SubmitFaults, receipt_pdu, wants_receipt
+from simulator.load import Load
+from simulator.session import (
     BindRefused,
     Bound,
     Closed,
@@ -34,10 +34,10 @@ from gateway.simulator.session import (
     SmppSession,
     SubmitReceived,
 )
-from gateway.simulator.store import MoMessage, MoQueue, MtPart, MtStore
-from gateway.simulator.ussd import UssdCentre
+from simulator.store import MoMessage, MoQueue, MtPart, MtStore
+from simulator.ussd import UssdCentre
 
-log = get_logger("gateway.simulator")
+log = get_logger("simulator")
 OK = SmppCommandStatus.ESME_ROK
 
 
@@ -130,7 +130,7 @@ class Simulator:
         self._mo_parts_left: dict[int, int] = {}
         self.unbinds = 0
         self.drops = 0
-        #: A benchmark load running inside the simulator (``gateway.simulator.load``), if any.
+        #: A benchmark load running inside the simulator (``simulator.load``), if any.
         self.load: Load | None = None
         self._to_flush: set[SmppConnection] = set()
         self._flush_scheduled = False

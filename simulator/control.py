@@ -5,12 +5,12 @@ submitted (reassembled), ``DELETE /mt`` forgets it, ``GET /binds`` shows who
 is bound, ``GET /stats`` which MO were acknowledged and how connections
 ended (unbind or drop). For benchmarks, ``POST /load/round-trips``,
 ``POST /load/mt-count`` and ``POST /load/ussd`` start a load the simulator drives itself and
-``GET /load`` reports it (``gateway.simulator.load``). ``GET /`` serves the phone page from ``static/``; the page's USSD
+``GET /load`` reports it (``simulator.load``). ``GET /`` serves the phone page from ``static/``; the page's USSD
 requests go through ``POST /ussd`` here, which forwards them to
 ``[simulator] gateway_url`` in the Africa's Talking convention, so the
 browser never needs the gateway to allow cross-origin requests.
 
-The simulator is a USSD centre over SMPP too (``gateway.simulator.ussd``):
+The simulator is a USSD centre over SMPP too (``simulator.ussd``):
 ``POST /ussd/dial {"msisdn", "code"}`` and ``POST /ussd/answer {"session",
 "text"}`` answer the gateway's next screen as ``{"session", "text", "end"}``,
 ``POST /ussd/abort {"session"}`` hangs up. Bad input is a 400, an unknown
@@ -38,10 +38,10 @@ from aiohttp import web
 from gateway.domain.errors import InvalidMsisdn
 from gateway.domain.msisdn import NumberPlan
 from gateway.smpp.codec import encode_ussd
-from gateway.simulator.codec import choose_data_coding, encode_text
-from gateway.simulator.load import MtCount, RoundTrips, UssdSteps
-from gateway.simulator.server import Simulator
-from gateway.simulator.ussd import Dialogue, Screen, UssdError
+from simulator.codec import choose_data_coding, encode_text
+from simulator.load import MtCount, RoundTrips, UssdSteps
+from simulator.server import Simulator
+from simulator.ussd import Dialogue, Screen, UssdError
 
 STATIC = Path(__file__).parent / "static"
 SIMULATOR: web.AppKey[Simulator] = web.AppKey("simulator", Simulator)

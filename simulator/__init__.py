@@ -5,6 +5,6 @@ Public entry point: ``start_simulator(settings, port=…, control_port=…)`` �
 ``simulator`` with the MT store and ``inject_mo``, ``await close()``).
 """
 
-from gateway.simulator.runner import RunningSimulator, start_simulator
+from simulator.runner import RunningSimulator, start_simulator
 
 __all__ = ["RunningSimulator", "start_simulator"]

@@ -11,10 +11,10 @@ from aiohttp import web
 from gateway.config import Settings
 from gateway.logs import get_logger
 from gateway.profile import load_profile
-from gateway.simulator.control import init_app
-from gateway.simulator.server import SmppConnection, Simulator
+from simulator.control import init_app
+from simulator.server import Simulator, SmppConnection
 
-log = get_logger("gateway.simulator")
+log = get_logger("simulator")
 
 
 @dataclass
