@@ -1,8 +1,8 @@
 """``deploy/grafana/selfcare.json`` and ``deploy/prometheus/alerts.yml`` against a running gateway's ``/metrics``.
 
 A gateway is started as operators run it (``serve --workers 2`` bound to
-the simulator, so every metric family of a process exists: the SMPP ones,
-the shared rate limits'), and its ``/metrics`` page is the truth: every
+the simulator, USSD over SMPP and every HTTP dialect on, so every metric
+family of a process exists: the SMPP ones, the shared rate limits'), and its ``/metrics`` page is the truth: every
 metric a panel or a rule names must be one it exports (a counter as
 ``_total``, a histogram as ``_bucket``/``_sum``/``_count``), and every family
 it exports must have a panel. A metric renamed, or added without a panel,
@@ -104,9 +104,12 @@ def test_the_alert_rules_cover_what_the_issue_names() -> None:
 @pytest.mark.slow
 def test_dashboard_and_alerts_name_exactly_what_a_running_gateway_exports(tmp_path: Path, server_factory,
                                                                           smsc_factory) -> None:
-    """Every name the dashboard and the rules use is exported, and every exported family has a panel."""
+    """Every name the dashboard and the rules use is exported, and every exported family has a panel.
+
+    Every path that brings metrics of its own is on: USSD over SMPP and all the HTTP dialects."""
     smsc = smsc_factory(tmp_path).start()
-    server = server_factory(tmp_path, **sms_env(smsc))
+    server = server_factory(tmp_path, **sms_env(smsc, GATEWAY_SMPP_USSD="true",
+                                                GATEWAY_HTTP_DIALECTS="hubtel,nalo,arkesel,madapi"))
     server.args = ["--workers", "2"]
     server.start()
     wait_for(lambda: len(smsc.request("GET", "/binds")) == 2, 15, "both workers bound")  # type: ignore[arg-type]
