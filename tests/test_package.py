@@ -28,6 +28,8 @@ import pytest
 from tests.reliability.conftest import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The operator console's token in the installed gateway (long enough for the console to accept it).
+CONSOLE_TOKEN = "wheel-test-operator-token-0123456789"
 #: What the build needs of the checkout, and what it must not carry along.
 _NOT_SOURCE = shutil.ignore_patterns(".venv", ".git", "var", "build", "dist", "*.egg-info", "__pycache__",
                                      ".mypy_cache", ".pytest_cache", ".hypothesis", "tests", "benchmarks")
@@ -42,17 +44,19 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 300) 
 def _shipped_files() -> set[str]:
     """Every file of the packages that is not Python source: menus, texts, web assets, specs."""
     found = set()
-    for package in ("gateway", "menus"):
+    for package in ("gateway", "menus", "simulator"):
         for path in (ROOT / package).rglob("*"):
             if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts:
                 found.add(str(path.relative_to(ROOT)))
     return found
 
 
-def _http(port: int, method: str, path: str, body: str = "") -> tuple[int, str]:
+def _http(port: int, method: str, path: str, body: str = "", token: str = "") -> tuple[int, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         conn.request(method, path, body=body or None, headers=headers)
         response = conn.getresponse()
         return response.status, response.read().decode()
@@ -90,12 +94,13 @@ def test_the_wheel_installs_initialises_and_serves_without_the_checkout(tmp_path
 
     work = tmp_path / "elsewhere"
     work.mkdir()
-    where = json.loads(_run([str(python), "-c", "import json, gateway, menus, gateway.config as c; print(json.dumps("
-                                                "[gateway.__file__, menus.__file__, str(c.DEFAULT_CONFIG)]))"],
+    where = json.loads(_run([str(python), "-c", "import json, gateway, menus, simulator, gateway.config as c; "
+                                                "print(json.dumps([gateway.__file__, menus.__file__, "
+                                                "simulator.__file__, str(c.DEFAULT_CONFIG)]))"],
                             work, env))
     for path in where:
         assert Path(path).is_relative_to(venv) and not Path(path).is_relative_to(ROOT), where
-    assert where[2].endswith("gateway/defaults/gateway.toml")
+    assert where[3].endswith("gateway/defaults/gateway.toml")
 
     tool = str(venv / "bin" / "ussd-gateway")
     folder = tmp_path / "site"
@@ -104,11 +109,12 @@ def test_the_wheel_installs_initialises_and_serves_without_the_checkout(tmp_path
     _run([tool, "db", "migrate", "--config", config], work, env)
     _run([tool, "subscribers", "add", "012345678", "--balance", "6", "--config", config], work, env)
 
-    port = free_port()
+    port, admin = free_port(), free_port()
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen([tool, "serve", "--config", config], cwd=work, stdout=log, stderr=log,
                               env={**env, "GATEWAY_HTTP_PORT": str(port), "GATEWAY_SMPP_ENABLED": "false",
-                                   "GATEWAY_LOGGING_FORMAT": "json"})
+                                   "GATEWAY_LOGGING_FORMAT": "json", "GATEWAY_ADMIN_PORT": str(admin),
+                                   "GATEWAY_ADMIN_TOKEN": CONSOLE_TOKEN})
     try:
         def up() -> bool:
             assert server.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
@@ -125,6 +131,13 @@ def test_the_wheel_installs_initialises_and_serves_without_the_checkout(tmp_path
                                        "text": ""})
         status, screen = _http(port, "POST", "/ussd", body)
         assert status == 200 and screen.startswith("END ") and "$6.00" in screen, screen
+        # The console, with its pages and assets from the wheel: the line just added, and its sign-in page.
+        status, line = _http(admin, "GET", "/admin/api/subscribers/012345678", token=CONSOLE_TOKEN)
+        assert status == 200 and json.loads(line)["msisdn"] == "85512345678", line
+        assert _http(admin, "GET", "/admin/api/subscribers/012345678")[0] == 401
+        status, page = _http(admin, "GET", "/admin/login")
+        assert status == 200 and "Access token" in page
+        assert _http(admin, "GET", "/admin/static/console.css")[0] == 200
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=20) == 0
