@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from gateway.domain.account import Account, Bucket, LedgerEntry
@@ -23,8 +23,6 @@ from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store import accounts as accounts_sql
 from gateway.store import locks as locks_sql
-from gateway.store import outbox as outbox_sql
-from gateway.store import sms as sms_sql
 from gateway.store.care import SqliteCare
 from gateway.store.console import SqliteAudit, SqliteReports
 from gateway.store.db import date_from_iso, from_iso, iso
@@ -37,14 +35,11 @@ from gateway.store.port import (
     Consent,
     DuplicateNumber,
     Inbox,
-    InboxMessage,
     Journal,
     LineSummary,
     Locks,
     LostReports,
     Outbox,
-    OutboxFigures,
-    OutgoingSms,
     Postpaid,
     RateLimits,
     Reports,
@@ -58,6 +53,7 @@ from gateway.store.port import (
     Vouchers,
 )
 from gateway.store.postpaid import SqlitePostpaid
+from gateway.store.sms import InboxSql, OutboxSql
 from gateway.store.usage import SqliteActivity, SqliteUsage
 
 
@@ -433,84 +429,6 @@ class SqliteSessions(_Bound):
         return self._conn.execute("DELETE FROM ussd_sessions WHERE expires_at < ?", (iso(before),)).rowcount
 
 
-class SqliteOutbox(_Bound):
-    __slots__ = ()
-
-    def enqueue(self, sms: OutgoingSms, now: datetime) -> int | None:
-        return outbox_sql.enqueue(self._conn, sms, now)
-
-    def enqueue_many(self, messages: list[OutgoingSms], now: datetime) -> int:
-        return outbox_sql.enqueue_many(self._conn, messages, now)
-
-    def skipped(self, sms: OutgoingSms, now: datetime, reason: str) -> None:
-        """A message recorded as not sent (status ``skipped``, ``reason`` as its error)."""
-        stamp = iso(now)
-        self._conn.execute(
-            "INSERT INTO sms_outbox (source, destination, text, kind, status, attempts, "
-            "next_attempt_at, created_at, updated_at, error, campaign_id) "
-            "VALUES (?, ?, ?, ?, 'skipped', 0, ?, ?, ?, ?, ?)",
-            (sms.source, sms.destination, sms.text, sms.kind, stamp, stamp, stamp, reason, sms.campaign_id),
-        )
-
-    def claim_due(self, now: datetime, limit: int, *, identity: str | None,
-                  lease: timedelta) -> list[sms_sql.OutboxRow]:
-        return sms_sql.claim_due(self._conn, now, limit, identity=identity, lease=lease)
-
-    def recover(self, now: datetime, identity: str | None) -> int:
-        return sms_sql.recover(self._conn, now, identity)
-
-    def figures(self, receipts_before: datetime) -> OutboxFigures:
-        return sms_sql.outbox_figures(self._conn, receipts_before)
-
-    def add_campaign(self, text: str, now: datetime, channel: str) -> int:
-        cur = self._conn.execute("INSERT INTO campaigns (text, created_at, channel) VALUES (?, ?, ?)",
-                                 (text, iso(now), channel))
-        assert cur.lastrowid is not None
-        return cur.lastrowid
-
-
-class SqliteInbox(_Bound):
-    __slots__ = ()
-
-    def apply(self, events: Sequence[sms_sql.Event], now: datetime, *, decode: Callable[[bytes, int], str],
-              dedupe_window: timedelta, part_key: bytes, senders: dict[int, str] | None = None,
-              redeliveries: list[tuple[int, int]] | None = None, identity: str | None = None) -> list[int]:
-        return sms_sql.apply(self._conn, events, now, decode=decode, dedupe_window=dedupe_window,
-                             part_key=part_key, senders=senders, redeliveries=redeliveries, identity=identity)
-
-    def settle(self, inbox_ids: Sequence[int]) -> None:
-        sms_sql.settle(self._conn, inbox_ids)
-
-    def expect_unsettled(self, now: datetime, identity: str | None) -> int:
-        return sms_sql.expect_unsettled(self._conn, now, identity)
-
-    def purge(self, now: datetime, *, decode: Callable[[bytes, int], str], part_key: bytes,
-              identity: str | None) -> sms_sql.Purged:
-        return sms_sql.purge(self._conn, now, decode=decode, part_key=part_key, identity=identity)
-
-    def purge_texts(self, now: datetime, retention: timedelta) -> int:
-        return sms_sql.purge_texts(self._conn, now, retention)
-
-    def unhandled(self, limit: int) -> list[int]:
-        return sms_sql.unhandled_inbox(self._conn, limit)
-
-    def adopt(self, now: datetime, identity: str | None, limit: int, *, starting: bool) -> list[int]:
-        return sms_sql.adopt_inbox(self._conn, now, identity, limit, starting=starting)
-
-    def messages(self, inbox_ids: Sequence[int]) -> dict[int, InboxMessage]:
-        return {
-            inbox_id: InboxMessage(inbox_id, row["source"], row["destination"], row["text"], row["status"],
-                                   row["digest"], bool(row["incomplete"]))
-            for inbox_id, row in sms_sql.inbox_rows(self._conn, inbox_ids).items()
-        }
-
-    def mark_many(self, outcomes: Sequence[tuple[int, str, str | None]], now: datetime) -> None:
-        sms_sql.mark_inbox_many(self._conn, outcomes, now)
-
-    def mark(self, inbox_id: int, status: str, now: datetime, error: str | None = None) -> None:
-        sms_sql.mark_inbox(self._conn, inbox_id, status, now, error)
-
-
 class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
@@ -527,8 +445,8 @@ class SqliteUnitOfWork:
         self.lost: LostReports = SqliteLostReports(conn)
         self.consent: Consent = SqliteConsent(conn)
         self.sessions: Sessions = SqliteSessions(conn)
-        self.outbox: Outbox = SqliteOutbox(conn)
-        self.inbox: Inbox = SqliteInbox(conn)
+        self.outbox: Outbox = OutboxSql(conn)
+        self.inbox: Inbox = InboxSql(conn)
         self.usage: Usage = SqliteUsage(conn)
         self.activity: Activity = SqliteActivity(conn)
         self.care: Care = SqliteCare(conn)
