@@ -27,6 +27,7 @@ from gateway.store.care import SqliteCare
 from gateway.store.console import SqliteAudit, SqliteReports
 from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.journal import SqliteJournal
+from gateway.store.line_events import ConsentSql, LostReportsSql
 from gateway.store.port import (
     Accounts,
     Activity,
@@ -43,9 +44,7 @@ from gateway.store.port import (
     Postpaid,
     RateLimits,
     Reports,
-    SessionRow,
     Sessions,
-    SessionState,
     StoredTopUp,
     SubscriberRecord,
     TopUps,
@@ -53,6 +52,7 @@ from gateway.store.port import (
     Vouchers,
 )
 from gateway.store.postpaid import SqlitePostpaid
+from gateway.store.sessions import SessionsSql
 from gateway.store.sms import InboxSql, OutboxSql
 from gateway.store.usage import SqliteActivity, SqliteUsage
 
@@ -295,57 +295,6 @@ class SqliteLocks(_Bound):
         return locks_sql.in_force(self._conn, now)
 
 
-class SqliteLostReports(_Bound):
-    __slots__ = ()
-
-    def record_attempt(self, reporter: str, target: str, now: datetime, outcome: str, channel: str) -> None:
-        self._conn.execute(
-            "INSERT INTO lost_attempts (reporter_msisdn, target_msisdn, at, outcome, channel) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (reporter, target, iso(now), outcome, channel),
-        )
-
-    def reference_taken(self, reference: str) -> bool:
-        return self._conn.execute(
-            "SELECT 1 FROM lost_reports WHERE reference = ?", (reference,)
-        ).fetchone() is not None
-
-    def open(self, subscriber_id: int, reference: str, now: datetime, reporter: str, channel: str) -> None:
-        self._conn.execute(
-            "INSERT INTO lost_reports (subscriber_id, reference, reported_at, reporter_msisdn, channel) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (subscriber_id, reference, iso(now), reporter, channel),
-        )
-
-    def resolve(self, subscriber_id: int, now: datetime) -> None:
-        self._conn.execute(
-            "UPDATE lost_reports SET resolved_at = ? WHERE subscriber_id = ? AND resolved_at IS NULL",
-            (iso(now), subscriber_id),
-        )
-
-
-class SqliteConsent(_Bound):
-    __slots__ = ()
-
-    def set_opt_in(self, subscriber_id: int, opt_in: bool, now: datetime, channel: str) -> None:
-        """The subscriber's choice and its event row (when, by which channel)."""
-        self._conn.execute("UPDATE subscribers SET marketing_opt_in = ? WHERE id = ?", (int(opt_in), subscriber_id))
-        self._conn.execute(
-            "INSERT INTO consent_events (subscriber_id, opt_in, at, channel) VALUES (?, ?, ?, ?)",
-            (subscriber_id, int(opt_in), iso(now), channel),
-        )
-
-    def last_change(self, subscriber_id: int) -> tuple[datetime, str] | None:
-        row = self._conn.execute(
-            "SELECT at, channel FROM consent_events WHERE subscriber_id = ? ORDER BY id DESC LIMIT 1",
-            (subscriber_id,),
-        ).fetchone()
-        return None if row is None else (datetime.fromisoformat(row["at"]), str(row["channel"]))
-
-    def history(self, subscriber_id: int) -> list[tuple[bool, str, datetime]]:
-        return accounts_sql.consent_history(self._conn, subscriber_id)
-
-
 class SqliteRateLimits(_Bound):
     """``rate_limits``: each number's full-again instant in unix milliseconds (migration 11)."""
 
@@ -370,65 +319,6 @@ class SqliteRateLimits(_Bound):
         return self._conn.execute("DELETE FROM rate_limits WHERE full_at_ms < ?", (round(now * 1000),)).rowcount
 
 
-class SqliteSessions(_Bound):
-    __slots__ = ()
-
-    _UPSERT = (
-        "INSERT INTO ussd_sessions (session_id, msisdn, service_code, state, created_at, "
-        "updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (session_id) DO UPDATE SET msisdn = excluded.msisdn, "
-        "service_code = excluded.service_code, state = excluded.state, created_at = excluded.created_at, "
-        "updated_at = excluded.updated_at, expires_at = excluded.expires_at"
-    )
-
-    _COLUMNS = "SELECT session_id, msisdn, service_code, state, created_at, expires_at, updated_at FROM ussd_sessions "
-
-    def load(self, session_id: str) -> SessionRow | None:
-        return self._row(self._conn.execute(self._COLUMNS + "WHERE session_id = ?", (session_id,)).fetchone())
-
-    def latest(self, msisdn: str, service_code: str) -> SessionRow | None:
-        return self._row(self._conn.execute(
-            self._COLUMNS + "WHERE msisdn = ? AND service_code = ? ORDER BY created_at DESC LIMIT 1",
-            (msisdn, service_code),
-        ).fetchone())
-
-    _BOTH = (
-        "SELECT 0, session_id, msisdn, service_code, state, created_at, expires_at, updated_at "
-        "FROM ussd_sessions WHERE session_id = ? UNION ALL SELECT * FROM ("
-        "SELECT 1, session_id, msisdn, service_code, state, created_at, expires_at, updated_at "
-        "FROM ussd_sessions WHERE msisdn = ? AND service_code = ? ORDER BY created_at DESC LIMIT 1)"
-    )
-
-    def load_and_latest(
-        self, session_id: str, msisdn: str, service_code: str,
-    ) -> tuple[SessionRow | None, SessionRow | None]:
-        found: list[SessionRow | None] = [None, None]
-        for which, *row in self._conn.execute(self._BOTH, (session_id, msisdn, service_code)):
-            found[which] = self._row(row)
-        return found[0], found[1]
-
-    @staticmethod
-    def _row(row: Any) -> SessionRow | None:
-        if row is None:
-            return None
-        sid, msisdn, code, state, created_at, expires_at, updated_at = row  # (by position: see accounts._record)
-        return SessionRow(sid, msisdn, code, state, datetime.fromisoformat(created_at),
-                          datetime.fromisoformat(expires_at), datetime.fromisoformat(updated_at))
-
-    def save(self, rows: list[SessionState]) -> None:
-        self._conn.executemany(self._UPSERT, [
-            (sid, msisdn, code, state, iso(created), iso(updated), iso(expires))
-            for sid, msisdn, code, state, created, updated, expires in rows
-        ])
-
-    def touch(self, session_id: str, expires_at: datetime, now: datetime) -> None:
-        self._conn.execute("UPDATE ussd_sessions SET updated_at = ?, expires_at = ? WHERE session_id = ?",
-                           (iso(now), iso(expires_at), session_id))
-
-    def sweep(self, before: datetime) -> int:
-        return self._conn.execute("DELETE FROM ussd_sessions WHERE expires_at < ?", (iso(before),)).rowcount
-
-
 class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
@@ -442,9 +332,9 @@ class SqliteUnitOfWork:
         self.topups: TopUps = SqliteTopUps(conn)
         self.locks: Locks = SqliteLocks(conn)
         self.rate_limits: RateLimits = SqliteRateLimits(conn)
-        self.lost: LostReports = SqliteLostReports(conn)
-        self.consent: Consent = SqliteConsent(conn)
-        self.sessions: Sessions = SqliteSessions(conn)
+        self.lost: LostReports = LostReportsSql(conn)
+        self.consent: Consent = ConsentSql(conn)
+        self.sessions: Sessions = SessionsSql(conn)
         self.outbox: Outbox = OutboxSql(conn)
         self.inbox: Inbox = InboxSql(conn)
         self.usage: Usage = SqliteUsage(conn)

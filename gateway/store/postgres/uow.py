@@ -53,9 +53,7 @@ from gateway.store.port import (
     Postpaid,
     RateLimits,
     Reports,
-    SessionRow,
     Sessions,
-    SessionState,
     StoreBusy,
     StoredTopUp,
     StoreError,
@@ -533,111 +531,6 @@ class PgRateLimits(_Bound):
         return self._sql.execute("DELETE FROM rate_limits WHERE full_at_ms < %s", (round(now * 1000),)).rowcount
 
 
-# --- lost reports, consent, sessions --------------------------------------------------
-
-
-class PgLostReports(_Bound):
-    __slots__ = ()
-
-    def record_attempt(self, reporter: str, target: str, now: datetime, outcome: str, channel: str) -> None:
-        self._sql.execute(
-            "INSERT INTO lost_attempts (reporter_msisdn, target_msisdn, at, outcome, channel) "
-            "VALUES (%s, %s, %s, %s, %s)", (reporter, target, now, outcome, channel),
-        )
-
-    def reference_taken(self, reference: str) -> bool:
-        return self._sql.execute("SELECT 1 FROM lost_reports WHERE reference = %s",
-                                 (reference,)).fetchone() is not None
-
-    def open(self, subscriber_id: int, reference: str, now: datetime, reporter: str, channel: str) -> None:
-        self._sql.execute(
-            "INSERT INTO lost_reports (subscriber_id, reference, reported_at, reporter_msisdn, channel) "
-            "VALUES (%s, %s, %s, %s, %s)", (subscriber_id, reference, now, reporter, channel),
-        )
-
-    def resolve(self, subscriber_id: int, now: datetime) -> None:
-        self._sql.execute(
-            "UPDATE lost_reports SET resolved_at = %s WHERE subscriber_id = %s AND resolved_at IS NULL",
-            (now, subscriber_id),
-        )
-
-
-class PgConsent(_Bound):
-    __slots__ = ()
-
-    def set_opt_in(self, subscriber_id: int, opt_in: bool, now: datetime, channel: str) -> None:
-        self._sql.execute("UPDATE subscribers SET marketing_opt_in = %s WHERE id = %s",
-                          (int(opt_in), subscriber_id))
-        self._sql.execute("INSERT INTO consent_events (subscriber_id, opt_in, at, channel) VALUES (%s, %s, %s, %s)",
-                          (subscriber_id, int(opt_in), now, channel))
-
-    def last_change(self, subscriber_id: int) -> tuple[datetime, str] | None:
-        row = self._sql.execute(
-            "SELECT at, channel FROM consent_events WHERE subscriber_id = %s ORDER BY id DESC LIMIT 1",
-            (subscriber_id,),
-        ).fetchone()
-        return None if row is None else (row["at"], str(row["channel"]))
-
-    def history(self, subscriber_id: int) -> list[tuple[bool, str, datetime]]:
-        return [(bool(row["opt_in"]), str(row["channel"]), row["at"]) for row in self._sql.execute(
-            "SELECT opt_in, channel, at FROM consent_events WHERE subscriber_id = %s ORDER BY id DESC",
-            (subscriber_id,),
-        )]
-
-
-class PgSessions(_Bound):
-    __slots__ = ()
-
-    _COLUMNS = "SELECT session_id, msisdn, service_code, state, created_at, expires_at, updated_at FROM ussd_sessions "
-
-    def load(self, session_id: str) -> SessionRow | None:
-        return self._row(self._sql.execute(self._COLUMNS + "WHERE session_id = %s", (session_id,)).fetchone())
-
-    def latest(self, msisdn: str, service_code: str) -> SessionRow | None:
-        return self._row(self._sql.execute(
-            self._COLUMNS + "WHERE msisdn = %s AND service_code = %s ORDER BY created_at DESC LIMIT 1",
-            (msisdn, service_code),
-        ).fetchone())
-
-    _BOTH = (
-        "SELECT 0 AS which, session_id, msisdn, service_code, state, created_at, expires_at, updated_at "
-        "FROM ussd_sessions WHERE session_id = %s UNION ALL SELECT * FROM ("
-        "SELECT 1 AS which, session_id, msisdn, service_code, state, created_at, expires_at, updated_at "
-        "FROM ussd_sessions WHERE msisdn = %s AND service_code = %s ORDER BY created_at DESC LIMIT 1) AS latest"
-    )
-
-    def load_and_latest(
-        self, session_id: str, msisdn: str, service_code: str,
-    ) -> tuple[SessionRow | None, SessionRow | None]:
-        found: list[SessionRow | None] = [None, None]
-        for row in self._sql.execute(self._BOTH, (session_id, msisdn, service_code)).fetchall():
-            found[row["which"]] = self._row(row)
-        return found[0], found[1]
-
-    @staticmethod
-    def _row(row: Any) -> SessionRow | None:
-        if row is None:
-            return None
-        return SessionRow(row["session_id"], row["msisdn"], row["service_code"], row["state"],
-                          row["created_at"], row["expires_at"], row["updated_at"])
-
-    def save(self, rows: list[SessionState]) -> None:
-        self._sql.executemany(
-            "INSERT INTO ussd_sessions (session_id, msisdn, service_code, state, created_at, updated_at, "
-            "expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (session_id) DO UPDATE SET msisdn = EXCLUDED.msisdn, "
-            "service_code = EXCLUDED.service_code, state = EXCLUDED.state, created_at = EXCLUDED.created_at, "
-            "updated_at = EXCLUDED.updated_at, expires_at = EXCLUDED.expires_at", rows,
-        )
-
-    def touch(self, session_id: str, expires_at: datetime, now: datetime) -> None:
-        self._sql.execute("UPDATE ussd_sessions SET updated_at = %s, expires_at = %s WHERE session_id = %s",
-                          (now, expires_at, session_id))
-
-    def sweep(self, before: datetime) -> int:
-        return self._sql.execute("DELETE FROM ussd_sessions WHERE expires_at < %s", (before,)).rowcount
-
-
 # --- the unit of work and the database --------------------------------------------------
 
 
@@ -651,7 +544,9 @@ class PgUnitOfWork:
         from gateway.store.postgres.care import PgCare
         from gateway.store.postgres.console import PgAudit, PgReports
         from gateway.store.postgres.journal import PgJournal
+        from gateway.store.postgres.line_events import PgConsent, PgLostReports
         from gateway.store.postgres.postpaid import PgPostpaid
+        from gateway.store.postgres.sessions import PgSessions
         from gateway.store.postgres.sms import PgInbox, PgOutbox
         from gateway.store.postgres.usage import PgActivity, PgUsage
 
