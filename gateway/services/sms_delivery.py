@@ -135,7 +135,7 @@ def answer_inbox(db: Database, replies: list[OutgoingSms], outcomes: Sequence[tu
     """Queue ``replies`` and mark the rows answered ((inbox id, status, error) each), together;
     returns how many replies were new."""
     with db.write_uow() as uow:
-        queued = uow.outbox.enqueue_many(replies, now)
+        queued = sum(uow.outbox.enqueue(reply, now) is not None for reply in replies)
         uow.inbox.mark_many(outcomes, now)
     return queued
 
@@ -145,4 +145,4 @@ def give_up_inbox(db: Database, inbox_id: int, reply: OutgoingSms | None, error:
     with db.write_uow() as uow:
         if reply is not None:
             uow.outbox.enqueue(reply, now)
-        uow.inbox.mark(inbox_id, "failed", now, error)
+        uow.inbox.mark_many([(inbox_id, "failed", error)], now)

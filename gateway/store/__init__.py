@@ -2,9 +2,10 @@
 
 ``port`` declares what the services may ask of a database (repositories and
 a unit of work, as Protocols, with their value types); the services import
-nothing else from here. ``open_database`` opens the one ``[database]`` names. The SQLite adapter is ``sqlite_uow`` (the repositories
-bound to a connection) over ``db`` (the connection and its transactions),
-``migrations`` and the modules holding the SQL of each operation.
+nothing else from here. ``open_database`` opens the one ``[database]`` names.
+The SQLite adapter is ``sqlite_uow`` (the repositories bound to a connection)
+over ``db`` (the connection and its transactions), ``migrations`` and the
+modules holding the SQL of each operation.
 
 sqlite-utils builds the schema and does bulk loads; the per-request SQL is
 plain prepared statements on the same ``sqlite3`` connection (sqlite-utils'
@@ -13,18 +14,13 @@ table API costs schema look-ups on every call, too slow for the hot path).
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Protocol
 
-from gateway.store.db import Store, StoreBusy, StoreError, open_store
+from gateway.store.db import Store, open_store
+from gateway.store.port import DATABASE_ERRORS, StoreBusy, StoreError
 
 if TYPE_CHECKING:
     from gateway.store.postgres.uow import PgDatabase
-
-#: Every error the database in use may raise past the port: its own, and its driver's
-#: (a file damaged under a running gateway fails in the middle of a statement).
-DATABASE_ERRORS: tuple[type[Exception], ...] = (StoreError, sqlite3.DatabaseError)
-
 
 class DatabaseChoice(Protocol):
     """Where the data is (``[database]``, ``gateway.config.DatabaseSettings``)."""

@@ -79,17 +79,6 @@ def load_latest(conn: sqlite3.Connection, msisdn: str, currency: Currency) -> Su
     return _record(conn, row, currency)
 
 
-def consent_history(conn: sqlite3.Connection, subscriber_id: int) -> list[tuple[bool, str, datetime]]:
-    """Every marketing consent change of a subscriber as (opt_in, channel, at), newest first."""
-    return [
-        (bool(row["opt_in"]), str(row["channel"]), datetime.fromisoformat(row["at"]))
-        for row in conn.execute(
-            "SELECT opt_in, channel, at FROM consent_events WHERE subscriber_id = ? ORDER BY id DESC",
-            (subscriber_id,),
-        )
-    ]
-
-
 def was_recycled(conn: sqlite3.Connection, msisdn: str) -> bool:
     row = conn.execute(
         "SELECT 1 FROM subscribers WHERE msisdn = ? AND status = 'recycled' LIMIT 1", (msisdn,)

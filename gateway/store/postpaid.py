@@ -95,8 +95,8 @@ class SqlitePostpaid:
         self._conn.executemany(
             "INSERT INTO ledger (subscriber_id, bucket, delta_minor, kind, at, recorded_at, reference, channel) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(subscriber_id, e.bucket.value, e.delta.minor, e.kind.value, iso(e.at), recorded, e.reference or reference, channel)
-             for e in entries],
+            [(subscriber_id, e.bucket.value, e.delta.minor, e.kind.value, iso(e.at), recorded,
+              e.reference or reference, channel) for e in entries],
         )
         notice = account.notice
         self._conn.execute(

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from gateway.domain.account import Account, Bucket, LedgerEntry
@@ -23,12 +23,11 @@ from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store import accounts as accounts_sql
 from gateway.store import locks as locks_sql
-from gateway.store import outbox as outbox_sql
-from gateway.store import sms as sms_sql
 from gateway.store.care import SqliteCare
 from gateway.store.console import SqliteAudit, SqliteReports
 from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.journal import SqliteJournal
+from gateway.store.line_events import ConsentSql, LostReportsSql
 from gateway.store.port import (
     Accounts,
     Activity,
@@ -37,20 +36,15 @@ from gateway.store.port import (
     Consent,
     DuplicateNumber,
     Inbox,
-    InboxMessage,
     Journal,
     LineSummary,
     Locks,
     LostReports,
     Outbox,
-    OutboxFigures,
-    OutgoingSms,
     Postpaid,
     RateLimits,
     Reports,
-    SessionRow,
     Sessions,
-    SessionState,
     StoredTopUp,
     SubscriberRecord,
     TopUps,
@@ -58,6 +52,8 @@ from gateway.store.port import (
     Vouchers,
 )
 from gateway.store.postpaid import SqlitePostpaid
+from gateway.store.sessions import SessionsSql
+from gateway.store.sms import InboxSql, OutboxSql
 from gateway.store.usage import SqliteActivity, SqliteUsage
 
 
@@ -299,57 +295,6 @@ class SqliteLocks(_Bound):
         return locks_sql.in_force(self._conn, now)
 
 
-class SqliteLostReports(_Bound):
-    __slots__ = ()
-
-    def record_attempt(self, reporter: str, target: str, now: datetime, outcome: str, channel: str) -> None:
-        self._conn.execute(
-            "INSERT INTO lost_attempts (reporter_msisdn, target_msisdn, at, outcome, channel) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (reporter, target, iso(now), outcome, channel),
-        )
-
-    def reference_taken(self, reference: str) -> bool:
-        return self._conn.execute(
-            "SELECT 1 FROM lost_reports WHERE reference = ?", (reference,)
-        ).fetchone() is not None
-
-    def open(self, subscriber_id: int, reference: str, now: datetime, reporter: str, channel: str) -> None:
-        self._conn.execute(
-            "INSERT INTO lost_reports (subscriber_id, reference, reported_at, reporter_msisdn, channel) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (subscriber_id, reference, iso(now), reporter, channel),
-        )
-
-    def resolve(self, subscriber_id: int, now: datetime) -> None:
-        self._conn.execute(
-            "UPDATE lost_reports SET resolved_at = ? WHERE subscriber_id = ? AND resolved_at IS NULL",
-            (iso(now), subscriber_id),
-        )
-
-
-class SqliteConsent(_Bound):
-    __slots__ = ()
-
-    def set_opt_in(self, subscriber_id: int, opt_in: bool, now: datetime, channel: str) -> None:
-        """The subscriber's choice and its event row (when, by which channel)."""
-        self._conn.execute("UPDATE subscribers SET marketing_opt_in = ? WHERE id = ?", (int(opt_in), subscriber_id))
-        self._conn.execute(
-            "INSERT INTO consent_events (subscriber_id, opt_in, at, channel) VALUES (?, ?, ?, ?)",
-            (subscriber_id, int(opt_in), iso(now), channel),
-        )
-
-    def last_change(self, subscriber_id: int) -> tuple[datetime, str] | None:
-        row = self._conn.execute(
-            "SELECT at, channel FROM consent_events WHERE subscriber_id = ? ORDER BY id DESC LIMIT 1",
-            (subscriber_id,),
-        ).fetchone()
-        return None if row is None else (datetime.fromisoformat(row["at"]), str(row["channel"]))
-
-    def history(self, subscriber_id: int) -> list[tuple[bool, str, datetime]]:
-        return accounts_sql.consent_history(self._conn, subscriber_id)
-
-
 class SqliteRateLimits(_Bound):
     """``rate_limits``: each number's full-again instant in unix milliseconds (migration 11)."""
 
@@ -374,143 +319,6 @@ class SqliteRateLimits(_Bound):
         return self._conn.execute("DELETE FROM rate_limits WHERE full_at_ms < ?", (round(now * 1000),)).rowcount
 
 
-class SqliteSessions(_Bound):
-    __slots__ = ()
-
-    _UPSERT = (
-        "INSERT INTO ussd_sessions (session_id, msisdn, service_code, state, created_at, "
-        "updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (session_id) DO UPDATE SET msisdn = excluded.msisdn, "
-        "service_code = excluded.service_code, state = excluded.state, created_at = excluded.created_at, "
-        "updated_at = excluded.updated_at, expires_at = excluded.expires_at"
-    )
-
-    _COLUMNS = "SELECT session_id, msisdn, service_code, state, created_at, expires_at, updated_at FROM ussd_sessions "
-
-    def load(self, session_id: str) -> SessionRow | None:
-        return self._row(self._conn.execute(self._COLUMNS + "WHERE session_id = ?", (session_id,)).fetchone())
-
-    def latest(self, msisdn: str, service_code: str) -> SessionRow | None:
-        return self._row(self._conn.execute(
-            self._COLUMNS + "WHERE msisdn = ? AND service_code = ? ORDER BY created_at DESC LIMIT 1",
-            (msisdn, service_code),
-        ).fetchone())
-
-    _BOTH = (
-        "SELECT 0, session_id, msisdn, service_code, state, created_at, expires_at, updated_at "
-        "FROM ussd_sessions WHERE session_id = ? UNION ALL SELECT * FROM ("
-        "SELECT 1, session_id, msisdn, service_code, state, created_at, expires_at, updated_at "
-        "FROM ussd_sessions WHERE msisdn = ? AND service_code = ? ORDER BY created_at DESC LIMIT 1)"
-    )
-
-    def load_and_latest(
-        self, session_id: str, msisdn: str, service_code: str,
-    ) -> tuple[SessionRow | None, SessionRow | None]:
-        found: list[SessionRow | None] = [None, None]
-        for which, *row in self._conn.execute(self._BOTH, (session_id, msisdn, service_code)):
-            found[which] = self._row(row)
-        return found[0], found[1]
-
-    @staticmethod
-    def _row(row: Any) -> SessionRow | None:
-        if row is None:
-            return None
-        sid, msisdn, code, state, created_at, expires_at, updated_at = row  # (by position: see accounts._record)
-        return SessionRow(sid, msisdn, code, state, datetime.fromisoformat(created_at),
-                          datetime.fromisoformat(expires_at), datetime.fromisoformat(updated_at))
-
-    def save(self, rows: list[SessionState]) -> None:
-        self._conn.executemany(self._UPSERT, [
-            (sid, msisdn, code, state, iso(created), iso(updated), iso(expires))
-            for sid, msisdn, code, state, created, updated, expires in rows
-        ])
-
-    def touch(self, session_id: str, expires_at: datetime, now: datetime) -> None:
-        self._conn.execute("UPDATE ussd_sessions SET updated_at = ?, expires_at = ? WHERE session_id = ?",
-                           (iso(now), iso(expires_at), session_id))
-
-    def sweep(self, before: datetime) -> int:
-        return self._conn.execute("DELETE FROM ussd_sessions WHERE expires_at < ?", (iso(before),)).rowcount
-
-
-class SqliteOutbox(_Bound):
-    __slots__ = ()
-
-    def enqueue(self, sms: OutgoingSms, now: datetime) -> int | None:
-        return outbox_sql.enqueue(self._conn, sms, now)
-
-    def enqueue_many(self, messages: list[OutgoingSms], now: datetime) -> int:
-        return outbox_sql.enqueue_many(self._conn, messages, now)
-
-    def skipped(self, sms: OutgoingSms, now: datetime, reason: str) -> None:
-        """A message recorded as not sent (status ``skipped``, ``reason`` as its error)."""
-        stamp = iso(now)
-        self._conn.execute(
-            "INSERT INTO sms_outbox (source, destination, text, kind, status, attempts, "
-            "next_attempt_at, created_at, updated_at, error, campaign_id) "
-            "VALUES (?, ?, ?, ?, 'skipped', 0, ?, ?, ?, ?, ?)",
-            (sms.source, sms.destination, sms.text, sms.kind, stamp, stamp, stamp, reason, sms.campaign_id),
-        )
-
-    def claim_due(self, now: datetime, limit: int, *, identity: str | None,
-                  lease: timedelta) -> list[sms_sql.OutboxRow]:
-        return sms_sql.claim_due(self._conn, now, limit, identity=identity, lease=lease)
-
-    def recover(self, now: datetime, identity: str | None) -> int:
-        return sms_sql.recover(self._conn, now, identity)
-
-    def figures(self, receipts_before: datetime) -> OutboxFigures:
-        return sms_sql.outbox_figures(self._conn, receipts_before)
-
-    def add_campaign(self, text: str, now: datetime, channel: str) -> int:
-        cur = self._conn.execute("INSERT INTO campaigns (text, created_at, channel) VALUES (?, ?, ?)",
-                                 (text, iso(now), channel))
-        assert cur.lastrowid is not None
-        return cur.lastrowid
-
-
-class SqliteInbox(_Bound):
-    __slots__ = ()
-
-    def apply(self, events: Sequence[sms_sql.Event], now: datetime, *, decode: Callable[[bytes, int], str],
-              dedupe_window: timedelta, part_key: bytes, senders: dict[int, str] | None = None,
-              redeliveries: list[tuple[int, int]] | None = None, identity: str | None = None) -> list[int]:
-        return sms_sql.apply(self._conn, events, now, decode=decode, dedupe_window=dedupe_window,
-                             part_key=part_key, senders=senders, redeliveries=redeliveries, identity=identity)
-
-    def settle(self, inbox_ids: Sequence[int]) -> None:
-        sms_sql.settle(self._conn, inbox_ids)
-
-    def expect_unsettled(self, now: datetime, identity: str | None) -> int:
-        return sms_sql.expect_unsettled(self._conn, now, identity)
-
-    def purge(self, now: datetime, *, decode: Callable[[bytes, int], str], part_key: bytes,
-              identity: str | None) -> sms_sql.Purged:
-        return sms_sql.purge(self._conn, now, decode=decode, part_key=part_key, identity=identity)
-
-    def purge_texts(self, now: datetime, retention: timedelta) -> int:
-        return sms_sql.purge_texts(self._conn, now, retention)
-
-    def unhandled(self, limit: int) -> list[int]:
-        return sms_sql.unhandled_inbox(self._conn, limit)
-
-    def adopt(self, now: datetime, identity: str | None, limit: int, *, starting: bool) -> list[int]:
-        return sms_sql.adopt_inbox(self._conn, now, identity, limit, starting=starting)
-
-    def messages(self, inbox_ids: Sequence[int]) -> dict[int, InboxMessage]:
-        return {
-            inbox_id: InboxMessage(inbox_id, row["source"], row["destination"], row["text"], row["status"],
-                                   row["digest"], bool(row["incomplete"]))
-            for inbox_id, row in sms_sql.inbox_rows(self._conn, inbox_ids).items()
-        }
-
-    def mark_many(self, outcomes: Sequence[tuple[int, str, str | None]], now: datetime) -> None:
-        sms_sql.mark_inbox_many(self._conn, outcomes, now)
-
-    def mark(self, inbox_id: int, status: str, now: datetime, error: str | None = None) -> None:
-        sms_sql.mark_inbox(self._conn, inbox_id, status, now, error)
-
-
 class SqliteUnitOfWork:
     """Every repository of the port, bound to one connection (made once per ``Store``)."""
 
@@ -524,11 +332,11 @@ class SqliteUnitOfWork:
         self.topups: TopUps = SqliteTopUps(conn)
         self.locks: Locks = SqliteLocks(conn)
         self.rate_limits: RateLimits = SqliteRateLimits(conn)
-        self.lost: LostReports = SqliteLostReports(conn)
-        self.consent: Consent = SqliteConsent(conn)
-        self.sessions: Sessions = SqliteSessions(conn)
-        self.outbox: Outbox = SqliteOutbox(conn)
-        self.inbox: Inbox = SqliteInbox(conn)
+        self.lost: LostReports = LostReportsSql(conn)
+        self.consent: Consent = ConsentSql(conn)
+        self.sessions: Sessions = SessionsSql(conn)
+        self.outbox: Outbox = OutboxSql(conn)
+        self.inbox: Inbox = InboxSql(conn)
         self.usage: Usage = SqliteUsage(conn)
         self.activity: Activity = SqliteActivity(conn)
         self.care: Care = SqliteCare(conn)

@@ -20,7 +20,8 @@ def test_a_failure_after_the_credit_rolls_everything_back(world, monkeypatch):
     def explode(*args, **kwargs):
         raise Boom()
 
-    enqueue = {"sqlite": "gateway.store.outbox.enqueue", "postgres": "gateway.store.postgres.sms.PgOutbox.enqueue"}
+    enqueue = {"sqlite": "gateway.store.sms.outbox.OutboxSql.enqueue",
+               "postgres": "gateway.store.postgres.sms.PgOutbox.enqueue"}
     monkeypatch.setattr(enqueue[world.backend], explode)  # the confirmation, after the credit
     with pytest.raises(Boom):
         world.services.top_up(TopUp(ME, pin, Channel.USSD))

@@ -13,7 +13,7 @@ from gateway.services.facade import Services
 from gateway.services.model import OutgoingSms
 from gateway.smpp import SmsRuntime
 from gateway.store import Store
-from gateway.store.outbox import enqueue
+from gateway.store.sms import OutboxSql
 from tests.smpp.conftest import KHMER_SUBSCRIBER, SUBSCRIBER, Link, Smsc, Start, eventually, free_port
 
 KHMER = "សូមអរគុណ "
@@ -22,7 +22,7 @@ KHMER = "សូមអរគុណ "
 def queue(services: Services, rt: SmsRuntime, *texts: str, to: str = SUBSCRIBER, kind: str = "notification") -> None:
     with services.ctx.store.write() as conn:
         for text in texts:
-            enqueue(conn, OutgoingSms(to, text, "888", kind), services.ctx.clock.now())
+            OutboxSql(conn).enqueue(OutgoingSms(to, text, "888", kind), services.ctx.clock.now())
     rt.wake()
 
 

@@ -85,7 +85,7 @@ async def test_an_smsc_that_drops_before_answering_still_gets_every_message(star
     from datetime import UTC, datetime
 
     from gateway.services.model import OutgoingSms
-    from gateway.store.outbox import enqueue
+    from gateway.store.sms import OutboxSql
 
     base = Settings()
     settings = dataclasses.replace(base, simulator=dataclasses.replace(
@@ -96,7 +96,8 @@ async def test_an_smsc_that_drops_before_answering_still_gets_every_message(star
         numbers = [f"8551200{i:04d}" for i in range(150)]
         with store.write() as conn:
             for number in numbers:
-                enqueue(conn, OutgoingSms(number, f"hello {number}", "888", "notification"), datetime.now(UTC))
+                OutboxSql(conn).enqueue(OutgoingSms(number, f"hello {number}", "888", "notification"),
+                                        datetime.now(UTC))
         rt = await start_gateway(sim.port, window=64, send_rate=1_000_000.0)
         got: set[str] = set()
         for _ in range(300):
@@ -118,13 +119,13 @@ async def test_receipts_after_an_smsc_restart_reach_the_new_messages(start_gatew
     from datetime import UTC, datetime
 
     from gateway.services.model import OutgoingSms
-    from gateway.store.outbox import enqueue
+    from gateway.store.sms import OutboxSql
     from tests.smpp.conftest import free_port
 
     def queue(tag: str) -> None:
         with store.write() as conn:
             for n in range(3):
-                enqueue(conn, OutgoingSms(f"855120000{n}", f"{tag} {n}", "888", "notification"),
+                OutboxSql(conn).enqueue(OutgoingSms(f"855120000{n}", f"{tag} {n}", "888", "notification"),
                         datetime.now(UTC))
 
     def states(tag: str) -> list[tuple[str, str]]:

@@ -113,7 +113,7 @@ def test_handled_texts_are_purged_after_the_retention_and_leave_no_trace_in_the_
         ids = uow.inbox.apply([sms_store.InboundSms(SUBSCRIBER, "888", t.encode(), 0, sms_store.digest(t))
                                      for t in (marker, "BAL waiting")], now, decode=lambda d, c: d.decode(),
                               dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
-        uow.inbox.mark(ids[0], "handled", now)
+        uow.inbox.mark_many([(ids[0], "handled", None)], now)
     retention = timedelta(days=3)
     with store.write_uow() as uow:
         assert uow.inbox.purge_texts(now + retention - timedelta(seconds=1), retention) == 0

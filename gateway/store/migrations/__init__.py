@@ -11,9 +11,25 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sqlite3
+from contextlib import AbstractContextManager
 from types import ModuleType
+from typing import Protocol
 
-from gateway.store.db import Store, StoreError
+import sqlite_utils
+
+from gateway.store.port import StoreError
+
+
+class Store(Protocol):
+    """What a migration runs on (``gateway.store.db.Store``, which opens this package: named here, not imported)."""
+
+    @property
+    def conn(self) -> sqlite3.Connection: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def db(self) -> sqlite_utils.Database: ...
+    def write(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
 
 def available() -> list[ModuleType]:

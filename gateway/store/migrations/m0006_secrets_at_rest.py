@@ -12,7 +12,7 @@ key), so it goes:
 - USSD session rows: they live minutes; a dialogue in progress starts again.
 
 Also an index for the retention purge of answered MO texts
-(``store.sms.purge_texts``), which then reads only the rows it empties.
+(``Inbox.purge_texts``), which then reads only the rows it empties.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """PostgreSQL storage, selected by ``[database] url``: the store port's second adapter.
 
-``uow`` is the adapter (``PgDatabase`` and the repositories; ``sms`` those of
-the outbox and inbox); ``connection`` opens the pool; ``migrations`` holds the
+``uow`` is the adapter (``PgDatabase`` and its unit of work, over the
+repositories beside it); ``connection`` opens the pool; ``migrations`` holds the
 schema under the same version numbers as the SQLite migrations. psycopg is
 imported only here, so the SQLite default never loads it.
 """

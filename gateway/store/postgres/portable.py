@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+#: Portable statement → its psycopg text, made once per statement.
+_TRANSLATED: dict[str, str] = {}
+
+
+def pg(query: str) -> str:
+    """``query`` with psycopg's placeholders: ``?`` → ``%s``, ``:name`` → ``%(name)s`` (``::type`` stays)."""
+    found = _TRANSLATED.get(query)
+    if found is None:
+        found = _TRANSLATED[query] = _NAMED.sub(r"%(\1)s", query.replace("%", "%%")).replace("?", "%s")
+    return found
 
 
 class PgFlavour:
@@ -13,8 +26,30 @@ class PgFlavour:
     __slots__ = ()
     _conn: Any
 
-    def _run(self, query: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(query.replace("?", "%s"), params)
+    #: Claimants on other connections each get rows of their own, and never wait for each other.
+    _claiming = " FOR UPDATE SKIP LOCKED"
+
+    def _run(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        return self._conn.execute(pg(query), params)
+
+    def _many(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(pg(query), rows)
+
+    def _scalar(self, query: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.scalar(pg(query), params)
+
+    def _insert(self, query: str, params: Sequence[Any]) -> int | None:
+        found = self._conn.scalar(pg(query + " RETURNING id"), params)
+        return None if found is None else int(found)
+
+    @staticmethod
+    def _starts_with(column: str) -> str:
+        return f"starts_with({column}, ?)"
+
+    @staticmethod
+    def _among(ids: Sequence[Any]) -> Iterator[tuple[str, Sequence[Any]]]:
+        if ids:
+            yield "= ANY(?)", (list(ids),)
 
     def _instant(self, moment: datetime | None) -> Any:
         return moment

@@ -15,7 +15,7 @@ from gateway.store.port import DuplicateBill, DuplicatePayment
 from gateway.store.postpaid import BILLS_OF, DUE_FOR_REVIEW, bill_of, check_entries
 
 if TYPE_CHECKING:
-    from gateway.store.postgres.uow import Sql
+    from gateway.store.postgres.sql import Sql
 
 
 class PgPostpaid:

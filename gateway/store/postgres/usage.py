@@ -16,7 +16,8 @@ from psycopg import errors as pg_errors
 from gateway.domain.account import Account, LedgerEntry
 from gateway.domain.money import Currency
 from gateway.store.port import DuplicateUsage, RatedUsage, SubscriberRecord, UsageLine
-from gateway.store.postgres.uow import _FOR_UPDATE, _SELECT_RECORD, PgAccounts, Sql
+from gateway.store.postgres.accounts import _FOR_UPDATE, _SELECT_RECORD, PgAccounts
+from gateway.store.postgres.sql import Sql
 from gateway.store.usage import ledger_rows
 
 _NOT_LOST = (" AND NOT EXISTS (SELECT 1 FROM lost_reports l WHERE l.subscriber_id = s.id"
