@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
     from gateway.services import Context, Services
     from gateway.services.model import TopUp
     from gateway.store import open_database
-    from menus.catalog import Catalog
+    from menus.texts import Catalog
     from menus.replies import Replies
 
     settings = load_settings()

@@ -42,7 +42,7 @@ from gateway.ussd.listener import LINGER_SECONDS, ConnectionGuard, GuardedSite, 
 from gateway.ussd.metrics import UssdMetrics
 from gateway.ussd.sessions import SessionCache
 from gateway.ussd.web import init_app
-from menus.catalog import Catalog
+from menus.texts import Catalog
 from menus.engine import Engine
 from menus.lint import check as check_menus
 from menus.paging import ScreenLimits

@@ -1,6 +1,7 @@
 """Menu trees and texts as data, the engine that walks them, and the replies.
 
-- ``catalog``: every text in every language (checked at start-up);
+- ``texts``: every text in every language (checked at start-up);
+- ``tree``: the menu trees as values (screens, options) and the engine's inputs and outputs;
 - ``replies``: the services' results and refusals — the one set of answers
   shared by USSD screens and SMS replies;
 - ``trees/*.toml``: one USSD menu tree per file (screens, options, inputs, actions);

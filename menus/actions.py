@@ -21,7 +21,7 @@ from menus.replies import ReplyTexts
 
 
 class Texts(Protocol):
-    """``menus.catalog.Catalog``: every text by key and language."""
+    """``menus.texts.Catalog``: every text by key and language."""
 
     def text(self, key: str, language: str, **params: Any) -> str: ...
 

@@ -42,7 +42,7 @@ from gateway.domain.secrets import Sealed
 from gateway.domain.secrets import seal as seal_value
 from menus.actions import ACTION_TABLE, Texts
 from menus.loader import Menus
-from menus.model import ActionCall, Answer, MenuTree, Pending, Reply, Screen, ScreenKind, SealedAnswer, Turn
+from menus.tree import ActionCall, Answer, MenuTree, Pending, Reply, Screen, ScreenKind, SealedAnswer, Turn
 from menus.paging import BACK, HOME, MORE, ScreenLimits, paginate
 from menus.replies import ReplyTexts
 

@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from gateway.profile import OperatorProfile
-from menus.catalog import LOCALES, Catalog, TextFiles, fields, profile_constants, read_texts
+from menus.texts import LOCALES, Catalog, TextFiles, fields, profile_constants, read_texts
 from menus.engine import page_screen, screen_lines
 from menus.loader import TREES_DIR, MenuError, Menus, read_menus, text_keys
-from menus.model import MenuTree, Problem, Screen, ScreenKind
+from menus.tree import MenuTree, Problem, Screen, ScreenKind
 from menus.paging import BACK, MORE, ScreenLimits, screen_size
 from menus.validators import Validator
 

@@ -24,7 +24,7 @@ from gateway.config import ConfigError
 from gateway.profile import OperatorProfile
 from gateway.services.facade import ACTIONS
 from menus.actions import ACTION_TABLE, Texts
-from menus.model import MenuTree, Option, Problem, Screen, ScreenKind
+from menus.tree import MenuTree, Option, Problem, Screen, ScreenKind
 from menus.validators import Validator, build_validator
 
 TREES_DIR = Path(__file__).resolve().parent / "trees"

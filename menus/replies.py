@@ -29,7 +29,7 @@ from gateway.services.model import (
     StatementResult,
     TopUpResult,
 )
-from menus.catalog import Catalog
+from menus.texts import Catalog
 
 
 class ReplyTexts(Protocol):

@@ -47,7 +47,7 @@ def open_services(args: argparse.Namespace, clock: Clock | None = None, *, creat
     configure_logging(settings.logging.level, settings.logging.format)
     profile = load_profile(settings.operator.profile)
     store = open_database(settings.database, migrate=True, create=create)
-    from menus.catalog import Catalog
+    from menus.texts import Catalog
     from menus.replies import Replies
 
     notices = Replies(Catalog.for_profile(profile), profile)

@@ -63,7 +63,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from menus.catalog import Catalog
+    from menus.texts import Catalog
     from menus.graph import FORMATS, build_graph, render
     from menus.loader import load_menus
 

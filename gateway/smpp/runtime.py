@@ -254,7 +254,7 @@ def inbox_seal(services: Services) -> Callable[[str], str]:
 
 def default_texts(profile: OperatorProfile) -> ReplyTexts:
     """The shared USSD/SMS texts (``menus.replies.Replies``)."""
-    from menus.catalog import Catalog
+    from menus.texts import Catalog
     from menus.replies import Replies
 
     return Replies(Catalog.for_profile(profile), profile)

@@ -60,7 +60,7 @@ from gateway.ussd.metrics import UssdMetrics
 from gateway.ussd.request import MAX_FIELD, Close, LatestRequest, UssdRequest
 from menus.actions import ACTION_TABLE
 from menus.engine import RESUME_CONTINUE, RESUME_RESTART, RESUME_SCREEN, Engine
-from menus.model import ActionCall, Answer, Caller, Pending, Reply, ScreenKind, Turn
+from menus.tree import ActionCall, Answer, Caller, Pending, Reply, ScreenKind, Turn
 
 log = get_logger("gateway.ussd")
 

@@ -39,7 +39,7 @@ from gateway.profile import load_profile
 from gateway.services import Context, Services
 from gateway.store import open_store
 from gateway.store.accounts import ledger_totals
-from menus.catalog import Catalog
+from menus.texts import Catalog
 from menus.replies import Replies
 
 SECRET = "reliability-secret-0123456789"

@@ -13,7 +13,7 @@ from gateway.domain.money import Money, parse_amount
 from gateway.profile import load_profile
 from gateway.services import Context, Services
 from gateway.store import open_store
-from menus.catalog import Catalog
+from menus.texts import Catalog
 from menus.replies import Replies
 from tests.backends import BACKENDS, open_backend, rows
 

@@ -144,7 +144,7 @@ class TestRouter:
 def test_lost_by_sms_is_confirmed_once(store: Store, clock, profile) -> None:  # type: ignore[no-untyped-def]
     """LOST MSISDN ID by SMS: the reporter gets one confirmation (the reply), not a reply and a notification."""
     from gateway.services.ports import Context
-    from menus.catalog import Catalog
+    from menus.texts import Catalog
     from menus.replies import Replies
 
     texts = Replies(Catalog.for_profile(profile), profile)

@@ -15,7 +15,7 @@ from gateway.services import Context, Services
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import sms as sms_store
-from menus.catalog import Catalog
+from menus.texts import Catalog
 from menus.replies import Replies
 from tests.sms.conftest import PART_KEY, outbox
 

@@ -11,7 +11,7 @@ from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from menus.catalog import Catalog
+from menus.texts import Catalog
 from menus.replies import Replies
 from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox, read
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gateway.profile import OperatorProfile, load_profile
-from menus.catalog import LOCALES
+from menus.texts import LOCALES
 from menus.lint import lint
 from menus.paging import ScreenLimits
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.profile import load_profile
-from menus.catalog import LOCALES, Catalog, CatalogError
+from menus.texts import LOCALES, Catalog, CatalogError
 from menus.loader import TREES_DIR, MenuError, load_menus
 
 

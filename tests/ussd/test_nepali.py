@@ -7,10 +7,10 @@ import re
 import pytest
 
 from gateway.profile import load_profile
-from menus.catalog import Catalog
+from menus.texts import Catalog
 from menus.engine import Engine
 from menus.loader import load_menus
-from menus.model import Caller, Reply, Turn
+from menus.tree import Caller, Reply, Turn
 from menus.paging import ScreenLimits, gsm_length
 from menus.replies import Replies
 

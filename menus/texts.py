@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.config import ConfigError
-from menus.model import Problem
+from menus.tree import Problem
 
 if TYPE_CHECKING:
     from gateway.profile import OperatorProfile
