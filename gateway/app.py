@@ -42,11 +42,11 @@ from gateway.ussd.listener import LINGER_SECONDS, ConnectionGuard, GuardedSite, 
 from gateway.ussd.metrics import UssdMetrics
 from gateway.ussd.sessions import SessionCache
 from gateway.ussd.web import init_app
-from menus.texts import Catalog
 from menus.engine import Engine
 from menus.lint import check as check_menus
 from menus.paging import ScreenLimits
 from menus.replies import Replies
+from menus.texts import Catalog
 
 if TYPE_CHECKING:
     from gateway.store.postgres.uow import PgDatabase

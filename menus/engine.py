@@ -42,9 +42,9 @@ from gateway.domain.secrets import Sealed
 from gateway.domain.secrets import seal as seal_value
 from menus.actions import ACTION_TABLE, Texts
 from menus.loader import Menus
-from menus.tree import ActionCall, Answer, MenuTree, Pending, Reply, Screen, ScreenKind, SealedAnswer, Turn
 from menus.paging import BACK, HOME, MORE, ScreenLimits, paginate
 from menus.replies import ReplyTexts
+from menus.tree import ActionCall, Answer, MenuTree, Pending, Reply, Screen, ScreenKind, SealedAnswer, Turn
 
 #: ``Reply.screen`` of the resume offer (``Engine.resume_offer``).
 RESUME_SCREEN = "resume"

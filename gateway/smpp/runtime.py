@@ -254,8 +254,8 @@ def inbox_seal(services: Services) -> Callable[[str], str]:
 
 def default_texts(profile: OperatorProfile) -> ReplyTexts:
     """The shared USSD/SMS texts (``menus.replies.Replies``)."""
-    from menus.texts import Catalog
     from menus.replies import Replies
+    from menus.texts import Catalog
 
     return Replies(Catalog.for_profile(profile), profile)
 

@@ -144,8 +144,8 @@ class TestRouter:
 def test_lost_by_sms_is_confirmed_once(store: Store, clock, profile) -> None:  # type: ignore[no-untyped-def]
     """LOST MSISDN ID by SMS: the reporter gets one confirmation (the reply), not a reply and a notification."""
     from gateway.services.ports import Context
-    from menus.texts import Catalog
     from menus.replies import Replies
+    from menus.texts import Catalog
 
     texts = Replies(Catalog.for_profile(profile), profile)
     services = Services(Context(store=store, clock=clock, profile=profile, pin_secret="s" * 20, notices=texts))

@@ -15,8 +15,8 @@ from gateway.services import Context, Services
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import sms as sms_store
-from menus.texts import Catalog
 from menus.replies import Replies
+from menus.texts import Catalog
 from tests.sms.conftest import PART_KEY, outbox
 
 LINE = "9779802000111"

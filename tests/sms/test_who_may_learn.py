@@ -11,8 +11,8 @@ from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from menus.texts import Catalog
 from menus.replies import Replies
+from menus.texts import Catalog
 from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox, read
 
 LOST_TEXT = "This SIM is reported lost. Visit a Smart shop with your ID for a new SIM."
