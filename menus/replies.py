@@ -16,7 +16,7 @@ from typing import Protocol
 from gateway.domain import errors as e
 from gateway.domain.lifecycle import LineState
 from gateway.profile import OperatorProfile
-from gateway.services.model import (
+from menus.ports import (
     BalanceView,
     BillView,
     ComplaintResult,
