@@ -29,10 +29,10 @@ from gateway.config import ConfigError, Settings
 from gateway.logs import bind_process, get_logger, write_at_once, write_per_iteration
 from gateway.monitoring import StoreGauges, keep_figures
 from gateway.profile import OperatorProfile, load_profile
+from gateway.ratelimit import LimitSharing, RateLimiter
 from gateway.services import Context, Services
 from gateway.services.batcher import Batcher
 from gateway.services.figures import Figures, read_figures
-from gateway.services.ratelimit import LimitSharing, RateLimiter
 from gateway.store import Store, open_database, open_store
 from gateway.store.db import readable
 from gateway.store.port import claimant

@@ -30,10 +30,10 @@ from gateway.config import Settings, SmppSettings
 from gateway.domain.errors import GatewayError, InvalidMsisdn, RateLimited
 from gateway.logs import get_logger
 from gateway.profile import OperatorProfile
+from gateway.ratelimit import RateLimiter
 from gateway.services import sms_delivery
 from gateway.services.batcher import Batcher
 from gateway.services.facade import Services
-from gateway.services.ratelimit import RateLimiter
 from gateway.services.sms_delivery import Database, Purged
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.client import Esme
