@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from gateway.domain.channels import Channel
 from gateway.domain.money import Money
 from gateway.services.facade import Services
-from gateway.services.model import Channel, ReportLost
+from gateway.services.model import ReportLost
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store

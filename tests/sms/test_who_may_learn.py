@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gateway.domain.channels import Channel
 from gateway.domain.money import Money
 from gateway.services.facade import Services
-from gateway.services.model import Channel, ReportLost, TopUp
+from gateway.services.model import ReportLost, TopUp
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store
