@@ -20,7 +20,8 @@ A written action's result comes back with ``Reply.save``; given back in
 ``Turn.results``, it is shown again on a resent request instead of acting
 twice. It is kept under its answer path, or, when an answer of the path was
 typed on a ``secret`` input (a PIN, an ID number), under ``seal(path)`` (a
-keyed hash), so that a session row never holds a secret in clear. A screen that does not fit is split into pages (``menus.paging``).
+keyed hash), so that a session row never holds a secret in clear. A screen
+that does not fit is split into pages (``menus.paging``).
 
 Every reply also gives the path walked as a session row may keep it
 (``Reply.kept``): an answer typed on a secret input is sealed there
@@ -356,6 +357,7 @@ def page_screen(
 def _with_subject(exc: GatewayError, call: ActionCall) -> GatewayError:
     """Name the number a refusal is about, when it is not the caller's own."""
     subject = call.args.get("target") or call.args.get("number")
-    if isinstance(subject, str) and subject and isinstance(exc, (UnknownSubscriber, NumberRecycled)) and exc.msisdn is None:
+    if (isinstance(subject, str) and subject and isinstance(exc, (UnknownSubscriber, NumberRecycled))
+            and exc.msisdn is None):
         exc.msisdn = subject
     return exc

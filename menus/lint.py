@@ -74,7 +74,7 @@ class _Known:
 
 
 def lint(
-    profile: OperatorProfile, limits: ScreenLimits = ScreenLimits(), *,
+    profile: OperatorProfile, limits: ScreenLimits = ScreenLimits(), *,  # noqa: B008 - a frozen value
     trees: Path = TREES_DIR, locales: Path = LOCALES,
 ) -> Linted:
     """Read the profile's texts (``locales``) and trees (``trees``) and find every problem."""
