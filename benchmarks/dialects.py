@@ -88,7 +88,7 @@ def codec_cost(plan: Plan, at_step_us: float | None) -> dict[str, Any]:
     from gateway.ussd import africastalking
     from gateway.ussd.dialects import JSON_DIALECTS
     from gateway.ussd.web import _dumps, parse_form
-    from menus.model import Reply
+    from menus.tree import Reply
 
     # Many short samples, the best kept: a sample another process interrupted is discarded.
     number, repeat = (1_000, 3) if plan.smoke else (2_000, 25)

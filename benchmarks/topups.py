@@ -35,8 +35,8 @@ def main(argv: list[str]) -> int:
     from gateway.services import Context, Services
     from gateway.services.model import TopUp
     from gateway.store import open_database
-    from menus.catalog import Catalog
     from menus.replies import Replies
+    from menus.texts import Catalog
 
     settings = load_settings()
     configure_logging("warning", "json")

@@ -1,10 +1,10 @@
 """The action table: what a menu's action name calls, and how its result reads.
 
-Each name is a use case of ``gateway.services.facade.ACTIONS``; the loader
-refuses a menu naming anything else. ``invoke`` is synchronous (it runs on
-the ``DbRunner`` thread, never on the event loop); ``render`` turns the
-result into the subscriber's text through the shared replies (the same
-texts the SMS channel sends).
+Each name is a method of ``menus.ports.UseCases`` (``Services`` in production);
+the loader refuses a menu naming anything else. ``invoke`` is synchronous: it
+calls the services, which wait on the store, so the channel runs it through
+its batcher, off the event loop. ``render`` turns the result into the
+subscriber's text through the shared replies (the same texts the SMS channel sends).
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gateway.domain.channels import Channel
+from gateway.domain.commands import ReportLost, TopUp
 from gateway.domain.secrets import Sealed
-from gateway.services.facade import ACTIONS, Services
-from gateway.services.model import ReportLost, TopUp
+from menus.ports import UseCases
 from menus.replies import ReplyTexts
 
 
 class Texts(Protocol):
-    """``menus.catalog.Catalog``: every text by key and language."""
+    """``menus.texts.Catalog``: every text by key and language."""
 
     def text(self, key: str, language: str, **params: Any) -> str: ...
 
@@ -37,7 +37,7 @@ class ActionSpec:
     #: Argument names the menu may pass (all required unless in ``optional``).
     params: frozenset[str]
     optional: frozenset[str]
-    invoke: Callable[[Services, str, Args, str], Any]
+    invoke: Callable[[UseCases, str, Args, str], Any]
     render: Callable[[ReplyTexts, Any, Args, str], str]
 
 
@@ -123,4 +123,3 @@ ACTION_TABLE: Mapping[str, ActionSpec] = {
     )
 }
 
-assert set(ACTION_TABLE) <= ACTIONS, "every menu action must be a use case"

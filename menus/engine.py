@@ -20,7 +20,8 @@ A written action's result comes back with ``Reply.save``; given back in
 ``Turn.results``, it is shown again on a resent request instead of acting
 twice. It is kept under its answer path, or, when an answer of the path was
 typed on a ``secret`` input (a PIN, an ID number), under ``seal(path)`` (a
-keyed hash), so that a session row never holds a secret in clear. A screen that does not fit is split into pages (``menus.paging``).
+keyed hash), so that a session row never holds a secret in clear. A screen
+that does not fit is split into pages (``menus.paging``).
 
 Every reply also gives the path walked as a session row may keep it
 (``Reply.kept``): an answer typed on a secret input is sealed there
@@ -42,9 +43,9 @@ from gateway.domain.secrets import Sealed
 from gateway.domain.secrets import seal as seal_value
 from menus.actions import ACTION_TABLE, Texts
 from menus.loader import Menus
-from menus.model import ActionCall, Answer, MenuTree, Pending, Reply, Screen, ScreenKind, SealedAnswer, Turn
 from menus.paging import BACK, HOME, MORE, ScreenLimits, paginate
 from menus.replies import ReplyTexts
+from menus.tree import ActionCall, Answer, MenuTree, Pending, Reply, Screen, ScreenKind, SealedAnswer, Turn
 
 #: ``Reply.screen`` of the resume offer (``Engine.resume_offer``).
 RESUME_SCREEN = "resume"
@@ -356,6 +357,7 @@ def page_screen(
 def _with_subject(exc: GatewayError, call: ActionCall) -> GatewayError:
     """Name the number a refusal is about, when it is not the caller's own."""
     subject = call.args.get("target") or call.args.get("number")
-    if isinstance(subject, str) and subject and isinstance(exc, (UnknownSubscriber, NumberRecycled)) and exc.msisdn is None:
+    if (isinstance(subject, str) and subject and isinstance(exc, (UnknownSubscriber, NumberRecycled))
+            and exc.msisdn is None):
         exc.msisdn = subject
     return exc

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from menus.actions import Texts
 from menus.loader import Menus
-from menus.model import MenuTree, Screen, ScreenKind
+from menus.tree import MenuTree, Screen, ScreenKind
 
 FORMATS = ("mermaid", "dot")
 

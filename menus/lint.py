@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from gateway.profile import OperatorProfile
-from menus.catalog import LOCALES, Catalog, TextFiles, fields, profile_constants, read_texts
 from menus.engine import page_screen, screen_lines
 from menus.loader import TREES_DIR, MenuError, Menus, read_menus, text_keys
-from menus.model import MenuTree, Problem, Screen, ScreenKind
 from menus.paging import BACK, MORE, ScreenLimits, screen_size
+from menus.texts import LOCALES, Catalog, TextFiles, fields, profile_constants, read_texts
+from menus.tree import MenuTree, Problem, Screen, ScreenKind
 from menus.validators import Validator
 
 #: Text files whose keys only the menu trees show (the rest are shown by code:
@@ -74,7 +74,7 @@ class _Known:
 
 
 def lint(
-    profile: OperatorProfile, limits: ScreenLimits = ScreenLimits(), *,
+    profile: OperatorProfile, limits: ScreenLimits = ScreenLimits(), *,  # noqa: B008 - a frozen value
     trees: Path = TREES_DIR, locales: Path = LOCALES,
 ) -> Linted:
     """Read the profile's texts (``locales``) and trees (``trees``) and find every problem."""

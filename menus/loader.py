@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.config import ConfigError
 from gateway.profile import OperatorProfile
-from gateway.services.facade import ACTIONS
 from menus.actions import ACTION_TABLE, Texts
-from menus.model import MenuTree, Option, Problem, Screen, ScreenKind
+from menus.tree import MenusError, MenuTree, Option, Problem, Screen, ScreenKind
 from menus.validators import Validator, build_validator
 
 TREES_DIR = Path(__file__).resolve().parent / "trees"
@@ -53,7 +51,7 @@ _REQUIRED: dict[ScreenKind, tuple[str, ...]] = {
 }
 
 
-class MenuError(ConfigError):
+class MenuError(MenusError):
     """A menu tree cannot be used; the message names the file and the key path.
 
     A configuration error like any other: the command line refuses in one line.
@@ -202,7 +200,7 @@ def _screen(
         except ValueError as exc:
             refuse("validate", str(exc))
     action = spec.get("action")
-    if action is not None and (action not in ACTIONS or action not in ACTION_TABLE):
+    if action is not None and action not in ACTION_TABLE:
         refuse("action", f"unknown action {action!r}")
     show = spec.get("show")
     if show is not None and (show not in ACTION_TABLE or ACTION_TABLE[show].writes):

@@ -8,15 +8,10 @@ services: the confirmation and reminder SMS use the same texts.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from datetime import datetime
 from typing import Protocol
 
-from gateway.domain import errors as e
 from gateway.domain.lifecycle import LineState
-from gateway.profile import OperatorProfile
-from gateway.services.model import (
+from menus.ports import (
     BalanceView,
     BillView,
     ComplaintResult,
@@ -29,7 +24,7 @@ from gateway.services.model import (
     StatementResult,
     TopUpResult,
 )
-from menus.catalog import Catalog
+from menus.refusals import Refusals
 
 
 class ReplyTexts(Protocol):
@@ -72,84 +67,9 @@ class ReplyTexts(Protocol):
     def number_change(self, result: NumberChangeResult, language: str) -> str: ...
 
 
-class Replies:
-    def __init__(self, catalog: Catalog, profile: OperatorProfile) -> None:
-        self.catalog = catalog
-        self.profile = profile
-        codes = profile.codes
-        self._codes = {
-            "keywords_code": codes.sms_keywords,
-            "marketing_code": codes.sms_marketing,
-            "optout_code": codes.marketing_optout,
-            # LANG EN|KM: what the LANG keyword takes in this profile.
-            "languages": "|".join(language.upper() for language in profile.languages),
-        }
-        # Exact type → renderer; subclasses fall back along the MRO in error().
-        self._errors: dict[type[Exception], Callable[[Exception, str], str]] = {
-            e.WrongPin: self._wrong_pin,
-            e.GiftRefused: self._gift_refused,
-            e.VoucherAlreadyUsed: lambda exc, lang: self._t("voucher_used", lang),
-            e.VoucherExpired: lambda exc, lang: self._t("voucher_expired", lang),
-            e.TopUpLocked: lambda exc, lang: self._t("topup_locked", lang, time=self.time(exc.until)),  # type: ignore[attr-defined]
-            e.UnknownSubscriber: self._unknown,
-            e.NumberRecycled: self._recycled,
-            e.LineLost: lambda exc, lang: self._t("line_lost", lang),
-            e.NotPrepaid: lambda exc, lang: self._t("not_prepaid", lang),
-            e.NotPostpaid: lambda exc, lang: self._t("not_postpaid", lang),
-            e.BalanceAboveMaximum: lambda exc, lang: self._t(
-                "balance_limit", lang, maximum=exc.maximum.display()  # type: ignore[attr-defined]
-            ),
-            e.InvalidPin: lambda exc, lang: self._t("invalid_pin", lang),
-            e.InvalidMsisdn: lambda exc, lang: self._t("invalid_number", lang),
-            e.InvalidIdNumber: lambda exc, lang: self._t("invalid_id", lang),
-            e.InvalidInput: lambda exc, lang: self._t("invalid_input", lang),
-            e.LostDetailsMismatch: lambda exc, lang: self._t(
-                "lost_mismatch", lang, attempts=exc.attempts_left  # type: ignore[attr-defined]
-            ),
-            e.LostReportLocked: lambda exc, lang: self._t(
-                "lost_locked", lang, time=self.time(exc.until), care=self._t("customer_care", lang)  # type: ignore[attr-defined]
-            ),
-            e.RateLimited: lambda exc, lang: self._t("rate_limited", lang, time=self.time(exc.until)),  # type: ignore[attr-defined]
-            # Written requests to customer care (004 clauses 5.1, 7.6, 9).
-            e.NoBill: lambda exc, lang: self._c("no_bill", lang),
-            e.StatementRefused: self._statement_refused,
-            e.DisputeSettled: lambda exc, lang: self._c("dispute_settled", lang, reference=exc.reference),  # type: ignore[attr-defined]
-            e.ArrearsOutstanding: lambda exc, lang: self._c(
-                "number_change_arrears", lang, amount=exc.arrears.display()  # type: ignore[attr-defined]
-            ),
-            e.EmptyComplaint: lambda exc, lang: self._c("complaint_empty", lang),
-            e.ComplaintTooLong: lambda exc, lang: self._c("complaint_too_long", lang, maximum=exc.maximum),  # type: ignore[attr-defined]
-        }
-
-    # --- formatting ----------------------------------------------------------
-
-    def _t(self, key: str, language: str, **params: object) -> str:
-        return self.catalog.text(f"replies.{key}", language, **self._codes, **params)
-
-    def _c(self, key: str, language: str, **params: object) -> str:
-        """A text of ``care.toml`` (the customer-care requests)."""
-        return self.catalog.text(f"care.{key}", language, **self._codes, **params)
-
-    def date(self, moment: datetime | None) -> str:
-        """``23/12/2026`` in the operator's zone (as ``strftime("%d/%m/%Y")``, without its parsing)."""
-        if not moment:
-            return "-"
-        local = moment.astimezone(self.profile.time_zone)
-        return f"{local.day:02d}/{local.month:02d}/{local.year}"
-
-    def time(self, moment: datetime | None) -> str:
-        """``17:05 23/12/2026`` in the operator's zone."""
-        if not moment:
-            return "-"
-        local = moment.astimezone(self.profile.time_zone)
-        return f"{local.hour:02d}:{local.minute:02d} {local.day:02d}/{local.month:02d}/{local.year}"
-
-    def day(self, day: dt.date | None) -> str:
-        """A local day (a bill's dates), as ``date`` writes it."""
-        return day.strftime("%d/%m/%Y") if day else "-"
-
-    def number(self, msisdn: str) -> str:
-        return self.profile.number_plan.national(msisdn)
+class Replies(Refusals):
+    """Every answer a subscriber reads: the services' results (USSD screens, SMS replies) and the SMS
+    the services queue (``Notices``); a refusal reads as ``Refusals.error`` says."""
 
     # --- results -------------------------------------------------------------
 
@@ -208,10 +128,6 @@ class Replies:
             lines.append(self._t("bill_notice", language, date=self.time(view.discontinue_at)))
         return "\n".join(lines)
 
-    def _reissue_fee(self) -> str:
-        rule = self.profile.lifecycle.inactivity
-        return rule.reissue_fee.display() if rule is not None else "-"
-
     def topup(self, result: TopUpResult, language: str) -> str:
         """What the person who topped up sees (a gift does not reveal the other's balance)."""
         if result.gift:
@@ -258,39 +174,6 @@ class Replies:
         """A long SMS whose parts never all arrived: ask for it again."""
         return self._t("incomplete", language)
 
-    def error(self, exc: Exception, language: str) -> str:
-        """A short, polite answer for any refusal; unknown errors get the generic one."""
-        for cls in type(exc).__mro__:
-            render = self._errors.get(cls)
-            if render is not None:
-                return render(exc, language)
-        return self._t("unavailable", language)
-
-    def _wrong_pin(self, exc: Exception, language: str) -> str:
-        assert isinstance(exc, e.WrongPin)
-        if exc.locked_until is not None:
-            return self._t("wrong_pin_locked", language, time=self.time(exc.locked_until))
-        return self._t("wrong_pin", language, attempts=exc.attempts_left)
-
-    def _gift_refused(self, exc: Exception, language: str) -> str:
-        """One text for every refused gift: it names neither the cause nor the number."""
-        assert isinstance(exc, e.GiftRefused)
-        if exc.locked_until is not None:
-            return self._t("gift_refused_locked", language, time=self.time(exc.locked_until))
-        return self._t("gift_refused", language, attempts=exc.attempts_left)
-
-    def _unknown(self, exc: Exception, language: str) -> str:
-        number = getattr(exc, "msisdn", None)
-        if number:
-            return self._t("unknown_number", language, number=self.number(number))
-        return self._t("unknown_caller", language)
-
-    def _recycled(self, exc: Exception, language: str) -> str:
-        number = getattr(exc, "msisdn", None)
-        if number:
-            return self._t("number_recycled", language, number=self.number(number))
-        return self._t("unknown_caller", language)
-
     # --- written requests to customer care (004) -------------------------------
 
     def statement(self, result: StatementResult, language: str) -> str:
@@ -318,15 +201,6 @@ class Replies:
         if line.kind == "data":
             return self._c("statement_data", language, time=when, kb=f"{-(-line.quantity // 1024):,}", amount=amount)
         return self._c("statement_sms", language, time=when, count=line.quantity, amount=amount)
-
-    def _statement_refused(self, exc: Exception, language: str) -> str:
-        assert isinstance(exc, e.StatementRefused)
-        policy = self.profile.care.statement
-        if exc.reason == "period_too_old":
-            days = policy.max_period_age.days if policy else ""
-            return self._c("statement_too_old", language, days=days, date=self.day(exc.last_day))
-        days = policy.max_after_issue.days if policy else ""
-        return self._c("statement_too_late", language, days=days, date=self.day(exc.last_day))
 
     def dispute(self, result: DisputeResult, language: str) -> str:
         """3(B).4, 9.3: the reference, both deadlines, the amount held as deposit."""
@@ -377,7 +251,8 @@ class Replies:
         """The SMS of the deposit rule (004 7.7) and the reminder before a bill's due day (7.4)."""
         if kind == "bill_due":
             latest = view.latest
-            return self._t("reminder_bill_due", language, amount=(latest.outstanding if latest else view.dues).display(),
+            owed = latest.outstanding if latest else view.dues
+            return self._t("reminder_bill_due", language, amount=owed.display(),
                            date=self.day(latest.due_on if latest else None), dues=view.dues.display())
         if kind == "deposit_notice":
             rule = self.profile.policy.postpaid.deposit_rule if self.profile.policy.postpaid else None

@@ -21,6 +21,7 @@ from typing import NoReturn
 from gateway.config import ConfigError
 from gateway.domain.errors import GatewayError
 from gateway.store import StoreError
+from menus.tree import MenusError
 
 COMMAND_MODULES = (
     "gateway.cli.admin",
@@ -85,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except (GatewayError, ConfigError, StoreError, CliError) as exc:
+    except (GatewayError, ConfigError, MenusError, StoreError, CliError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):

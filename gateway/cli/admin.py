@@ -47,8 +47,8 @@ def open_services(args: argparse.Namespace, clock: Clock | None = None, *, creat
     configure_logging(settings.logging.level, settings.logging.format)
     profile = load_profile(settings.operator.profile)
     store = open_database(settings.database, migrate=True, create=create)
-    from menus.catalog import Catalog
     from menus.replies import Replies
+    from menus.texts import Catalog
 
     notices = Replies(Catalog.for_profile(profile), profile)
     return Services(Context(store=store, clock=clock or SystemClock(), profile=profile,

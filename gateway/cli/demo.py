@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, data: Any) -> None:
-    from gateway.app import serve, start_sms_runtime
+    from gateway.app import start_sms_runtime
+    from gateway.serving import serve
     from simulator import start_simulator
 
     simulator = await start_simulator(settings)

@@ -63,9 +63,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from menus.catalog import Catalog
     from menus.graph import FORMATS, build_graph, render
     from menus.loader import load_menus
+    from menus.texts import Catalog
 
     if args.format not in FORMATS:
         raise CliError(f"--format: {args.format!r} is not one of {', '.join(FORMATS)}")

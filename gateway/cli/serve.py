@@ -28,7 +28,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.app import Worker, serve, start_sms_runtime
+    from gateway.app import Worker, start_sms_runtime
+    from gateway.serving import serve
 
     if args.workers < 1:
         raise CliError(f"--workers: must be 1 or more, not {args.workers}")

@@ -27,7 +27,7 @@ from gateway.services import (
     lost,
     oversight,
     postpaid,
-    ratelimit,
+    rate_limits,
     sessions,
     topup,
     usage,
@@ -134,13 +134,13 @@ class Services:
     def ussd_report(self, since: datetime | None) -> journal.FunnelReport:
         return journal.report(self.ctx, since)
 
-    # --- requests per number, shared by the processes (``ratelimit.LimitSharing``) ---
+    # --- requests per number, shared by the processes (``gateway.ratelimit.LimitSharing``) ---
 
     def share_rate_limits(self, costs: dict[str, float], watch: list[str], now: float) -> dict[str, float]:
-        return ratelimit.share(self.ctx, costs, watch, now)
+        return rate_limits.share(self.ctx, costs, watch, now)
 
     def forget_full_rate_limits(self, now: float) -> int:
-        return ratelimit.forget_full(self.ctx, now)
+        return rate_limits.forget_full(self.ctx, now)
 
     # --- subscriber-facing -------------------------------------------------
 

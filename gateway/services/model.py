@@ -10,46 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from gateway.domain.channels import Channel
+from gateway.domain.commands import ReportLost, TopUp
 from gateway.domain.lifecycle import LineState
 from gateway.domain.money import Money
 from gateway.domain.postpaid import Bill
-from gateway.domain.secrets import Sealed
 from gateway.store.port import OutgoingSms
 
 __all__ = ["BalanceView", "BillView", "ComplaintResult", "ConsentView", "DisputeResolved", "DisputeResult",
            "LostReportResult", "NumberChangeResult", "OutgoingSms", "ReportLost", "StatementLine", "StatementResult",
            "TopUp", "TopUpResult"]
-
-
-@dataclass(frozen=True)
-class TopUp:
-    """Redeem a voucher PIN dialled or texted by ``requester``.
-
-    ``target`` is another number to credit (a gift), or None for the
-    requester's own line. ``request_key`` makes a resent request idempotent:
-    the same key returns the first result and credits nothing twice.
-    ``pin`` is as typed, or ``Sealed`` when it comes from a stored message.
-    """
-
-    requester: str
-    pin: str | Sealed
-    channel: Channel
-    target: str | None = None
-    request_key: str | None = None
-
-
-@dataclass(frozen=True)
-class ReportLost:
-    """Report ``msisdn``'s SIM lost or stolen, proven by the subscriber's ID number.
-
-    ``id_number`` is as typed, or ``Sealed`` when it comes from a stored message.
-    """
-
-    reporter: str
-    msisdn: str
-    id_number: str | Sealed
-    channel: Channel
 
 
 @dataclass(frozen=True)

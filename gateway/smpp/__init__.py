@@ -1,6 +1,6 @@
 """SMPP: the ESME bound to the operator's SMSC, with its adapters on the store.
 
-    start_sms(...) ─▶ SmsRuntime
+``gateway.app.start_sms`` wires these with the SMS routing (``gateway.sms``):
       Esme (client.py)      bind / reconnect / unbind; one Session per link
       Session (session.py)  reader, windowed sender, keep-alive
       StoreHook (hook.py)   MO, receipts and submit outcomes saved in batches
@@ -8,7 +8,3 @@
       Correlator            requests in flight by sequence number
       codec.py              encodings, concatenation, deliver_sm bodies
 """
-
-from gateway.smpp.runtime import SmsRuntime, start_sms
-
-__all__ = ["SmsRuntime", "start_sms"]

@@ -49,7 +49,7 @@ from gateway.smpp.codec import DC_UCS2, SmBody, UssdFields, decode_text, encode_
 from gateway.smpp.errors import SmppRemoteError
 from gateway.smpp.vendors import VENDORS, Step, VendorRule
 from gateway.ussd.request import BadRequest, Close, LatestRequest, split_dial
-from menus.model import Reply
+from menus.tree import Reply
 
 log = get_logger("gateway.smpp")
 

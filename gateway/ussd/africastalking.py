@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gateway.ussd.request import MAX_FIELD, BadRequest, UssdRequest
-from menus.model import Reply
+from menus.tree import Reply
 
 __all__ = ["BadRequest", "UssdRequest", "parse", "render"]
 

@@ -48,11 +48,11 @@ from gateway.clock import Clock
 from gateway.domain.errors import GatewayError, LineLost, RateLimited, WrongPin
 from gateway.logs import get_logger
 from gateway.profile import OperatorProfile
+from gateway.ratelimit import RateLimiter
 from gateway.services import Services
 from gateway.services.batcher import Batcher
 from gateway.services.errors import DATABASE_ERRORS, StoreBusy
 from gateway.services.model import BalanceView
-from gateway.services.ratelimit import RateLimiter
 from gateway.services.sessions import SessionRow
 from gateway.ussd import sessions
 from gateway.ussd.journal import Journal, known_screens
@@ -60,7 +60,7 @@ from gateway.ussd.metrics import UssdMetrics
 from gateway.ussd.request import MAX_FIELD, Close, LatestRequest, UssdRequest
 from menus.actions import ACTION_TABLE
 from menus.engine import RESUME_CONTINUE, RESUME_RESTART, RESUME_SCREEN, Engine
-from menus.model import ActionCall, Answer, Caller, Pending, Reply, ScreenKind, Turn
+from menus.tree import ActionCall, Answer, Caller, Pending, Reply, ScreenKind, Turn
 
 log = get_logger("gateway.ussd")
 

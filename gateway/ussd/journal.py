@@ -42,7 +42,7 @@ from gateway.ussd.request import Close
 from gateway.ussd.sessions import RETENTION
 from menus.engine import RESUME_SCREEN
 from menus.loader import Menus
-from menus.model import Caller, Reply
+from menus.tree import Caller, Reply
 
 log = get_logger("gateway.ussd")
 

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from gateway.domain.secrets import Sealed
 from gateway.services.sessions import SessionRow, SessionState
-from menus.model import Answer, Caller, SealedAnswer
+from menus.tree import Answer, Caller, SealedAnswer
 
 RETENTION = timedelta(hours=1)
 

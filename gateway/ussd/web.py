@@ -32,7 +32,7 @@ from gateway.ussd.dialects import JSON_DIALECTS, Closed, Codec
 from gateway.ussd.dialogue import Dialogues
 from gateway.ussd.metrics import UssdMetrics
 from gateway.ussd.request import BadRequest, LatestRequest
-from menus.model import Reply
+from menus.tree import Reply
 
 #: Every dialect served (``gateway.config.HTTP_DIALECTS`` names the same, for the settings' checks).
 DIALECTS = ("africastalking", *JSON_DIALECTS)

@@ -39,8 +39,8 @@ from gateway.profile import load_profile
 from gateway.services import Context, Services
 from gateway.store import open_store
 from gateway.store.accounts import ledger_totals
-from menus.catalog import Catalog
 from menus.replies import Replies
+from menus.texts import Catalog
 
 SECRET = "reliability-secret-0123456789"
 ROOT = Path(__file__).resolve().parents[2]

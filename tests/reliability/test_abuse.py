@@ -9,8 +9,8 @@ from pathlib import Path
 from gateway.config import load_settings
 from gateway.domain.channels import Channel
 from gateway.domain.errors import LostDetailsMismatch
+from gateway.ratelimit import RateLimiter
 from gateway.services.model import ReportLost
-from gateway.services.ratelimit import RateLimiter
 from tests.reliability.conftest import money_state, profile_with, seed, services_on
 
 WRONG = ["1111111111", "2222222222", "3333333333", "4444444444", "5555555555", "6666666666"]

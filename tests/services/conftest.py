@@ -13,8 +13,8 @@ from gateway.domain.money import Money, parse_amount
 from gateway.profile import load_profile
 from gateway.services import Context, Services
 from gateway.store import open_store
-from menus.catalog import Catalog
 from menus.replies import Replies
+from menus.texts import Catalog
 from tests.backends import BACKENDS, open_backend, rows
 
 SECRET = "test-secret-0123456789"

@@ -34,8 +34,8 @@ from gateway.profile import load_profile
 from gateway.services import Context, Services
 from gateway.services.care import NotOffered
 from gateway.services.model import ReportLost
-from menus.catalog import Catalog
 from menus.replies import Replies
+from menus.texts import Catalog
 from tests.backends import BACKENDS, open_backend, rows
 from tests.care import give_bill, pay, postpaid_line
 

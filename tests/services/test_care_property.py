@@ -22,8 +22,8 @@ from gateway.domain.money import Money
 from gateway.profile import load_profile
 from gateway.services import Context, Services
 from gateway.store import open_store
-from menus.catalog import Catalog
 from menus.replies import Replies
+from menus.texts import Catalog
 from tests.care import pay, postpaid_line
 
 ME = "9779801234567"

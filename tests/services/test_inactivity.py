@@ -18,8 +18,8 @@ from gateway.domain.account import Bucket
 from gateway.domain.errors import InvalidInput, UnknownSubscriber
 from gateway.profile import load_profile
 from gateway.services import Context, Services
-from menus.catalog import Catalog
 from menus.replies import Replies
+from menus.texts import Catalog
 from tests.backends import BACKENDS, open_backend
 
 from .conftest import SECRET, World

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from gateway.clock import FixedClock
+from gateway.ratelimit import LimitSharing, RateLimiter
 from gateway.services import Services
-from gateway.services.ratelimit import LimitSharing, RateLimiter
 from tests.backends import BACKENDS, open_backend, reopen
 from tests.services.conftest import START, make_world
 

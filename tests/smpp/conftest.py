@@ -14,6 +14,7 @@ import smpp34
 from aiosmpplib import GSM7BitCodec
 from prometheus_client import CollectorRegistry
 
+from gateway.app import start_sms
 from gateway.clock import SystemClock
 from gateway.config import SmppSettings
 from gateway.domain.money import Money
@@ -21,7 +22,7 @@ from gateway.profile import OperatorProfile, load_profile
 from gateway.services.batcher import Batcher
 from gateway.services.facade import Services
 from gateway.services.ports import Context
-from gateway.smpp import SmsRuntime, start_sms
+from gateway.sms.runtime import SmsRuntime
 from gateway.store import Store, open_store
 from tests.sms.fakes import FakeTexts
 

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from gateway.app import default_texts
 from gateway.clock import SystemClock
 from gateway.config import Settings
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services.facade import Services
 from gateway.services.ports import Context
-from gateway.smpp.runtime import default_texts
 from gateway.store import Store
 from simulator import RunningSimulator, start_simulator
 from tests.care import give_bill, postpaid_line

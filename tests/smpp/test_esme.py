@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 from gateway.services.campaign import queue_campaign
 from gateway.services.facade import Services
 from gateway.services.model import OutgoingSms
-from gateway.smpp import SmsRuntime
+from gateway.sms.runtime import SmsRuntime
 from gateway.store import Store
 from gateway.store.sms import OutboxSql
 from tests.smpp.conftest import KHMER_SUBSCRIBER, SUBSCRIBER, Link, Smsc, Start, eventually, free_port

@@ -11,7 +11,7 @@ from gateway.domain.money import Money
 from gateway.profile import OperatorProfile
 from gateway.services.facade import Services
 from gateway.services.ports import Context
-from gateway.smpp import SmsRuntime
+from gateway.sms.runtime import SmsRuntime
 from gateway.store import Store
 from tests.smpp.conftest import KHMER_SUBSCRIBER, SUBSCRIBER, Smsc, eventually
 

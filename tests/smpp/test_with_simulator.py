@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from gateway.app import default_texts
 from gateway.config import Settings
-from gateway.smpp.runtime import default_texts
 from simulator import RunningSimulator, start_simulator
 from tests.smpp.conftest import KHMER, SUBSCRIBER, Start, eventually  # noqa: F401
 

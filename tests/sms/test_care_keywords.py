@@ -16,8 +16,8 @@ from gateway.services.ports import Context
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import sms as sms_store
-from menus.catalog import Catalog
 from menus.replies import Replies
+from menus.texts import Catalog
 from tests.care import give_bill, postpaid_line
 from tests.sms.conftest import PART_KEY, PIN_SECRET, outbox
 

@@ -105,9 +105,9 @@ async def test_the_maintenance_job_answers_an_incomplete_message(services: Servi
     import asyncio
 
     from gateway.services.batcher import Batcher
-    from gateway.smpp import runtime as rt
     from gateway.smpp.broker import OutboxBroker
     from gateway.smpp.hook import StoreHook
+    from gateway.sms import runtime as rt
 
     arrive(services, part("LANG K", 1))
     clock.advance(sms_store.ASSEMBLY_WINDOW + timedelta(seconds=1))

@@ -8,10 +8,10 @@ from datetime import timedelta
 from gateway.services.batcher import Batcher
 from gateway.services.facade import Services
 from gateway.services.model import OutgoingSms
-from gateway.smpp import runtime as rt
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.codec import decode_text
 from gateway.smpp.hook import StoreHook
+from gateway.sms import runtime as rt
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from gateway.domain.channels import Channel
 from gateway.domain.money import Money
 from gateway.services.facade import Services
-from gateway.services.model import Channel, ReportLost
+from gateway.services.model import ReportLost
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store
@@ -144,8 +145,8 @@ class TestRouter:
 def test_lost_by_sms_is_confirmed_once(store: Store, clock, profile) -> None:  # type: ignore[no-untyped-def]
     """LOST MSISDN ID by SMS: the reporter gets one confirmation (the reply), not a reply and a notification."""
     from gateway.services.ports import Context
-    from menus.catalog import Catalog
     from menus.replies import Replies
+    from menus.texts import Catalog
 
     texts = Replies(Catalog.for_profile(profile), profile)
     services = Services(Context(store=store, clock=clock, profile=profile, pin_secret="s" * 20, notices=texts))

@@ -12,10 +12,10 @@ from gateway.domain.money import Money
 from gateway.services import sms_delivery
 from gateway.services.batcher import Batcher
 from gateway.services.facade import Services
-from gateway.smpp import runtime as rt
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.hook import StoreHook
 from gateway.sms import keywords as kw
+from gateway.sms import runtime as rt
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store, migrations, open_store
 from gateway.store import sms as sms_store

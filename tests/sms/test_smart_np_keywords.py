@@ -15,8 +15,8 @@ from gateway.services import Context, Services
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import sms as sms_store
-from menus.catalog import Catalog
 from menus.replies import Replies
+from menus.texts import Catalog
 from tests.sms.conftest import PART_KEY, outbox
 
 LINE = "9779802000111"
@@ -64,7 +64,7 @@ def test_lang_ne_then_bill_answers_in_nepali(np_services):
 def test_top_pin_and_a_ten_digit_number_without_plus_tops_up_that_number(np_services, tmp_path: Path):
     """``TOP PIN 9812345678`` (DESIGN.md: smart-np numbers are written 98XXXXXXXX) sends the top-up to
     that line, through the inbox's sealing as the hook stores an MO, and the PIN is not taken as wrong."""
-    from gateway.smpp.runtime import inbox_seal
+    from gateway.sms.runtime import inbox_seal
 
     profile = np_services.profile
     sender, friend = "9779802000222", "9779812345678"

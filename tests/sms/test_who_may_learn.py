@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gateway.domain.channels import Channel
 from gateway.domain.money import Money
 from gateway.services.facade import Services
-from gateway.services.model import Channel, ReportLost, TopUp
+from gateway.services.model import ReportLost, TopUp
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from menus.catalog import Catalog
 from menus.replies import Replies
+from menus.texts import Catalog
 from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox, read
 
 LOST_TEXT = "This SIM is reported lost. Visit a Smart shop with your ID for a new SIM."

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gateway.ussd.dialects import JSON_DIALECTS, Closed, arkesel, hubtel, madapi, nalo
 from gateway.ussd.request import BadRequest, Close, LatestRequest
-from menus.model import Reply
+from menus.tree import Reply
 
 MORE = Reply("Main menu\n1 Balance\n2 Top-up", end=False)
 DONE = Reply("Your balance is $6.00.", end=True)

@@ -6,12 +6,12 @@ import pytest
 
 from gateway.domain.errors import LineLost, WrongPin
 from gateway.profile import load_profile
-from menus.catalog import Catalog
 from menus.engine import Engine
 from menus.loader import load_menus
-from menus.model import Caller, Pending, Reply, Turn
 from menus.paging import ScreenLimits, gsm_length, paginate
 from menus.replies import Replies
+from menus.texts import Catalog
+from menus.tree import Caller, Pending, Reply, Turn
 
 ME = "85512345678"
 

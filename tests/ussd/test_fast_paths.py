@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from gateway.profile import load_profile
 from gateway.ussd.africastalking import BadRequest, parse
 from gateway.ussd.web import parse_form
-from menus.catalog import Catalog
 from menus.paging import _GSM_BASIC, _GSM_EXTENSION, gsm_length
 from menus.replies import Replies
+from menus.texts import Catalog
 
 
 def _septets_char_by_char(text: str) -> int | None:

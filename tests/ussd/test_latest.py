@@ -189,7 +189,7 @@ async def test_a_key_used_again_for_a_new_dialogue_starts_afresh(world):
 
 async def test_a_dialogue_may_give_only_so_many_answers(world):
     """A kept path stops growing where Africa's Talking's ``text`` would: then the expired screen."""
-    from gateway.services.ratelimit import RateLimiter
+    from gateway.ratelimit import RateLimiter
     from gateway.ussd.dialogue import MAX_ANSWERS
 
     world.add()

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from gateway.profile import OperatorProfile, load_profile
-from menus.catalog import LOCALES
 from menus.lint import lint
 from menus.paging import ScreenLimits
+from menus.texts import LOCALES
 
 TREE = """\
 code = "selfcare"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from gateway.profile import load_profile
-from menus.catalog import LOCALES, Catalog, CatalogError
 from menus.loader import TREES_DIR, MenuError, load_menus
+from menus.texts import LOCALES, Catalog, CatalogError
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ import re
 import pytest
 
 from gateway.profile import load_profile
-from menus.catalog import Catalog
 from menus.engine import Engine
 from menus.loader import load_menus
-from menus.model import Caller, Reply, Turn
 from menus.paging import ScreenLimits, gsm_length
 from menus.replies import Replies
+from menus.texts import Catalog
+from menus.tree import Caller, Reply, Turn
 
 ME = "9779801234567"
 DEVANAGARI = re.compile("[\u0900-\u097f]")

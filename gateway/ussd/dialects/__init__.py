@@ -20,7 +20,7 @@ from typing import Protocol
 
 from gateway.ussd.dialects import arkesel, hubtel, madapi, nalo
 from gateway.ussd.dialects.fields import Closed, Parsed
-from menus.model import Reply
+from menus.tree import Reply
 
 __all__ = ["JSON_DIALECTS", "Closed", "Codec", "Parsed"]
 

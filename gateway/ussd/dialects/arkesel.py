@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gateway.ussd.dialects.fields import Parsed, flag, step, text
-from menus.model import Reply
+from menus.tree import Reply
 
 NAME = "arkesel"
 PHONE = "msisdn"

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from gateway.ussd.dialects.fields import Closed, Parsed, number, step, text
 from gateway.ussd.request import BadRequest, Close
-from menus.model import Reply
+from menus.tree import Reply
 
 NAME = "hubtel"
 #: The field holding the subscriber's number (named in a 400 when it is not one).

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from gateway.ussd.dialects.fields import Closed, Parsed, number, step, text
 from gateway.ussd.request import BadRequest, Close
-from menus.model import Reply
+from menus.tree import Reply
 
 NAME = "madapi"
 PHONE = "msisdn"

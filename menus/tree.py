@@ -16,6 +16,13 @@ from gateway.domain.errors import GatewayError
 from gateway.domain.secrets import Sealed
 
 
+class MenusError(Exception):
+    """The menu trees or their texts cannot be used; the message names the file and the key path.
+
+    A configuration error like any other: the command line refuses in one line.
+    """
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a menu tree or a text: the file, the path inside it, what is wrong.

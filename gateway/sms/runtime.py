@@ -1,7 +1,7 @@
-"""SMS at run time: the ESME, the store hook, the outbox broker and the keyword router.
+"""SMS at run time: MO answered by the keyword router, beside the ESME, store hook and outbox broker.
 
-``start_sms`` is what ``serve`` and ``demo`` call; ``SmsRuntime.close()``
-unbinds and leaves whatever was not sent queued in the outbox.
+``SmsRuntime`` runs the SMS side that ``gateway.app.start_sms`` builds;
+``close()`` unbinds and leaves whatever was not sent queued in the outbox.
 
 Routing saved MO (``_route``): each batch first asks the shared per-number
 ``RateLimiter`` (on the event loop, as USSD does): a number over its limit
@@ -23,26 +23,21 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from prometheus_client import CollectorRegistry
-
 from gateway.clock import Clock
-from gateway.config import Settings, SmppSettings
+from gateway.config import SmppSettings
 from gateway.domain.errors import GatewayError, InvalidMsisdn, RateLimited
 from gateway.logs import get_logger
-from gateway.profile import OperatorProfile
+from gateway.ratelimit import RateLimiter
 from gateway.services import sms_delivery
 from gateway.services.batcher import Batcher
 from gateway.services.facade import Services
-from gateway.services.ratelimit import RateLimiter
 from gateway.services.sms_delivery import Database, Purged
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.client import Esme
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
-from gateway.smpp.ussd import UssdOverSmpp
 from gateway.sms.keywords import seal
 from gateway.sms.router import KeywordRouter
-from menus.replies import ReplyTexts
 
 log = get_logger("gateway.sms")
 
@@ -250,46 +245,3 @@ def inbox_seal(services: Services) -> Callable[[str], str]:
     """What the inbox keeps of an MO text: its PIN and ID number sealed (``keywords.seal``)."""
     return lambda text: seal(text, seal_pin=services.seal_pin, seal_id=services.seal_id_number,
                              number_plan=services.profile.number_plan)
-
-
-def default_texts(profile: OperatorProfile) -> ReplyTexts:
-    """The shared USSD/SMS texts (``menus.replies.Replies``)."""
-    from menus.catalog import Catalog
-    from menus.replies import Replies
-
-    return Replies(Catalog.for_profile(profile), profile)
-
-
-async def start_sms(*, settings: Settings | SmppSettings, profile: OperatorProfile,
-                    services: Services, store: Database, clock: Clock, batcher: Batcher,
-                    registry: CollectorRegistry | None = None,
-                    texts: ReplyTexts | None = None,
-                    limiter: RateLimiter | None = None, identity: str | None = None,
-                    ussd: UssdOverSmpp | None = None) -> SmsRuntime:
-    """Start answering SMS keywords and sending the outbox; returns the running runtime.
-
-    With ``[smpp] enabled = false`` nothing binds (``bound`` stays False) but
-    MO left in the inbox are still answered and queued. ``limiter`` is the
-    per-number limit shared with USSD (None: no limit on SMS). ``identity``
-    names this process on the outbox rows it claims (``store.sms.claimant``;
-    None: a process alone on its database, which takes every claim left
-    ``sending`` for its own). ``ussd``: USSD over SMPP on the same bind
-    (``[smpp] ussd``; None: every deliver_sm is an SMS).
-    """
-    metrics = SmsMetrics.create(registry)
-    smpp = settings.smpp if isinstance(settings, Settings) else settings
-    router = KeywordRouter(services=services, texts=texts or default_texts(profile))
-    broker = OutboxBroker(store=store, batcher=batcher, clock=clock, batch=smpp.claim_batch,
-                          poll_interval=smpp.outbox_poll_interval, identity=identity,
-                          lease=timedelta(seconds=smpp.outbox_lease))
-    runtime: SmsRuntime
-    hook = StoreHook(store=store, batcher=batcher, clock=clock, dedupe_window=smpp.mo_dedupe_window,
-                     secret=services.ctx.pin_secret, on_inbox=lambda ids: runtime.inbox_saved(ids), metrics=metrics,
-                     seal=inbox_seal(services), identity=identity)
-    esme = Esme(settings=smpp, hook=hook, broker=broker, clock=clock,
-                registry=registry, metrics=metrics, ussd=ussd) if smpp.enabled else None
-    runtime = SmsRuntime(esme=esme, hook=hook, broker=broker, router=router, batcher=batcher,
-                         store=store, clock=clock, limiter=limiter, metrics=metrics,
-                         text_retention=timedelta(days=smpp.inbox_text_retention_days))
-    await runtime.start()
-    return runtime

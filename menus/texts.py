@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway.config import ConfigError
-from menus.model import Problem
+from menus.tree import MenusError, Problem
 
 if TYPE_CHECKING:
     from gateway.profile import OperatorProfile
@@ -30,7 +29,7 @@ LOCALES = Path(__file__).resolve().parent / "locales"
 CONSTANTS = ("example_number",)
 
 
-class CatalogError(ConfigError):
+class CatalogError(MenusError):
     """A text file is missing, unreadable, or disagrees with another language.
 
     A configuration error like any other: the command line refuses in one line.
