@@ -244,14 +244,10 @@ def _mutual_imports() -> list[tuple[str, str]]:
 #: Pairs of modules that import each other today, each with the branch that removes it; the lead
 #: drops an entry when that branch is merged (``test_the_known_mutual_imports_are_still_there`` says when).
 KNOWN_MUTUAL = {
-    ("gateway.store.db", "gateway.store.migrations"): "store/db <-> migrations: fixed on i17-store",
     ("simulator.load", "simulator.server"): "simulator/server <-> load: fixed on i17-settings",
     ("simulator.server", "simulator.ussd"): "simulator/server <-> ussd: i17-settings (with server <-> load)",
     # Within one package, not named by issue 17; left to the package's owner.
     ("gateway.store.db", "gateway.store.sqlite_uow"): "within the SQLite adapter (i17-store's package)",
-    ("gateway.store.postgres.sms", "gateway.store.postgres.uow"): "within the PostgreSQL adapter (i17-store)",
-    ("gateway.store.postgres.postpaid", "gateway.store.postgres.uow"): "within the PostgreSQL adapter (i17-store)",
-    ("gateway.store.postgres.uow", "gateway.store.postgres.usage"): "within the PostgreSQL adapter (i17-store)",
     ("gateway.services.accounts", "gateway.services.postpaid"): "within the services",
     ("gateway.domain.errors", "gateway.domain.money"): "within the domain",
 }
