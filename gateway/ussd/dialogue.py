@@ -89,6 +89,8 @@ class _Step:
     latest: bool = False
     #: The dialect's step number, when it sends one.
     sequence: int | None = None
+    #: The dialogue's own id (``Session.dialogue``): its session's, or a new one's (``_handle``).
+    dialogue: str = ""
 
 
 #: Answers one dialogue may give: a latest-answer dialect could otherwise grow a kept path (and
@@ -340,6 +342,7 @@ class Dialogues:
             # The dialogue's own code: Nalo, Arkesel and SMPP answers send none after the first request. For a
             # session we do not know, the expired screen names the code given, else the self-care one.
             code = session.service_code if session is not None else code or self.profile.codes.selfcare
+        dialogue = ""
         if session is not None:
             if session.msisdn != msisdn:
                 return self.engine.expired(caller.language, code), "expired"
@@ -358,6 +361,10 @@ class Dialogues:
                 # off, as the new dial says) may be offered back (it is the latest).
                 earlier = session if probe is not None else None
                 loaded = (None, session.caller, view, earlier)
+                if not request.restart and session.closed == "end" and session.expires_at > self.clock.now():
+                    # Nothing tells the dial again, within the idle time, from the aggregator resending
+                    # the request we ended: the old dialogue's id, so an identical top-up replays.
+                    dialogue = session.dialogue
             elif stopped:
                 return self.engine.expired(session.caller.language, code), "expired"
         if request.first:
@@ -368,7 +375,7 @@ class Dialogues:
             answers = (*session.path, *request.answers)
         if len(answers) > MAX_ANSWERS:
             return self.engine.expired(caller.language, code), "expired"
-        step = _Step(request.session_id, code, answers, latest=True, sequence=request.sequence)
+        step = _Step(request.session_id, code, answers, latest=True, sequence=request.sequence, dialogue=dialogue)
         return await self._handle(step, msisdn, deadline, loaded)
 
     async def _handle(
@@ -386,6 +393,8 @@ class Dialogues:
         tree = self.engine.tree_for(step.service_code)
         if tree is None:
             return self.engine.unknown_code(caller.language, step.service_code), "unknown_code"
+        step = dataclasses.replace(
+            step, dialogue=session.dialogue if session is not None else step.dialogue or sessions.new_dialogue())
         answers = step.answers
         if session is None and earlier is not None and not answers:
             offered = self._resumable(earlier, caller, tree, now)
@@ -398,7 +407,7 @@ class Dialogues:
                 await self._remember(session, reply, step, session.caller, deadline)
                 return reply, "continue"
 
-        turn = Turn(tree, answers, session.caller if session else caller, sid,
+        turn = Turn(tree, answers, session.caller if session else caller, sessions.action_key(sid, step.dialogue),
                     session.results if session else {})
         walked = self.engine.step(turn)
         if isinstance(walked, Pending):
@@ -477,9 +486,7 @@ class Dialogues:
     ) -> tuple[Reply, str]:
         """``1 Continue`` / ``2 Start again``, in a new session that keeps the path it offers."""
         old, path = offered
-        session = sessions.Session(step.session_id, caller.msisdn, step.service_code, caller,
-                                   created_at=now, expires_at=now + self.idle,
-                                   results=dict(old.results), resume=path)
+        session = self._new_session(step, caller, now, results=dict(old.results), resume=path)
         self.cache.put(session)
         reply = self.engine.resume_offer(caller.language)
         self._apply(session, reply, step, now)
@@ -521,8 +528,7 @@ class Dialogues:
         if session is not None:
             draft = dataclasses.replace(session, results=dict(session.results))
         else:
-            draft = sessions.Session(sid, caller.msisdn, step.service_code, caller,
-                                     created_at=now, expires_at=now + self.idle)
+            draft = self._new_session(step, caller, now)
         try:
             result, reply, saved = await self.batcher.write(
                 self._act_job, pending, draft, step, now, budget=self._db(deadline))
@@ -583,8 +589,7 @@ class Dialogues:
         if session is None:
             if not (reply.keep or reply.save):
                 return  # a one-step read, or result pages the text alone can replay
-            session = sessions.Session(step.session_id, caller.msisdn, step.service_code, caller,
-                                       created_at=now, expires_at=now + self.idle)
+            session = self._new_session(step, caller, now)
             self.cache.put(session)
         self._apply(session, reply, step, now)
         if reply.save:
@@ -594,6 +599,11 @@ class Dialogues:
             session.stored_until = session.expires_at
         else:
             await self._store(session, now, self._db(deadline), last=reply.end and not step.latest)
+
+    def _new_session(self, step: _Step, caller: Caller, now: datetime, **kept: Any) -> sessions.Session:
+        """The session of a dialogue that had none: its first screen worth keeping is being shown."""
+        return sessions.Session(step.session_id, caller.msisdn, step.service_code, caller, created_at=now,
+                                expires_at=now + self.idle, dialogue=step.dialogue, **kept)
 
     def _apply(self, session: sessions.Session, reply: Reply, step: _Step, now: datetime) -> None:
         """The dialogue moved to ``reply``: its idle deadline, kept path, screen and last reply."""
