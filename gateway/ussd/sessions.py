@@ -29,7 +29,9 @@ from datetime import datetime, timedelta
 
 from gateway.domain.secrets import Sealed
 from gateway.services.sessions import SessionRow, SessionState
-from menus.model import Answer, Caller, SealedAnswer
+from gateway.ussd.request import Close
+from menus.engine import RESUME_SCREEN
+from menus.model import Answer, Caller, Reply, SealedAnswer
 
 RETENTION = timedelta(hours=1)
 
@@ -74,6 +76,38 @@ class Session:
     #: id may come back for a later dialogue, so the request key of a written action holds this too
     #: (``action_key``): a resend replays, a new dialogue's top-up is not answered from an old record.
     dialogue: str = ""
+
+    def expired(self, now: datetime) -> bool:
+        """Past its idle deadline."""
+        return self.expires_at <= now
+
+    @property
+    def left(self) -> bool:
+        """The subscriber or the network ended it (``Close``), not our END."""
+        return self.closed in _LEFT
+
+    def stopped(self, now: datetime) -> bool:
+        """It ended (either way) or went idle: no answer continues it."""
+        return self.closed is not None or self.expired(now)
+
+    def move(self, reply: Reply, now: datetime, idle: timedelta, last: tuple[int | None] | None) -> None:
+        """The dialogue moved to ``reply``: its idle deadline, kept path, screen and, with ``last`` (the
+        request's sequence, on a latest-answer path), the reply a resend is answered from."""
+        self.expires_at, self.updated_at = now + idle, now
+        if reply.save:
+            self.results[reply.save[0]] = reply.save[1]
+        self.path = reply.kept
+        self.screen, self.secret, self.keep = reply.screen, reply.secret, reply.keep
+        if reply.end:
+            self.closed = "end"
+        if last is not None:
+            self.last = (last[0], reply.text, reply.end)
+            if reply.screen != RESUME_SCREEN:
+                self.resume = None  # chosen: the kept path is the resumed one from now on
+
+
+#: How a dialogue ended when the subscriber or the network ended it (``Session.closed``).
+_LEFT = frozenset(reason.value for reason in Close)
 
 
 def new_dialogue() -> str:
