@@ -153,9 +153,7 @@ def resolve_dispute(ctx: Context, reference: str, *, upheld: bool, credit: Money
     now = ctx.clock.now()
     reference = reference.strip().upper()
     with ctx.store.write_uow() as uow:
-        row = uow.care.dispute(reference)
-        if row is None:
-            raise UnknownReference(reference)
+        row = _case(uow.care.dispute(reference), reference)
         if row.status != dispute_rules.DisputeStatus.OPEN:
             raise CaseClosed(reference, row.status)
         currency = ctx.profile.currency
@@ -228,9 +226,7 @@ def close_complaint(ctx: Context, reference: str, note: str) -> ComplaintRow:
     now = ctx.clock.now()
     reference = reference.strip().upper()
     with ctx.store.write_uow() as uow:
-        row = uow.care.complaint(reference)
-        if row is None:
-            raise UnknownReference(reference)
+        row = _case(uow.care.complaint(reference), reference)
         if row.status != ComplaintStatus.OPEN or not uow.care.close_complaint(row.complaint_id, note, now):
             raise CaseClosed(reference, ComplaintStatus.CLOSED.value)
         if ctx.notices is not None and _still_theirs(ctx, uow, row.msisdn, row.subscriber_id) is not None:
@@ -286,6 +282,17 @@ def _offered(ctx: Context, name: str, part: Callable[[CarePolicy], T | None]) ->
     policy = part(ctx.profile.care)
     assert policy is not None
     return policy
+
+
+def _case(row: T | None, reference: str) -> T:
+    """The case found under ``reference``.
+
+    Raises:
+        UnknownReference: there is none.
+    """
+    if row is None:
+        raise UnknownReference(reference)
+    return row
 
 
 def _still_theirs(ctx: Context, uow: UnitOfWork, msisdn: str, subscriber_id: int) -> SubscriberRecord | None:
