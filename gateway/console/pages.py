@@ -11,156 +11,32 @@ layout is one column that tables scroll within on a narrow screen
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from html import escape
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from gateway.console.html import (
+    FINAL,
+    REFRESH_SECONDS,
+    View,
+    amount,
+    badge,
+    csrf_field,
+    facts,
+    failure,
+    h,
+    layout,
+    link,
+    login,
+    number,
+    older,
+    period,
+    table,
+    when,
+)
 from gateway.services.oversight import OUTBOX_KINDS, OUTBOX_STATES
 
-#: The sections in the navigation bar: (path, label).
-NAV = (("/admin/", "Overview"), ("/admin/subscribers", "Subscribers"), ("/admin/outbox", "Outbox"),
-       ("/admin/campaigns", "Campaigns"), ("/admin/disputes", "Disputes"), ("/admin/complaints", "Complaints"),
-       ("/admin/vouchers", "Vouchers"), ("/admin/actions", "Actions"))
-#: Seconds between reloads of a message still waiting to be sent or for its receipt.
-REFRESH_SECONDS = 3
-#: Message states after which nothing more will happen to it.
-FINAL = frozenset({"delivered", "undeliverable", "expired", "failed", "skipped"})
-
-
-@dataclass
-class View:
-    """Who the page is for and what it may offer: the role, the CSRF token of its forms, messages."""
-
-    role: str
-    may_act: bool
-    #: The session's CSRF token (None: a bearer request, which has no forms to protect).
-    csrf: str | None = None
-    signed_in: bool = False
-    flash: Sequence[str] = ()
-    errors: Sequence[str] = ()
-    extra_head: list[str] = field(default_factory=list)
-    #: How this operator's numbers are written, for the lookup field's placeholder.
-    number_hint: str = ""
-
-
-def h(value: Any) -> str:
-    """``value`` as escaped text ("—" for nothing)."""
-    if value is None or value == "":
-        return "—"
-    return escape(str(value), quote=True)
-
-
-def when(value: str | None) -> str:
-    """An ISO-8601 time as ``2026-03-01 15:00:00 +07:00`` in a ``<time>`` element."""
-    if not value:
-        return "—"
-    moment = datetime.fromisoformat(value)
-    offset = moment.strftime("%z")
-    clock = f"{moment:%H:%M:%S} {offset[:3]}:{offset[3:]}" if offset else f"{moment:%H:%M:%S}"
-    # The day and the clock each stay on one line; a narrow screen may break between them.
-    return f'<time datetime="{h(value)}"><span class="day">{moment:%Y-%m-%d}</span> <span class="day">{h(clock)}</span></time>'
-
-
-def period(start: str, end: str) -> str:
-    """A bill's period, each day kept on one line."""
-    return f'<span class="day">{h(start)}</span> – <span class="day">{h(end)}</span>'
-
-
-def amount(value: Mapping[str, Any] | None) -> str:
-    return "—" if value is None else f'<span class="day">{h(value["display"])}</span>'
-
-
-def badge(state: Any) -> str:
-    return f'<span class="badge s-{h(state)}">{h(state)}</span>'
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, empty: str = "None.",
-          cls: str = "") -> str:
-    """A table of ready markup cells, inside a box that scrolls sideways on a narrow screen."""
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    if not body:
-        return f'<p class="empty">{h(empty)}</p>'
-    head = "".join(f"<th>{h(title)}</th>" for title in headers)
-    return f'<div class="scroll"><table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
-
-
-def facts(pairs: Iterable[tuple[str, str]]) -> str:
-    """A definition list of (label, ready markup)."""
-    return '<dl class="facts">' + "".join(f"<dt>{h(k)}</dt><dd>{v}</dd>" for k, v in pairs) + "</dl>"
-
-
-def link(href: str, text: str) -> str:
-    return f'<a href="{h(href)}">{h(text)}</a>'
-
-
-def number(view: View, msisdn: str | None) -> str:
-    """A phone number: a link to the line's record for the operator; as given (masked) for a viewer."""
-    if msisdn is None:
-        return "—"
-    if not view.may_act:
-        return f'<span class="num">{h(msisdn)}</span>'
-    return f'<a class="num" href="/admin/subscribers/{quote(msisdn)}">{h(msisdn)}</a>'
-
-
-def csrf_field(view: View) -> str:
-    return "" if view.csrf is None else f'<input type="hidden" name="csrf" value="{h(view.csrf)}">'
-
-
-# --- the frame ------------------------------------------------------------------------------
-
-
-def layout(title: str, body: str, view: View, *, active: str = "") -> str:
-    nav = "".join(f'<a href="{path}"{" class=active" if path == active else ""}>{h(label)}</a>'
-                  for path, label in NAV)
-    who = f'<span class="role r-{h(view.role)}">{h(view.role)}</span>'
-    if view.signed_in:
-        who += (f'<form method="post" action="/admin/logout" class="inline">{csrf_field(view)}'
-                '<button type="submit" class="link">Sign out</button></form>')
-    notes = "".join(f'<p class="flash" role="status">{h(m)}</p>' for m in view.flash)
-    notes += "".join(f'<p class="error" role="alert">{h(m)}</p>' for m in view.errors)
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{h(title)} · Selfcare console</title>"
-        '<link rel="stylesheet" href="/admin/static/console.css">' + "".join(view.extra_head) + "</head>"
-        f'<body><header><a class="brand" href="/admin/">Selfcare console</a><div class="who">{who}</div>'
-        f"<nav>{nav}</nav></header><main><h1>{h(title)}</h1>{notes}{body}</main></body></html>"
-    )
-
-
-def login(*, next_path: str, error: str | None = None) -> str:
-    message = f'<p class="error" role="alert">{h(error)}</p>' if error else ""
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Sign in · Selfcare console</title>"
-        '<link rel="stylesheet" href="/admin/static/console.css"></head>'
-        '<body class="login"><main><h1>Selfcare console</h1>'
-        f'{message}<form method="post" action="/admin/login" class="card">'
-        '<label for="token">Access token</label>'
-        '<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>'
-        f'<input type="hidden" name="next" value="{h(next_path)}">'
-        '<button type="submit">Sign in</button></form>'
-        '<p class="hint">The operator token may act; the viewer token reads, with numbers masked.</p>'
-        "</main></body></html>"
-    )
-
-
-def failure(status: int, reason: str, view: View | None, *, back: str | None = None) -> str:
-    body = f'<p class="error" role="alert">{h(reason)}</p>'
-    if back:
-        body += f"<p>{link(back, 'Back')}</p>"
-    if view is None:
-        return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
-                '<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f'<title>{status}</title><link rel="stylesheet" href="/admin/static/console.css"></head>'
-                f'<body class="login"><main><h1>{status}</h1>{body}'
-                f'<p>{link("/admin/login", "Sign in")}</p></main></body></html>')
-    return layout(f"{status}", body, view)
-
+__all__ = ["View", "failure", "login"]  # the frame, for the routes, with the pages
 
 # --- overview ---------------------------------------------------------------------------------
 
@@ -257,8 +133,8 @@ def subscriber(data: Mapping[str, Any], view: View) -> str:
         (when(e["at"]), h(e["bucket"]), amount(e["delta"]), h(e["kind"]), h(e["reference"]), h(e["channel"]))
         for e in data["ledger"]], cls="ledger")
     if data.get("ledger_next") is not None and view.may_act:
-        older = f'/admin/subscribers/{quote(data["msisdn"])}?ledger_before={data["ledger_next"]}'
-        ledger += f"<p>{link(older, 'Older entries')}</p>"
+        earlier = f'/admin/subscribers/{quote(data["msisdn"])}?ledger_before={data["ledger_next"]}'
+        ledger += f"<p>{link(earlier, 'Older entries')}</p>"
     parts.append(f"<section><h2>Ledger</h2>{ledger}</section>")
     return layout(f'Subscriber {data["msisdn"]}', lookup_form(view) + "".join(parts), view,
                   active="/admin/subscribers")
@@ -297,7 +173,8 @@ def outbox(data: Mapping[str, Any], view: View) -> str:
             f'<option{" selected" if v == current else ""}>{h(v)}</option>' for v in values)
 
     form = ('<form method="get" action="/admin/outbox" class="filters">'
-            f'<label>Number <input name="msisdn" inputmode="tel" value="{h(chosen["msisdn"]) if chosen["msisdn"] else ""}"></label>'
+            '<label>Number <input name="msisdn" inputmode="tel" '
+            f'value="{h(chosen["msisdn"]) if chosen["msisdn"] else ""}"></label>'
             f'<label>State <select name="status">{options(OUTBOX_STATES, chosen["status"])}</select></label>'
             f'<label>Kind <select name="kind">{options(OUTBOX_KINDS, chosen["kind"])}</select></label>'
             + (f'<input type="hidden" name="campaign" value="{h(chosen["campaign_id"])}">'
@@ -347,7 +224,7 @@ def campaigns(data: Mapping[str, Any], view: View) -> str:
              f'<span class="text">{h(_short(c["text"], 40))}</span>', h(c["total"]), h(c["queued"]), h(c["sent"]),
              h(c["delivered"]), h(c["failed"]), h(c["skipped"]), _rate(c["delivery_rate"]))
             for c in data["campaigns"]]
-    more = "" if data["next"] is None else f'<p>{link("/admin/campaigns?before=" + str(data["next"]), "Older campaigns")}</p>'
+    more = older(data["next"], "/admin/campaigns", "Older campaigns")
     return layout("Campaigns", table(("#", "Queued at", "Text", "Messages", "To send", "Sent", "Delivered",
                                       "Failed", "Skipped", "Delivery rate"), rows, empty="No campaign yet.")
                   + more, view, active="/admin/campaigns")
@@ -451,7 +328,7 @@ def vouchers(data: Mapping[str, Any], view: View) -> str:
 def actions(data: Mapping[str, Any], view: View) -> str:
     rows = [(when(a["at"]), h(a["role"]), f'<code>{h(a["actor"])}</code>', h(a["action"]), h(a["target"]),
              badge(a["outcome"]), h(a["detail"])) for a in data["actions"]]
-    more = "" if data["next"] is None else f'<p>{link("/admin/actions?before=" + str(data["next"]), "Older actions")}</p>'
+    more = older(data["next"], "/admin/actions", "Older actions")
     return layout("Console actions", table(("When", "Role", "Who", "Action", "On", "Outcome", "Detail"), rows,
                                            empty="Nothing done in the console yet.") + more,
                   view, active="/admin/actions")

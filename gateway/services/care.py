@@ -2,7 +2,7 @@
 
 - ``ask_statement`` (clause 7.6): a detailed statement of the latest bill,
   refused with the reason when it is no longer owed; accepted, its charge is
-  put on the next bill (``_charge_next_bill``) and its usage lines are
+  put on the next bill (``bills.charge_next_bill``) and its usage lines are
   queued as SMS in the same transaction.
 - ``dispute_bill`` (3(B).4, 9.3): the latest bill disputed under a
   reference, with both settlement deadlines; the disputed amount is held as
@@ -19,12 +19,10 @@ one transaction, its SMS queued in it.
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
-from datetime import datetime
+from collections.abc import Callable
+from typing import TypeVar
 
 from gateway.domain import disputes as dispute_rules
-from gateway.domain import postpaid as postpaid_rules
-from gateway.domain.account import Bucket, EntryKind, LedgerEntry
 from gateway.domain.care import REFERENCE_ALPHABET, REFERENCE_LENGTH, CarePolicy, format_reference
 from gateway.domain.channels import Channel
 from gateway.domain.complaints import ComplaintStatus, complaint_text
@@ -32,15 +30,14 @@ from gateway.domain.errors import (
     CaseClosed,
     DisputeSettled,
     InvalidInput,
-    NoBill,
     NotPostpaid,
     UnknownReference,
 )
 from gateway.domain.money import Money
 from gateway.domain.number_change import check_number_change
-from gateway.domain.postpaid import Bill
 from gateway.domain.statements import check_statement, chunks, period_bounds
 from gateway.logs import get_logger
+from gateway.services import care_bills as bills
 from gateway.services.accounts import find_originator
 from gateway.services.model import (
     ComplaintResult,
@@ -48,14 +45,14 @@ from gateway.services.model import (
     DisputeResult,
     NumberChangeResult,
     OutgoingSms,
-    StatementLine,
     StatementResult,
 )
 from gateway.services.ports import Context
-from gateway.services.postpaid import settle_line
 from gateway.store.port import ComplaintRow, DisputeRow, SubscriberRecord, UnitOfWork
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 
 #: Reference prefixes: ST statement, DP dispute, CP complaint, NC number change.
 PREFIXES = {"statement": "ST", "dispute": "DP", "complaint": "CP", "number_change": "NC"}
@@ -74,24 +71,23 @@ def ask_statement(ctx: Context, msisdn: str, channel: Channel) -> StatementResul
     Raises:
         LineLost, UnknownSubscriber, NumberRecycled, NotPostpaid, NoBill, StatementRefused
     """
-    policy = _offered(ctx, "statement").statement
-    assert policy is not None
+    policy = _offered(ctx, "statement", lambda care: care.statement)
     now = ctx.clock.now()
     tz = ctx.profile.time_zone
     with ctx.store.write_uow() as uow:
         record = _postpaid(ctx, uow, msisdn)
-        bill_id, bill = _latest_bill(ctx, uow, record)
+        bill_id, bill = bills.latest_bill(ctx, uow, record)
         check_statement(bill.period_end, bill.issued_on, now, tz, policy)
         given = uow.care.statement_of_bill(bill_id)
         start, until = period_bounds(bill.period_start, bill.period_end, tz)
-        lines = tuple(_usage_lines(ctx, uow, record, start, until))
+        lines = tuple(bills.usage_lines(ctx, uow, record, start, until))
         parts = chunks(lines, policy.lines_per_sms)
         if given is None:
             reference = _new_reference(uow, "statement")
             uow.care.add_statement(reference=reference, subscriber_id=record.subscriber_id, bill_id=bill_id,
                                    charge_minor=policy.charge.minor, lines=len(lines), channel=channel.value,
                                    now=now)
-            _charge_next_bill(ctx, uow, record, policy.charge, reference, now)
+            bills.charge_next_bill(ctx, uow, record, policy.charge, reference, now)
         else:
             reference = given.reference
         result = StatementResult(reference, bill.period_start, bill.period_end, bill.issued_on, bill.amount,
@@ -115,15 +111,14 @@ def dispute_bill(ctx: Context, msisdn: str, reason: str, channel: Channel) -> Di
     Raises:
         LineLost, UnknownSubscriber, NumberRecycled, NotPostpaid, NoBill, DisputeSettled, InvalidInput
     """
-    policy = _offered(ctx, "dispute").dispute
-    assert policy is not None
+    policy = _offered(ctx, "dispute", lambda care: care.dispute)
     reason = " ".join(reason.split())
     if len(reason) > policy.max_reason_length:
         raise InvalidInput(f"a dispute reason may have at most {policy.max_reason_length} characters")
     now = ctx.clock.now()
     with ctx.store.write_uow() as uow:
         record = _postpaid(ctx, uow, msisdn)
-        bill_id, bill = _latest_bill(ctx, uow, record)
+        bill_id, bill = bills.latest_bill(ctx, uow, record)
         found = uow.care.dispute_of_bill(bill_id)
         if found is not None:
             if found.status != dispute_rules.DisputeStatus.OPEN:
@@ -135,7 +130,7 @@ def dispute_bill(ctx: Context, msisdn: str, reason: str, channel: Channel) -> Di
                              period_start=bill.period_start, period_end=bill.period_end,
                              amount_minor=bill.amount.minor, reason=reason, channel=channel.value, now=now,
                              due_at=limits.own_network)
-        _hold_disputed(ctx, uow, record, bill.amount, reference, now)
+        bills.hold_disputed(ctx, uow, record, bill.amount, reference, now)
     log.info("bill_disputed", msisdn=msisdn, reference=reference, channel=channel.value)
     return DisputeResult(reference, bill.period_start, bill.period_end, bill.amount, now, limits.own_network,
                          limits.other_provider)
@@ -143,7 +138,7 @@ def dispute_bill(ctx: Context, msisdn: str, reason: str, channel: Channel) -> Di
 
 def list_disputes(ctx: Context, *, open_only: bool = False) -> list[DisputeRow]:
     """Raises: NotOffered."""
-    _offered(ctx, "dispute")
+    _check_offered(ctx, "dispute")
     return ctx.store.read_uow().care.disputes(open_only=open_only)
 
 
@@ -154,14 +149,11 @@ def resolve_dispute(ctx: Context, reference: str, *, upheld: bool, credit: Money
     Raises:
         UnknownReference, CaseClosed, InvalidAmount (a credit above the disputed amount, or with a rejection)
     """
-    policy = _offered(ctx, "dispute").dispute
-    assert policy is not None
+    policy = _offered(ctx, "dispute", lambda care: care.dispute)
     now = ctx.clock.now()
     reference = reference.strip().upper()
     with ctx.store.write_uow() as uow:
-        row = uow.care.dispute(reference)
-        if row is None:
-            raise UnknownReference(reference)
+        row = _case(uow.care.dispute(reference), reference)
         if row.status != dispute_rules.DisputeStatus.OPEN:
             raise CaseClosed(reference, row.status)
         currency = ctx.profile.currency
@@ -181,7 +173,7 @@ def resolve_dispute(ctx: Context, reference: str, *, upheld: bool, credit: Money
                 text = ctx.notices.dispute_resolved(resolved, row.language)
                 uow.outbox.enqueue(OutgoingSms(row.msisdn, text, ctx.profile.codes.sms_keywords, "notification",
                                                f"dispute:{reference}"), now)
-            _release_disputed(ctx, uow, record, outcome.final, outcome.credit, reference, now)
+            bills.release_disputed(ctx, uow, record, outcome.final, outcome.credit, reference, now)
     log.info("dispute_resolved", msisdn=row.msisdn, reference=reference, status=resolved.status, late=late)
     return resolved
 
@@ -203,8 +195,7 @@ def file_complaint(ctx: Context, msisdn: str, text: str, channel: Channel) -> Co
     Raises:
         LineLost, UnknownSubscriber, NumberRecycled, EmptyComplaint, ComplaintTooLong
     """
-    policy = _offered(ctx, "complaint").complaint
-    assert policy is not None
+    policy = _offered(ctx, "complaint", lambda care: care.complaint)
     kept = complaint_text(text, policy)
     now = ctx.clock.now()
     with ctx.store.write_uow() as uow:
@@ -218,7 +209,7 @@ def file_complaint(ctx: Context, msisdn: str, text: str, channel: Channel) -> Co
 
 def list_complaints(ctx: Context, *, open_only: bool = False) -> list[ComplaintRow]:
     """Raises: NotOffered."""
-    _offered(ctx, "complaint")
+    _check_offered(ctx, "complaint")
     return ctx.store.read_uow().care.complaints(open_only=open_only)
 
 
@@ -228,16 +219,14 @@ def close_complaint(ctx: Context, reference: str, note: str) -> ComplaintRow:
     Raises:
         UnknownReference, CaseClosed, InvalidInput (an empty note)
     """
-    _offered(ctx, "complaint")
+    _check_offered(ctx, "complaint")
     note = " ".join(note.split())
     if not note:
         raise InvalidInput("--note: the answer to the subscriber must not be empty")
     now = ctx.clock.now()
     reference = reference.strip().upper()
     with ctx.store.write_uow() as uow:
-        row = uow.care.complaint(reference)
-        if row is None:
-            raise UnknownReference(reference)
+        row = _case(uow.care.complaint(reference), reference)
         if row.status != ComplaintStatus.OPEN or not uow.care.close_complaint(row.complaint_id, note, now):
             raise CaseClosed(reference, ComplaintStatus.CLOSED.value)
         if ctx.notices is not None and _still_theirs(ctx, uow, row.msisdn, row.subscriber_id) is not None:
@@ -258,13 +247,12 @@ def ask_number_change(ctx: Context, msisdn: str, channel: Channel) -> NumberChan
     Raises:
         LineLost, UnknownSubscriber, NumberRecycled, ArrearsOutstanding
     """
-    policy = _offered(ctx, "number_change").number_change
-    assert policy is not None
+    policy = _offered(ctx, "number_change", lambda care: care.number_change)
     now = ctx.clock.now()
     days = policy.change_within.days
     with ctx.store.write_uow() as uow:
         record = find_originator(ctx, uow, msisdn)
-        check_number_change(_arrears(ctx, uow, record, now))
+        check_number_change(bills.arrears(ctx, uow, record, now))
         found = uow.care.open_number_change(record.subscriber_id)
         if found is not None:
             return NumberChangeResult(found.reference, found.requested_at, policy.fee, days, repeated=True)
@@ -278,15 +266,33 @@ def ask_number_change(ctx: Context, msisdn: str, channel: Channel) -> NumberChan
 # --- shared ---------------------------------------------------------------------------------------
 
 
-def _offered(ctx: Context, name: str) -> CarePolicy:
-    """The profile's requests, when they include ``name``.
+def _check_offered(ctx: Context, name: str) -> None:
+    """Raises NotOffered: the profile's care requests do not include ``name``."""
+    if name not in ctx.profile.care.offered:
+        raise NotOffered(f"the {ctx.profile.key} profile does not offer {name.replace('_', ' ')} requests")
+
+
+def _offered(ctx: Context, name: str, part: Callable[[CarePolicy], T | None]) -> T:
+    """The policy of the requests ``name`` (``part`` of the profile's), when the profile offers them.
 
     Raises:
         NotOffered
     """
-    if name not in ctx.profile.care.offered:
-        raise NotOffered(f"the {ctx.profile.key} profile does not offer {name.replace('_', ' ')} requests")
-    return ctx.profile.care
+    _check_offered(ctx, name)
+    policy = part(ctx.profile.care)
+    assert policy is not None
+    return policy
+
+
+def _case(row: T | None, reference: str) -> T:
+    """The case found under ``reference``.
+
+    Raises:
+        UnknownReference: there is none.
+    """
+    if row is None:
+        raise UnknownReference(reference)
+    return row
 
 
 def _still_theirs(ctx: Context, uow: UnitOfWork, msisdn: str, subscriber_id: int) -> SubscriberRecord | None:
@@ -309,93 +315,3 @@ def _new_reference(uow: UnitOfWork, kind: str) -> str:
                                                       for _ in range(REFERENCE_LENGTH)])
         if not uow.care.reference_taken(reference):
             return reference
-
-
-# --- the bills and the usage they are about -----------------------------------------------------
-
-
-def _latest_bill(ctx: Context, uow: UnitOfWork, record: SubscriberRecord) -> tuple[int, Bill]:
-    """The subscriber's latest bill (the last issued; the newest stored of one day) and its id.
-
-    Raises:
-        NoBill
-    """
-    bills = [bill for bill in uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
-             if bill.bill_id is not None]
-    if not bills:
-        raise NoBill()
-    latest = max(bills, key=lambda bill: (bill.issued_on, bill.bill_id or 0))
-    assert latest.bill_id is not None
-    return latest.bill_id, latest
-
-
-def _usage_lines(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, start: datetime,
-                 until: datetime) -> list[StatementLine]:
-    """The rated usage records that started in ``[start, until)``, oldest first (the usage import's)."""
-    currency = ctx.profile.currency
-    return [StatementLine(line.started_at, line.kind, line.quantity, Money(line.charged_minor, currency))
-            for line in uow.usage.lines(record.subscriber_id, start, until)]
-
-
-def _arrears(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, now: datetime) -> Money:
-    """What is overdue: the unpaid part of bills past their due day (a prepaid line has none)."""
-    zero = Money.zero(ctx.profile.currency)
-    if record.postpaid is None:
-        return zero
-    bills = postpaid_rules.allocate(uow.postpaid.bills(record.subscriber_id, ctx.profile.currency),
-                                    record.postpaid.dues)
-    overdue = [bill.outstanding for bill in bills if postpaid_rules.is_overdue(bill, now, ctx.profile.time_zone)]
-    return sum(overdue, zero)
-
-
-def _charge_next_bill(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, charge: Money, reference: str,
-                      now: datetime) -> None:
-    """Put the statement's charge on the next bill: a ledger row on the line's unbilled bucket.
-
-    Unbilled, not dues: it is not on a bill yet, so it has no due day and does
-    not count towards the deposit rule (7.7) or arrears (5.1(b)) before the
-    next imported bill adds it to its amount (``postpaid.import_bills``); the
-    balance screens show it with the unbilled usage.
-    """
-    account = record.postpaid
-    assert account is not None  # _postpaid() checked the type
-    if not charge:
-        return
-    entry = LedgerEntry(Bucket.UNBILLED, charge, EntryKind.STATEMENT_CHARGE, now)
-    uow.postpaid.save(record.subscriber_id, replace(account, unbilled=account.unbilled + charge), [entry],
-                      now=now, reference=reference, channel="system")
-
-
-def _hold_disputed(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, amount: Money, reference: str,
-                   now: datetime) -> None:
-    """3(B).4: the disputed amount is held (out of the dues) while the dispute is open.
-
-    A ledger row on the dues (kind ``dispute_hold``): while it is held the
-    disputed bill neither counts towards the deposit rule (7.7) nor as arrears
-    (5.1(b)). Not a row on the deposit: nobody has paid that money, and a
-    deposit that grew by it would raise the 95% line with money nobody holds.
-    """
-    _move_dues(ctx, uow, record, [(-amount, EntryKind.DISPUTE_HOLD)], reference, now)
-
-
-def _release_disputed(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, final: Money, credit: Money,
-                      reference: str, now: datetime) -> None:
-    """9.3: the dispute is settled: the held amount is due again, less the credit (two ledger rows)."""
-    rows = [(final + credit, EntryKind.DISPUTE_RELEASE)]
-    if credit:
-        rows.append((-credit, EntryKind.DISPUTE_CREDIT))
-    _move_dues(ctx, uow, record, rows, reference, now)
-
-
-def _move_dues(ctx: Context, uow: UnitOfWork, record: SubscriberRecord, rows: list[tuple[Money, EntryKind]],
-               reference: str, now: datetime) -> None:
-    """Change the dues by ``rows`` (ledger rows in one save), as a payment does: the bills' paid shares
-    follow and the deposit rule (7.7) is reviewed at once (a notice withdrawn or sent, a line reactivated)."""
-    account = record.postpaid
-    if account is None:
-        return
-    entries = [LedgerEntry(Bucket.DUES, delta, kind, now) for delta, kind in rows if delta]
-    if not entries:
-        return
-    dues = account.dues + sum((e.delta for e in entries), Money.zero(ctx.profile.currency))
-    settle_line(ctx, uow, record, replace(account, dues=dues), entries, now, reference=reference, channel="system")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -46,3 +47,23 @@ class UssdMetrics:
             dialect_requests=Counter("ussd_dialect_requests", "USSD HTTP requests by aggregator dialect and outcome",
                                      ["dialect", "outcome"], registry=registry),
         )
+
+
+class TurnCounters:
+    """``UssdMetrics.requests`` and ``step_seconds`` by label, looked up once: ``labels()`` takes a lock
+    and checks its arguments each time."""
+
+    def __init__(self, metrics: UssdMetrics) -> None:
+        self.metrics = metrics
+        self._requests: dict[tuple[str, str], Any] = {}
+        self._steps: dict[str, Any] = {}
+
+    def count(self, code: str, outcome: str, seconds: float) -> None:
+        counter = self._requests.get((code, outcome))
+        if counter is None:
+            counter = self._requests[code, outcome] = self.metrics.requests.labels(code, outcome)
+        counter.inc()
+        timer = self._steps.get(code)
+        if timer is None:
+            timer = self._steps[code] = self.metrics.step_seconds.labels(code)
+        timer.observe(seconds)

@@ -22,13 +22,16 @@ expired rather than starting afresh, then deleted by ``Services.sweep_sessions``
 from __future__ import annotations
 
 import json
+import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from gateway.domain.secrets import Sealed
 from gateway.services.sessions import SessionRow, SessionState
-from menus.tree import Answer, Caller, SealedAnswer
+from gateway.ussd.request import Close
+from menus.engine import RESUME_SCREEN
+from menus.tree import Answer, Caller, Reply, SealedAnswer
 
 RETENTION = timedelta(hours=1)
 
@@ -69,6 +72,52 @@ class Session:
     #: The path of the dialogue this one was offered to resume (``Dialogues``: resume), until the
     #: subscriber chose; on Africa's Talking for the whole dialogue (its ``text`` keeps the choice).
     resume: tuple[Answer, ...] | None = None
+    #: This dialogue's own id (``new_dialogue``; empty in a row written before it was kept). A session
+    #: id may come back for a later dialogue, so the request key of a written action holds this too
+    #: (``action_key``): a resend replays, a new dialogue's top-up is not answered from an old record.
+    dialogue: str = ""
+
+    def expired(self, now: datetime) -> bool:
+        """Past its idle deadline."""
+        return self.expires_at <= now
+
+    @property
+    def left(self) -> bool:
+        """The subscriber or the network ended it (``Close``), not our END."""
+        return self.closed in _LEFT
+
+    def stopped(self, now: datetime) -> bool:
+        """It ended (either way) or went idle: no answer continues it."""
+        return self.closed is not None or self.expired(now)
+
+    def move(self, reply: Reply, now: datetime, idle: timedelta, last: tuple[int | None] | None) -> None:
+        """The dialogue moved to ``reply``: its idle deadline, kept path, screen and, with ``last`` (the
+        request's sequence, on a latest-answer path), the reply a resend is answered from."""
+        self.expires_at, self.updated_at = now + idle, now
+        if reply.save:
+            self.results[reply.save[0]] = reply.save[1]
+        self.path = reply.kept
+        self.screen, self.secret, self.keep = reply.screen, reply.secret, reply.keep
+        if reply.end:
+            self.closed = "end"
+        if last is not None:
+            self.last = (last[0], reply.text, reply.end)
+            if reply.screen != RESUME_SCREEN:
+                self.resume = None  # chosen: the kept path is the resumed one from now on
+
+
+#: How a dialogue ended when the subscriber or the network ended it (``Session.closed``).
+_LEFT = frozenset(reason.value for reason in Close)
+
+
+def new_dialogue() -> str:
+    """A fresh ``Session.dialogue``: unique among the dialogues of one session id, whatever the clock says."""
+    return secrets.token_hex(6)
+
+
+def action_key(session_id: str, dialogue: str) -> str:
+    """What the request keys of a dialogue's actions start with (``Turn.session_id``)."""
+    return f"{session_id}/{dialogue}" if dialogue else session_id
 
 
 # --- rows (written through the services: ``Services.save_sessions`` and the rest) ---------
@@ -80,12 +129,14 @@ def from_row(row: SessionRow, caller: Caller) -> Session:
     return Session(
         session_id=row.session_id, msisdn=row.msisdn, service_code=row.service_code,
         caller=Caller(caller.msisdn, language, caller.refusal), created_at=row.created_at,
-        expires_at=row.expires_at, updated_at=row.updated_at, stored_until=row.expires_at, results=dict(state.get("results", {})),
+        expires_at=row.expires_at, updated_at=row.updated_at, stored_until=row.expires_at,
+        results=dict(state.get("results", {})),
         wrong_pins=int(state.get("wrong_pins", 0)), path=decode_path(state.get("path", [])),
         screen=str(state.get("screen", "")), secret=bool(state.get("secret", False)),
         keep=bool(state.get("keep", False)), closed=state.get("ended"),
         last=None if last is None else (last[0], str(last[1]), bool(last[2])),
         resume=None if state.get("resume") is None else decode_path(state["resume"]),
+        dialogue=str(state.get("dialogue", "")),
     )
 
 
@@ -104,7 +155,7 @@ def state_text(session: Session) -> str:
     state: dict[str, object] = {
         "language": session.caller.language, "results": session.results, "wrong_pins": session.wrong_pins,
         "path": encode_path(session.path), "screen": session.screen, "secret": session.secret,
-        "keep": session.keep, "ended": session.closed,
+        "keep": session.keep, "ended": session.closed, "dialogue": session.dialogue,
     }
     if session.last is not None:
         state["last"] = list(session.last)

@@ -42,6 +42,8 @@ DIALECTS = ("africastalking", *JSON_DIALECTS)
 Readiness = Callable[[], Awaitable[list[str]]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 T = TypeVar("T")
+B = TypeVar("B")
+R = TypeVar("R")
 
 #: What the dialogues answer a close with: the dialect's own end of session, no text.
 CLOSED = Reply("", end=True)
@@ -153,22 +155,36 @@ async def _body(request: web.Request, counted: _Counted, read: Callable[[web.Req
         raise web.HTTPRequestTimeout(text="body: not received in time\n") from None
 
 
+async def _form_of(request: web.Request, counted: _Counted) -> dict[str, str]:
+    """The request's form; bytes not in the declared charset (or an unknown charset, or multipart
+    without a boundary) are the caller's mistake, not a 500."""
+    try:
+        return await _body(request, counted, _form)
+    except (UnicodeDecodeError, LookupError, ValueError):
+        raise counted.bad_request("body: not a UTF-8 form") from None
+
+
+async def _parsed(counted: _Counted, parse: Callable[[B], R], body: Awaitable[B]) -> R:
+    """``parse`` of the request's body; a malformed one is a 400 with the reason."""
+    try:
+        return parse(await body)
+    except BadRequest as exc:
+        raise counted.bad_request(str(exc)) from None
+
+
+def _number(request: web.Request, counted: _Counted, phone: str, field: str) -> str:
+    """The caller's number in E.164 digits (400 naming ``field`` when it is not one of this operator's)."""
+    try:
+        return request.app[ENDPOINT].number_plan.normalise(phone)
+    except InvalidMsisdn:
+        raise counted.bad_request(f"{field}: not a phone number of this operator") from None
+
+
 async def ussd(request: web.Request, counted: _Counted) -> web.Response:
     """The Africa's Talking convention: a form in, ``CON …`` / ``END …`` out."""
     endpoint = request.app[ENDPOINT]
-    try:
-        form = await _body(request, counted, _form)
-    except (UnicodeDecodeError, LookupError, ValueError):
-        # Bytes that are not in the declared charset (or an unknown charset, or
-        # multipart without a boundary) are the caller's mistake, not a 500.
-        raise counted.bad_request("body: not a UTF-8 form") from None
-    try:
-        parsed = africastalking.parse(form)
-        msisdn = endpoint.number_plan.normalise(parsed.phone_number)
-    except BadRequest as exc:
-        raise counted.bad_request(str(exc)) from None
-    except InvalidMsisdn:
-        raise counted.bad_request("phoneNumber: not a phone number of this operator") from None
+    parsed = await _parsed(counted, africastalking.parse, _form_of(request, counted))
+    msisdn = _number(request, counted, parsed.phone_number, "phoneNumber")
     reply = await endpoint.dialogues.handle(parsed, msisdn)
     counted.ok.inc()
     return web.Response(text=africastalking.render(reply), content_type="text/plain")
@@ -177,14 +193,9 @@ async def ussd(request: web.Request, counted: _Counted) -> web.Response:
 async def dialect_view(request: web.Request, codec: Codec, counted: _Counted) -> web.Response:
     """A JSON dialect: its request → the dialogues (a step, or a close) → its JSON reply."""
     endpoint = request.app[ENDPOINT]
-    try:
-        parsed = codec.parse(await _body(request, counted, _json_object))
-        event = parsed.event
-        msisdn = endpoint.number_plan.normalise(event.phone_number)
-    except BadRequest as exc:
-        raise counted.bad_request(str(exc)) from None
-    except InvalidMsisdn:
-        raise counted.bad_request(f"{codec.PHONE}: not a phone number of this operator") from None
+    parsed = await _parsed(counted, codec.parse, _body(request, counted, _json_object))
+    event = parsed.event
+    msisdn = _number(request, counted, event.phone_number, codec.PHONE)
     if isinstance(event, LatestRequest):
         reply = await endpoint.dialogues.handle_latest(event, msisdn)
         counted.ok.inc()
@@ -201,17 +212,8 @@ async def dialect_view(request: web.Request, codec: Codec, counted: _Counted) ->
 async def events(request: web.Request, counted: _Counted) -> web.Response:
     """An aggregator's end-of-session report: stored once (a resend is answered ``200`` too)."""
     endpoint = request.app[ENDPOINT]
-    try:
-        form = await _body(request, counted, _form)
-    except (UnicodeDecodeError, LookupError, ValueError):
-        raise counted.bad_request("body: not a UTF-8 form") from None
-    try:
-        report = end_of_session.parse(form)
-        msisdn = endpoint.number_plan.normalise(report.phone_number)
-    except BadRequest as exc:
-        raise counted.bad_request(str(exc)) from None
-    except InvalidMsisdn:
-        raise counted.bad_request("phoneNumber: not a phone number of this operator") from None
+    report = await _parsed(counted, end_of_session.parse, _form_of(request, counted))
+    msisdn = _number(request, counted, report.phone_number, "phoneNumber")
     try:
         await endpoint.dialogues.journal.report(report, msisdn, budget=endpoint.dialogues.budget)
     except DATABASE_ERRORS:  # (StoreBusy among them): not stored; the aggregator may send it again

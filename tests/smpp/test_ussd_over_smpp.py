@@ -56,6 +56,15 @@ async def test_direct_dial_top_up_and_the_balance_after_it(line: UssdLine) -> No
     assert (await line.walk("*124#"))[0].startswith("END Main balance: $11.00")
 
 
+async def test_the_same_pin_dialled_again_is_told_the_card_was_used(line: UssdLine) -> None:
+    """A second ``*123*PIN#`` is a new dialogue, whatever the vendor's key (the MSISDN vendor's is the
+    same both times): it is told the card was used, never shown the first one's success again."""
+    [pin] = line.vouchers()
+    assert await line.walk(f"*123*{pin}#") == [TOPPED_UP]
+    assert await line.walk(f"*123*{pin}#") == ["END This card has already been used."]
+    assert line.balance() == 1100
+
+
 async def test_a_menu_walk_to_a_top_up(line: UssdLine) -> None:
     [pin] = line.vouchers()
     screens = await line.walk("*100#", "2", "1", pin)

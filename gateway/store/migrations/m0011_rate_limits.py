@@ -2,7 +2,7 @@
 
 One row per number recently limited: the instant (unix milliseconds) its
 token bucket is full again. Processes add their spend to it
-(``gateway.services.ratelimit``); a row whose instant has passed is a full
+(``gateway.ratelimit``); a row whose instant has passed is a full
 bucket and may be deleted.
 """
 

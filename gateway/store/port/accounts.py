@@ -239,7 +239,7 @@ class Locks(Protocol):
 
 
 class RateLimits(Protocol):
-    """Requests spent per calling number by every process (``gateway.services.ratelimit``).
+    """Requests spent per calling number by every process (``gateway.ratelimit``).
 
     A number's token bucket is one instant, unix seconds: when it is full
     again. Spending ``cost`` seconds of refill moves it to
