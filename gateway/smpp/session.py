@@ -47,6 +47,7 @@ from aiosmpplib import (
     UnbindResp,
 )
 
+from gateway.domain.pacing import TokenBucket
 from gateway.logs import get_logger
 from gateway.services import sms_delivery
 from gateway.smpp.broker import OutboxBroker
@@ -55,7 +56,7 @@ from gateway.smpp.correlator import Correlator, Flight
 from gateway.smpp.errors import SmppRemoteError, status_name
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
-from gateway.smpp.throttle import ThrottleBackoff, TokenBucket
+from gateway.smpp.throttle import ThrottleBackoff, send_burst
 from gateway.smpp.ussd import UssdOverSmpp
 
 log = get_logger("gateway.smpp")
@@ -117,7 +118,7 @@ class Session:
         #: submit_sm written and answered on this link (the ESME sizes the next link's window by them).
         self.submits_sent = 0
         self.submits_answered = 0
-        self._bucket = TokenBucket(rate)
+        self._bucket = TokenBucket(rate, send_burst(rate), time.monotonic())
         self._backoff = ThrottleBackoff()
         self._timeout = response_timeout
         self._interval = enquire_interval
