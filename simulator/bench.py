@@ -20,7 +20,7 @@ import time
 
 from aiosmpplib import BindTransceiver, PhoneNumber, SubmitSm
 
-_HEADER = struct.Struct("!IIII")
+from gateway.smpp.codec import HEADER
 
 
 async def measure_submit_rate(
@@ -35,7 +35,7 @@ async def measure_submit_rate(
     try:
         writer.write(BindTransceiver(sequence_num=1, system_id=system_id, password=password).pdu())
         header = await asyncio.wait_for(reader.readexactly(16), 10)
-        length, _, status, _ = _HEADER.unpack(header)
+        length, _, status, _ = HEADER.unpack(header)
         await reader.readexactly(length - 16)
         if status:
             raise RuntimeError(f"bind refused: status 0x{status:02x}")
@@ -64,7 +64,7 @@ async def measure_submit_rate(
             buf += chunk
             offset = 0
             while len(buf) - offset >= 16:
-                length, command, status, _ = _HEADER.unpack_from(buf, offset)
+                length, command, status, _ = HEADER.unpack_from(buf, offset)
                 if len(buf) - offset < length:
                     break
                 offset += length
