@@ -41,7 +41,7 @@ ALLOWED = {
     # The channels: the services (and the domain's value types), never the store.
     "gateway/ussd": ("gateway.services", "gateway.domain", "gateway.ussd", "gateway.clock", "gateway.config",
                      "gateway.profile", "gateway.logs", "menus", "aiohttp", "prometheus_client", "multidict",
-                     "yarl"),
+                     "yarl", "cachetools"),
     "gateway/sms": ("gateway.services", "gateway.domain", "gateway.sms", "gateway.logs", "menus"),
     # The operator console: a channel of the operator's, on the services like the others.
     "gateway/console": ("gateway.services", "gateway.domain", "gateway.console", "gateway.clock", "gateway.logs",
