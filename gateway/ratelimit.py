@@ -45,6 +45,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from gateway.clock import Clock
+from gateway.domain.pacing import TokenBucket
 from gateway.logs import get_logger
 
 log = get_logger("gateway.ratelimit")
@@ -79,7 +80,7 @@ class RateLimiter:
         self.shared = shared and per_minute > 0
         self._monotonic = monotonic
         self._max_keys = max_keys
-        self._buckets: OrderedDict[str, list[float]] = OrderedDict()  # key → [tokens, last seen]
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()  # (least recently seen first)
         #: Tokens let through per number since the last exchange (``shared`` only).
         self._spent: dict[str, int] = {}
 
@@ -93,19 +94,15 @@ class RateLimiter:
         now = self._monotonic()
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = [self.capacity, now]
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.capacity, now)
             if len(self._buckets) > self._max_keys:
                 self._buckets.popitem(last=False)
         else:
-            bucket[0] = min(self.capacity, bucket[0] + (now - bucket[1]) * self.rate)
-            bucket[1] = now
             self._buckets.move_to_end(key)
-        if bucket[0] >= 1.0:
-            bucket[0] -= 1.0
-            if self.shared:
-                self._spent[key] = self._spent.get(key, 0) + 1
-            return 0.0
-        return (1.0 - bucket[0]) / self.rate
+        wait = bucket.take(now)
+        if wait == 0.0 and self.shared:
+            self._spent[key] = self._spent.get(key, 0) + 1
+        return wait
 
     def prune(self) -> int:
         """Forget numbers whose bucket has refilled (they are as if never seen); returns how many."""
@@ -114,10 +111,10 @@ class RateLimiter:
         full_after = self.capacity / self.rate
         now = self._monotonic()
         full = []
-        for key, (tokens, last) in self._buckets.items():
-            if now - last < full_after:
+        for key, bucket in self._buckets.items():
+            if now - bucket.at < full_after:
                 break  # oldest first: the rest were seen later
-            if tokens + (now - last) * self.rate >= self.capacity:  # (one in debt takes longer)
+            if bucket.level(now) >= self.capacity:  # (one in debt takes longer)
                 full.append(key)
         for key in full:
             del self._buckets[key]
@@ -133,11 +130,10 @@ class RateLimiter:
         watch = list(spent)
         full_after = self.capacity / self.rate if self.capacity > 0 else 0.0
         for key in reversed(self._buckets):  # most recently seen first
-            tokens, last = self._buckets[key]
-            age = now - last
-            if len(watch) >= max_watch or age >= full_after:
+            bucket = self._buckets[key]
+            if len(watch) >= max_watch or now - bucket.at >= full_after:
                 break
-            if tokens + age * self.rate < self.capacity and key not in spent:
+            if bucket.level(now) < self.capacity and key not in spent:
                 watch.append(key)
         return Exchange(spent, watch, now)
 
@@ -149,8 +145,7 @@ class RateLimiter:
             if bucket is None:
                 continue  # forgotten meanwhile: it starts again from the next exchange
             tokens = self.capacity - max(0.0, instant - wall) * self.rate
-            bucket[0] = tokens - self._spent.get(key, 0)
-            bucket[1] = sent.at
+            bucket.tokens, bucket.at = tokens - self._spent.get(key, 0), sent.at
 
     def unsent(self, sent: Exchange) -> None:
         """The exchange failed: its spend goes with the next one."""

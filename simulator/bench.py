@@ -3,8 +3,10 @@
 ``measure_submit_rate`` is a deliberately thin pipelining client (one
 pre-encoded submit_sm whose sequence number is patched in place, raw header
 parsing of the responses, one write per batch) so that it measures the
-server, not itself. ``python -m simulator.bench`` runs both servers
-in their own processes and prints the two rates.
+server, not itself; ``ceiling`` is the one measurement (a warm-up, then the
+run). ``python -m simulator.bench`` runs both servers in their own processes
+and prints the two rates; ``--ceiling PORT`` measures a server already
+listening (``scripts/bench``) and prints JSON.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import socket
 import struct
 import subprocess
@@ -20,7 +23,7 @@ import time
 
 from aiosmpplib import BindTransceiver, PhoneNumber, SubmitSm
 
-_HEADER = struct.Struct("!IIII")
+from gateway.smpp.codec import HEADER
 
 
 async def measure_submit_rate(
@@ -35,7 +38,7 @@ async def measure_submit_rate(
     try:
         writer.write(BindTransceiver(sequence_num=1, system_id=system_id, password=password).pdu())
         header = await asyncio.wait_for(reader.readexactly(16), 10)
-        length, _, status, _ = _HEADER.unpack(header)
+        length, _, status, _ = HEADER.unpack(header)
         await reader.readexactly(length - 16)
         if status:
             raise RuntimeError(f"bind refused: status 0x{status:02x}")
@@ -64,7 +67,7 @@ async def measure_submit_rate(
             buf += chunk
             offset = 0
             while len(buf) - offset >= 16:
-                length, command, status, _ = _HEADER.unpack_from(buf, offset)
+                length, command, status, _ = HEADER.unpack_from(buf, offset)
                 if len(buf) - offset < length:
                     break
                 offset += length
@@ -81,6 +84,12 @@ async def measure_submit_rate(
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
+
+
+async def ceiling(port: int, count: int, window: int = 64) -> float:
+    """submit_sm/s of the SMSC on ``port`` (the bench credentials), after a warm-up of up to 2,000."""
+    await measure_submit_rate("127.0.0.1", port, "selfcare", "secret", min(count, 2000), window)
+    return await measure_submit_rate("127.0.0.1", port, "selfcare", "secret", count, window)
 
 
 async def _serve_ours(port: int) -> None:
@@ -140,8 +149,7 @@ async def compare(count: int, window: int) -> dict[str, float]:
         )
         try:
             await _wait_listening(port, proc)
-            await measure_submit_rate("127.0.0.1", port, "selfcare", "secret", min(count, 2000), window)
-            rates[name] = await measure_submit_rate("127.0.0.1", port, "selfcare", "secret", count, window)
+            rates[name] = await ceiling(port, count, window)
         finally:
             proc.terminate()
             proc.wait(10)
@@ -152,9 +160,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=30000)
     parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--ceiling", type=int, metavar="PORT",
+                        help="measure the SMSC already listening on PORT; print {\"submit_sm_per_s\": ...}")
     parser.add_argument("--serve-ours", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--serve-smpp34", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.ceiling:
+        rate = asyncio.run(ceiling(args.ceiling, args.count, args.window))
+        print(json.dumps({"submit_sm_per_s": round(rate, 1)}))
+        return 0
     if args.serve_ours:
         asyncio.run(_serve_ours(args.serve_ours))
         return 0

@@ -12,9 +12,10 @@ enough to serve the SMSC too (``BindTransceiver.from_pdu`` parses a bind,
 - ``decode_submit``: the USSD TLVs of a submit_sm read as integers by the
   gateway's codec and taken out before ``from_pdu``, which reads them as
   ASCII text (and fails on an octet of 0x80 or more);
-- splitting long MO text into concatenated parts with a UDH, because
-  ``aiosmpplib.utils.split_sms_udh`` treats every non-GSM encoding as UCS-2
-  and returns a length-prefixed single part but UDH-prefixed multi parts.
+- long MO text split into concatenated parts by the gateway's splitter
+  (``gateway.smpp.text``), because ``aiosmpplib.utils.split_sms_udh`` treats
+  every non-GSM encoding as UCS-2 and returns a length-prefixed single part
+  but UDH-prefixed multi parts.
 
 aiosmpplib quirk: for a UDH with the 16-bit reference IE (0x08) ``from_pdu``
 reads the reference as 4 bytes, so ``sar_msg_ref_num`` comes out as
@@ -44,27 +45,17 @@ from aiosmpplib import (
     Unbind,
     UnbindResp,
 )
-from aiosmpplib.codec import GSM7BitCodec
 from aiosmpplib.protocol import DeliverSmResp, PduHeader
 from aiosmpplib.state import SAR_MSG_REF_NUM, SAR_SEGMENT_SEQNUM, SAR_TOTAL_SEGMENTS
 
-from gateway.smpp.codec import USSD_TLVS, UssdFields, split_tlvs, ussd_fields
+from gateway.smpp import text as text_coding
+from gateway.smpp.codec import HEADER, USSD_TLVS, UssdFields, split_tlvs, ussd_fields
 from gateway.smpp.errors import SmppRemoteError
-
-HEADER: Final = struct.Struct("!IIII")
-HEADER_LENGTH: Final = 16
-#: Larger than any legal PDU (a 64 KiB message_payload plus fields); anything
-#: bigger is garbage and the connection is closed.
-MAX_PDU_LENGTH: Final = 70_000
 
 DC_GSM: Final = 0
 DC_LATIN1: Final = 3
 DC_UCS2: Final = 8
 _ENCODINGS: Final = {DC_GSM: "gsm0338", DC_LATIN1: "latin_1", DC_UCS2: "ucs2"}
-#: (bytes in a single SMS, bytes of text per concatenated part with an 8-bit
-#: reference UDH of 6 bytes) per data_coding. GSM is sent unpacked, one
-#: septet per byte, so its limits count septets.
-_LIMITS: Final = {DC_GSM: (160, 153), DC_LATIN1: (140, 134), DC_UCS2: (140, 134)}
 
 #: Request PDUs the simulator decodes, by command id.
 REQUEST_TYPES: Final[dict[int, type[SmppMessage]]] = {
@@ -170,48 +161,19 @@ def data_coding_of(message: SubmitSm) -> int:
 
 def choose_data_coding(text: str) -> int:
     """GSM 7-bit when every character has a GSM code, UCS-2 otherwise (Khmer)."""
-    return DC_GSM if GSM7BitCodec.is_gsm_text(text) else DC_UCS2
+    return text_coding.preferred_coding(text)
 
 
 def encode_text(text: str, data_coding: int) -> bytes:
     """Raises ValueError for an unsupported data_coding, UnicodeError for text it cannot carry."""
-    if data_coding not in _ENCODINGS:
-        raise ValueError(f"data_coding {data_coding} not supported (use 0, 3 or 8)")
-    if data_coding == DC_GSM:
-        encoded: bytes = GSM7BitCodec.get_codec_info().encode(text, "strict")[0]
-        return encoded
-    if data_coding == DC_UCS2:
-        return text.encode("utf-16-be")
-    return text.encode("latin-1")
-
-
-def split_user_data(encoded: bytes, data_coding: int, reference: int) -> list[bytes]:
-    """One short_message, or concatenated parts each prefixed by an 8-bit-reference UDH."""
-    single, per_part = _LIMITS[data_coding]
-    if len(encoded) <= single:
-        return [encoded]
-    chunks: list[bytes] = []
-    start = 0
-    while start < len(encoded):
-        end = min(start + per_part, len(encoded))
-        if end < len(encoded):
-            if data_coding == DC_GSM and encoded[end - 1] == 0x1B:
-                end -= 1  # never split a GSM escape from its extended character
-            elif data_coding == DC_UCS2 and 0xD8 <= encoded[end - 2] <= 0xDB:
-                end -= 2  # never split a UTF-16 surrogate pair
-        chunks.append(encoded[start:end])
-        start = end
-    if len(chunks) > 255:
-        raise ValueError("text too long: more than 255 parts")
-    ref = reference & 0xFF
-    return [bytes((5, 0, 3, ref, len(chunks), i + 1)) + c for i, c in enumerate(chunks)]
+    return text_coding.encode(text, data_coding)
 
 
 def deliver_parts(
     source: str, destination: str, text: str, data_coding: int, reference: int
 ) -> list[DeliverSm]:
     """MO text as one or more deliver_sm (esm_class 0x40 and a UDH when long)."""
-    parts = split_user_data(encode_text(text, data_coding), data_coding, reference)
+    parts = text_coding.split(text, data_coding, reference)
     encoding = _ENCODINGS[data_coding]
     out = []
     for part in parts:

@@ -37,7 +37,7 @@ from aiohttp import web
 
 from gateway.domain.errors import InvalidMsisdn
 from gateway.domain.msisdn import NumberPlan
-from gateway.smpp.codec import encode_ussd
+from gateway.smpp.text import encode_ussd
 from simulator.codec import choose_data_coding, encode_text
 from simulator.load import MtCount, RoundTrips, UssdSteps
 from simulator.server import Simulator

@@ -15,6 +15,7 @@ from aiosmpplib import DeliverSm, OptionalParam, PhoneNumber, SmppCommandStatus
 from aiosmpplib.state import MESSAGE_STATE, RECEIPTED_MESSAGE_ID
 
 from gateway.config import SimulatorSettings
+from gateway.domain.pacing import TokenBucket
 
 
 class Outcome(enum.Enum):
@@ -29,24 +30,6 @@ class Outcome(enum.Enum):
         return {"DELIVRD": 0, "EXPIRED": 996, "UNDELIV": 1}[self.name]
 
 
-class TokenBucket:
-    """``rate`` per second with a burst of one second's worth."""
-
-    def __init__(self, rate: float, now: float) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, rate)
-        self.tokens = self.capacity
-        self.at = now
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
-
-
 @dataclass
 class SubmitFaults:
     """Decides whether a submit_sm is refused, from ``[simulator]`` settings."""
@@ -56,7 +39,7 @@ class SubmitFaults:
 
     def new_bucket(self, now: float) -> TokenBucket | None:
         rate = self.settings.throttle_rate
-        return TokenBucket(rate, now) if rate > 0 else None
+        return TokenBucket(rate, max(1.0, rate), now) if rate > 0 else None  # (a second's worth of burst)
 
     def refuse(
         self, bucket: TokenBucket | None, in_flight: int, now: float
@@ -65,7 +48,7 @@ class SubmitFaults:
         s = self.settings
         if s.window_limit and in_flight >= s.window_limit:
             return SmppCommandStatus.ESME_RMSGQFUL
-        if bucket is not None and not bucket.take(now):
+        if bucket is not None and bucket.take(now) > 0:
             return SmppCommandStatus.ESME_RTHROTTLED
         if s.syserr_ratio and self.rng.random() < s.syserr_ratio:
             return SmppCommandStatus.ESME_RSYSERR

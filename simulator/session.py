@@ -43,10 +43,8 @@ from aiosmpplib import (
     UnbindResp,
 )
 
-from gateway.smpp.codec import UssdFields
+from gateway.smpp.codec import HEADER_LENGTH, MAX_PDU_LENGTH, UssdFields
 from simulator.codec import (
-    HEADER_LENGTH,
-    MAX_PDU_LENGTH,
     REQUEST_TYPES,
     MalformedPdu,
     RawHeader,

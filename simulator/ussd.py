@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmpplib import NPI, TON, DeliverSm, PhoneNumber, SmppCommandStatus
 
-from gateway.smpp.codec import UssdFields, encode_ussd
+from gateway.smpp.codec import UssdFields
+from gateway.smpp.text import encode_ussd
 
 if TYPE_CHECKING:
     from simulator.server import Simulator, SmppConnection

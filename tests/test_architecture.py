@@ -71,7 +71,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # The channels: the services (and the domain's value types), never the store.
     "gateway.ussd": ("gateway.ussd", "gateway.services", "gateway.domain", "gateway.clock", "gateway.config",
                      "gateway.profile", "gateway.logs", "gateway.ratelimit", "menus", "aiohttp", "prometheus_client",
-                     "multidict", "yarl"),
+                     "multidict", "yarl", "cachetools"),
     # SMS routing: keywords in, replies out, over the SMPP link it runs.
     "gateway.sms": ("gateway.sms", "gateway.services", "gateway.domain", "gateway.smpp", "gateway.clock",
                     "gateway.config", "gateway.logs", "gateway.ratelimit", "menus"),
@@ -100,7 +100,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "gateway.healthcheck": (),
     "gateway.profile": ("gateway.config", "gateway.domain"),
     "gateway.logs": ("gateway.domain", "structlog"),
-    "gateway.ratelimit": ("gateway.clock", "gateway.logs"),
+    "gateway.ratelimit": ("gateway.clock", "gateway.domain", "gateway.logs"),
     "gateway.monitoring": ("gateway.logs", "gateway.services", "prometheus_client"),
     "gateway.demo_seed": ("gateway.domain", "gateway.services"),
     "gateway": (),
@@ -112,7 +112,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "simulator": ("simulator", "gateway.config", "gateway.domain", "gateway.logs", "gateway.profile",
                   "gateway.smpp", "aiosmpplib", "aiohttp", "smpp34"),
     # The benchmark drives the product as a user would, and reads its database to check the figures.
-    "benchmarks": ("benchmarks", "gateway", "menus", "simulator", "aiohttp", "psycopg", "sqlite3"),
+    "benchmarks": ("benchmarks", "gateway", "menus", "simulator", "aiohttp", "psycopg", "sqlite3",
+                   "structlog"),
 }
 
 #: Named exceptions, each with its reason.

@@ -17,7 +17,7 @@ from gateway.clock import SystemClock
 from gateway.profile import load_profile
 from gateway.services.campaign import queue_campaign
 from gateway.services.ports import Context
-from gateway.smpp.codec import encode_text
+from gateway.smpp.text import encode_text
 from gateway.store import open_database
 
 

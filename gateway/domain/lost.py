@@ -18,20 +18,11 @@ receives: a top-up sent to it from another phone is credited and waits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from gateway.domain.errors import LineLost
 
 #: Letters and digits that cannot be confused when read over the phone.
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 8
-
-
-@dataclass(frozen=True)
-class LostReport:
-    reference: str
-    reported_at: datetime
 
 
 def format_reference(random_indices: list[int]) -> str:

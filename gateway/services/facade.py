@@ -103,9 +103,6 @@ class Services:
     def load_session(self, session_id: str) -> SessionRow | None:
         return sessions.load(self.ctx, session_id)
 
-    def latest_session(self, msisdn: str, service_code: str) -> SessionRow | None:
-        return sessions.latest(self.ctx, msisdn, service_code)
-
     def load_session_and_latest(
         self, session_id: str, msisdn: str, service_code: str,
     ) -> tuple[SessionRow | None, SessionRow | None]:
@@ -113,9 +110,6 @@ class Services:
 
     def save_sessions(self, rows: list[SessionState]) -> None:
         sessions.save(self.ctx, rows)
-
-    def touch_session(self, session_id: str, expires_at: datetime, now: datetime) -> None:
-        sessions.touch(self.ctx, session_id, expires_at, now)
 
     def sweep_sessions(self, before: datetime) -> int:
         return sessions.sweep(self.ctx, before)

@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from gateway.clock import Clock
 from gateway.config import SmppSettings
+from gateway.domain.pacing import Backoff, doubled
 from gateway.logs import get_logger
 from gateway.services.sms_delivery import OutboxRow
 from gateway.smpp.broker import OutboxBroker
@@ -71,15 +72,12 @@ class Esme:
 
     def retry_at(self, row: OutboxRow, short: bool) -> datetime:
         """When a message that failed to go out is tried again."""
-        if short:
-            delay = 0.2
-        else:
-            delay = min(self._settings.retry_max, 2.0 ** min(row.attempts, 16))
+        delay = 0.2 if short else doubled(1.0, row.attempts, self._settings.retry_max)
         return self._clock.now() + timedelta(seconds=delay)
 
     async def run(self) -> None:
         s = self._settings
-        backoff = s.reconnect_min
+        backoff = Backoff(s.reconnect_min, s.reconnect_max)
         while not self._closing:
             self.bind_attempts += 1
             try:
@@ -87,19 +85,18 @@ class Esme:
             except BindRefused as exc:
                 self._metrics.bind_attempts.labels("refused").inc()
                 log.error("smpp_bind_refused", status=exc.status_name, attempt=self.bind_attempts,
-                          retry_in=round(backoff, 2))
+                          retry_in=round(backoff.delay, 2))
             except _LINK_ERRORS as exc:
                 self._metrics.bind_attempts.labels("error").inc()
                 log.warning("smpp_connect_failed", error=repr(exc), attempt=self.bind_attempts,
-                            retry_in=round(backoff, 2))
+                            retry_in=round(backoff.delay, 2))
             else:
                 self._metrics.bind_attempts.labels("ok").inc()
-                backoff = s.reconnect_min
+                backoff.reset()
                 await self._serve(reader, writer)
                 if self._closing:
                     break
-            await asyncio.sleep(backoff * random.uniform(0.8, 1.0))
-            backoff = min(s.reconnect_max, backoff * 2)
+            await asyncio.sleep(backoff.failed() * random.uniform(0.8, 1.0))
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         s = self._settings

@@ -1,13 +1,9 @@
-"""SMS text on the wire: encodings, concatenation, inbound deliver_sm bodies.
+"""SMPP bodies on the wire: inbound deliver_sm bodies, receipts, the USSD TLVs, decoding by data_coding.
 
-Sans-I/O: bytes in, values out. aiosmpplib supplies the GSM 03.38 tables
-(``GSM7BitCodec``); the rest is here because the library gets it wrong:
+Sans-I/O: bytes in, values out. Outbound text (the GSM alphabet, UCS-2, the
+long-SMS splitter) is ``gateway.smpp.text``; the rest is here because
+aiosmpplib gets it wrong:
 
-- outbound long texts are split into parts with a concatenation UDH
-  (IEI 0x00, 8-bit reference), never crammed into one oversized
-  ``short_message``; GSM text goes out unpacked with data_coding 0, anything
-  else (Khmer) as UCS-2 (data_coding 8), never splitting a surrogate pair or
-  a GSM escape sequence;
 - inbound bodies are parsed here (``parse_sm_body``): UDH with IEI 0x00 *and*
   0x08, the ``sar_*`` TLVs, ``message_payload`` in place of
   ``short_message``, and every TLV kept as raw bytes (aiosmpplib decodes
@@ -29,18 +25,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from aiosmpplib import OptionalParam
-from aiosmpplib.codec import ESCAPE, GSM_BASIC_ENCODE_MAP, GSM_EXTENDED_ENCODE_MAP, GSM7BitCodec
+from aiosmpplib.codec import GSM7BitCodec
 
 from gateway.smpp.errors import SmppRemoteError
+from gateway.smpp.text import ESM_UDHI
 
-DC_DEFAULT = 0
-DC_ASCII = 1
-DC_OCTET = 2
-DC_LATIN1 = 3
-DC_OCTET2 = 4
-DC_UCS2 = 8
-
-ESM_UDHI = 0x40
 ESM_RECEIPT_MASK = 0x3C
 ESM_RECEIPT = 0x04
 
@@ -53,75 +42,18 @@ TLV_MESSAGE_STATE = 0x0427
 TLV_USER_MESSAGE_REFERENCE = 0x0204
 TLV_USSD_SERVICE_OP = 0x0501
 TLV_ITS_SESSION_INFO = 0x1383
+#: A PDU header: command_length, command_id, command_status, sequence_number (SMPP 3.4 §3.2).
+HEADER = struct.Struct("!IIII")
+HEADER_LENGTH = HEADER.size
+#: Longest PDU taken from a peer (a 64 KiB message_payload plus fields): a longer length in a
+#: header ends the link before its body is read, so a hostile or broken peer cannot make us
+#: buffer what it announces.
+MAX_PDU_LENGTH = 70_000
 #: The integer TLVs of USSD over SMPP and their width in octets (SMPP 3.4 §5.3.2).
 USSD_TLVS = {TLV_USSD_SERVICE_OP: 1, TLV_ITS_SESSION_INFO: 2, TLV_USER_MESSAGE_REFERENCE: 2}
 _TLV_NAMES = {TLV_USSD_SERVICE_OP: "ussd_service_op", TLV_ITS_SESSION_INFO: "its_session_info",
               TLV_USER_MESSAGE_REFERENCE: "user_message_reference"}
-#: Longest short_message (SMPP 3.4 §5.2.21).
-MAX_SHORT_MESSAGE = 254
-
 _GSM = GSM7BitCodec()
-_GSM_SINGLE, _GSM_PART = 160, 153
-_UCS2_SINGLE, _UCS2_PART = 140, 134  # octets
-#: GSM 03.38 (aiosmpplib's tables) as a ``str.translate`` table: each character to its
-#: septet (or escape + septet) as latin-1 characters, so one C-level pass encodes a text.
-_GSM_TABLE = {
-    **{ord(ch): chr(ESCAPE) + chr(code) for ch, code in GSM_EXTENDED_ENCODE_MAP.items()},
-    **{ord(ch): chr(code) for ch, code in GSM_BASIC_ENCODE_MAP.items()},
-}
-_GSM_CHARS = frozenset(GSM_BASIC_ENCODE_MAP) | frozenset(GSM_EXTENDED_ENCODE_MAP)
-
-
-@dataclass(frozen=True)
-class EncodedSms:
-    """The submit_sm payloads of one text: one entry per part (UDH included)."""
-
-    data_coding: int
-    parts: tuple[bytes, ...]
-
-    @property
-    def esm_class(self) -> int:
-        return ESM_UDHI if len(self.parts) > 1 else 0
-
-
-def encode_text(text: str, reference: int) -> EncodedSms:
-    """Encode ``text`` as GSM 7-bit (unpacked) when it can be, else UCS-2; split when long.
-
-    ``reference`` (taken modulo 256) tells the phone which parts belong together.
-    """
-    if _GSM_CHARS.issuperset(text):
-        encoded = text.translate(_GSM_TABLE).encode("latin-1")
-        if len(encoded) <= _GSM_SINGLE:
-            return EncodedSms(DC_DEFAULT, (encoded,))
-        units = [ch.translate(_GSM_TABLE).encode("latin-1") for ch in text]  # escapes stay whole
-        dc, single, per_part = DC_DEFAULT, _GSM_SINGLE, _GSM_PART
-    else:
-        encoded = text.encode("utf-16-be")
-        if len(encoded) <= _UCS2_SINGLE:
-            return EncodedSms(DC_UCS2, (encoded,))
-        units = [ch.encode("utf-16-be") for ch in text]  # a surrogate pair stays whole
-        dc, single, per_part = DC_UCS2, _UCS2_SINGLE, _UCS2_PART
-    total = sum(len(u) for u in units)
-    if total <= single:
-        return EncodedSms(dc, (b"".join(units),))
-    chunks: list[bytes] = []
-    current = bytearray()
-    for unit in units:
-        if len(current) + len(unit) > per_part:
-            chunks.append(bytes(current))
-            current = bytearray()
-        current += unit
-    if current:
-        chunks.append(bytes(current))
-    if len(chunks) > 255:
-        raise ValueError("text too long for one concatenated SMS")
-    ref = reference & 0xFF
-    parts = tuple(
-        bytes((5, 0x00, 3, ref, len(chunks), i + 1)) + chunk for i, chunk in enumerate(chunks)
-    )
-    return EncodedSms(dc, parts)
-
-
 #: Alphabets of the explicit SMPP 3.4 values 0x00-0x0F (§5.2.19): a Python codec, "gsm"
 #: (GSM 03.38, one septet an octet) or "octets" (binary or no codec: see ``alphabet``).
 _EXPLICIT = ("gsm", "ascii", "octets", "latin-1", "octets", "shift_jis", "iso8859-5", "iso8859-8",
@@ -424,21 +356,3 @@ def ussd_fields(tlvs: Mapping[int, bytes]) -> UssdFields | None:
     if op is None:
         return None
     return UssdFields(op, _integer(tlvs, TLV_ITS_SESSION_INFO), _integer(tlvs, TLV_USER_MESSAGE_REFERENCE))
-
-
-def encode_ussd(text: str) -> tuple[int, bytes]:
-    """A USSD screen as (data_coding, short_message): GSM 7-bit unpacked (0) when it can be, else UCS-2 (8).
-
-    A USSD message is never concatenated: the menus keep a screen within
-    ``http.screen_chars_*``, which fits one short_message.
-
-    Raises:
-        ValueError: the screen is longer than one short_message.
-    """
-    if _GSM_CHARS.issuperset(text):
-        dc, data = DC_DEFAULT, text.translate(_GSM_TABLE).encode("latin-1")
-    else:
-        dc, data = DC_UCS2, text.encode("utf-16-be")
-    if len(data) > MAX_SHORT_MESSAGE:
-        raise ValueError(f"USSD screen of {len(data)} octets, longer than one short_message")
-    return dc, data

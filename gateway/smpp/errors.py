@@ -1,7 +1,6 @@
 """SMPP errors, split by whose fault it is (as h11 splits its protocol errors).
 
     SmppError
-    ├── SmppLocalError       we built something the protocol refuses (a bug here)
     └── SmppRemoteError      the SMSC sent something malformed or refused us
         └── BindRefused      bind_transceiver_resp carried an error status
 """
@@ -21,10 +20,6 @@ def status_name(status: int) -> str:
 
 class SmppError(Exception):
     """Base of every SMPP failure."""
-
-
-class SmppLocalError(SmppError):
-    """Our side broke the protocol (a bug, never the subscriber's doing)."""
 
 
 class SmppRemoteError(SmppError):

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from gateway.clock import Clock
+from gateway.domain.pacing import Backoff
 from gateway.logs import get_logger
 from gateway.services import sms_delivery
 from gateway.services.batcher import Batcher
@@ -117,14 +118,13 @@ class StoreHook:
 
     async def _save(self, events: list[Event], settled: list[int]) -> tuple[dict[int, str], list[int]]:
         """Save ``events``, mark ``settled`` rows; (new rows to answer → sender, every new inbox id)."""
-        delay = 0.05
+        backoff = Backoff(0.05, 2.0)
         while True:
             try:
                 return await self._batcher.call(self._write, events, settled)
             except Exception as exc:  # noqa: BLE001 - keep the PDUs, try again
                 log.error("sms_store_write_failed", error=str(exc), events=len(events))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                await asyncio.sleep(backoff.failed())
 
     def _write(self, events: list[Event], settled: list[int]) -> tuple[dict[int, str], list[int]]:
         senders: dict[int, str] = {}

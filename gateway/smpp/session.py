@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import struct
 import time
 from collections import deque
 from collections.abc import Callable
@@ -47,24 +46,28 @@ from aiosmpplib import (
     UnbindResp,
 )
 
+from gateway.domain.pacing import TokenBucket
 from gateway.logs import get_logger
 from gateway.services import sms_delivery
 from gateway.smpp.broker import OutboxBroker
-from gateway.smpp.codec import DC_UCS2, TLV_USSD_SERVICE_OP, encode_text, parse_receipt, parse_sm_body
+from gateway.smpp.codec import (
+    HEADER,
+    HEADER_LENGTH,
+    MAX_PDU_LENGTH,
+    TLV_USSD_SERVICE_OP,
+    parse_receipt,
+    parse_sm_body,
+)
 from gateway.smpp.correlator import Correlator, Flight
 from gateway.smpp.errors import SmppRemoteError, status_name
 from gateway.smpp.hook import StoreHook
 from gateway.smpp.metrics import SmsMetrics
-from gateway.smpp.throttle import ThrottleBackoff, TokenBucket
+from gateway.smpp.text import DC_UCS2, encode_text
+from gateway.smpp.throttle import ThrottleBackoff, send_burst
 from gateway.smpp.ussd import UssdOverSmpp
 
 log = get_logger("gateway.smpp")
 
-HEADER = struct.Struct("!IIII")
-#: Longest PDU taken from the SMSC (a deliver_sm with every optional parameter
-#: is a few kB): a longer length in a header ends the link before its body is
-#: read, so a hostile or broken peer cannot make us buffer what it announces.
-MAX_PDU = 70_000
 #: Seconds before a link ended during which a written deliver_sm_resp may still have been
 #: unread (in the network or the SMSC's input buffer when it dropped the link): its MO may be
 #: delivered again. Short, so that a subscriber's real repeat is rarely taken for a copy.
@@ -86,13 +89,13 @@ async def read_pdu(reader: asyncio.StreamReader) -> tuple[int, int, int, bytes]:
     """The next PDU on the link as (command id, status, sequence, body); every read goes through here.
 
     Raises:
-        SmppRemoteError: its length is under 16 or over ``MAX_PDU`` (nothing past the header is read).
+        SmppRemoteError: its length is under 16 or over ``MAX_PDU_LENGTH`` (nothing past the header is read).
         asyncio.IncompleteReadError: the link closed mid-PDU.
     """
-    length, command, status, seq = HEADER.unpack(await reader.readexactly(16))
-    if not 16 <= length <= MAX_PDU:
+    length, command, status, seq = HEADER.unpack(await reader.readexactly(HEADER_LENGTH))
+    if not HEADER_LENGTH <= length <= MAX_PDU_LENGTH:
         raise SmppRemoteError(f"PDU length {length} out of range")
-    body = await reader.readexactly(length - 16) if length > 16 else b""
+    body = await reader.readexactly(length - HEADER_LENGTH) if length > HEADER_LENGTH else b""
     return command, status, seq, body
 
 
@@ -117,7 +120,7 @@ class Session:
         #: submit_sm written and answered on this link (the ESME sizes the next link's window by them).
         self.submits_sent = 0
         self.submits_answered = 0
-        self._bucket = TokenBucket(rate)
+        self._bucket = TokenBucket(rate, send_burst(rate), time.monotonic())
         self._backoff = ThrottleBackoff()
         self._timeout = response_timeout
         self._interval = enquire_interval

@@ -45,8 +45,9 @@ from gateway.domain.errors import InvalidMsisdn
 from gateway.domain.msisdn import NumberPlan
 from gateway.domain.secrets import keyed_hash
 from gateway.logs import get_logger
-from gateway.smpp.codec import DC_UCS2, SmBody, UssdFields, decode_text, encode_ussd, ussd_fields
+from gateway.smpp.codec import SmBody, UssdFields, decode_text, ussd_fields
 from gateway.smpp.errors import SmppRemoteError
+from gateway.smpp.text import DC_UCS2, encode_ussd
 from gateway.smpp.vendors import VENDORS, Step, VendorRule
 from gateway.ussd.request import BadRequest, Close, LatestRequest, split_dial
 from menus.tree import Reply

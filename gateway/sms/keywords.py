@@ -112,7 +112,6 @@ _BILL = frozenset({"BILL", "BILLS"})
 _TOPUP = frozenset({"TOP", "TOPUP", "RECHARGE", "REFILL"})
 _LOST = frozenset({"LOST", "STOLEN"})
 _LANG = frozenset({"LANG", "LANGUAGE"})
-_HELP = frozenset({"HELP", "INFO", "MENU", "?"})
 _STOP = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT",
                    "REVOKE", "NO", "UNSUB"})
 _START = frozenset({"START", "YES", "SUBSCRIBE", "UNSTOP", "OPTIN", "RESUME", "SUB"})

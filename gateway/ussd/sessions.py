@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from cachetools import LRUCache
 
 from gateway.domain.secrets import Sealed
 from gateway.services.sessions import SessionRow, SessionState
@@ -193,12 +194,11 @@ def decode_path(items: list[object]) -> tuple[Answer, ...]:
 # --- memory ------------------------------------------------------------------------
 
 class SessionCache:
-    """Live sessions by id, oldest first; bounded (the oldest is forgotten first —
-    it is still in the database)."""
+    """Live sessions by id, bounded: the least recently used is forgotten first (it is still in
+    the database)."""
 
     def __init__(self, limit: int = 100_000) -> None:
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
-        self._limit = limit
+        self._sessions: LRUCache[str, Session] = LRUCache(maxsize=limit)
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -208,9 +208,6 @@ class SessionCache:
 
     def put(self, session: Session) -> None:
         self._sessions[session.session_id] = session
-        self._sessions.move_to_end(session.session_id)
-        while len(self._sessions) > self._limit:
-            self._sessions.popitem(last=False)
 
     def drop(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)

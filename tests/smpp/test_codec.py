@@ -9,6 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from gateway.smpp import codec
+from gateway.smpp import text as sms_text
 from gateway.smpp.errors import SmppRemoteError
 
 KHMER = "សូមអរគុណ "  # "thank you"
@@ -25,7 +26,7 @@ def tlv(tag: int, value: bytes) -> bytes:
     return struct.pack("!HH", tag, len(value)) + value
 
 
-def reassemble(sms: codec.EncodedSms) -> str:
+def reassemble(sms: sms_text.EncodedSms) -> str:
     data = b"".join(codec.split_udh(p)[1] if len(sms.parts) > 1 else p for p in sms.parts)
     return codec.decode_text(data, sms.data_coding)
 
@@ -33,12 +34,12 @@ def reassemble(sms: codec.EncodedSms) -> str:
 class TestEncode:
     def test_short_gsm_text_is_one_part(self) -> None:
         """A text of 160 GSM characters goes as one unsplit SMS with data_coding 0."""
-        sms = codec.encode_text("a" * 160, 7)
+        sms = sms_text.encode_text("a" * 160, 7)
         assert (sms.data_coding, len(sms.parts), sms.esm_class) == (0, 1, 0)
 
     def test_long_gsm_text_is_concatenated(self) -> None:
         """161 to 254 octets become UDH parts of at most 153 characters, never one oversized part."""
-        sms = codec.encode_text("b" * 200, 0x1234)
+        sms = sms_text.encode_text("b" * 200, 0x1234)
         assert sms.esm_class == 0x40
         assert [p[:6] for p in sms.parts] == [bytes((5, 0, 3, 0x34, 2, 1)), bytes((5, 0, 3, 0x34, 2, 2))]
         assert all(len(p) <= 159 for p in sms.parts)
@@ -46,12 +47,12 @@ class TestEncode:
 
     def test_gsm_escape_is_not_split(self) -> None:
         """A two-septet character (€) never straddles two parts."""
-        sms = codec.encode_text("x" * 152 + "€" + "y" * 10, 1)
+        sms = sms_text.encode_text("x" * 152 + "€" + "y" * 10, 1)
         assert reassemble(sms) == "x" * 152 + "€" + "y" * 10
 
     def test_khmer_goes_as_ucs2(self) -> None:
         """Khmer text is sent as UCS-2, split at 67 characters a part."""
-        sms = codec.encode_text(KHMER * 20, 3)
+        sms = sms_text.encode_text(KHMER * 20, 3)
         assert sms.data_coding == 8
         assert len(sms.parts) == 3
         assert reassemble(sms) == KHMER * 20
@@ -60,7 +61,7 @@ class TestEncode:
     @example("😀" * 80)
     def test_round_trip(self, text: str) -> None:
         """Whatever the text, its parts put back together read the same."""
-        assert reassemble(codec.encode_text(text, 9)) == text
+        assert reassemble(sms_text.encode_text(text, 9)) == text
 
 
 class TestDecode:

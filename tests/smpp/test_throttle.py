@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from gateway.smpp.throttle import ThrottleBackoff, TokenBucket
+from gateway.domain.pacing import TokenBucket
+from gateway.smpp.throttle import ThrottleBackoff, send_burst
 
 
 def test_rate_holds_over_a_long_run() -> None:
     """Taking tokens as soon as allowed yields the configured rate, not a stall."""
-    bucket, now, sent = TokenBucket(200.0), 0.0, 0
+    bucket, now, sent = TokenBucket(200.0, send_burst(200.0), 0.0), 0.0, 0
     while now < 10.0:
         wait = bucket.take(now)
         if wait == 0:
             sent += 1
         else:
             now += wait
-    assert 1990 <= sent <= 2000 + bucket.burst
+    assert 1990 <= sent <= 2000 + bucket.capacity
 
 
 def test_throttle_pause_is_short_and_resets() -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from gateway.config import USSD_VENDORS
 from gateway.smpp import codec
+from gateway.smpp import text as sms_text
 from gateway.smpp.errors import SmppRemoteError
 from gateway.smpp.vendors import VENDORS, Step
 from tests.smpp.test_codec import body, tlv
@@ -111,16 +112,16 @@ class TestSplitTlvs:
 
 class TestEncodeUssd:
     def test_gsm_text_goes_unpacked_in_one_short_message(self) -> None:
-        assert codec.encode_ussd("a" * 182) == (0, b"a" * 182)
-        assert codec.encode_ussd("$1") == (0, b"\x021")
+        assert sms_text.encode_ussd("a" * 182) == (0, b"a" * 182)
+        assert sms_text.encode_ussd("$1") == (0, b"\x021")
 
     def test_khmer_goes_as_ucs2(self) -> None:
-        dc, data = codec.encode_ussd("ក" * 80)
+        dc, data = sms_text.encode_ussd("ក" * 80)
         assert (dc, len(data)) == (8, 160)
 
     def test_a_screen_over_one_short_message_is_refused(self) -> None:
         with pytest.raises(ValueError, match="255 octets"):
-            codec.encode_ussd("a" * 255)
+            sms_text.encode_ussd("a" * 255)
 
 
 class TestVendorRules:
