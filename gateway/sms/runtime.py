@@ -26,6 +26,7 @@ from typing import Any
 from gateway.clock import Clock
 from gateway.config import SmppSettings
 from gateway.domain.errors import GatewayError, InvalidMsisdn, RateLimited
+from gateway.domain.pacing import doubled
 from gateway.logs import get_logger
 from gateway.ratelimit import RateLimiter
 from gateway.services import sms_delivery
@@ -185,7 +186,7 @@ class SmsRuntime:
                     log.error("sms_give_up_failed", inbox_id=inbox_id, error=repr(again))
                 continue
             # Alone from now on: one bad row must not hold back the others.
-            handle = loop.call_later(ROUTE_RETRY_DELAY * 2 ** (count - 1), self._retry, inbox_id)
+            handle = loop.call_later(doubled(ROUTE_RETRY_DELAY, count - 1), self._retry, inbox_id)
             self._retries.add(handle)
 
     def _retry(self, inbox_id: int) -> None:
