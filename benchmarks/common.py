@@ -11,7 +11,7 @@ from typing import Any
 
 from benchmarks import seed
 from benchmarks.postgres import Postgres, unavailable
-from benchmarks.procs import Server, free_port
+from benchmarks.procs import ROOT, Server, free_port
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -32,7 +32,13 @@ class Plan:
         self.topup_seconds = 0.5 if smoke else 8.0
         self.sim_count = 2_000 if smoke else 30_000
         self.backends = backends
+        self.results = results
         self.dbs = Databases(results, work)
+
+    def seeded(self, subscribers: int | None = None) -> seed.Seeded:
+        """The seeded template every part copies its databases from (built on first use, then cached
+        in ``bench-results/db/``): the plan's subscribers, or ``subscribers``, and its vouchers."""
+        return seed.build(ROOT, self.results / "db", subscribers or self.subscribers, self.vouchers)
 
 
 class Databases:
