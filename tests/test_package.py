@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import free_port, wait_for
+from tests.reliability.conftest import wait_for
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What the build needs of the checkout, and what it must not carry along.

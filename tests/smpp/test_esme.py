@@ -14,7 +14,8 @@ from gateway.services.model import OutgoingSms
 from gateway.smpp import SmsRuntime
 from gateway.store import Store
 from gateway.store.outbox import enqueue
-from tests.smpp.conftest import KHMER_SUBSCRIBER, SUBSCRIBER, Link, Smsc, Start, eventually, free_port
+from tests.smpp.conftest import KHMER_SUBSCRIBER, SUBSCRIBER, Link, Smsc, Start, eventually
+from tests.support.net import free_port
 
 KHMER = "សូមអរគុណ "
 
