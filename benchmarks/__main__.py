@@ -13,8 +13,9 @@ so each result is also a ratio that survives a noisy machine:
 5. ``pg``, ``growth``, ``workers``, ``topups`` (``benchmarks.scale``): SQLite
    against PostgreSQL, 10,000 against 1,000,000 subscribers, one process
    against two, redemptions per second at the service layer.
-6. ``sms``: MO ``BAL`` -> MT reply round trips and a campaign through the
-   gateway and the simulator, on each backend.
+6. ``sms`` (``benchmarks.smsc``, with ``simulator`` and ``ussd_smpp``): MO ``BAL``
+   -> MT reply round trips and a campaign through the gateway and the simulator,
+   on each backend.
 7. ``dialects`` (``benchmarks.dialects``): the mix through each aggregator
    dialect next to Africa's Talking on one ``serve``, and each codec alone.
 8. ``ussd_smpp``: USSD dialogues over SMPP, the simulator as the USSD centre
@@ -37,16 +38,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks import report, seed
 from benchmarks.common import BACKENDS, PinBudget, Plan, count, gateway_server, median_run, spec
 from benchmarks.dialects import part_dialects
-from benchmarks.procs import ROOT, Server, cores, free_port, loadgen, pinned, run_json
-from benchmarks.scale import part_growth, part_pg, part_topups, part_workers, per_backend
-
-PARTS = ("simulator", "ussd", "minimal", "soak", "pg", "growth", "workers", "topups", "sms", "dialects", "ussd_smpp")
+from benchmarks.procs import ROOT, Server, cores, free_port, loadgen, pinned
+from benchmarks.scale import part_growth, part_pg, part_topups, part_workers
+from benchmarks.smsc import part_simulator, part_sms, part_ussd_smpp
 
 
 def machine() -> dict[str, Any]:
@@ -73,7 +74,7 @@ def baseline_server(logdir: Path) -> Server:
 # --- parts ---------------------------------------------------------------------------
 
 def part_ussd(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
-    seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
+    seeded = plan.seeded()
     db = seed.working_copy(seeded, work / "ussd.db")
     pins = PinBudget(seeded, len(plan.levels) * plan.rounds)
     out: dict[str, Any] = {"subscribers": plan.subscribers, "vouchers": plan.vouchers,
@@ -89,9 +90,11 @@ def part_ussd(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
                                             session_prefix=f"u{level}r{r}-", **pins.take()), gw))
             b, g = median_run(bare_runs), median_run(gw_runs)
             out["levels"].append({"concurrency": level, "baseline": b, "gateway": g,
-                                  "ratio": round(g["steps_per_s"] / b["steps_per_s"], 3)})
+                                  "ratio": round(g["steps_per_s"] / b["steps_per_s"], 3),
+                                  "gateway_topups_sent": sum(run["topups_sent"] for run in gw_runs)})
         out["serve_peak_rss_mb"] = round(gw.peak_rss() / 2**20, 1)
         out["baseline_peak_rss_mb"] = round(bare.peak_rss() / 2**20, 1)
+    out["topups_sent"] = sum(lv["gateway_topups_sent"] for lv in out["levels"])
     out["topups_in_db"] = count(db, "SELECT COUNT(*) FROM topups")
     out["session_rows"] = count(db, "SELECT COUNT(*) FROM ussd_sessions")
     return out
@@ -128,7 +131,7 @@ def part_minimal(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
     aiohttp (answers ``CON hello``), ``benchmarks.minimal`` (the least work a
     step needs, on the same stack and database) and ``serve``."""
     level = 8 if plan.smoke else 64
-    seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
+    seeded = plan.seeded()
     dbs = {name: seed.working_copy(seeded, work / f"{name}.db") for name in ("minimal", "serve")}
     pins = {name: PinBudget(seeded, plan.rounds) for name in dbs}
     port = free_port()
@@ -165,7 +168,7 @@ def part_soak(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
     grew ``serve`` to 176 MB in 80 s) shows over a minute, not in a 7 s round."""
     level = 8 if plan.smoke else 256
     rounds, seconds = (2, plan.duration) if plan.smoke else (SOAK_ROUNDS, SOAK_SECONDS)
-    seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
+    seeded = plan.seeded()
     db = seed.working_copy(seeded, work / "soak.db")
     pins = PinBudget(seeded, rounds)
     out: dict[str, Any] = {"concurrency": level, "round_seconds": seconds, "rounds": []}
@@ -183,166 +186,6 @@ def part_soak(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
     return out
 
 
-def _ceiling_code() -> str:
-    return (
-        "import asyncio, json, sys\n"
-        "from simulator.bench import measure_submit_rate as m\n"
-        "p, n = int(sys.argv[1]), int(sys.argv[2])\n"
-        "asyncio.run(m('127.0.0.1', p, 'selfcare', 'secret', min(n, 2000), 64))\n"
-        "print(json.dumps({'submit_sm_per_s': round(asyncio.run(m('127.0.0.1', p, 'selfcare', 'secret', n, 64)), 1)}))\n"
-    )
-
-
-def part_simulator(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
-    port, control = free_port(), free_port()
-    env = seed.gateway_env(work / "unused.db")
-    argv = [sys.executable, "-m", "gateway", "smsc-sim", "--port", str(port), "--control-port", str(control)]
-    with Server("smsc-sim", argv, port, env=env, log=logdir / "smsc-sim.log") as sim:
-        result: dict[str, Any] = run_json([sys.executable, "-c", _ceiling_code(), str(port), str(plan.sim_count)],
-                                          timeout=120, env=env)
-        result["count"], result["window"] = plan.sim_count, 64
-        result["simulator_peak_rss_mb"] = round(sim.peak_rss() / 2**20, 1)
-    return result
-
-
-def _sms(plan: Plan, work: Path, logdir: Path, backend: str) -> dict[str, Any]:
-    """The simulator's ceiling, then MO BAL -> MT reply round trips and a campaign through
-    the gateway, all against one simulator process: the gateway on core 0, the
-    simulator (and a local PostgreSQL) on core 1 (it drives the load itself; the
-    driver only polls it)."""
-    seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
-    db = plan.dbs.copy(seeded, "sms", backend)
-    plan.dbs.pin(backend, {1} if cores() >= 2 else None)
-    db_cpu = plan.dbs.db_cpu(backend)
-    port, control, http = free_port(), free_port(), free_port()
-    sim_env = seed.gateway_env(work / "unused.db")
-    sim_argv = [sys.executable, "-m", "gateway", "smsc-sim", "--port", str(port), "--control-port", str(control)]
-    out: dict[str, Any] = {"send_rate": SMS_SEND_RATE, "shipped_send_rate": 200.0}
-    url = f"http://127.0.0.1:{control}"
-    sim = Server("smsc-sim", pinned(1, sim_argv), port, env=sim_env, log=logdir / "sms-sim.log", core=None)
-    try:
-        # The ceiling first, from a submit-only ESME on core 0 (where serve will run).
-        out["ceiling"] = run_json([sys.executable, "-c", _ceiling_code(), str(port), str(plan.sim_count)],
-                                  timeout=120, env=sim_env, core=0)
-        ceiling = out["ceiling"]["submit_sm_per_s"]
-        env = seed.gateway_env(db, GATEWAY_HTTP_PORT=str(http), GATEWAY_SMPP_PORT=str(port),
-                               GATEWAY_SMPP_SEND_RATE=str(SMS_SEND_RATE))
-        with Server("serve-sms", [sys.executable, "-m", "gateway", "serve"], http, env=env,
-                    log=logdir / "serve-sms.log") as gw:
-            _wait_bound(url)
-            runs = []
-            for r in range(1 if plan.smoke else 2):
-                n_trips = 200 if plan.smoke else SMS_ROUND_TRIPS[backend]
-                cpu = (gw.cpu_seconds(), sim.cpu_seconds(), time.perf_counter())
-                db0 = db_cpu() if db_cpu else None
-                # Fresh numbers each round: the per-number rate limit would silence repeats.
-                run = run_json([sys.executable, "-m", "benchmarks.sms", url, "round-trips", str(n_trips),
-                                str(SMS_WINDOW), str(plan.subscribers), str(r * n_trips)], timeout=200)
-                wall = time.perf_counter() - cpu[2]
-                # Who is busy: the gateway on core 0, or the simulator (and the driver) on core 1.
-                run["serve_cpu_share"] = round((gw.cpu_seconds() - cpu[0]) / wall, 2)
-                run["simulator_cpu_share"] = round((sim.cpu_seconds() - cpu[1]) / wall, 2)
-                if db0 is not None:
-                    run["db_cpu_share"] = round(((db_cpu() or 0.0) - db0) / wall, 2)
-                runs.append(run)
-            out["round_trips"] = max(runs, key=lambda r: r["round_trips_per_s"])
-            out["round_trips"]["rounds_per_s"] = [r["round_trips_per_s"] for r in runs]
-            out["round_trips_per_s"] = out["round_trips"]["round_trips_per_s"]
-            n = 300 if plan.smoke else SMS_ROUND_TRIPS[backend]
-            cpu = (gw.cpu_seconds(), sim.cpu_seconds(), time.perf_counter())
-            out["campaign"] = run_json([sys.executable, "-m", "benchmarks.sms", url, "campaign", str(n), "0",
-                                        str(plan.subscribers), str(db)], timeout=200)
-            wall = time.perf_counter() - cpu[2]
-            out["campaign"]["serve_cpu_share"] = round((gw.cpu_seconds() - cpu[0]) / wall, 2)
-            out["campaign"]["simulator_cpu_share"] = round((sim.cpu_seconds() - cpu[1]) / wall, 2)
-            out["serve_peak_rss_mb"] = round(gw.peak_rss() / 2**20, 1)
-        out["ratio_to_simulator"] = round(out["round_trips_per_s"] / ceiling, 3)
-        # What each side would carry at 100% of its core, at its CPU per round trip in this run: a
-        # round trip costs the simulator three PDU exchanges (MO, submit_sm, receipt), its ceiling one.
-        best = out["round_trips"]
-        for side in ("serve", "simulator"):
-            share = best.get(f"{side}_cpu_share") or 0.0
-            if share > 0:
-                best[f"{side}_cpu_us_per_round_trip"] = round(share / best["round_trips_per_s"] * 1e6, 1)
-                best[f"{side}_full_core_per_s"] = round(best["round_trips_per_s"] / share)
-                best[f"{side}_full_core_ratio"] = round(best["round_trips_per_s"] / share / ceiling, 3)
-        out["campaign_ratio_to_simulator"] = round(out["campaign"]["messages_per_s"] / ceiling, 3)
-    finally:
-        sim.stop()
-    out["delivered_in_db"] = count(db, "SELECT COUNT(*) FROM sms_outbox WHERE status = 'delivered'")
-    out["outbox_rows"] = count(db, "SELECT COUNT(*) FROM sms_outbox")
-    return out
-
-
-#: ``[smpp] send_rate`` for the SMS part: the shipped 200/s is an operator's
-#: contract with its SMSC, not the gateway's capacity, which is what is measured.
-SMS_SEND_RATE = 50_000.0
-#: MOs awaiting their reply at once: round trips/s = window / round-trip time.
-SMS_WINDOW = 512
-#: Round trips per measured round (two rounds; the better one is reported), and messages of the
-#: campaign, per backend: fewer on PostgreSQL, which is slower, so that the part stays bounded.
-SMS_ROUND_TRIPS = {"sqlite": 20_000, "postgres": 5_000}
-
-
-def _wait_bound(url: str, timeout: float = 30.0) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{url}/binds", timeout=5) as resp:
-            if json.loads(resp.read()):
-                return
-        time.sleep(0.1)
-    raise RuntimeError("the gateway did not bind to the simulator")
-
-
-part_sms = per_backend(_sms)
-
-#: USSD over SMPP: steps per measured round (two rounds, the better one reported) and dialogues open at once.
-USSD_SMPP_STEPS = 20_000
-USSD_SMPP_WINDOW = 256
-
-
-def part_ussd_smpp(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
-    """USSD over SMPP on SQLite: ``serve`` with ``[smpp] ussd`` on core 0, the simulator (the USSD centre,
-    ``generic`` vendor, driving the load itself) on core 1; fresh numbers each round (the per-number
-    rate limit would refuse repeats)."""
-    seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
-    db = plan.dbs.copy(seeded, "ussd-smpp", "sqlite")
-    port, control, http = free_port(), free_port(), free_port()
-    sim_env = seed.gateway_env(work / "unused.db", GATEWAY_SIMULATOR_USSD_VENDOR="generic")
-    sim_argv = [sys.executable, "-m", "gateway", "smsc-sim", "--port", str(port), "--control-port", str(control)]
-    url = f"http://127.0.0.1:{control}"
-    steps = 300 if plan.smoke else USSD_SMPP_STEPS
-    out: dict[str, Any] = {"backend": "sqlite", "vendor": "generic", "window": USSD_SMPP_WINDOW, "count": steps,
-                           "scripts": "*124# | *100#,1"}
-    sim = Server("smsc-sim-ussd", pinned(1, sim_argv), port, env=sim_env, log=logdir / "ussd-smpp-sim.log",
-                 core=None)
-    try:
-        env = seed.gateway_env(db, GATEWAY_HTTP_PORT=str(http), GATEWAY_SMPP_PORT=str(port),
-                               GATEWAY_SMPP_USSD="true", GATEWAY_SMPP_USSD_VENDOR="generic")
-        with Server("serve-ussd-smpp", [sys.executable, "-m", "gateway", "serve"], http, env=env,
-                    log=logdir / "serve-ussd-smpp.log") as gw:
-            _wait_bound(url)
-            runs = []
-            for r in range(1 if plan.smoke else 2):
-                cpu = (gw.cpu_seconds(), sim.cpu_seconds(), time.perf_counter())
-                run = run_json([sys.executable, "-m", "benchmarks.ussd_smpp", url, str(steps),
-                                str(USSD_SMPP_WINDOW), str(plan.subscribers), str(r * steps)], timeout=200)
-                wall = time.perf_counter() - cpu[2]
-                run["serve_cpu_share"] = round((gw.cpu_seconds() - cpu[0]) / wall, 2)
-                run["simulator_cpu_share"] = round((sim.cpu_seconds() - cpu[1]) / wall, 2)
-                if run["serve_cpu_share"] > 0:
-                    run["serve_cpu_us_per_step"] = round(run["serve_cpu_share"] / run["steps_per_s"] * 1e6, 1)
-                runs.append(run)
-            best = max(runs, key=lambda r: r["steps_per_s"])
-            out.update(best)
-            out["rounds_per_s"] = [r["steps_per_s"] for r in runs]
-            out["serve_peak_rss_mb"] = round(gw.peak_rss() / 2**20, 1)
-    finally:
-        sim.stop()
-    out["session_rows"] = count(db, "SELECT COUNT(*) FROM ussd_sessions")
-    return out
 
 #: What a figure depends on: a change elsewhere (docs) does not make a run "dirty".
 CODE = ("gateway", "menus", "benchmarks", "config", "pyproject.toml")
@@ -361,15 +204,18 @@ def _commit() -> str | None:
     return (head + ("+dirty" if dirty else "")) or None
 
 
-RUNNERS = {"ussd": part_ussd, "minimal": part_minimal, "soak": part_soak, "pg": part_pg, "growth": part_growth,
-           "workers": part_workers, "topups": part_topups, "simulator": part_simulator, "sms": part_sms, "dialects": part_dialects,
-           "ussd_smpp": part_ussd_smpp}
+#: Every part, in the order a run takes them: ``--only`` names them, the JSON file keys them.
+PARTS: dict[str, Callable[[Plan, Path, Path], dict[str, Any]]] = {
+    "simulator": part_simulator, "ussd": part_ussd, "minimal": part_minimal, "soak": part_soak, "pg": part_pg,
+    "growth": part_growth, "workers": part_workers, "topups": part_topups, "sms": part_sms,
+    "dialects": part_dialects, "ussd_smpp": part_ussd_smpp,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny and quick: checks the script works")
-    parser.add_argument("--only", action="append", choices=PARTS, help="run only this part (repeatable)")
+    parser.add_argument("--only", action="append", choices=list(PARTS), help="run only this part (repeatable)")
     parser.add_argument("--results", type=Path, default=ROOT / "bench-results",
                         help="folder for latest.json, logs and cached databases (default: bench-results/)")
     parser.add_argument("--backend", choices=(*BACKENDS, "both"), default="both",
@@ -389,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         for part in args.only or PARTS:
             t0 = time.perf_counter()
             print(f"[bench] {part} ...", file=sys.stderr, flush=True)
-            out[part] = RUNNERS[part](plan, work, logdir)
+            out[part] = PARTS[part](plan, work, logdir)
             out[part]["took_s"] = round(time.perf_counter() - t0, 1)
     finally:
         plan.dbs.stop()

@@ -11,7 +11,7 @@ from typing import Any
 
 from benchmarks import seed
 from benchmarks.postgres import Postgres, unavailable
-from benchmarks.procs import Server, free_port
+from benchmarks.procs import ROOT, Server, free_port
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -19,7 +19,9 @@ BACKENDS = ("sqlite", "postgres")
 class Plan:
     def __init__(self, smoke: bool, results: Path, work: Path, backends: tuple[str, ...] = BACKENDS) -> None:
         self.smoke = smoke
-        self.subscribers = 300 if smoke else 100_000
+        # Enough numbers that no one of them nears the profile's requests per minute (30) on any
+        # machine: a part plays several runs on one serve, and each run walks the whole range.
+        self.subscribers = 3_000 if smoke else 100_000
         self.vouchers = 3_000 if smoke else 100_000
         self.growth_sizes = (300, 3_000) if smoke else (10_000, 1_000_000)
         self.levels = (1, 8) if smoke else (1, 16, 64, 256)
@@ -30,7 +32,13 @@ class Plan:
         self.topup_seconds = 0.5 if smoke else 8.0
         self.sim_count = 2_000 if smoke else 30_000
         self.backends = backends
+        self.results = results
         self.dbs = Databases(results, work)
+
+    def seeded(self, subscribers: int | None = None) -> seed.Seeded:
+        """The seeded template every part copies its databases from (built on first use, then cached
+        in ``bench-results/db/``): the plan's subscribers, or ``subscribers``, and its vouchers."""
+        return seed.build(ROOT, self.results / "db", subscribers or self.subscribers, self.vouchers)
 
 
 class Databases:
@@ -124,16 +132,21 @@ def _wait_workers(port: int, workers: int, timeout: float = 60.0) -> None:
 
 
 class PinBudget:
-    """Hands out disjoint slices of a database's voucher PINs, one per run."""
+    """Hands out disjoint slices of a database's voucher PINs, one per run, and of its numbers: each run
+    begins where the one before it would have stopped, so the runs of a part on one gateway spread
+    over every number and none nears the per-number request limit."""
 
     def __init__(self, seeded: seed.Seeded, runs: int) -> None:
         self.file = str(seeded.pins)
         self.per_run = seeded.vouchers // max(runs, 1)
+        self.numbers_per_run = seeded.subscribers // max(runs, 1)
         self.next = 0
+        self.runs = 0
 
     def take(self) -> dict[str, Any]:
         offset, self.next = self.next, self.next + self.per_run
-        return {"pins_file": self.file, "pins_offset": offset, "pins_count": self.per_run}
+        walk_from, self.runs = self.runs * self.numbers_per_run, self.runs + 1
+        return {"pins_file": self.file, "pins_offset": offset, "pins_count": self.per_run, "walk_from": walk_from}
 
 
 def spec(plan: Plan, concurrency: int, subscribers: int, mode: str = "mix", **extra: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import Any
 
 from benchmarks import seed
 from benchmarks.common import PinBudget, Plan, count, gateway_server, median_run, spec
-from benchmarks.procs import ROOT, loadgen
+from benchmarks.procs import loadgen
 
 JSON_NAMES = ("hubtel", "nalo", "arkesel", "madapi")
 PATHS = {"africastalking": "/ussd", **{name: f"/ussd/{name}" for name in JSON_NAMES}}
@@ -37,7 +37,7 @@ ROUNDS, SECONDS = 6, 3.0
 
 def part_dialects(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
     level = 8 if plan.smoke else 64
-    seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
+    seeded = plan.seeded()
     db = seed.working_copy(seeded, work / "dialects.db")
     rounds = 1 if plan.smoke else ROUNDS
     pins = PinBudget(seeded, len(PATHS) * rounds)

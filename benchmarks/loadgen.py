@@ -14,9 +14,11 @@ when the previous answer arrived): ``*124#`` (balance at once), ``*100#``
 then ``1`` (the menu's balance), ``*123*PIN#`` (a top-up with a fresh
 voucher); in the Africa's Talking convention or, with ``dialect``, as one
 of the JSON dialects sends them (the reply is then read back as ``CON`` /
-``END`` by ``screen``, a few µs more of the generator's CPU). Dialogues go to the seeded numbers in a fixed scattered order,
-so a big database is not read in a cache-friendly order and no number
-recurs before all others (the gateway limits requests per number).
+``END`` by ``screen``, a few µs more of the generator's CPU). Dialogues go
+to the seeded numbers in a fixed scattered order, so a big database is not
+read in a cache-friendly order and no number recurs before all others (the
+gateway limits requests per number); ``walk_from`` lets the runs on one
+gateway continue that order instead of replaying its start.
 
 Run as ``python -m benchmarks.loadgen SPEC.json``; prints one JSON object.
 Everything is bounded: ``duration`` seconds (plus ``timeout`` to drain),
@@ -57,6 +59,9 @@ class Spec:
     #: Seeded subscribers are 855 + (10000000 + i) for i < subscribers.
     subscribers: int = 1000
     seed: int = 1
+    #: Where in the fixed order of numbers the run begins (None: at a point drawn from ``seed``): runs
+    #: on one gateway given disjoint stretches play fresh numbers, as a real load test would.
+    walk_from: int | None = None
     pins_file: str | None = None
     pins_offset: int = 0
     pins_count: int = 0
@@ -114,7 +119,10 @@ class Dialogues:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.turn = 0
-        self.position = random.Random(spec.seed).randrange(spec.subscribers)
+        if spec.walk_from is None:
+            self.position = random.Random(spec.seed).randrange(spec.subscribers)
+        else:
+            self.position = (spec.walk_from - 1) * STRIDE % spec.subscribers
         self.pins: list[str] = []
         if spec.pins_file and spec.pins_count:
             with open(spec.pins_file, encoding="ascii") as handle:

@@ -21,10 +21,10 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks import seed
 from benchmarks.common import PinBudget, Plan, count, gateway_server, median, median_run, spec
 from benchmarks.procs import ROOT, cores, loadgen, pinned
 
@@ -32,7 +32,9 @@ from benchmarks.procs import ROOT, cores, loadgen, pinned
 GROWTH_ROUNDS = 3
 
 
-def per_backend(part: Callable[[Plan, Path, Path, str], dict[str, Any]]) -> Callable[[Plan, Path, Path], dict[str, Any]]:
+def per_backend(
+    part: Callable[[Plan, Path, Path, str], dict[str, Any]],
+) -> Callable[[Plan, Path, Path], dict[str, Any]]:
     """Run ``part`` once per backend of the plan; a backend that cannot run here says why."""
     def run(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -61,7 +63,7 @@ def part_pg(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
     if reason:
         return {"skipped": reason}
     levels = (1, 8) if plan.smoke else (1, 64)
-    seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
+    seeded = plan.seeded()
     dbs = {b: plan.dbs.copy(seeded, f"pg-{b}", b) for b in ("sqlite", "postgres")}
     _pg_core(plan, "postgres")
     pins = {b: PinBudget(seeded, len(levels) * plan.rounds) for b in dbs}
@@ -83,7 +85,8 @@ def part_pg(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
             lv["cpu_ratio"] = _ratio(pg_cpu, lite_cpu)
             lv["rate_ratio"] = _ratio(lv["postgres"]["steps_per_s"], lv["sqlite"]["steps_per_s"])
             out["levels"].append(lv)
-        out["serve_peak_rss_mb"] = {"sqlite": round(lite.peak_rss() / 2**20, 1), "postgres": round(pg.peak_rss() / 2**20, 1)}
+        out["serve_peak_rss_mb"] = {"sqlite": round(lite.peak_rss() / 2**20, 1),
+                                    "postgres": round(pg.peak_rss() / 2**20, 1)}
     for backend, db in dbs.items():
         out[f"topups_in_db_{backend}"] = count(db, "SELECT COUNT(*) FROM topups")
         out[f"topups_sent_{backend}"] = sum(lv[backend]["topups_sent_all_rounds"] for lv in out["levels"])
@@ -96,7 +99,7 @@ def _growth(plan: Plan, work: Path, logdir: Path, backend: str) -> dict[str, Any
     The ratios are of each size's median over the rounds of p50 and of p99: a
     p99 at c=1 is the tail of the top-ups' fsyncs, which drifts from minute to
     minute on this disk."""
-    small, big = (seed.build(ROOT, work.parent / "db", n, plan.vouchers) for n in plan.growth_sizes)
+    small, big = (plan.seeded(n) for n in plan.growth_sizes)
     out: dict[str, Any] = {"sizes": list(plan.growth_sizes), "import_subscribers_s": big.import_subscribers_s,
                            "levels": []}
     if backend == "postgres":
@@ -123,8 +126,11 @@ def _growth(plan: Plan, work: Path, logdir: Path, backend: str) -> dict[str, Any
                 "p50_ratio": _ratio(b["median_p50_ms"], a["median_p50_ms"]),
                 "p99_ratio": _ratio(b["median_p99_ms"], a["median_p99_ms"]),
                 "rate_ratio": _ratio(b["steps_per_s"], a["steps_per_s"]),
+                "topups_sent_all_rounds": sum(run["topups_sent"] for size in runs for run in size),
             })
         out["peak_rss_mb"] = [round(s_gw.peak_rss() / 2**20, 1), round(b_gw.peak_rss() / 2**20, 1)]
+    out["topups_sent"] = sum(lv["topups_sent_all_rounds"] for lv in out["levels"])
+    out["topups_in_db"] = sum(count(db, "SELECT COUNT(*) FROM topups") for db in dbs)
     return out
 
 
@@ -135,7 +141,7 @@ def _workers(plan: Plan, work: Path, logdir: Path, backend: str) -> dict[str, An
     each driven at c=32 by a generator of its own. Two processes on SQLite are two writers
     taking turns on its write lock; on PostgreSQL they lock rows."""
     level = 8 if plan.smoke else 64
-    seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
+    seeded = plan.seeded()
     pins = PinBudget(seeded, 3 * plan.rounds)
     out: dict[str, Any] = {"concurrency": level, "rounds": []}
     for r in range(plan.rounds):
@@ -156,9 +162,8 @@ def _workers(plan: Plan, work: Path, logdir: Path, backend: str) -> dict[str, An
                 cpu0 = [s.cpu_seconds() for s in servers]
                 db0 = db_cpu() if db_cpu else None
                 with ThreadPoolExecutor(n) as pool:
-                    runs = list(pool.map(lambda a: loadgen(a[0], a[1], core=1 if procs == 1 else None),
-                                         zip(specs, servers)))
-                serve_cpu = sum(s.cpu_seconds() - c for s, c in zip(servers, cpu0))
+                    runs = list(pool.map(partial(loadgen, core=1 if procs == 1 else None), specs, servers))
+                serve_cpu = sum(s.cpu_seconds() - c for s, c in zip(servers, cpu0, strict=True))
                 db1 = db_cpu() if db_cpu else None
             finally:
                 for server in servers:
@@ -201,7 +206,7 @@ def _workers(plan: Plan, work: Path, logdir: Path, backend: str) -> dict[str, An
 def _topups(plan: Plan, work: Path, logdir: Path, backend: str) -> dict[str, Any]:
     """Redemptions per second at the service layer (``benchmarks.topups``), durable: one process
     on core 0, then two at once, one per core."""
-    seeded = seed.build(ROOT, work.parent / "db", plan.subscribers, plan.vouchers)
+    seeded = plan.seeded()
     out: dict[str, Any] = {}
     for procs in (1, 2):
         db = plan.dbs.copy(seeded, f"topups-{procs}", backend)
@@ -232,7 +237,7 @@ def _topups(plan: Plan, work: Path, logdir: Path, backend: str) -> dict[str, Any
         total = sum(r["redeemed"] for r in results)
         window = max(r["seconds"] for r in results)
         row: dict[str, Any] = {"workers": results, "per_s": round(total / window, 1),
-                               "errors": sum(r["errors"] for r in results),
+                               "errors": sum(r["errors"] for r in results), "topups_sent": total,
                                "topups_in_db": count(db, "SELECT COUNT(*) FROM topups")}
         if db0 is not None and total:
             row["db_cpu_us_per_topup"] = round(((db_cpu() or 0.0) - db0) / total * 1e6, 1)

@@ -1,7 +1,6 @@
 """``demo`` (what ``scripts/run`` starts): simulator + gateway answer USSD and SMS."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -9,11 +8,7 @@ from pathlib import Path
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.net import free_port
 
 
 @pytest.fixture

@@ -27,7 +27,8 @@ KTM = ZoneInfo("Asia/Kathmandu")
 
 @pytest.fixture
 def cases(gateway: Gateway) -> dict[str, str]:
-    """A billed postpaid line with its bill disputed and a complaint, written by the services into the CLI's database."""
+    """A billed postpaid line with its bill disputed and a complaint, written by the services into the CLI's
+    database."""
     gateway.migrated()
     profile = load_profile("smart-np")
     store = open_store(gateway.db, migrate=True, synchronous="normal")

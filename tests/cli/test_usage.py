@@ -51,7 +51,8 @@ def test_reissue_gives_a_deactivated_line_back_and_refuses_after_the_window(gate
     added = json.loads(gateway("subscribers", "show", n, "--now", later, env=NP).stdout)
     assert added["state"] == "deactivated" and added["deactivated_at"] is not None
     unchanged = gateway.snapshot()
-    line = gateway.refused("subscribers", "reissue", n, "--now", (datetime.now(UTC) + timedelta(days=420)).isoformat(), env=NP)
+    too_late = (datetime.now(UTC) + timedelta(days=420)).isoformat()
+    line = gateway.refused("subscribers", "reissue", n, "--now", too_late, env=NP)
     assert "reissue window ended" in line
     unchanged()
     out = gateway("subscribers", "reissue", n, "--now", later, env=NP).stdout

@@ -170,7 +170,8 @@ class TestDisputes:
                                   json={"outcome": "rejected"}))[0] == 404
         _, queue = await console.api("/disputes?open=1")
         assert [d["reference"] for d in queue["disputes"]] == [reference]
-        assert (await console.api(f"/disputes/{reference}/resolve", method="POST", json={"outcome": "rejected"}))[0] == 200
+        path = f"/disputes/{reference}/resolve"
+        assert (await console.api(path, method="POST", json={"outcome": "rejected"}))[0] == 200
         status, body = await console.api(f"/disputes/{reference}/resolve", method="POST", json={"outcome": "rejected"})
         assert status == 409 and "already" in body["error"]
         _, trail = await console.api("/actions")
@@ -181,7 +182,8 @@ class TestDisputes:
         async with console.http.post(f"{console.url}/admin/api/disputes/{console.seeded.dispute}/resolve",
                                      data=b"outcome=upheld", headers={"Authorization": f"Bearer {OPERATOR}"}) as r:
             assert r.status == 400 and "JSON object" in (await r.json())["error"]
-        assert (await console.api(f"/disputes/{console.seeded.dispute}/resolve", method="POST", json=["upheld"]))[0] == 400
+        path = f"/disputes/{console.seeded.dispute}/resolve"
+        assert (await console.api(path, method="POST", json=["upheld"]))[0] == 400
 
 
 class TestComplaints:

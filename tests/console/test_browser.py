@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.console.conftest import OPERATOR, POSTPAID, PREPAID, VIEWER, Console
-from tests.simulator.test_browser import ARGS, CHROMIUM
+from tests.support.browser import ARGS, CHROMIUM
 
 async_api = pytest.importorskip(
     "playwright.async_api", reason="pip install playwright (never 'playwright install')"

@@ -18,13 +18,13 @@ from tests.reliability.conftest import (
     Server,
     Smsc,
     campaign,
-    free_port,
     seed,
     server_factory,
     sms_env,
     smsc_factory,
     wait_for,
 )
+from tests.support.net import free_port
 
 __all__ = ["server_factory", "smsc_factory"]  # the fixtures, shared with the reliability tests
 

@@ -96,5 +96,6 @@ def test_entries_sum_to_the_buckets(policy):
     entries += more
     acc, more = settle(acc, T0 + timedelta(days=45), policy)
     entries += more
-    for bucket, value in ((Bucket.MAIN, acc.main), (Bucket.RESTORABLE, acc.restorable), (Bucket.PROMO, acc.promo_total)):
+    buckets = ((Bucket.MAIN, acc.main), (Bucket.RESTORABLE, acc.restorable), (Bucket.PROMO, acc.promo_total))
+    for bucket, value in buckets:
         assert sum(e.delta.minor for e in entries if e.bucket is bucket) == value.minor

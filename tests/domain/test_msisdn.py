@@ -10,7 +10,8 @@ from gateway.domain.msisdn import NumberPlan, mask
 KH = NumberPlan("855", "0", (8, 9))
 
 
-@pytest.mark.parametrize("text", ["+85512345678", "85512345678", "012345678", "0085512345678", "+855 12-345-678", "12345678"])
+@pytest.mark.parametrize(
+    "text", ["+85512345678", "85512345678", "012345678", "0085512345678", "+855 12-345-678", "12345678"])
 def test_spellings_normalise_to_one_number(text):
     """International, bare and national spellings all name the same subscriber."""
     assert KH.normalise(text) == "85512345678"

@@ -19,7 +19,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -41,16 +40,11 @@ from gateway.store import open_store
 from gateway.store.accounts import ledger_totals
 from menus.replies import Replies
 from menus.texts import Catalog
+from tests.support.net import free_port
 
 SECRET = "reliability-secret-0123456789"
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def profile_with(tmp: Path, requests_per_minute: int) -> str:

@@ -101,7 +101,7 @@ def test_1100_idle_connections_under_a_1024_limit_do_not_stop_a_request(tmp_path
                 batch.append(sock)
             _wait_connected(batch, timeout=10)
             idle += batch
-            wait_for(lambda: fds() >= min(base + len(idle), 1000) - 2
+            wait_for(lambda idle=idle: fds() >= min(base + len(idle), 1000) - 2
                      or '"http_connections_at_cap"' in server.log.read_text(), 10, "serve to accept the batch")
         status, body = server.post("real", "*124#", "", "855100000000", timeout=20)
         assert status == 200 and body.startswith("END "), (status, body)

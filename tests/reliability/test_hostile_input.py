@@ -88,7 +88,8 @@ class TestHostileForms:
          "multipart/form-data; boundary=xyz"),
         (b"--xyz\r\nContent-Disposition: form-data; name=\"sessionId\"\r\n\r\n\xff\r\n--xyz--\r\n",
          "multipart/form-data; boundary=xyz"),
-        (b"sessionId=a&serviceCode=*124#&phoneNumber=012345678&text=" + b"1*" * 3000, "application/x-www-form-urlencoded"),
+        (b"sessionId=a&serviceCode=*124#&phoneNumber=012345678&text=" + b"1*" * 3000,
+         "application/x-www-form-urlencoded"),
     ])
     def test_known_awkward_bodies(self, target, body: bytes, content_type: str) -> None:
         """Undecodable percent-escapes, raw non-UTF-8 bytes, file parts and oversized bodies are refused with a 4xx."""

@@ -92,7 +92,8 @@ class FakeSmsc:
 
 
 def test_hostile_pdus_are_refused_and_nothing_is_lost(tmp_path: Path, server_factory) -> None:
-    """Malformed, unknown and flooding PDUs get a nack or an error status, the session survives or rebinds, and every acknowledged MO is answered."""
+    """Malformed, unknown and flooding PDUs get a nack or an error status, the session survives or rebinds, and every
+    acknowledged MO is answered."""
     data = seed(tmp_path / "gateway.db", subscribers=105)
     smsc = FakeSmsc()
     server = server_factory(tmp_path, GATEWAY_SMPP_ENABLED="true", GATEWAY_SMPP_PORT=str(smsc.port),

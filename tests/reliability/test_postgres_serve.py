@@ -198,7 +198,8 @@ def test_sigkill_of_one_gateway_mid_burst_loses_and_doubles_nothing(
     handled = Counter(str(r[0]) for r in pg_rows(postgres_url, "SELECT source FROM sms_inbox WHERE status = 'handled'"))
     assert set(handled) == set(senders.values())
     assert {n for n, count in handled.items() if count > 1} <= unacked, (handled, unacked)
-    replies = Counter(str(r[0]) for r in pg_rows(postgres_url, "SELECT destination FROM sms_outbox WHERE kind = 'reply'"))
+    sql = "SELECT destination FROM sms_outbox WHERE kind = 'reply'"
+    replies = Counter(str(r[0]) for r in pg_rows(postgres_url, sql))
     assert replies == handled
     tops = [str(r[0]) for r in pg_rows(postgres_url, "SELECT request_key FROM topups WHERE request_key LIKE 'sms:%%'")]
     assert len(tops) == len(set(tops)) == mo // 3

@@ -40,7 +40,8 @@ def _leaks(db: Path, secrets: list[str]) -> list[str]:
 
 def test_full_run_on_both_channels_leaves_no_secret_in_the_database(tmp_path: Path, server_factory,
                                                                     smsc_factory) -> None:
-    """Every service by USSD and SMS, right and wrong; then the .db, -wal, -shm, every table and the log hold no PIN or ID number."""
+    """Every service by USSD and SMS, right and wrong; then the .db, -wal, -shm, every table and the log hold no PIN or
+    ID number."""
     data: Seed = seed(tmp_path / "gateway.db", subscribers=5, vouchers=8)
     me, friend, victim_u, victim_s, texter = data.numbers
     nat = {n: "0" + n[3:] for n in data.numbers}
@@ -81,7 +82,7 @@ def test_full_run_on_both_channels_leaves_no_secret_in_the_database(tmp_path: Pa
     ]
     for n, (source, to, text) in enumerate(messages, 1):  # one at a time: each answer depends on the last
         smsc.mo(source, to, text)
-        wait_for(lambda: rows(server.db, "SELECT count(*) FROM sms_inbox WHERE status = 'handled'")[0][0] >= n,
+        wait_for(lambda n=n: rows(server.db, "SELECT count(*) FROM sms_inbox WHERE status = 'handled'")[0][0] >= n,
                  10, f"{text!r} answered")
     replies = [r["text"] for r in rows(server.db, "SELECT text FROM sms_outbox WHERE kind = 'reply' ORDER BY id")]
     assert len(replies) == len(messages)

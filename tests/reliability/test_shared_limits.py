@@ -82,7 +82,8 @@ def settle(two: Two) -> None:
     exchanges each (the first may have begun before the request), then two more each."""
     for _ in range(2):
         marks = [(p, p.metric(SYNCS)) for p in two]
-        wait_for(lambda: all(p.metric(SYNCS) >= mark + 2 for p, mark in marks), 10, "two rate-limit exchanges")
+        wait_for(lambda marks=marks: all(p.metric(SYNCS) >= mark + 2 for p, mark in marks), 10,
+                 "two rate-limit exchanges")
 
 
 def test_the_pin_lockout_holds_across_both_processes(two) -> None:  # type: ignore[no-untyped-def]

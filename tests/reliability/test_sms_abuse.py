@@ -23,7 +23,7 @@ def test_wrong_pins_over_both_channels_lock_both(tmp_path: Path, server_factory,
         server.dial(f"pin-{n}", f"*123*1111222233{n:02d}#", number)
     for n in range(2):
         smsc.mo(number, "888", f"TOP 99998888777{n}")
-        wait_for(lambda: len(smsc.mt()) == n + 1, 10, "the SMS answer")
+        wait_for(lambda n=n: len(smsc.mt()) == n + 1, 10, "the SMS answer")
     assert "locked" in str(smsc.mt()[-1]["text"]).lower() or "try again" in str(smsc.mt()[-1]["text"]).lower()
     ussd = server.dial("good", f"*123*{data.pins[0]}#", number)[-1]
     smsc.mo(number, "888", f"TOP {data.pins[0]}")
@@ -35,7 +35,8 @@ def test_wrong_pins_over_both_channels_lock_both(tmp_path: Path, server_factory,
 
 
 def test_mo_flood_is_limited_and_answered_once(tmp_path: Path, server_factory, smsc_factory) -> None:
-    """Forty BAL in a burst with a limit of 5 a minute get 5 balances and one 'too many requests', and USSD shares the limit."""
+    """Forty BAL in a burst with a limit of 5 a minute get 5 balances and one 'too many requests', and USSD shares the
+    limit."""
     data = seed(tmp_path / "gateway.db", subscribers=1)
     number = data.numbers[0]
     smsc = smsc_factory(tmp_path).start()

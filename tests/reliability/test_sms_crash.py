@@ -35,7 +35,8 @@ def _drained(db: Path) -> bool:
 class TestSigkill:
     def test_kill_mid_sms_burst_loses_nothing_and_credits_once(self, tmp_path: Path, server_factory,
                                                                smsc_factory) -> None:
-        """Killed while MO keywords and a campaign flow, then restarted: every MO is answered once, every MT sent, money right."""
+        """Killed while MO keywords and a campaign flow, then restarted: every MO is answered once, every MT sent,
+        money right."""
         data = seed(tmp_path / "gateway.db", subscribers=MO + TARGETS, vouchers=MO // 3)
         smsc = smsc_factory(tmp_path, GATEWAY_SIMULATOR_RESPONSE_DELAY="0.02").start()
         server = server_factory(tmp_path, **sms_env(smsc, GATEWAY_SMPP_SEND_RATE="60")).start()
@@ -61,7 +62,8 @@ class TestSigkill:
         assert {senders[i] for i in acked_at_kill} <= set(inbox)
         assert inbox == Counter(senders.values())
         # One reply per inbox row in the outbox; on the wire only in-flight sends may repeat.
-        replies = Counter(r["destination"] for r in rows(server.db, "SELECT destination FROM sms_outbox WHERE kind = 'reply'"))
+        sql = "SELECT destination FROM sms_outbox WHERE kind = 'reply'"
+        replies = Counter(r["destination"] for r in rows(server.db, sql))
         assert replies == inbox
         mt = smsc.mt()
         wire_replies = Counter(str(m["to"]) for m in mt if not str(m["text"]).startswith("Promo"))

@@ -28,7 +28,8 @@ def _drained(db: Path) -> bool:
 
 class TestSmscDownOrRefusing:
     def test_down_then_refusing_then_fixed(self, tmp_path: Path, server_factory, smsc_factory) -> None:
-        """No SMSC, then one refusing our password: USSD stays fast, one log line per bind attempt, the queue goes out once fixed."""
+        """No SMSC, then one refusing our password: USSD stays fast, one log line per bind attempt, the queue goes out
+        once fixed."""
         data = seed(tmp_path / "gateway.db", subscribers=20)
         smsc = smsc_factory(tmp_path, GATEWAY_SMPP_PASSWORD="other")  # not started: the SMSC is down
         server = server_factory(tmp_path, **sms_env(smsc)).start()
@@ -57,7 +58,8 @@ class TestSmscDownOrRefusing:
 class TestSmscFaulty:
     def test_dropping_slow_and_throttling_smsc_loses_nothing(self, tmp_path: Path, server_factory,
                                                              smsc_factory) -> None:
-        """An SMSC that drops the link, answers slowly and throttles: USSD stays fast, every MO answered, every MT sent."""
+        """An SMSC that drops the link, answers slowly and throttles: USSD stays fast, every MO answered, every MT
+        sent."""
         data = seed(tmp_path / "gateway.db", subscribers=60)
         smsc = smsc_factory(tmp_path, GATEWAY_SIMULATOR_DROP_AFTER="50", GATEWAY_SIMULATOR_RESPONSE_DELAY="0.2",
                             GATEWAY_SIMULATOR_THROTTLE_RATE="15").start()

@@ -124,7 +124,8 @@ class TestDeactivation:
         np.add(ME, "200.00", valid_days=800)
         np.clock.set(DEACTIVATES + timedelta(days=2))
         path = np.tmp / "u.csv"
-        path.write_text(f"msisdn,started_at,kind,quantity\n{ME},{(DEACTIVATES + timedelta(hours=1)).isoformat()},voice,60\n")
+        started = (DEACTIVATES + timedelta(hours=1)).isoformat()
+        path.write_text(f"msisdn,started_at,kind,quantity\n{ME},{started},voice,60\n")
         report = np.services.import_usage(path)
         assert (report.refused, report.charged.minor) == (1, 0)
         assert np.services.show_subscriber(ME)["balances"]["main"]["minor"] == 20000

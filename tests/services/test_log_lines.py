@@ -113,7 +113,7 @@ async def test_loop_lines_read_exactly_as_structlogs_json_renderer_writes_them(t
     reference = structlog.processors.JSONRenderer()
     written = path.read_text().splitlines()
     assert len(written) == len(calls)
-    for line, (method, event, fields) in zip(written, calls):
+    for line, (method, event, fields) in zip(written, calls, strict=True):
         parsed = json.loads(line)
         expected: dict[str, object] = {**fields, "event": event}
         expected = structlog.stdlib.add_log_level(None, method, expected)

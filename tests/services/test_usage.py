@@ -171,7 +171,8 @@ class TestChunks:
 
         monkeypatch.setattr(usage, "CHUNK", 2)
         world.add(ME, "1.00")
-        lines = [f"{ME},2026-10-31T08:0{i}:00+07:00,sms,1" for i in range(3)] + [f"{ME},2026-10-31T08:00:00+07:00,sms,1"]
+        lines = [f"{ME},2026-10-31T08:0{i}:00+07:00,sms,1" for i in range(3)]
+        lines += [f"{ME},2026-10-31T08:00:00+07:00,sms,1"]
         with pytest.raises(ImportError_, match=r"line 5: record seen before \(repeats line 2\)"):
             world.services.import_usage(usage_file(world, lines))
         assert balance(world) == (100, 0)

@@ -99,7 +99,7 @@ def test_a_valid_pin_credits_every_line_that_can_receive(world, targets):
     """The real giver still succeeds: active, barred and lost lines are credited (the funds wait)."""
     pins = world.vouchers(count=len(CREDITABLE))
     senders = _senders()
-    for pin, target in zip(pins, CREDITABLE):
+    for pin, target in zip(pins, CREDITABLE, strict=True):
         result = world.services.top_up(TopUp(next(senders), pin, Channel.SMS, target=target))
         assert result.gift and result.msisdn == target and result.credited.minor == 500
 

@@ -12,11 +12,8 @@ import pytest
 import smpp34
 from aiohttp import web
 
-from tests.simulator.test_cli import echo_esme
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from tests.support.browser import ARGS, CHROMIUM
+from tests.support.esme import echo_esme
 
 async_api = pytest.importorskip(
     "playwright.async_api", reason="pip install playwright (never 'playwright install')"

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import smpp34
 
 from gateway.cli import COMMAND_MODULES
-from gateway.profile import load_profile
 from tests.simulator.rawsmpp import RawClient
+from tests.support.esme import echo_esme
 
 ROOT = Path(__file__).resolve().parents[2]
-SMART_KH = load_profile("smart-kh").number_plan
 # Until every command module of gateway.cli exists on this branch, drive the
 # same gateway.cli.main with the modules that do exist.
 _DRIVER = (
@@ -42,36 +38,6 @@ async def run(*args: str, timeout: float = 20) -> tuple[int, str, str]:
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
-
-
-@contextlib.asynccontextmanager
-async def echo_esme(port: int, reply: str, international: bool = False) -> AsyncIterator[None]:
-    """A tiny gateway stand-in: answers every MO with one MT back to the sender.
-
-    ``international``: answer to the sender's +855 form, as the gateway does
-    (it normalises every number it is given).
-    """
-    client = smpp34.Client("127.0.0.1", port, "selfcare", "secret", bind_type="TRX")
-    smsc = await client.connect()
-
-    async def answer() -> None:
-        for _ in range(100):
-            event = await smsc.next()
-            if not isinstance(event, smpp34.DeliverSmEvent):
-                return
-            if event.esm_class & 0x3C == 0:
-                to = SMART_KH.normalise(event.source_addr) if international else event.source_addr
-                await smsc.submit_sm(to, reply.encode(), source_addr=event.destination_addr)
-
-    task = asyncio.create_task(answer())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await smsc.unbind()
-        await client.stop()
 
 
 async def test_sms_prints_the_reply(sim):

@@ -68,7 +68,7 @@ async def test_mt_count_times_the_next_submits(sim):
 async def ussd_echo(raw: RawClient, screens: int, seen: list[tuple[int, int, bytes]]) -> None:
     """Acknowledge each USSD deliver_sm and answer a dial with a menu (op 2), an answer with the end (op 17)."""
     from gateway.smpp.codec import UssdFields, ussd_fields
-    from tests.smpp.test_ussd_codec import submit
+    from tests.support.pdus import submit
 
     sent = 0
     while sent < screens:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -25,16 +24,11 @@ from gateway.services.ports import Context
 from gateway.sms.runtime import SmsRuntime
 from gateway.store import Store, open_store
 from tests.sms.fakes import FakeTexts
+from tests.support.net import free_port
 
 SUBSCRIBER = "85512345678"
 KHMER_SUBSCRIBER = "85512345679"
 KHMER = "សូមអរគុណ "
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 8.0) -> Any:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -11,19 +9,9 @@ from hypothesis import strategies as st
 from gateway.smpp import codec
 from gateway.smpp import text as sms_text
 from gateway.smpp.errors import SmppRemoteError
+from tests.support.pdus import body, tlv
 
 KHMER = "សូមអរគុណ "  # "thank you"
-
-
-def body(short_message: bytes = b"", *, esm: int = 0, dc: int = 0, tlvs: bytes = b"",
-         src: str = "85512345678", dst: str = "888") -> bytes:
-    return (b"\x00" + bytes((1, 1)) + src.encode() + b"\x00" + bytes((0, 0)) + dst.encode()
-            + b"\x00" + bytes((esm, 0, 0)) + b"\x00\x00" + bytes((0, 0, dc, 0, len(short_message)))
-            + short_message + tlvs)
-
-
-def tlv(tag: int, value: bytes) -> bytes:
-    return struct.pack("!HH", tag, len(value)) + value
 
 
 def reassemble(sms: sms_text.EncodedSms) -> str:

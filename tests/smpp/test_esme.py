@@ -14,7 +14,8 @@ from gateway.services.model import OutgoingSms
 from gateway.sms.runtime import SmsRuntime
 from gateway.store import Store
 from gateway.store.sms import OutboxSql
-from tests.smpp.conftest import KHMER_SUBSCRIBER, SUBSCRIBER, Link, Smsc, Start, eventually, free_port
+from tests.smpp.conftest import KHMER_SUBSCRIBER, SUBSCRIBER, Link, Smsc, Start, eventually
+from tests.support.net import free_port
 
 KHMER = "សូមអរគុណ "
 

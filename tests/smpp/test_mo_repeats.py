@@ -34,7 +34,7 @@ async def send_each(smsc: Smsc, clock: FixedClock, texts: list[str], to: str = "
     """Send ``texts`` 3 s apart, each after the previous one's reply; the replies in order."""
     for n, text in enumerate(texts, start=1):
         await smsc.mo(text, to=to)
-        await eventually(lambda: len(smsc.texts_to(SUBSCRIBER)) >= n)
+        await eventually(lambda n=n: len(smsc.texts_to(SUBSCRIBER)) >= n)
         clock.advance(timedelta(seconds=3))
     return smsc.texts_to(SUBSCRIBER)
 

@@ -16,18 +16,9 @@ from gateway.smpp import codec
 from gateway.smpp import text as sms_text
 from gateway.smpp.errors import SmppRemoteError
 from gateway.smpp.vendors import VENDORS, Step
-from tests.smpp.test_codec import body, tlv
+from tests.support.pdus import body, submit, tlv
 
 ME = "85512345678"
-
-
-def submit(fields: codec.UssdFields, text: bytes = b"hi") -> bytes:
-    message = SubmitSm(short_message=" ", source=PhoneNumber("124"), destination=PhoneNumber(ME),
-                       optional_params=fields.params())
-    message.set_encoded_message(text)
-    message.sequence_num = 7
-    pdu: bytes = message.pdu()
-    return pdu
 
 
 class TestIntegersOnTheWire:

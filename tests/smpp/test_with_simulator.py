@@ -120,7 +120,7 @@ async def test_receipts_after_an_smsc_restart_reach_the_new_messages(start_gatew
 
     from gateway.services.model import OutgoingSms
     from gateway.store.sms import OutboxSql
-    from tests.smpp.conftest import free_port
+    from tests.support.net import free_port
 
     def queue(tag: str) -> None:
         with store.write() as conn:

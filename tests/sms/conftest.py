@@ -59,7 +59,7 @@ def outbox(store: Store, **where: str) -> list[dict]:  # type: ignore[type-arg]
     sql = "SELECT * FROM sms_outbox"
     if where:
         sql += " WHERE " + " AND ".join(f"{k} = ?" for k in where)
-    return [dict(zip(r.keys(), r)) for r in rows(store, sql + " ORDER BY id", *where.values())]
+    return [dict(zip(r.keys(), r, strict=True)) for r in rows(store, sql + " ORDER BY id", *where.values())]
 
 
 def read(store: Store, query: str, params: tuple = ()) -> list:  # type: ignore[type-arg]

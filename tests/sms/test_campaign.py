@@ -21,7 +21,8 @@ def run_cli(store: Store, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-u
     return lambda *argv: cli.main(["campaign", "send", *argv])
 
 
-@pytest.mark.sqlite_only("drives the CLI by [database] path; the CLI on PostgreSQL is tested in tests/cli/test_postgres.py")
+@pytest.mark.sqlite_only(
+    "drives the CLI by [database] path; the CLI on PostgreSQL is tested in tests/cli/test_postgres.py")
 class TestCampaignSend:
     def test_skips_opted_out_numbers(self, services: Services, store: Store, run_cli, capsys) -> None:  # type: ignore[no-untyped-def]
         """An opted-out number is counted as skipped and gets no queued message."""
@@ -59,6 +60,7 @@ class TestCampaignSend:
         run_cli("--text", "Promo", "--to", SUBSCRIBER)
         services.set_marketing_consent(SUBSCRIBER, False, Channel.SMS)
         with store.write_uow() as uow:
-            claimed = uow.outbox.claim_due(datetime.now(UTC) + timedelta(days=1), 10, identity=None, lease=sms_store.DEFAULT_LEASE)
+            claimed = uow.outbox.claim_due(datetime.now(UTC) + timedelta(days=1), 10, identity=None,
+                                           lease=sms_store.DEFAULT_LEASE)
         assert claimed == []
         assert outbox(store, kind="marketing")[0]["status"] == "skipped"

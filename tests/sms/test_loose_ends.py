@@ -17,7 +17,7 @@ from gateway.store import Store
 from gateway.store import sms as sms_store
 from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox, read
 from tests.sms.fakes import FakeTexts
-from tests.sms.test_router import receive
+from tests.sms.inbox import receive
 
 
 def _apply(services: Services, *events: sms_store.Event) -> None:

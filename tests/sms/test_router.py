@@ -15,19 +15,7 @@ from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store
 from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox, read
-from tests.sms.fakes import FakeTexts
-
-
-def receive(services: Services, text: str, to: str = "888", source: str = SUBSCRIBER) -> int:
-    event = sms_store.InboundSms(source, to, text.encode(), 0, sms_store.digest(source, to, text))
-    with services.ctx.store.write_uow() as uow:
-        ids = uow.inbox.apply([event], services.ctx.clock.now(), decode=decode_text,
-                              dedupe_window=timedelta(seconds=60), part_key=PART_KEY)
-    return ids[0]
-
-
-def answer(services: Services, *ids: int) -> int:
-    return KeywordRouter(services=services, texts=FakeTexts()).handle(list(ids))
+from tests.sms.inbox import answer, receive
 
 
 class TestRouter:

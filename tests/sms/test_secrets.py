@@ -21,7 +21,7 @@ from gateway.store import Store, migrations, open_store
 from gateway.store import sms as sms_store
 from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox, read
 from tests.sms.fakes import FakeTexts
-from tests.sms.test_router import answer
+from tests.sms.inbox import answer
 
 PIN = "86256054311717"
 ID_NUMBER = "K-778899"
@@ -81,7 +81,8 @@ def test_a_token_typed_by_a_subscriber_is_not_taken_as_a_hash(services: Services
 
 async def test_saved_mo_keep_no_secret_and_get_the_answers_typed_ones_get(
         services: Services, store: Store, tmp_path: Path) -> None:
-    """TOP (good, wrong, malformed, gift) and LOST (wrong, right ID) saved through the hook: no PIN or ID in the inbox, the same replies."""
+    """TOP (good, wrong, malformed, gift) and LOST (wrong, right ID) saved through the hook: no PIN or ID in the inbox,
+    the same replies."""
     cur = services.profile.currency
     pins = [p for _, p in services.generate_vouchers(count=2, amount=Money(500, cur), active_days=30,
                                                      out=tmp_path / "pins.csv")]
@@ -126,7 +127,8 @@ def test_handled_texts_are_purged_after_the_retention_and_leave_no_trace_in_the_
 
 
 def test_the_upgrade_drops_what_earlier_versions_kept_in_clear(tmp_path: Path) -> None:
-    """Migration 6 on a version-3 database: answered MO texts, USSD request keys and session rows go; a waiting MO stays."""
+    """Migration 6 on a version-3 database: answered MO texts, USSD request keys and session rows go; a waiting MO
+    stays."""
     store = open_store(tmp_path / "old.db")
     try:
         for module in migrations.available():
@@ -142,7 +144,7 @@ def test_the_upgrade_drops_what_earlier_versions_kept_in_clear(tmp_path: Path) -
                  (SUBSCRIBER, "TOP 11112222333344", "received", None)])
             conn.execute("INSERT INTO ussd_sessions (session_id, msisdn, service_code, state, created_at, "
                          "updated_at, expires_at) VALUES ('s', ?, '*100#', ?, 'x', 'x', 'x')",
-                         (SUBSCRIBER, '{"results": {"2*1*%s": "Done"}}' % PIN))
+                         (SUBSCRIBER, f'{{"results": {{"2*1*{PIN}": "Done"}}}}'))
         assert 6 in migrations.migrate(store)
         assert inbox_texts(store) == ["", "TOP 11112222333344"]
         assert read(store, "SELECT count(*) FROM ussd_sessions")[0][0] == 0
@@ -167,7 +169,8 @@ async def test_the_maintenance_job_purges_answered_texts(services: Services, sto
     answer(services, inbox_id)
     services.ctx.clock.advance(timedelta(seconds=1))  # type: ignore[attr-defined]
     batcher = Batcher(store)
-    hook = StoreHook(store=store, batcher=batcher, clock=services.ctx.clock, dedupe_window=60, secret=services.ctx.pin_secret, on_inbox=lambda ids: None)
+    hook = StoreHook(store=store, batcher=batcher, clock=services.ctx.clock, dedupe_window=60,
+                     secret=services.ctx.pin_secret, on_inbox=lambda ids: None)
     runtime = rt.SmsRuntime(esme=None, hook=hook, broker=OutboxBroker(store=store, batcher=batcher,
                             clock=services.ctx.clock, batch=10, poll_interval=0.1),
                             router=KeywordRouter(services=services, texts=FakeTexts()), batcher=batcher,

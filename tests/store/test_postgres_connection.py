@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.parse
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,6 +13,7 @@ from psycopg_pool import ConnectionPool
 from gateway.store import StoreBusy, StoreError
 from gateway.store.postgres import connection
 from tests.pg import PostgresServer
+from tests.support.net import free_port
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_a_transaction_commits_when_its_block_ends(pool: ConnectionPool, postgre
 def test_a_transaction_that_raises_leaves_nothing(pool: ConnectionPool, postgres_url: str) -> None:
     with pytest.raises(ZeroDivisionError), connection.transaction(pool) as conn:
         conn.execute("INSERT INTO t (id) VALUES (1)")
-        1 / 0
+        raise ZeroDivisionError("the work of the transaction failed")
     assert rows(postgres_url) == []
     with connection.transaction(pool) as conn:  # the connection went back clean
         conn.execute("INSERT INTO t (id) VALUES (3)")
@@ -80,14 +80,8 @@ def test_readiness_says_when_the_database_is_gone(
     assert reason, "a dropped database must not look ready"
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_an_unreachable_server_is_one_line_without_the_password() -> None:
-    url = f"postgresql://gw:hunter2-pw@127.0.0.1:{closed_port()}/gw"
+    url = f"postgresql://gw:hunter2-pw@127.0.0.1:{free_port()}/gw"
     with pytest.raises(StoreError) as info:
         connection.open_pool(url, timeout=2.0)
     message = str(info.value)

@@ -49,7 +49,8 @@ def test_latest_is_the_newest_dialogue_of_that_number_and_code(backend):
 def test_the_lookup_has_an_index(backend):
     """Migration 16 indexes ussd_sessions by (msisdn, service_code, created_at) on either backend."""
     if backend.name == "sqlite":
-        found = rows(backend.store, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ussd_sessions'")
+        found = rows(backend.store,
+                     "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ussd_sessions'")
     else:
         found = rows(backend.store, "SELECT indexname FROM pg_indexes WHERE tablename = 'ussd_sessions'")
     assert "idx_ussd_sessions_caller" in {r[0] for r in found}

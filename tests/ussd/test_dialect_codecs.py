@@ -106,7 +106,8 @@ class TestHubtel:
         ({"Sequence": "two"}, "Sequence"), ({"Sequence": True}, "Sequence"), ({"Sequence": -1}, "Sequence"),
         ({"Message": "*#"}, "Message"), ({"Message": "hello"}, "Message"),
         ({"Message": "", "ServiceCode": ""}, "Message"), ({"Message": "", "ServiceCode": "abc"}, "ServiceCode"),
-        ({"Type": "Response", "Message": None}, "Message"), ({"Type": "Response", "ServiceCode": "7**1"}, "ServiceCode"),
+        ({"Type": "Response", "Message": None}, "Message"),
+        ({"Type": "Response", "ServiceCode": "7**1"}, "ServiceCode"),
         ({"ClientState": {"a": 1}}, "ClientState"), ({"Message": "*1" * 200 + "#"}, "Message"),
     ])
     def test_bad_input_names_the_field(self, fields, field):
@@ -226,7 +227,8 @@ class TestMadapi:
         ({"messageType": 3}, "messageType"), ({"messageType": "begin"}, "messageType"),
         ({"messageType": 1.0}, "messageType"), ({"msisdn": None}, "msisdn"),
         ({"ussdString": "*x#"}, "ussdString"), ({"ussdString": "", "serviceCode": None}, "ussdString"),
-        ({"messageType": 1, "ussdString": None}, "ussdString"), ({"messageType": 1, "serviceCode": "**"}, "serviceCode"),
+        ({"messageType": 1, "ussdString": None}, "ussdString"),
+        ({"messageType": 1, "serviceCode": "**"}, "serviceCode"),
         ({"transactionId": False}, "transactionId"),
     ])
     def test_bad_input_names_the_field(self, fields, field):

@@ -1,4 +1,5 @@
-"""Every aggregator dialect over real HTTP on 127.0.0.1: whole dialogues, resends, closes, bad and unauthorised requests.
+"""Every aggregator dialect over real HTTP on 127.0.0.1: whole dialogues, resends, closes, bad and unauthorised
+requests.
 
 One gateway serves all five dialects (``[http] dialects``); each test runs
 once per dialect (and the dialogues once per backend). Replies are read back

@@ -84,12 +84,16 @@ def test_no_date_is_a_dash(replies: Replies) -> None:
 
 @pytest.mark.parametrize(("form", "reason"), [
     ({"serviceCode": "*1#", "phoneNumber": "1", "text": ""}, "sessionId: missing"),
-    ({"sessionId": "s", "serviceCode": "*1#", "phoneNumber": "1"}, "text: missing (send an empty text on the first request)"),
+    ({"sessionId": "s", "serviceCode": "*1#", "phoneNumber": "1"},
+     "text: missing (send an empty text on the first request)"),
     ({"sessionId": "s" * 257, "serviceCode": "*1#", "phoneNumber": "1", "text": ""}, "sessionId: malformed"),
     ({"sessionId": " ", "serviceCode": "*1#", "phoneNumber": "1", "text": ""}, "sessionId: empty"),
-    ({"sessionId": "s", "serviceCode": "*#", "phoneNumber": "1", "text": ""}, "serviceCode: expected a code like *100#"),
-    ({"sessionId": "s", "serviceCode": "*1**2#", "phoneNumber": "1", "text": ""}, "serviceCode: expected a code like *100#"),
-    ({"sessionId": "s", "serviceCode": "**#", "phoneNumber": "1", "text": ""}, "serviceCode: expected a code like *100#"),
+    ({"sessionId": "s", "serviceCode": "*#", "phoneNumber": "1", "text": ""},
+     "serviceCode: expected a code like *100#"),
+    ({"sessionId": "s", "serviceCode": "*1**2#", "phoneNumber": "1", "text": ""},
+     "serviceCode: expected a code like *100#"),
+    ({"sessionId": "s", "serviceCode": "**#", "phoneNumber": "1", "text": ""},
+     "serviceCode: expected a code like *100#"),
 ])
 def test_a_bad_form_is_refused_naming_the_field(form: dict[str, str], reason: str) -> None:
     with pytest.raises(BadRequest) as caught:

@@ -123,7 +123,8 @@ class Menus:
         assert old in text
         self.tree().write_text(text.replace(old, new, 1), encoding="utf-8")
 
-    def lines(self, limits: ScreenLimits = ScreenLimits()) -> list[str]:
+    def lines(self, limits: ScreenLimits | None = None) -> list[str]:
+        limits = limits or ScreenLimits()
         return [str(p) for p in lint(self.profile, limits, trees=self.trees, locales=self.locales).problems]
 
 
