@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from aiosmpplib import DeliverSm, OptionalParam, PhoneNumber, SmppCommandStatus
 from aiosmpplib.state import MESSAGE_STATE, RECEIPTED_MESSAGE_ID
 
-from gateway.config import SimulatorSettings
+from simulator.settings import SimulatorSettings
 
 
 class Outcome(enum.Enum):
