@@ -30,18 +30,22 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from gateway.configfile import ConfigError, convert, from_environment, must, read_toml, variables
+from gateway.configfile import (
+    CONFIG_DIR,
+    DEFAULT_CONFIG,
+    ConfigError,
+    Port,
+    Positive,
+    PositiveInt,
+    convert,
+    from_environment,
+    must,
+    read_toml,
+    variables,
+)
 
-__all__ = ["ConfigError"]  # raised by every loader of settings; defined with them in gateway.configfile
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-#: Where an installed package keeps its copy of ``config/`` (``setup.py`` puts it there when the
-#: wheel is built; a checkout has none).
-PACKAGED_CONFIG_DIR = Path(__file__).resolve().parent / "defaults"
-#: The embedded default configuration and operator profiles: the package's copy when installed,
-#: else the repository's ``config/``.
-CONFIG_DIR = PACKAGED_CONFIG_DIR if (PACKAGED_CONFIG_DIR / "gateway.toml").is_file() else PROJECT_ROOT / "config"
-DEFAULT_CONFIG = CONFIG_DIR / "gateway.toml"
+# Defined with the loading mechanics (gateway.configfile), which the simulator's settings share.
+__all__ = ["CONFIG_DIR", "DEFAULT_CONFIG", "ConfigError"]
 
 #: The PIN secret shipped in the embedded default. Only ``demo`` accepts it.
 DEMO_PIN_SECRET = "demo-only-not-a-secret"
@@ -57,9 +61,6 @@ HTTP_DIALECTS: tuple[str, ...] = typing.get_args(HttpDialect)
 OTHER_SECTIONS = ("simulator",)
 
 # The constraints the sections' fields share, each with its refusal.
-Port = Annotated[int, must("not a TCP port: {value}", ge=0, le=65535)]
-Positive = Annotated[float, must("must be greater than 0, got {value}", gt=0)]
-PositiveInt = Annotated[int, must("must be greater than 0, got {value}", gt=0)]
 Dialect = Annotated[HttpDialect, must(f"unknown dialect {{value!r}} (one of {', '.join(HTTP_DIALECTS)})", choice=True)]
 AlsoDialect = Annotated[HttpDialect, must(f"unknown dialect {{value!r}} (any of {', '.join(HTTP_DIALECTS)})",
                                           choice=True)]

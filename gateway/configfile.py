@@ -17,24 +17,34 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from msgspec import inspect
 
 T = TypeVar("T")
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Where an installed package keeps its copy of ``config/`` (``setup.py`` puts it there when the
+#: wheel is built; a checkout has none).
+PACKAGED_CONFIG_DIR = Path(__file__).resolve().parent / "defaults"
+#: The embedded default configuration and operator profiles: the package's copy when installed,
+#: else the repository's ``config/``.
+CONFIG_DIR = PACKAGED_CONFIG_DIR if (PACKAGED_CONFIG_DIR / "gateway.toml").is_file() else PROJECT_ROOT / "config"
+#: ``gateway.toml``: the gateway's sections and the simulator's ``[simulator]``.
+DEFAULT_CONFIG = CONFIG_DIR / "gateway.toml"
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key."""
 
 
-#: How a refusal names the expected type, by msgspec's kind of type.
-TYPE_WORDS: Mapping[type, str] = {
-    inspect.BoolType: "true or false", inspect.IntType: "an integer", inspect.FloatType: "a number",
-    inspect.StrType: "a string", inspect.LiteralType: "a string", inspect.VarTupleType: "a list of strings",
-    inspect.DictType: "a table of strings",
-}
+#: How a refusal names the expected type (a ``tuple`` is a TOML list, a ``dict`` a table).
+TYPE_WORDS: Mapping[type, str] = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+                                  tuple: "a list of strings", dict: "a table of strings"}
+#: The Python type of each of msgspec's kinds of type, for ``words``.
+_PYTHON = {inspect.BoolType: bool, inspect.IntType: int, inspect.FloatType: float, inspect.StrType: str,
+           inspect.LiteralType: str, inspect.VarTupleType: tuple, inspect.DictType: dict}
 #: The kinds of type that are tables: refused without quoting the value.
 TABLES = (inspect.DataclassType, inspect.StructType)
 #: msgspec's words for a broken bound, and the ``must`` keyword of each.
@@ -42,15 +52,21 @@ _BOUNDS = (("of length <=", "max_length"), ("of length >=", "min_length"), (">="
            (">", "gt"), ("<", "lt"), ("Invalid enum value", "choice"), ("Invalid value", "choice"))
 
 
-def must(refusal: str, **bounds: Any) -> msgspec.Meta:
-    """Constraints (``ge=0``, ``max_length=15``, ``choice=True`` for a ``Literal``) and what to say when one breaks.
+def must(refusal: str, *, choice: bool = False, typed: bool = False, **bounds: Any) -> msgspec.Meta:
+    """Constraints (``ge=0``, ``max_length=15``) and what to say when one breaks.
 
-    ``refusal`` may quote the value as ``{value}`` (``"not a TCP port: {value}"``). Several ``must``
-    on one type keep a refusal each, so ``ge`` and ``le`` can say different things.
+    ``choice``: the refusal of a value a ``Literal`` does not list; ``typed``: of a value of the wrong
+    type (instead of ``expected an integer, got 'x'``). ``refusal`` may quote the value as ``{value}``
+    (``"not a TCP port: {value}"``). Several ``must`` on one type keep a refusal each.
     """
-    bounds.pop("choice", None)
-    names = [*bounds] or ["choice"]
+    names = [*bounds] + ["choice"] * choice + ["type"] * typed
     return msgspec.Meta(**bounds, extra={name: refusal for name in names})
+
+
+# The constraints several sections share, each with its refusal.
+Port = Annotated[int, must("not a TCP port: {value}", ge=0, le=65535)]
+Positive = Annotated[float, must("must be greater than 0, got {value}", gt=0)]
+PositiveInt = Annotated[int, must("must be greater than 0, got {value}", gt=0)]
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -188,7 +204,7 @@ def _explain(message: str, data: Any, info: inspect.Type, words: Mapping[type, s
     if message.startswith("Expected `"):
         if "type" in extras:
             return f"{key}: {extras['type']}"
-        expected = f"expected {words.get(type(field_kind), 'a table')}"
+        expected = f"expected {words.get(_PYTHON.get(type(field_kind), dict), 'a table')}"
         return f"{key}: {expected}" if isinstance(field_kind, TABLES) else f"{key}: {expected}, got {whole!r}"
     return f"{key}: {message[:1].lower()}{message[1:]}"
 

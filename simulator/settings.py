@@ -15,8 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from gateway.config import DEFAULT_CONFIG, Port, Positive
-from gateway.configfile import ConfigError, convert, from_environment, must, read_toml, variables
+from gateway.configfile import (
+    DEFAULT_CONFIG,
+    ConfigError,
+    Port,
+    Positive,
+    convert,
+    from_environment,
+    must,
+    read_toml,
+    variables,
+)
 
 SECTION = "simulator"
 #: The USSD centres whose conventions the simulator plays (``simulator.ussd.CENTRE_VENDORS``).
