@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 
-from gateway.config import Settings
 from gateway.logs import get_logger
 from gateway.profile import load_profile
 from simulator.control import init_app
@@ -16,6 +16,30 @@ from simulator.server import Simulator, SmppConnection
 from simulator.settings import SimulatorSettings
 
 log = get_logger("simulator")
+
+
+class _Account(Protocol):
+    @property
+    def system_id(self) -> str: ...
+
+    @property
+    def password(self) -> str: ...
+
+
+class _Operator(Protocol):
+    @property
+    def profile(self) -> str: ...
+
+
+class GatewaySettings(Protocol):
+    """What the simulator reads of the settings of the gateway it stands in for (``gateway.config.Settings``
+    has it): the ``[smpp]`` account the gateway binds with and the ``[operator]`` profile it serves."""
+
+    @property
+    def smpp(self) -> _Account: ...
+
+    @property
+    def operator(self) -> _Operator: ...
 
 
 @dataclass
@@ -46,7 +70,7 @@ class RunningSimulator:
 
 async def start_simulator(
     settings: SimulatorSettings,
-    gateway: Settings,
+    gateway: GatewaySettings,
     *,
     port: int | None = None,
     control_port: int | None = None,

@@ -90,6 +90,10 @@ class SmppConnection(asyncio.Protocol):
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
 
+    def flush_later(self) -> None:
+        """Write what is queued once, later in this loop turn, with every other connection's."""
+        self.sim.flush_later(self)
+
     def write_later(self, data: bytes) -> None:
         self.in_flight -= 1
         if self.transport is not None and not self.transport.is_closing():
