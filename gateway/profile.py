@@ -15,10 +15,11 @@ import tomllib
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.config import CONFIG_DIR, ConfigError
+from gateway.configfile import convert, must
 from gateway.domain.account import Bucket
 from gateway.domain.care import CarePolicy, ComplaintPolicy, DisputePolicy, NumberChangePolicy, StatementPolicy
 from gateway.domain.errors import InvalidAmount
@@ -84,46 +85,153 @@ class OperatorProfile:
         return self.policy.postpaid is not None
 
 
-_SCHEMA: dict[str, dict[str, type]] = {
-    "": {"name": str, "country_code": str, "national_prefix": str,
-         "national_lengths": list, "currency": str, "minor_digits": int,
-         "currency_symbol": str, "time_zone": str, "languages": list,
-         "default_language": str, "example_number": str},
-    "codes": {"selfcare": str, "balance": str, "topup": str, "marketing_optout": str,
-              "sms_keywords": str, "sms_marketing": str},
-    "periods": {"default_valid_days": int, "restore_window_days": int,
-                "promo_valid_days": int, "expiry_reminder_days": int,
-                "ussd_session_idle_seconds": int, "ussd_resume_seconds": int},
-    "limits": {"pin_max_failures": int, "pin_failure_window_hours": int,
-               "pin_lockout_hours": int, "lost_max_failures": int,
-               "lost_failure_window_hours": int, "lost_lockout_hours": int,
-               "lost_number_max_failures": int, "lost_number_failure_window_hours": int,
-               "lost_number_lockout_hours": int,
-               "requests_per_minute": int, "max_voucher_amount": str, "max_balance": str},
-    "lifecycle": {"kind": str},
-    "tariff": {"voice_unit_seconds": int, "voice_price": str, "sms_price": str, "data_unit_bytes": int,
-               "data_price": str, "data_price_units": int, "spending_order": list},
-}
+#: The longest resume window: a session row is deleted an hour after its expiry
+#: (``gateway.ussd.sessions.RETENTION``), and a dialogue stops at the latest when it expires.
+MAX_RESUME_SECONDS = 3600
 
-#: ``[lifecycle]`` keys by ``kind`` (beside ``kind`` itself).
-_LIFECYCLE: dict[str, dict[str, type]] = {
-    "expiry": {"outgoing_barred_days": int, "fully_barred_days": int},
-    "inactivity": {"inactive_months": int, "reissue_window_days": int, "reissue_fee": str,
-                   "reminder_days": list},
-}
-#: ``[postpaid]`` (optional: no table, no postpaid lines): required and optional keys.
-_POSTPAID: dict[str, type] = {"due_days": int, "reminder_days": list}
-_POSTPAID_OPTIONAL: dict[str, type] = {"deposit_threshold_percent": int, "deposit_notice_days": int,
-                                       "late_penalty_percent_per_month": str}
-#: Optional tables of the customer-care requests: a profile without one does not offer that request
-#: (``gateway.domain.care``).
-_CARE_SCHEMA: dict[str, dict[str, type]] = {
-    "statement": {"charge": str, "max_period_age_days": int, "max_days_after_issue": int,
-                  "lines_per_sms": int},
-    "dispute": {"own_network_days": int, "other_provider_days": int, "max_reason_length": int},
-    "complaint": {"max_length": int},
-    "number_change": {"fee": str, "change_within_days": int},
-}
+# The file's shape: one dataclass per table, every key required unless it has a default
+# (``gateway.configfile`` refuses unknown and missing keys and wrong types, naming them).
+Count = Annotated[int, must("must not be negative", ge=0)]
+More = Annotated[int, must("must be more than zero", gt=0)]
+ResumeSeconds = Annotated[int, must("must not be negative", ge=0), must(
+    f"at most {MAX_RESUME_SECONDS} (a stopped dialogue's row is kept an hour)", le=MAX_RESUME_SECONDS)]
+Days = tuple[Annotated[int, must("expected whole numbers of days", ge=0, typed=True)], ...]
+#: How a refusal names a type (``expected int, got 'x'``).
+WORDS = {int: "int", str: "str", tuple: "list", bool: "bool"}
+
+
+@dataclass(frozen=True)
+class _Periods:
+    default_valid_days: Count
+    restore_window_days: Count
+    promo_valid_days: Count
+    expiry_reminder_days: Count
+    ussd_session_idle_seconds: Count
+    ussd_resume_seconds: ResumeSeconds
+
+
+@dataclass(frozen=True)
+class _Limits:
+    pin_max_failures: Count
+    pin_failure_window_hours: Count
+    pin_lockout_hours: Count
+    lost_max_failures: Count
+    lost_failure_window_hours: Count
+    lost_lockout_hours: Count
+    lost_number_max_failures: Count
+    lost_number_failure_window_hours: Count
+    lost_number_lockout_hours: Count
+    requests_per_minute: Count
+    max_voucher_amount: str
+    max_balance: str
+
+
+@dataclass(frozen=True)
+class _Expiry:
+    """``[lifecycle] kind = "expiry"``: lines age from their validity's end (000 "SIM Card LifeCycle")."""
+
+    kind: str
+    outgoing_barred_days: Count
+    fully_barred_days: Count
+
+
+@dataclass(frozen=True)
+class _Inactivity:
+    """``[lifecycle] kind = "inactivity"``: lines age from their last use (004 3(B).12)."""
+
+    kind: str
+    inactive_months: More
+    reissue_window_days: Count
+    reissue_fee: str
+    reminder_days: Days
+
+
+@dataclass(frozen=True)
+class _Tariff:
+    voice_unit_seconds: More
+    voice_price: str
+    sms_price: str
+    data_unit_bytes: More
+    data_price: str
+    data_price_units: More
+    spending_order: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Postpaid:
+    """Optional: no table, no postpaid lines."""
+
+    due_days: Count
+    reminder_days: Days
+    deposit_threshold_percent: Count | None = None
+    deposit_notice_days: Count | None = None
+    late_penalty_percent_per_month: str | None = None
+
+
+# The customer-care requests: a profile without a table does not offer that request (``gateway.domain.care``).
+@dataclass(frozen=True)
+class _Statement:
+    charge: str
+    max_period_age_days: More
+    max_days_after_issue: More
+    lines_per_sms: More
+
+
+@dataclass(frozen=True)
+class _Dispute:
+    own_network_days: More
+    other_provider_days: More
+    max_reason_length: More
+
+
+@dataclass(frozen=True)
+class _Complaint:
+    max_length: More
+
+
+@dataclass(frozen=True)
+class _NumberChange:
+    fee: str
+    change_within_days: More
+
+
+@dataclass(frozen=True)
+class _File:
+    name: str
+    country_code: str
+    national_prefix: str
+    national_lengths: tuple[int, ...]
+    currency: str
+    minor_digits: Count
+    currency_symbol: str
+    time_zone: str
+    languages: tuple[str, ...]
+    default_language: str
+    example_number: str
+    codes: Codes
+    periods: _Periods
+    limits: _Limits
+    lifecycle: Any
+    tariff: _Tariff
+    postpaid: _Postpaid | None = None
+    statement: _Statement | None = None
+    dispute: _Dispute | None = None
+    complaint: _Complaint | None = None
+    number_change: _NumberChange | None = None
+
+
+@dataclass(frozen=True)
+class _ExpiryFile(_File):
+    lifecycle: _Expiry
+
+
+@dataclass(frozen=True)
+class _InactivityFile(_File):
+    lifecycle: _Inactivity
+
+
+#: The file's schema by ``[lifecycle] kind``.
+_KINDS: dict[str, type[_File]] = {"expiry": _ExpiryFile, "inactivity": _InactivityFile}
 
 
 def load_profile(name_or_path: str) -> OperatorProfile:
@@ -141,211 +249,134 @@ def load_profile(name_or_path: str) -> OperatorProfile:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    lifecycle = raw.get("lifecycle")
+    if not isinstance(lifecycle, dict):
+        raise ConfigError(f"{path}: [lifecycle] is missing")
+    kind = lifecycle.get("kind")
+    if kind not in _KINDS:
+        raise ConfigError(f"{path}: lifecycle.kind: expected one of {', '.join(_KINDS)}, got {kind!r}")
+    file = convert(raw, _KINDS[kind], prefix=f"{path}: ", words=WORDS)
 
-    values: dict[str, dict[str, Any]] = {}
-    for section, keys in _SCHEMA.items():
-        table = raw if section == "" else raw.get(section)
-        if not isinstance(table, dict):
-            raise ConfigError(f"{path}: [{section}] is missing")
-        extra: dict[str, type] = {}
-        if section == "lifecycle":
-            kind = table.get("kind")
-            if kind not in _LIFECYCLE:
-                raise ConfigError(f"{path}: lifecycle.kind: expected one of {', '.join(_LIFECYCLE)}, got {kind!r}")
-            extra = _LIFECYCLE[kind]
-        values[section] = _section(path, section, table, {**keys, **extra}, top_level=section == "")
-    postpaid_table = raw.get("postpaid")
-    if postpaid_table is not None and not isinstance(postpaid_table, dict):
-        raise ConfigError(f"{path}: postpaid: expected a table")
-    postpaid_values = (None if postpaid_table is None else
-                       _section(path, "postpaid", postpaid_table, _POSTPAID, optional=_POSTPAID_OPTIONAL))
-
-    top, codes, periods, limits, tariff = (values[""], values["codes"], values["periods"], values["limits"],
-                                           values["tariff"])
     try:
-        tz = ZoneInfo(top["time_zone"])
+        tz = ZoneInfo(file.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{path}: time_zone: unknown zone {top['time_zone']!r}") from None
-    languages = tuple(str(x) for x in top["languages"])
-    if top["default_language"] not in languages:
+        raise ConfigError(f"{path}: time_zone: unknown zone {file.time_zone!r}") from None
+    languages = file.languages
+    if file.default_language not in languages:
         raise ConfigError(f"{path}: default_language: not one of {languages}")
-    currency = Currency(top["currency"], top["minor_digits"], top["currency_symbol"])
-    maxima = {key: _amount(path, f"limits.{key}", limits[key], currency)
-              for key in ("max_voucher_amount", "max_balance")}
+    currency = Currency(file.currency, file.minor_digits, file.currency_symbol)
+    periods, limits = file.periods, file.limits
     policy = Policy(
         currency=currency,
-        default_valid_days=periods["default_valid_days"],
-        restore_window=timedelta(days=periods["restore_window_days"]),
-        promo_valid_days=periods["promo_valid_days"],
-        lifecycle=_lifecycle(path, values["lifecycle"], currency),
+        default_valid_days=periods.default_valid_days,
+        restore_window=timedelta(days=periods.restore_window_days),
+        promo_valid_days=periods.promo_valid_days,
+        lifecycle=_lifecycle(path, file.lifecycle, currency),
         pin_attempts=AttemptLimit(
-            limits["pin_max_failures"],
-            timedelta(hours=limits["pin_failure_window_hours"]),
-            timedelta(hours=limits["pin_lockout_hours"]),
+            limits.pin_max_failures,
+            timedelta(hours=limits.pin_failure_window_hours),
+            timedelta(hours=limits.pin_lockout_hours),
         ),
         lost_attempts=AttemptLimit(
-            limits["lost_max_failures"],
-            timedelta(hours=limits["lost_failure_window_hours"]),
-            timedelta(hours=limits["lost_lockout_hours"]),
+            limits.lost_max_failures,
+            timedelta(hours=limits.lost_failure_window_hours),
+            timedelta(hours=limits.lost_lockout_hours),
         ),
         lost_attempts_per_number=AttemptLimit(
-            limits["lost_number_max_failures"],
-            timedelta(hours=limits["lost_number_failure_window_hours"]),
-            timedelta(hours=limits["lost_number_lockout_hours"]),
+            limits.lost_number_max_failures,
+            timedelta(hours=limits.lost_number_failure_window_hours),
+            timedelta(hours=limits.lost_number_lockout_hours),
         ),
-        expiry_reminder_days=periods["expiry_reminder_days"],
-        max_voucher=maxima["max_voucher_amount"],
-        max_balance=maxima["max_balance"],
-        postpaid=None if postpaid_values is None else _postpaid(path, postpaid_values),
+        expiry_reminder_days=periods.expiry_reminder_days,
+        max_voucher=_amount(path, "limits.max_voucher_amount", limits.max_voucher_amount, currency),
+        max_balance=_amount(path, "limits.max_balance", limits.max_balance, currency),
+        postpaid=None if file.postpaid is None else _postpaid(path, file.postpaid),
     )
     return OperatorProfile(
-        tariff=_tariff(path, tariff, currency),
+        tariff=_tariff(path, file.tariff, currency),
         lifecycle=line_cycle(policy, tz),
         key=path.stem,
-        name=top["name"],
-        number_plan=NumberPlan(
-            top["country_code"], top["national_prefix"], tuple(int(n) for n in top["national_lengths"])
-        ),
+        name=file.name,
+        number_plan=NumberPlan(file.country_code, file.national_prefix, file.national_lengths),
         currency=currency,
         time_zone=tz,
         languages=languages,
-        default_language=top["default_language"],
-        codes=Codes(**codes),
+        default_language=file.default_language,
+        codes=file.codes,
         policy=policy,
-        ussd_session_idle_seconds=periods["ussd_session_idle_seconds"],
-        ussd_resume_seconds=_resume_seconds(path, periods["ussd_resume_seconds"]),
-        requests_per_minute=limits["requests_per_minute"],
-        example_number=top["example_number"],
-        care=_care(path, raw, currency),
+        ussd_session_idle_seconds=periods.ussd_session_idle_seconds,
+        ussd_resume_seconds=periods.ussd_resume_seconds,
+        requests_per_minute=limits.requests_per_minute,
+        example_number=file.example_number,
+        care=_care(path, file, currency),
     )
 
 
-#: The longest resume window: a session row is deleted an hour after its expiry
-#: (``gateway.ussd.sessions.RETENTION``), and a dialogue stops at the latest when it expires.
-MAX_RESUME_SECONDS = 3600
-
-
-def _resume_seconds(path: Path, seconds: int) -> int:
-    if seconds > MAX_RESUME_SECONDS:
-        raise ConfigError(f"{path}: periods.ussd_resume_seconds: at most {MAX_RESUME_SECONDS} "
-                          "(a stopped dialogue's row is kept an hour)")
-    return seconds
-
-
-def _tariff(path: Path, table: dict[str, Any], currency: Currency) -> Tariff:
+def _tariff(path: Path, table: _Tariff, currency: Currency) -> Tariff:
     """``[tariff]``: a rate per kind of usage and the order prepaid funds are spent in."""
-    for key in ("voice_unit_seconds", "data_unit_bytes", "data_price_units"):
-        if table[key] <= 0:
-            raise ConfigError(f"{path}: tariff.{key}: must be more than zero")
     prices = {}
     for key in ("voice_price", "sms_price", "data_price"):
         try:
-            prices[key] = parse_amount(table[key], currency)
+            prices[key] = parse_amount(getattr(table, key), currency)
         except InvalidAmount as exc:
             raise ConfigError(f"{path}: tariff.{key}: {exc}") from None
-    order = table["spending_order"]
+    order = list(table.spending_order)
     spendable = {Bucket.MAIN.value, Bucket.PROMO.value}
-    if sorted(map(str, order)) != sorted(spendable):
+    if sorted(order) != sorted(spendable):
         raise ConfigError(f"{path}: tariff.spending_order: must name each of {sorted(spendable)} once, got {order!r}")
     return Tariff(
-        voice=Rate(table["voice_unit_seconds"], prices["voice_price"]),
+        voice=Rate(table.voice_unit_seconds, prices["voice_price"]),
         sms=Rate(1, prices["sms_price"]),
-        data=Rate(table["data_unit_bytes"], prices["data_price"], table["data_price_units"]),
+        data=Rate(table.data_unit_bytes, prices["data_price"], table.data_price_units),
         spending_order=tuple(Bucket(name) for name in order),
     )
 
 
-
-def _section(path: Path, section: str, table: dict[str, Any], keys: dict[str, type], *,
-             optional: dict[str, type] | None = None, top_level: bool = False) -> dict[str, Any]:
-    """The keys of one table, type-checked; unknown and missing keys refused, naming them."""
-    optional = optional or {}
-    for key in table:
-        if key not in keys and key not in optional and not (top_level and key in _SCHEMA or top_level and key in ("postpaid", *_CARE_SCHEMA)):
-            raise ConfigError(f"{path}: {_dotted(section, key)}: unknown key")
-    out: dict[str, Any] = {}
-    for key, kind in {**keys, **optional}.items():
-        if key not in table:
-            if key in keys:
-                raise ConfigError(f"{path}: {_dotted(section, key)}: missing")
-            continue
-        value = table[key]
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise ConfigError(f"{path}: {_dotted(section, key)}: expected {kind.__name__}, got {value!r}")
-        if isinstance(value, int) and value < 0:
-            raise ConfigError(f"{path}: {_dotted(section, key)}: must not be negative")
-        if isinstance(value, list) and not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                                               for v in value) and key.endswith("_days"):
-            raise ConfigError(f"{path}: {_dotted(section, key)}: expected whole numbers of days")
-        out[key] = value
-    return out
-
-
-def _care(path: Path, raw: dict[str, Any], currency: Currency) -> CarePolicy:
+def _care(path: Path, file: _File, currency: Currency) -> CarePolicy:
     """The optional ``[statement]``, ``[dispute]``, ``[complaint]`` and ``[number_change]`` tables."""
-    values: dict[str, dict[str, Any]] = {}
-    for section, keys in _CARE_SCHEMA.items():
-        table = raw.get(section)
-        if table is None:
-            continue
-        if not isinstance(table, dict):
-            raise ConfigError(f"{path}: {section}: expected a table")
-        values[section] = _section(path, section, table, keys)
-        for key, value in values[section].items():
-            if isinstance(value, int) and value == 0:
-                raise ConfigError(f"{path}: {section}.{key}: must be more than zero")
     days = timedelta
-    statement = values.get("statement")
-    dispute = values.get("dispute")
-    complaint = values.get("complaint")
-    change = values.get("number_change")
+    statement, dispute, complaint, change = file.statement, file.dispute, file.complaint, file.number_change
     return CarePolicy(
         statement=None if statement is None else StatementPolicy(
-            _amount(path, "statement.charge", statement["charge"], currency),
-            days(days=statement["max_period_age_days"]), days(days=statement["max_days_after_issue"]),
-            statement["lines_per_sms"]),
+            _amount(path, "statement.charge", statement.charge, currency),
+            days(days=statement.max_period_age_days), days(days=statement.max_days_after_issue),
+            statement.lines_per_sms),
         dispute=None if dispute is None else DisputePolicy(
-            days(days=dispute["own_network_days"]), days(days=dispute["other_provider_days"]),
-            dispute["max_reason_length"]),
-        complaint=None if complaint is None else ComplaintPolicy(complaint["max_length"]),
+            days(days=dispute.own_network_days), days(days=dispute.other_provider_days), dispute.max_reason_length),
+        complaint=None if complaint is None else ComplaintPolicy(complaint.max_length),
         number_change=None if change is None else NumberChangePolicy(
-            _amount(path, "number_change.fee", change["fee"], currency), days(days=change["change_within_days"])),
+            _amount(path, "number_change.fee", change.fee, currency), days(days=change.change_within_days)),
     )
 
 
-def _lifecycle(path: Path, values: dict[str, Any], currency: Currency) -> Lifecycle:
+def _lifecycle(path: Path, table: _Expiry | _Inactivity, currency: Currency) -> Lifecycle:
     """``[lifecycle]``: expiry-driven (000 "SIM Card LifeCycle") or inactivity-driven (004 3(B).12)."""
-    if values["kind"] == "expiry":
-        return ExpiryLifecycle(timedelta(days=values["outgoing_barred_days"]),
-                               timedelta(days=values["fully_barred_days"]))
-    if values["inactive_months"] <= 0:
-        raise ConfigError(f"{path}: lifecycle.inactive_months: must be more than zero")
+    if isinstance(table, _Expiry):
+        return ExpiryLifecycle(timedelta(days=table.outgoing_barred_days), timedelta(days=table.fully_barred_days))
     try:
-        fee = parse_amount(values["reissue_fee"], currency)
+        fee = parse_amount(table.reissue_fee, currency)
     except InvalidAmount as exc:
         raise ConfigError(f"{path}: lifecycle.reissue_fee: {exc}") from None
-    return InactivityLifecycle(values["inactive_months"], timedelta(days=values["reissue_window_days"]), fee,
-                               tuple(sorted(set(values["reminder_days"]), reverse=True)))
+    return InactivityLifecycle(table.inactive_months, timedelta(days=table.reissue_window_days), fee,
+                               tuple(sorted(set(table.reminder_days), reverse=True)))
 
 
-def _postpaid(path: Path, values: dict[str, Any]) -> PostpaidPolicy:
+def _postpaid(path: Path, table: _Postpaid) -> PostpaidPolicy:
     """``[postpaid]``: bill terms, and the deposit rule and late penalty where the profile has them."""
-    deposit_keys = [k for k in ("deposit_threshold_percent", "deposit_notice_days") if k in values]
-    if len(deposit_keys) == 1:
+    threshold, notice = table.deposit_threshold_percent, table.deposit_notice_days
+    if (threshold is None) != (notice is None):
         raise ConfigError(f"{path}: postpaid: deposit_threshold_percent and deposit_notice_days go together")
-    deposit = (DepositRule(values["deposit_threshold_percent"], timedelta(days=values["deposit_notice_days"]))
-               if deposit_keys else None)
+    deposit = None if threshold is None or notice is None else DepositRule(threshold, timedelta(days=notice))
     penalty = None
-    if "late_penalty_percent_per_month" in values:
-        text = values["late_penalty_percent_per_month"]
+    text = table.late_penalty_percent_per_month
+    if text is not None:
         try:
             # Percent with up to two decimals, as basis points ("1" -> 100, "1.5" -> 150).
             points = parse_amount(text, Currency("%", 2)).minor
         except InvalidAmount:
             raise ConfigError(f"{path}: postpaid.late_penalty_percent_per_month: not a percentage: {text!r}") from None
         penalty = LatePenalty(points)
-    return PostpaidPolicy(values["due_days"], tuple(sorted(set(values["reminder_days"]), reverse=True)),
-                          deposit, penalty)
+    return PostpaidPolicy(table.due_days, tuple(sorted(set(table.reminder_days), reverse=True)), deposit, penalty)
 
 
 def _amount(path: Path, key: str, text: str, currency: Currency) -> Money:
@@ -354,7 +385,3 @@ def _amount(path: Path, key: str, text: str, currency: Currency) -> Money:
         return parse_amount(text, currency, allow_zero=False)
     except InvalidAmount as exc:
         raise ConfigError(f"{path}: {key}: {exc}") from None
-
-
-def _dotted(section: str, key: str) -> str:
-    return f"{section}.{key}" if section else key

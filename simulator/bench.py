@@ -93,14 +93,10 @@ async def ceiling(port: int, count: int, window: int = 64) -> float:
 
 
 async def _serve_ours(port: int) -> None:
-    import dataclasses
-
     from gateway.config import Settings
-    from simulator import start_simulator
+    from simulator import SimulatorSettings, start_simulator
 
-    base = Settings()
-    settings = dataclasses.replace(base, simulator=dataclasses.replace(base.simulator, port=port, control_port=0))
-    await start_simulator(settings)
+    await start_simulator(SimulatorSettings(port=port, control_port=0), Settings())
     await asyncio.Event().wait()
 
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from aiosmpplib import DeliverSm, OptionalParam, PhoneNumber, SmppCommandStatus
 from aiosmpplib.state import MESSAGE_STATE, RECEIPTED_MESSAGE_ID
 
-from gateway.config import SimulatorSettings
 from gateway.domain.pacing import TokenBucket
+from simulator.settings import SimulatorSettings
 
 
 class Outcome(enum.Enum):

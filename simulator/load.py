@@ -26,17 +26,11 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from simulator.server import Simulator
     from simulator.ussd import Dialogue, Screen
-
-
-class Load(Protocol):
-    def on_mt(self, destination: str) -> None: ...
-
-    def report(self) -> dict[str, Any]: ...
 
 
 def _percentile(ordered: list[float], q: float) -> float | None:

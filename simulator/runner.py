@@ -5,16 +5,41 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 
-from gateway.config import Settings
 from gateway.logs import get_logger
 from gateway.profile import load_profile
 from simulator.control import init_app
 from simulator.server import Simulator, SmppConnection
+from simulator.settings import SimulatorSettings
 
 log = get_logger("simulator")
+
+
+class _Account(Protocol):
+    @property
+    def system_id(self) -> str: ...
+
+    @property
+    def password(self) -> str: ...
+
+
+class _Operator(Protocol):
+    @property
+    def profile(self) -> str: ...
+
+
+class GatewaySettings(Protocol):
+    """What the simulator reads of the settings of the gateway it stands in for (``gateway.config.Settings``
+    has it): the ``[smpp]`` account the gateway binds with and the ``[operator]`` profile it serves."""
+
+    @property
+    def smpp(self) -> _Account: ...
+
+    @property
+    def operator(self) -> _Operator: ...
 
 
 @dataclass
@@ -44,7 +69,8 @@ class RunningSimulator:
 
 
 async def start_simulator(
-    settings: Settings,
+    settings: SimulatorSettings,
+    gateway: GatewaySettings,
     *,
     port: int | None = None,
     control_port: int | None = None,
@@ -53,25 +79,26 @@ async def start_simulator(
     """Listen for SMPP on ``[simulator] host:port`` and HTTP on ``control_host:control_port``.
 
     Args:
+        gateway: the settings of the gateway it stands in for: its ``[smpp]`` account is always
+            accepted, and its operator's number plan reads the numbers the control API is given.
         port, control_port: override the configured ports (0: any free port).
         rng: random source for injected errors and receipt outcomes (tests pin it).
     """
-    sim_settings = settings.simulator
-    accounts = {**sim_settings.accounts, settings.smpp.system_id: settings.smpp.password}
-    simulator = Simulator(sim_settings, accounts, rng=rng)
+    accounts = {**settings.accounts, gateway.smpp.system_id: gateway.smpp.password}
+    simulator = Simulator(settings, accounts, rng=rng)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SmppConnection(simulator),
-        sim_settings.host,
-        sim_settings.port if port is None else port,
+        settings.host,
+        settings.port if port is None else port,
     )
-    number_plan = load_profile(settings.operator.profile).number_plan
-    runner = web.AppRunner(init_app(simulator, sim_settings.gateway_url, number_plan), access_log=None)
+    number_plan = load_profile(gateway.operator.profile).number_plan
+    runner = web.AppRunner(init_app(simulator, settings.gateway_url, number_plan), access_log=None)
     try:
         await runner.setup()
         site = web.TCPSite(
-            runner, sim_settings.control_host,
-            sim_settings.control_port if control_port is None else control_port,
+            runner, settings.control_host,
+            settings.control_port if control_port is None else control_port,
         )
         await site.start()
     except BaseException:
@@ -81,10 +108,10 @@ async def start_simulator(
     smpp_port = server.sockets[0].getsockname()[1]
     http_port = runner.addresses[0][1]
     log.info(
-        "simulator_started", smpp=f"{sim_settings.host}:{smpp_port}",
-        control=f"{sim_settings.control_host}:{http_port}",
+        "simulator_started", smpp=f"{settings.host}:{smpp_port}",
+        control=f"{settings.control_host}:{http_port}",
     )
     return RunningSimulator(
-        simulator, sim_settings.host, smpp_port, sim_settings.control_host, http_port,
+        simulator, settings.host, smpp_port, settings.control_host, http_port,
         server, runner,
     )

@@ -16,15 +16,13 @@ import re
 import time
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from aiosmpplib import SmppCommandStatus
 
-from gateway.config import SimulatorSettings
 from gateway.logs import get_logger
 from simulator.codec import concat_info, data_coding_of, deliver_parts
 from simulator.faults import SubmitFaults, receipt_pdu, wants_receipt
-from simulator.load import Load
 from simulator.session import (
     BindRefused,
     Bound,
@@ -34,11 +32,20 @@ from simulator.session import (
     SmppSession,
     SubmitReceived,
 )
+from simulator.settings import SimulatorSettings
 from simulator.store import MoMessage, MoQueue, MtPart, MtStore
 from simulator.ussd import UssdCentre
 
 log = get_logger("simulator")
 OK = SmppCommandStatus.ESME_ROK
+
+
+class Load(Protocol):
+    """A benchmark load running inside the simulator (``simulator.load``): told of every MT accepted."""
+
+    def on_mt(self, destination: str) -> None: ...
+
+    def report(self) -> dict[str, Any]: ...
 
 
 class SmppConnection(asyncio.Protocol):
@@ -82,6 +89,10 @@ class SmppConnection(asyncio.Protocol):
             self.in_flight = 0
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
+
+    def flush_later(self) -> None:
+        """Write what is queued once, later in this loop turn, with every other connection's."""
+        self.sim.flush_later(self)
 
     def write_later(self, data: bytes) -> None:
         self.in_flight -= 1

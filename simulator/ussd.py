@@ -22,25 +22,49 @@ so that a test of one against the other can fail:
 A phone holds one USSD dialogue: dialling again while one is open ends that
 one first, without a word to the gateway (the network lost it: the
 gateway's dialogue stays as it was, and may be offered back on the new
-dial); ``abort`` is the subscriber hanging up, which the gateway is told. A screen must come within ``ussd_timeout`` seconds
-(``NoAnswer``); a gateway that refuses the deliver_sm, or whose bind closes
-first, ends the dialogue too (``GatewayFailed``).
+dial); ``abort`` is the subscriber hanging up, which the gateway is told.
+A screen must come within ``ussd_timeout`` seconds (``NoAnswer``); a gateway
+that refuses the deliver_sm, or whose bind closes first, ends the dialogue too
+(``GatewayFailed``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiosmpplib import NPI, TON, DeliverSm, PhoneNumber, SmppCommandStatus
 
 from gateway.smpp.codec import UssdFields
 from gateway.smpp.text import encode_ussd
+from simulator.session import SmppSession
 
-if TYPE_CHECKING:
-    from simulator.server import Simulator, SmppConnection
+
+class Link(Protocol):
+    """A bound ESME connection as the centre uses it (``simulator.server.SmppConnection``)."""
+
+    @property
+    def session(self) -> SmppSession: ...
+
+    def flush(self) -> None:
+        """Write what the session queued, now."""
+
+    def flush_later(self) -> None:
+        """Write what the session queued once, later in this loop turn (with everything else queued)."""
+
+
+class Switch(Protocol):
+    """The simulator as the centre uses it (``simulator.server.Simulator``): the bound connections."""
+
+    @property
+    def connections(self) -> Sequence[Link]: ...
+
+    def receiver(self, destination: str) -> Link | None:
+        """The bound connection that receives messages to ``destination``."""
+
 
 PSSR_INDICATION, USSR_REQUEST, PSSR_RESPONSE, USSR_CONFIRM = 1, 2, 17, 18
 USER_ABORT = 0x81
@@ -90,7 +114,7 @@ class Dialogue:
     number: int
     #: ``generic``: the sequence number the centre steps in octet 2 of ``its_session_info``.
     sequence: int = 0
-    conn: SmppConnection | None = None
+    conn: Link | None = None
     waiting: asyncio.Future[Screen] | None = None
     ended: bool = False
     screens: list[Screen] = field(default_factory=list)
@@ -148,7 +172,7 @@ CENTRE_VENDORS = {
 class UssdCentre:
     """The dialogues the simulator holds with the gateway, and the SMPP traffic that carries them."""
 
-    def __init__(self, sim: Simulator, vendor: str, timeout: float) -> None:
+    def __init__(self, sim: Switch, vendor: str, timeout: float) -> None:
         self._sim = sim
         self.vendor = CENTRE_VENDORS[vendor]
         self.timeout = timeout
@@ -248,7 +272,7 @@ class UssdCentre:
         if flush:
             conn.flush()
         else:
-            self._sim.flush_later(conn)
+            conn.flush_later()
 
     def _hang_up(self, d: Dialogue) -> None:
         try:
@@ -278,7 +302,7 @@ class UssdCentre:
 
     # --- what the gateway sends ---------------------------------------------------------------------
 
-    def on_submit(self, conn: SmppConnection, destination: str, fields: UssdFields, data_coding: int,
+    def on_submit(self, conn: Link, destination: str, fields: UssdFields, data_coding: int,
                   text: str) -> SmppCommandStatus:
         """A submit_sm carrying ``ussd_service_op``: the screen of the dialogue its TLVs name."""
         key = self.vendor.key(destination, fields)
@@ -299,7 +323,7 @@ class UssdCentre:
             self.on_screen(d, screen)
         return SmppCommandStatus.ESME_ROK
 
-    def on_deliver_resp(self, conn: SmppConnection, sequence: int, status: int) -> bool:
+    def on_deliver_resp(self, conn: Link, sequence: int, status: int) -> bool:
         """A deliver_sm_resp; True when it answered one of ours. A refusal ends the dialogue."""
         d = self._sent.pop((id(conn), sequence), None)
         if d is None:
@@ -312,7 +336,7 @@ class UssdCentre:
             self._end(d, GatewayFailed(f"the gateway refused the message: {name}"))
         return True
 
-    def lost(self, conn: SmppConnection) -> None:
+    def lost(self, conn: Link) -> None:
         """A bind closed: its dialogues awaiting a screen will not get it."""
         for key in [k for k in self._sent if k[0] == id(conn)]:
             del self._sent[key]

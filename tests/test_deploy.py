@@ -24,6 +24,7 @@ import yaml
 
 from gateway.cli import build_parser
 from gateway.config import DEFAULT_CONFIG, load_settings
+from simulator import load_simulator_settings
 from tests.reliability.conftest import server_factory, sms_env, smsc_factory
 from tests.support.net import free_port
 
@@ -113,7 +114,7 @@ def test_the_probes_ask_the_real_routes_on_the_configured_ports(tmp_path: Path, 
         status, body = server.get(parts.path)
         assert status in (200, 503) and set(json.loads(body)) == {"ready", "reasons"}, (url, status, body)
     parts = urllib.parse.urlsplit(simulator_url)
-    assert parts.port == defaults.simulator.control_port
+    assert parts.port == load_simulator_settings(DEFAULT_CONFIG, environ={}).control_port
     assert isinstance(smsc.request("GET", parts.path), list)
 
 

@@ -249,7 +249,8 @@ def cmd_lifecycle_run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    db = sub.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True, metavar="COMMAND")
     p = db.add_parser("migrate", help="create or upgrade the schema")
     add_config_option(p)
     p.set_defaults(run=cmd_db_migrate)
@@ -298,7 +299,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_config_option(p)
     p.set_defaults(run=cmd_subscribers_unlock)
 
-    promo = sub.add_parser("promo", help="promotional funds").add_subparsers(dest="promo_command", required=True, metavar="COMMAND")
+    promo = sub.add_parser("promo", help="promotional funds").add_subparsers(
+        dest="promo_command", required=True, metavar="COMMAND")
     p = promo.add_parser("grant", help="grant promotional funds")
     p.add_argument("msisdn")
     p.add_argument("amount")
@@ -306,7 +308,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_config_option(p)
     p.set_defaults(run=cmd_promo_grant)
 
-    vouchers = sub.add_parser("vouchers", help="voucher stock").add_subparsers(dest="vouchers_command", required=True, metavar="COMMAND")
+    vouchers = sub.add_parser("vouchers", help="voucher stock").add_subparsers(
+        dest="vouchers_command", required=True, metavar="COMMAND")
     p = vouchers.add_parser("generate", help="create vouchers; PINs go to FILE only")
     p.add_argument("--count", type=_positive_int, required=True)
     p.add_argument("--amount", required=True)

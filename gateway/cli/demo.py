@@ -11,11 +11,14 @@ import argparse
 import asyncio
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.cli import DEMO_DB, add_config_option
 from gateway.config import Settings, load_settings
 from gateway.logs import configure_logging
+
+if TYPE_CHECKING:  # the simulator is imported when the demo runs, never with the CLI
+    from simulator import SimulatorSettings
 
 
 def register(sub: Any) -> None:
@@ -28,28 +31,38 @@ def register(sub: Any) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the existing demo database instead of reseeding")
     parser.add_argument("--http-port", type=int, metavar="N", help="USSD endpoint port (default from config)")
     parser.add_argument("--smpp-port", type=int, metavar="N", help="simulator SMPP port (default from config)")
-    parser.add_argument("--control-port", type=int, metavar="N", help="simulator control/web port (default from config)")
+    parser.add_argument("--control-port", type=int, metavar="N",
+                        help="simulator control/web port (default from config)")
     parser.set_defaults(run=run)
 
 
-def demo_settings(settings: Settings, args: argparse.Namespace) -> Settings:
-    """The configuration with the demo's database and the ESME pointed at the simulator."""
-    sim = dataclasses.replace(
-        settings.simulator,
-        port=args.smpp_port if args.smpp_port is not None else settings.simulator.port,
-        control_port=args.control_port if args.control_port is not None else settings.simulator.control_port,
+def demo_simulator(settings: Settings, args: argparse.Namespace) -> SimulatorSettings:
+    """The simulator's ``[simulator]`` settings with the demo's ports, its phone page dialling this gateway."""
+    from simulator import load_simulator_settings
+
+    sim = load_simulator_settings(getattr(args, "config", None))
+    http_port = args.http_port if args.http_port is not None else settings.http.port
+    return dataclasses.replace(
+        sim,
+        port=args.smpp_port if args.smpp_port is not None else sim.port,
+        control_port=args.control_port if args.control_port is not None else sim.control_port,
+        gateway_url=f"http://{settings.http.host}:{http_port}/ussd",
     )
+
+
+def demo_settings(settings: Settings, args: argparse.Namespace, sim: SimulatorSettings | None = None) -> Settings:
+    """The configuration with the demo's database and the ESME pointed at the simulator (``sim``, else
+    ``demo_simulator``'s)."""
+    sim = demo_simulator(settings, args) if sim is None else sim
     http = dataclasses.replace(settings.http, port=args.http_port if args.http_port is not None else settings.http.port)
     operator = settings.operator
     if getattr(args, "profile", None):
         operator = dataclasses.replace(operator, profile=args.profile)
-    sim = dataclasses.replace(sim, gateway_url=f"http://{http.host}:{http.port}/ussd")
     return dataclasses.replace(
         settings,
         operator=operator,
         database=dataclasses.replace(settings.database, path=args.db, url="", synchronous="normal"),
         http=http,
-        simulator=sim,
         smpp=dataclasses.replace(settings.smpp, enabled=True, host=sim.host, port=sim.port),
     )
 
@@ -58,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
     from gateway.app import build_gateway
     from gateway.demo_seed import DemoData, seed
 
-    settings = demo_settings(load_settings(args.config), args)
+    configured = load_settings(args.config)
+    sim = demo_simulator(configured, args)
+    settings = demo_settings(configured, args, sim)
     configure_logging(settings.logging.level, settings.logging.format)
     path = Path(settings.database.path)
     data: DemoData | None = None
@@ -70,16 +85,16 @@ def run(args: argparse.Namespace) -> int:
             data = seed(gateway.services)
         finally:
             gateway.close()
-    asyncio.run(_run(settings, data))
+    asyncio.run(_run(settings, sim, data))
     return 0
 
 
-async def _run(settings: Settings, data: Any) -> None:
+async def _run(settings: Settings, sim: SimulatorSettings, data: Any) -> None:
     from gateway.app import start_sms_runtime
     from gateway.serving import serve
     from simulator import start_simulator
 
-    simulator = await start_simulator(settings)
+    simulator = await start_simulator(sim, settings)
     try:
         print(banner(settings, simulator.control_url, data), flush=True)
         await serve(settings, start_sms=start_sms_runtime)
@@ -98,7 +113,7 @@ def banner(settings: Settings, control_url: str, data: Any) -> str:
     lines = [
         f"Selfcare Gateway demo ({profile.name})",
         f"  USSD endpoint    http://{http.host}:{http.port}/ussd",
-        f"  SMSC simulator   {settings.simulator.host}:{settings.simulator.port} (SMPP)",
+        f"  SMSC simulator   {settings.smpp.host}:{settings.smpp.port} (SMPP)",
         f"  web phone        {control_url}/",
         "",
         "Try, in another terminal:",

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{folder}: not a folder")
     try:
         (folder / "operators").mkdir(parents=True, exist_ok=True)
-        for name, path in shipped.items():
+        for path in shipped.values():
             (folder / "operators" / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
         text = editable_config(DEFAULT_CONFIG.read_text(encoding="utf-8"), folder, profile)
         _write_private(config, text)

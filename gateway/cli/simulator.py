@@ -12,14 +12,17 @@ import asyncio
 import contextlib
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from gateway.cli import CliError, add_config_option
-from gateway.config import load_settings
+from gateway.config import Settings, load_settings
 from gateway.logs import configure_logging
 from gateway.profile import load_profile
+
+if TYPE_CHECKING:  # the simulator is imported inside the commands that run it, never with the CLI
+    from simulator import SimulatorSettings
 
 EXIT_NO_REPLY = 1
 POLL_INTERVAL = 0.1
@@ -29,7 +32,8 @@ def register(subparsers: Any) -> None:
     sim = subparsers.add_parser("smsc-sim", help="run the SMSC simulator (SMPP + control API + phone page)")
     add_config_option(sim)
     sim.add_argument("--port", type=int, metavar="N", help="SMPP port (default: [simulator] port)")
-    sim.add_argument("--control-port", type=int, metavar="N", help="control API/page port (default: [simulator] control_port)")
+    sim.add_argument("--control-port", type=int, metavar="N",
+                     help="control API/page port (default: [simulator] control_port)")
     sim.set_defaults(run=run_simulator)
 
     sms = subparsers.add_parser("sms", help="send an MO SMS through the simulator and print the reply")
@@ -38,27 +42,31 @@ def register(subparsers: Any) -> None:
     sms.add_argument("shortcode", metavar="SHORTCODE")
     sms.add_argument("text", metavar="TEXT")
     sms.add_argument("--wait", type=float, default=5.0, metavar="S", help="seconds to wait for a reply (default 5)")
-    sms.add_argument("--control-url", metavar="URL", help="simulator control API (default: from [simulator] control_host/control_port)")
+    sms.add_argument("--control-url", metavar="URL",
+                     help="simulator control API (default: from [simulator] control_host/control_port)")
     sms.set_defaults(run=run_sms)
 
 
 def run_simulator(args: argparse.Namespace) -> int:
+    from simulator import load_simulator_settings
+
     settings = load_settings(args.config)
+    sim = load_simulator_settings(args.config)
     configure_logging(settings.logging.level, settings.logging.format)
     for name, port in (("--port", args.port), ("--control-port", args.control_port)):
         if port is not None and not 0 <= port <= 65535:
             raise CliError(f"{name}: not a TCP port: {port}")
     try:
-        asyncio.run(_serve(settings, args.port, args.control_port))
+        asyncio.run(_serve(sim, settings, args.port, args.control_port))
     except OSError as exc:
         raise CliError(f"cannot listen: {exc.strerror or exc}") from None
     return 0
 
 
-async def _serve(settings: Any, port: int | None, control_port: int | None) -> None:
+async def _serve(sim: SimulatorSettings, settings: Settings, port: int | None, control_port: int | None) -> None:
     from simulator import start_simulator
 
-    running = await start_simulator(settings, port=port, control_port=control_port)
+    running = await start_simulator(sim, settings, port=port, control_port=control_port)
     print(
         f"SMSC simulator: SMPP on {running.host}:{running.port}, "
         f"control API and phone page on {running.control_url}/",
@@ -81,7 +89,10 @@ def run_sms(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     url = args.control_url
     if not url:
-        url = f"http://{settings.simulator.control_host}:{settings.simulator.control_port}"
+        from simulator import load_simulator_settings
+
+        sim = load_simulator_settings(args.config)
+        url = f"http://{sim.control_host}:{sim.control_port}"
     # The phone sends from its full international number, as a real SMSC
     # reports it; the gateway replies to that number.
     msisdn = load_profile(settings.operator.profile).number_plan.normalise(args.msisdn)

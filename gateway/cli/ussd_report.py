@@ -159,5 +159,6 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     cells = [header, *[[str(v) for v in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     numeric = [bool(rows) and all(isinstance(row[i], int) for row in rows) for i in range(len(header))]
-    return ["  ".join(cell.rjust(w) if num else cell.ljust(w) for cell, w, num in zip(row, widths, numeric)).rstrip()
+    return ["  ".join(cell.rjust(w) if num else cell.ljust(w)
+                      for cell, w, num in zip(row, widths, numeric, strict=False)).rstrip()
             for row in cells]

@@ -9,7 +9,8 @@ from pathlib import Path
 from gateway.domain.errors import ImportError_
 
 
-def read_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
+def read_rows(path: Path, required: tuple[str, ...],
+              optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield ``(line_number, row)``; the header must hold every required column.
 
     Raises:

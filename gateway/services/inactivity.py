@@ -178,7 +178,8 @@ def reissue(ctx: Context, msisdn: str) -> ReissueResult:
         if record.postpaid is not None:
             if fee:  # onto the next bill, as usage is
                 entry = funds.LedgerEntry(Bucket.UNBILLED, fee, funds.EntryKind.REISSUE_FEE, now)
-                uow.postpaid.save(record.subscriber_id, replace(record.postpaid, unbilled=record.postpaid.unbilled + fee),
+                charged = replace(record.postpaid, unbilled=record.postpaid.unbilled + fee)
+                uow.postpaid.save(record.subscriber_id, charged,
                                   [entry], now=now, reference="reissue", channel="cli")
         elif fee:
             account, entries = funds.settle(record.account, now, policy)

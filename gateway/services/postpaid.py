@@ -209,7 +209,8 @@ def import_bills(ctx: Context, path: Path) -> int:
                 try:
                     bill_id = uow.postpaid.add_bill(record.subscriber_id, bill, now)
                 except DuplicateBill:
-                    raise InvalidInput(f"{msisdn} already has a bill for {bill.period_start} to {bill.period_end}")
+                    raise InvalidInput(
+                        f"{msisdn} already has a bill for {bill.period_start} to {bill.period_end}") from None
                 uow.care.bill_statement_charges(record.subscriber_id, bill_id)
                 _, until = period_bounds(bill.period_start, bill.period_end, ctx.profile.time_zone)
                 usage = Money(uow.usage.bill_records(record.subscriber_id, bill_id, until), currency)

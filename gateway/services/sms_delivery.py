@@ -30,7 +30,8 @@ from gateway.store.port import (
 )
 
 __all__ = [
-    "DEFAULT_LEASE", "FINAL_STATES", "adopt_inbox", "Database", "DeliveryReport", "Event", "InboundSms", "InboxMessage", "OutboxRow", "Purged",
+    "DEFAULT_LEASE", "FINAL_STATES", "adopt_inbox", "Database", "DeliveryReport", "Event", "InboundSms", "InboxMessage",
+    "OutboxRow", "Purged",
     "SendFailed", "Submitted", "Unacknowledged", "answer_inbox", "claim_outbox", "expect_unsettled",
     "give_up_inbox", "inbox_messages", "part_key", "pdu_digest", "purge", "purge_texts", "recover_outbox",
     "save_events", "unhandled_inbox",

@@ -127,7 +127,8 @@ def import_usage(ctx: Context, path: Path) -> UsageImportReport:
         uow.usage.save_accounts(changed, now=now, channel="import")
         for ln in lines.values():
             if ln.postpaid_entries and ln.record.postpaid is not None:
-                account = replace(ln.record.postpaid, unbilled=ln.record.postpaid.unbilled + Money(ln.unbilled, currency))
+                unbilled = ln.record.postpaid.unbilled + Money(ln.unbilled, currency)
+                account = replace(ln.record.postpaid, unbilled=unbilled)
                 uow.postpaid.save(ln.record.subscriber_id, account, ln.postpaid_entries, now=now, channel="import")
         uow.usage.note_used([(ln.record.subscriber_id, ln.used_at) for ln in lines.values()
                              if ln.used_at is not None])

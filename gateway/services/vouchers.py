@@ -117,7 +117,8 @@ def import_file(ctx: Context, path: Path, batch: str | None = None) -> int:
         serial = row["serial"]
         if not serial or len(serial) > 40:
             raise ImportError_(f"{where}: serial must be 1 to 40 characters")
-        if not (row["active_days"].isascii() and row["active_days"].isdigit()) or not 0 < int(row["active_days"]) <= MAX_ACTIVE_DAYS:
+        days = row["active_days"]
+        if not (days.isascii() and days.isdigit()) or not 0 < int(days) <= MAX_ACTIVE_DAYS:
             raise ImportError_(f"{where}: active_days must be a whole number from 1 to {MAX_ACTIVE_DAYS}")
         expires_on = row.get("expires_on") or None
         if expires_on is not None:

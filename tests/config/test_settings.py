@@ -20,7 +20,6 @@ class TestDefaults:
         assert settings.http.port == 8080 and settings.smpp.port == 2775
         assert settings.http.allowed_networks == ("127.0.0.0/8", "::1/128")
         assert settings.smpp.enabled is True and settings.smpp.send_rate == 200.0
-        assert settings.simulator.accounts == {}
 
     def test_embedded_default_refuses_its_demo_secret_outside_demo(self) -> None:
         """The shipped PIN secret is the demo one, which require_pin_secret refuses by name."""
@@ -76,7 +75,6 @@ class TestEnvironmentOverrides:
             ("GATEWAY_SMPP_ENABLED", "maybe", "smpp.enabled (from GATEWAY_SMPP_ENABLED)"),
             ("GATEWAY_HTTP_PORT", "70000", "http.port: not a TCP port"),
             ("GATEWAY_HTTP_PROT", "1", "GATEWAY_HTTP_PROT: unknown setting"),
-            ("GATEWAY_SIMULATOR_ACCOUNTS", "a=b", "GATEWAY_SIMULATOR_ACCOUNTS: simulator.accounts cannot be set"),
             ("GATEWAY_SMPP_PASSWORD", "123456789", "smpp.password: at most 8"),
             ("GATEWAY_HTTP_DIALECTS", "hubtel,vodacom", "http.dialects: unknown dialect 'vodacom'"),
         ],
@@ -86,6 +84,11 @@ class TestEnvironmentOverrides:
         with pytest.raises(ConfigError) as info:
             load_settings(environ={name: value})
         assert str(info.value).startswith(message)
+
+    def test_the_simulator_section_is_skipped(self, config_file: Callable[[str], Path]) -> None:
+        """[simulator] and GATEWAY_SIMULATOR_* are the SMSC simulator's (tests/simulator/test_settings.py)."""
+        path = config_file('[simulator]\nsyserr_ratio = 1.5\nunknown = "x"\n[simulator.accounts]\nbank = 1\n')
+        assert load_settings(path, environ={"GATEWAY_SIMULATOR_PROT": "1"}) == Settings()
 
     def test_other_variables_are_ignored(self) -> None:
         """Only the GATEWAY_ prefix is ours; PATH, HOME and the like do not matter."""
@@ -115,7 +118,6 @@ class TestFileErrors:
             ('[http]\ndialect = "nalo2"\n', "http.dialect: unknown dialect 'nalo2'"),
             ("[htp]\n", "htp: unknown section"),
             ("http = 1\n", "http: expected a table"),
-            ("[simulator.accounts]\nbank = 1\n", "simulator.accounts: expected a table of strings"),
             ('[database]\nsynchronous = "off"\n', "database.synchronous"),
             ('[database]\nurl = "mysql://gw@db/gw"\n', "database.url: must start with postgresql://"),
             ('[database]\nurl = "postgresql://gw@db:port/gw"\n', "database.url: not a valid URL"),
@@ -123,7 +125,6 @@ class TestFileErrors:
             ('[database]\nurl = "postgresql:///gw"\n', "database.url: names no host"),
             ("[database]\nurl = 5432\n", "database.url: expected a string"),
             ('[logging]\nlevel = "loud"\n', "logging.level"),
-            ("[simulator]\nsyserr_ratio = 1.5\n", "simulator.syserr_ratio: must be between 0 and 1"),
         ],
     )
     def test_errors_name_the_key(self, config_file: Callable[[str], Path], text: str, message: str) -> None:

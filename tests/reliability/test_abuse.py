@@ -11,6 +11,7 @@ from gateway.domain.channels import Channel
 from gateway.domain.errors import LostDetailsMismatch
 from gateway.ratelimit import RateLimiter
 from gateway.services.model import ReportLost
+from simulator import load_simulator_settings
 from tests.reliability.conftest import money_state, profile_with, seed, services_on
 
 WRONG = ["1111111111", "2222222222", "3333333333", "4444444444", "5555555555", "6666666666"]
@@ -143,5 +144,6 @@ class TestExposure:
         assert settings.http.host == "127.0.0.1"
         assert set(settings.http.metrics_networks) == {"127.0.0.0/8", "::1/128"}
         assert set(settings.http.allowed_networks) == {"127.0.0.0/8", "::1/128"}
-        assert settings.simulator.control_host == "127.0.0.1"
-        assert settings.simulator.host == "127.0.0.1"
+        simulator = load_simulator_settings(None, environ={})
+        assert simulator.control_host == "127.0.0.1"
+        assert simulator.host == "127.0.0.1"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -10,16 +9,14 @@ from typing import Any
 import pytest
 
 from gateway.config import Settings
-from simulator import RunningSimulator, start_simulator
+from simulator import RunningSimulator, SimulatorSettings, start_simulator
 
 StartSim = Callable[..., Awaitable[RunningSimulator]]
 
 
-def make_settings(**simulator: Any) -> Settings:
-    """Default settings with ``[simulator]`` fields overridden (ports default to 0)."""
-    base = Settings()
-    fields = {"port": 0, "control_port": 0, "receipt_delay": 0.05, **simulator}
-    return dataclasses.replace(base, simulator=dataclasses.replace(base.simulator, **fields))
+def make_settings(**simulator: Any) -> SimulatorSettings:
+    """Default ``[simulator]`` settings with fields overridden (ports default to 0)."""
+    return SimulatorSettings(**{"port": 0, "control_port": 0, "receipt_delay": 0.05, **simulator})
 
 
 @pytest.fixture
@@ -28,7 +25,7 @@ async def start_sim() -> AsyncIterator[StartSim]:
     running: list[RunningSimulator] = []
 
     async def start(**simulator: Any) -> RunningSimulator:
-        sim = await start_simulator(make_settings(**simulator), rng=random.Random(7))
+        sim = await start_simulator(make_settings(**simulator), Settings(), rng=random.Random(7))
         running.append(sim)
         return sim
 

@@ -9,7 +9,8 @@ import pytest
 import smpp34
 from aiohttp import web
 
-from gateway.config import ConfigError, load_settings
+from gateway.config import ConfigError
+from simulator import load_simulator_settings
 from tests.simulator.rawsmpp import RawClient
 
 
@@ -155,7 +156,7 @@ def test_negative_fault_setting_is_refused(tmp_path):
     path = tmp_path / "g.toml"
     path.write_text("[simulator]\nresponse_delay = -1.0\n")
     with pytest.raises(ConfigError, match="simulator.response_delay"):
-        load_settings(path, environ={})
+        load_simulator_settings(path, environ={})
 
 
 async def test_numbers_in_national_form_are_those_of_the_network(sim, http):

@@ -256,9 +256,10 @@ async def test_bad_ussd_requests_say_why(sim, http, path, body, status, reason):
 
 
 def test_an_unknown_simulator_vendor_is_refused_naming_the_key(tmp_path):
-    from gateway.config import ConfigError, load_settings
+    from gateway.config import ConfigError
+    from simulator import load_simulator_settings
 
     path = tmp_path / "gw.toml"
     path.write_text('[simulator]\nussd_vendor = "huawei"\n')
     with pytest.raises(ConfigError, match=r"^simulator\.ussd_vendor: unknown USSD vendor 'huawei'"):
-        load_settings(path, environ={})
+        load_simulator_settings(path, environ={})

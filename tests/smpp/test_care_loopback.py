@@ -7,7 +7,6 @@ smart-np, seeds/004_1cabed6f540fdada.txt 7.6 (statement), 9.3 (dispute), 9.1/10.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -24,7 +23,7 @@ from gateway.profile import OperatorProfile, load_profile
 from gateway.services.facade import Services
 from gateway.services.ports import Context
 from gateway.store import Store
-from simulator import RunningSimulator, start_simulator
+from simulator import RunningSimulator, SimulatorSettings, start_simulator
 from tests.care import give_bill, postpaid_line
 from tests.smpp.conftest import Start, eventually
 
@@ -52,10 +51,8 @@ def services(store: Store, profile: OperatorProfile) -> Services:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[RunningSimulator]:
-    base = Settings()
-    settings = dataclasses.replace(base, simulator=dataclasses.replace(
-        base.simulator, port=0, control_port=0, receipt_delay=0.05))
-    running = await start_simulator(settings, rng=random.Random(1))
+    settings = SimulatorSettings(port=0, control_port=0, receipt_delay=0.05)
+    running = await start_simulator(settings, Settings(), rng=random.Random(1))
     yield running
     await running.close()
 

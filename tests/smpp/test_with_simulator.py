@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,16 +11,14 @@ import pytest
 
 from gateway.app import default_texts
 from gateway.config import Settings
-from simulator import RunningSimulator, start_simulator
+from simulator import RunningSimulator, SimulatorSettings, start_simulator
 from tests.smpp.conftest import KHMER, SUBSCRIBER, Start, eventually  # noqa: F401
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[RunningSimulator]:
-    base = Settings()
-    settings = dataclasses.replace(base, simulator=dataclasses.replace(
-        base.simulator, port=0, control_port=0, receipt_delay=0.05))
-    running = await start_simulator(settings, rng=random.Random(1))
+    settings = SimulatorSettings(port=0, control_port=0, receipt_delay=0.05)
+    running = await start_simulator(settings, Settings(), rng=random.Random(1))
     yield running
     await running.close()
 
@@ -87,10 +84,8 @@ async def test_an_smsc_that_drops_before_answering_still_gets_every_message(star
     from gateway.services.model import OutgoingSms
     from gateway.store.sms import OutboxSql
 
-    base = Settings()
-    settings = dataclasses.replace(base, simulator=dataclasses.replace(
-        base.simulator, port=0, control_port=0, receipt_delay=0.05, drop_after=40, response_delay=0.1))
-    sim = await start_simulator(settings, rng=random.Random(2))
+    settings = SimulatorSettings(port=0, control_port=0, receipt_delay=0.05, drop_after=40, response_delay=0.1)
+    sim = await start_simulator(settings, Settings(), rng=random.Random(2))
     rt = None
     try:
         numbers = [f"8551200{i:04d}" for i in range(150)]
@@ -132,21 +127,19 @@ async def test_receipts_after_an_smsc_restart_reach_the_new_messages(start_gatew
         return [(r["smsc_message_id"], r["status"]) for r in store.read().execute(
             "SELECT smsc_message_id, status FROM sms_outbox WHERE text LIKE ? ORDER BY id", (f"{tag} %",))]
 
-    base = Settings()
     port = free_port()
 
-    def simulator(receipt_delay: float) -> Settings:
-        return dataclasses.replace(base, simulator=dataclasses.replace(
-            base.simulator, port=port, control_port=0, receipt_delay=receipt_delay))
+    def simulator(receipt_delay: float) -> SimulatorSettings:
+        return SimulatorSettings(port=port, control_port=0, receipt_delay=receipt_delay)
 
-    first = await start_simulator(simulator(3600.0), rng=random.Random(1))  # no receipt before it stops
+    first = await start_simulator(simulator(3600.0), Settings(), rng=random.Random(1))  # no receipt before it stops
     rt = await start_gateway(port)
     try:
         queue("before")
         await eventually(lambda: [s for _, s in states("before")] == ["submitted"] * 3)
     finally:
         await first.close()
-    second = await start_simulator(simulator(0.05), rng=random.Random(1))
+    second = await start_simulator(simulator(0.05), Settings(), rng=random.Random(1))
     try:
         queue("after")
         await eventually(lambda: [s for _, s in states("after")] == ["delivered"] * 3, timeout=15)

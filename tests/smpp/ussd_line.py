@@ -23,7 +23,7 @@ from gateway.app import Gateway, SmsSide, build_gateway, start_sms_runtime
 from gateway.clock import FixedClock
 from gateway.config import SmppSettings
 from gateway.domain.money import parse_amount
-from simulator import RunningSimulator, start_simulator
+from simulator import RunningSimulator, SimulatorSettings, start_simulator
 from tests.smpp.conftest import eventually
 from tests.ussd.conftest import ME, make_settings
 
@@ -44,8 +44,8 @@ class UssdLine:
 
     async def start(self) -> UssdLine:
         base = make_settings(self.tmp / "gw.db", self.url)
-        self.sim = await start_simulator(dataclasses.replace(base, simulator=dataclasses.replace(
-            base.simulator, port=0, control_port=0, ussd_vendor=self.vendor, ussd_timeout=5.0)),
+        self.sim = await start_simulator(SimulatorSettings(
+            port=0, control_port=0, ussd_vendor=self.vendor, ussd_timeout=5.0), base,
             rng=random.Random(3))
         self.http = aiohttp.ClientSession()
         await self.start_gateway()
