@@ -23,34 +23,13 @@ from gateway.domain.policy import AttemptLimit
 from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store import accounts as accounts_sql
 from gateway.store import locks as locks_sql
+from gateway.store import port
 from gateway.store.care import SqliteCare
 from gateway.store.console import SqliteAudit, SqliteReports
 from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.journal import SqliteJournal
 from gateway.store.line_events import ConsentSql, LostReportsSql
-from gateway.store.port import (
-    Accounts,
-    Activity,
-    Audit,
-    Care,
-    Consent,
-    DuplicateNumber,
-    Inbox,
-    Journal,
-    LineSummary,
-    Locks,
-    LostReports,
-    Outbox,
-    Postpaid,
-    RateLimits,
-    Reports,
-    Sessions,
-    StoredTopUp,
-    SubscriberRecord,
-    TopUps,
-    Usage,
-    Vouchers,
-)
+from gateway.store.port import DuplicateNumber, LineSummary, StoredTopUp, SubscriberRecord
 from gateway.store.postpaid import SqlitePostpaid
 from gateway.store.sessions import SessionsSql
 from gateway.store.sms import InboxSql, OutboxSql
@@ -326,20 +305,20 @@ class SqliteUnitOfWork:
                  "outbox", "inbox", "usage", "activity", "care", "journal", "reports", "audit")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        self.accounts: Accounts = SqliteAccounts(conn)
-        self.postpaid: Postpaid = SqlitePostpaid(conn)
-        self.vouchers: Vouchers = SqliteVouchers(conn)
-        self.topups: TopUps = SqliteTopUps(conn)
-        self.locks: Locks = SqliteLocks(conn)
-        self.rate_limits: RateLimits = SqliteRateLimits(conn)
-        self.lost: LostReports = LostReportsSql(conn)
-        self.consent: Consent = ConsentSql(conn)
-        self.sessions: Sessions = SessionsSql(conn)
-        self.outbox: Outbox = OutboxSql(conn)
-        self.inbox: Inbox = InboxSql(conn)
-        self.usage: Usage = SqliteUsage(conn)
-        self.activity: Activity = SqliteActivity(conn)
-        self.care: Care = SqliteCare(conn)
-        self.journal: Journal = SqliteJournal(conn)
-        self.reports: Reports = SqliteReports(conn)
-        self.audit: Audit = SqliteAudit(conn)
+        self.accounts: port.Accounts = SqliteAccounts(conn)
+        self.postpaid: port.Postpaid = SqlitePostpaid(conn)
+        self.vouchers: port.Vouchers = SqliteVouchers(conn)
+        self.topups: port.TopUps = SqliteTopUps(conn)
+        self.locks: port.Locks = SqliteLocks(conn)
+        self.rate_limits: port.RateLimits = SqliteRateLimits(conn)
+        self.lost: port.LostReports = LostReportsSql(conn)
+        self.consent: port.Consent = ConsentSql(conn)
+        self.sessions: port.Sessions = SessionsSql(conn)
+        self.outbox: port.Outbox = OutboxSql(conn)
+        self.inbox: port.Inbox = InboxSql(conn)
+        self.usage: port.Usage = SqliteUsage(conn)
+        self.activity: port.Activity = SqliteActivity(conn)
+        self.care: port.Care = SqliteCare(conn)
+        self.journal: port.Journal = SqliteJournal(conn)
+        self.reports: port.Reports = SqliteReports(conn)
+        self.audit: port.Audit = SqliteAudit(conn)

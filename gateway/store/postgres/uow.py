@@ -28,25 +28,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from gateway.store.port import (
-    Accounts,
-    Activity,
-    Audit,
-    Care,
-    Consent,
-    Inbox,
-    Journal,
-    Locks,
-    LostReports,
-    Outbox,
-    Postpaid,
-    RateLimits,
-    Reports,
-    Sessions,
-    TopUps,
-    Usage,
-    Vouchers,
-)
+from gateway.store import port
 from gateway.store.postgres.accounts import PgAccounts
 from gateway.store.postgres.connection import Connection
 from gateway.store.postgres.sql import Sql, _errors
@@ -70,23 +52,23 @@ class PgUnitOfWork:
         from gateway.store.postgres.usage import PgActivity, PgUsage
 
         self.sql = sql
-        self.accounts: Accounts = PgAccounts(sql)
-        self.postpaid: Postpaid = PgPostpaid(sql)
-        self.vouchers: Vouchers = PgVouchers(sql)
-        self.topups: TopUps = PgTopUps(sql)
-        self.locks: Locks = PgLocks(sql)
-        self.rate_limits: RateLimits = PgRateLimits(sql)
-        self.lost: LostReports = PgLostReports(sql)
-        self.consent: Consent = PgConsent(sql)
-        self.sessions: Sessions = PgSessions(sql)
-        self.outbox: Outbox = PgOutbox(sql)
-        self.inbox: Inbox = PgInbox(sql)
-        self.usage: Usage = PgUsage(sql)
-        self.activity: Activity = PgActivity(sql)
-        self.care: Care = PgCare(sql)
-        self.journal: Journal = PgJournal(sql)
-        self.reports: Reports = PgReports(sql)
-        self.audit: Audit = PgAudit(sql)
+        self.accounts: port.Accounts = PgAccounts(sql)
+        self.postpaid: port.Postpaid = PgPostpaid(sql)
+        self.vouchers: port.Vouchers = PgVouchers(sql)
+        self.topups: port.TopUps = PgTopUps(sql)
+        self.locks: port.Locks = PgLocks(sql)
+        self.rate_limits: port.RateLimits = PgRateLimits(sql)
+        self.lost: port.LostReports = PgLostReports(sql)
+        self.consent: port.Consent = PgConsent(sql)
+        self.sessions: port.Sessions = PgSessions(sql)
+        self.outbox: port.Outbox = PgOutbox(sql)
+        self.inbox: port.Inbox = PgInbox(sql)
+        self.usage: port.Usage = PgUsage(sql)
+        self.activity: port.Activity = PgActivity(sql)
+        self.care: port.Care = PgCare(sql)
+        self.journal: port.Journal = PgJournal(sql)
+        self.reports: port.Reports = PgReports(sql)
+        self.audit: port.Audit = PgAudit(sql)
 
 
 @dataclass
