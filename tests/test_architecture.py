@@ -121,8 +121,6 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 
 #: Named exceptions, each with its reason.
 EXCEPTIONS = {
-    # ``services.errors`` names the database's failures (its driver's among them) for the channels.
-    "gateway/services/errors.py": ("gateway.store",),
     # USSD over SMPP is a path into the USSD dialogues, as the HTTP dialects are: it hands them
     # the same requests (``gateway.ussd.request``) and gets their screens (``menus.tree.Reply``).
     "gateway/smpp/ussd.py": ("gateway.ussd.request", "menus.tree"),

@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_mypy_strict_passes():
-    """gateway/ and menus/ have no type errors, so refactors cannot silently break a channel."""
+    """gateway/, menus/ and simulator/ have no type errors, so refactors cannot silently break a channel."""
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-error-summary"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
