@@ -279,7 +279,7 @@ def test_the_product_never_imports_the_simulator():
 
 def test_every_menu_action_is_a_use_case():
     """The action table names methods of ``menus.ports.UseCases``, each one a use case of ``Services``."""
-    from gateway.services.facade import ACTIONS
+    from gateway.services.api import ACTIONS
     from menus.actions import ACTION_TABLE
     from menus.ports import UseCases
 

@@ -36,7 +36,7 @@ Entry points turn these into a polite USSD ``END`` screen, an SMS reply, a
     │   └── CaseClosed               resolving or closing it twice
     ├── BalanceAboveMaximum          the line's funds would exceed the profile maximum
     ├── RateLimited                  too many requests from one number (until)
-    └── ImportError_                 a bulk file is unreadable or malformed (line)
+    └── BadImportFile                 a bulk file is unreadable or malformed (line)
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ class RateLimited(GatewayError):
         self.until = until
 
 
-class ImportError_(GatewayError):  # noqa: N801 - ImportError is a builtin
+class BadImportFile(GatewayError):
     """A bulk file is unreadable or malformed; the message names the line."""
 
 

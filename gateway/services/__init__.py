@@ -5,7 +5,7 @@ transaction; refusals are ``gateway.domain.errors`` exceptions. ``Services``
 binds a context so that menus and SMS keywords can name a use case.
 """
 
-from gateway.services.facade import Services
+from gateway.services.api import Services
 from gateway.services.ports import Context
 
 __all__ = ["Context", "Services"]

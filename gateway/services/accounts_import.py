@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.domain.errors import GatewayError, ImportError_
+from gateway.domain.errors import BadImportFile, GatewayError
 from gateway.domain.limits import check_opening_balance
 from gateway.domain.money import Money, parse_amount
 from gateway.services.accounts import SUBSCRIBER_TYPES, hash_id_number
@@ -49,7 +49,7 @@ def import_subscribers(ctx: Context, path: Path) -> int:
     """Add every subscriber in ``path`` or none; returns how many.
 
     Raises:
-        ImportError_: unreadable file, bad header, or the first bad line.
+        BadImportFile: unreadable file, bad header, or the first bad line.
     """
     now = ctx.clock.now()
     stamp = now
@@ -71,16 +71,16 @@ def import_subscribers(ctx: Context, path: Path) -> int:
                 check_opening_balance(balance, profile.policy)
                 type_ = row["type"].lower() or "prepaid"
                 if type_ not in SUBSCRIBER_TYPES:
-                    raise ImportError_("type must be prepaid or postpaid")
+                    raise BadImportFile("type must be prepaid or postpaid")
                 if type_ == "postpaid" and profile.policy.postpaid is None:
-                    raise ImportError_(f"profile {profile.key} has no postpaid lines")
+                    raise BadImportFile(f"profile {profile.key} has no postpaid lines")
                 deposit_text = row.get("deposit", "")
                 if deposit_text and type_ != "postpaid":
-                    raise ImportError_("a deposit is for a postpaid line")
+                    raise BadImportFile("a deposit is for a postpaid line")
                 deposit = parse_amount(deposit_text or "0", profile.currency)
                 language = row["language"].lower() or profile.default_language
                 if language not in profile.languages:
-                    raise ImportError_(f"language must be one of {', '.join(profile.languages)}")
+                    raise BadImportFile(f"language must be one of {', '.join(profile.languages)}")
                 if type_ == "postpaid":
                     expires = None
                 elif text := row["expires_at"]:
@@ -88,13 +88,13 @@ def import_subscribers(ctx: Context, path: Path) -> int:
                         try:
                             expiries[text] = parse_expiry(text, profile.time_zone)
                         except ValueError:
-                            raise ImportError_(f"expires_at is not an ISO-8601 date: {text!r}") from None
+                            raise BadImportFile(f"expires_at is not an ISO-8601 date: {text!r}") from None
                     expires = expiries[text]
                 else:
                     expires = default_expiry
                 id_hash = hash_id_number(ctx, row["id_number"]) if row["id_number"] else None
             except GatewayError as exc:
-                raise ImportError_(f"{path}: line {line}: {exc}") from None
+                raise BadImportFile(f"{path}: line {line}: {exc}") from None
             sid = first + len(lines)
             lines.append(line)
             subscribers.append((sid, msisdn, type_, language, id_hash, stamp, balance.minor, expires))
@@ -108,7 +108,7 @@ def import_subscribers(ctx: Context, path: Path) -> int:
         _flush(uow, path, first, lines, subscribers, ledger)
         _open_deposits(ctx, uow, deposits, stamp)
         if not lines:
-            raise ImportError_(f"{path}: no subscribers in the file")
+            raise BadImportFile(f"{path}: no subscribers in the file")
     return len(lines)
 
 
@@ -142,5 +142,5 @@ def _raise_duplicate(
             continue
         line = lines[sid - first]
         if live >= first:
-            raise ImportError_(f"{path}: line {line}: {msisdn} repeats line {lines[live - first]}")
-        raise ImportError_(f"{path}: line {line}: subscriber {msisdn} already exists")
+            raise BadImportFile(f"{path}: line {line}: {msisdn} repeats line {lines[live - first]}")
+        raise BadImportFile(f"{path}: line {line}: subscriber {msisdn} already exists")

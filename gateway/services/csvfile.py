@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from gateway.domain.errors import ImportError_
+from gateway.domain.errors import BadImportFile
 
 
 def read_rows(path: Path, required: tuple[str, ...],
@@ -14,7 +14,7 @@ def read_rows(path: Path, required: tuple[str, ...],
     """Yield ``(line_number, row)``; the header must hold every required column.
 
     Raises:
-        ImportError_: unreadable file, bad encoding, wrong header, ragged row.
+        BadImportFile: unreadable file, bad encoding, wrong header, ragged row.
     """
     try:
         # Bytes that are not UTF-8 are decoded as lone surrogates and refused
@@ -22,20 +22,20 @@ def read_rows(path: Path, required: tuple[str, ...],
         # fails on a whole read-ahead buffer, reported as the header's line.
         handle = path.open(newline="", encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
-        raise ImportError_(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise BadImportFile(f"{path}: cannot read: {exc.strerror or exc}") from None
     with handle:
         reader = csv.reader(handle)
         try:
             header = [h.strip() for h in next(reader)]
             _check_text(path, 1, header)
         except StopIteration:
-            raise ImportError_(f"{path}: empty file (expected header {','.join(required)})") from None
+            raise BadImportFile(f"{path}: empty file (expected header {','.join(required)})") from None
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise ImportError_(f"{path}: line 1: {exc}") from None
+            raise BadImportFile(f"{path}: line 1: {exc}") from None
         missing = [c for c in required if c not in header]
         unknown = [c for c in header if c not in required and c not in optional]
         if missing or unknown or len(set(header)) != len(header):
-            raise ImportError_(
+            raise BadImportFile(
                 f"{path}: line 1: header must be {','.join(required)}"
                 + (f" (optional: {','.join(optional)})" if optional else "")
                 + (f"; missing {','.join(missing)}" if missing else "")
@@ -48,10 +48,10 @@ def read_rows(path: Path, required: tuple[str, ...],
                     continue
                 _check_text(path, line, values)
                 if len(values) != len(header):
-                    raise ImportError_(f"{path}: line {line}: expected {len(header)} fields, got {len(values)}")
+                    raise BadImportFile(f"{path}: line {line}: expected {len(header)} fields, got {len(values)}")
                 yield line, dict(zip(header, (v.strip() for v in values), strict=True))
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise ImportError_(f"{path}: line {reader.line_num + 1}: {exc}") from None
+            raise BadImportFile(f"{path}: line {reader.line_num + 1}: {exc}") from None
 
 
 def _check_text(path: Path, line: int, values: list[str]) -> None:
@@ -61,4 +61,4 @@ def _check_text(path: Path, line: int, values: list[str]) -> None:
     try:
         joined.encode("utf-8")
     except UnicodeEncodeError:
-        raise ImportError_(f"{path}: line {line}: not UTF-8 text") from None
+        raise BadImportFile(f"{path}: line {line}: not UTF-8 text") from None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gateway.domain import postpaid as rules
 from gateway.domain.account import LedgerEntry
-from gateway.domain.errors import GatewayError, ImportError_, InvalidInput, NotPostpaid
+from gateway.domain.errors import BadImportFile, GatewayError, InvalidInput, NotPostpaid
 from gateway.domain.money import Money, parse_amount
 from gateway.domain.policy import PostpaidPolicy
 from gateway.domain.postpaid import Bill, PostpaidAccount, Review
@@ -189,7 +189,7 @@ def import_bills(ctx: Context, path: Path) -> int:
     made, the unbilled usage shrinks by both.
 
     Raises:
-        ImportError_: unreadable file, bad header, or the first bad line (named).
+        BadImportFile: unreadable file, bad header, or the first bad line (named).
     """
     policy = policy_of(ctx)
     now = ctx.clock.now()
@@ -218,10 +218,10 @@ def import_bills(ctx: Context, path: Path) -> int:
                 account, taken = rules.take_unbilled(account, usage, charges, now)
                 settle_line(ctx, uow, record, account, entries + taken, now, reference="bill", channel="import")
             except GatewayError as exc:
-                raise ImportError_(f"{path}: line {line}: {exc}") from None
+                raise BadImportFile(f"{path}: line {line}: {exc}") from None
             count += 1
         if not count:
-            raise ImportError_(f"{path}: no bills in the file")
+            raise BadImportFile(f"{path}: no bills in the file")
     return count
 
 
@@ -243,7 +243,7 @@ def import_payments(ctx: Context, path: Path) -> int:
     discontinued line reactivated (004 7.7).
 
     Raises:
-        ImportError_: unreadable file, bad header, or the first bad line (named).
+        BadImportFile: unreadable file, bad header, or the first bad line (named).
     """
     policy_of(ctx)
     now = ctx.clock.now()
@@ -271,9 +271,9 @@ def import_payments(ctx: Context, path: Path) -> int:
                 account, entries = rules.apply_payment(record.postpaid, amount, paid_at)
                 settle_line(ctx, uow, record, account, entries, now, reference=reference, channel="import")
             except GatewayError as exc:
-                raise ImportError_(f"{path}: line {line}: {exc}") from None
+                raise BadImportFile(f"{path}: line {line}: {exc}") from None
         if not seen:
-            raise ImportError_(f"{path}: no payments in the file")
+            raise BadImportFile(f"{path}: no payments in the file")
     return len(seen)
 
 

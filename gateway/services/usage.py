@@ -39,7 +39,7 @@ from pathlib import Path
 
 from gateway.domain import account as funds
 from gateway.domain.account import Account, Bucket, EntryKind, LedgerEntry
-from gateway.domain.errors import GatewayError, ImportError_
+from gateway.domain.errors import BadImportFile, GatewayError
 from gateway.domain.lifecycle import CARRIED, LineFacts
 from gateway.domain.money import Money
 from gateway.domain.rating import Refusal, UsageKind, debit, rate
@@ -99,7 +99,7 @@ def import_usage(ctx: Context, path: Path) -> UsageImportReport:
     """Rate and charge every record in ``path``, or none.
 
     Raises:
-        ImportError_: unreadable file, bad header, a bad line, a record seen before.
+        BadImportFile: unreadable file, bad header, a bad line, a record seen before.
     """
     now = ctx.clock.now()
     profile = ctx.profile
@@ -114,14 +114,14 @@ def import_usage(ctx: Context, path: Path) -> UsageImportReport:
             try:
                 chunk.append(_parse(ctx, line, row, now))
             except GatewayError as exc:
-                raise ImportError_(f"{path}: line {line}: {exc}") from None
+                raise BadImportFile(f"{path}: line {line}: {exc}") from None
             if len(chunk) >= CHUNK:
                 _charge(ctx, uow, path, chunk, lines, line_of, first, totals, now)
                 chunk.clear()
         _charge(ctx, uow, path, chunk, lines, line_of, first, totals, now)
         count = len(line_of)
         if not count:
-            raise ImportError_(f"{path}: no usage records in the file")
+            raise BadImportFile(f"{path}: no usage records in the file")
         currency = profile.currency
         changed = [(ln.record.subscriber_id, ln.account, ln.entries) for ln in lines.values() if ln.entries]
         uow.usage.save_accounts(changed, now=now, channel="import")
@@ -146,19 +146,19 @@ def _parse(ctx: Context, line: int, row: dict[str, str], now: datetime) -> _Pars
     try:
         started = parse_expiry(row["started_at"], ctx.profile.time_zone)
     except ValueError:
-        raise ImportError_(f"started_at is not an ISO-8601 time: {row['started_at']!r}") from None
+        raise BadImportFile(f"started_at is not an ISO-8601 time: {row['started_at']!r}") from None
     if started > now:
-        raise ImportError_(f"started_at {row['started_at']} lies after the import ({now.isoformat()})")
+        raise BadImportFile(f"started_at {row['started_at']} lies after the import ({now.isoformat()})")
     try:
         kind = UsageKind(row["kind"].lower())
     except ValueError:
-        raise ImportError_(f"kind must be voice, sms or data, not {row['kind']!r}") from None
+        raise BadImportFile(f"kind must be voice, sms or data, not {row['kind']!r}") from None
     text = row["quantity"]
     if not (text.isascii() and text.isdigit()) or len(text) > 15:
-        raise ImportError_(f"quantity must be a whole number of {_UNITS[kind]}, not {text!r}")
+        raise BadImportFile(f"quantity must be a whole number of {_UNITS[kind]}, not {text!r}")
     quantity = int(text)
     if kind is UsageKind.SMS and quantity == 0:
-        raise ImportError_("an sms record counts at least one message")
+        raise BadImportFile("an sms record counts at least one message")
     return line, msisdn, started, kind, quantity
 
 
@@ -184,7 +184,7 @@ def _charge(
     for line, msisdn, started, kind, quantity in chunk:
         state = lines.get(msisdn)
         if state is None:
-            raise ImportError_(f"{path}: line {line}: no live subscriber {msisdn}")
+            raise BadImportFile(f"{path}: line {line}: no live subscriber {msisdn}")
         record_id = first + len(line_of)
         line_of.append(line)
         charge = rate(kind, quantity, tariff)
@@ -239,13 +239,13 @@ def _raise_duplicate(
         key = (r.msisdn, r.started_at, r.kind, r.quantity)
         line = line_of[r.record_id - first]
         if key in here:
-            raise ImportError_(f"{path}: line {line}: record seen before (repeats line {here[key]})")
+            raise BadImportFile(f"{path}: line {line}: record seen before (repeats line {here[key]})")
         here[key] = line
         found = uow.usage.seen(*key)
         if found is None or found[0] == r.record_id:
             continue
         earlier, imported_at = found
         if earlier >= first:
-            raise ImportError_(f"{path}: line {line}: record seen before (repeats line {line_of[earlier - first]})")
+            raise BadImportFile(f"{path}: line {line}: record seen before (repeats line {line_of[earlier - first]})")
         when = imported_at.astimezone(ctx.profile.time_zone).isoformat(timespec="seconds")
-        raise ImportError_(f"{path}: line {line}: record seen before (imported {when})")
+        raise BadImportFile(f"{path}: line {line}: record seen before (imported {when})")

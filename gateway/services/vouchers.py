@@ -15,7 +15,7 @@ import secrets
 from datetime import date
 from pathlib import Path
 
-from gateway.domain.errors import ImportError_, InvalidInput, InvalidPin
+from gateway.domain.errors import BadImportFile, InvalidInput, InvalidPin
 from gateway.domain.limits import check_voucher_amount
 from gateway.domain.money import Money, parse_amount
 from gateway.domain.vouchers import PIN_DIGITS_GENERATED, check_pin_format
@@ -107,40 +107,40 @@ def import_file(ctx: Context, path: Path, batch: str | None = None) -> int:
             amount = parse_amount(row["amount"], ctx.profile.currency, allow_zero=False)
             check_voucher_amount(amount, ctx.profile.policy)
         except (InvalidPin, InvalidInput) as exc:
-            raise ImportError_(f"{where}: {exc}") from None
+            raise BadImportFile(f"{where}: {exc}") from None
         if first_pin is None:
             first_pin = (len(pin), line)
         elif len(pin) != first_pin[0]:
             # A spreadsheet that read PINs as numbers dropped their leading zeros.
-            raise ImportError_(f"{where}: PIN has {len(pin)} digits, line {first_pin[1]} has {first_pin[0]}; "
+            raise BadImportFile(f"{where}: PIN has {len(pin)} digits, line {first_pin[1]} has {first_pin[0]}; "
                                "a batch has one PIN length (leading zeros lost in a spreadsheet?)")
         serial = row["serial"]
         if not serial or len(serial) > 40:
-            raise ImportError_(f"{where}: serial must be 1 to 40 characters")
+            raise BadImportFile(f"{where}: serial must be 1 to 40 characters")
         days = row["active_days"]
         if not (days.isascii() and days.isdigit()) or not 0 < int(days) <= MAX_ACTIVE_DAYS:
-            raise ImportError_(f"{where}: active_days must be a whole number from 1 to {MAX_ACTIVE_DAYS}")
+            raise BadImportFile(f"{where}: active_days must be a whole number from 1 to {MAX_ACTIVE_DAYS}")
         expires_on = row.get("expires_on") or None
         if expires_on is not None:
             try:
                 date.fromisoformat(expires_on)
             except ValueError:
-                raise ImportError_(f"{where}: expires_on must be a date like 2027-12-31") from None
+                raise BadImportFile(f"{where}: expires_on must be a date like 2027-12-31") from None
         hashed = pin_hash(ctx, pin)
         if serial in serials:
-            raise ImportError_(f"{where}: serial {serial} repeats line {serials[serial]}")
+            raise BadImportFile(f"{where}: serial {serial} repeats line {serials[serial]}")
         if hashed in hashes:
-            raise ImportError_(f"{where}: PIN repeats line {hashes[hashed]}")
+            raise BadImportFile(f"{where}: PIN repeats line {hashes[hashed]}")
         serials[serial], hashes[hashed] = line, line
         rows.append((serial, hashed, amount.minor, int(row["active_days"]), expires_on, batch, now, line))
     if not rows:
-        raise ImportError_(f"{path}: no vouchers in the file")
+        raise BadImportFile(f"{path}: no vouchers in the file")
     with ctx.store.write_uow() as uow:
         for serial, hashed, *_, line in rows:
             if uow.vouchers.serial_exists(serial):
-                raise ImportError_(f"{path}: line {line}: serial {serial} already exists")
+                raise BadImportFile(f"{path}: line {line}: serial {serial} already exists")
             if uow.vouchers.pin_hash_exists(hashed):
-                raise ImportError_(f"{path}: line {line}: this PIN already exists")
+                raise BadImportFile(f"{path}: line {line}: this PIN already exists")
         uow.vouchers.insert_many([(serial, hashed, minor, days, expires, batch, at)
                                   for serial, hashed, minor, days, expires, batch, at, _ in rows])
     return len(rows)

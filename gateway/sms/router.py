@@ -29,7 +29,7 @@ from gateway.domain.errors import GatewayError, InvalidMsisdn, UnknownSubscriber
 from gateway.domain.msisdn import NumberPlan
 from gateway.logs import get_logger
 from gateway.services import sms_delivery
-from gateway.services.facade import Services
+from gateway.services.api import Services
 from gateway.services.model import (
     OutgoingSms,
     ReportLost,

@@ -30,8 +30,8 @@ from gateway.domain.pacing import doubled
 from gateway.logs import get_logger
 from gateway.ratelimit import RateLimiter
 from gateway.services import sms_delivery
+from gateway.services.api import Services
 from gateway.services.batcher import Batcher
-from gateway.services.facade import Services
 from gateway.services.sms_delivery import Database, Purged
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.client import Esme

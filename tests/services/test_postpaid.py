@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.domain.errors import ImportError_, InvalidInput, NotPostpaid
+from gateway.domain.errors import BadImportFile, InvalidInput, NotPostpaid
 
 NP = "9779801234567"
 OTHER = "9779802000111"
@@ -115,9 +115,9 @@ def test_payments_settle_bills_oldest_first_and_a_reference_is_used_once(np_worl
     payments(np_world, f"{NP},300.00,2026-11-01,BANK-1")
     paid = [b["paid"] for b in np_world.services.show_subscriber(NP)["postpaid"]["bills"]]
     assert paid == [True, False]
-    with pytest.raises(ImportError_, match="line 2: reference 'BANK-1' was imported before"):
+    with pytest.raises(BadImportFile, match="line 2: reference 'BANK-1' was imported before"):
         payments(np_world, f"{NP},400.00,2026-11-01,BANK-1")
-    with pytest.raises(ImportError_, match="line 3: reference 'BANK-2' repeats line 2"):
+    with pytest.raises(BadImportFile, match="line 3: reference 'BANK-2' repeats line 2"):
         payments(np_world, f"{NP},1.00,2026-11-01,BANK-2", f"{NP},1.00,2026-11-01,BANK-2")
     assert np_world.services.show_subscriber(NP)["postpaid"]["dues"]["minor"] == 40_000
     np_world.assert_ledger_matches()
@@ -136,7 +136,7 @@ def test_a_bad_bill_line_names_its_line_and_imports_nothing(np_world, line, mess
     postpaid_line(np_world, deposit="10.00")
     np_world.add(OTHER, "5")
     good = f"{NP},2026-09-01,2026-09-30,2026-10-01,100.00"
-    with pytest.raises(ImportError_, match=f"line 3: .*{message}"):
+    with pytest.raises(BadImportFile, match=f"line 3: .*{message}"):
         bills(np_world, good, line)
     assert np_world.services.show_subscriber(NP)["postpaid"]["bills"] == []
     assert outbox(np_world) == []

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gateway.domain.account import Bucket
-from gateway.domain.errors import ImportError_
+from gateway.domain.errors import BadImportFile
 
 from .conftest import START, World
 
@@ -101,7 +101,7 @@ class TestRecordIdentity:
         world.add(ME, "1.00")
         path = usage_file(world, [f"{ME},2026-10-31T08:00:00+07:00,sms,1", f"{ME},2026-10-31T08:01:00+07:00,sms,1"])
         world.services.import_usage(path)
-        with pytest.raises(ImportError_, match=r"line 2: record seen before \(imported "):
+        with pytest.raises(BadImportFile, match=r"line 2: record seen before \(imported "):
             world.services.import_usage(path)
         assert balance(world) == (94, 0)
         assert world.sql("SELECT COUNT(*) FROM usage_records")[0][0] == 2
@@ -111,7 +111,7 @@ class TestRecordIdentity:
         world.add(ME, "1.00")
         path = usage_file(world, [f"{ME},2026-10-31T08:00:00+07:00,sms,1", f"{ME},2026-10-31T09:00:00+07:00,sms,1",
                                   f"{ME},2026-10-31T01:00:00+00:00,sms,1"])
-        with pytest.raises(ImportError_, match=r"line 4: record seen before \(repeats line 2\)"):
+        with pytest.raises(BadImportFile, match=r"line 4: record seen before \(repeats line 2\)"):
             world.services.import_usage(path)
         assert balance(world) == (100, 0)
         assert world.sql("SELECT COUNT(*) FROM usage_records")[0][0] == 0
@@ -138,7 +138,7 @@ class TestBadLines:
     def test_a_bad_line_is_named_and_nothing_is_imported(self, world, line, message):
         world.add(ME, "1.00")
         path = usage_file(world, [f"{ME},2026-10-31T07:00:00+07:00,sms,1", line])
-        with pytest.raises(ImportError_, match=message):
+        with pytest.raises(BadImportFile, match=message):
             world.services.import_usage(path)
         assert balance(world) == (100, 0)
         assert world.sql("SELECT COUNT(*) FROM usage_records")[0][0] == 0
@@ -147,7 +147,7 @@ class TestBadLines:
     def test_a_wrong_header_is_refused(self, world):
         path = world.tmp / "u.csv"
         path.write_text("msisdn,when,kind,quantity\n", encoding="utf-8")
-        with pytest.raises(ImportError_, match="line 1: header must be msisdn,started_at,kind,quantity"):
+        with pytest.raises(BadImportFile, match="line 1: header must be msisdn,started_at,kind,quantity"):
             world.services.import_usage(path)
 
 
@@ -173,7 +173,7 @@ class TestChunks:
         world.add(ME, "1.00")
         lines = [f"{ME},2026-10-31T08:0{i}:00+07:00,sms,1" for i in range(3)]
         lines += [f"{ME},2026-10-31T08:00:00+07:00,sms,1"]
-        with pytest.raises(ImportError_, match=r"line 5: record seen before \(repeats line 2\)"):
+        with pytest.raises(BadImportFile, match=r"line 5: record seen before \(repeats line 2\)"):
             world.services.import_usage(usage_file(world, lines))
         assert balance(world) == (100, 0)
 

@@ -18,8 +18,8 @@ from gateway.clock import SystemClock
 from gateway.config import SmppSettings
 from gateway.domain.money import Money
 from gateway.profile import OperatorProfile, load_profile
+from gateway.services.api import Services
 from gateway.services.batcher import Batcher
-from gateway.services.facade import Services
 from gateway.services.ports import Context
 from gateway.sms.runtime import SmsRuntime
 from gateway.store import Store, open_store

@@ -20,7 +20,7 @@ from gateway.app import default_texts
 from gateway.clock import SystemClock
 from gateway.config import Settings
 from gateway.profile import OperatorProfile, load_profile
-from gateway.services.facade import Services
+from gateway.services.api import Services
 from gateway.services.ports import Context
 from gateway.store import Store
 from simulator import RunningSimulator, SimulatorSettings, start_simulator

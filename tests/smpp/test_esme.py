@@ -8,8 +8,8 @@ import struct
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
+from gateway.services.api import Services
 from gateway.services.campaign import queue_campaign
-from gateway.services.facade import Services
 from gateway.services.model import OutgoingSms
 from gateway.sms.runtime import SmsRuntime
 from gateway.store import Store

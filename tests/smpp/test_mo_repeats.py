@@ -9,7 +9,7 @@ import pytest
 from gateway.clock import FixedClock
 from gateway.domain.money import Money
 from gateway.profile import OperatorProfile
-from gateway.services.facade import Services
+from gateway.services.api import Services
 from gateway.services.ports import Context
 from gateway.sms.runtime import SmsRuntime
 from gateway.store import Store

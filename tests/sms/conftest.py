@@ -12,7 +12,7 @@ from gateway.clock import FixedClock
 from gateway.domain.money import Money
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services import sms_delivery
-from gateway.services.facade import Services
+from gateway.services.api import Services
 from gateway.services.ports import Context
 from gateway.store import Store
 from tests.backends import BACKENDS, Backend, open_backend, rows

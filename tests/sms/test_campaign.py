@@ -8,7 +8,7 @@ import pytest
 
 import gateway.cli as cli
 from gateway.domain.channels import Channel
-from gateway.services.facade import Services
+from gateway.services.api import Services
 from gateway.store import Store
 from gateway.store import sms as sms_store
 from tests.sms.conftest import OTHER, SUBSCRIBER, outbox

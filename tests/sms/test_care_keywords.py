@@ -11,7 +11,7 @@ import pytest
 from gateway.clock import FixedClock
 from gateway.domain.money import Money
 from gateway.profile import load_profile
-from gateway.services.facade import Services
+from gateway.services.api import Services
 from gateway.services.ports import Context
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from gateway.services.api import Services
 from gateway.services.batcher import Batcher
-from gateway.services.facade import Services
 from gateway.services.model import OutgoingSms
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.codec import decode_text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from gateway.clock import FixedClock
-from gateway.services.facade import Services
+from gateway.services.api import Services
 from gateway.services.model import OutgoingSms
 from gateway.smpp.codec import decode_text
 from gateway.store import Store

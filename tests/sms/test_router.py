@@ -8,7 +8,7 @@ import pytest
 
 from gateway.domain.channels import Channel
 from gateway.domain.money import Money
-from gateway.services.facade import Services
+from gateway.services.api import Services
 from gateway.services.model import ReportLost
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter

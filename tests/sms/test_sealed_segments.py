@@ -8,8 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from gateway.domain.money import Money
+from gateway.services.api import Services
 from gateway.services.batcher import Batcher
-from gateway.services.facade import Services
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.hook import StoreHook
 from gateway.sms import runtime as rt

@@ -10,8 +10,8 @@ import pytest
 
 from gateway.domain.money import Money
 from gateway.services import sms_delivery
+from gateway.services.api import Services
 from gateway.services.batcher import Batcher
-from gateway.services.facade import Services
 from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.hook import StoreHook
 from gateway.sms import keywords as kw

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from gateway.domain.channels import Channel
 from gateway.domain.money import Money
-from gateway.services.facade import Services
+from gateway.services.api import Services
 from gateway.services.model import ReportLost, TopUp
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
