@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from gateway.store.db import date_from_iso, from_iso, iso
+from gateway.store.times import date_from_iso, from_iso, iso
 
 #: Ids per ``IN (…)`` list: under SQLite's host-parameter limit.
 _CHUNK = 500

@@ -15,8 +15,8 @@ from typing import Any
 from gateway.domain.account import Bucket, LedgerEntry
 from gateway.domain.money import Currency, Money
 from gateway.domain.postpaid import Bill, Notice, PostpaidAccount
-from gateway.store.db import iso
 from gateway.store.port import DuplicateBill, DuplicatePayment
+from gateway.store.times import iso
 
 #: The subscriber columns a postpaid record is read from (``SELECT s.<these>``).
 COLUMNS = ("deposit_minor", "dues_minor", "unbilled_minor", "notice_sent_at", "discontinue_at", "discontinued_at")

@@ -26,13 +26,13 @@ from gateway.store import locks as locks_sql
 from gateway.store import port
 from gateway.store.care import SqliteCare
 from gateway.store.console import SqliteAudit, SqliteReports
-from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.journal import SqliteJournal
 from gateway.store.line_events import ConsentSql, LostReportsSql
 from gateway.store.port import DuplicateNumber, LineSummary, StoredTopUp, SubscriberRecord
 from gateway.store.postpaid import SqlitePostpaid
 from gateway.store.sessions import SessionsSql
 from gateway.store.sms import InboxSql, OutboxSql
+from gateway.store.times import date_from_iso, from_iso, iso
 from gateway.store.usage import SqliteActivity, SqliteUsage
 
 

@@ -20,8 +20,8 @@ from typing import Any
 from gateway.domain.account import Account, LedgerEntry
 from gateway.domain.money import Currency
 from gateway.store import accounts as accounts_sql
-from gateway.store.db import iso
 from gateway.store.port import DuplicateUsage, RatedUsage, SubscriberRecord, UsageLine
+from gateway.store.times import iso
 
 #: Host parameters per ``IN (...)`` (SQLite's default limit is far above; statements stay short).
 _IN_CHUNK = 500
