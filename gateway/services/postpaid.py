@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gateway.domain import postpaid as rules
 from gateway.domain.account import LedgerEntry
-from gateway.domain.errors import BadImportFile, GatewayError, InvalidInput, NotPostpaid
+from gateway.domain.errors import BadImportFile, GatewayError, InvalidInput
 from gateway.domain.money import Money, parse_amount
 from gateway.domain.policy import PostpaidPolicy
 from gateway.domain.postpaid import Bill, PostpaidAccount, Review
@@ -71,23 +71,6 @@ def view(ctx: Context, record: SubscriberRecord, bills: list[Bill], now: datetim
         penalty_basis_points=policy.late_penalty.basis_points if policy.late_penalty else 0,
         bills=tuple(bills),
     )
-
-
-def check_bill(ctx: Context, msisdn: str) -> BillView:
-    """The caller's latest bill, dues against the deposit and unbilled usage (refused from a lost SIM).
-
-    Raises:
-        NotPostpaid: a prepaid line. LineLost, NumberRecycled, UnknownSubscriber.
-    """
-    from gateway.services.accounts import find_originator
-
-    now = ctx.clock.now()
-    uow = ctx.store.read_uow()  # channels may hold a snapshot around this call already
-    record = find_originator(ctx, uow, msisdn)
-    if record.postpaid is None or ctx.profile.policy.postpaid is None:
-        raise NotPostpaid(f"{msisdn} is not a postpaid line", msisdn)
-    bills = uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
-    return view(ctx, record, bills, now)
 
 
 # --- the one way a line changes ---------------------------------------------------
