@@ -20,6 +20,7 @@ import struct
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 from aiosmpplib import BindTransceiver, PhoneNumber, SubmitSm
 
@@ -86,17 +87,37 @@ async def measure_submit_rate(
             await writer.wait_closed()
 
 
+@dataclass(frozen=True)
+class _Account:
+    system_id: str = "selfcare"
+    password: str = "secret"
+
+
+@dataclass(frozen=True)
+class _Operator:
+    profile: str = "smart-kh"
+
+
+@dataclass(frozen=True)
+class _BenchGateway:
+    """The gateway our simulator stands in for here (``simulator.runner.GatewaySettings``): the account
+    the bench binds with (the gateway's default one, which both servers accept) and the default profile."""
+
+    smpp: _Account = _Account()
+    operator: _Operator = _Operator()
+
+
 async def ceiling(port: int, count: int, window: int = 64) -> float:
     """submit_sm/s of the SMSC on ``port`` (the bench credentials), after a warm-up of up to 2,000."""
-    await measure_submit_rate("127.0.0.1", port, "selfcare", "secret", min(count, 2000), window)
-    return await measure_submit_rate("127.0.0.1", port, "selfcare", "secret", count, window)
+    account = _Account()
+    await measure_submit_rate("127.0.0.1", port, account.system_id, account.password, min(count, 2000), window)
+    return await measure_submit_rate("127.0.0.1", port, account.system_id, account.password, count, window)
 
 
 async def _serve_ours(port: int) -> None:
-    from gateway.config import Settings
     from simulator import SimulatorSettings, start_simulator
 
-    await start_simulator(SimulatorSettings(port=port, control_port=0), Settings())
+    await start_simulator(SimulatorSettings(port=port, control_port=0), _BenchGateway())
     await asyncio.Event().wait()
 
 
