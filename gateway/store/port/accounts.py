@@ -14,6 +14,12 @@ from gateway.domain.policy import AttemptLimit
 from gateway.domain.postpaid import Bill, PostpaidAccount
 from gateway.domain.vouchers import Voucher
 
+__all__ = [
+    "LOCK_KINDS", "Accounts", "Activity", "Consent", "DuplicateBill", "DuplicateNumber", "DuplicatePayment",
+    "DuplicateUsage", "LineSummary", "Locks", "LostReports", "Postpaid", "RatedUsage", "RateLimits",
+    "StoredTopUp", "SubscriberRecord", "TopUps", "Usage", "UsageLine", "Vouchers"
+]
+
 
 @dataclass(frozen=True)
 class SubscriberRecord:

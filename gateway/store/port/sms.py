@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+__all__ = [
+    "DEFAULT_LEASE", "FINAL_STATES", "INBOX_LEASE", "LIVE_OUTBOX_STATES", "OUTBOX_KINDS", "OUTBOX_STATES",
+    "DeliveryReport", "Event", "InboundSms", "Inbox", "InboxMessage", "Outbox", "OutboxFigures", "OutboxRow",
+    "OutgoingSms", "Purged", "SendFailed", "Submitted", "Unacknowledged", "claimant", "place_of"
+]
+
 
 @dataclass(frozen=True)
 class OutgoingSms:
