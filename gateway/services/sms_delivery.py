@@ -122,7 +122,7 @@ def answer_inbox(db: Database, replies: list[values.OutgoingSms], outcomes: Sequ
     """Queue ``replies`` and mark the rows answered ((inbox id, status, error) each), together;
     returns how many replies were new."""
     with db.write_uow() as uow:
-        queued = sum(uow.outbox.enqueue(reply, now) is not None for reply in replies)
+        queued = uow.outbox.enqueue_many(replies, now)
         uow.inbox.mark_many(outcomes, now)
     return queued
 

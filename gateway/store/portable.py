@@ -38,8 +38,9 @@ class SqliteFlavour:
     def _run(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         return self._conn.execute(query, params)
 
-    def _many(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._conn.executemany(query, rows)
+    def _many(self, query: str, rows: Sequence[Sequence[Any]]) -> int:
+        """``query`` once per row, in one call; the rows it changed, all told."""
+        return int(self._conn.executemany(query, rows).rowcount) if rows else 0
 
     def _scalar(self, query: str, params: Sequence[Any] = ()) -> Any:
         row = self._conn.execute(query, params).fetchone()

@@ -32,8 +32,8 @@ class PgFlavour:
     def _run(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         return self._conn.execute(pg(query), params)
 
-    def _many(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._conn.executemany(pg(query), rows)
+    def _many(self, query: str, rows: Sequence[Sequence[Any]]) -> int:
+        return int(self._conn.executemany(pg(query), rows))
 
     def _scalar(self, query: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.scalar(pg(query), params)
