@@ -22,6 +22,7 @@ from gateway.domain.money import Money, parse_amount
 from gateway.domain.policy import PostpaidPolicy
 from gateway.domain.postpaid import Bill, PostpaidAccount, Review
 from gateway.domain.statements import period_bounds
+from gateway.services.batches import live_lines
 from gateway.services.csvfile import read_rows
 from gateway.services.model import BillView, OutgoingSms
 from gateway.services.ports import Context
@@ -29,7 +30,6 @@ from gateway.store.port import DuplicateBill, DuplicatePayment, SubscriberRecord
 
 BILL_FIELDS = ("msisdn", "period_start", "period_end", "issued_on", "amount")
 PAYMENT_FIELDS = ("msisdn", "amount", "paid_at", "reference")
-BATCH = 500
 
 
 def policy_of(ctx: Context) -> PostpaidPolicy:
@@ -281,16 +281,13 @@ def run(ctx: Context, now: datetime) -> PostpaidReport:
     policy = policy_of(ctx)
     tz = ctx.profile.time_zone
     due = ctx.store.read_uow().postpaid.due_for_review()
-    for start in range(0, len(due), BATCH):
-        with ctx.store.write_uow() as uow:
-            for msisdn in due[start:start + BATCH]:
-                record = uow.accounts.load_live(msisdn, ctx.profile.currency)
-                if record is None or record.postpaid is None:
-                    continue
-                settle_line(ctx, uow, record, record.postpaid, [], now, reference="lifecycle", channel="system",
-                        counts=counts)
-                if record.lost_reference is None:
-                    _remind(ctx, uow, record, now, tz, policy, counts)
+    for uow, record in live_lines(ctx, due):
+        if record.postpaid is None:
+            continue
+        settle_line(ctx, uow, record, record.postpaid, [], now, reference="lifecycle", channel="system",
+                    counts=counts)
+        if record.lost_reference is None:
+            _remind(ctx, uow, record, now, tz, policy, counts)
     return PostpaidReport(counts.penalties, counts.notices, counts.discontinued, counts.reactivated,
                           counts.reminders)
 
