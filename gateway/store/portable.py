@@ -14,6 +14,7 @@ is the other.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -50,6 +51,15 @@ class SqliteFlavour:
         """Run an INSERT; the new row's id (None: ``ON CONFLICT DO NOTHING`` skipped it)."""
         cur = self._conn.execute(query, params)
         return cur.lastrowid if cur.rowcount else None
+
+    def _insert_unique(self, query: str, params: Sequence[Any], duplicate: type[Exception]) -> int:
+        """Run an INSERT that a unique index may refuse: the new row's id, or ``duplicate`` raised with the
+        database's words (the statement undone, the transaction still usable)."""
+        try:
+            cur = self._conn.execute(query, params)
+        except sqlite3.IntegrityError as exc:
+            raise duplicate(str(exc)) from exc
+        return int(cur.lastrowid)
 
     @staticmethod
     def _starts_with(column: str) -> str:
