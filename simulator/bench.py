@@ -88,28 +88,30 @@ async def measure_submit_rate(
 
 
 @dataclass(frozen=True)
-class _Account:
+class _StandIn:
+    """The gateway our simulator stands in for here, as ``start_simulator`` reads it
+    (``simulator.runner.GatewaySettings``): the account the bench binds with (the gateway's default
+    one, which both servers accept) and the default profile."""
+
     system_id: str = "selfcare"
     password: str = "secret"
-
-
-@dataclass(frozen=True)
-class _Operator:
     profile: str = "smart-kh"
 
+    @property
+    def smpp(self) -> _StandIn:
+        return self
 
-@dataclass(frozen=True)
-class _BenchGateway:
-    """The gateway our simulator stands in for here (``simulator.runner.GatewaySettings``): the account
-    the bench binds with (the gateway's default one, which both servers accept) and the default profile."""
+    @property
+    def operator(self) -> _StandIn:
+        return self
 
-    smpp: _Account = _Account()
-    operator: _Operator = _Operator()
+
+BENCH_GATEWAY = _StandIn()
 
 
 async def ceiling(port: int, count: int, window: int = 64) -> float:
     """submit_sm/s of the SMSC on ``port`` (the bench credentials), after a warm-up of up to 2,000."""
-    account = _Account()
+    account = BENCH_GATEWAY.smpp
     await measure_submit_rate("127.0.0.1", port, account.system_id, account.password, min(count, 2000), window)
     return await measure_submit_rate("127.0.0.1", port, account.system_id, account.password, count, window)
 
@@ -117,7 +119,7 @@ async def ceiling(port: int, count: int, window: int = 64) -> float:
 async def _serve_ours(port: int) -> None:
     from simulator import SimulatorSettings, start_simulator
 
-    await start_simulator(SimulatorSettings(port=port, control_port=0), _BenchGateway())
+    await start_simulator(SimulatorSettings(port=port, control_port=0), BENCH_GATEWAY)
     await asyncio.Event().wait()
 
 
