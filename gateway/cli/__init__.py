@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sqlite3
 import sys
@@ -98,6 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return 130
+
+
+def print_json(value: Any) -> int:
+    """Print what a reading command shows as indented JSON (text as it is, not escaped); its exit code."""
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+    return 0
 
 
 def command_group(sub: Any, name: str, help: str) -> Any:

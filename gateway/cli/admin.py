@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.cli import DEMO_DB, CliError, add_config_option, command_group
+from gateway.cli import DEMO_DB, CliError, add_config_option, command_group, print_json
 from gateway.clock import Clock, FixedClock, SystemClock
 from gateway.config import Settings, load_settings, mask_url
 from gateway.domain.errors import InvalidInput
@@ -154,8 +154,7 @@ def cmd_subscribers_add(args: argparse.Namespace) -> int:
 
 def cmd_subscribers_show(args: argparse.Namespace) -> int:
     services = open_services(args, _clock_at(args.now))
-    print(json.dumps(services.show_subscriber(_msisdn(services, args.msisdn)), ensure_ascii=False, indent=2))
-    return 0
+    return print_json(services.show_subscriber(_msisdn(services, args.msisdn)))
 
 
 def cmd_subscribers_reissue(args: argparse.Namespace) -> int:
