@@ -20,6 +20,7 @@ import struct
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 from aiosmpplib import BindTransceiver, PhoneNumber, SubmitSm
 
@@ -86,17 +87,39 @@ async def measure_submit_rate(
             await writer.wait_closed()
 
 
+@dataclass(frozen=True)
+class _StandIn:
+    """The gateway our simulator stands in for here, as ``start_simulator`` reads it
+    (``simulator.runner.GatewaySettings``): the account the bench binds with (the gateway's default
+    one, which both servers accept) and the default profile."""
+
+    system_id: str = "selfcare"
+    password: str = "secret"
+    profile: str = "smart-kh"
+
+    @property
+    def smpp(self) -> _StandIn:
+        return self
+
+    @property
+    def operator(self) -> _StandIn:
+        return self
+
+
+BENCH_GATEWAY = _StandIn()
+
+
 async def ceiling(port: int, count: int, window: int = 64) -> float:
     """submit_sm/s of the SMSC on ``port`` (the bench credentials), after a warm-up of up to 2,000."""
-    await measure_submit_rate("127.0.0.1", port, "selfcare", "secret", min(count, 2000), window)
-    return await measure_submit_rate("127.0.0.1", port, "selfcare", "secret", count, window)
+    account = BENCH_GATEWAY.smpp
+    await measure_submit_rate("127.0.0.1", port, account.system_id, account.password, min(count, 2000), window)
+    return await measure_submit_rate("127.0.0.1", port, account.system_id, account.password, count, window)
 
 
 async def _serve_ours(port: int) -> None:
-    from gateway.config import Settings
     from simulator import SimulatorSettings, start_simulator
 
-    await start_simulator(SimulatorSettings(port=port, control_port=0), Settings())
+    await start_simulator(SimulatorSettings(port=port, control_port=0), BENCH_GATEWAY)
     await asyncio.Event().wait()
 
 

@@ -110,10 +110,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # (what the trees and texts are chosen by) and their own ports, never the services or the settings.
     "menus": ("menus", "gateway.domain", "gateway.profile"),
     # The SMSC simulator, a test tool beside the product: the SMPP codec and the profile's number plan.
-    # Its own settings through ``gateway.configfile``; ``gateway.config`` only where ``simulator.bench``
-    # starts a reference gateway for comparison.
-    "simulator": ("simulator", "gateway.configfile", "gateway.config", "gateway.domain", "gateway.logs",
-                  "gateway.profile", "gateway.smpp", "aiosmpplib", "aiohttp", "smpp34"),
+    # Its own settings through ``gateway.configfile``, never the gateway's settings.
+    "simulator": ("simulator", "gateway.configfile", "gateway.domain", "gateway.logs", "gateway.profile",
+                  "gateway.smpp", "aiosmpplib", "aiohttp", "smpp34"),
     # The benchmark drives the product as a user would, and reads its database to check the figures.
     "benchmarks": ("benchmarks", "gateway", "menus", "simulator", "aiohttp", "psycopg", "sqlite3",
                    "structlog"),
@@ -245,12 +244,7 @@ def _mutual_imports() -> list[tuple[str, str]]:
 
 #: Pairs of modules that import each other today, each with the branch that removes it; the lead
 #: drops an entry when that branch is merged (``test_the_known_mutual_imports_are_still_there`` says when).
-KNOWN_MUTUAL = {
-    # Within one package, not named by issue 17; left to the package's owner.
-    ("gateway.store.db", "gateway.store.sqlite_uow"): "within the SQLite adapter (i17-store's package)",
-    ("gateway.services.accounts", "gateway.services.postpaid"): "within the services",
-    ("gateway.domain.errors", "gateway.domain.money"): "within the domain",
-}
+KNOWN_MUTUAL: dict[tuple[str, str], str] = {}
 
 
 def test_no_two_modules_import_each_other():

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sqlite3
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from gateway.config import ConfigError
 from gateway.domain.errors import GatewayError
@@ -98,6 +99,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return 130
+
+
+def print_json(value: Any) -> int:
+    """Print what a reading command shows as indented JSON (text as it is, not escaped); its exit code."""
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+    return 0
+
+
+def command_group(sub: Any, name: str, help: str) -> Any:
+    """The subcommands of command ``name`` (``gateway <name> COMMAND``), one of which must be given."""
+    return sub.add_parser(name, help=help).add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.cli import DEMO_DB, CliError, add_config_option
+from gateway.cli import DEMO_DB, CliError, add_config_option, command_group, print_json
 from gateway.clock import Clock, FixedClock, SystemClock
 from gateway.config import Settings, load_settings, mask_url
 from gateway.domain.errors import InvalidInput
@@ -20,6 +21,18 @@ from gateway.services import Context, Services
 from gateway.services.accounts_import import parse_expiry
 from gateway.store import Store, open_database
 from gateway.store.migrations import current_version
+
+
+def importing(noun: str, run: Callable[[Services, Path], int]) -> Callable[[argparse.Namespace], int]:
+    """The command ``<noun>s import FILE``: ``run`` (a ``Services`` method, all or nothing), then how
+    many ``noun`` went in."""
+
+    def command(args: argparse.Namespace) -> int:
+        count = run(open_services(args), Path(args.file))
+        print(f"imported {count} {noun}{'' if count == 1 else 's'}")
+        return 0
+
+    return command
 
 
 def command_settings(args: argparse.Namespace, *, check_secret: bool = True) -> Settings:
@@ -141,15 +154,7 @@ def cmd_subscribers_add(args: argparse.Namespace) -> int:
 
 def cmd_subscribers_show(args: argparse.Namespace) -> int:
     services = open_services(args, _clock_at(args.now))
-    print(json.dumps(services.show_subscriber(_msisdn(services, args.msisdn)), ensure_ascii=False, indent=2))
-    return 0
-
-
-def cmd_subscribers_import(args: argparse.Namespace) -> int:
-    services = open_services(args)
-    count = services.import_subscribers(Path(args.file))
-    print(f"imported {count} subscriber{'' if count == 1 else 's'}")
-    return 0
+    return print_json(services.show_subscriber(_msisdn(services, args.msisdn)))
 
 
 def cmd_subscribers_reissue(args: argparse.Namespace) -> int:
@@ -219,13 +224,6 @@ def cmd_vouchers_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_vouchers_import(args: argparse.Namespace) -> int:
-    services = open_services(args)
-    count = services.import_vouchers(Path(args.file))
-    print(f"imported {count} voucher{'' if count == 1 else 's'}")
-    return 0
-
-
 # --- lifecycle ---------------------------------------------------------------
 
 def cmd_lifecycle_run(args: argparse.Namespace) -> int:
@@ -249,14 +247,12 @@ def cmd_lifecycle_run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    db = sub.add_parser("db", help="database schema").add_subparsers(
-        dest="db_command", required=True, metavar="COMMAND")
+    db = command_group(sub, "db", "database schema")
     p = db.add_parser("migrate", help="create or upgrade the schema")
     add_config_option(p)
     p.set_defaults(run=cmd_db_migrate)
 
-    subs = sub.add_parser("subscribers", help="add, show, import, unblock and unlock subscribers").add_subparsers(
-        dest="subscribers_command", required=True, metavar="COMMAND")
+    subs = command_group(sub, "subscribers", "add, show, import, unblock and unlock subscribers")
     p = subs.add_parser("add", help="add a subscriber")
     p.add_argument("msisdn")
     p.add_argument("--balance", default="0", metavar="AMOUNT", help="opening main balance, e.g. 6.00")
@@ -281,7 +277,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                        "(all or nothing)")
     p.add_argument("file")
     add_config_option(p)
-    p.set_defaults(run=cmd_subscribers_import)
+    p.set_defaults(run=importing("subscriber", Services.import_subscribers))
 
     p = subs.add_parser("reissue", help="give a deactivated number back to its subscriber for the profile's fee")
     p.add_argument("msisdn")
@@ -299,8 +295,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_config_option(p)
     p.set_defaults(run=cmd_subscribers_unlock)
 
-    promo = sub.add_parser("promo", help="promotional funds").add_subparsers(
-        dest="promo_command", required=True, metavar="COMMAND")
+    promo = command_group(sub, "promo", "promotional funds")
     p = promo.add_parser("grant", help="grant promotional funds")
     p.add_argument("msisdn")
     p.add_argument("amount")
@@ -308,8 +303,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_config_option(p)
     p.set_defaults(run=cmd_promo_grant)
 
-    vouchers = sub.add_parser("vouchers", help="voucher stock").add_subparsers(
-        dest="vouchers_command", required=True, metavar="COMMAND")
+    vouchers = command_group(sub, "vouchers", "voucher stock")
     p = vouchers.add_parser("generate", help="create vouchers; PINs go to FILE only")
     p.add_argument("--count", type=_positive_int, required=True)
     p.add_argument("--amount", required=True)
@@ -323,10 +317,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = vouchers.add_parser("import", help="CSV: serial,pin,amount,active_days[,expires_on]")
     p.add_argument("file")
     add_config_option(p)
-    p.set_defaults(run=cmd_vouchers_import)
+    p.set_defaults(run=importing("voucher", Services.import_vouchers))
 
-    lifecycle = sub.add_parser("lifecycle", help="expiry and SIM life cycle").add_subparsers(
-        dest="lifecycle_command", required=True, metavar="COMMAND")
+    lifecycle = command_group(sub, "lifecycle", "expiry and SIM life cycle")
     p = lifecycle.add_parser("run", help="advance expiry and the SIM life cycle to NOW")
     p.add_argument("--now", type=_moment, metavar="ISO-8601")
     add_config_option(p)

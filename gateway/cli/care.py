@@ -10,9 +10,8 @@ the operator's time zone, money as ``{"minor", "display"}``.
 from __future__ import annotations
 
 import argparse
-import json
 
-from gateway.cli import CliError, add_config_option
+from gateway.cli import CliError, add_config_option, command_group, print_json
 from gateway.cli.admin import open_services
 from gateway.domain.money import parse_amount
 from gateway.services.oversight import complaint_json, dispute_json
@@ -20,9 +19,7 @@ from gateway.services.oversight import complaint_json, dispute_json
 
 def cmd_disputes_list(args: argparse.Namespace) -> int:
     services = open_services(args)
-    rows = services.list_disputes(open_only=args.open)
-    print(json.dumps([dispute_json(services.profile, row) for row in rows], ensure_ascii=False, indent=2))
-    return 0
+    return print_json([dispute_json(services.profile, row) for row in services.list_disputes(open_only=args.open)])
 
 
 def cmd_disputes_resolve(args: argparse.Namespace) -> int:
@@ -43,8 +40,7 @@ def cmd_disputes_resolve(args: argparse.Namespace) -> int:
 def cmd_complaints_list(args: argparse.Namespace) -> int:
     services = open_services(args)
     rows = services.list_complaints(open_only=args.open)
-    print(json.dumps([complaint_json(services.profile, row) for row in rows], ensure_ascii=False, indent=2))
-    return 0
+    return print_json([complaint_json(services.profile, row) for row in rows])
 
 
 def cmd_complaints_close(args: argparse.Namespace) -> int:
@@ -55,8 +51,7 @@ def cmd_complaints_close(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    disputes = sub.add_parser("disputes", help="bill disputes (004 clauses 3(B).4, 9.3)").add_subparsers(
-        dest="disputes_command", required=True, metavar="COMMAND")
+    disputes = command_group(sub, "disputes", "bill disputes (004 clauses 3(B).4, 9.3)")
     p = disputes.add_parser("list", help="disputes as JSON, oldest first")
     p.add_argument("--open", action="store_true", help="only those not resolved yet")
     add_config_option(p)
@@ -75,8 +70,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_config_option(p)
     p.set_defaults(run=cmd_disputes_resolve)
 
-    complaints = sub.add_parser("complaints", help="written complaints (004 clauses 9.1, 10.1)").add_subparsers(
-        dest="complaints_command", required=True, metavar="COMMAND")
+    complaints = command_group(sub, "complaints", "written complaints (004 clauses 9.1, 10.1)")
     p = complaints.add_parser("list", help="complaints as JSON, oldest first")
     p.add_argument("--open", action="store_true", help="only those not answered yet")
     add_config_option(p)

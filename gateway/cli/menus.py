@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from gateway.cli import EXIT_REFUSED, CliError, add_config_option
+from gateway.cli import EXIT_REFUSED, CliError, add_config_option, command_group
 from gateway.config import load_settings
 from gateway.profile import OperatorProfile, load_profile
 from menus.paging import ScreenLimits
@@ -79,8 +79,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    menus = sub.add_parser("menus", help="lint or draw the menu trees of the profile").add_subparsers(
-        dest="menus_command", required=True, metavar="COMMAND")
+    menus = command_group(sub, "menus", "lint or draw the menu trees of the profile")
     check: argparse.ArgumentParser = menus.add_parser(
         "check", help="lint every menu tree and text of the profile; one line per problem, exit 2 if any",
         description=CHECK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gateway.cli import add_config_option
+from gateway.cli import add_config_option, command_group
 from gateway.cli.admin import open_services
 
 
@@ -32,8 +32,7 @@ def cmd_usage_import(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    usage = sub.add_parser("usage", help="usage records").add_subparsers(
-        dest="usage_command", required=True, metavar="COMMAND")
+    usage = command_group(sub, "usage", "usage records")
     p: argparse.ArgumentParser = usage.add_parser(
         "import", help="CSV msisdn,started_at,kind,quantity: rate, charge, count as activity (all or nothing)")
     p.add_argument("file")

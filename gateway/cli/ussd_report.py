@@ -13,7 +13,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from gateway.cli import CliError, add_config_option
+from gateway.cli import CliError, add_config_option, command_group
 from gateway.domain.funnel import Outcome, Reported
 from gateway.services import Services
 from gateway.services.journal import Agreement, FunnelReport
@@ -55,8 +55,7 @@ _LABELS = {Outcome.COMPLETED: "completed", Outcome.ABANDONED: "abandoned", Outco
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    ussd = sub.add_parser("ussd", help="USSD records").add_subparsers(
-        dest="ussd_command", required=True, metavar="COMMAND")
+    ussd = command_group(sub, "ussd", "USSD records")
     p = ussd.add_parser("report", help="dialogues by service code and outcome, and where unfinished ones stopped",
                         description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--since", metavar="ISO-8601", help="only dialogues started at or after this time")

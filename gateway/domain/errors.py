@@ -41,13 +41,15 @@ Entry points turn these into a polite USSD ``END`` screen, an SMS reply, a
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import date, datetime
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from datetime import date
 
-    from gateway.domain.money import Money
+class Amount(Protocol):
+    """The sum a refusal names (a ``gateway.domain.money.Money``, which parses its amounts with the
+    refusals of this module): shown in the message as it displays."""
+
+    def display(self) -> str: ...
 
 
 class GatewayError(Exception):
@@ -169,7 +171,7 @@ class LostReportLocked(LostReportError):
 class BalanceAboveMaximum(GatewayError):
     """A credit would take a line's funds over ``maximum``; nothing was changed."""
 
-    def __init__(self, maximum: Money) -> None:
+    def __init__(self, maximum: Amount) -> None:
         super().__init__(f"the balance would exceed the maximum of {maximum.display()}")
         self.maximum = maximum
 
@@ -217,7 +219,7 @@ class DisputeSettled(CareRequestError):
 class ArrearsOutstanding(CareRequestError):
     """004 clause 5.1(b): no action on a number change until the arrears are cleared."""
 
-    def __init__(self, arrears: Money) -> None:
+    def __init__(self, arrears: Amount) -> None:
         super().__init__(f"arrears of {arrears.display()} must be cleared first")
         self.arrears = arrears
 

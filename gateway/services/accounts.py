@@ -9,6 +9,7 @@ from gateway.domain import account as rules
 from gateway.domain import postpaid as postpaid_rules
 from gateway.domain.errors import (
     InvalidInput,
+    NotPostpaid,
     NumberRecycled,
     SubscriberExists,
     UnknownSubscriber,
@@ -119,6 +120,21 @@ def check_balance(ctx: Context, msisdn: str) -> BalanceView:
     if view.state in GONE:
         raise NumberRecycled(f"number {msisdn} is due for recycling", msisdn)
     return view
+
+
+def check_bill(ctx: Context, msisdn: str) -> BillView:
+    """The caller's latest bill, dues against the deposit and unbilled usage (refused from a lost SIM).
+
+    Raises:
+        NotPostpaid: a prepaid line. LineLost, NumberRecycled, UnknownSubscriber.
+    """
+    now = ctx.clock.now()
+    uow = ctx.store.read_uow()  # channels may hold a snapshot around this call already
+    record = find_originator(ctx, uow, msisdn)
+    if record.postpaid is None or ctx.profile.policy.postpaid is None:
+        raise NotPostpaid(f"{msisdn} is not a postpaid line", msisdn)
+    bills = uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
+    return postpaid.view(ctx, record, bills, now)
 
 
 def subscriber_language(ctx: Context, msisdn: str, uow: UnitOfWork | None = None) -> str:

@@ -142,7 +142,7 @@ class Services:
         return accounts.check_balance(self.ctx, msisdn)
 
     def check_bill(self, msisdn: str) -> BillView:
-        return postpaid.check_bill(self.ctx, msisdn)
+        return accounts.check_bill(self.ctx, msisdn)
 
     def top_up(self, cmd: TopUp) -> TopUpResult:
         return topup.top_up(self.ctx, cmd)

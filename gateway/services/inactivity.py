@@ -34,11 +34,10 @@ from gateway.domain.lifecycle import LineState
 from gateway.domain.money import Money
 from gateway.domain.rating import debit, spendable
 from gateway.services.accounts import line_facts, view_of
+from gateway.services.batches import BATCH, live_lines
 from gateway.services.model import OutgoingSms
 from gateway.services.ports import Context
 from gateway.store.port import UnitOfWork
-
-BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -61,34 +60,29 @@ def advance(ctx: Context, now: datetime) -> InactivityReport:
     rule = ctx.profile.lifecycle.inactivity
     if rule is None:
         return InactivityReport()
-    lifecycle, currency, policy = ctx.profile.lifecycle, ctx.profile.currency, ctx.profile.policy
+    lifecycle, policy = ctx.profile.lifecycle, ctx.profile.policy
     deactivated = expired = 0
     due = sorted(set(ctx.store.read_uow().activity.due_for_deactivation(earliest_deactivation_cutoff(now, rule)))
                  | set(ctx.store.read_uow().activity.due_for_release(earliest_expiry_cutoff(now, rule))))
-    for start in range(0, len(due), BATCH):
-        with ctx.store.write_uow() as uow:
-            for msisdn in due[start:start + BATCH]:
-                record = uow.accounts.load_live(msisdn, currency)
-                if record is None:
-                    continue
-                facts = line_facts(record)
-                state = lifecycle.state(facts, now)
-                if state is LineState.ACTIVE:
-                    continue
-                moment = record.deactivated_at
-                if moment is None:
-                    moment = deactivation_at(record.active_since, rule)
-                    uow.activity.deactivate(record.subscriber_id, moment)
-                    deactivated += 1
-                if state is LineState.EXPIRED:
-                    ended = expiry_at(moment, rule)
-                    account, entries = funds.settle(record.account, ended, policy)
-                    account, closing = funds.close_out(account, ended)
-                    if entries or closing:
-                        uow.accounts.save_account(record.subscriber_id, account, entries + closing, now=now,
-                                                  reference="inactivity", channel="system")
-                    uow.activity.release(record.subscriber_id, ended)
-                    expired += 1
+    for uow, record in live_lines(ctx, due):
+        facts = line_facts(record)
+        state = lifecycle.state(facts, now)
+        if state is LineState.ACTIVE:
+            continue
+        moment = record.deactivated_at
+        if moment is None:
+            moment = deactivation_at(record.active_since, rule)
+            uow.activity.deactivate(record.subscriber_id, moment)
+            deactivated += 1
+        if state is LineState.EXPIRED:
+            ended = expiry_at(moment, rule)
+            account, entries = funds.settle(record.account, ended, policy)
+            account, closing = funds.close_out(account, ended)
+            if entries or closing:
+                uow.accounts.save_account(record.subscriber_id, account, entries + closing, now=now,
+                                          reference="inactivity", channel="system")
+            uow.activity.release(record.subscriber_id, ended)
+            expired += 1
     return InactivityReport(deactivated, expired, _remind(ctx, rule, now))
 
 

@@ -28,10 +28,9 @@ from gateway.domain.lifecycle import LineState, line_state, recycle_at
 from gateway.domain.policy import ExpiryLifecycle
 from gateway.services import inactivity, postpaid
 from gateway.services.accounts import view_of
+from gateway.services.batches import live_lines
 from gateway.services.model import OutgoingSms
 from gateway.services.ports import Context
-
-BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -60,32 +59,27 @@ def run(ctx: Context, now: datetime | None = None) -> LifecycleReport:
     due = ctx.store.read_uow().accounts.due_for_lifecycle(now, recycle_cutoff)
     counts = {"settled": 0, "expire": 0, "forfeit": 0, "promo_expire": 0, "recycled": 0}
     recycles = ctx.profile.lifecycle.recycles_on_expiry
-    for start in range(0, len(due), BATCH):
-        with ctx.store.write_uow() as uow:
-            for msisdn in due[start:start + BATCH]:
-                record = uow.accounts.load_live(msisdn, ctx.profile.currency)
-                if record is None:
-                    continue
-                account, entries = rules.settle(record.account, now, policy)
-                expires = account.main_expires_at if record.type == "prepaid" else None
-                if (recycles and expires is not None
-                        and line_state(expires, now, policy) is LineState.RECYCLED):
-                    moment = recycle_at(expires, policy)
-                    account, closing = rules.close_out(account, moment)
-                    entries += closing
-                    uow.accounts.mark_recycled(record.subscriber_id, moment)
-                    counts["recycled"] += 1
-                if entries:
-                    uow.accounts.save_account(record.subscriber_id, account, entries, now=now,
-                                              reference="lifecycle", channel="system")
-                    counts["settled"] += 1
-                for entry in entries:
-                    if entry.kind is EntryKind.EXPIRE and entry.delta.minor < 0:
-                        counts["expire"] += 1
-                    elif entry.kind is EntryKind.FORFEIT:
-                        counts["forfeit"] += 1
-                    elif entry.kind is EntryKind.PROMO_EXPIRE:
-                        counts["promo_expire"] += 1
+    for uow, record in live_lines(ctx, due):
+        account, entries = rules.settle(record.account, now, policy)
+        expires = account.main_expires_at if record.type == "prepaid" else None
+        if (recycles and expires is not None
+                and line_state(expires, now, policy) is LineState.RECYCLED):
+            moment = recycle_at(expires, policy)
+            account, closing = rules.close_out(account, moment)
+            entries += closing
+            uow.accounts.mark_recycled(record.subscriber_id, moment)
+            counts["recycled"] += 1
+        if entries:
+            uow.accounts.save_account(record.subscriber_id, account, entries, now=now,
+                                      reference="lifecycle", channel="system")
+            counts["settled"] += 1
+        for entry in entries:
+            if entry.kind is EntryKind.EXPIRE and entry.delta.minor < 0:
+                counts["expire"] += 1
+            elif entry.kind is EntryKind.FORFEIT:
+                counts["forfeit"] += 1
+            elif entry.kind is EntryKind.PROMO_EXPIRE:
+                counts["promo_expire"] += 1
     reminders = _queue_reminders(ctx, now)
     bills = postpaid.run(ctx, now) if ctx.profile.policy.postpaid is not None else None
     lines = inactivity.advance(ctx, now)
@@ -109,20 +103,15 @@ def _queue_reminders(ctx: Context, now: datetime) -> int:
     sent = 0
     for kind, (after, until) in windows.items():
         numbers = ctx.store.read_uow().accounts.due_for_reminder(kind, after, until)
-        for start in range(0, len(numbers), BATCH):
-            with ctx.store.write_uow() as uow:
-                for msisdn in numbers[start:start + BATCH]:
-                    record = uow.accounts.load_live(msisdn, ctx.profile.currency)
-                    if record is None:
-                        continue
-                    expires = record.account.main_expires_at
-                    if not uow.accounts.mark_reminded(record.subscriber_id, kind, expires, now):
-                        continue
-                    # The expiry in UTC to the microsecond: one key per cycle, as earlier runs queued it.
-                    cycle = expires.astimezone(UTC).isoformat(timespec="microseconds") if expires else None
-                    view = view_of(ctx, record, now)
-                    text = ctx.notices.reminder(kind, view, record.language)
-                    uow.outbox.enqueue(OutgoingSms(record.msisdn, text, ctx.profile.codes.sms_keywords, "reminder",
-                                                   f"reminder:{record.subscriber_id}:{kind}:{cycle}"), now)
-                    sent += 1
+        for uow, record in live_lines(ctx, numbers):
+            expires = record.account.main_expires_at
+            if not uow.accounts.mark_reminded(record.subscriber_id, kind, expires, now):
+                continue
+            # The expiry in UTC to the microsecond: one key per cycle, as earlier runs queued it.
+            cycle = expires.astimezone(UTC).isoformat(timespec="microseconds") if expires else None
+            view = view_of(ctx, record, now)
+            text = ctx.notices.reminder(kind, view, record.language)
+            uow.outbox.enqueue(OutgoingSms(record.msisdn, text, ctx.profile.codes.sms_keywords, "reminder",
+                                           f"reminder:{record.subscriber_id}:{kind}:{cycle}"), now)
+            sent += 1
     return sent

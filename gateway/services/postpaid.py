@@ -17,11 +17,12 @@ from pathlib import Path
 
 from gateway.domain import postpaid as rules
 from gateway.domain.account import LedgerEntry
-from gateway.domain.errors import BadImportFile, GatewayError, InvalidInput, NotPostpaid
+from gateway.domain.errors import BadImportFile, GatewayError, InvalidInput
 from gateway.domain.money import Money, parse_amount
 from gateway.domain.policy import PostpaidPolicy
 from gateway.domain.postpaid import Bill, PostpaidAccount, Review
 from gateway.domain.statements import period_bounds
+from gateway.services.batches import live_lines
 from gateway.services.csvfile import read_rows
 from gateway.services.model import BillView, OutgoingSms
 from gateway.services.ports import Context
@@ -29,7 +30,6 @@ from gateway.store.port import DuplicateBill, DuplicatePayment, SubscriberRecord
 
 BILL_FIELDS = ("msisdn", "period_start", "period_end", "issued_on", "amount")
 PAYMENT_FIELDS = ("msisdn", "amount", "paid_at", "reference")
-BATCH = 500
 
 
 def policy_of(ctx: Context) -> PostpaidPolicy:
@@ -71,23 +71,6 @@ def view(ctx: Context, record: SubscriberRecord, bills: list[Bill], now: datetim
         penalty_basis_points=policy.late_penalty.basis_points if policy.late_penalty else 0,
         bills=tuple(bills),
     )
-
-
-def check_bill(ctx: Context, msisdn: str) -> BillView:
-    """The caller's latest bill, dues against the deposit and unbilled usage (refused from a lost SIM).
-
-    Raises:
-        NotPostpaid: a prepaid line. LineLost, NumberRecycled, UnknownSubscriber.
-    """
-    from gateway.services.accounts import find_originator
-
-    now = ctx.clock.now()
-    uow = ctx.store.read_uow()  # channels may hold a snapshot around this call already
-    record = find_originator(ctx, uow, msisdn)
-    if record.postpaid is None or ctx.profile.policy.postpaid is None:
-        raise NotPostpaid(f"{msisdn} is not a postpaid line", msisdn)
-    bills = uow.postpaid.bills(record.subscriber_id, ctx.profile.currency)
-    return view(ctx, record, bills, now)
 
 
 # --- the one way a line changes ---------------------------------------------------
@@ -298,16 +281,13 @@ def run(ctx: Context, now: datetime) -> PostpaidReport:
     policy = policy_of(ctx)
     tz = ctx.profile.time_zone
     due = ctx.store.read_uow().postpaid.due_for_review()
-    for start in range(0, len(due), BATCH):
-        with ctx.store.write_uow() as uow:
-            for msisdn in due[start:start + BATCH]:
-                record = uow.accounts.load_live(msisdn, ctx.profile.currency)
-                if record is None or record.postpaid is None:
-                    continue
-                settle_line(ctx, uow, record, record.postpaid, [], now, reference="lifecycle", channel="system",
-                        counts=counts)
-                if record.lost_reference is None:
-                    _remind(ctx, uow, record, now, tz, policy, counts)
+    for uow, record in live_lines(ctx, due):
+        if record.postpaid is None:
+            continue
+        settle_line(ctx, uow, record, record.postpaid, [], now, reference="lifecycle", channel="system",
+                    counts=counts)
+        if record.lost_reference is None:
+            _remind(ctx, uow, record, now, tz, policy, counts)
     return PostpaidReport(counts.penalties, counts.notices, counts.discontinued, counts.reactivated,
                           counts.reminders)
 

@@ -13,29 +13,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from gateway.domain.secrets import derive_key, keyed_hash
-from gateway.store.port import (
-    DEFAULT_LEASE,
-    FINAL_STATES,
-    Database,
-    DeliveryReport,
-    Event,
-    InboundSms,
-    InboxMessage,
-    OutboxRow,
-    OutgoingSms,
-    Purged,
-    SendFailed,
-    Submitted,
-    Unacknowledged,
-)
+from gateway.store.port import Database
+from gateway.store.port import sms as values
+from gateway.store.port.sms import *  # noqa: F403  (the SMS values the SMPP link speaks, for the channels)
 
 __all__ = [
-    "DEFAULT_LEASE", "FINAL_STATES", "adopt_inbox", "Database", "DeliveryReport", "Event", "InboundSms", "InboxMessage",
-    "OutboxRow", "Purged",
-    "SendFailed", "Submitted", "Unacknowledged", "answer_inbox", "claim_outbox", "expect_unsettled",
-    "give_up_inbox", "inbox_messages", "part_key", "pdu_digest", "purge", "purge_texts", "recover_outbox",
-    "save_events", "unhandled_inbox",
+    "Database", "adopt_inbox", "answer_inbox", "claim_outbox", "expect_unsettled", "give_up_inbox", "inbox_messages",
+    "part_key", "pdu_digest", "purge", "purge_texts", "recover_outbox", "save_events", "unhandled_inbox",
 ]
+__all__ += values.__all__
 
 #: ``keyed_hash`` purpose of an MO PDU's identity.
 MO_PURPOSE = "sms-mo"
@@ -55,7 +41,7 @@ def pdu_digest(secret: str, *parts: bytes | str | int) -> str:
 
 
 def save_events(
-    db: Database, events: Sequence[Event], settled: Sequence[int], now: datetime, *,
+    db: Database, events: Sequence[values.Event], settled: Sequence[int], now: datetime, *,
     decode: Callable[[bytes, int], str], dedupe_window: timedelta, part_key: bytes,
     senders: dict[int, str] | None = None, redeliveries: list[tuple[int, int]] | None = None,
     identity: str | None = None,
@@ -85,7 +71,7 @@ def recover_outbox(db: Database, now: datetime, identity: str | None = None) -> 
 
 
 def claim_outbox(db: Database, now: datetime, limit: int, *, identity: str | None = None,
-                 lease: timedelta = DEFAULT_LEASE) -> list[OutboxRow]:
+                 lease: timedelta = values.DEFAULT_LEASE) -> list[values.OutboxRow]:
     """Up to ``limit`` due messages, marked ``sending`` for ``identity`` until ``now + lease``
     (committed without an fsync: see the broker)."""
     with db.write_uow(durable=False) as uow:
@@ -99,7 +85,7 @@ def adopt_inbox(db: Database, now: datetime, identity: str | None, limit: int, *
 
 
 def purge(db: Database, now: datetime, *, decode: Callable[[bytes, int], str], part_key: bytes,
-          identity: str | None = None) -> Purged:
+          identity: str | None = None) -> values.Purged:
     """End stale MO assemblies (an incomplete one becomes an inbox row, ``identity``'s to answer)
     and drop unclaimed receipts."""
     with db.write_uow() as uow:
@@ -126,22 +112,22 @@ def unhandled_inbox(db: Database, limit: int) -> list[int]:
 
 # --- the keyword router's side ------------------------------------------------------
 
-def inbox_messages(db: Database, inbox_ids: Sequence[int]) -> dict[int, InboxMessage]:
+def inbox_messages(db: Database, inbox_ids: Sequence[int]) -> dict[int, values.InboxMessage]:
     """The inbox rows of ``inbox_ids`` by id (a few statements for any batch)."""
     return db.read_uow().inbox.messages(inbox_ids)
 
 
-def answer_inbox(db: Database, replies: list[OutgoingSms], outcomes: Sequence[tuple[int, str, str | None]],
+def answer_inbox(db: Database, replies: list[values.OutgoingSms], outcomes: Sequence[tuple[int, str, str | None]],
                  now: datetime) -> int:
     """Queue ``replies`` and mark the rows answered ((inbox id, status, error) each), together;
     returns how many replies were new."""
     with db.write_uow() as uow:
-        queued = sum(uow.outbox.enqueue(reply, now) is not None for reply in replies)
+        queued = uow.outbox.enqueue_many(replies, now)
         uow.inbox.mark_many(outcomes, now)
     return queued
 
 
-def give_up_inbox(db: Database, inbox_id: int, reply: OutgoingSms | None, error: str, now: datetime) -> None:
+def give_up_inbox(db: Database, inbox_id: int, reply: values.OutgoingSms | None, error: str, now: datetime) -> None:
     """Mark a row ``failed`` with ``error``, queueing ``reply`` (if any) with it."""
     with db.write_uow() as uow:
         if reply is not None:

@@ -46,7 +46,7 @@ from gateway.domain.rating import Refusal, UsageKind, debit, rate
 from gateway.services.accounts_import import parse_expiry
 from gateway.services.csvfile import read_rows
 from gateway.services.ports import Context
-from gateway.store.port import DuplicateUsage, RatedUsage, SubscriberRecord, UnitOfWork
+from gateway.store.port import DuplicateUsage, RatedUsage, SubscriberRecord, UnitOfWork, UsageLine
 
 FIELDS = ("msisdn", "started_at", "kind", "quantity")
 CHUNK = 20_000
@@ -221,8 +221,8 @@ def _charge(
                 state.used_at = started
             if started > state.facts.active_since:
                 state.facts = replace(state.facts, active_since=started)
-        rated.append(RatedUsage(record_id, state.record.subscriber_id, msisdn, started, kind.value, quantity,
-                                charge.units, charge.amount.minor, charged, outcome))
+        rated.append(RatedUsage(state.record.subscriber_id, msisdn, UsageLine(
+            record_id, started, kind.value, quantity, charge.units, charge.amount.minor, charged, outcome)))
     try:
         uow.usage.record_many(rated, now)
     except DuplicateUsage:
@@ -236,13 +236,13 @@ def _raise_duplicate(
     """Name the first record of the chunk seen before: earlier in the file, or in an earlier import."""
     here: dict[tuple[str, datetime, str, int], int] = {}
     for r in rated:
-        key = (r.msisdn, r.started_at, r.kind, r.quantity)
-        line = line_of[r.record_id - first]
+        key = (r.msisdn, r.line.started_at, r.line.kind, r.line.quantity)
+        line = line_of[r.line.record_id - first]
         if key in here:
             raise BadImportFile(f"{path}: line {line}: record seen before (repeats line {here[key]})")
         here[key] = line
         found = uow.usage.seen(*key)
-        if found is None or found[0] == r.record_id:
+        if found is None or found[0] == r.line.record_id:
             continue
         earlier, imported_at = found
         if earlier >= first:

@@ -14,8 +14,8 @@ from datetime import datetime
 from gateway.domain.account import Account, Bucket, LedgerEntry, PromoLot
 from gateway.domain.money import Currency, Money
 from gateway.store import postpaid as postpaid_sql
-from gateway.store.db import from_iso, iso
 from gateway.store.port import LineSummary, SubscriberRecord
+from gateway.store.times import from_iso, iso
 
 _SUBSCRIBER_COLUMNS = (
     "id, msisdn, type, language, id_hash, status, created_at, recycled_at, marketing_opt_in, "

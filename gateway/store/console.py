@@ -15,15 +15,7 @@ import sqlite3
 from datetime import date, datetime
 from typing import Any
 
-from gateway.store.port import (
-    CampaignRow,
-    ConsoleAction,
-    LedgerRow,
-    LostReportRow,
-    OutboxMessage,
-    OutboxPart,
-    VoucherStock,
-)
+from gateway.store.port import console as port
 from gateway.store.portable import SqliteFlavour
 
 _MESSAGE = (
@@ -37,25 +29,25 @@ class ReportsSql(SqliteFlavour):
 
     __slots__ = ()
 
-    def ledger(self, subscriber_id: int, *, limit: int, before: int | None = None) -> list[LedgerRow]:
+    def ledger(self, subscriber_id: int, *, limit: int, before: int | None = None) -> list[port.LedgerRow]:
         rows = self._run(
             "SELECT id, bucket, delta_minor, kind, at, recorded_at, reference, channel FROM ledger "
             "WHERE subscriber_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
             (subscriber_id, _below(before), limit),
         )
-        return [LedgerRow(r["id"], r["bucket"], r["delta_minor"], r["kind"], self._when(r["at"]),
+        return [port.LedgerRow(r["id"], r["bucket"], r["delta_minor"], r["kind"], self._when(r["at"]),
                           self._when(r["recorded_at"]), r["reference"], r["channel"]) for r in rows]
 
-    def lost_reports(self, subscriber_id: int) -> list[LostReportRow]:
+    def lost_reports(self, subscriber_id: int) -> list[port.LostReportRow]:
         rows = self._run(
             "SELECT reference, reported_at, reporter_msisdn, channel, resolved_at FROM lost_reports "
             "WHERE subscriber_id = ? ORDER BY id DESC", (subscriber_id,),
         )
-        return [LostReportRow(r["reference"], self._when(r["reported_at"]), r["reporter_msisdn"], r["channel"],
+        return [port.LostReportRow(r["reference"], self._when(r["reported_at"]), r["reporter_msisdn"], r["channel"],
                               self._read_instant(r["resolved_at"])) for r in rows]
 
     def outbox(self, *, destination: str | None, status: str | None, kind: str | None, campaign_id: int | None,
-               limit: int, before: int | None = None) -> list[OutboxMessage]:
+               limit: int, before: int | None = None) -> list[port.OutboxMessage]:
         clauses = ["id < ?"]
         params: list[Any] = [_below(before)]
         for column, value in (("destination", destination), ("status", status), ("kind", kind),
@@ -66,41 +58,41 @@ class ReportsSql(SqliteFlavour):
         rows = self._run(f"{_MESSAGE} WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?", (*params, limit))
         return [self._message(r) for r in rows]
 
-    def outbox_message(self, outbox_id: int) -> OutboxMessage | None:
+    def outbox_message(self, outbox_id: int) -> port.OutboxMessage | None:
         row = self._run(f"{_MESSAGE} WHERE id = ?", (outbox_id,)).fetchone()
         if row is None:
             return None
         parts = tuple(
-            OutboxPart(p["part"], p["smsc_message_id"], p["smsc"], p["status"], p["receipt_stat"],
+            port.OutboxPart(p["part"], p["smsc_message_id"], p["smsc"], p["status"], p["receipt_stat"],
                        self._read_instant(p["receipt_at"]))
             for p in self._run("SELECT part, smsc_message_id, smsc, status, receipt_stat, receipt_at "
                                "FROM sms_outbox_parts WHERE outbox_id = ? ORDER BY part, id", (outbox_id,))
         )
         return self._message(row, parts)
 
-    def campaigns(self, *, limit: int, before: int | None = None) -> list[CampaignRow]:
+    def campaigns(self, *, limit: int, before: int | None = None) -> list[port.CampaignRow]:
         found = list(self._run("SELECT id, text, created_at, channel FROM campaigns WHERE id < ? "
                                "ORDER BY id DESC LIMIT ?", (_below(before), limit)))
         return self._counted(found)
 
-    def campaign(self, campaign_id: int) -> CampaignRow | None:
+    def campaign(self, campaign_id: int) -> port.CampaignRow | None:
         found = list(self._run("SELECT id, text, created_at, channel FROM campaigns WHERE id = ?", (campaign_id,)))
         counted = self._counted(found)
         return counted[0] if counted else None
 
-    def voucher_stock(self, today: date) -> list[VoucherStock]:
+    def voucher_stock(self, today: date) -> list[port.VoucherStock]:
         rows = self._run(
             "SELECT COALESCE(batch, '') AS batch, amount_minor, CASE WHEN status = 'active' AND expires_on IS NOT "
             "NULL AND expires_on < ? THEN 'expired' ELSE status END AS state, count(*) AS n, "
             "min(created_at) AS first_created_at, min(expires_on) AS expires_on FROM vouchers "
             "GROUP BY 1, 2, 3 ORDER BY min(id)", (self._day(today),),
         )
-        return [VoucherStock(r["batch"], r["amount_minor"], r["state"], int(r["n"]),
+        return [port.VoucherStock(r["batch"], r["amount_minor"], r["state"], int(r["n"]),
                              self._when(r["first_created_at"]), self._read_day(r["expires_on"])) for r in rows]
 
     # --- rows -------------------------------------------------------------------------
 
-    def _counted(self, campaigns: list[Any]) -> list[CampaignRow]:
+    def _counted(self, campaigns: list[Any]) -> list[port.CampaignRow]:
         """The campaigns with their messages counted by state: one index-only count for all of them."""
         if not campaigns:
             return []
@@ -110,11 +102,11 @@ class ReportsSql(SqliteFlavour):
         for r in self._run(f"SELECT campaign_id, status, count(*) AS n FROM sms_outbox "
                            f"WHERE campaign_id IN ({marks}) GROUP BY campaign_id, status", ids):
             counts[r["campaign_id"]][r["status"]] = int(r["n"])
-        return [CampaignRow(c["id"], c["text"], self._when(c["created_at"]), c["channel"], counts[c["id"]])
+        return [port.CampaignRow(c["id"], c["text"], self._when(c["created_at"]), c["channel"], counts[c["id"]])
                 for c in campaigns]
 
-    def _message(self, r: Any, parts: tuple[OutboxPart, ...] = ()) -> OutboxMessage:
-        return OutboxMessage(
+    def _message(self, r: Any, parts: tuple[port.OutboxPart, ...] = ()) -> port.OutboxMessage:
+        return port.OutboxMessage(
             outbox_id=r["id"], source=r["source"], destination=r["destination"], text=r["text"], kind=r["kind"],
             status=r["status"], attempts=r["attempts"], created_at=self._when(r["created_at"]),
             updated_at=self._when(r["updated_at"]), submitted_at=self._read_instant(r["submitted_at"]),
@@ -133,10 +125,10 @@ class AuditSql(SqliteFlavour):
         self._run("INSERT INTO console_actions (at, role, actor, action, target, outcome, detail) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?)", (self._instant(at), role, actor, action, target, outcome, detail))
 
-    def recent(self, *, limit: int, before: int | None = None) -> list[ConsoleAction]:
+    def recent(self, *, limit: int, before: int | None = None) -> list[port.ConsoleAction]:
         rows = self._run("SELECT id, at, role, actor, action, target, outcome, detail FROM console_actions "
                          "WHERE id < ? ORDER BY id DESC LIMIT ?", (_below(before), limit))
-        return [ConsoleAction(r["id"], self._when(r["at"]), r["role"], r["actor"], r["action"], r["target"],
+        return [port.ConsoleAction(r["id"], self._when(r["at"]), r["role"], r["actor"], r["action"], r["target"],
                               r["outcome"], r["detail"]) for r in rows]
 
 

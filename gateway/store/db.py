@@ -16,8 +16,7 @@
 - ``write_uow()``, ``read_uow()`` and ``snapshot_uow()`` are the same with the
   store port's unit of work (``gateway.store.port``) instead of the raw
   connection: what the services use.
-- Times are stored as ISO-8601 text in UTC with microseconds and ``+00:00``,
-  a fixed width that sorts as it reads.
+- Times are stored as text (``gateway.store.times``).
 """
 
 from __future__ import annotations
@@ -26,17 +25,14 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import sqlite_utils
 
 from gateway.store.port import StoreBusy as StoreBusy
 from gateway.store.port import StoreError as StoreError
-
-if TYPE_CHECKING:
-    from gateway.store.sqlite_uow import SqliteUnitOfWork
+from gateway.store.sqlite_uow import SqliteUnitOfWork
 
 T = TypeVar("T")
 
@@ -44,40 +40,6 @@ T = TypeVar("T")
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
-
-
-#: The last two moments written and their text: one operation stamps ``now`` and an expiry
-#: several times each (datetimes are immutable, so the same object has the same text).
-_recent: list[tuple[datetime | None, str]] = [(None, ""), (None, "")]
-
-
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    recent = _recent
-    first, second = recent[0], recent[1]
-    if first[0] is moment:
-        return first[1]
-    if second[0] is moment:
-        return second[1]
-    if moment.tzinfo is not UTC:
-        if moment.tzinfo is None:
-            raise ValueError("naive datetime reached the store")
-        text = moment.astimezone(UTC).isoformat(timespec="microseconds")
-    else:
-        text = moment.isoformat(timespec="microseconds")
-    # (Each slot is replaced whole: a thread reading it sees one moment with its own text.)
-    recent[1] = first
-    recent[0] = (moment, text)
-    return text
-
-
-def from_iso(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def date_from_iso(text: str | None) -> date | None:
-    return None if text is None else date.fromisoformat(text)
 
 
 class Store:
@@ -100,8 +62,6 @@ class Store:
         self._relaxed = False
         self.busy_timeout_ms = 5000
         self._checkpoints: sqlite3.Connection | None = None
-        from gateway.store.sqlite_uow import SqliteUnitOfWork  # (it imports this module)
-
         #: The store port on this connection (``gateway.store.port``), made once.
         self.uow = SqliteUnitOfWork(conn)
 

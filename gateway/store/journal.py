@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from gateway.store.db import from_iso, iso
 from gateway.store.port import (
     JOURNAL_SOURCES,
     DialogueRecord,
@@ -24,6 +23,7 @@ from gateway.store.port import (
     SessionReport,
     SessionRow,
 )
+from gateway.store.times import from_iso, iso
 
 _RANK = "CASE {} " + " ".join(f"WHEN '{name}' THEN {rank}" for rank, name in enumerate(JOURNAL_SOURCES)) + " END"
 

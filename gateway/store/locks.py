@@ -15,8 +15,8 @@ from datetime import datetime
 
 from gateway.domain.attempts import AttemptState, after_failure, count_failures_since, is_locked
 from gateway.domain.policy import AttemptLimit
-from gateway.store.db import from_iso, iso
 from gateway.store.port import LOCK_KINDS
+from gateway.store.times import from_iso, iso
 
 #: Where each kind of lock counts its failures: (table, key column, failure outcomes).
 _FAILURES = {

@@ -14,11 +14,12 @@ is the other.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from gateway.store.db import date_from_iso, from_iso, iso
+from gateway.store.times import date_from_iso, from_iso, iso
 
 #: Ids per ``IN (…)`` list: under SQLite's host-parameter limit.
 _CHUNK = 500
@@ -38,8 +39,9 @@ class SqliteFlavour:
     def _run(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         return self._conn.execute(query, params)
 
-    def _many(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._conn.executemany(query, rows)
+    def _many(self, query: str, rows: Sequence[Sequence[Any]]) -> int:
+        """``query`` once per row, in one call; the rows it changed, all told."""
+        return int(self._conn.executemany(query, rows).rowcount) if rows else 0
 
     def _scalar(self, query: str, params: Sequence[Any] = ()) -> Any:
         row = self._conn.execute(query, params).fetchone()
@@ -49,6 +51,15 @@ class SqliteFlavour:
         """Run an INSERT; the new row's id (None: ``ON CONFLICT DO NOTHING`` skipped it)."""
         cur = self._conn.execute(query, params)
         return cur.lastrowid if cur.rowcount else None
+
+    def _insert_unique(self, query: str, params: Sequence[Any], duplicate: type[Exception]) -> int:
+        """Run an INSERT that a unique index may refuse: the new row's id, or ``duplicate`` raised with the
+        database's words (the statement undone, the transaction still usable)."""
+        try:
+            cur = self._conn.execute(query, params)
+        except sqlite3.IntegrityError as exc:
+            raise duplicate(str(exc)) from exc
+        return int(cur.lastrowid)
 
     @staticmethod
     def _starts_with(column: str) -> str:

@@ -1,4 +1,4 @@
-"""Postpaid lines on SQLite: the buckets and notice on the subscriber row, bills, payments.
+"""Postpaid lines on either database: the buckets and notice on the subscriber row, bills, payments.
 
 ``save`` is the only writer of ``deposit_minor``, ``dues_minor`` and
 ``unbilled_minor`` and writes their ledger rows in the same batch, as
@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -15,8 +14,8 @@ from typing import Any
 from gateway.domain.account import Bucket, LedgerEntry
 from gateway.domain.money import Currency, Money
 from gateway.domain.postpaid import Bill, Notice, PostpaidAccount
-from gateway.store.db import iso
 from gateway.store.port import DuplicateBill, DuplicatePayment
+from gateway.store.portable import SqliteFlavour
 
 #: The subscriber columns a postpaid record is read from (``SELECT s.<these>``).
 COLUMNS = ("deposit_minor", "dues_minor", "unbilled_minor", "notice_sent_at", "discontinue_at", "discontinued_at")
@@ -82,68 +81,70 @@ DUE_FOR_REVIEW = (
 )
 
 
-class SqlitePostpaid:
-    __slots__ = ("_conn",)
+class PostpaidSql(SqliteFlavour):
+    """``port.Postpaid`` in the SQLite flavour; ``PgFlavour`` mixed in before it makes the PostgreSQL one."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    __slots__ = ()
 
     def save(self, subscriber_id: int, account: PostpaidAccount, entries: list[LedgerEntry], *,
              now: datetime, reference: str | None = None, channel: str | None = None) -> None:
         check_entries(entries)
-        recorded = iso(now)
-        self._conn.executemany(
+        recorded = self._instant(now)
+        self._many(
             "INSERT INTO ledger (subscriber_id, bucket, delta_minor, kind, at, recorded_at, reference, channel) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(subscriber_id, e.bucket.value, e.delta.minor, e.kind.value, iso(e.at), recorded,
+            [(subscriber_id, e.bucket.value, e.delta.minor, e.kind.value, self._instant(e.at), recorded,
               e.reference or reference, channel) for e in entries],
         )
         notice = account.notice
-        self._conn.execute(
+        self._run(
             "UPDATE subscribers SET deposit_minor = ?, dues_minor = ?, unbilled_minor = ?, notice_sent_at = ?, "
             "discontinue_at = ?, discontinued_at = ? WHERE id = ?",
             (account.deposit.minor, account.dues.minor, account.unbilled.minor,
-             iso(notice.sent_at) if notice else None, iso(notice.discontinue_at) if notice else None,
-             iso(account.discontinued_at), subscriber_id),
+             self._instant(notice.sent_at) if notice else None,
+             self._instant(notice.discontinue_at) if notice else None,
+             self._instant(account.discontinued_at), subscriber_id),
         )
 
     def bills(self, subscriber_id: int, currency: Currency) -> list[Bill]:
-        return [bill_of(row, currency) for row in self._conn.execute(BILLS_OF, (subscriber_id,))]
+        return [bill_of(row, currency) for row in self._run(BILLS_OF, (subscriber_id,))]
 
     def add_bill(self, subscriber_id: int, bill: Bill, now: datetime) -> int:
-        try:
-            cur = self._conn.execute(
-                "INSERT INTO bills (subscriber_id, period_start, period_end, issued_on, due_on, amount_minor, "
-                "paid_minor, penalty_minor, penalty_months, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (subscriber_id, bill.period_start.isoformat(), bill.period_end.isoformat(),
-                 bill.issued_on.isoformat(), bill.due_on.isoformat(), bill.amount.minor, bill.paid.minor,
-                 bill.penalty.minor, bill.penalty_months, iso(now)),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise DuplicateBill(str(exc)) from exc
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        """Raises: DuplicateBill (nothing was written; the transaction goes on)."""
+        return self._insert_unique(
+            "INSERT INTO bills (subscriber_id, period_start, period_end, issued_on, due_on, amount_minor, "
+            "paid_minor, penalty_minor, penalty_months, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (subscriber_id, self._day(bill.period_start), self._day(bill.period_end), self._day(bill.issued_on),
+             self._day(bill.due_on), bill.amount.minor, bill.paid.minor, bill.penalty.minor, bill.penalty_months,
+             self._instant(now)),
+            DuplicateBill,
+        )
 
     def update_bills(self, bills: Sequence[Bill]) -> None:
-        self._conn.executemany(
+        self._many(
             "UPDATE bills SET paid_minor = ?, penalty_minor = ?, penalty_months = ? WHERE id = ?",
             [(b.paid.minor, b.penalty.minor, b.penalty_months, b.bill_id) for b in bills if b.bill_id is not None],
         )
 
     def payment_exists(self, reference: str) -> bool:
-        return self._conn.execute("SELECT 1 FROM payments WHERE reference = ?", (reference,)).fetchone() is not None
+        return self._run("SELECT 1 FROM payments WHERE reference = ?", (reference,)).fetchone() is not None
 
     def add_payment(self, subscriber_id: int, amount_minor: int, paid_at: datetime, reference: str,
                     now: datetime) -> int:
-        try:
-            cur = self._conn.execute(
-                "INSERT INTO payments (subscriber_id, amount_minor, paid_at, reference, imported_at) "
-                "VALUES (?, ?, ?, ?, ?)", (subscriber_id, amount_minor, iso(paid_at), reference, iso(now)),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise DuplicatePayment(str(exc)) from exc
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        """Raises: DuplicatePayment. On PostgreSQL another import may hold the same new reference
+        uncommitted: the INSERT waits for it, and fails if that one commits."""
+        return self._insert_unique(
+            "INSERT INTO payments (subscriber_id, amount_minor, paid_at, reference, imported_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (subscriber_id, amount_minor, self._instant(paid_at), reference, self._instant(now)),
+            DuplicatePayment,
+        )
 
     def due_for_review(self) -> list[str]:
-        return [row[0] for row in self._conn.execute(DUE_FOR_REVIEW)]
+        return [row["msisdn"] for row in self._run(DUE_FOR_REVIEW)]
+
+
+class SqlitePostpaid(PostpaidSql):
+    """``port.Postpaid`` on SQLite (the ``sqlite3`` connection of its unit of work)."""
+
+    __slots__ = ()

@@ -13,27 +13,27 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from gateway.domain.account import Account, Bucket, LedgerEntry
 from gateway.domain.attempts import AttemptState
-from gateway.domain.money import Currency, Money
+from gateway.domain.money import Currency
 from gateway.domain.policy import AttemptLimit
-from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store import accounts as accounts_sql
 from gateway.store import locks as locks_sql
 from gateway.store import port
 from gateway.store.care import SqliteCare
 from gateway.store.console import SqliteAudit, SqliteReports
-from gateway.store.db import date_from_iso, from_iso, iso
 from gateway.store.journal import SqliteJournal
 from gateway.store.line_events import ConsentSql, LostReportsSql
 from gateway.store.port import DuplicateNumber, LineSummary, StoredTopUp, SubscriberRecord
 from gateway.store.postpaid import SqlitePostpaid
 from gateway.store.sessions import SessionsSql
 from gateway.store.sms import InboxSql, OutboxSql
+from gateway.store.times import from_iso, iso
 from gateway.store.usage import SqliteActivity, SqliteUsage
+from gateway.store.vouchers import SqliteVouchers
 
 
 class _Bound:
@@ -175,46 +175,6 @@ class SqliteAccounts(_Bound):
             "SELECT id FROM subscribers WHERE msisdn = ? AND status = 'live'", (msisdn,)
         ).fetchone()
         return None if row is None else int(row[0])
-
-
-class SqliteVouchers(_Bound):
-    __slots__ = ()
-
-    def by_pin_hash(self, pin_hash: str, currency: Currency) -> Voucher | None:
-        row = self._conn.execute(
-            "SELECT id, serial, amount_minor, active_days, expires_on, status FROM vouchers WHERE pin_hash = ?",
-            (pin_hash,),
-        ).fetchone()
-        if row is None:
-            return None
-        voucher_id, serial, amount_minor, active_days, expires_on, status = row  # (by position: see _record)
-        return Voucher(voucher_id, serial, Money(amount_minor, currency), active_days,
-                       date_from_iso(expires_on), VoucherStatus(status))
-
-    def take(self, voucher_id: int, now: datetime, subscriber_id: int) -> bool:
-        """Mark the voucher used by ``subscriber_id``; False if it was not active any more."""
-        return self._conn.execute(
-            "UPDATE vouchers SET status = 'used', used_at = ?, used_by = ? WHERE id = ? AND status = 'active'",
-            (iso(now), subscriber_id, voucher_id),
-        ).rowcount == 1
-
-    def pin_hash_exists(self, pin_hash: str) -> bool:
-        return self._conn.execute("SELECT 1 FROM vouchers WHERE pin_hash = ?", (pin_hash,)).fetchone() is not None
-
-    def serial_exists(self, serial: str) -> bool:
-        return self._conn.execute("SELECT 1 FROM vouchers WHERE serial = ?", (serial,)).fetchone() is not None
-
-    def next_id(self) -> int:
-        return int(self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM vouchers").fetchone()[0]) + 1
-
-    def insert_many(self, rows: list[tuple[str, str, int, int, date | str | None, str, datetime]]) -> None:
-        """Active vouchers ``(serial, pin_hash, amount_minor, active_days, expires_on, batch, created_at)``."""
-        self._conn.executemany(
-            "INSERT INTO vouchers (serial, pin_hash, amount_minor, active_days, expires_on, batch, status, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
-            [(serial, hashed, minor, days, expires.isoformat() if isinstance(expires, date) else expires,
-              batch, iso(created)) for serial, hashed, minor, days, expires, batch, created in rows],
-        )
 
 
 class SqliteTopUps(_Bound):

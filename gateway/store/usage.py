@@ -20,8 +20,8 @@ from typing import Any
 from gateway.domain.account import Account, LedgerEntry
 from gateway.domain.money import Currency
 from gateway.store import accounts as accounts_sql
-from gateway.store.db import iso
 from gateway.store.port import DuplicateUsage, RatedUsage, SubscriberRecord, UsageLine
+from gateway.store.times import iso
 
 #: Host parameters per ``IN (...)`` (SQLite's default limit is far above; statements stay short).
 _IN_CHUNK = 500
@@ -78,8 +78,8 @@ class SqliteUsage:
             self._conn.executemany(
                 "INSERT INTO usage_records (id, subscriber_id, msisdn, started_at, kind, quantity, units, "
                 "charge_minor, charged_minor, outcome, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(r.record_id, r.subscriber_id, r.msisdn, iso(r.started_at), r.kind, r.quantity, r.units,
-                  r.charge_minor, r.charged_minor, r.outcome, stamp) for r in records],
+                [(u.line.record_id, u.subscriber_id, u.msisdn, iso(u.line.started_at), u.line.kind, u.line.quantity,
+                  u.line.units, u.line.charge_minor, u.line.charged_minor, u.line.outcome, stamp) for u in records],
             )
         except sqlite3.IntegrityError as exc:
             raise DuplicateUsage(str(exc)) from exc

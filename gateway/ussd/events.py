@@ -11,16 +11,17 @@ it reached its end; ``Incomplete``: it ended while a screen awaited input;
 ``input`` holds a voucher PIN or an ID number whenever one was typed: only
 how many answers it held leaves this module, and any answer it holds is
 masked in the texts that are kept. ``lastAppResponse`` is kept only as
-whether it was an END. Sans-I/O: ``parse`` raises ``BadRequest``
-naming the field.
+whether it was an END. Sans-I/O: ``parse`` gives the report as the store
+keeps it (``SessionReport``), or raises ``BadRequest`` naming the field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from datetime import datetime
 
 from gateway.domain.funnel import Reported
+from gateway.services.journal import SessionReport
 from gateway.ussd.request import MAX_FIELD, BadRequest, split_dial
 
 #: ``lastAppResponse`` is a whole screen (a few hundred bytes of UTF-8 at most).
@@ -31,25 +32,13 @@ MAX_ERROR = 200
 SECRET_LENGTH = 4
 
 
-@dataclass(frozen=True)
-class EndOfSession:
-    session_id: str
-    service_code: str
-    phone_number: str
-    network_code: str | None
-    status: Reported
-    #: Answers ``input`` held (the answers themselves are not kept).
-    answers: int
-    duration_ms: int | None
-    hops: int | None
-    #: Our last reply was an END (None: the report did not say).
-    app_ended: bool | None
-    error_message: str | None
-    cost: str | None
+def parse(form: Mapping[str, str], now: datetime) -> SessionReport:
+    """The report to store, received at ``now``; its ``msisdn`` is the ``phoneNumber`` as given (the
+    channel checks it against the number plan).
 
-
-def parse(form: Mapping[str, str]) -> EndOfSession:
-    """Raises BadRequest naming the field."""
+    Raises:
+        BadRequest: naming the field.
+    """
     session_id = _required(form, "sessionId")
     code, _ = split_dial(_required(form, "serviceCode"))
     phone = _required(form, "phoneNumber")
@@ -60,15 +49,16 @@ def parse(form: Mapping[str, str]) -> EndOfSession:
     answers = _optional(form, "input")
     last = _optional(form, "lastAppResponse", MAX_RESPONSE)
     error = _scrub(_optional(form, "errorMessage", MAX_RESPONSE), answers)
-    return EndOfSession(
-        session_id=session_id, service_code=code, phone_number=phone,
-        network_code=_optional(form, "networkCode"), status=status,
+    return SessionReport(
+        session_id=session_id, service_code=code, msisdn=phone,
+        network_code=_optional(form, "networkCode"), status=status.value,
         answers=len(answers.split("*")) if answers else 0,
         duration_ms=_count(form, "durationInMillis", "a whole number of milliseconds"),
         hops=_count(form, "hopsCount", "a whole number"),
         app_ended=None if not last else last.upper().startswith("END"),
         error_message=error[:MAX_ERROR] if error else None,
         cost=_scrub(_optional(form, "cost"), answers),
+        received_at=now,
     )
 
 

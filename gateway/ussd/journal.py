@@ -36,7 +36,6 @@ from gateway.services.errors import DATABASE_ERRORS
 from gateway.services.journal import JOURNAL_SOURCES, DialogueRecord, SessionReport
 from gateway.services.sessions import SessionRow
 from gateway.ussd import sessions
-from gateway.ussd.events import EndOfSession
 from gateway.ussd.metrics import UssdMetrics
 from gateway.ussd.request import Close
 from gateway.ussd.sessions import RETENTION
@@ -187,7 +186,7 @@ class Journal:
 
     # --- the aggregator's end-of-session report ---------------------------------------------
 
-    async def report(self, event: EndOfSession, msisdn: str, budget: float | None = None) -> bool:
+    async def report(self, event: SessionReport, budget: float | None = None) -> bool:
         """Store an end-of-session report (False: a resend, stored before; nothing else is done).
 
         ``Incomplete`` for a dialogue we still hold open (its session row is
@@ -199,11 +198,9 @@ class Journal:
         Raises:
             StoreBusy, StoreError: the report could not be stored (``budget``: seconds it may wait).
         """
-        now = self.clock.now()
-        stored = await self.batcher.write(self.services.add_session_report, SessionReport(
-            event.session_id, event.service_code, msisdn, event.network_code, event.status.value, event.answers,
-            event.duration_ms, event.hops, event.app_ended, event.error_message, event.cost, now), budget=budget)
-        if stored and event.status is Reported.INCOMPLETE:
+        now, msisdn = event.received_at, event.msisdn
+        stored = await self.batcher.write(self.services.add_session_report, event, budget=budget)
+        if stored and event.status == Reported.INCOMPLETE.value:
             try:
                 row = await self.batcher.read(self.read_services.load_session, event.session_id)
             except DATABASE_ERRORS as exc:  # stored: the report still combines with the sweep's row

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeVar
 from urllib.parse import unquote
@@ -212,10 +212,11 @@ async def dialect_view(request: web.Request, codec: Codec, counted: _Counted) ->
 async def events(request: web.Request, counted: _Counted) -> web.Response:
     """An aggregator's end-of-session report: stored once (a resend is answered ``200`` too)."""
     endpoint = request.app[ENDPOINT]
-    report = await _parsed(counted, end_of_session.parse, _form_of(request, counted))
-    msisdn = _number(request, counted, report.phone_number, "phoneNumber")
+    journal = endpoint.dialogues.journal
+    report = await _parsed(counted, partial(end_of_session.parse, now=journal.clock.now()), _form_of(request, counted))
+    msisdn = _number(request, counted, report.msisdn, "phoneNumber")
     try:
-        await endpoint.dialogues.journal.report(report, msisdn, budget=endpoint.dialogues.budget)
+        await journal.report(replace(report, msisdn=msisdn), budget=endpoint.dialogues.budget)
     except DATABASE_ERRORS:  # (StoreBusy among them): not stored; the aggregator may send it again
         raise web.HTTPServiceUnavailable(text="database busy or unavailable: not stored, send it again\n") from None
     return web.Response(text="ok\n", content_type="text/plain")

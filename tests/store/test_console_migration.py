@@ -33,8 +33,8 @@ def _insert(run, stamp) -> None:  # type: ignore[no-untyped-def]
 
 def _sqlite_before(path: Path):  # type: ignore[no-untyped-def]
     from gateway.store import open_store
-    from gateway.store.db import iso
     from gateway.store.migrations import available, migrate
+    from gateway.store.times import iso
 
     store = open_store(path, synchronous="normal")
     for module in available():

@@ -17,6 +17,15 @@ import sqlite_utils
 
 VERSION = 17
 
+#: ``ussd_reports``' first columns: the session and what the aggregator said of it. The same text on
+#: both databases (``gateway.store.postgres.schema`` uses it too).
+REPORT_COLUMNS = """session_id TEXT PRIMARY KEY,
+        service_code TEXT NOT NULL,
+        msisdn TEXT NOT NULL,
+        network_code TEXT,
+        status TEXT NOT NULL,
+        answers INTEGER NOT NULL"""
+
 
 def apply(db: sqlite_utils.Database) -> None:
     db.execute("""CREATE TABLE ussd_journal (
@@ -32,13 +41,8 @@ def apply(db: sqlite_utils.Database) -> None:
         detail TEXT,
         source TEXT NOT NULL)""")
     db.execute("CREATE INDEX idx_ussd_journal_started_at ON ussd_journal(started_at)")
-    db.execute("""CREATE TABLE ussd_reports (
-        session_id TEXT PRIMARY KEY,
-        service_code TEXT NOT NULL,
-        msisdn TEXT NOT NULL,
-        network_code TEXT,
-        status TEXT NOT NULL,
-        answers INTEGER NOT NULL,
+    db.execute(f"""CREATE TABLE ussd_reports (
+        {REPORT_COLUMNS},
         duration_ms INTEGER,
         hops INTEGER,
         app_ended INTEGER,

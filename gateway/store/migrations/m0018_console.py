@@ -24,6 +24,15 @@ import sqlite_utils
 
 VERSION = 18
 
+#: ``console_actions``' columns after its key and time: who, what, on which case, how it went. The
+#: same text on both databases (``gateway.store.postgres.schema`` uses it too).
+ACTION_COLUMNS = """role TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT"""
+
 STATEMENTS = (
     """CREATE TABLE campaigns (
         id INTEGER PRIMARY KEY,
@@ -37,15 +46,10 @@ STATEMENTS = (
     "ALTER TABLE sms_outbox ADD COLUMN receipt_at TEXT",
     "ALTER TABLE sms_outbox_parts ADD COLUMN receipt_stat TEXT",
     "ALTER TABLE sms_outbox_parts ADD COLUMN receipt_at TEXT",
-    """CREATE TABLE console_actions (
+    f"""CREATE TABLE console_actions (
         id INTEGER PRIMARY KEY,
         at TEXT NOT NULL,
-        role TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        target TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        detail TEXT)""",
+        {ACTION_COLUMNS})""",
     "CREATE INDEX idx_console_actions_at ON console_actions(at)",
 )
 

@@ -14,6 +14,12 @@ from gateway.domain.policy import AttemptLimit
 from gateway.domain.postpaid import Bill, PostpaidAccount
 from gateway.domain.vouchers import Voucher
 
+__all__ = [
+    "LOCK_KINDS", "Accounts", "Activity", "Consent", "DuplicateBill", "DuplicateNumber", "DuplicatePayment",
+    "DuplicateUsage", "LineSummary", "Locks", "LostReports", "Postpaid", "RatedUsage", "RateLimits",
+    "StoredTopUp", "SubscriberRecord", "TopUps", "Usage", "UsageLine", "Vouchers"
+]
+
 
 @dataclass(frozen=True)
 class SubscriberRecord:
@@ -81,22 +87,6 @@ class DuplicateUsage(Exception):
 
 
 @dataclass(frozen=True)
-class RatedUsage:
-    """One usage record as rated and charged (``usage import``); ``record_id`` is assigned by the import."""
-
-    record_id: int
-    subscriber_id: int
-    msisdn: str
-    started_at: datetime
-    kind: str
-    quantity: int
-    units: int
-    charge_minor: int
-    charged_minor: int
-    outcome: str
-
-
-@dataclass(frozen=True)
 class UsageLine:
     """A stored usage record, as a statement lists it."""
 
@@ -108,6 +98,16 @@ class UsageLine:
     charge_minor: int
     charged_minor: int
     outcome: str
+
+
+@dataclass(frozen=True)
+class RatedUsage:
+    """One usage record as rated and charged (``usage import``): the line a statement will list, and the
+    subscriber and number it is charged to; ``line.record_id`` is assigned by the import."""
+
+    subscriber_id: int
+    msisdn: str
+    line: UsageLine
 
 
 class DuplicateBill(Exception):

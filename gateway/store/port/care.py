@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+__all__ = [
+    "Care", "ComplaintRow", "DisputeRow", "NumberChangeRow", "StatementRow"
+]
+
 
 @dataclass(frozen=True)
 class DisputeRow:

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+__all__ = [
+    "Audit", "CampaignRow", "ConsoleAction", "LedgerRow", "LostReportRow", "OutboxMessage", "OutboxPart",
+    "Reports", "VoucherStock"
+]
+
 
 @dataclass(frozen=True)
 class LedgerRow:

@@ -33,6 +33,10 @@ from gateway.store.port.sms import (
     Outbox,
 )
 
+__all__ = [
+    "DATABASE_ERRORS", "Database", "GroupCommit", "StoreBusy", "StoreError", "UnitOfWork"
+]
+
 
 class StoreError(Exception):
     """The database cannot be opened or used (corrupt, read-only, busy too long)."""

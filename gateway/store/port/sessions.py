@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+__all__ = [
+    "JOURNAL_SOURCES", "DialogueRecord", "Journal", "JournalCount", "ReportCount", "SessionReport", "SessionRow",
+    "Sessions", "SessionState"
+]
+
 
 @dataclass(frozen=True)
 class SessionRow:

@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+__all__ = [
+    "DEFAULT_LEASE", "FINAL_STATES", "INBOX_LEASE", "LIVE_OUTBOX_STATES", "OUTBOX_KINDS", "OUTBOX_STATES",
+    "DeliveryReport", "Event", "InboundSms", "Inbox", "InboxMessage", "Outbox", "OutboxFigures", "OutboxRow",
+    "OutgoingSms", "Purged", "SendFailed", "Submitted", "Unacknowledged", "claimant", "place_of"
+]
+
 
 @dataclass(frozen=True)
 class OutgoingSms:
@@ -180,6 +186,9 @@ class Purged:
 
 class Outbox(Protocol):
     def enqueue(self, sms: OutgoingSms, now: datetime) -> int | None: ...
+    def enqueue_many(self, messages: Sequence[OutgoingSms], now: datetime) -> int:
+        """Queue ``messages`` together (a ``dedupe_key`` queued before is passed over); how many were new."""
+        ...
     def skipped(self, sms: OutgoingSms, now: datetime, reason: str) -> None: ...
     def claim_due(self, now: datetime, limit: int, *, identity: str | None,
                   lease: timedelta) -> list[OutboxRow]: ...

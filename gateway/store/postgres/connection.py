@@ -22,7 +22,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from gateway.config import mask_url
-from gateway.store.db import StoreBusy, StoreError
+from gateway.store.port import StoreBusy, StoreError
 
 Connection = psycopg.Connection[Any]
 

@@ -7,6 +7,8 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from psycopg import errors as pg_errors
+
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 #: Portable statement → its psycopg text, made once per statement.
 _TRANSLATED: dict[str, str] = {}
@@ -32,8 +34,8 @@ class PgFlavour:
     def _run(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         return self._conn.execute(pg(query), params)
 
-    def _many(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._conn.executemany(pg(query), rows)
+    def _many(self, query: str, rows: Sequence[Sequence[Any]]) -> int:
+        return int(self._conn.executemany(pg(query), rows))
 
     def _scalar(self, query: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.scalar(pg(query), params)
@@ -41,6 +43,14 @@ class PgFlavour:
     def _insert(self, query: str, params: Sequence[Any]) -> int | None:
         found = self._conn.scalar(pg(query + " RETURNING id"), params)
         return None if found is None else int(found)
+
+    def _insert_unique(self, query: str, params: Sequence[Any], duplicate: type[Exception]) -> int:
+        assert self._conn.conn is not None, "an insert that may be refused runs inside write_uow"
+        try:
+            with self._conn.conn.transaction():  # a savepoint: the refusal leaves the transaction usable
+                return int(self._conn.scalar(pg(query + " RETURNING id"), params))
+        except pg_errors.UniqueViolation as exc:
+            raise duplicate(str(exc)) from exc
 
     @staticmethod
     def _starts_with(column: str) -> str:

@@ -8,6 +8,8 @@ never edited: add a new one (and its SQLite twin).
 
 from __future__ import annotations
 
+from gateway.store.migrations.m0017_ussd_journal import REPORT_COLUMNS
+from gateway.store.migrations.m0018_console import ACTION_COLUMNS
 from gateway.store.migrations.m0018_console import BACKFILL as CAMPAIGN_BACKFILL
 from gateway.store.postgres.schema_initial import ID as _ID
 from gateway.store.postgres.schema_initial import INITIAL
@@ -238,13 +240,8 @@ VERSIONS: dict[int, tuple[str, ...]] = {
             detail TEXT,
             source TEXT NOT NULL)""",
         "CREATE INDEX idx_ussd_journal_started_at ON ussd_journal(started_at)",
-        """CREATE TABLE ussd_reports (
-            session_id TEXT PRIMARY KEY,
-            service_code TEXT NOT NULL,
-            msisdn TEXT NOT NULL,
-            network_code TEXT,
-            status TEXT NOT NULL,
-            answers INTEGER NOT NULL,
+        f"""CREATE TABLE ussd_reports (
+            {REPORT_COLUMNS},
             duration_ms BIGINT,
             hops INTEGER,
             app_ended SMALLINT,
@@ -270,12 +267,7 @@ VERSIONS: dict[int, tuple[str, ...]] = {
         f"""CREATE TABLE console_actions (
             {_ID},
             at TIMESTAMPTZ NOT NULL,
-            role TEXT NOT NULL,
-            actor TEXT NOT NULL,
-            action TEXT NOT NULL,
-            target TEXT NOT NULL,
-            outcome TEXT NOT NULL,
-            detail TEXT)""",
+            {ACTION_COLUMNS})""",
         "CREATE INDEX idx_console_actions_at ON console_actions(at)",
         # Earlier marketing rows, one campaign per (text, moment queued): the SQLite migration's SQL.
         *CAMPAIGN_BACKFILL,

@@ -63,18 +63,24 @@ class Sql:
         with _errors(self._pool), self._pool.connection() as conn:
             return _run(conn, query, params)
 
-    def executemany(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
+    def executemany(self, query: str, rows: Sequence[Sequence[Any]]) -> int:
+        """``query`` once per row, pipelined (one round trip); the rows it changed, all told."""
         if not rows:
-            return
+            return 0
         if self.conn is not None:
-            self.conn.cursor().executemany(query, rows)
-            return
+            return _many(self.conn, query, rows)
         with _errors(self._pool), self._pool.connection() as conn:
-            conn.cursor().executemany(query, rows)
+            return _many(conn, query, rows)
 
     def scalar(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         row = self.execute(query, params).fetchone()
         return None if row is None else next(iter(row.values()))
+
+
+def _many(conn: Connection, query: str, rows: Sequence[Sequence[Any]]) -> int:
+    cur = conn.cursor()
+    cur.executemany(query, rows)
+    return cur.rowcount
 
 
 def _run(conn: Connection, query: str, params: Sequence[Any] | dict[str, Any]) -> Result:

@@ -1,63 +1,33 @@
 """Vouchers and top-ups, the lockouts failures earn, and the per-number rate limits, on PostgreSQL.
 
-A voucher is taken by a conditional UPDATE; failures of one key and a resent
+Vouchers are ``gateway.store.vouchers`` in the PostgreSQL flavour; failures of one key and a resent
 request are serialised per key by transaction-scoped advisory locks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 from gateway.domain.attempts import AttemptState, after_failure, count_failures_since, is_locked
-from gateway.domain.money import Currency, Money
 from gateway.domain.policy import AttemptLimit
-from gateway.domain.vouchers import Voucher, VoucherStatus
 from gateway.store.port import (
     LOCK_KINDS,
     StoredTopUp,
 )
+from gateway.store.postgres.portable import PgFlavour
 from gateway.store.postgres.sql import _Bound
+from gateway.store.vouchers import VouchersSql
 
 
-class PgVouchers(_Bound):
+class PgVouchers(PgFlavour, VouchersSql):
+    """Over the adapter's ``Sql``: in a write transaction the voucher found is locked until its commit."""
+
     __slots__ = ()
 
-    def by_pin_hash(self, pin_hash: str, currency: Currency) -> Voucher | None:
-        # Locked in a write transaction: a second redeemer waits for the first's commit, then finds it used.
-        row = self._sql.execute(
-            "SELECT id, serial, amount_minor, active_days, expires_on, status FROM vouchers WHERE pin_hash = %s"
-            + (" FOR UPDATE" if self._sql.lock else ""), (pin_hash,),
-        ).fetchone()
-        if row is None:
-            return None
-        return Voucher(row["id"], row["serial"], Money(row["amount_minor"], currency), row["active_days"],
-                       row["expires_on"], VoucherStatus(row["status"]))
-
-    def take(self, voucher_id: int, now: datetime, subscriber_id: int) -> bool:
-        """Mark the voucher used; False if it was not active any more (a concurrent taker waits for
-        the row, then finds it used)."""
-        return self._sql.execute(
-            "UPDATE vouchers SET status = 'used', used_at = %s, used_by = %s WHERE id = %s AND status = 'active'",
-            (now, subscriber_id, voucher_id),
-        ).rowcount == 1
-
-    def pin_hash_exists(self, pin_hash: str) -> bool:
-        return self._sql.execute("SELECT 1 FROM vouchers WHERE pin_hash = %s", (pin_hash,)).fetchone() is not None
-
-    def serial_exists(self, serial: str) -> bool:
-        return self._sql.execute("SELECT 1 FROM vouchers WHERE serial = %s", (serial,)).fetchone() is not None
-
-    def next_id(self) -> int:
-        return int(self._sql.scalar("SELECT COALESCE(MAX(id), 0) FROM vouchers")) + 1
-
-    def insert_many(self, rows: list[tuple[str, str, int, int, date | str | None, str, datetime]]) -> None:
-        self._sql.executemany(
-            "INSERT INTO vouchers (serial, pin_hash, amount_minor, active_days, expires_on, batch, status, "
-            "created_at) VALUES (%s, %s, %s, %s, %s, %s, 'active', %s)",
-            [(serial, hashed, minor, days, date.fromisoformat(expires) if isinstance(expires, str) else expires,
-              batch, created) for serial, hashed, minor, days, expires, batch, created in rows],
-        )
+    @property
+    def _row_lock(self) -> str:  # type: ignore[override]
+        return " FOR UPDATE" if self._conn.lock else ""
 
 
 class PgTopUps(_Bound):

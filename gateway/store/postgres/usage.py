@@ -60,9 +60,11 @@ class PgUsage:
                     "COPY usage_records (id, subscriber_id, msisdn, started_at, kind, quantity, units, "
                     "charge_minor, charged_minor, outcome, imported_at) FROM STDIN"
                 ) as copy:
-                    for r in records:
-                        copy.write_row((r.record_id, r.subscriber_id, r.msisdn, r.started_at, r.kind,
-                                        r.quantity, r.units, r.charge_minor, r.charged_minor, r.outcome, now))
+                    for u in records:
+                        line = u.line
+                        copy.write_row((line.record_id, u.subscriber_id, u.msisdn, line.started_at, line.kind,
+                                        line.quantity, line.units, line.charge_minor, line.charged_minor,
+                                        line.outcome, now))
         except pg_errors.UniqueViolation as exc:
             raise DuplicateUsage(str(exc)) from exc
         self._sql.execute("SELECT setval(pg_get_serial_sequence('usage_records', 'id'), "

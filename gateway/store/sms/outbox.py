@@ -10,6 +10,7 @@ select and its update one step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,11 @@ _ENQUEUE = (
 _COLUMNS = "SELECT id, source, destination, text, kind, attempts FROM sms_outbox "
 
 
+def _queued(sms: OutgoingSms, stamp: Any) -> tuple[Any, ...]:
+    """``_ENQUEUE``'s parameters for ``sms`` queued at ``stamp`` (the flavour's instant)."""
+    return (sms.source, sms.destination, sms.text, sms.kind, stamp, stamp, stamp, sms.dedupe_key, sms.campaign_id)
+
+
 class OutboxSql(SqliteFlavour):
     """``port.Outbox`` in the SQLite flavour; ``PgFlavour`` mixed in before it makes the PostgreSQL one."""
 
@@ -39,9 +45,12 @@ class OutboxSql(SqliteFlavour):
 
     def enqueue(self, sms: OutgoingSms, now: datetime) -> int | None:
         """Queue ``sms``; returns its id, or None when ``dedupe_key`` was queued before."""
+        return self._insert(_ENQUEUE, _queued(sms, self._instant(now)))
+
+    def enqueue_many(self, messages: Sequence[OutgoingSms], now: datetime) -> int:
+        """Queue ``messages`` in one batch (one round trip on PostgreSQL); how many were new."""
         stamp = self._instant(now)
-        return self._insert(_ENQUEUE, (sms.source, sms.destination, sms.text, sms.kind, stamp, stamp, stamp,
-                                       sms.dedupe_key, sms.campaign_id))
+        return self._many(_ENQUEUE, [_queued(sms, stamp) for sms in messages])
 
     def skipped(self, sms: OutgoingSms, now: datetime, reason: str) -> None:
         """A message recorded as not sent (status ``skipped``, ``reason`` as its error)."""
