@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import logging
 import re
 import sys
@@ -78,6 +79,21 @@ def _process_fields(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutable
     for key, value in _PROCESS.items():
         event.setdefault(key, value)
     return event
+
+
+def _unencodable(obj: Any) -> Any:
+    """What structlog's own renderer writes for a value JSON has no type for: its ``__structlog__()``, or its repr."""
+    structlog_form = getattr(obj, "__structlog__", None)
+    return structlog_form() if structlog_form is not None else repr(obj)
+
+
+#: One encoder for every line: ``json.dumps`` with an argument builds a new ``JSONEncoder`` each call.
+_JSON = json.JSONEncoder(default=_unencodable)
+
+
+def _encode_json(event: Any, **_: Any) -> str:
+    """``JSONRenderer``'s serializer: the same text as ``json.dumps`` with structlog's fallback."""
+    return _JSON.encode(event)
 
 
 def _noop(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -153,14 +169,14 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        _privacy,  # (before the fields added below: none of them is private, and it looks at every key)
         _process_fields,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        _privacy,
     ]
     exc_info: Any = _noop if console else structlog.processors.format_exc_info  # (the console renders it)
-    renderer: Any = structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
+    renderer: Any = structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer(_encode_json)
     if _writer is not None:
         _writer.write_waiting()
     writer = _writer = LineWriter(sys.stderr)

@@ -71,7 +71,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # The channels: the services (and the domain's value types), never the store.
     "gateway.ussd": ("gateway.ussd", "gateway.services", "gateway.domain", "gateway.clock", "gateway.config",
                      "gateway.profile", "gateway.logs", "gateway.ratelimit", "menus", "aiohttp", "prometheus_client",
-                     "multidict", "yarl", "cachetools"),
+                     "multidict", "yarl"),
     # SMS routing: keywords in, replies out, over the SMPP link it runs.
     "gateway.sms": ("gateway.sms", "gateway.services", "gateway.domain", "gateway.smpp", "gateway.clock",
                     "gateway.config", "gateway.logs", "gateway.ratelimit", "menus"),

@@ -129,8 +129,10 @@ def encode_ussd(text: str) -> tuple[int, bytes]:
     Raises:
         ValueError: the screen is longer than one short_message.
     """
-    data_coding = preferred_coding(text)
-    data = encode(text, data_coding)
+    if is_gsm(text):  # (checked once: this runs for every screen)
+        data_coding, data = DC_DEFAULT, text.translate(_GSM_TABLE).encode("latin-1")
+    else:
+        data_coding, data = DC_UCS2, text.encode("utf-16-be")
     if len(data) > MAX_SHORT_MESSAGE:
         raise ValueError(f"USSD screen of {len(data)} octets, longer than one short_message")
     return data_coding, data

@@ -55,9 +55,10 @@ WRONG_PINS_PER_SESSION = 3
 
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Step:
-    """One request as ``_handle`` walks it: the whole path, whichever way it arrived."""
+    """One request as ``_handle`` walks it: the whole path, whichever way it arrived. (Not frozen:
+    ``_handle`` fills in ``dialogue`` once the session is known, on every step.)"""
 
     session_id: str
     service_code: str
@@ -273,8 +274,7 @@ class Dialogues:
         tree = self.engine.tree_for(step.service_code)
         if tree is None:
             return self.engine.unknown_code(caller.language, step.service_code), "unknown_code"
-        step = dataclasses.replace(
-            step, dialogue=session.dialogue if session is not None else step.dialogue or sessions.new_dialogue())
+        step.dialogue = session.dialogue if session is not None else step.dialogue or sessions.new_dialogue()
         answers = step.answers
         if session is None and earlier is not None and not answers:
             offered = self.resume.offerable(earlier, caller, tree, now)

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from cachetools import LRUCache
 
 from gateway.domain.secrets import Sealed
 from gateway.services.sessions import SessionRow, SessionState
@@ -195,19 +194,30 @@ def decode_path(items: list[object]) -> tuple[Answer, ...]:
 
 class SessionCache:
     """Live sessions by id, bounded: the least recently used is forgotten first (it is still in
-    the database)."""
+    the database).
+
+    An ``OrderedDict`` rather than ``cachetools.LRUCache``: it is read several times on every USSD
+    step, and the library's layers of Python methods cost more calls than the step's own rules.
+    """
 
     def __init__(self, limit: int = 100_000) -> None:
-        self._sessions: LRUCache[str, Session] = LRUCache(maxsize=limit)
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._limit = limit
 
     def __len__(self) -> int:
         return len(self._sessions)
 
     def get(self, session_id: str) -> Session | None:
-        return self._sessions.get(session_id)
+        session = self._sessions.get(session_id)
+        if session is not None:
+            self._sessions.move_to_end(session_id)
+        return session
 
     def put(self, session: Session) -> None:
         self._sessions[session.session_id] = session
+        self._sessions.move_to_end(session.session_id)
+        if len(self._sessions) > self._limit:
+            self._sessions.popitem(last=False)
 
     def drop(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
