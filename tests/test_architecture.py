@@ -14,8 +14,6 @@ import sys
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 #: The top-level packages of the distribution and the benchmark beside them.
 TOPS = ("gateway", "menus", "simulator", "benchmarks")
@@ -242,20 +240,9 @@ def _mutual_imports() -> list[tuple[str, str]]:
                   if a < b and b in modules() and a in imported(b))
 
 
-#: Pairs of modules that import each other today, each with the branch that removes it; the lead
-#: drops an entry when that branch is merged (``test_the_known_mutual_imports_are_still_there`` says when).
-KNOWN_MUTUAL: dict[tuple[str, str], str] = {}
-
-
 def test_no_two_modules_import_each_other():
     """Two modules that import each other are one idea in two files, or a layer upside down."""
-    assert [pair for pair in _mutual_imports() if pair not in KNOWN_MUTUAL] == []
-
-
-@pytest.mark.parametrize("pair", sorted(KNOWN_MUTUAL), ids=" <-> ".join)
-def test_the_known_mutual_imports_are_still_there(pair):
-    """An entry of ``KNOWN_MUTUAL`` goes as soon as its fix lands (this fails then, to say so)."""
-    assert pair in _mutual_imports(), f"{KNOWN_MUTUAL[pair]}: fixed, drop the entry"
+    assert _mutual_imports() == []
 
 
 def test_the_product_never_imports_the_simulator():
