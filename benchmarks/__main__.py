@@ -20,6 +20,8 @@ so each result is also a ratio that survives a noisy machine:
    dialect next to Africa's Talking on one ``serve``, and each codec alone.
 8. ``ussd_smpp``: USSD dialogues over SMPP, the simulator as the USSD centre
    (``benchmarks.ussd_smpp``), on SQLite.
+9. ``instructions`` (``benchmarks.instructions``): instructions per step of
+   ``serve`` under callgrind, on both USSD paths (not in ``--smoke``).
 
 The SQLite parts use ``bench-results/db/`` (cached seeded files); PostgreSQL
 is ``benchmarks.postgres`` (a cluster of its own, or
@@ -45,6 +47,7 @@ from typing import Any
 from benchmarks import report, seed
 from benchmarks.common import BACKENDS, PinBudget, Plan, count, gateway_server, median_run, spec
 from benchmarks.dialects import part_dialects
+from benchmarks.instructions import part_instructions
 from benchmarks.procs import ROOT, Server, cores, free_port, loadgen, pinned
 from benchmarks.scale import part_growth, part_pg, part_topups, part_workers
 from benchmarks.smsc import part_simulator, part_sms, part_ussd_smpp
@@ -208,7 +211,7 @@ def _commit() -> str | None:
 PARTS: dict[str, Callable[[Plan, Path, Path], dict[str, Any]]] = {
     "simulator": part_simulator, "ussd": part_ussd, "minimal": part_minimal, "soak": part_soak, "pg": part_pg,
     "growth": part_growth, "workers": part_workers, "topups": part_topups, "sms": part_sms,
-    "dialects": part_dialects, "ussd_smpp": part_ussd_smpp,
+    "dialects": part_dialects, "ussd_smpp": part_ussd_smpp, "instructions": part_instructions,
 }
 
 

@@ -69,16 +69,17 @@ class Server:
     """A long-running process (bare server, ``serve``, ``smsc-sim``) on core 0."""
 
     def __init__(self, name: str, argv: list[str], port: int, *, env: dict[str, str] | None = None,
-                 log: Path | None = None, core: int | None = 0, tree: bool = False) -> None:
+                 log: Path | None = None, core: int | None = 0, tree: bool = False, ready_s: float = 60.0,
+                 cwd: Path = ROOT) -> None:
         self.name = name
         self.tree = tree
         self.port = port
         self.log = log
         out = log.open("wb") if log else subprocess.DEVNULL
-        self.proc = subprocess.Popen(pinned(core, argv) if core is not None else argv, cwd=ROOT, env=env,
+        self.proc = subprocess.Popen(pinned(core, argv) if core is not None else argv, cwd=cwd, env=env,
                                      stdout=out, stderr=out)
         try:
-            self._wait_listening()
+            self._wait_listening(ready_s)
         except BaseException:
             self.stop()
             raise
@@ -117,11 +118,11 @@ class Server:
         its child processes, as for ``serve --workers N``)."""
         return process_cpu(self.proc.pid, tree=self.tree)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 15.0) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(15)
+                self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)

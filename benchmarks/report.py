@@ -282,6 +282,13 @@ def table(res: dict[str, Any]) -> str:
                      f"{us.get('serve_cpu_share', 0):.0%} ({_f(us.get('serve_cpu_us_per_step'), '{:.0f}')} µs/step), "
                      f"simulator {us.get('simulator_cpu_share', 0):.0%}, driver {us.get('driver_cpu_share', 0):.1%}; "
                      f"serve RSS {us['serve_peak_rss_mb']:.1f} MB")
+    ins = res.get("instructions")
+    if ins and not _skipped(lines, "Instructions per step (callgrind)", "serve", ins):
+        lines.append(f"\nInstructions per step of serve (callgrind, Python {ins['python']}): "
+                     f"Africa's Talking over HTTP "
+                     f"{ins['http_africastalking']['instructions_per_step']:,} ({ins['http_africastalking']['steps']} "
+                     f"steps), USSD over SMPP {ins['ussd_smpp']['instructions_per_step']:,} "
+                     f"({ins['ussd_smpp']['steps']} steps)")
     lines.append("\nBudgets:")
     for name, b in res.get("budgets", {}).items():
         verdict = "pending" if b["met"] is None else ("met" if b["met"] else "NOT MET")

@@ -77,7 +77,7 @@ def _sms(plan: Plan, work: Path, logdir: Path, backend: str) -> dict[str, Any]:
         out["ceiling"] = simulator.ceiling(plan.sim_count, core=0)
         ceiling = out["ceiling"]["submit_sm_per_s"]
         with smpp_gateway(db, logdir, "serve-sms", simulator, GATEWAY_SMPP_SEND_RATE=str(SMS_SEND_RATE)) as gw:
-            _wait_bound(url)
+            wait_bound(url)
             runs = []
             for r in range(1 if plan.smoke else 2):
                 n_trips = 200 if plan.smoke else SMS_ROUND_TRIPS[backend]
@@ -132,7 +132,8 @@ SMS_WINDOW = 512
 SMS_ROUND_TRIPS = {"sqlite": 20_000, "postgres": 5_000}
 
 
-def _wait_bound(url: str, timeout: float = 30.0) -> None:
+def wait_bound(url: str, timeout: float = 30.0) -> None:
+    """Until the simulator at ``url`` has a gateway bound to it."""
     import urllib.request
 
     deadline = time.monotonic() + timeout
@@ -165,7 +166,7 @@ def part_ussd_smpp(plan: Plan, work: Path, logdir: Path) -> dict[str, Any]:
     try:
         with smpp_gateway(db, logdir, "serve-ussd-smpp", simulator, GATEWAY_SMPP_USSD="true",
                           GATEWAY_SMPP_USSD_VENDOR="generic") as gw:
-            _wait_bound(url)
+            wait_bound(url)
             runs = []
             for r in range(1 if plan.smoke else 2):
                 cpu = (gw.cpu_seconds(), sim.cpu_seconds(), time.perf_counter())

@@ -11,6 +11,8 @@ import pytest
 
 from benchmarks.__main__ import PARTS
 from benchmarks.common import BACKENDS
+from benchmarks.instructions import SMOKE_MEASURED
+from benchmarks.instructions import unavailable as instructions_unavailable
 from benchmarks.postgres import unavailable as postgres_unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,6 +111,13 @@ def test_smoke_run_measures_every_part_and_writes_json(tmp_path):
     assert dialects["topups_in_db"] == dialects["topups_sent"] > 0
     assert all(c["codec_us"] > 0 and c["with_json_us"] > 0 for c in dialects["codec"]["dialects"].values())
     assert {"dialect_step_cpu_over_at", "dialect_codec_share"} <= set(result["budgets"])
+    instructions = result["instructions"]  # serve's steps counted by callgrind on both paths, where it is
+    if instructions_unavailable() is None:
+        for path in ("http_africastalking", "ussd_smpp"):
+            assert instructions[path]["steps"] >= SMOKE_MEASURED
+            assert instructions[path]["instructions_per_step"] > 100_000  # a step runs Python, not a no-op
+    else:
+        assert instructions["skipped"] == instructions_unavailable()
     ussd_smpp = result["ussd_smpp"]  # every step answered over SMPP, dialogues of both scripts kept
     assert ussd_smpp["answered"] == ussd_smpp["count"] > 0 and ussd_smpp["failed"] == 0
     assert ussd_smpp["session_rows"] > 0 and "ussd_smpp_steps_per_s" in result["budgets"]
