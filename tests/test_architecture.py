@@ -312,3 +312,21 @@ def test_no_module_imports_another_modules_private_names():
                     found += [f"{path.relative_to(ROOT)}: {node.module}.{alias.name}" for alias in node.names
                               if alias.name.startswith("_") and not alias.name.startswith("__")]
     assert found == []
+
+
+def test_tests_share_helpers_only_through_tests_support():
+    """A test module or conftest imports shared helpers from ``tests.support`` and nothing else of
+    ``tests``: another test module or a folder's conftest is not a library (pytest finds fixtures by
+    itself, and a helper kept in a test file is hidden from the next reader)."""
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] if node.module != "tests" else [f"tests.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                      if n.split(".")[0] == "tests" and n.split(".")[:2] != ["tests", "support"]]
+    assert found == []
