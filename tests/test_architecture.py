@@ -321,8 +321,11 @@ def test_tests_share_helpers_only_through_tests_support():
     found = []
     for path in sorted((ROOT / "tests").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module] if node.module != "tests" else [f"tests.{a.name}" for a in node.names]
+            if isinstance(node, ast.ImportFrom):
+                package = path.relative_to(ROOT).parent.parts
+                base = ".".join(package[:len(package) - node.level + 1]) if node.level else ""
+                module = ".".join(part for part in (base, node.module or "") if part)
+                names = [f"{module}.{a.name}" for a in node.names] if module == "tests" else [module]
             elif isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             else:
