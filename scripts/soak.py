@@ -38,7 +38,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.reliability.conftest import SECRET, audit, free_port, seed  # noqa: E402
+from tests.support.audit import audit  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
+from tests.support.seed import seed  # noqa: E402
+from tests.support.servers import SECRET  # noqa: E402
 
 
 class Stats:

@@ -312,3 +312,24 @@ def test_no_module_imports_another_modules_private_names():
                     found += [f"{path.relative_to(ROOT)}: {node.module}.{alias.name}" for alias in node.names
                               if alias.name.startswith("_") and not alias.name.startswith("__")]
     assert found == []
+
+
+def test_tests_share_helpers_only_through_tests_support():
+    """A test module or conftest imports shared helpers from ``tests.support`` and nothing else of
+    ``tests``: another test module or a folder's conftest is not a library (pytest finds fixtures by
+    itself, and a helper kept in a test file is hidden from the next reader)."""
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                package = path.relative_to(ROOT).parent.parts
+                base = ".".join(package[:len(package) - node.level + 1]) if node.level else ""
+                module = ".".join(part for part in (base, node.module or "") if part)
+                names = [f"{module}.{a.name}" for a in node.names] if module == "tests" else [module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                      if n.split(".")[0] == "tests" and n.split(".")[:2] != ["tests", "support"]]
+    assert found == []

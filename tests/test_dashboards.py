@@ -21,9 +21,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.reliability.conftest import server_factory, sms_env, smsc_factory, wait_for
-
-__all__ = ["server_factory", "smsc_factory"]  # the fixtures of real serve and smsc-sim processes
+from tests.support.servers import sms_env
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "deploy" / "grafana" / "selfcare.json"

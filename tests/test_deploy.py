@@ -25,10 +25,8 @@ import yaml
 from gateway.cli import build_parser
 from gateway.config import DEFAULT_CONFIG, load_settings
 from simulator import load_simulator_settings
-from tests.reliability.conftest import server_factory, sms_env, smsc_factory
 from tests.support.net import free_port
-
-__all__ = ["server_factory", "smsc_factory"]  # the fixtures of real serve and smsc-sim processes
+from tests.support.servers import sms_env
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

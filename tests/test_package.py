@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import wait_for
 from tests.support.net import free_port
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The operator console's token in the installed gateway (long enough for the console to accept it).

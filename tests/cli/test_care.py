@@ -14,11 +14,9 @@ import pytest
 
 from gateway.clock import FixedClock
 from gateway.domain.channels import Channel
-from gateway.profile import load_profile
-from gateway.services import Context, Services
-from gateway.store import open_store
-from tests.care import give_bill, postpaid_line
-from tests.cli.conftest import PIN_SECRET, Gateway
+from tests.support.care import give_bill, postpaid_line
+from tests.support.cli import PIN_SECRET, Gateway
+from tests.support.world import open_services
 
 NP = {"GATEWAY_OPERATOR_PROFILE": "smart-np"}
 ME = "9779801234567"
@@ -30,10 +28,9 @@ def cases(gateway: Gateway) -> dict[str, str]:
     """A billed postpaid line with its bill disputed and a complaint, written by the services into the CLI's
     database."""
     gateway.migrated()
-    profile = load_profile("smart-np")
-    store = open_store(gateway.db, migrate=True, synchronous="normal")
-    clock = FixedClock(datetime.now(UTC))
-    services = Services(Context(store=store, clock=clock, profile=profile, pin_secret=PIN_SECRET))
+    services = open_services(gateway.db, FixedClock(datetime.now(UTC)), "smart-np", pin_secret=PIN_SECRET,
+                             texts=False)
+    store = services.ctx.store
     today = datetime.now(KTM).date()
     postpaid_line(services, ME, 500_000)
     give_bill(services, ME, date(2026, 1, 1), date(2026, 1, 31), today, 123_450)

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.cli import main
 from gateway.services import accounts_import
-from tests.cli.conftest import HEADER, PIN_SECRET, Gateway
+from tests.support.cli import HEADER, PIN_SECRET, Gateway
 
 
 def rows(count: int, start: int = 0) -> str:

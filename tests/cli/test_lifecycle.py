@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 from gateway.store.migrations import available
-from tests.cli.conftest import Gateway
+from tests.support.cli import Gateway
 
 
 def test_migrate_creates_the_schema_and_is_repeatable(gateway: Gateway) -> None:

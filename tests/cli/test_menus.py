@@ -10,7 +10,7 @@ import pytest
 
 from gateway.profile import load_profile
 from menus.loader import offers
-from tests.cli.conftest import ROOT, Gateway
+from tests.support.cli import ROOT, Gateway
 
 #: Khmer needs UCS-2; each of these characters is one UTF-16 unit, so ``len`` counts what the limit counts.
 LONG_KM = "តវ៉ាវិក្កយបត្រចុងក្រោយ? ចំនួនទឹកប្រាក់ត្រូវរក្សាទុកជាប្រាក់កក់រហូតដល់វិវាទត្រូវបានដោះស្រាយ។"

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from gateway.store.postgres.migrations import LATEST, VERSIONS
-from tests.cli.conftest import Gateway
+from tests.support.cli import Gateway
 
 
 def with_password(url: str, password: str) -> str:

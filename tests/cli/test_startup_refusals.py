@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.cli.conftest import HEADER, ROOT, Gateway
+from tests.support.cli import HEADER, ROOT, Gateway
 
 #: A Khmer sentence of about 90 UCS-2 characters: no question screen holding it fits in 80.
 LONG_KM = "តវ៉ាវិក្កយបត្រចុងក្រោយ? ចំនួនទឹកប្រាក់ត្រូវរក្សាទុកជាប្រាក់កក់រហូតដល់វិវាទត្រូវបានដោះស្រាយ។"

@@ -10,8 +10,8 @@ import pytest
 
 from gateway.clock import FixedClock
 from gateway.domain.channels import Channel
-from tests.cli.conftest import Gateway
-from tests.services.conftest import make_world
+from tests.support.cli import Gateway
+from tests.support.world import make_world
 
 
 class TestAddAndShow:

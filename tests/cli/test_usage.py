@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from .conftest import Gateway
+from tests.support.cli import Gateway
 
 ME = "85512345678"
 HEADER = "msisdn,started_at,kind,quantity\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cli.conftest import Gateway
+from tests.support.cli import Gateway
 
 
 def test_an_unknown_ussd_vendor_is_refused_naming_the_key(gateway: Gateway) -> None:

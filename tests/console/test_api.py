@@ -1,4 +1,4 @@
-"""The console's JSON API over real HTTP on loopback, on both backends (``tests.console.conftest``)."""
+"""The console's JSON API over real HTTP on loopback, on both backends (``tests.support.console``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from aiohttp import web
 
 from gateway.app import build_console, build_gateway
 from gateway.domain.channels import Channel
-from tests.backends import rows
-from tests.console.conftest import OPERATOR, POSTPAID, PREPAID, STRANGER, VIEWER, Console, settings_for
+from tests.support.backends import rows
+from tests.support.console import OPERATOR, POSTPAID, PREPAID, STRANGER, VIEWER, Console, settings_for
 
 
 def _numbers_in(body: object) -> set[str]:

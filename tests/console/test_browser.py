@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.console.conftest import OPERATOR, POSTPAID, PREPAID, VIEWER, Console
 from tests.support.browser import ARGS, CHROMIUM
+from tests.support.console import OPERATOR, POSTPAID, PREPAID, VIEWER, Console
 
 async_api = pytest.importorskip(
     "playwright.async_api", reason="pip install playwright (never 'playwright install')"

@@ -11,8 +11,8 @@ from typing import Any
 
 from gateway.app import build_console
 from gateway.domain.channels import Channel
-from tests.care import give_bill, postpaid_line
-from tests.console.conftest import OPERATOR, PREPAID, Console
+from tests.support.care import give_bill, postpaid_line
+from tests.support.console import OPERATOR, PREPAID, Console
 
 SPEC = json.loads(resources.files("gateway.console").joinpath("openapi.json").read_text(encoding="utf-8"))
 SECOND = "9779801230000"

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 from gateway.domain.channels import Channel
-from tests.console.conftest import OPERATOR, POSTPAID, PREPAID, VIEWER, Console
+from tests.support.console import OPERATOR, POSTPAID, PREPAID, VIEWER, Console
 
 
 async def sign_in(console: Console, token: str = OPERATOR, next_path: str = "/admin/") -> tuple[int, str, object]:

@@ -1,6 +1,6 @@
 """``serve`` runs the console on ``[admin] port`` when a token is set, and refuses a console it cannot run.
 
-Real ``python -m gateway serve`` processes (``tests.reliability.conftest.Server``) on loopback.
+Real ``python -m gateway serve`` processes (``tests.support.servers.Server``) on loopback.
 """
 
 from __future__ import annotations
@@ -8,25 +8,14 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import (
-    Server,
-    Smsc,
-    campaign,
-    seed,
-    server_factory,
-    sms_env,
-    smsc_factory,
-    wait_for,
-)
 from tests.support.net import free_port
-
-__all__ = ["server_factory", "smsc_factory"]  # the fixtures, shared with the reliability tests
+from tests.support.seed import seed
+from tests.support.servers import Server, Smsc, campaign, sms_env
+from tests.support.waiting import wait_for
 
 TOKEN = "serve-operator-token-0123456789"
 VIEWER = "serve-viewer-token-0123456789"
@@ -45,14 +34,6 @@ def get(port: int, path: str, token: str | None = None) -> tuple[int, str]:
 def listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def refused(server: Server) -> str:
-    proc = subprocess.run([sys.executable, "-m", "gateway", "serve"], cwd=server.tmp, env=server.env,
-                          capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 2, (proc.returncode, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    return proc.stderr.strip().splitlines()[-1]
 
 
 class TestServeRunsTheConsole:
@@ -133,7 +114,7 @@ class TestServeRefusesAConsoleItCannotRun:
     def test_a_bad_setting_is_refused_by_name(self, tmp_path: Path, env: dict[str, str], key: str) -> None:
         """A short token, a viewer without an operator, one token for both: exit 2 naming the key, no token
         quoted, nothing created."""
-        line = refused(Server(tmp_path, **env))
+        line = Server(tmp_path, **env).refused()
         assert line.startswith(f"error: {key}") and TOKEN not in line and VIEWER not in line
         assert not (tmp_path / "gateway.db").exists()
 
@@ -143,5 +124,5 @@ class TestServeRefusesAConsoleItCannotRun:
             taken.bind(("127.0.0.1", 0))
             taken.listen()
             port = taken.getsockname()[1]
-            line = refused(Server(tmp_path, GATEWAY_ADMIN_TOKEN=TOKEN, GATEWAY_ADMIN_PORT=str(port)))
+            line = Server(tmp_path, GATEWAY_ADMIN_TOKEN=TOKEN, GATEWAY_ADMIN_PORT=str(port)).refused()
         assert line.startswith("error: admin.port") and str(port) in line and "in use" in line

@@ -2,10 +2,9 @@ from datetime import timedelta
 
 import pytest
 
-from gateway.domain.money import Currency, Money
+from gateway.domain.money import Money
 from gateway.domain.policy import AttemptLimit, ExpiryLifecycle, Policy
-
-USD = Currency("USD", 2, "$")
+from tests.support.domain import USD
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from gateway.domain.account import Account, Bucket, EntryKind, apply_top_up, grant_promo, settle
 from gateway.domain.money import Money
-
-from .conftest import USD
+from tests.support.domain import USD
 
 T0 = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 

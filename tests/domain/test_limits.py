@@ -13,8 +13,7 @@ from gateway.domain.account import Account, apply_top_up, grant_promo
 from gateway.domain.errors import BalanceAboveMaximum, InvalidAmount
 from gateway.domain.limits import check_opening_balance, check_voucher_amount
 from gateway.domain.money import Money
-
-from .conftest import USD
+from tests.support.domain import USD
 
 T0 = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 

@@ -12,7 +12,10 @@ from gateway.domain.errors import LostDetailsMismatch
 from gateway.ratelimit import RateLimiter
 from gateway.services.model import ReportLost
 from simulator import load_simulator_settings
-from tests.reliability.conftest import money_state, profile_with, seed, services_on
+from tests.support.audit import money_state
+from tests.support.seed import seed
+from tests.support.servers import SECRET, profile_with
+from tests.support.world import open_services
 
 WRONG = ["1111111111", "2222222222", "3333333333", "4444444444", "5555555555", "6666666666"]
 
@@ -81,7 +84,7 @@ class TestLostSimGuessing:
         One guess per number, so that the per-number lockout never shortens the path.
         """
         data = seed(tmp_path / "gateway.db", subscribers=60)
-        services = services_on(tmp_path / "gateway.db")
+        services = open_services(tmp_path / "gateway.db", pin_secret=SECRET)
         times: dict[str, list[float]] = {"known": [], "unknown": []}
         try:
             for n in range(60):

@@ -7,7 +7,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.reliability.conftest import audit, money_state, seed
+from tests.support.audit import audit, money_state
+from tests.support.seed import seed
 
 BUSY_TEXT = "END Service busy. Please try again in a moment."
 

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import Server, Smsc, seed, sms_env, wait_for
-from tests.reliability.test_hostile_pdus import BIND_TRX, BIND_TRX_RESP, pdu
+from tests.support.raw_smsc import BIND_TRX, BIND_TRX_RESP, pdu
+from tests.support.seed import seed
+from tests.support.servers import Server, Smsc, sms_env
+from tests.support.waiting import wait_for
 
 FORM = urllib.parse.urlencode({"sessionId": "s1", "serviceCode": "*124#", "phoneNumber": "855100000000",
                                "text": ""}).encode()

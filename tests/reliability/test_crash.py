@@ -5,46 +5,15 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import Server, audit, seed
+from tests.support.audit import audit
+from tests.support.bursts import topup_burst
+from tests.support.seed import seed
 
 BURST = 240
-WORKERS = 32
-
-
-def _burst(server: Server, numbers: list[str], pins: list[str], tag: str,
-           kill_after: int | None = None, via: Sequence[Server] = ()) -> dict[int, str]:
-    """Each subscriber dials ``*123*PIN#`` with their own PIN from many threads at once.
-
-    With ``kill_after`` the server is SIGKILLed once that many answers came
-    back, while the other threads' requests are in flight. ``via``: the
-    requests take turns over these gateways instead (``server`` among them).
-    Returns index → reply for the requests that got an answer (connection
-    failures after the kill are left out).
-    """
-    answered: dict[int, str] = {}
-    lock = threading.Lock()
-
-    def one(i: int) -> None:
-        target = via[i % len(via)] if via else server
-        try:
-            status, body = target.post(f"{tag}-{i}", f"*123*{pins[i]}#", "", numbers[i], timeout=15)
-        except OSError:
-            return
-        assert status == 200, (status, body)
-        with lock:
-            answered[i] = body
-            if kill_after is not None and len(answered) == kill_after:
-                server.kill()
-
-    with ThreadPoolExecutor(WORKERS) as pool:
-        list(pool.map(one, range(len(numbers))))
-    return answered
 
 
 @pytest.mark.slow
@@ -56,7 +25,7 @@ class TestSigkill:
         credited: dict[int, str] = {}
         for round_ in range(2):
             pins = data.pins[round_ * BURST:(round_ + 1) * BURST]
-            answers = _burst(server, data.numbers, pins, f"k{round_}", kill_after=BURST // 3)
+            answers = topup_burst(server, data.numbers, pins, f"k{round_}", kill_after=BURST // 3)
             assert 0 < len(answers) < BURST, "the kill must land mid-burst"
             credited.update({round_ * BURST + i: b for i, b in answers.items() if "successful" in b})
             audit(server.db)  # consistent straight after the kill, before any restart
@@ -70,7 +39,7 @@ class TestSigkill:
         # The subscribers try again: each PIN is credited now or was already; never twice.
         for round_ in range(2):
             pins = data.pins[round_ * BURST:(round_ + 1) * BURST]
-            retry = _burst(server, data.numbers, pins, f"retry{round_}")
+            retry = topup_burst(server, data.numbers, pins, f"retry{round_}")
             assert len(retry) == BURST
             for i, body in retry.items():
                 before = round_ * BURST + i in used

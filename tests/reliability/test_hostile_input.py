@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.reliability.conftest import Seed, Server, audit, money_state, profile_with, seed
+from tests.support.audit import audit, money_state
+from tests.support.seed import Seed, seed
+from tests.support.servers import Server, profile_with
 
 FIELDS = ["sessionId", "serviceCode", "phoneNumber", "text", "networkCode"]
 CODES = ["*100#", "*124#", "*123#", "*1204#", "*123*1234567890#", "*100*1*2#", "*#", "**#", "*999#"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.reliability.conftest import SECRET, profile_with, seed
+from tests.support.seed import seed
+from tests.support.servers import SECRET, profile_with
 
 
 def test_full_run_of_every_service_leaks_nothing(tmp_path: Path, server_factory) -> None:

@@ -12,15 +12,11 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tests.reliability.conftest import Server, rows, seed, wait_for
-from tests.reliability.test_hostile_pdus import (
-    DELIVER_SM,
-    DELIVER_SM_RESP,
-    FakeSmsc,
-    _pump,
-    deliver_body,
-    pdu,
-)
+from tests.support.audit import file_rows
+from tests.support.raw_smsc import DELIVER_SM, DELIVER_SM_RESP, FakeSmsc, deliver_body, pdu, pump
+from tests.support.seed import seed
+from tests.support.servers import Server
+from tests.support.waiting import wait_for
 
 UNBIND, UNBIND_RESP = 0x00000006, 0x80000006
 
@@ -51,15 +47,15 @@ def _drop_while_saving(smsc: FakeSmsc, server: Server, body: bytes) -> None:
 
 
 def _replies(server: Server, msisdn: str) -> list[str]:
-    return [r[0] for r in rows(server.db, "SELECT text FROM sms_outbox WHERE kind = 'reply' AND destination = ? "
+    return [r[0] for r in file_rows(server.db, "SELECT text FROM sms_outbox WHERE kind = 'reply' AND destination = ? "
                                           "ORDER BY id", msisdn)]
 
 
 def _answered(server: Server, smsc: FakeSmsc, msisdn: str, count: int) -> None:
     """Wait (answering the gateway's submits) until ``msisdn`` has ``count`` replies accepted by the SMSC."""
     def done() -> bool:
-        _pump(smsc)
-        return len(rows(server.db, "SELECT 1 FROM sms_outbox WHERE kind = 'reply' AND destination = ? "
+        pump(smsc)
+        return len(file_rows(server.db, "SELECT 1 FROM sms_outbox WHERE kind = 'reply' AND destination = ? "
                                    "AND status = 'submitted'", msisdn)) >= count
     wait_for(done, 15, f"{count} replies to {msisdn}")
 
@@ -77,15 +73,15 @@ def test_a_redelivery_after_a_dropped_link_is_stored_marked_and_not_answered_aga
         # A later MO is answered after anything saved before it: once it is, the redelivery had its chance.
         smsc.send(pdu(DELIVER_SM, smsc.next_seq(), deliver_body(nb[1], b"BAL")))
         _answered(server, smsc, nb[1], 1)
-        inbox = [tuple(r) for r in rows(server.db, "SELECT id, source, text, status, redelivery_of FROM sms_inbox "
+        inbox = [tuple(r) for r in file_rows(server.db, "SELECT id, source, text, status, redelivery_of FROM sms_inbox "
                                                    "ORDER BY id")]
         assert inbox == [(1, nb[0], "BAL", "handled", None), (2, nb[0], "BAL", "redelivered", 1),
                          (3, nb[1], "BAL", "handled", None)]
         assert len(_replies(server, nb[0])) == 1
         assert '"event": "sms_mo_redelivered"' in server.log.read_text()
         # Acknowledged rows are marked so, soon, without a next MO: a restart would not expect them again.
-        wait_for(lambda: rows(server.db, "SELECT count(*) FROM sms_inbox WHERE pending_ack IS NOT NULL")[0][0] == 0,
-                 10, "the acknowledged rows marked")
+        pending = "SELECT count(*) FROM sms_inbox WHERE pending_ack IS NOT NULL"
+        wait_for(lambda: file_rows(server.db, pending)[0][0] == 0, 10, "the acknowledged rows marked")
     finally:
         smsc.close()
 
@@ -103,7 +99,7 @@ def test_a_redelivered_top_up_answers_with_its_first_result(tmp_path: Path, serv
         _answered(server, smsc, data.numbers[0], 2)
         first, again = _replies(server, data.numbers[0])
         assert first.startswith("Top-up of $5.00 successful") and again == first
-        assert rows(server.db, "SELECT count(*) FROM topups")[0][0] == 1
+        assert file_rows(server.db, "SELECT count(*) FROM topups")[0][0] == 1
     finally:
         smsc.close()
 
@@ -133,8 +129,8 @@ def test_mo_before_an_unbind_are_acknowledged_before_the_unbind_resp(tmp_path: P
         smsc.accept()  # the gateway binds again and answers each top-up once
         for n in data.numbers:
             _answered(server, smsc, n, 1)
-        assert rows(server.db, "SELECT count(*) FROM sms_inbox")[0][0] == 3
-        assert rows(server.db, "SELECT count(*) FROM topups")[0][0] == 3
+        assert file_rows(server.db, "SELECT count(*) FROM sms_inbox")[0][0] == 3
+        assert file_rows(server.db, "SELECT count(*) FROM topups")[0][0] == 3
     finally:
         smsc.close()
 
@@ -157,7 +153,7 @@ def test_a_redelivery_of_an_mo_acknowledged_just_before_the_drop_is_not_answered
         assert smsc.expect(DELIVER_SM_RESP)[0][0] == 0
         smsc.send(pdu(DELIVER_SM, smsc.next_seq(), deliver_body(nb[1], b"BAL")))
         _answered(server, smsc, nb[1], 1)
-        statuses = [tuple(r) for r in rows(server.db, "SELECT source, status, redelivery_of FROM sms_inbox "
+        statuses = [tuple(r) for r in file_rows(server.db, "SELECT source, status, redelivery_of FROM sms_inbox "
                                                       "ORDER BY id")]
         assert statuses == [(nb[0], "handled", None), (nb[0], "redelivered", 1), (nb[1], "handled", None)]
         assert len(_replies(server, nb[0])) == 1

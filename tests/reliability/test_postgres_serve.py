@@ -16,45 +16,16 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.reliability.conftest import Server, Smsc, campaign, seed, sms_env, wait_for
-from tests.reliability.test_crash import _burst as topup_burst
-from tests.reliability.test_sms_crash import _burst as sms_burst
-
-
-def pg_env(tmp_path: Path, url: str, **extra: str) -> dict[str, str]:
-    """Settings of a ``serve`` on the database at ``url`` (``extra``: more settings)."""
-    return {"GATEWAY_DATABASE_URL": url, "GATEWAY_DATABASE_PATH": str(tmp_path / "never.db"), **extra}
-
-
-def two_gateways(tmp_path: Path, server_factory, url: str, **extra: str) -> tuple[Server, Server]:  # type: ignore[no-untyped-def]
-    """Two ``serve`` on ports of their own, on the database at ``url``."""
-    env = pg_env(tmp_path, url, **extra)
-    return server_factory(tmp_path, **env).start(), server_factory(tmp_path, **env).start()
+from tests.support.audit import pg_audit
+from tests.support.bursts import sms_burst, topup_burst
+from tests.support.seed import seed
+from tests.support.servers import Server, Smsc, campaign, pg_env, sms_env, two_gateways
+from tests.support.waiting import wait_for
 
 
 def pg_rows(url: str, query: str, *args: object) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
         return conn.execute(query, args).fetchall()
-
-
-def audit(url: str) -> dict[str, int]:
-    """Assert that every balance equals its ledger rows and each used voucher has one top-up and one
-    ledger credit (and each credit a used voucher); counts of used vouchers and top-ups."""
-    with psycopg.connect(url) as conn:
-        used_serials = {r[0] for r in conn.execute("SELECT serial FROM vouchers WHERE status = 'used'")}
-        credits = dict(conn.execute(
-            "SELECT reference, count(*) FROM ledger WHERE kind = 'topup' GROUP BY reference").fetchall())
-        assert credits == {serial: 1 for serial in used_serials}
-        assert conn.execute("SELECT count(DISTINCT voucher_id) = count(*) FROM topups").fetchone() == (True,)
-        off = conn.execute(
-            "SELECT s.id FROM subscribers s LEFT JOIN (SELECT subscriber_id, bucket, sum(delta_minor) AS total "
-            "FROM ledger GROUP BY subscriber_id, bucket) l ON l.subscriber_id = s.id AND l.bucket = 'main' "
-            "WHERE s.main_minor <> COALESCE(l.total, 0)").fetchall()
-        assert off == [], off
-        used = conn.execute("SELECT count(*) FROM vouchers WHERE status = 'used'").fetchone()
-        topups = conn.execute("SELECT count(*) FROM topups").fetchone()
-    assert used is not None and topups is not None
-    return {"used": used[0], "topups": topups[0]}
 
 
 def test_the_same_vouchers_at_once_through_two_gateways_credit_once_each(
@@ -73,7 +44,7 @@ def test_the_same_vouchers_at_once_through_two_gateways_credit_once_each(
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(one, range(80)))
     assert sum("successful" in answer for answer in answers) == 40, Counter(answer[:40] for answer in answers)
-    assert audit(postgres_url) == {"used": 40, "topups": 40}
+    assert pg_audit(postgres_url) == {"used": 40, "topups": 40}
     assert not (tmp_path / "never.db").exists()
     assert a.terminate() == 0 and b.terminate() == 0
 
@@ -92,7 +63,7 @@ def test_a_dialogue_begun_on_one_gateway_continues_on_the_other(
         screens.append(body)
     assert screens[2] == "CON Enter the card PIN:\n0 Back", screens
     assert screens[3].startswith("END Top-up of $5.00 successful"), screens
-    assert audit(postgres_url) == {"used": 1, "topups": 1}
+    assert pg_audit(postgres_url) == {"used": 1, "topups": 1}
 
 
 # --- SMS: each gateway with its own bind to one SMSC ------------------------------------------
@@ -173,7 +144,7 @@ def test_sigkill_of_one_gateway_mid_burst_loses_and_doubles_nothing(
     unacked = {str(r[0]) for r in pg_rows(postgres_url, "SELECT source FROM sms_inbox WHERE received_by LIKE %s "
                                           "AND pending_ack IS NOT NULL", place(a))}
     assert 0 < len(answers) < topups, "the kill must land mid-burst"
-    audit(postgres_url)
+    pg_audit(postgres_url)
 
     # The survivor: a's claimed messages once the lease (3 s) has passed, and the receipts of a's sends.
     wait_for(lambda: pg_rows(postgres_url, "SELECT count(*) FROM sms_outbox WHERE status IN ('queued', 'sending')"
@@ -188,7 +159,7 @@ def test_sigkill_of_one_gateway_mid_burst_loses_and_doubles_nothing(
     wait_for(lambda: settled(postgres_url), 30, "every MO answered and every MT delivered")
 
     # Every top-up acknowledged is in the ledger once; every balance equals its ledger.
-    counts = audit(postgres_url)
+    counts = pg_audit(postgres_url)
     credited = {buyers[i] for i, body in answers.items() if "successful" in body}
     used = {str(r[0]) for r in pg_rows(postgres_url, "SELECT s.msisdn FROM topups t JOIN subscribers s "
                                        "ON s.id = t.subscriber_id WHERE t.request_key LIKE 'ussd:%%'")}

@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from tests.reliability.conftest import Seed, rows, seed, sms_env, wait_for
+from tests.support.audit import file_rows
+from tests.support.backends import file_leaks
+from tests.support.seed import Seed, seed
+from tests.support.servers import sms_env
+from tests.support.waiting import wait_for
 
 
 def _mistyped(pin: str) -> str:
     """``pin`` with its last digit changed: one digit off a live voucher."""
     return pin[:-1] + str((int(pin[-1]) + 1) % 10)
-
-
-def _leaks(db: Path, secrets: list[str]) -> list[str]:
-    """Where any of ``secrets`` appears: the raw bytes of the files (ASCII, UCS-2), then every table."""
-    found: list[str] = []
-    forms = {s: (s.encode("ascii"), s.encode("utf-16-be"), s.encode("utf-16-le")) for s in secrets}
-    for suffix in ("", "-wal", "-shm"):
-        path = Path(f"{db}{suffix}")
-        if path.exists():
-            raw = path.read_bytes()
-            found += [f"{path.name}: {s}" for s, encoded in forms.items() if any(e in raw for e in encoded)]
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        for table in tables:
-            for row in conn.execute(f'SELECT * FROM "{table}"'):
-                for value in row:
-                    if isinstance(value, bytes):
-                        hit = [s for s, encoded in forms.items() if any(e in value for e in encoded)]
-                    else:
-                        hit = [s for s in secrets if s in str(value)]
-                    found += [f"{table}: {s}" for s in hit]
-    finally:
-        conn.close()
-    return found
 
 
 def test_full_run_on_both_channels_leaves_no_secret_in_the_database(tmp_path: Path, server_factory,
@@ -82,16 +60,16 @@ def test_full_run_on_both_channels_leaves_no_secret_in_the_database(tmp_path: Pa
     ]
     for n, (source, to, text) in enumerate(messages, 1):  # one at a time: each answer depends on the last
         smsc.mo(source, to, text)
-        wait_for(lambda n=n: rows(server.db, "SELECT count(*) FROM sms_inbox WHERE status = 'handled'")[0][0] >= n,
+        wait_for(lambda n=n: file_rows(server.db, "SELECT count(*) FROM sms_inbox WHERE status = 'handled'")[0][0] >= n,
                  10, f"{text!r} answered")
-    replies = [r["text"] for r in rows(server.db, "SELECT text FROM sms_outbox WHERE kind = 'reply' ORDER BY id")]
+    replies = [r["text"] for r in file_rows(server.db, "SELECT text FROM sms_outbox WHERE kind = 'reply' ORDER BY id")]
     assert len(replies) == len(messages)
     assert sum("successful" in r or "sent to" in r for r in replies[:3]) == 2, replies
-    assert rows(server.db, "SELECT count(*) FROM topups")[0][0] == 5
-    assert rows(server.db, "SELECT status FROM vouchers WHERE id = 8")[0][0] == "active"
+    assert file_rows(server.db, "SELECT count(*) FROM topups")[0][0] == 5
+    assert file_rows(server.db, "SELECT status FROM vouchers WHERE id = 8")[0][0] == "active"
 
     server.kill()  # the -wal and -shm files stay as a crash leaves them
     secrets = [*pins, _mistyped(live), wrong_pin, wrong_id, *data.id_numbers.values()]
-    assert _leaks(server.db, secrets) == []
+    assert file_leaks(server.db, secrets) == []
     log = server.log.read_text(encoding="utf-8")
     assert [s for s in secrets if s in log] == []

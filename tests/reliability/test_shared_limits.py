@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import Pinned, Seed, audit, profile_with, seed, wait_for
-from tests.reliability.test_postgres_serve import audit as pg_audit
-from tests.reliability.test_postgres_serve import two_gateways
-from tests.reliability.test_workers import _INFO, workers
+from tests.support.audit import audit, pg_audit
+from tests.support.seed import Seed, seed
+from tests.support.servers import WORKER_INFO, Pinned, profile_with, two_gateways, workers
+from tests.support.waiting import wait_for
 
 WRONG = ["1111111111", "2222222222", "3333333333", "4444444444", "5555555555"]
 SYNCS = "gateway_rate_limit_syncs_total"
@@ -40,7 +40,7 @@ def pinned_to_each_worker(port_of: Callable[[], Pinned], tries: int = 400) -> tu
     found: dict[str, Pinned] = {}
     for _ in range(tries):
         conn = port_of()
-        match = _INFO.search(conn.get("/metrics")[1])
+        match = WORKER_INFO.search(conn.get("/metrics")[1])
         assert match is not None
         if match.group(1) in found:
             conn.close()

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.reliability.conftest import profile_with, rows, seed, sms_env, wait_for
+from tests.support.audit import file_rows
+from tests.support.seed import seed
+from tests.support.servers import profile_with, sms_env
+from tests.support.waiting import wait_for
 
 
 def test_wrong_pins_over_both_channels_lock_both(tmp_path: Path, server_factory, smsc_factory) -> None:
@@ -29,7 +32,7 @@ def test_wrong_pins_over_both_channels_lock_both(tmp_path: Path, server_factory,
     smsc.mo(number, "888", f"TOP {data.pins[0]}")
     wait_for(lambda: len(smsc.mt()) == 3, 10, "the SMS answer")
     assert "successful" not in ussd and "successful" not in str(smsc.mt()[-1]["text"])
-    assert rows(server.db, "SELECT count(*) FROM topups")[0][0] == 0
+    assert file_rows(server.db, "SELECT count(*) FROM topups")[0][0] == 0
     wait_for(lambda: 'selfcare_lockouts{kind="topup"} 1.0' in server.get("/metrics")[1], 5,
              "the lockout on /metrics")
 
@@ -44,9 +47,9 @@ def test_mo_flood_is_limited_and_answered_once(tmp_path: Path, server_factory, s
     wait_for(smsc.bound, 10, "the bind")
     for n in range(40):
         smsc.mo(number, "888", "BAL" + " " * n)
-    wait_for(lambda: rows(server.db, "SELECT count(*) FROM sms_inbox WHERE status = 'handled'")[0][0] == 40,
+    wait_for(lambda: file_rows(server.db, "SELECT count(*) FROM sms_inbox WHERE status = 'handled'")[0][0] == 40,
              10, "every MO handled")
-    wait_for(lambda: rows(server.db, "SELECT count(*) FROM sms_outbox WHERE status IN ('queued', 'sending')")[0][0]
+    wait_for(lambda: file_rows(server.db, "SELECT count(*) FROM sms_outbox WHERE status IN ('queued', 'sending')")[0][0]
              == 0, 10, "the replies sent")
     texts = [str(m["text"]) for m in smsc.mt()]
     assert sum("balance" in t.lower() for t in texts) == 5

@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import Smsc, audit, campaign, rows, seed, sms_env, wait_for
+from tests.support.audit import audit, file_rows
+from tests.support.bursts import sms_burst
+from tests.support.seed import seed
+from tests.support.servers import campaign, sms_env
+from tests.support.waiting import wait_for
 
 MO = 90
 TARGETS = 100
 WINDOW = 64
 
 
-def _burst(smsc: Smsc, numbers: list[str], pins: list[str]) -> dict[int, str]:
-    """Each of ``numbers`` sends one keyword (BAL, TOP PIN or STOP); simulator MO id → sender."""
-    def one(i: int) -> tuple[int, str]:
-        text, to = [("BAL", "888"), (f"TOP {pins[i // 3]}", "888"), ("STOP", "1204")][i % 3]
-        return smsc.mo(numbers[i], to, text), numbers[i]
-
-    with ThreadPoolExecutor(8) as pool:
-        return dict(pool.map(one, range(len(numbers))))
-
-
 def _drained(db: Path) -> bool:
-    busy = rows(db, "SELECT count(*) FROM sms_outbox WHERE status IN ('queued', 'sending')")[0][0]
-    waiting = rows(db, "SELECT count(*) FROM sms_inbox WHERE status = 'received'")[0][0]
+    busy = file_rows(db, "SELECT count(*) FROM sms_outbox WHERE status IN ('queued', 'sending')")[0][0]
+    waiting = file_rows(db, "SELECT count(*) FROM sms_inbox WHERE status = 'received'")[0][0]
     return busy == 0 and waiting == 0
 
 
@@ -44,8 +37,8 @@ class TestSigkill:
         targets = data.numbers[MO:]
         campaign(server, targets, "Promo one")
         campaign(server, targets, "Promo two")
-        senders = _burst(smsc, data.numbers[:MO], data.pins)
-        wait_for(lambda: len(rows(server.db, "SELECT id FROM sms_inbox")) >= MO // 3, 10, "some MO saved")
+        senders = sms_burst(smsc, data.numbers[:MO], data.pins)
+        wait_for(lambda: len(file_rows(server.db, "SELECT id FROM sms_inbox")) >= MO // 3, 10, "some MO saved")
         server.kill()
         acked_at_kill = set(smsc.stats()["mo_acked"])  # type: ignore[arg-type]
         sent_at_kill = len(smsc.mt())
@@ -58,12 +51,13 @@ class TestSigkill:
         audit(server.db)
 
         # Every MO the SMSC saw acknowledged is in the inbox, once, and handled.
-        inbox = Counter(r["source"] for r in rows(server.db, "SELECT source FROM sms_inbox WHERE status = 'handled'"))
+        handled = file_rows(server.db, "SELECT source FROM sms_inbox WHERE status = 'handled'")
+        inbox = Counter(r["source"] for r in handled)
         assert {senders[i] for i in acked_at_kill} <= set(inbox)
         assert inbox == Counter(senders.values())
         # One reply per inbox row in the outbox; on the wire only in-flight sends may repeat.
         sql = "SELECT destination FROM sms_outbox WHERE kind = 'reply'"
-        replies = Counter(r["destination"] for r in rows(server.db, sql))
+        replies = Counter(r["destination"] for r in file_rows(server.db, sql))
         assert replies == inbox
         mt = smsc.mt()
         wire_replies = Counter(str(m["to"]) for m in mt if not str(m["text"]).startswith("Promo"))
@@ -73,7 +67,7 @@ class TestSigkill:
         duplicates = sum(wire_replies.values()) - len(wire_replies) + sum(promos.values()) - len(promos)
         assert duplicates <= WINDOW, duplicates  # only what awaited a submit_sm_resp at the kill
         # Each TOP credited exactly once, by its inbox row's request key.
-        tops = rows(server.db, "SELECT request_key FROM topups")
+        tops = file_rows(server.db, "SELECT request_key FROM topups")
         assert len(tops) == len({r["request_key"] for r in tops}) == MO // 3
         assert all(str(r["request_key"]).startswith("sms:") for r in tops)
         print(f"sms-kill: mt at kill {sent_at_kill}, duplicates {duplicates}")
@@ -93,7 +87,7 @@ class TestSigterm:
         stats = smsc.stats()
         assert (stats["unbinds"], stats["drops"]) == (1, 0)
         sent = len(smsc.mt())
-        status = Counter(r["status"] for r in rows(server.db, "SELECT status FROM sms_outbox"))
+        status = Counter(r["status"] for r in file_rows(server.db, "SELECT status FROM sms_outbox"))
         assert status["sending"] == 0 and status["queued"] == len(data.numbers) - sent > 0, status
         server.start()
         wait_for(lambda: _drained(server.db), 15, "the rest sent after the restart")

@@ -6,7 +6,10 @@ import json
 import time
 from pathlib import Path
 
-from tests.reliability.conftest import Server, campaign, rows, seed, sms_env, wait_for
+from tests.support.audit import file_rows
+from tests.support.seed import seed
+from tests.support.servers import Server, campaign, sms_env
+from tests.support.waiting import wait_for
 
 
 def _ussd_p99(server: Server, numbers: list[str], count: int = 60) -> float:
@@ -22,8 +25,8 @@ def _ussd_p99(server: Server, numbers: list[str], count: int = 60) -> float:
 
 
 def _drained(db: Path) -> bool:
-    return rows(db, "SELECT count(*) FROM sms_outbox WHERE status IN ('queued', 'sending')")[0][0] == 0 and \
-        rows(db, "SELECT count(*) FROM sms_inbox WHERE status = 'received'")[0][0] == 0
+    return file_rows(db, "SELECT count(*) FROM sms_outbox WHERE status IN ('queued', 'sending')")[0][0] == 0 and \
+        file_rows(db, "SELECT count(*) FROM sms_inbox WHERE status = 'received'")[0][0] == 0
 
 
 class TestSmscDownOrRefusing:
@@ -77,7 +80,7 @@ class TestSmscFaulty:
         mt = smsc.mt()
         assert {str(m["to"]) for m in mt if m["text"] == "Offer"} == set(data.numbers[30:])
         assert {str(m["to"]) for m in mt if m["text"] != "Offer"} == set(data.numbers[:30])
-        assert rows(server.db, "SELECT count(*) FROM sms_inbox WHERE status = 'handled'")[0][0] == 30
+        assert file_rows(server.db, "SELECT count(*) FROM sms_inbox WHERE status = 'handled'")[0][0] == 30
         _, metrics = server.get("/metrics")
         assert 'selfcare_sms_mt_submitted_total{outcome="throttled"}' in metrics
         assert "selfcare_sms_mo_received_total 30.0" in metrics

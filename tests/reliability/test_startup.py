@@ -5,23 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import Server, seed
-
-
-def refused(server: Server) -> str:
-    """Run ``serve`` expecting a refusal: exit 2 within seconds, no traceback, the reason last; returns it."""
-    proc = subprocess.run([sys.executable, "-m", "gateway", "serve"], cwd=server.tmp, env=server.env,
-                          capture_output=True, text=True, timeout=30)
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2, (proc.returncode, proc.stderr)
-    assert lines[-1].startswith("error: ") and "Traceback" not in proc.stderr, proc.stderr
-    return lines[-1]
+from tests.support.seed import seed
+from tests.support.servers import Server
 
 
 class TestServeRefusals:
@@ -31,22 +20,22 @@ class TestServeRefusals:
             taken.bind(("127.0.0.1", 0))
             taken.listen()
             port = str(taken.getsockname()[1])
-            message = refused(Server(tmp_path, GATEWAY_HTTP_PORT=port))
+            message = Server(tmp_path, GATEWAY_HTTP_PORT=port).refused()
         assert "http.port" in message and port in message and "in use" in message
 
     def test_junk_database_file_is_left_alone(self, tmp_path: Path) -> None:
         """A file that is not a database is refused naming the file, and left byte for byte as it was."""
         db = tmp_path / "gateway.db"
         db.write_bytes(b"not a database " * 100)
-        assert "file is not a database" in refused(Server(tmp_path, db))
+        assert "file is not a database" in Server(tmp_path, db).refused()
         assert db.read_bytes() == b"not a database " * 100
         assert not (tmp_path / "gateway.db-wal").exists()
 
     def test_unknown_profile_and_bad_setting(self, tmp_path: Path) -> None:
         """A missing operator profile or an out-of-range setting is refused by name before anything is created."""
-        assert "operator.profile" in refused(Server(tmp_path, GATEWAY_OPERATOR_PROFILE="nowhere"))
-        assert "http.port" in refused(Server(tmp_path, GATEWAY_HTTP_PORT="70000"))
-        assert "security.pin_secret" in refused(Server(tmp_path, GATEWAY_SECURITY_PIN_SECRET="short"))
+        assert "operator.profile" in Server(tmp_path, GATEWAY_OPERATOR_PROFILE="nowhere").refused()
+        assert "http.port" in Server(tmp_path, GATEWAY_HTTP_PORT="70000").refused()
+        assert "security.pin_secret" in Server(tmp_path, GATEWAY_SECURITY_PIN_SECRET="short").refused()
         assert not (tmp_path / "gateway.db").exists()
 
     @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only files")
@@ -57,7 +46,7 @@ class TestServeRefusals:
         db.chmod(0o444)
         tmp_path.chmod(0o555)
         try:
-            assert "read" in refused(Server(tmp_path / "..", db)).lower()
+            assert "read" in Server(tmp_path / "..", db).refused().lower()
         finally:
             tmp_path.chmod(0o755)
 

@@ -19,19 +19,20 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.reliability.conftest import Server, audit, campaign, rows, seed, sms_env, wait_for
+from tests.support.audit import audit, file_rows
+from tests.support.seed import seed
+from tests.support.servers import WORKER_INFO, WORKERS, Server, campaign, sms_env, workers
+from tests.support.waiting import wait_for
 
-WORKERS = 2
 #: Scrapes of /metrics until every worker has answered one (each is a new connection).
 SCRAPES = 400
-_INFO = re.compile(r'^gateway_worker_info\{pid="(\d+)",worker="(\d+)"\} 1\.0$', re.M)
 
 
 def scrape(server: Server) -> tuple[int, str]:
     """One ``/metrics`` page: (pid of the worker that answered, the page)."""
     status, page = server.get("/metrics")
     assert status == 200, page
-    found = _INFO.search(page)
+    found = WORKER_INFO.search(page)
     assert found is not None, page[:500]
     return int(found.group(1)), page
 
@@ -55,12 +56,6 @@ def seen_workers(server: Server, metric: str, scrapes: int) -> dict[int, float]:
         if len(seen) == WORKERS:
             break
     return seen
-
-
-def workers(tmp_path: Path, server_factory, **env: str) -> Server:
-    server = server_factory(tmp_path, **env)
-    server.args = ["--workers", str(WORKERS)]
-    return server.start()
 
 
 def worker_pids(server: Server) -> set[int]:
@@ -219,16 +214,16 @@ class TestSms:
         for i, (number, pin) in enumerate(zip(data.numbers[10:], data.pins[10:], strict=True)):
             status, body = server.post(f"u{i}", f"*123*{pin}#", "", number)
             assert status == 200 and "successful" in body, body
-        wait_for(lambda: len(rows(server.db, "SELECT id FROM sms_inbox WHERE status = 'handled'")) == 10,
+        wait_for(lambda: len(file_rows(server.db, "SELECT id FROM sms_inbox WHERE status = 'handled'")) == 10,
                  15, "every MO answered")
-        wait_for(lambda: not rows(server.db, "SELECT id FROM sms_outbox WHERE status IN ('queued', 'sending')"),
+        wait_for(lambda: not file_rows(server.db, "SELECT id FROM sms_outbox WHERE status IN ('queued', 'sending')"),
                  15, "every SMS sent")
         assert len(smsc.request("GET", "/binds")) == 1  # type: ignore[arg-type]
         replies = Counter(str(m["to"]) for m in smsc.mt())
-        queued = Counter(r["destination"] for r in rows(server.db, "SELECT destination FROM sms_outbox"))
+        queued = Counter(r["destination"] for r in file_rows(server.db, "SELECT destination FROM sms_outbox"))
         assert replies == queued and set(data.numbers[:10]) <= set(replies), (replies, queued)
         assert all(n == 1 for n in Counter(
-            r["destination"] for r in rows(server.db, "SELECT destination FROM sms_outbox WHERE kind = 'reply'")
+            r["destination"] for r in file_rows(server.db, "SELECT destination FROM sms_outbox WHERE kind = 'reply'")
         ).values())
         assert server.terminate() == 0
 
@@ -245,7 +240,7 @@ class TestSms:
         wait_for(lambda: len(smsc.mt()) >= 10, 10, "the campaign under way")
         victim = min(pids)
         os.kill(victim, signal.SIGKILL)
-        wait_for(lambda: not rows(server.db, "SELECT id FROM sms_outbox WHERE status IN ('queued', 'sending')"),
+        wait_for(lambda: not file_rows(server.db, "SELECT id FROM sms_outbox WHERE status IN ('queued', 'sending')"),
                  30, "every message sent after the kill")
         sent = Counter(str(m["to"]) for m in smsc.mt())
         assert set(sent) == set(data.numbers)
@@ -267,19 +262,19 @@ class TestSms:
         pids = worker_indexes(server)
         campaign(server, data.numbers, "Hello")
         wait_for(lambda: len(smsc.mt()) >= 5, 10, "the campaign under way")
-        claimants = {r[0] for r in rows(server.db, "SELECT claimed_by FROM sms_outbox WHERE status = 'sending'")}
+        claimants = {r[0] for r in file_rows(server.db, "SELECT claimed_by FROM sms_outbox WHERE status = 'sending'")}
         assert len(claimants) == 1, claimants  # one claim took the whole campaign
         [claimant] = claimants
         hung = int(claimant.rpartition("#")[0].rpartition("/")[2])
         os.kill(pids[hung], signal.SIGSTOP)
         try:
-            left = {r[0] for r in rows(server.db, "SELECT id FROM sms_outbox WHERE status = 'sending'")}
+            left = {r[0] for r in file_rows(server.db, "SELECT id FROM sms_outbox WHERE status = 'sending'")}
             assert left
-            wait_for(lambda: not rows(server.db, "SELECT id FROM sms_outbox WHERE status IN ('queued', 'sending')"),
-                     40, "the hung worker's messages sent by the other")
+            unsent = "SELECT id FROM sms_outbox WHERE status IN ('queued', 'sending')"
+            wait_for(lambda: not file_rows(server.db, unsent), 40, "the hung worker's messages sent by the other")
             assert set(str(m["to"]) for m in smsc.mt()) == set(data.numbers)
             marks = ",".join("?" * len(left))
-            taken = rows(server.db, f"SELECT DISTINCT claimed_by FROM sms_outbox WHERE id IN ({marks})", *left)
+            taken = file_rows(server.db, f"SELECT DISTINCT claimed_by FROM sms_outbox WHERE id IN ({marks})", *left)
             assert {r[0].rpartition("#")[0].rpartition("/")[2] for r in taken} == {str(1 - hung)}
         finally:
             os.kill(pids[hung], signal.SIGCONT)
@@ -299,7 +294,7 @@ def worker_indexes(server: Server) -> dict[int, int]:
     for _ in range(SCRAPES):
         status, page = server.get("/metrics")
         assert status == 200
-        match = _INFO.search(page)
+        match = WORKER_INFO.search(page)
         assert match is not None
         found[int(match.group(2))] = int(match.group(1))
         if len(found) == WORKERS:

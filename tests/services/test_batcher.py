@@ -20,7 +20,7 @@ import pytest
 
 from gateway.services.batcher import Batcher
 from gateway.store import StoreBusy
-from tests.backends import BACKENDS, Backend, open_backend, reopen
+from tests.support.backends import BACKENDS, Backend, open_backend, reopen
 
 
 @pytest.fixture(params=BACKENDS)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,13 +30,14 @@ from gateway.domain.errors import (
 )
 from gateway.domain.money import Money
 from gateway.profile import load_profile
-from gateway.services import Context, Services
+from gateway.services import Services
 from gateway.services.care import NotOffered
 from gateway.services.model import ReportLost
 from menus.replies import Replies
 from menus.texts import Catalog
-from tests.backends import BACKENDS, open_backend, rows
-from tests.care import give_bill, pay, postpaid_line
+from tests.support.backends import Backend, rows
+from tests.support.care import give_bill, pay, postpaid_line
+from tests.support.world import open_services, services_for
 
 KTM = ZoneInfo("Asia/Kathmandu")
 ME = "9779801234567"
@@ -84,21 +84,16 @@ class World:
                                        destination)]
 
 
-@pytest.fixture(params=BACKENDS)
-def world(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+@pytest.fixture
+def world(backend: Backend) -> World:
     """smart-np services on a fresh database (each backend), a billed postpaid line and a prepaid one."""
-    db = open_backend(request, tmp_path)
-    profile = load_profile("smart-np")
-    clock = FixedClock(ktm(ISSUED, 10))
-    notices = Replies(Catalog.for_profile(profile), profile)
-    services = Services(Context(store=db.store, clock=clock, profile=profile, pin_secret="s" * 20,
-                                notices=notices))
+    services = services_for(backend.store, FixedClock(ktm(ISSUED, 10)), "smart-np", texts=True)
+    currency = services.profile.currency
     postpaid_line(services, ME, DEPOSIT, id_number="N12345")
-    services.add_subscriber(PREPAID, balance=Money(10_000, profile.currency))
-    services.add_subscriber(FINDER, balance=Money(0, profile.currency))
+    services.add_subscriber(PREPAID, balance=Money(10_000, currency))
+    services.add_subscriber(FINDER, balance=Money(0, currency))
     give_bill(services, ME, *PERIOD, ISSUED, AMOUNT)
-    yield World(services, clock)
-    db.store.close()
+    return World(services, services.ctx.clock)  # type: ignore[arg-type]
 
 
 class TestStatement_004_clause_7_6:
@@ -407,19 +402,15 @@ class TestNumberChange_004_clause_5_1b:
 
 def test_a_profile_without_the_tables_offers_none_of_them(tmp_path):
     """smart-kh has no [statement], [dispute], [complaint] or [number_change]: each is refused as not offered."""
-    from gateway.store import open_store
-
-    profile = load_profile("smart-kh")
-    store = open_store(tmp_path / "kh.db", migrate=True, synchronous="normal")
-    services = Services(Context(store=store, clock=FixedClock(ktm(ISSUED)), profile=profile, pin_secret="s" * 20))
-    services.add_subscriber("85512345678", balance=Money(0, profile.currency))
+    services = open_services(tmp_path / "kh.db", FixedClock(ktm(ISSUED)), texts=False)
+    services.add_subscriber("85512345678", balance=Money(0, services.profile.currency))
     for ask in (lambda: services.ask_statement("85512345678", Channel.SMS),
                 lambda: services.dispute_bill("85512345678", "", Channel.SMS),
                 lambda: services.file_complaint("85512345678", "x", Channel.SMS),
                 lambda: services.ask_number_change("85512345678", Channel.SMS)):
         with pytest.raises(NotOffered):
             ask()
-    store.close()
+    services.ctx.store.close()
 
 
 class TestStatementLines:

@@ -20,11 +20,9 @@ from gateway.domain.channels import Channel
 from gateway.domain.errors import GatewayError
 from gateway.domain.money import Money
 from gateway.profile import load_profile
-from gateway.services import Context, Services
 from gateway.store import open_store
-from menus.replies import Replies
-from menus.texts import Catalog
-from tests.care import pay, postpaid_line
+from tests.support.care import pay, postpaid_line
+from tests.support.world import services_for
 
 ME = "9779801234567"
 KTM = ZoneInfo("Asia/Kathmandu")
@@ -55,8 +53,7 @@ def test_dues_and_unbilled_always_equal_the_ledger_and_the_bills(ops):
         profile = load_profile("smart-np")
         store = open_store(Path(tmp) / "gateway.db", migrate=True, synchronous="normal")
         clock = FixedClock(datetime(2026, 1, 10, 10, tzinfo=KTM).astimezone(UTC))
-        services = Services(Context(store=store, clock=clock, profile=profile, pin_secret="s" * 20,
-                                    notices=Replies(Catalog.for_profile(profile), profile)))
+        services = services_for(store, clock, profile, texts=True)
         try:
             postpaid_line(services, ME, 500_000)
             billed = paid = credited = charged = months = 0

@@ -6,7 +6,7 @@ import sys
 import textwrap
 import time
 
-from .conftest import SECRET
+from tests.support.world import SECRET
 
 ME = "85512345678"
 

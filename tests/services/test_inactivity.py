@@ -16,13 +16,8 @@ import pytest
 from gateway.clock import FixedClock
 from gateway.domain.account import Bucket
 from gateway.domain.errors import InvalidInput, UnknownSubscriber
-from gateway.profile import load_profile
-from gateway.services import Context, Services
-from menus.replies import Replies
-from menus.texts import Catalog
-from tests.backends import BACKENDS, open_backend
-
-from .conftest import SECRET, World
+from tests.support.backends import Backend
+from tests.support.world import World, make_world
 
 KTM = ZoneInfo("Asia/Kathmandu")
 ME = "9779801234567"
@@ -34,16 +29,10 @@ EXPIRES = datetime(2027, 1, 12, 0, 0, tzinfo=KTM)
 MOMENT = timedelta(microseconds=1)
 
 
-@pytest.fixture(params=BACKENDS)
-def np(request: pytest.FixtureRequest, tmp_path: Path):
-    db = open_backend(request, tmp_path)
-    profile = load_profile("smart-np")
-    clock = FixedClock(ADDED)
-    notices = Replies(Catalog.for_profile(profile), profile)
-    services = Services(Context(store=db.store, clock=clock, profile=profile, pin_secret=SECRET, notices=notices))
-    world = World(services, clock, tmp_path / "gateway.db", tmp_path, db.name, db.where)
-    yield world
-    db.store.close()
+@pytest.fixture
+def np(backend: Backend, tmp_path: Path) -> World:
+    """smart-np on the shared ``backend``, on a clock at ``ADDED``."""
+    return make_world(tmp_path, FixedClock(ADDED), backend.store, backend.name, backend.where, "smart-np")
 
 
 def state(np: World, at: datetime, msisdn: str = ME) -> str:

@@ -9,8 +9,7 @@ from gateway.domain.channels import Channel
 from gateway.domain.errors import GatewayError
 from gateway.logs import configure_logging
 from gateway.services.model import ReportLost, TopUp
-
-from .conftest import SECRET
+from tests.support.world import SECRET
 
 ME = "85512345678"
 

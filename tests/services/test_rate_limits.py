@@ -15,8 +15,8 @@ import pytest
 from gateway.clock import FixedClock
 from gateway.ratelimit import LimitSharing, RateLimiter
 from gateway.services import Services
-from tests.backends import BACKENDS, open_backend, reopen
-from tests.services.conftest import START, make_world
+from tests.support.backends import BACKENDS, open_backend, reopen
+from tests.support.world import START, make_world
 
 PER_MINUTE = 6  # one token every 10 s
 ME = "85512345678"

@@ -16,8 +16,7 @@ import pytest
 
 from gateway.domain.account import Bucket
 from gateway.domain.errors import BadImportFile
-
-from .conftest import START, World
+from tests.support.world import START, World
 
 ME = "85512345678"
 OTHER = "85512345679"

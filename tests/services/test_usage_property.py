@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from gateway.domain.channels import Channel
 from gateway.domain.errors import GatewayError
 from gateway.services.model import TopUp
-
-from .conftest import make_world
+from tests.support.world import make_world
 
 ME = "85512345678"
 

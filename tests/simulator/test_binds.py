@@ -10,7 +10,7 @@ import smpp34
 import smpplib.client
 import smpplib.exceptions
 
-from tests.simulator.rawsmpp import RawClient
+from tests.support.rawsmpp import RawClient
 
 
 def smpplib_bind(port: int, system_id: str, password: str) -> str:

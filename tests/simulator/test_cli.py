@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import COMMAND_MODULES
-from tests.simulator.rawsmpp import RawClient
 from tests.support.esme import echo_esme
+from tests.support.rawsmpp import RawClient
 
 ROOT = Path(__file__).resolve().parents[2]
 # Until every command module of gateway.cli exists on this branch, drive the

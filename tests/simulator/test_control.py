@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gateway.config import ConfigError
 from simulator import load_simulator_settings
-from tests.simulator.rawsmpp import RawClient
+from tests.support.rawsmpp import RawClient
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from collections import Counter
 
 from aiosmpplib import EnquireLink
 
-from tests.simulator.rawsmpp import RawClient
+from tests.support.rawsmpp import RawClient
 
 
 async def pipelined_statuses(port: int, count: int) -> Counter[int]:

@@ -8,7 +8,7 @@ import struct
 import aiohttp
 
 from gateway.smpp.codec import parse_sm_body
-from tests.simulator.rawsmpp import RawClient
+from tests.support.rawsmpp import RawClient
 
 DELIVER_SM, DELIVER_SM_RESP = 0x00000005, 0x80000005
 

@@ -6,7 +6,7 @@ import struct
 
 from aiosmpplib import EnquireLink
 
-from tests.simulator.rawsmpp import RawClient
+from tests.support.rawsmpp import RawClient
 
 
 async def test_absurd_command_length_gets_nack_and_close(sim):

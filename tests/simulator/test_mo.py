@@ -6,7 +6,7 @@ import asyncio
 
 import smpp34
 
-from tests.simulator.rawsmpp import RawClient
+from tests.support.rawsmpp import RawClient
 
 
 async def next_deliver(smsc: smpp34.Smsc) -> smpp34.DeliverSmEvent:

@@ -11,7 +11,7 @@ import smpplib.consts
 import smpplib.gsm
 from aiosmpplib import PhoneNumber, SubmitSm
 
-from tests.simulator.rawsmpp import RawClient
+from tests.support.rawsmpp import RawClient
 
 RECEIPT = re.compile(
     r"^id:(\w+) sub:001 dlvrd:00([01]) submit date:\d{10} done date:\d{10} "

@@ -18,7 +18,7 @@ import pytest
 import smpp34
 from aiosmpplib import DeliverSmResp, GSM7BitCodec, SmppCommandStatus
 
-from tests.simulator.rawsmpp import RawClient
+from tests.support.rawsmpp import RawClient
 
 DELIVER_SM, SUBMIT_SM_RESP = 0x00000005, 0x80000004
 ME = "85512345678"

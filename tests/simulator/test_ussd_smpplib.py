@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from smpplib import command, smpp
 
-from tests.simulator.rawsmpp import RawClient
+from tests.support.rawsmpp import RawClient
 
 DELIVER_SM = 0x00000005
 ME = "85512345678"

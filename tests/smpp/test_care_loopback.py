@@ -21,11 +21,12 @@ from gateway.clock import SystemClock
 from gateway.config import Settings
 from gateway.profile import OperatorProfile, load_profile
 from gateway.services.api import Services
-from gateway.services.ports import Context
 from gateway.store import Store
 from simulator import RunningSimulator, SimulatorSettings, start_simulator
-from tests.care import give_bill, postpaid_line
-from tests.smpp.conftest import Start, eventually
+from tests.support.care import give_bill, postpaid_line
+from tests.support.smsc import Start
+from tests.support.waiting import eventually
+from tests.support.world import services_for
 
 EN = "9779801234567"
 NE = "9779801234568"
@@ -38,10 +39,9 @@ def profile() -> OperatorProfile:
 
 
 @pytest.fixture
-def services(store: Store, profile: OperatorProfile) -> Services:
+def services(store: Store, clock: SystemClock, profile: OperatorProfile) -> Services:
     """Two postpaid lines billed today (en, ne), with the real texts as the notices."""
-    svc = Services(Context(store=store, clock=SystemClock(), profile=profile, pin_secret="s" * 20,
-                           notices=default_texts(profile)))  # type: ignore[arg-type]
+    svc = services_for(store, clock, profile, texts=True)
     today = datetime.now(KTM).date()
     for msisdn, language in ((EN, "en"), (NE, "ne")):
         postpaid_line(svc, msisdn, 500_000, language=language)

@@ -14,8 +14,10 @@ from gateway.services.model import OutgoingSms
 from gateway.sms.runtime import SmsRuntime
 from gateway.store import Store
 from gateway.store.sms import OutboxSql
-from tests.smpp.conftest import KHMER_SUBSCRIBER, SUBSCRIBER, Link, Smsc, Start, eventually
 from tests.support.net import free_port
+from tests.support.smsc import Link, Smsc, Start
+from tests.support.waiting import eventually
+from tests.support.world import OTHER, SUBSCRIBER
 
 KHMER = "សូមអរគុណ "
 
@@ -46,12 +48,12 @@ class TestKeywords:
         await smsc.mo("STOP", to="1204")
         await eventually(lambda: smsc.texts_to(SUBSCRIBER))
         assert smsc.texts_to(SUBSCRIBER) == ["[en] Marketing now off"]
-        result = queue_campaign(services.ctx, "Big promo", [SUBSCRIBER, KHMER_SUBSCRIBER])
+        result = queue_campaign(services.ctx, "Big promo", [SUBSCRIBER, OTHER])
         assert (result.queued, result.skipped) == (1, 1)
         gateway.wake()
-        await eventually(lambda: smsc.texts_to(KHMER_SUBSCRIBER))
+        await eventually(lambda: smsc.texts_to(OTHER))
         assert smsc.texts_to(SUBSCRIBER) == ["[en] Marketing now off"]
-        assert smsc.texts_to(KHMER_SUBSCRIBER) == ["Big promo"]
+        assert smsc.texts_to(OTHER) == ["Big promo"]
 
 
 class TestEncodings:

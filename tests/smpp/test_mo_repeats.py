@@ -7,27 +7,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gateway.clock import FixedClock
-from gateway.domain.money import Money
-from gateway.profile import OperatorProfile
 from gateway.services.api import Services
-from gateway.services.ports import Context
 from gateway.sms.runtime import SmsRuntime
 from gateway.store import Store
-from tests.smpp.conftest import KHMER_SUBSCRIBER, SUBSCRIBER, Smsc, eventually
+from tests.support.smsc import Smsc
+from tests.support.waiting import eventually
+from tests.support.world import SUBSCRIBER
 
 
 @pytest.fixture
 def clock() -> FixedClock:
+    """The shared services on a clock the test moves (the gateway reads time from it)."""
     return FixedClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def services(store: Store, profile: OperatorProfile, clock: FixedClock) -> Services:
-    """The conftest's services on a clock the test moves (the gateway reads time from it)."""
-    svc = Services(Context(store=store, clock=clock, profile=profile, pin_secret="s" * 20))
-    svc.add_subscriber(SUBSCRIBER, balance=Money(600, profile.currency), valid_days=30)
-    svc.add_subscriber(KHMER_SUBSCRIBER, balance=Money(100, profile.currency), valid_days=30, language="km")
-    return svc
 
 
 async def send_each(smsc: Smsc, clock: FixedClock, texts: list[str], to: str = "888") -> list[str]:

@@ -19,8 +19,10 @@ from gateway.app import SmsSide, build_gateway, start_sms_runtime
 from gateway.clock import FixedClock
 from gateway.config import SmppSettings
 from gateway.domain.money import parse_amount
-from tests.smpp.conftest import Smsc, eventually
-from tests.ussd.conftest import ME, START, make_settings
+from tests.support.smsc import Smsc
+from tests.support.ussd import ME, make_settings
+from tests.support.waiting import eventually
+from tests.support.world import START
 
 OP, SESSION, REFERENCE = 0x0501, 0x1383, 0x0204
 KHMER_LINE = "85512345679"

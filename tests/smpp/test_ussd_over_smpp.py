@@ -17,10 +17,11 @@ import structlog
 
 from gateway.clock import FixedClock
 from gateway.logs import configure_logging
-from tests.backends import BACKENDS, database_url, leaks, rows
-from tests.smpp.conftest import eventually
-from tests.smpp.ussd_line import UssdLine
-from tests.ussd.conftest import ME, START
+from tests.support.backends import BACKENDS, database_url, leaks, rows
+from tests.support.ussd import ME
+from tests.support.ussd_line import UssdLine
+from tests.support.waiting import eventually
+from tests.support.world import START
 
 VENDORS = ["generic", "sixdee", "mica", "msisdn"]
 MAIN = "Smart self-care\n1 Balance"

@@ -12,7 +12,9 @@ import pytest
 from gateway.app import default_texts
 from gateway.config import Settings
 from simulator import RunningSimulator, SimulatorSettings, start_simulator
-from tests.smpp.conftest import KHMER, SUBSCRIBER, Start, eventually  # noqa: F401
+from tests.support.smsc import Start
+from tests.support.waiting import eventually
+from tests.support.world import SUBSCRIBER
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from gateway.domain.channels import Channel
 from gateway.services.api import Services
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from tests.sms.conftest import OTHER, SUBSCRIBER, outbox
+from tests.support.sms import outbox
+from tests.support.world import OTHER, SUBSCRIBER
 
 
 @pytest.fixture

@@ -12,14 +12,14 @@ from gateway.clock import FixedClock
 from gateway.domain.money import Money
 from gateway.profile import load_profile
 from gateway.services.api import Services
-from gateway.services.ports import Context
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import sms as sms_store
 from menus.replies import Replies
 from menus.texts import Catalog
-from tests.care import give_bill, postpaid_line
-from tests.sms.conftest import PART_KEY, PIN_SECRET, outbox
+from tests.support.care import give_bill, postpaid_line
+from tests.support.sms import PART_KEY, outbox
+from tests.support.world import services_for
 
 KTM = ZoneInfo("Asia/Kathmandu")
 EN = "9779801234567"
@@ -31,10 +31,9 @@ ISSUED = date(2026, 12, 1)
 @pytest.fixture
 def np_services(store) -> Services:  # type: ignore[no-untyped-def]
     """smart-np with the real texts: a billed postpaid line in English, one in Nepali, a prepaid line."""
-    profile = load_profile("smart-np")
     clock = FixedClock(datetime(2026, 12, 2, 10, 0, tzinfo=KTM).astimezone(UTC))
-    replies = Replies(Catalog.for_profile(profile), profile)
-    svc = Services(Context(store=store, clock=clock, profile=profile, pin_secret=PIN_SECRET, notices=replies))
+    svc = services_for(store, clock, "smart-np", texts=True)
+    profile = svc.profile
     for msisdn, language in ((EN, "en"), (NE, "ne")):
         postpaid_line(svc, msisdn, 500_000, language=language)
         give_bill(svc, msisdn, date(2026, 11, 1), date(2026, 11, 30), ISSUED, 123_450)

@@ -11,8 +11,9 @@ from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox, read
-from tests.sms.fakes import FakeTexts
+from tests.support.sms import PART_KEY, outbox, read
+from tests.support.texts import FakeTexts
+from tests.support.world import SUBSCRIBER
 
 
 def part(text: str, seq: int, *, reference: int = 5, total: int = 2) -> sms_store.InboundSms:

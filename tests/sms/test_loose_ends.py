@@ -15,9 +15,9 @@ from gateway.sms import runtime as rt
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox, read
-from tests.sms.fakes import FakeTexts
-from tests.sms.inbox import receive
+from tests.support.sms import PART_KEY, outbox, read, receive
+from tests.support.texts import FakeTexts
+from tests.support.world import SUBSCRIBER
 
 
 def _apply(services: Services, *events: sms_store.Event) -> None:

@@ -19,8 +19,9 @@ from gateway.smpp.broker import OutboxBroker
 from gateway.smpp.codec import decode_text
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from tests.backends import Backend, reopen
-from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox
+from tests.support.backends import Backend, reopen
+from tests.support.sms import PART_KEY, outbox
+from tests.support.world import SUBSCRIBER
 
 LEASE = timedelta(seconds=120)
 

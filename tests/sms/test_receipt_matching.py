@@ -10,7 +10,8 @@ from gateway.services.model import OutgoingSms
 from gateway.smpp.codec import decode_text
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from tests.sms.conftest import PART_KEY, SUBSCRIBER, outbox, read
+from tests.support.sms import PART_KEY, outbox, read
+from tests.support.world import SUBSCRIBER
 
 SMSC = "selfcare@127.0.0.1:2775"
 OTHER_SMSC = "selfcare@10.0.0.9:2775"

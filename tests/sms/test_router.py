@@ -14,8 +14,8 @@ from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox, read
-from tests.sms.inbox import answer, receive
+from tests.support.sms import PART_KEY, answer, outbox, read, receive
+from tests.support.world import OTHER, SUBSCRIBER, services_for
 
 
 class TestRouter:
@@ -132,12 +132,8 @@ class TestRouter:
 
 def test_lost_by_sms_is_confirmed_once(store: Store, clock, profile) -> None:  # type: ignore[no-untyped-def]
     """LOST MSISDN ID by SMS: the reporter gets one confirmation (the reply), not a reply and a notification."""
-    from gateway.services.ports import Context
-    from menus.replies import Replies
-    from menus.texts import Catalog
-
-    texts = Replies(Catalog.for_profile(profile), profile)
-    services = Services(Context(store=store, clock=clock, profile=profile, pin_secret="s" * 20, notices=texts))
+    services = services_for(store, clock, profile, texts=True)
+    texts = services.ctx.notices
     services.add_subscriber(SUBSCRIBER, balance=Money(600, profile.currency), id_number="ID000001")
     inbox_id = receive(services, f"LOST {SUBSCRIBER} ID000001")
     KeywordRouter(services=services, texts=texts).handle([inbox_id])

@@ -7,7 +7,6 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from gateway.domain.money import Money
 from gateway.services.api import Services
 from gateway.services.batcher import Batcher
 from gateway.smpp.broker import OutboxBroker
@@ -16,17 +15,17 @@ from gateway.sms import runtime as rt
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store
 from gateway.store import sms as sms_store
-from tests.backends import leaks
-from tests.sms.conftest import OTHER, SUBSCRIBER, outbox, read
-from tests.sms.fakes import FakeTexts
+from tests.support.backends import leaks
+from tests.support.sms import outbox, read
+from tests.support.texts import FakeTexts
+from tests.support.world import OTHER, SUBSCRIBER, pins
 
 UCS2 = 8
 
 
 def voucher(services: Services, tmp_path: Path) -> str:
     """A live $5 voucher; its PIN."""
-    [(_, pin)] = services.generate_vouchers(count=1, amount=Money(500, services.ctx.profile.currency),
-                                            active_days=30, out=tmp_path / "pins.csv")
+    [pin] = pins(services, tmp_path, 1, "5.00")
     return pin
 
 

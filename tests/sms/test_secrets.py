@@ -19,9 +19,10 @@ from gateway.sms import runtime as rt
 from gateway.sms.router import KeywordRouter
 from gateway.store import Store, migrations, open_store
 from gateway.store import sms as sms_store
-from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox, read
-from tests.sms.fakes import FakeTexts
-from tests.sms.inbox import answer
+from tests.support.sms import PART_KEY, answer, outbox, read
+from tests.support.texts import FakeTexts
+from tests.support.world import OTHER, SUBSCRIBER
+from tests.support.world import pins as seed_pins
 
 PIN = "86256054311717"
 ID_NUMBER = "K-778899"
@@ -84,8 +85,7 @@ async def test_saved_mo_keep_no_secret_and_get_the_answers_typed_ones_get(
     """TOP (good, wrong, malformed, gift) and LOST (wrong, right ID) saved through the hook: no PIN or ID in the inbox,
     the same replies."""
     cur = services.profile.currency
-    pins = [p for _, p in services.generate_vouchers(count=2, amount=Money(500, cur), active_days=30,
-                                                     out=tmp_path / "pins.csv")]
+    pins = seed_pins(services, tmp_path, 2, Money(500, cur))
     owner = "85512345670"
     services.add_subscriber(owner, balance=Money(0, cur), id_number=ID_NUMBER)
     wrong = pins[0][:-1] + str((int(pins[0][-1]) + 1) % 10)

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from gateway.domain.money import Money
-from gateway.profile import load_profile
-from gateway.services import Context, Services
+from gateway.services import Services
 from gateway.smpp.codec import decode_text
 from gateway.sms.router import KeywordRouter
 from gateway.store import sms as sms_store
 from menus.replies import Replies
 from menus.texts import Catalog
-from tests.sms.conftest import PART_KEY, outbox
+from tests.support.sms import PART_KEY, outbox
+from tests.support.world import pins, services_for
 
 LINE = "9779802000111"
 DEVANAGARI = re.compile("[\u0900-\u097f]")
@@ -25,9 +25,8 @@ DEVANAGARI = re.compile("[\u0900-\u097f]")
 
 @pytest.fixture
 def np_services(store, clock, tmp_path: Path) -> Services:  # type: ignore[no-untyped-def]
-    profile = load_profile("smart-np")
-    svc = Services(Context(store=store, clock=clock, profile=profile, pin_secret="s" * 20,
-                           notices=Replies(Catalog.for_profile(profile), profile)))
+    svc = services_for(store, clock, "smart-np", texts=True)
+    profile = svc.profile
     svc.add_subscriber(LINE, balance=Money(0, profile.currency), type_="postpaid",
                        deposit=Money(500_000, profile.currency))
     path = tmp_path / "bills.csv"
@@ -70,8 +69,7 @@ def test_top_pin_and_a_ten_digit_number_without_plus_tops_up_that_number(np_serv
     sender, friend = "9779802000222", "9779812345678"
     np_services.add_subscriber(sender, balance=Money(0, profile.currency))
     np_services.add_subscriber(friend, balance=Money(0, profile.currency))
-    [(_, pin)] = np_services.generate_vouchers(count=1, amount=Money(10_000, profile.currency), active_days=30,
-                                               out=tmp_path / "pins.csv")
+    [pin] = pins(np_services, tmp_path, 1, Money(10_000, profile.currency))
     text = inbox_seal(np_services)(f"TOP {pin} 9812345678")
     assert pin not in text and text.endswith(" 9812345678")
     # UCS-2 keeps the sealed token's "@" as it is (GSM 7-bit has no such code point).

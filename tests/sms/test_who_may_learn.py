@@ -14,7 +14,8 @@ from gateway.store import Store
 from gateway.store import sms as sms_store
 from menus.replies import Replies
 from menus.texts import Catalog
-from tests.sms.conftest import OTHER, PART_KEY, SUBSCRIBER, outbox, read
+from tests.support.sms import PART_KEY, outbox, read
+from tests.support.world import OTHER, SUBSCRIBER, pins
 
 LOST_TEXT = "This SIM is reported lost. Visit a Smart shop with your ID for a new SIM."
 
@@ -30,16 +31,9 @@ def text_in(services: Services, source: str, text: str, to: str = "888") -> str:
     return str(outbox(services.ctx.store, kind="reply")[-1]["text"])
 
 
-def vouchers(services: Services, tmp_path, count: int = 1) -> list[str]:
-    out = tmp_path / f"v{len(list(tmp_path.glob('v*.csv')))}.csv"
-    pairs = services.generate_vouchers(count=count, amount=Money(500, services.profile.currency),
-                                       active_days=30, out=out)
-    return [pin for _, pin in pairs]
-
-
 def test_top_pin_number_answers_alike_for_a_real_and_a_missing_number(services: Services, tmp_path) -> None:
     """TOP USED 0123… and TOP USED 0111… from strangers: one reply; a made-up PIN too."""
-    [pin] = vouchers(services, tmp_path)
+    [pin] = pins(services, tmp_path, 1, "5.00")
     services.top_up(TopUp(SUBSCRIBER, pin, Channel.USSD))
     real = text_in(services, "85597000001", f"TOP {pin} 012345678")
     missing = text_in(services, "85597000002", f"TOP {pin} 011111111")
@@ -66,7 +60,7 @@ def test_a_lost_sim_is_answered_lost_for_every_keyword(services: Services, store
     lost = "85512345671"
     services.add_subscriber(lost, balance=Money(100, services.profile.currency), id_number="L-1")
     services.report_lost_sim(ReportLost(SUBSCRIBER, lost, "L-1", Channel.SMS))
-    [pin] = vouchers(services, tmp_path)
+    [pin] = pins(services, tmp_path, 1, "5.00")
     for text, to in (("BAL", "888"), (f"TOP {pin}", "888"), (f"TOP {pin} 012345678", "888"),
                      ("LANG KM", "888"), ("STOP", "1204"), ("START", "1204"),
                      ("LOST 012345670 K-1", "888"), ("hello", "1204")):

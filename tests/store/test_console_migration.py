@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gateway.services import sms_delivery
-from tests.backends import rows
+from tests.support.backends import rows
 
 BEFORE = 18
 EARLY = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)

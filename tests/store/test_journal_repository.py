@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from gateway.store.port import DialogueRecord, SessionReport
-from tests.backends import BACKENDS, Backend, open_backend, rows
+from tests.support.backends import rows
 
 NOW = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    db = open_backend(request, tmp_path)
-    yield db
-    db.store.close()
 
 
 def dialogue(sid: str, outcome: str, source: str, screen: str = "selfcare:main",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import pg
+from tests.support import pg
 
 
 def test_without_a_server_the_tests_skip_saying_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,8 +12,8 @@ from psycopg_pool import ConnectionPool
 
 from gateway.store import StoreBusy, StoreError
 from gateway.store.postgres import connection
-from tests.pg import PostgresServer
 from tests.support.net import free_port
+from tests.support.pg import PostgresServer
 
 
 @pytest.fixture

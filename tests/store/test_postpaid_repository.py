@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -12,17 +10,9 @@ from gateway.domain.account import Bucket, EntryKind, LedgerEntry
 from gateway.domain.money import Currency, Money
 from gateway.domain.postpaid import Bill, Notice, PostpaidAccount
 from gateway.store.port import DuplicateBill
-from tests.backends import BACKENDS, Backend, open_backend
 
 NPR = Currency("NPR", 2, "Rs ")
 NOW = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    db = open_backend(request, tmp_path)
-    yield db
-    db.store.close()
 
 
 def _line(store, msisdn: str = "9779801234567") -> int:

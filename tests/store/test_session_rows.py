@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-from tests.backends import BACKENDS, Backend, open_backend, rows
+from tests.support.backends import rows
 
 NOW = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 ME, OTHER = "85512345678", "85598765432"
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    db = open_backend(request, tmp_path)
-    yield db
-    db.store.close()
 
 
 def _save(store, sid: str, msisdn: str, code: str, minutes: int) -> None:

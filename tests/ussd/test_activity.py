@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ussd.conftest import ME
+from tests.support.ussd import ME
 
 
 async def test_a_dialogue_is_noted_and_written_once_by_the_flush(world):

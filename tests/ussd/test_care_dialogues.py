@@ -16,9 +16,9 @@ from gateway.app import build_gateway, build_web_app
 from gateway.clock import FixedClock
 from gateway.config import OperatorSettings
 from gateway.domain.money import Money
-from tests.backends import BACKENDS, database_url, rows
-from tests.care import give_bill, postpaid_line
-from tests.ussd.conftest import Phone, World, make_settings
+from tests.support.backends import BACKENDS, database_url, rows
+from tests.support.care import give_bill, postpaid_line
+from tests.support.ussd import Phone, World, make_settings
 
 KTM = ZoneInfo("Asia/Kathmandu")
 EN = "9779801234567"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from tests.ussd.conftest import ME
+from tests.support.ussd import ME
 
 
 async def _dial(world, *args: str, stdin: str) -> tuple[int, str, str]:

@@ -24,8 +24,8 @@ from gateway.domain.money import parse_amount
 from gateway.logs import configure_logging
 from gateway.ussd.dialects import JSON_DIALECTS
 from gateway.ussd.web import DIALECTS
-from tests.backends import BACKENDS, database_url
-from tests.ussd.conftest import ME, OTHER, DialectPhone, World, dialect_request, make_settings, screen_of, serving
+from tests.support.backends import BACKENDS, database_url
+from tests.support.ussd import ME, OTHER, DialectPhone, World, dialect_request, make_settings, screen_of, serving
 
 LATEST = sorted(JSON_DIALECTS)  # the dialects that send only the latest answer
 

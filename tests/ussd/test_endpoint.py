@@ -7,18 +7,8 @@ import time
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from gateway.app import build_gateway, build_web_app
-from tests.ussd.conftest import ME, Phone, make_settings
-
-
-async def _serve(tmp_path, clock, url="", **http):
-    """Another gateway on the same database (``url``: the world's PostgreSQL one, if any)."""
-    gateway = build_gateway(make_settings(tmp_path / "gw.db", url, **http), clock=clock)
-    server = TestServer(build_web_app(gateway), host="127.0.0.1", port=0)
-    await server.start_server()
-    return gateway, server
+from tests.support.ussd import ME, Phone, another_gateway
 
 
 class TestRestart:
@@ -28,7 +18,7 @@ class TestRestart:
         [pin] = world.vouchers()
         await world.phone.post("rs1", "*100#", "")
         await world.phone.post("rs1", "*100#", "2")
-        gateway, server = await _serve(tmp_path, clock, world.gateway.settings.database.url)
+        gateway, server = await another_gateway(tmp_path, clock, world.gateway.settings.database.url)
         try:
             async with aiohttp.ClientSession() as client:
                 phone = Phone(server, client)
@@ -45,7 +35,7 @@ class TestRestart:
         world.add()
         [pin] = world.vouchers()
         _, first = await world.phone.post("rs2", "*123#", pin)
-        gateway, server = await _serve(tmp_path, clock, world.gateway.settings.database.url)
+        gateway, server = await another_gateway(tmp_path, clock, world.gateway.settings.database.url)
         try:
             async with aiohttp.ClientSession() as client:
                 _, again = await Phone(server, client).post("rs2", "*123#", pin)
@@ -61,7 +51,7 @@ class TestRestart:
         world.add()
         await world.phone.post("rs3", "*100#", "")
         clock.advance(dt.timedelta(seconds=200))
-        gateway, server = await _serve(tmp_path, clock, world.gateway.settings.database.url)
+        gateway, server = await another_gateway(tmp_path, clock, world.gateway.settings.database.url)
         try:
             async with aiohttp.ClientSession() as client:
                 _, body = await Phone(server, client).post("rs3", "*100#", "1")
@@ -125,8 +115,8 @@ class TestRefusals:
 
     async def test_outside_network_or_wrong_token_gets_403(self, tmp_path, clock):
         """Only configured networks with the right token may call /ussd; /healthz stays open."""
-        gateway, server = await _serve(tmp_path, clock, allowed_networks=("10.0.0.0/8",))
-        gateway2, server2 = await _serve(tmp_path / "b", clock, allowed_networks=(), token="s3cret")
+        gateway, server = await another_gateway(tmp_path, clock, allowed_networks=("10.0.0.0/8",))
+        gateway2, server2 = await another_gateway(tmp_path / "b", clock, allowed_networks=(), token="s3cret")
         try:
             async with aiohttp.ClientSession() as client:
                 assert (await Phone(server, client).post("a", "*124#", ""))[0] == 403

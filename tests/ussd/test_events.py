@@ -2,53 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-import sqlite3
-
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from gateway.app import build_gateway, build_web_app
-from tests.backends import leaks
-from tests.ussd.conftest import ME, World
-from tests.ussd.test_endpoint import _serve
-
-GOOD = {"sessionId": "ATUid_ev1", "serviceCode": "*100#", "phoneNumber": "+85512345678", "networkCode": "45606",
-        "status": "Incomplete", "input": "2*1", "durationInMillis": "15320", "hopsCount": "3",
-        "lastAppResponse": "CON Enter the card PIN:\n0 Back", "errorMessage": "", "cost": "USD 0.0100"}
-
-
-async def report(world: World, headers: dict[str, str] | None = None, **fields: str | None) -> tuple[int, str]:
-    form = {k: v for k, v in {**GOOD, **fields}.items() if v is not None}
-    phone = world.phone
-    async with phone.client.post(phone.server.make_url("/ussd/events"), data=form, headers=headers or {}) as r:
-        return r.status, await r.text()
-
-
-async def impatient_gateway(world: World, clock):
-    """A second gateway on the world's database that gives up on a busy database after 0.3 s."""
-    settings = world.gateway.settings
-    settings = dataclasses.replace(settings, database=dataclasses.replace(settings.database, busy_timeout_ms=300))
-    gateway = build_gateway(settings, clock=clock)
-    server = TestServer(build_web_app(gateway), host="127.0.0.1", port=0)
-    await server.start_server()
-    return gateway, server
-
-
-def hold_the_database(gateway):
-    """Take what a write needs from ``gateway``: SQLite's write lock, or every pooled PostgreSQL connection."""
-    store = gateway.store
-    if getattr(store, "conn", None) is not None:
-        blocker = sqlite3.connect(store.path, isolation_level=None)
-        blocker.execute("BEGIN IMMEDIATE")
-
-        def release() -> None:
-            blocker.execute("ROLLBACK")
-            blocker.close()
-        return release
-    held = [store.pool.getconn() for _ in range(store.pool.max_size)]
-    return lambda: [store.pool.putconn(conn) for conn in held]
+from tests.support.backends import leaks
+from tests.support.ussd import GOOD_REPORT as GOOD
+from tests.support.ussd import ME, World, another_gateway, hold_the_database, impatient_gateway, report
 
 
 def stored(world: World) -> list:
@@ -115,7 +74,7 @@ class TestRefused:
 
     async def test_callers_that_may_not_call_ussd_may_not_report_either(self, tmp_path, clock):
         """The access checks of /ussd: a wrong or missing token is 403 and stores nothing."""
-        gateway, server = await _serve(tmp_path, clock, allowed_networks=(), token="s3cret")
+        gateway, server = await another_gateway(tmp_path, clock, allowed_networks=(), token="s3cret")
         try:
             async with aiohttp.ClientSession() as client:
                 url = server.make_url("/ussd/events")

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from .conftest import ME
+from tests.support.ussd import ME
 
 FRIEND = "85598765432"
 KHMER = re.compile("[\u1780-\u17ff]")

@@ -7,7 +7,7 @@ from pathlib import Path
 from gateway.profile import load_profile
 from menus.graph import build_graph, dot, mermaid
 from menus.lint import lint
-from tests.ussd.test_lint import Menus
+from tests.support.menus import Menus
 
 
 def _graph(tmp_path: Path, title: str) -> tuple[str, str]:

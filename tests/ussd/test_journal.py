@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 import aiohttp
 
 from gateway.ussd.request import Close
-from tests.ussd.conftest import ME, OTHER, START, Phone, World
-from tests.ussd.latest import Handset
-from tests.ussd.test_events import hold_the_database, impatient_gateway, report
+from tests.support.handset import Handset
+from tests.support.ussd import ME, OTHER, Phone, World, hold_the_database, impatient_gateway, report
+from tests.support.world import START
 
 IDLE = timedelta(seconds=180)  # both profiles' ussd_session_idle_seconds
 

@@ -1,6 +1,6 @@
 """Dialects that send only the latest answer: the path kept in the session row, resends, close.
 
-Driven through ``Dialogues.handle_latest`` (``tests.ussd.latest``), on both
+Driven through ``Dialogues.handle_latest`` (``tests.support.handset``), on both
 backends, over the gateway the USSD tests serve.
 """
 
@@ -10,9 +10,9 @@ import json
 
 from gateway.app import Worker, build_gateway
 from gateway.ussd.request import Close
-from tests.backends import leaks
-from tests.ussd.conftest import ME, OTHER, make_settings
-from tests.ussd.latest import Handset
+from tests.support.backends import leaks
+from tests.support.handset import Handset
+from tests.support.ussd import ME, OTHER, make_settings
 
 MAIN = "CON Smart self-care\n1 Balance"
 PIN_PROMPT = "CON Enter the card PIN:\n0 Back"

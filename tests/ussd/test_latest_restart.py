@@ -9,7 +9,7 @@ from __future__ import annotations
 from gateway.app import build_gateway
 from gateway.ussd.africastalking import render
 from gateway.ussd.request import Close, LatestRequest
-from tests.ussd.conftest import ME, make_settings
+from tests.support.ussd import ME, make_settings
 
 SID = "smpp:reused"
 

@@ -10,9 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from gateway.ussd.request import Close
-from tests.ussd.conftest import SECRET, World
-from tests.ussd.latest import Handset
-from tests.ussd.test_events import report
+from tests.support.handset import Handset
+from tests.support.ussd import SECRET, World, report
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,9 +11,8 @@ import itertools
 from datetime import timedelta
 
 from gateway.ussd.request import Close
-from tests.ussd.conftest import ME
-from tests.ussd.latest import Handset
-from tests.ussd.test_smart_np_http import PREPAID, np  # noqa: F401 - the smart-np gateway fixture
+from tests.support.handset import Handset
+from tests.support.ussd import ME, NP_PREPAID
 
 OFFER = "CON Continue where you left off?\n1 Continue\n2 Start again"
 MAIN = "CON Smart self-care\n1 Balance"
@@ -120,15 +119,14 @@ class TestOverHttp:
         """Offered by one gateway, chosen on a new one over the same database."""
         import aiohttp
 
-        from tests.ussd.conftest import Phone
-        from tests.ussd.test_endpoint import _serve
+        from tests.support.ussd import Phone, another_gateway
 
         world.add()
         await _cut_off_on_the_topup_menu(world)
         sid = _sid()
         assert (await world.phone.post(sid, "*100#", ""))[1] == OFFER
         await world.gateway.dialogues.settle()
-        gateway, server = await _serve(tmp_path, clock, world.gateway.settings.database.url)
+        gateway, server = await another_gateway(tmp_path, clock, world.gateway.settings.database.url)
         try:
             async with aiohttp.ClientSession() as client:
                 assert (await Phone(server, client).post(sid, "*100#", "1"))[1] == TOPUP_MENU
@@ -137,20 +135,20 @@ class TestOverHttp:
             gateway.close()
 
 
-async def test_nepali_on_smart_np(np):  # noqa: F811 - the fixture
+async def test_nepali_on_smart_np(np):
     """The offer in Nepali, and 1 back on the top-up menu, in Nepali."""
     gateway, phone = np
-    gateway.services.set_language(PREPAID, "ne")
+    gateway.services.set_language(NP_PREPAID, "ne")
     sid = _sid()
-    await phone.post(sid, "*100#", "", PREPAID)
-    _, topup = await phone.post(sid, "*100#", "2", PREPAID)
-    assert topup.startswith("CON ") and topup != (await phone.post(_sid(), "*124#", "", PREPAID))[1]
+    await phone.post(sid, "*100#", "", NP_PREPAID)
+    _, topup = await phone.post(sid, "*100#", "2", NP_PREPAID)
+    assert topup.startswith("CON ") and topup != (await phone.post(_sid(), "*124#", "", NP_PREPAID))[1]
     await gateway.dialogues.settle()
     gateway.clock.advance(timedelta(seconds=45))
     sid = _sid()
-    assert (await phone.post(sid, "*100#", "", PREPAID))[1] == \
+    assert (await phone.post(sid, "*100#", "", NP_PREPAID))[1] == \
         "CON छुटेको ठाउँबाट जारी राख्ने?\n1 जारी राख्ने\n2 फेरि सुरुदेखि"
-    assert (await phone.post(sid, "*100#", "1", PREPAID))[1] == topup
+    assert (await phone.post(sid, "*100#", "1", NP_PREPAID))[1] == topup
 
 
 class TestLatestAnswer:
@@ -232,7 +230,7 @@ async def test_0_turns_resume_off(world, tmp_path):
     from gateway.app import build_gateway
     from gateway.config import OperatorSettings
     from gateway.profile import PROFILES_DIR
-    from tests.ussd.conftest import make_settings
+    from tests.support.ussd import make_settings
 
     text = (PROFILES_DIR / "smart-kh.toml").read_text(encoding="utf-8")
     (tmp_path / "off").mkdir()

@@ -17,8 +17,8 @@ from gateway.config import HTTP_DIALECTS
 from gateway.ussd.africastalking import render
 from gateway.ussd.request import LatestRequest
 from gateway.ussd.sessions import RETENTION
-from tests.backends import BACKENDS, database_url
-from tests.ussd.conftest import ME, DialectPhone, make_settings, serving
+from tests.support.backends import BACKENDS, database_url
+from tests.support.ussd import ME, DialectPhone, make_settings, serving
 
 SID = "smpp:reused"
 TOPPED_UP = "END Top-up of $5.00 successful. Balance: $11.00, valid until 01/12/2026."

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from tests.ussd.conftest import ME, OTHER, Phone
-from tests.ussd.test_endpoint import _serve
+from tests.support.ussd import ME, OTHER, Phone, another_gateway
 
 
 async def test_session_rows_hold_no_secret_and_resends_after_a_restart_get_the_first_screen(
@@ -27,7 +26,7 @@ async def test_session_rows_hold_no_secret_and_resends_after_a_restart_get_the_f
     for secret in (good, live, near, "445566"):
         assert secret not in kept
     attempts = world.sql("SELECT count(*) FROM topup_attempts")[0][0]
-    gateway, server = await _serve(tmp_path, clock, world.gateway.settings.database.url)
+    gateway, server = await another_gateway(tmp_path, clock, world.gateway.settings.database.url)
     try:
         async with aiohttp.ClientSession() as client:
             phone = Phone(server, client)

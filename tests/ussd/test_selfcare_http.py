@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.ussd.conftest import ME, OTHER
+from tests.support.ussd import ME, OTHER
 
 
 class TestBalance:

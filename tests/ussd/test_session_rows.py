@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from tests.backends import leaks
+from tests.support.backends import leaks
 
 
 async def _state(world, session_id: str) -> dict:

@@ -8,7 +8,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from gateway.app import Worker, build_gateway, build_web_app
-from tests.ussd.conftest import Phone, make_settings
+from tests.support.ussd import Phone, make_settings
 
 
 async def test_a_dialogue_advanced_on_the_other_worker_is_not_stale_on_this_one(world, tmp_path, clock):

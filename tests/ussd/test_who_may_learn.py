@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ussd.conftest import ME, OTHER
+from tests.support.ussd import ME, OTHER
 
 STRANGER = "85597000001"     # not a subscriber of ours
 MISSING = "011111111"        # never ours, as a subscriber types it

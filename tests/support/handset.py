@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from gateway.ussd.africastalking import render
 from gateway.ussd.dialogue import Dialogues
 from gateway.ussd.request import Close, LatestRequest, split_dial
-from tests.ussd.conftest import ME
+from tests.support.ussd import ME
 
 _ids = itertools.count(1)
 

@@ -1,15 +1,14 @@
-"""Real ``python -m gateway serve`` processes on loopback over real SQLite files.
+"""Real ``python -m gateway serve`` and ``smsc-sim`` processes on loopback, for the tests that need the
+whole program.
 
 ``Server`` starts the gateway as a subprocess on a free 127.0.0.1 port with a
-fresh environment (PIN secret, database path, SMPP off until the SMS side
-lands), waits for ``/healthz``, and can kill, terminate and restart it.
-Stderr (JSON log lines) goes to a file so the privacy test can read it.
-``Smsc`` runs ``python -m gateway smsc-sim`` the same way (faults set through
-``GATEWAY_SIMULATOR_*``) and talks to its control API; ``sms_env`` points a
-``Server`` at it with short reconnect and keep-alive periods.
-``seed`` fills a database with subscribers and vouchers through the services,
-in this process, before the server opens it. ``audit`` checks the money
-invariants a crash must never break.
+fresh environment (PIN secret ``SECRET``, database path, SMPP off unless
+``sms_env`` binds it to an ``Smsc``), waits for ``/healthz``, and can kill,
+terminate and restart it; ``refused`` runs ``serve`` expecting a one-line
+refusal. Stderr (JSON log lines) goes to a file so the privacy tests can read
+it. ``Smsc`` runs ``python -m gateway smsc-sim`` the same way (faults set
+through ``GATEWAY_SIMULATOR_*``) and talks to its control API. The
+``server_factory`` and ``smsc_factory`` fixtures stop every process a test made.
 """
 
 from __future__ import annotations
@@ -18,33 +17,25 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import pytest
 
-from gateway.clock import SystemClock
-from gateway.domain.account import Bucket
-from gateway.domain.money import parse_amount
-from gateway.profile import load_profile
-from gateway.services import Context, Services
-from gateway.store import open_store
-from gateway.store.accounts import ledger_totals
-from menus.replies import Replies
-from menus.texts import Catalog
 from tests.support.net import free_port
+from tests.support.waiting import wait_for
 
 SECRET = "reliability-secret-0123456789"
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 20.0
+P = TypeVar("P")
 
 
 def profile_with(tmp: Path, requests_per_minute: int) -> str:
@@ -53,99 +44,6 @@ def profile_with(tmp: Path, requests_per_minute: int) -> str:
     path = tmp / f"rpm{requests_per_minute}.toml"
     path.write_text(text.replace("requests_per_minute = 30", f"requests_per_minute = {requests_per_minute}"))
     return str(path)
-
-
-def services_on(db: Path | str) -> Services:
-    """The services over ``db`` (a SQLite file, or a ``postgresql://`` URL) with the real clock (the server
-    uses it too)."""
-    profile = load_profile("smart-kh")
-    if str(db).startswith("postgresql://"):
-        from gateway.store.postgres.uow import open_database
-
-        store: Any = open_database(str(db), migrate=True)
-    else:
-        store = open_store(db, migrate=True, synchronous="normal")
-    return Services(Context(store=store, clock=SystemClock(), profile=profile, pin_secret=SECRET,
-                            notices=Replies(Catalog.for_profile(profile), profile)))
-
-
-@dataclass
-class Seed:
-    numbers: list[str]
-    pins: list[str]
-    id_numbers: dict[str, str] = field(default_factory=dict)
-
-
-def seed(db: Path | str, subscribers: int = 1, vouchers: int = 0, *, first: int = 0, amount: str = "5",
-         folder: Path | None = None) -> Seed:
-    """``subscribers`` numbers 8551000nnnnn with $1.00 and an ID number each, and ``vouchers`` PINs
-    (their CSV goes to ``folder``, default the database's folder)."""
-    services = services_on(db)
-    try:
-        cur = services.profile.currency
-        numbers, ids = [], {}
-        for n in range(first, first + subscribers):
-            msisdn = f"8551000{n:05d}"
-            ids[msisdn] = f"ID{n:06d}"
-            services.add_subscriber(msisdn, balance=parse_amount("1.00", cur), id_number=ids[msisdn])
-            numbers.append(msisdn)
-        pins: list[str] = []
-        if vouchers:
-            out = (folder or Path(db).parent) / f"pins-{time.monotonic_ns()}.csv"
-            pins = [p for _, p in services.generate_vouchers(
-                count=vouchers, amount=parse_amount(amount, cur), active_days=30, out=out)]
-        return Seed(numbers, pins, ids)
-    finally:
-        services.ctx.store.close()
-
-
-def audit(db: Path) -> dict[str, int]:
-    """Assert the money invariants and the file's integrity; returns counts for the caller.
-
-    No voucher redeemed twice; each used voucher has exactly one top-up and
-    one credit in the ledger, and each top-up credit a used voucher; every
-    balance equals its ledger.
-    """
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        used = conn.execute("SELECT COUNT(*) FROM vouchers WHERE status = 'used'").fetchone()[0]
-        topups = conn.execute("SELECT COUNT(*) FROM topups").fetchone()[0]
-        assert used == topups, (used, topups)
-        # Each top-up names a distinct voucher that is used (the unique index holds it too).
-        assert conn.execute(
-            "SELECT COUNT(DISTINCT t.voucher_id) FROM topups t JOIN vouchers v ON v.id = t.voucher_id "
-            "WHERE v.status = 'used'").fetchone()[0] == topups
-        # One ledger credit per redeemed voucher (referenced by its serial), and no other credit.
-        used_serials = {r[0] for r in conn.execute("SELECT serial FROM vouchers WHERE status = 'used'")}
-        credits = dict(conn.execute(
-            "SELECT reference, COUNT(*) FROM ledger WHERE kind = 'topup' GROUP BY reference").fetchall())
-        assert credits == {serial: 1 for serial in used_serials}
-        for row in conn.execute("SELECT id, main_minor, restorable_minor FROM subscribers"):
-            totals = ledger_totals(conn, row["id"])
-            promo = conn.execute("SELECT COALESCE(SUM(amount_minor), 0) FROM promo_lots WHERE subscriber_id = ?",
-                                 (row["id"],)).fetchone()[0]
-            assert (totals[Bucket.MAIN], totals[Bucket.RESTORABLE], totals[Bucket.PROMO]) == (
-                row["main_minor"], row["restorable_minor"], promo), row["id"]
-        return {"used": used, "topups": topups}
-    finally:
-        conn.close()
-
-
-def money_state(db: Path) -> list[tuple[object, ...]]:
-    """Balances, ledger and vouchers: what no refused or malformed request may change."""
-    conn = sqlite3.connect(db)
-    try:
-        rows: list[tuple[object, ...]] = []
-        for query in ("SELECT id, main_minor, main_expires_at, restorable_minor FROM subscribers ORDER BY id",
-                      "SELECT * FROM ledger ORDER BY id", "SELECT id, status, used_by FROM vouchers ORDER BY id",
-                      "SELECT * FROM lost_reports ORDER BY id"):
-            rows += [tuple(r) for r in conn.execute(query)]
-        return rows
-    finally:
-        conn.close()
 
 
 class Server:
@@ -191,6 +89,15 @@ class Server:
             except OSError:
                 time.sleep(0.05)
         raise AssertionError("serve did not start in time")
+
+    def refused(self) -> str:
+        """Run ``serve`` expecting a refusal: exit 2 within seconds, no traceback, the reason last; returns it."""
+        proc = subprocess.run([sys.executable, "-m", "gateway", "serve"], cwd=self.tmp, env=self.env,
+                              capture_output=True, text=True, timeout=30)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2, (proc.returncode, proc.stderr)
+        assert lines[-1].startswith("error: ") and "Traceback" not in proc.stderr, proc.stderr
+        return lines[-1]
 
     def get(self, path: str) -> tuple[int, str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -287,33 +194,6 @@ class Pinned:
         self.conn.close()
 
 
-@pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[type[Server]]:
-    """``server_factory(tmp_path, **env)``; every server made is killed at the end."""
-    made: list[Server] = []
-
-    class Tracked(Server):
-        def __init__(self, *args: object, **kwargs: str) -> None:
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-            made.append(self)
-
-    yield Tracked
-    for s in made:
-        s.close()
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    """Poll ``check`` (every 50 ms, at most ``timeout`` s) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last value {result!r}")
-        time.sleep(0.05)
-
-
 class Smsc:
     """One ``smsc-sim`` subprocess on free loopback ports; ``start`` again after ``stop``."""
 
@@ -393,31 +273,57 @@ def sms_env(smsc: Smsc, **extra: str) -> dict[str, str]:
     return env
 
 
+def pg_env(tmp_path: Path, url: str, **extra: str) -> dict[str, str]:
+    """Settings of a ``serve`` on the database at ``url`` (``extra``: more settings)."""
+    return {"GATEWAY_DATABASE_URL": url, "GATEWAY_DATABASE_PATH": str(tmp_path / "never.db"), **extra}
+
+
+def two_gateways(tmp_path: Path, server_factory: type[Server], url: str, **extra: str) -> tuple[Server, Server]:
+    """Two ``serve`` on ports of their own, on the PostgreSQL database at ``url``."""
+    env = pg_env(tmp_path, url, **extra)
+    return server_factory(tmp_path, **env).start(), server_factory(tmp_path, **env).start()
+
+
+#: The ``/metrics`` line naming the worker that answered: its pid and index.
+WORKER_INFO = re.compile(r'^gateway_worker_info\{pid="(\d+)",worker="(\d+)"\} 1\.0$', re.M)
+#: Workers of ``serve --workers`` in ``workers``.
+WORKERS = 2
+
+
+def workers(tmp_path: Path, server_factory: type[Server], **env: str) -> Server:
+    """``serve --workers 2`` started (``env``: more settings)."""
+    server = server_factory(tmp_path, **env)
+    server.args = ["--workers", str(WORKERS)]
+    return server.start()
+
+
 def campaign(server: Server, numbers: list[str], text: str) -> None:
     """Queue a marketing SMS with the real CLI, as an operator would (another process)."""
     subprocess.run([sys.executable, "-m", "gateway", "campaign", "send", "--text", text, "--to", *numbers],
                    cwd=server.tmp, env=server.env, check=True, capture_output=True, timeout=30)
 
 
-def rows(db: Path, query: str, *args: object) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(query, args).fetchall()
-    finally:
-        conn.close()
+def _made(cls: type[P], stop: Callable[[P], object]) -> Iterator[type[P]]:
+    """A subclass of ``cls`` for the test to make processes with; each one made is stopped at the end."""
+    made: list[P] = []
+
+    class Tracked(cls):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: object, **kwargs: str) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    yield Tracked
+    for process in made:
+        stop(process)
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[type[Server]]:
+    """``server_factory(tmp_path, **env)``; every server made is killed at the end."""
+    yield from _made(Server, Server.close)
 
 
 @pytest.fixture
 def smsc_factory(tmp_path: Path) -> Iterator[type[Smsc]]:
     """``smsc_factory(tmp_path, **env)``; every simulator made is stopped at the end."""
-    made: list[Smsc] = []
-
-    class Tracked(Smsc):
-        def __init__(self, *args: object, **kwargs: str) -> None:
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-            made.append(self)
-
-    yield Tracked
-    for s in made:
-        s.stop()
+    yield from _made(Smsc, Smsc.stop)

@@ -11,7 +11,6 @@ new one on the same database.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +21,10 @@ import aiohttp
 from gateway.app import Gateway, SmsSide, build_gateway, start_sms_runtime
 from gateway.clock import FixedClock
 from gateway.config import SmppSettings
-from gateway.domain.money import parse_amount
 from simulator import RunningSimulator, SimulatorSettings, start_simulator
-from tests.smpp.conftest import eventually
-from tests.ussd.conftest import ME, make_settings
-
-_files = itertools.count(1)
+from tests.support.ussd import ME, make_settings
+from tests.support.waiting import eventually
+from tests.support.world import line, pins
 
 
 @dataclass
@@ -119,16 +116,11 @@ class UssdLine:
 
     def add(self, msisdn: str = ME, balance: str = "6.00") -> str:
         assert self.gateway is not None
-        cur = self.gateway.profile.currency
-        self.gateway.services.add_subscriber(msisdn, balance=parse_amount(balance, cur), id_number="N123456")
-        return msisdn
+        return line(self.gateway.services, msisdn, balance, id_number="N123456")
 
     def vouchers(self, count: int = 1, amount: str = "5") -> list[str]:
         assert self.gateway is not None
-        out = self.tmp / f"v{next(_files)}.csv"
-        pairs = self.gateway.services.generate_vouchers(
-            count=count, amount=parse_amount(amount, self.gateway.profile.currency), active_days=30, out=out)
-        return [pin for _, pin in pairs]
+        return pins(self.gateway.services, self.tmp, count, amount)
 
     def balance(self, msisdn: str = ME) -> int:
         assert self.gateway is not None

@@ -13,6 +13,7 @@ placeholders); a row answers by column name and by position, as
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,13 +42,18 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
+def open_sqlite(tmp_path: Path) -> Backend:
+    """A migrated SQLite file in the test's tmp folder."""
+    from gateway.store import open_store
+
+    path = tmp_path / "gateway.db"
+    return Backend("sqlite", open_store(path, migrate=True, synchronous="normal"), str(path))
+
+
 def open_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     url = database_url(request)
     if not url:
-        from gateway.store import open_store
-
-        path = tmp_path / "gateway.db"
-        return Backend("sqlite", open_store(path, migrate=True, synchronous="normal"), str(path))
+        return open_sqlite(tmp_path)
     from gateway.store.postgres.uow import open_database
 
     return Backend("postgres", open_database(url, migrate=True), url)
@@ -96,11 +102,9 @@ def rows(store: Any, query: str, *params: Any) -> list[Any]:
 
 def leaks(store: Any, secrets: list[str]) -> list[str]:
     """Where any of ``secrets`` is stored in clear (ASCII or UCS-2): on SQLite its files and every
-    table (``tests.reliability.test_secrets_at_rest._leaks``), on PostgreSQL every table."""
+    table (``file_leaks``), on PostgreSQL every table."""
     if getattr(store, "conn", None) is not None:
-        from tests.reliability.test_secrets_at_rest import _leaks
-
-        return _leaks(Path(store.path), secrets)
+        return file_leaks(Path(store.path), secrets)
     forms = {s: (s.encode("ascii"), s.encode("utf-16-be"), s.encode("utf-16-le")) for s in secrets}
     found: list[str] = []
     tables = [r[0] for r in rows(store, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
@@ -112,4 +116,30 @@ def leaks(store: Any, secrets: list[str]) -> list[str]:
                 else:
                     hit = [s for s in secrets if s in str(value)]
                 found += [f"{table}: {s}" for s in hit]
+    return found
+
+
+def file_leaks(db: Path, secrets: list[str]) -> list[str]:
+    """Where any of ``secrets`` appears in a SQLite database: the raw bytes of its files (ASCII, UCS-2),
+    then every table."""
+    found: list[str] = []
+    forms = {s: (s.encode("ascii"), s.encode("utf-16-be"), s.encode("utf-16-le")) for s in secrets}
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(f"{db}{suffix}")
+        if path.exists():
+            raw = path.read_bytes()
+            found += [f"{path.name}: {s}" for s, encoded in forms.items() if any(e in raw for e in encoded)]
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                for value in row:
+                    if isinstance(value, bytes):
+                        hit = [s for s, encoded in forms.items() if any(e in value for e in encoded)]
+                    else:
+                        hit = [s for s in secrets if s in str(value)]
+                    found += [f"{table}: {s}" for s in hit]
+    finally:
+        conn.close()
     return found
