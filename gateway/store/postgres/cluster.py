@@ -1,6 +1,6 @@
 """A PostgreSQL cluster of our own in a folder (``initdb`` + ``pg_ctl``), for the tests and the benchmark.
 
-Not used by the gateway itself: ``tests/pg.py`` starts a throwaway one per
+Not used by the gateway itself: ``tests/support/pg.py`` starts a throwaway one per
 test session and ``scripts/bench`` keeps one under ``bench-results/`` between
 runs (its seeded databases are the expensive part). ``binaries`` finds the
 server programs (on PATH, else the newest /usr/lib/postgresql/*/bin).
