@@ -29,27 +29,12 @@ from gateway.services.care import NotOffered
 from gateway.services.model import ReportLost
 from menus.replies import Replies
 from menus.texts import Catalog
-from tests.support.backends import Backend
 from tests.support.care import give_bill, pay, postpaid_line
-from tests.support.care_world import (
-    AMOUNT,
-    DEPOSIT,
-    FINDER,
-    ISSUED,
-    ME,
-    PERIOD,
-    PREPAID,
-    SECOND,
-    CareWorld,
-    ktm,
-    open_care_world,
-)
+from tests.support.care_world import AMOUNT, DEPOSIT, FINDER, ISSUED, ME, PERIOD, PREPAID, SECOND, ktm, open_care_world
 from tests.support.world import open_services
 
-
-@pytest.fixture
-def world(backend: Backend) -> CareWorld:
-    return open_care_world(backend)
+#: smart-np services on a fresh database of each backend, a billed postpaid line and a prepaid one.
+world = pytest.fixture(open_care_world, name="world")
 
 
 class TestStatement_004_clause_7_6:

@@ -16,22 +16,11 @@ from gateway.domain.errors import (
     UnknownReference,
 )
 from gateway.domain.money import Money
-from tests.support.backends import Backend
 from tests.support.care import give_bill, pay, postpaid_line
-from tests.support.care_world import (
-    AMOUNT,
-    DEPOSIT,
-    ME,
-    SECOND,
-    CareWorld,
-    ktm,
-    open_care_world,
-)
+from tests.support.care_world import AMOUNT, DEPOSIT, ME, SECOND, ktm, open_care_world
 
-
-@pytest.fixture
-def world(backend: Backend) -> CareWorld:
-    return open_care_world(backend)
+#: smart-np services on a fresh database of each backend, a billed postpaid line and a prepaid one.
+world = pytest.fixture(open_care_world, name="world")
 
 
 class TestDispute_004_clauses_3B4_and_9_3:
