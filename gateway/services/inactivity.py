@@ -34,10 +34,10 @@ from gateway.domain.lifecycle import LineState
 from gateway.domain.money import Money
 from gateway.domain.rating import debit, spendable
 from gateway.services.accounts import line_facts, view_of
-from gateway.services.batches import BATCH, live_lines
+from gateway.services.batches import live_lines
 from gateway.services.model import OutgoingSms
 from gateway.services.ports import Context
-from gateway.store.port import UnitOfWork
+from gateway.store.port import SubscriberRecord, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -107,17 +107,14 @@ def _remind(ctx: Context, rule: InactivityRule, now: datetime) -> int:
         )
         for step, numbers in steps:
             kind = f"{step}_{days}d"
-            for start in range(0, len(numbers), BATCH):
-                with ctx.store.write_uow() as uow:
-                    for msisdn in numbers[start:start + BATCH]:
-                        sent += _remind_one(ctx, uow, rule, msisdn, step, kind, days, now)
+            for uow, record in live_lines(ctx, numbers):
+                sent += _remind_one(ctx, uow, rule, record, step, kind, days, now)
     return sent
 
 
-def _remind_one(ctx: Context, uow: UnitOfWork, rule: InactivityRule, msisdn: str, step: str, kind: str,
-                days: int, now: datetime) -> int:
-    record = uow.accounts.load_live(msisdn, ctx.profile.currency)
-    if record is None or ctx.notices is None:
+def _remind_one(ctx: Context, uow: UnitOfWork, rule: InactivityRule, record: SubscriberRecord, step: str,
+                kind: str, days: int, now: datetime) -> int:
+    if ctx.notices is None:
         return 0
     if step == "deactivation":
         if record.deactivated_at is not None:

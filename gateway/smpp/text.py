@@ -47,6 +47,11 @@ def encode_gsm(text: str) -> bytes:
     """
     if not is_gsm(text):
         raise UnicodeEncodeError("gsm0338", text, 0, len(text), "a character has no GSM 03.38 code")
+    return _septets(text)
+
+
+def _septets(text: str) -> bytes:
+    """``text``, every character of which has a GSM code, as unpacked septets."""
     return text.translate(_GSM_TABLE).encode("latin-1")
 
 
@@ -130,7 +135,7 @@ def encode_ussd(text: str) -> tuple[int, bytes]:
         ValueError: the screen is longer than one short_message.
     """
     if is_gsm(text):  # (checked once: this runs for every screen)
-        data_coding, data = DC_DEFAULT, text.translate(_GSM_TABLE).encode("latin-1")
+        data_coding, data = DC_DEFAULT, _septets(text)
     else:
         data_coding, data = DC_UCS2, text.encode("utf-16-be")
     if len(data) > MAX_SHORT_MESSAGE:
